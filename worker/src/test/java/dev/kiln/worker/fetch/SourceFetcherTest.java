@@ -1,0 +1,122 @@
+package dev.kiln.worker.fetch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.worker.fs.BackgroundDeleter;
+import dev.kiln.worker.steps.StepFailure;
+import dev.kiln.worker.testsupport.GitRepo;
+import dev.kiln.worker.testsupport.RecordingLog;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SourceFetcherTest {
+  @TempDir Path tmp;
+  private BackgroundDeleter deleter;
+  private GitRepo repo;
+  private String first;
+  private String second;
+
+  @BeforeEach
+  void makeRepository() throws Exception {
+    deleter = new BackgroundDeleter(tmp.resolve("work/trash"));
+    repo = GitRepo.init(tmp.resolve("repo"));
+    first = repo.commit(Map.of("requirements.txt", "flask==3.0.0\n", "app.py", "v1\n"), "first");
+    second = repo.commit(Map.of("app.py", "v2\n"), "second");
+  }
+
+  @AfterEach
+  void stopDeleter() throws Exception {
+    deleter.awaitIdle(30, TimeUnit.SECONDS);
+    deleter.close();
+  }
+
+  private SourceFetcher fetcher(Map<String, String> gitConfig) {
+    return new SourceFetcher(tmp.resolve("work"), deleter, Duration.ofMinutes(1), gitConfig);
+  }
+
+  @Test
+  void fetchesAnOlderCommitBySha_shallowly() throws Exception {
+    Path checkout = fetcher(Map.of()).fetch("acme", repo.url(), first, new RecordingLog());
+
+    assertThat(checkout).isEqualTo(tmp.resolve("work/sources/acme").resolve(first));
+    assertThat(Files.readString(checkout.resolve("app.py"))).isEqualTo("v1\n");
+    assertThat(GitRepo.run(checkout, "rev-list", "--count", "HEAD").strip()).isEqualTo("1");
+    assertThat(GitRepo.run(checkout, "rev-parse", "HEAD").strip()).isEqualTo(first);
+  }
+
+  @Test
+  void reusesACompleteCheckoutWithoutCallingTheServer() throws Exception {
+    SourceFetcher fetcher = fetcher(Map.of());
+    Path checkout = fetcher.fetch("acme", repo.url(), second, new RecordingLog());
+    Files.writeString(checkout.resolve("marker"), "still here");
+    BackgroundDeleter.deleteTree(repo.dir());
+
+    RecordingLog log = new RecordingLog();
+    Path again = fetcher.fetch("acme", repo.url(), second, log);
+
+    assertThat(again).isEqualTo(checkout);
+    assertThat(again.resolve("marker")).exists();
+    assertThat(log.text()).contains("Reusing the checkout");
+  }
+
+  @Test
+  void keepsCheckoutsOfDifferentTenantsApart() throws Exception {
+    SourceFetcher fetcher = fetcher(Map.of());
+    Path forAcme = fetcher.fetch("acme", repo.url(), second, new RecordingLog());
+    Path forGlobex = fetcher.fetch("globex", repo.url(), second, new RecordingLog());
+
+    assertThat(forGlobex).isNotEqualTo(forAcme);
+    assertThat(Files.readString(forGlobex.resolve("app.py"))).isEqualTo("v2\n");
+  }
+
+  @Test
+  void fallsBackToACloneWhenTheServerRefusesCommitsById() throws Exception {
+    // Protocol v0 upload-pack refuses "want <sha>" for unadvertised commits, like older servers.
+    SourceFetcher fetcher = fetcher(Map.of("protocol.version", "0"));
+    RecordingLog log = new RecordingLog();
+
+    Path checkout = fetcher.fetch("acme", repo.url(), first, log);
+
+    assertThat(Files.readString(checkout.resolve("app.py"))).isEqualTo("v1\n");
+    assertThat(GitRepo.run(checkout, "rev-parse", "HEAD").strip()).isEqualTo(first);
+    assertThat(log.text()).contains("does not serve commits by id");
+  }
+
+  @Test
+  void aMissingCommitFailsWithFetchFailedAndLeavesNoCheckout() throws Exception {
+    String unknown = "0123456789abcdef0123456789abcdef01234567";
+
+    assertThatThrownBy(() -> fetcher(Map.of()).fetch("acme", repo.url(), unknown, new RecordingLog()))
+        .isInstanceOf(StepFailure.class)
+        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("fetch::failed"))
+        .hasMessageContaining(unknown)
+        .hasMessageContaining("push it first");
+    assertThat(tmp.resolve("work/sources/acme").resolve(unknown)).doesNotExist();
+  }
+
+  @Test
+  void credentialsInTheUrlNeverReachTheMessage() {
+    String url = "https://kiln-bot:s3cr3t-t0ken@127.0.0.1:1/acme/app.git";
+
+    assertThatThrownBy(() -> fetcher(Map.of()).fetch("acme", url, first, new RecordingLog()))
+        .isInstanceOf(StepFailure.class)
+        .hasMessageContaining("https://***@127.0.0.1:1/acme/app.git")
+        .hasMessageNotContaining("s3cr3t")
+        .hasMessageNotContaining("kiln-bot");
+  }
+
+  @Test
+  void redactsUserInfoOfEveryUrlInText() {
+    assertThat(SourceFetcher.redact("fatal: unable to access 'https://u:p@h/x/': 403 and ssh://me@h2/y"))
+        .isEqualTo("fatal: unable to access 'https://***@h/x/': 403 and ssh://***@h2/y");
+    assertThat(SourceFetcher.redact("git@github.com:acme/app.git")).isEqualTo("git@github.com:acme/app.git");
+  }
+}
