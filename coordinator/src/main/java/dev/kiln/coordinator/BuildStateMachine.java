@@ -1,0 +1,366 @@
+package dev.kiln.coordinator;
+
+import dev.kiln.events.BuildFailed;
+import dev.kiln.events.BuildLogLine.Level;
+import dev.kiln.events.BuildPlanSummary;
+import dev.kiln.events.BuildSnapshot;
+import dev.kiln.events.BuildState;
+import dev.kiln.events.BuildTask;
+import dev.kiln.events.CodedMessage;
+import dev.kiln.events.DependencyLayer;
+import dev.kiln.events.Digest;
+import dev.kiln.events.ImageReady;
+import dev.kiln.events.PushEvent;
+import dev.kiln.events.TaskKind;
+import dev.kiln.events.TaskResult;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The build as a state machine: {@code DETECTING → INSTALLING → ASSEMBLING → SUCCEEDED}, any step
+ * → {@code FAILED}. It only decides; carrying the decision out (Kafka, HTTP) is someone else's job,
+ * so every rule here is tested without a broker.
+ *
+ * <p>Delivery is at-least-once, so every input may arrive twice or late: a push for a build that
+ * exists, a result for a task that is no longer current and anything for a finished build are
+ * ignored with the reason.
+ */
+final class BuildStateMachine {
+  /** The {@link BuildPlanSummary#strategy()} of an app that has a Dockerfile. */
+  static final String DOCKERFILE_STRATEGY = "dockerfile";
+
+  static final String NO_DOCKERFILE_BUILDER = "dockerfile::no-builder";
+  static final String MISSING_DEPENDENCY_KEY = "detect::missing-dependency-key";
+  static final String MISSING_LAYER = "install::missing-layer";
+
+  private static final int FIRST_ATTEMPT = 1;
+
+  private final Clock clock;
+
+  BuildStateMachine(Clock clock) {
+    this.clock = clock;
+  }
+
+  /**
+   * A push: a new build starts with DETECT; a known one (same tenant, app and commit) is left alone.
+   *
+   * @param current the build's snapshot, or null when the coordinator has never seen it
+   * @param previousPython the Python version of the app's last successful build, or null
+   */
+  Decision onPush(PushEvent push, BuildSnapshot current, String previousPython) {
+    String buildId = push.buildId();
+    if (current != null) {
+      return Decision.ignore(
+          "build " + buildId + " for " + push.tenant() + "/" + push.app() + "@" + shortCommit(push.commit())
+              + " is already known (" + current.state() + "); a commit builds once");
+    }
+    Instant now = clock.instant();
+    String taskId = BuildTask.taskId(buildId, TaskKind.DETECT, FIRST_ATTEMPT);
+    BuildSnapshot detecting =
+        new BuildSnapshot(
+            buildId, BuildState.DETECTING, push, FIRST_ATTEMPT, taskId, null, null, null, null, null,
+            null, null, false, now, now);
+    return new Decision(
+        detecting,
+        List.of(
+            new Action.WriteSnapshot(detecting),
+            log(detecting, Level.INFO,
+                "-----> Build " + buildId + " queued for " + push.tenant() + "/" + push.app() + "@"
+                    + shortCommit(push.commit())),
+            new Action.PublishTask(currentTask(detecting, previousPython))));
+  }
+
+  /**
+   * A worker's result. Only the result of the build's current task moves the build on; anything
+   * else is a redelivery or a leftover and is ignored.
+   *
+   * @param current the snapshot of {@code result.buildId()}, or null when it is unknown
+   */
+  Decision onResult(TaskResult result, BuildSnapshot current) {
+    if (current == null) {
+      return Decision.ignore(
+          "result " + result.taskId() + " is for build " + result.buildId()
+              + ", which this coordinator does not know");
+    }
+    if (current.state().isFinal()) {
+      return Decision.ignore(
+          "result " + result.taskId() + " arrived after build " + current.buildId() + " had "
+              + current.state() + "; duplicate or late delivery");
+    }
+    if (!result.taskId().equals(current.currentTaskId()) || result.kind() != currentKind(current)) {
+      return Decision.ignore(
+          "result " + result.taskId() + " is not build " + current.buildId() + "'s current task "
+              + current.currentTaskId() + "; duplicate or stale delivery");
+    }
+    if (!result.succeeded()) {
+      return fail(current, result.kind(), result.failure());
+    }
+    return switch (result.kind()) {
+      case DETECT -> afterDetect(current, result);
+      case INSTALL -> afterInstall(current, result.layer(), false);
+      case ASSEMBLE -> succeed(current, result.image(), result.imageDigest());
+    };
+  }
+
+  /**
+   * Replaces a planned INSTALL with the dependency layer the action cache already has: the build
+   * goes straight to ASSEMBLE and no worker installs anything.
+   *
+   * @param planned a decision whose snapshot is INSTALLING (see {@link Decision#installTask()})
+   */
+  Decision reuseLayer(Decision planned, DependencyLayer cached) {
+    BuildSnapshot installing = planned.next();
+    if (installing == null
+        || installing.state() != BuildState.INSTALLING
+        || planned.installTask().isEmpty()) {
+      throw new IllegalArgumentException("only a decision that starts an INSTALL can reuse a layer");
+    }
+    if (!installing.dependencyKey().equals(cached.key())) {
+      throw new IllegalArgumentException(
+          "cached layer " + cached.key() + " is not for dependency set " + installing.dependencyKey());
+    }
+    DependencyLayer reused =
+        new DependencyLayer(cached.key(), cached.blob(), cached.size(), cached.distributions(), true);
+    List<Action> earlier = new ArrayList<>();
+    for (Action action : planned.actions()) {
+      if (action instanceof Action.Log) {
+        earlier.add(action);
+      }
+    }
+    Decision assemble = afterInstall(installing, reused, true);
+    List<Action> actions = new ArrayList<>(assemble.actions());
+    actions.addAll(1, earlier);
+    return new Decision(assemble.next(), actions);
+  }
+
+  /**
+   * What a new coordinator does for a build it read back from {@code kiln.builds}: re-send the
+   * current task of an unfinished build (workers are idempotent and late results are ignored), or
+   * publish the outcome of a finished one if that never got acknowledged.
+   */
+  Decision resume(BuildSnapshot snapshot, String previousPython) {
+    if (!snapshot.state().isFinal()) {
+      BuildTask task = currentTask(snapshot, previousPython);
+      return new Decision(
+          snapshot,
+          List.of(
+              log(snapshot, Level.INFO,
+                  "-----> Resuming build " + snapshot.buildId() + " after a coordinator restart:"
+                      + " re-sending " + task.taskId()),
+              new Action.PublishTask(task)));
+    }
+    if (snapshot.outcomePublished()) {
+      return Decision.ignore("build " + snapshot.buildId() + " is finished and its outcome published");
+    }
+    BuildSnapshot published = withOutcomePublished(snapshot);
+    return new Decision(
+        published, List.of(outcome(snapshot), new Action.WriteSnapshot(published)));
+  }
+
+  /** The task a non-final snapshot is waiting for, rebuilt from the snapshot alone. */
+  static BuildTask currentTask(BuildSnapshot snapshot, String previousPython) {
+    PushEvent push = snapshot.push();
+    TaskKind kind = currentKind(snapshot);
+    if (kind == null) {
+      throw new IllegalArgumentException(
+          "build " + snapshot.buildId() + " is " + snapshot.state() + " and waits for no task");
+    }
+    return new BuildTask(
+        snapshot.buildId(),
+        BuildTask.taskId(snapshot.buildId(), kind, snapshot.attempt()),
+        kind,
+        snapshot.attempt(),
+        push.tenant(),
+        push.app(),
+        push.repoUrl(),
+        push.commit(),
+        push.appSpec(),
+        push.buildEnv(),
+        kind == TaskKind.DETECT ? previousPython : null,
+        kind == TaskKind.DETECT ? null : snapshot.plan(),
+        kind == TaskKind.DETECT ? null : snapshot.dependencyKey(),
+        kind == TaskKind.ASSEMBLE ? snapshot.layer() : null);
+  }
+
+  private static TaskKind currentKind(BuildSnapshot snapshot) {
+    return switch (snapshot.state()) {
+      case DETECTING -> TaskKind.DETECT;
+      case INSTALLING -> TaskKind.INSTALL;
+      case ASSEMBLING -> TaskKind.ASSEMBLE;
+      case SUCCEEDED, FAILED -> null;
+    };
+  }
+
+  private Decision afterDetect(BuildSnapshot detecting, TaskResult result) {
+    BuildPlanSummary plan = result.plan();
+    if (DOCKERFILE_STRATEGY.equals(plan.strategy() == null ? null : plan.strategy().toLowerCase(Locale.ROOT))) {
+      return fail(detecting, TaskKind.DETECT, noDockerfileBuilder(detecting.push()));
+    }
+    Instant now = clock.instant();
+    if (plan.packageManager() == null) {
+      BuildSnapshot assembling =
+          transition(detecting, BuildState.ASSEMBLING, TaskKind.ASSEMBLE, plan, null, null, now);
+      return new Decision(
+          assembling,
+          List.of(
+              new Action.WriteSnapshot(assembling),
+              log(assembling, Level.INFO,
+                  "-----> No package manager in the build plan; skipping the dependency install"),
+              new Action.PublishTask(currentTask(assembling, null))));
+    }
+    String dependencyKey = result.dependencyKey();
+    if (dependencyKey == null || dependencyKey.isBlank()) {
+      return fail(
+          detecting,
+          TaskKind.DETECT,
+          new CodedMessage(
+              MISSING_DEPENDENCY_KEY,
+              "The DETECT result chose package manager " + plan.packageManager() + " but carries no"
+                  + " dependencyKey, so the coordinator cannot schedule the install. This is a worker"
+                  + " bug: run workers that send the dependency-set digest with every DETECT result,"
+                  + " then push again."));
+    }
+    BuildSnapshot installing =
+        transition(detecting, BuildState.INSTALLING, TaskKind.INSTALL, plan, dependencyKey, null, now);
+    return new Decision(
+        installing,
+        List.of(
+            new Action.WriteSnapshot(installing),
+            new Action.PublishTask(currentTask(installing, null))));
+  }
+
+  private Decision afterInstall(BuildSnapshot installing, DependencyLayer layer, boolean fromCache) {
+    if (layer == null) {
+      return fail(
+          installing,
+          TaskKind.INSTALL,
+          new CodedMessage(
+              MISSING_LAYER,
+              "The INSTALL result succeeded but names no dependency layer. This is a worker bug:"
+                  + " run workers that report the layer they installed, then push again."));
+    }
+    BuildSnapshot assembling =
+        transition(
+            installing, BuildState.ASSEMBLING, TaskKind.ASSEMBLE, installing.plan(),
+            installing.dependencyKey(), layer, clock.instant());
+    List<Action> actions = new ArrayList<>();
+    actions.add(new Action.WriteSnapshot(assembling));
+    if (fromCache) {
+      actions.add(
+          log(assembling, Level.INFO,
+              "-----> Reused dependency layer " + shortKey(layer.key()) + " ("
+                  + layer.distributions().size() + " distributions, " + layer.blob()
+                  + ") from the action cache; skipping the install"));
+    }
+    actions.add(new Action.PublishTask(currentTask(assembling, null)));
+    return new Decision(assembling, actions);
+  }
+
+  private Decision succeed(BuildSnapshot assembling, String image, Digest digest) {
+    Instant now = clock.instant();
+    BuildSnapshot succeeded =
+        new BuildSnapshot(
+            assembling.buildId(), BuildState.SUCCEEDED, assembling.push(), assembling.attempt(),
+            assembling.currentTaskId(), assembling.plan(), assembling.dependencyKey(),
+            assembling.layer(), image, digest, null, null, false, assembling.createdAt(), now);
+    BuildSnapshot published = withOutcomePublished(succeeded);
+    return new Decision(
+        published,
+        List.of(
+            new Action.WriteSnapshot(succeeded),
+            log(succeeded, Level.INFO,
+                "-----> Build " + succeeded.buildId() + " succeeded: " + image + "@" + digest),
+            outcome(succeeded),
+            new Action.WriteSnapshot(published)));
+  }
+
+  private Decision fail(BuildSnapshot current, TaskKind stage, CodedMessage failure) {
+    Instant now = clock.instant();
+    BuildSnapshot failed =
+        new BuildSnapshot(
+            current.buildId(), BuildState.FAILED, current.push(), current.attempt(),
+            current.currentTaskId(), current.plan(), current.dependencyKey(), current.layer(), null,
+            null, stage, failure, false, current.createdAt(), now);
+    BuildSnapshot published = withOutcomePublished(failed);
+    return new Decision(
+        published,
+        List.of(
+            new Action.WriteSnapshot(failed),
+            log(failed, Level.ERROR,
+                " !     Build " + failed.buildId() + " failed at " + stage + " [" + failure.code()
+                    + "]: " + failure.message()),
+            outcome(failed),
+            new Action.WriteSnapshot(published)));
+  }
+
+  /** The image-ready or build-failed event of a final snapshot. */
+  private Action outcome(BuildSnapshot finished) {
+    PushEvent push = finished.push();
+    Instant at = finished.updatedAt();
+    if (finished.state() == BuildState.SUCCEEDED) {
+      BuildPlanSummary plan = finished.plan();
+      return new Action.PublishImageReady(
+          new ImageReady(
+              finished.buildId(), push.tenant(), push.app(), push.commit(), push.ref(),
+              finished.image(), finished.imageDigest(), plan == null ? null : plan.pythonVersion(),
+              plan == null ? null : plan.runCommand(), plan == null ? List.of() : plan.warnings(), at));
+    }
+    CodedMessage failure = finished.failure();
+    return new Action.PublishBuildFailed(
+        new BuildFailed(
+            finished.buildId(), push.tenant(), push.app(), push.commit(), finished.failedStage(),
+            failure.code(), failure.message(), at));
+  }
+
+  private BuildSnapshot withOutcomePublished(BuildSnapshot s) {
+    return new BuildSnapshot(
+        s.buildId(), s.state(), s.push(), s.attempt(), s.currentTaskId(), s.plan(),
+        s.dependencyKey(), s.layer(), s.image(), s.imageDigest(), s.failedStage(), s.failure(), true,
+        s.createdAt(), clock.instant());
+  }
+
+  private static BuildSnapshot transition(
+      BuildSnapshot from,
+      BuildState state,
+      TaskKind nextTask,
+      BuildPlanSummary plan,
+      String dependencyKey,
+      DependencyLayer layer,
+      Instant now) {
+    return new BuildSnapshot(
+        from.buildId(), state, from.push(), from.attempt(),
+        BuildTask.taskId(from.buildId(), nextTask, from.attempt()), plan, dependencyKey, layer, null,
+        null, null, null, false, from.createdAt(), now);
+  }
+
+  private static CodedMessage noDockerfileBuilder(PushEvent push) {
+    String dockerfile =
+        push.appSpec().dockerfilePath() != null ? push.appSpec().dockerfilePath() : "Dockerfile";
+    return new CodedMessage(
+        NO_DOCKERFILE_BUILDER,
+        "The app has a Dockerfile (" + dockerfile + "), which asks for a Dockerfile build, but this"
+            + " build farm has no Dockerfile builder configured. To build the app with the Python"
+            + " buildpack, remove the Dockerfile from the source directory (and drop dockerfile_path"
+            + " from the app spec); set dockerfile_path only on a farm where a Dockerfile builder is"
+            + " configured.");
+  }
+
+  private static Action.Log log(BuildSnapshot snapshot, Level level, String text) {
+    TaskKind stage = currentKind(snapshot);
+    if (stage == null) {
+      stage = snapshot.failedStage() != null ? snapshot.failedStage() : TaskKind.ASSEMBLE;
+    }
+    return new Action.Log(snapshot.buildId(), snapshot.currentTaskId(), stage, level, text);
+  }
+
+  private static String shortCommit(String commit) {
+    return commit.length() > 12 ? commit.substring(0, 12) : commit;
+  }
+
+  private static String shortKey(String key) {
+    return key.length() > 16 ? key.substring(0, 16) + "…" : key;
+  }
+}

@@ -1,0 +1,70 @@
+package dev.kiln.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kiln.events.BuildPlanSummary;
+import dev.kiln.events.BuildSnapshot;
+import dev.kiln.events.BuildState;
+import dev.kiln.events.PushEvent;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class KnownBuildsTest {
+  private final KnownBuilds builds = new KnownBuilds();
+
+  @Test
+  void previousPythonIsThatOfTheAppsMostRecentSuccessfulBuild() {
+    builds.put(snapshot("acme", "web", '1', BuildState.SUCCEEDED, "3.11.9", 10));
+    builds.put(snapshot("acme", "web", '2', BuildState.SUCCEEDED, "3.12.7", 20));
+    builds.put(snapshot("acme", "web", '3', BuildState.FAILED, "3.13.5", 30));
+    builds.put(snapshot("acme", "web", '4', BuildState.ASSEMBLING, "3.10.15", 40));
+    builds.put(snapshot("acme", "api", '5', BuildState.SUCCEEDED, "3.9.20", 50));
+    builds.put(snapshot("other", "web", '6', BuildState.SUCCEEDED, "3.9.20", 60));
+
+    assertThat(builds.previousPython("acme", "web")).isEqualTo("3.12.7");
+    assertThat(builds.previousPython("acme", "api")).isEqualTo("3.9.20");
+    assertThat(builds.previousPython("acme", "new")).isNull();
+  }
+
+  @Test
+  void listingShowsOneTenantsBuildsNewestFirstOptionallyOfOneApp() {
+    BuildSnapshot old = snapshot("acme", "web", '1', BuildState.SUCCEEDED, "3.12.7", 10);
+    BuildSnapshot newer = snapshot("acme", "api", '2', BuildState.DETECTING, null, 20);
+    BuildSnapshot newest = snapshot("acme", "web", '3', BuildState.FAILED, null, 30);
+    builds.put(old);
+    builds.put(newer);
+    builds.put(newest);
+    builds.put(snapshot("other", "web", '4', BuildState.SUCCEEDED, null, 40));
+
+    assertThat(builds.list("acme", null, 100)).containsExactly(newest, newer, old);
+    assertThat(builds.list("acme", "web", 100)).containsExactly(newest, old);
+    assertThat(builds.list("acme", null, 1)).containsExactly(newest);
+    assertThat(builds.list("nobody", null, 100)).isEmpty();
+  }
+
+  @Test
+  void restoringAPreviousSnapshotUndoesAPut() {
+    BuildSnapshot first = snapshot("acme", "web", '1', BuildState.DETECTING, null, 10);
+    builds.put(first);
+    BuildSnapshot second = snapshot("acme", "web", '1', BuildState.INSTALLING, null, 10);
+    builds.put(second);
+
+    builds.restore(first.buildId(), first);
+    assertThat(builds.get(first.buildId())).contains(first);
+    builds.restore(first.buildId(), null);
+    assertThat(builds.get(first.buildId())).isEmpty();
+    assertThat(builds.size()).isZero();
+  }
+
+  private static BuildSnapshot snapshot(
+      String tenant, String app, char commitChar, BuildState state, String python, long second) {
+    PushEvent push = Fixtures.push(tenant, app, String.valueOf(commitChar).repeat(40));
+    BuildPlanSummary plan = python == null ? null : new BuildPlanSummary(
+        "buildpack", ".", python, null, null, "pip", List.of(), null, null, Map.of(), List.of());
+    Instant at = Instant.ofEpochSecond(second);
+    return new BuildSnapshot(
+        push.buildId(), state, push, 1, null, plan, null, null, null, null, null, null, false, at, at);
+  }
+}
