@@ -1,0 +1,205 @@
+package dev.kiln.testkit;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * Builds real, installable PEP 427 wheels ({@code py3-none-any}) for tests, byte-for-byte
+ * reproducible: the same builder calls always give the same file and the same sha256.
+ *
+ * <pre>{@code
+ * Path wheel = WheelBuilder.wheel("demo-pkg", "1.0")
+ *     .module("demo_pkg/__init__.py", "def hello():\n    return 'hi'\n")
+ *     .requires("demo-dep>=1")
+ *     .requiresPython(">=3.9")
+ *     .consoleScript("demo", "demo_pkg:main")
+ *     .writeTo(dir);
+ * }</pre>
+ *
+ * Without {@link #module} calls the wheel holds {@code <distribution name>/__init__.py} defining
+ * {@code __version__} (e.g. {@code demo_pkg/__init__.py} for {@code Demo-Pkg}).
+ */
+public final class WheelBuilder {
+  private static final Pattern PROJECT_NAME =
+      Pattern.compile("^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$");
+  private static final Pattern VERSION = Pattern.compile("^[A-Za-z0-9.+!_]+$");
+  // The earliest time a zip entry can hold: fixed so the bytes never depend on when a test ran.
+  private static final LocalDateTime ZIP_EPOCH = LocalDateTime.of(1980, 1, 1, 0, 0);
+
+  private final String name;
+  private final String version;
+  private final Map<String, String> modules = new LinkedHashMap<>();
+  private final List<String> requirements = new ArrayList<>();
+  private final Map<String, String> consoleScripts = new LinkedHashMap<>();
+  private String requiresPython;
+  private String summary;
+
+  private WheelBuilder(String name, String version) {
+    if (name == null || !PROJECT_NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("'" + name + "' is not a valid Python project name:"
+          + " use letters, digits, '.', '_' and '-', starting and ending with a letter or digit");
+    }
+    if (version == null || !VERSION.matcher(version).matches()) {
+      throw new IllegalArgumentException(
+          "'" + version + "' is not a usable version for " + name + ": use e.g. 1.0 or 2.3.1");
+    }
+    this.name = name;
+    this.version = version;
+  }
+
+  public static WheelBuilder wheel(String name, String version) {
+    return new WheelBuilder(name, version);
+  }
+
+  /** Adds a file at {@code path} (relative, {@code /}-separated) inside the wheel. */
+  public WheelBuilder module(String path, String source) {
+    Objects.requireNonNull(source, "source");
+    if (path == null || path.isBlank() || path.startsWith("/") || path.contains("\\")
+        || path.contains("..") || path.contains(".dist-info/")) {
+      throw new IllegalArgumentException("module path '" + path + "' must be relative, use '/'"
+          + " and stay out of .dist-info, e.g. \"demo_pkg/__init__.py\"");
+    }
+    modules.put(path, source);
+    return this;
+  }
+
+  /** Adds a {@code Requires-Dist} line, e.g. {@code "flask>=2"}. */
+  public WheelBuilder requires(String requirement) {
+    requirements.add(Objects.requireNonNull(requirement, "requirement"));
+    return this;
+  }
+
+  /** Sets {@code Requires-Python}, e.g. {@code ">=3.9"}. */
+  public WheelBuilder requiresPython(String specifier) {
+    this.requiresPython = Objects.requireNonNull(specifier, "specifier");
+    return this;
+  }
+
+  public WheelBuilder summary(String text) {
+    this.summary = Objects.requireNonNull(text, "text");
+    return this;
+  }
+
+  /** Adds a {@code console_scripts} entry point, e.g. {@code ("demo", "demo_pkg:main")}. */
+  public WheelBuilder consoleScript(String command, String target) {
+    consoleScripts.put(Objects.requireNonNull(command, "command"),
+        Objects.requireNonNull(target, "target"));
+    return this;
+  }
+
+  /**
+   * The wheel filename's distribution part: the name normalized (lowercase, runs of {@code -_.}
+   * as {@code _}), as the binary distribution format spec asks; also the default import name.
+   */
+  public String distributionName() {
+    return name.replaceAll("[-_.]+", "_").toLowerCase(Locale.ROOT);
+  }
+
+  /** E.g. {@code demo_pkg-1.0-py3-none-any.whl}. */
+  public String filename() {
+    return distributionName() + "-" + version + "-py3-none-any.whl";
+  }
+
+  /** Writes the wheel into {@code directory} (created if missing) and returns its path. */
+  public Path writeTo(Path directory) {
+    try {
+      Files.createDirectories(directory);
+      Path wheel = directory.resolve(filename());
+      Files.write(wheel, bytes());
+      return wheel;
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not write " + filename() + " to " + directory, e);
+    }
+  }
+
+  /** The wheel's bytes. */
+  public byte[] bytes() {
+    String distInfo = distributionName() + "-" + version + ".dist-info/";
+    Map<String, byte[]> entries = new LinkedHashMap<>();
+    Map<String, String> sources = modules.isEmpty()
+        ? Map.of(distributionName() + "/__init__.py",
+            "__version__ = \"" + version + "\"\n")
+        : modules;
+    sources.forEach((path, source) -> entries.put(path, utf8(source)));
+    entries.put(distInfo + "METADATA", utf8(metadata()));
+    entries.put(distInfo + "WHEEL", utf8("Wheel-Version: 1.0\nGenerator: kiln-testkit\n"
+        + "Root-Is-Purelib: true\nTag: py3-none-any\n"));
+    if (!consoleScripts.isEmpty()) {
+      StringBuilder entryPoints = new StringBuilder("[console_scripts]\n");
+      consoleScripts.forEach((command, target) ->
+          entryPoints.append(command).append(" = ").append(target).append('\n'));
+      entries.put(distInfo + "entry_points.txt", utf8(entryPoints.toString()));
+    }
+    StringBuilder record = new StringBuilder();
+    entries.forEach((path, content) -> record.append(csvField(path))
+        .append(",sha256=").append(urlsafeSha256(content)).append(',').append(content.length)
+        .append('\n'));
+    record.append(csvField(distInfo + "RECORD")).append(",,\n");
+    entries.put(distInfo + "RECORD", utf8(record.toString()));
+
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(out)) {
+      for (Map.Entry<String, byte[]> entry : entries.entrySet()) {
+        ZipEntry zipEntry = new ZipEntry(entry.getKey());
+        zipEntry.setTimeLocal(ZIP_EPOCH);
+        zip.putNextEntry(zipEntry);
+        zip.write(entry.getValue());
+        zip.closeEntry();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not build " + filename() + " in memory", e);
+    }
+    return out.toByteArray();
+  }
+
+  private String metadata() {
+    StringBuilder metadata = new StringBuilder("Metadata-Version: 2.1\n")
+        .append("Name: ").append(name).append('\n')
+        .append("Version: ").append(version).append('\n');
+    if (summary != null) {
+      metadata.append("Summary: ").append(summary).append('\n');
+    }
+    if (requiresPython != null) {
+      metadata.append("Requires-Python: ").append(requiresPython).append('\n');
+    }
+    for (String requirement : requirements) {
+      metadata.append("Requires-Dist: ").append(requirement).append('\n');
+    }
+    return metadata.toString();
+  }
+
+  private static String csvField(String value) {
+    return value.contains(",") || value.contains("\"")
+        ? "\"" + value.replace("\"", "\"\"") + "\"" : value;
+  }
+
+  private static String urlsafeSha256(byte[] content) {
+    try {
+      byte[] hash = MessageDigest.getInstance("SHA-256").digest(content);
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(hash);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime ships SHA-256", e);
+    }
+  }
+
+  private static byte[] utf8(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+}
