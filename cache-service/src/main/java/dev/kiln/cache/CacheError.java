@@ -1,0 +1,46 @@
+package dev.kiln.cache;
+
+/**
+ * The one failure type of the cache-service: the HTTP status it maps to and a message that says
+ * what was wrong and what to do about it. Thrown by the blocking store code and by the HTTP layer
+ * alike; rendered once, in {@link CacheServiceVerticle}.
+ */
+final class CacheError extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  private final int httpStatus;
+
+  private CacheError(int httpStatus, String message, Throwable cause) {
+    super(message, cause);
+    this.httpStatus = httpStatus;
+  }
+
+  static CacheError badRequest(String message) {
+    return new CacheError(400, message, null);
+  }
+
+  static CacheError notFound(String message) {
+    return new CacheError(404, message, null);
+  }
+
+  static CacheError notAcceptable(String message) {
+    return new CacheError(406, message, null);
+  }
+
+  static CacheError conflict(String message) {
+    return new CacheError(409, message, null);
+  }
+
+  static CacheError internal(String message, Throwable cause) {
+    return new CacheError(500, message, cause);
+  }
+
+  /** The upstream index failed us; the message must name the upstream. */
+  static CacheError badGateway(String message, Throwable cause) {
+    return new CacheError(502, message, cause);
+  }
+
+  int httpStatus() {
+    return httpStatus;
+  }
+}

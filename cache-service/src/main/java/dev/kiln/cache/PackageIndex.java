@@ -1,0 +1,196 @@
+package dev.kiln.cache;
+
+import dev.kiln.cache.client.Digest;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The proxy behind {@code /simple/} and {@code /files/}: upstream pages, briefly cached, and every
+ * distribution file fetched from upstream once, verified, and kept in the {@link BlobStore}.
+ *
+ * <p>Confined to one Vert.x context (the verticle's event loop): its maps need no locks, and
+ * concurrent requests for the same page or file share one upstream fetch.
+ */
+final class PackageIndex {
+  private static final Logger LOG = LoggerFactory.getLogger(PackageIndex.class);
+  private static final int MAX_CACHED_PAGES = 10_000;
+  // Upstream URLs of files on pages already served; a forgotten one is found again from its page.
+  private static final int MAX_KNOWN_FILES = 200_000;
+
+  private record Cached<T>(Future<T> value, long fetchedAtNanos) {}
+
+  private final Vertx vertx;
+  private final UpstreamIndex upstream;
+  private final UpstreamHttp http;
+  private final BlobStore store;
+  private final long pageTtlNanos;
+  private final Map<String, Cached<ProjectPage>> pages = leastRecentlyUsed(MAX_CACHED_PAGES);
+  private final Map<Digest, DistributionFile> knownFiles = leastRecentlyUsed(MAX_KNOWN_FILES);
+  private final Map<Digest, Future<Void>> downloads = new HashMap<>();
+  private Cached<List<String>> projectList;
+
+  PackageIndex(
+      Vertx vertx, UpstreamIndex upstream, UpstreamHttp http, BlobStore store, Duration pageTtl) {
+    this.vertx = vertx;
+    this.upstream = upstream;
+    this.http = http;
+    this.store = store;
+    this.pageTtlNanos = pageTtl.toNanos();
+  }
+
+  String upstreamLocation() {
+    return upstream.location();
+  }
+
+  Future<List<String>> projectNames() {
+    if (projectList == null || !usable(projectList)) {
+      Future<List<String>> fetch = upstream.projectNames();
+      Cached<List<String>> entry = new Cached<>(fetch, System.nanoTime());
+      projectList = entry;
+      fetch.onFailure(failed -> {
+        if (projectList == entry) {
+          projectList = null;
+        }
+      });
+    }
+    return projectList.value();
+  }
+
+  /** The project's page; every file on it can then be fetched through {@link #file}. */
+  Future<ProjectPage> projectPage(String normalizedName) {
+    Cached<ProjectPage> cached = pages.get(normalizedName);
+    if (cached == null || !usable(cached)) {
+      Future<ProjectPage> fetch = upstream.projectPage(normalizedName);
+      cached = new Cached<>(fetch, System.nanoTime());
+      Cached<ProjectPage> entry = cached;
+      pages.put(normalizedName, entry);
+      fetch.onFailure(failed -> pages.remove(normalizedName, entry));
+    }
+    return cached.value().onSuccess(this::remember);
+  }
+
+  /**
+   * The stored blob for a file this index lists, fetching it from upstream first if the store
+   * does not have it yet.
+   *
+   * @param filename the name in the request; finds the project page again when the file's
+   *     upstream URL was forgotten (e.g. after a restart)
+   */
+  Future<Path> file(Digest digest, String filename) {
+    return vertx.executeBlocking(() -> store.contains(digest), false)
+        .compose(present -> present ? Future.succeededFuture() : download(digest, filename))
+        .map(stored -> store.pathOf(digest));
+  }
+
+  private Future<Void> download(Digest digest, String filename) {
+    Future<Void> inFlight = downloads.get(digest);
+    if (inFlight != null) {
+      return inFlight;
+    }
+    // Registered before re-checking the store, so a request arriving now joins this download and
+    // one that finished just before us is seen as stored: upstream is asked once.
+    Future<Void> started = vertx.executeBlocking(() -> store.contains(digest), false)
+        .compose(present -> present ? Future.succeededFuture()
+            : locate(digest, filename).compose(this::fetchIntoStore));
+    downloads.put(digest, started);
+    return started.andThen(done -> downloads.remove(digest));
+  }
+
+  private Future<DistributionFile> locate(Digest digest, String filename) {
+    DistributionFile known = knownFiles.get(digest);
+    if (known != null) {
+      return Future.succeededFuture(known);
+    }
+    Optional<String> project = ProjectNames.projectOfFilename(filename);
+    if (project.isEmpty()) {
+      return Future.failedFuture(CacheError.notFound("no file with sha256 " + digest.hex()
+          + " is known, and '" + filename + "' is not a wheel or sdist filename that names its"
+          + " project; request the project's page under /simple/ first"));
+    }
+    return projectPage(project.get()).compose(page -> {
+      DistributionFile listed = knownFiles.get(digest);
+      return listed != null ? Future.succeededFuture(listed)
+          : Future.failedFuture(CacheError.notFound("project '" + page.name()
+              + "' on the upstream index " + upstream.location() + " lists no file with sha256 "
+              + digest.hex()));
+    });
+  }
+
+  private Future<Void> fetchIntoStore(DistributionFile file) {
+    return vertx.executeBlocking(store::newTempFile, false).compose(temp ->
+        transfer(file, temp)
+            .compose(actual -> {
+              if (!actual.equals(file.sha256())) {
+                return Future.failedFuture(CacheError.badGateway("upstream index "
+                    + upstream.location() + " served " + file.filename() + " (" + file.upstreamUrl()
+                    + ") with sha256 " + actual.hex() + " but its project page promises "
+                    + file.sha256().hex() + "; the file was not stored", null));
+              }
+              return vertx.executeBlocking(() -> store.commit(temp, file.sha256(), actual), false);
+            })
+            .onSuccess(created -> LOG.info("stored {} ({}) from {}",
+                file.filename(), file.sha256(), file.upstreamUrl()))
+            .eventually(() -> vertx.executeBlocking(() -> Files.deleteIfExists(temp), false))
+            .mapEmpty());
+  }
+
+  private Future<Digest> transfer(DistributionFile file, Path temp) {
+    URI url = file.upstreamUrl();
+    String what = "file " + file.filename();
+    String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
+    switch (scheme) {
+      case "http":
+      case "https":
+        return http.download(url, temp, what);
+      case "file":
+        return vertx.executeBlocking(() -> {
+          try {
+            return BlobStore.copyHashing(Path.of(url), temp);
+          } catch (IOException e) {
+            throw CacheError.badGateway("upstream index " + upstream.location()
+                + " lists " + file.filename() + " at " + url + " but it could not be read: " + e, e);
+          }
+        }, false);
+      default:
+        return Future.failedFuture(CacheError.badGateway("upstream index " + upstream.location()
+            + " links " + file.filename() + " to " + url + ", which is neither http(s) nor file",
+            null));
+    }
+  }
+
+  private void remember(ProjectPage page) {
+    for (DistributionFile file : page.files()) {
+      knownFiles.put(file.sha256(), file);
+    }
+  }
+
+  /** In flight (so shared) or fetched within the TTL. */
+  private boolean usable(Cached<?> cached) {
+    return !cached.value().isComplete()
+        || System.nanoTime() - cached.fetchedAtNanos() < pageTtlNanos;
+  }
+
+  private static <K, V> Map<K, V> leastRecentlyUsed(int capacity) {
+    return new LinkedHashMap<>(64, 0.75f, true) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+        return size() > capacity;
+      }
+    };
+  }
+}
