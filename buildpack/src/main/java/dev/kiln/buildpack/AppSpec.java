@@ -1,0 +1,171 @@
+package dev.kiln.buildpack;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The fields of one App Platform app spec component that matter to a build. Null fields were not
+ * set. {@code envs} holds every environment variable the component declares (any scope).
+ */
+public record AppSpec(
+    String sourceDir, String dockerfilePath, String buildCommand, String runCommand, Map<String, String> envs) {
+
+  private static final List<String> COMPONENT_KINDS = List.of("services", "workers", "jobs", "static_sites", "functions");
+  private static final int MAX_YAML_CHARS = 1024 * 1024;
+
+  public AppSpec {
+    envs = envs == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(envs));
+  }
+
+  public static AppSpec empty() {
+    return new AppSpec(null, null, null, null, Map.of());
+  }
+
+  /**
+   * Reads an app spec in YAML: either one component's fields at the top level ({@code source_dir},
+   * {@code dockerfile_path}, {@code build_command}, {@code run_command}, {@code envs}) or a whole
+   * spec with {@code services:} / {@code workers:} (also {@code jobs:}), taking the first component
+   * or the one called {@code componentName}.
+   */
+  public static AppSpec fromYaml(String yaml, String componentName) throws BuildpackException {
+    if (yaml.length() > MAX_YAML_CHARS) {
+      throw invalid("the file is larger than 1 MiB; an app spec is a short YAML document");
+    }
+    JsonNode root;
+    try {
+      root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+    } catch (JacksonException e) {
+      throw invalid("it is not valid YAML: " + Text.quote(e.getOriginalMessage(), 300));
+    }
+    if (root == null || root.isMissingNode() || root.isNull()) {
+      if (componentName != null) {
+        throw componentNotFound(componentName, List.of());
+      }
+      return empty();
+    }
+    if (!root.isObject()) {
+      throw invalid("the top level must be a mapping of fields (such as services: or run_command:), not "
+          + describe(root));
+    }
+    List<JsonNode> components = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    for (String kind : COMPONENT_KINDS) {
+      JsonNode list = root.get(kind);
+      if (list == null || list.isNull()) {
+        continue;
+      }
+      if (!list.isArray()) {
+        throw invalid("'" + kind + "' must be a list of components, not " + describe(list));
+      }
+      for (JsonNode component : list) {
+        if (!component.isObject()) {
+          throw invalid("each entry of '" + kind + "' must be a mapping of fields, not " + describe(component));
+        }
+        components.add(component);
+        JsonNode name = component.get("name");
+        names.add(name != null && name.isTextual() ? name.asText() : "");
+      }
+    }
+    if (components.isEmpty()) {
+      if (componentName != null) {
+        throw componentNotFound(componentName, names);
+      }
+      return fromComponent(root, "the top level");
+    }
+    if (componentName == null) {
+      return fromComponent(components.get(0), componentLabel(names.get(0)));
+    }
+    int index = names.indexOf(componentName);
+    if (index < 0) {
+      throw componentNotFound(componentName, names);
+    }
+    return fromComponent(components.get(index), componentLabel(componentName));
+  }
+
+  private static String componentLabel(String name) {
+    return name.isEmpty() ? "the first component" : "component '" + Text.quote(name) + "'";
+  }
+
+  private static AppSpec fromComponent(JsonNode component, String where) throws BuildpackException {
+    return new AppSpec(
+        text(component, "source_dir", where),
+        text(component, "dockerfile_path", where),
+        text(component, "build_command", where),
+        text(component, "run_command", where),
+        envs(component.get("envs"), where));
+  }
+
+  private static String text(JsonNode component, String field, String where) throws BuildpackException {
+    JsonNode value = component.get(field);
+    if (value == null || value.isNull()) {
+      return null;
+    }
+    if (!value.isValueNode() || value.isBinary()) {
+      throw invalid("'" + field + "' in " + where + " must be a string, not " + describe(value));
+    }
+    return value.asText();
+  }
+
+  private static Map<String, String> envs(JsonNode envs, String where) throws BuildpackException {
+    Map<String, String> result = new LinkedHashMap<>();
+    if (envs == null || envs.isNull()) {
+      return result;
+    }
+    if (envs.isObject()) {
+      for (Map.Entry<String, JsonNode> field : envs.properties()) {
+        JsonNode value = field.getValue();
+        result.put(field.getKey(), value == null || value.isNull() ? "" : value.asText());
+      }
+      return result;
+    }
+    if (!envs.isArray()) {
+      throw invalid("'envs' in " + where + " must be a list of {key, value} entries, not " + describe(envs));
+    }
+    for (JsonNode env : envs) {
+      JsonNode key = env.get("key");
+      if (!env.isObject() || key == null || !key.isValueNode() || key.asText().isEmpty()) {
+        throw invalid("every entry of 'envs' in " + where + " needs a 'key' (for example: - key: LANG)");
+      }
+      JsonNode value = env.get("value");
+      result.put(key.asText(), value == null || value.isNull() ? "" : value.asText());
+    }
+    return result;
+  }
+
+  private static String describe(JsonNode node) {
+    if (node.isArray()) {
+      return "a list";
+    }
+    if (node.isObject()) {
+      return "a mapping";
+    }
+    return "'" + Text.quote(node.asText()) + "'";
+  }
+
+  private static BuildpackException invalid(String detail) {
+    return new BuildpackException(
+        Codes.APP_SPEC_INVALID,
+        "The app spec cannot be used: " + detail + "."
+            + "\n\nAn app spec is YAML with either one component's fields at the top level"
+            + " (source_dir, dockerfile_path, build_command, run_command, envs) or a whole spec with"
+            + " services: / workers: lists.");
+  }
+
+  private static BuildpackException componentNotFound(String wanted, List<String> names) {
+    List<String> named = names.stream().filter(n -> !n.isEmpty()).toList();
+    return new BuildpackException(
+        Codes.APP_SPEC_COMPONENT_NOT_FOUND,
+        "The app spec has no component named '" + Text.quote(wanted) + "'."
+            + (named.isEmpty()
+                ? "\n\nIt names no components at all; add a services: or workers: entry with that name,"
+                    + " or leave out the component name."
+                : "\n\nIts components are:\n" + Text.list(named, 20) + "\n\nUse one of these names."));
+  }
+}

@@ -1,0 +1,57 @@
+package dev.kiln.buildpack;
+
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Turns a source tree and the build inputs into a {@link PlanResult}: a build plan, or the first
+ * failure. Checks run in this order: source directory, Dockerfile (§0), detection (§1), package
+ * manager (§3), Python version (§2), run command (§6). Never throws for anything found in the tree;
+ * I/O problems become coded failures.
+ */
+public final class BuildPlanner {
+  private final RuntimeCatalog catalog;
+
+  public BuildPlanner(RuntimeCatalog catalog) {
+    this.catalog = Objects.requireNonNull(catalog, "catalog");
+  }
+
+  public PlanResult plan(Path repositoryRoot, BuildInputs inputs) {
+    PlanRecorder plan = new PlanRecorder();
+    String buildCommand = inputs.appSpec().buildCommand();
+    plan.buildCommand = buildCommand == null || buildCommand.isBlank() ? null : buildCommand.strip();
+    try {
+      PlanContext context = new PlanContext(SourceTree.open(repositoryRoot), inputs, catalog, plan);
+      run(context);
+    } catch (BuildpackException e) {
+      plan.fail(e.toDiagnostic());
+    } catch (UncheckedIOException | SecurityException e) {
+      plan.fail(new Diagnostic(
+          Codes.SOURCE_UNREADABLE,
+          "The source could not be read: " + Text.quote(String.valueOf(e.getMessage()), 300)
+              + "\n\nMake sure every file in the repository is readable, then build again."));
+    }
+    return plan.toResult();
+  }
+
+  private static void run(PlanContext context) throws BuildpackException {
+    SourceDirRules.resolve(context);
+    if (DockerfileRules.apply(context)) {
+      return;
+    }
+    Detection.apply(context);
+    PackageManagerChoice choice = PackageManagerRules.apply(context);
+    PythonVersionRules.apply(context, choice);
+    RunCommandRules.apply(context, choice);
+    context.plan.runtimeEnvironment.putAll(RuntimeEnvironment.defaults(userSetVariables(context.inputs)));
+  }
+
+  private static Set<String> userSetVariables(BuildInputs inputs) {
+    Set<String> keys = new HashSet<>(inputs.appSpec().envs().keySet());
+    keys.addAll(inputs.buildEnv().keySet());
+    return keys;
+  }
+}
