@@ -1,0 +1,99 @@
+package dev.kiln.coordinator;
+
+import dev.kiln.events.BuildSnapshot;
+import dev.kiln.events.EventCodec;
+import dev.kiln.events.InvalidEventException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads the compacted {@code kiln.builds} topic from the beginning up to the end offsets it had
+ * when reading started: the latest snapshot of every build. Blocking; call it on a worker thread.
+ *
+ * <p>It assigns partitions itself instead of joining a group, so it commits nothing and every
+ * coordinator reads the whole topic.
+ */
+final class BuildsTopicReader {
+  private static final Logger LOG = LoggerFactory.getLogger(BuildsTopicReader.class);
+  private static final Duration POLL = Duration.ofMillis(200);
+
+  /** The latest snapshot per build, and how many unreadable records were skipped. */
+  record Restored(Map<String, BuildSnapshot> snapshots, int skipped) {}
+
+  private BuildsTopicReader() {}
+
+  static Restored readAll(String bootstrapServers, String topic, String clientId, Duration timeout) {
+    Properties props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1000");
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
+      if (infos == null || infos.isEmpty()) {
+        throw new IllegalStateException(
+            "topic " + topic + " does not exist on " + bootstrapServers
+                + "; the coordinator creates it at start-up, so check that it may create topics");
+      }
+      List<TopicPartition> partitions =
+          infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+
+      Map<String, BuildSnapshot> latest = new HashMap<>();
+      int skipped = 0;
+      while (!reachedEnd(consumer, end)) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(
+              "could not read " + topic + " to its end within " + timeout.toSeconds() + " s ("
+                  + latest.size() + " builds read so far); is the broker at " + bootstrapServers
+                  + " reachable and healthy?");
+        }
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+          if (record.value() == null) {
+            if (record.key() != null) {
+              latest.remove(record.key()); // a tombstone: the build was deleted on purpose
+            }
+            continue;
+          }
+          try {
+            BuildSnapshot snapshot =
+                EventCodec.decode(record.headers(), record.value()).body(BuildSnapshot.class);
+            latest.put(snapshot.buildId(), snapshot);
+          } catch (InvalidEventException | RuntimeException e) {
+            skipped++;
+            LOG.warn(
+                "skipping unreadable snapshot {}-{}@{}: {}",
+                record.topic(), record.partition(), record.offset(), e.getMessage());
+          }
+        }
+      }
+      return new Restored(latest, skipped);
+    }
+  }
+
+  private static boolean reachedEnd(KafkaConsumer<?, ?> consumer, Map<TopicPartition, Long> end) {
+    for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
+      if (consumer.position(e.getKey()) < e.getValue()) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

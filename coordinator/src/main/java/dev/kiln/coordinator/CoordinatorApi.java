@@ -1,0 +1,203 @@
+package dev.kiln.coordinator;
+
+import dev.kiln.events.BuildIds;
+import dev.kiln.events.BuildSnapshot;
+import dev.kiln.events.EventCodec;
+import dev.kiln.events.InvalidEventException;
+import dev.kiln.events.PushEvent;
+import dev.kiln.events.Quote;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator's HTTP API: accept pushes (webhooks, {@code kiln push}) and report builds. Every
+ * answer is JSON; every error names what was wrong and how to fix it.
+ */
+final class CoordinatorApi {
+  private static final Logger LOG = LoggerFactory.getLogger(CoordinatorApi.class);
+  static final long MAX_PUSH_BYTES = 1024 * 1024;
+  static final int DEFAULT_LIST_LIMIT = 100;
+  static final int MAX_LIST_LIMIT = 1000;
+
+  /** Where an accepted push goes: {@code kiln.push}, acknowledged by Kafka. */
+  interface PushSink {
+    Future<Void> submit(PushEvent push);
+  }
+
+  private final Vertx vertx;
+  private final KnownBuilds builds;
+  private final BooleanSupplier restored;
+  private final PushSink pushes;
+
+  CoordinatorApi(Vertx vertx, KnownBuilds builds, BooleanSupplier restored, PushSink pushes) {
+    this.vertx = vertx;
+    this.builds = builds;
+    this.restored = restored;
+    this.pushes = pushes;
+  }
+
+  Router router() {
+    Router router = Router.router(vertx);
+    router.get("/health").handler(this::health);
+    router.post("/v1/pushes").handler(BodyHandler.create(false).setBodyLimit(MAX_PUSH_BYTES));
+    router.post("/v1/pushes").handler(this::requireRestored).handler(this::postPush);
+    router.get("/v1/builds/:id").handler(this::requireRestored).handler(this::getBuild);
+    router.get("/v1/builds").handler(this::requireRestored).handler(this::listBuilds);
+
+    router.errorHandler(404, ctx -> error(ctx, 404,
+        "no such endpoint: " + ctx.request().method() + " " + Quote.safe(ctx.request().path(), 200)
+            + "; the API has POST /v1/pushes, GET /v1/builds/{id}, GET /v1/builds?tenant=… and"
+            + " GET /health", null));
+    router.errorHandler(405, ctx -> error(ctx, 405,
+        ctx.request().method() + " is not allowed on " + Quote.safe(ctx.request().path(), 200), null));
+    router.errorHandler(413, ctx -> error(ctx, 413,
+        "the request body is larger than " + MAX_PUSH_BYTES + " bytes; a push event is a small JSON"
+            + " object", "body"));
+    router.errorHandler(500, ctx -> {
+      LOG.error("HTTP {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
+      error(ctx, 500, "internal error: " + ctx.failure(), null);
+    });
+    return router;
+  }
+
+  private void health(RoutingContext ctx) {
+    boolean up = restored.getAsBoolean();
+    JsonObject body = new JsonObject().put("status", up ? "UP" : "RESTORING");
+    if (up) {
+      body.put("builds", builds.size());
+    }
+    json(ctx, up ? 200 : 503, body.toBuffer());
+  }
+
+  private void requireRestored(RoutingContext ctx) {
+    if (restored.getAsBoolean()) {
+      ctx.next();
+      return;
+    }
+    ctx.response().putHeader("Retry-After", "1");
+    error(ctx, 503,
+        "the coordinator is still restoring build state from kiln.builds; retry in a moment", null);
+  }
+
+  private void postPush(RoutingContext ctx) {
+    String contentType = ctx.request().getHeader("Content-Type");
+    if (contentType != null && !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+      error(ctx, 415,
+          "Content-Type is '" + Quote.safe(contentType, 80) + "'; send the push as application/json",
+          "Content-Type");
+      return;
+    }
+    PushEvent push;
+    try {
+      Buffer body = ctx.body().buffer();
+      push = EventCodec.fromJson(body == null ? new byte[0] : body.getBytes(), PushEvent.class);
+    } catch (InvalidEventException e) {
+      error(ctx, 400, e.getMessage(), e.field());
+      return;
+    }
+    String buildId = push.buildId();
+    Optional<BuildSnapshot> known = builds.get(buildId);
+    if (known.isPresent()) {
+      json(ctx, 200, new JsonObject()
+          .put("buildId", buildId)
+          .put("status", "duplicate")
+          .put("state", known.get().state().name())
+          .toBuffer());
+      return;
+    }
+    pushes
+        .submit(push)
+        .onSuccess(ignored -> {
+          ctx.response().putHeader("Location", "/v1/builds/" + buildId);
+          json(ctx, 202, new JsonObject().put("buildId", buildId).put("status", "accepted").toBuffer());
+        })
+        .onFailure(e -> {
+          LOG.warn("could not publish push for {}: {}", buildId, e.toString());
+          error(ctx, 503,
+              "the push could not be written to Kafka (" + e.getMessage() + "); nothing was"
+                  + " accepted, send it again", null);
+        });
+  }
+
+  private void getBuild(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    if (!BuildIds.isValid(id)) {
+      error(ctx, 400,
+          "'" + Quote.safe(id, 60) + "' is not a build id; build ids look like b-<20 hex digits>,"
+              + " as returned by POST /v1/pushes", "id");
+      return;
+    }
+    Optional<BuildSnapshot> snapshot = builds.get(id);
+    if (snapshot.isEmpty()) {
+      error(ctx, 404,
+          "build " + id + " is unknown; it was never pushed, or its push is still queued in"
+              + " kiln.push", "id");
+      return;
+    }
+    json(ctx, 200, Buffer.buffer(EventCodec.toJson(snapshot.get())));
+  }
+
+  private void listBuilds(RoutingContext ctx) {
+    String tenant = ctx.queryParams().get("tenant");
+    if (tenant == null || tenant.isBlank()) {
+      error(ctx, 400, "the query parameter tenant is required, e.g. /v1/builds?tenant=acme[&app=web]",
+          "tenant");
+      return;
+    }
+    String app = ctx.queryParams().get("app");
+    int limit = DEFAULT_LIST_LIMIT;
+    String limitParam = ctx.queryParams().get("limit");
+    if (limitParam != null) {
+      try {
+        limit = Integer.parseInt(limitParam);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > MAX_LIST_LIMIT) {
+        error(ctx, 400,
+            "limit is '" + Quote.safe(limitParam, 20) + "'; use a number from 1 to " + MAX_LIST_LIMIT,
+            "limit");
+        return;
+      }
+    }
+    List<BuildSnapshot> list = builds.list(tenant, app == null || app.isBlank() ? null : app, limit);
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("tenant", tenant);
+    if (app != null && !app.isBlank()) {
+      body.put("app", app);
+    }
+    body.put("builds", list);
+    json(ctx, 200, Buffer.buffer(EventCodec.toJson(body)));
+  }
+
+  private static void error(RoutingContext ctx, int status, String message, String field) {
+    JsonObject body = new JsonObject().put("error", message);
+    if (field != null) {
+      body.put("field", field);
+    }
+    json(ctx, status, body.toBuffer());
+  }
+
+  private static void json(RoutingContext ctx, int status, Buffer body) {
+    if (ctx.response().ended()) {
+      return;
+    }
+    ctx.response()
+        .setStatusCode(status)
+        .putHeader("Content-Type", "application/json")
+        .end(body)
+        .onFailure(e -> LOG.debug("could not answer {}: {}", ctx.request().path(), e.toString()));
+  }
+}

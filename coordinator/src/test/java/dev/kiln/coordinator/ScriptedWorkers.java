@@ -1,0 +1,109 @@
+package dev.kiln.coordinator;
+
+import dev.kiln.events.BuildTask;
+import dev.kiln.events.EventCodec;
+import dev.kiln.events.TaskResult;
+import dev.kiln.events.Topics;
+import dev.kiln.messaging.EventPublisher;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.kafka.client.consumer.KafkaConsumer;
+import io.vertx.kafka.client.producer.KafkaHeader;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+
+/**
+ * The workers' side of the contract, scripted: consumes {@code kiln.tasks} and answers each task
+ * with whatever the script returns (null: no answer, as a worker that is still busy or died).
+ */
+final class ScriptedWorkers {
+  private final List<BuildTask> seen = new CopyOnWriteArrayList<>();
+  private final List<String> invalid = new CopyOnWriteArrayList<>();
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final EventPublisher publisher;
+  private final Topics topics;
+  private volatile Function<BuildTask, TaskResult> script;
+
+  private ScriptedWorkers(
+      KafkaConsumer<String, byte[]> consumer,
+      EventPublisher publisher,
+      Topics topics,
+      Function<BuildTask, TaskResult> script) {
+    this.consumer = consumer;
+    this.publisher = publisher;
+    this.topics = topics;
+    this.script = script;
+  }
+
+  static ScriptedWorkers start(
+      Vertx vertx, String bootstrapServers, Topics topics, Function<BuildTask, TaskResult> script) {
+    Map<String, String> props = new HashMap<>();
+    props.put("bootstrap.servers", bootstrapServers);
+    props.put("group.id", "workers-" + UUID.randomUUID());
+    props.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
+    props.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+    props.put("auto.offset.reset", "earliest");
+    KafkaConsumer<String, byte[]> consumer = KafkaConsumer.create(vertx, props);
+    EventPublisher publisher = new EventPublisher(vertx, bootstrapServers, "/kiln/test-worker");
+    ScriptedWorkers workers = new ScriptedWorkers(consumer, publisher, topics, script);
+    consumer.handler(
+        r -> {
+          RecordHeaders headers = new RecordHeaders();
+          for (KafkaHeader h : r.headers()) {
+            headers.add(h.key(), h.value().getBytes());
+          }
+          BuildTask task;
+          try {
+            task = EventCodec.decode(headers, r.value()).body(BuildTask.class);
+          } catch (Exception e) {
+            workers.invalid.add(e.getMessage());
+            return;
+          }
+          workers.seen.add(task);
+          TaskResult result = workers.script.apply(task);
+          if (result != null) {
+            workers.publish(result);
+          }
+        });
+    Awaits.await(consumer.subscribe(topics.tasks()));
+    return workers;
+  }
+
+  /** A result sent by hand, e.g. while no coordinator is running. */
+  Future<Void> publish(TaskResult result) {
+    return publisher.publish(topics.results(), result.buildId(), result).mapEmpty();
+  }
+
+  void script(Function<BuildTask, TaskResult> script) {
+    this.script = script;
+  }
+
+  /** Why tasks could not be read; a correct coordinator sends none of those. */
+  List<String> invalidTasks() {
+    return List.copyOf(invalid);
+  }
+
+  List<BuildTask> seen() {
+    return List.copyOf(seen);
+  }
+
+  Future<Void> close() {
+    return Future.join(consumer.close(), publisher.close()).mapEmpty();
+  }
+
+  /** Workers that build everything successfully: pip app, Python 3.12.7, one layer per key. */
+  static TaskResult succeedEverything(BuildTask task) {
+    return switch (task.kind()) {
+      case DETECT -> Fixtures.detected(task, Fixtures.plan("pip"), Fixtures.DEPENDENCY_KEY);
+      case INSTALL -> Fixtures.installed(task, Fixtures.layer(task.dependencyKey()));
+      case ASSEMBLE -> Fixtures.assembled(
+          task, "registry.test/" + task.tenant() + "/" + task.app() + ":" + task.commit().substring(0, 12),
+          Fixtures.digest('e'));
+    };
+  }
+}
