@@ -79,17 +79,26 @@ public final class BackgroundDeleter implements AutoCloseable {
         new SimpleFileVisitor<>() {
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-            Files.delete(file);
+            Files.deleteIfExists(file);
             return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult visitFileFailed(Path file, IOException failure) throws IOException {
+            // Another deleter (a second worker on the same work directory) got there first.
+            if (failure instanceof NoSuchFileException) {
+              return FileVisitResult.CONTINUE;
+            }
+            throw failure;
           }
 
           @Override
           public FileVisitResult postVisitDirectory(Path dir, IOException failure)
               throws IOException {
-            if (failure != null) {
+            if (failure != null && !(failure instanceof NoSuchFileException)) {
               throw failure;
             }
-            Files.delete(dir);
+            Files.deleteIfExists(dir);
             return FileVisitResult.CONTINUE;
           }
         });

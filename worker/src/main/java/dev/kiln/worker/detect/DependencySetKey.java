@@ -1,0 +1,84 @@
+package dev.kiln.worker.detect;
+
+import dev.kiln.worker.install.TargetPlatform;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The dependency-set key: one sha256 (64 hex) that names an installed dependency layer. Two builds
+ * share a layer exactly when their keys are equal, so the key covers everything that can change
+ * what gets installed:
+ *
+ * <ul>
+ *   <li>{@link #VERSION}, bumped whenever the install itself changes (pip flags, layer layout);
+ *   <li>the exact resolved Python version ({@code 3.12.7}, not {@code 3.12});
+ *   <li>the target platform and the pip platform tags;
+ *   <li>the package manager ({@code pip}, {@code pipenv}, …);
+ *   <li>the extra index from the build's {@code PIP_EXTRA_INDEX_URL} (another index can serve other
+ *       files under the same names);
+ *   <li>the name and exact bytes of every file the installer reads (requirements and everything
+ *       they include, or the lockfile).
+ * </ul>
+ *
+ * <p>Every field is length-prefixed before hashing, so no two different inputs run together into
+ * the same bytes. Unpinned requirements ({@code flask>=3}) keep the layer they first resolved to
+ * until their file changes, which is what the classic buildpack's cache does too.
+ */
+public final class DependencySetKey {
+  public static final String VERSION = "kiln-dependency-set-v1";
+
+  private DependencySetKey() {}
+
+  /**
+   * @param files requirement files: path relative to the source directory → bytes
+   * @param extraIndexUrl the build's {@code PIP_EXTRA_INDEX_URL}, or null
+   */
+  public static String compute(
+      String pythonVersion,
+      TargetPlatform platform,
+      String packageManager,
+      String extraIndexUrl,
+      Map<String, byte[]> files) {
+    Objects.requireNonNull(pythonVersion, "pythonVersion");
+    Objects.requireNonNull(platform, "platform");
+    Objects.requireNonNull(packageManager, "packageManager");
+    MessageDigest sha256 = newSha256();
+    field(sha256, VERSION);
+    field(sha256, "python=" + pythonVersion);
+    field(sha256, "platform=" + platform.id());
+    field(sha256, "implementation=" + platform.implementation());
+    field(sha256, "pip-platforms=" + String.join(",", platform.pipPlatforms()));
+    field(sha256, "package-manager=" + packageManager);
+    field(sha256, "extra-index=" + (extraIndexUrl == null ? "" : extraIndexUrl.strip()));
+    Map<String, byte[]> sorted = new TreeMap<>(files);
+    field(sha256, "files=" + sorted.size());
+    for (Map.Entry<String, byte[]> file : sorted.entrySet()) {
+      field(sha256, file.getKey());
+      field(sha256, file.getValue());
+    }
+    return HexFormat.of().formatHex(sha256.digest());
+  }
+
+  private static void field(MessageDigest sha256, String text) {
+    field(sha256, text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static void field(MessageDigest sha256, byte[] bytes) {
+    sha256.update(ByteBuffer.allocate(Long.BYTES).putLong(bytes.length).array());
+    sha256.update(bytes);
+  }
+
+  private static MessageDigest newSha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime ships SHA-256", e);
+    }
+  }
+}

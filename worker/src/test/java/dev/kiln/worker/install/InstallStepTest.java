@@ -1,0 +1,201 @@
+package dev.kiln.worker.install;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.kiln.cache.client.CacheServiceClient;
+import dev.kiln.events.BuildTask;
+import dev.kiln.events.DependencyLayer;
+import dev.kiln.testkit.WheelBuilder;
+import dev.kiln.worker.detect.DependencySetKey;
+import dev.kiln.worker.fs.BackgroundDeleter;
+import dev.kiln.worker.steps.StepContext;
+import dev.kiln.worker.steps.StepFailure;
+import dev.kiln.worker.testsupport.CacheServiceFixture;
+import dev.kiln.worker.testsupport.RecordingLog;
+import dev.kiln.worker.testsupport.Tasks;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** INSTALL against the real cache-service, a real index of real wheels, and real pip. */
+class InstallStepTest {
+  @TempDir static Path shared;
+  private static CacheServiceFixture cache;
+  private static BackgroundDeleter deleter;
+
+  @TempDir Path tmp;
+
+  @BeforeAll
+  static void startCacheServiceWithWheels() throws Exception {
+    cache = CacheServiceFixture.start(shared);
+    WheelBuilder.wheel("demo-lib", "1.0")
+        .requires("demo-dep>=1")
+        .consoleScript("demo-cli", "demo_lib:main")
+        .module("demo_lib/__init__.py", "def main():\n    print('demo')\n")
+        .writeTo(cache.wheels());
+    WheelBuilder.wheel("demo-dep", "1.2").writeTo(cache.wheels());
+    // Two releases of one package for different Pythons: which one lands shows which Python the
+    // install was for (the worker's own python3 is older than the target).
+    WheelBuilder.wheel("py-picky", "1.0").requiresPython(">=3.9").writeTo(cache.wheels());
+    WheelBuilder.wheel("py-picky", "2.0").requiresPython(">=3.12").writeTo(cache.wheels());
+    deleter = new BackgroundDeleter(shared.resolve("worker/trash"));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    deleter.awaitIdle(30, TimeUnit.SECONDS);
+    deleter.close();
+    cache.close();
+  }
+
+  private InstallStep installStep() {
+    return new InstallStep(
+        cache.client(), InstallStep.Settings.defaults(shared.resolve("worker")), deleter);
+  }
+
+  private StepContext installContext(String requirements, String pythonVersion, RecordingLog log)
+      throws Exception {
+    Path app = Files.createDirectories(tmp.resolve("app"));
+    Files.writeString(app.resolve("requirements.txt"), requirements);
+    String key =
+        DependencySetKey.compute(
+            pythonVersion, TargetPlatform.LINUX_X86_64, "pip", null,
+            Map.of("requirements.txt", requirements.getBytes(StandardCharsets.UTF_8)));
+    BuildTask task = Tasks.install(Tasks.pipPlan(pythonVersion), key, Map.of());
+    return new StepContext(task, app, log);
+  }
+
+  @Test
+  void installsAWheelAndItsDependencyForTheTargetPythonIntoAReproducibleLayer() throws Exception {
+    RecordingLog log = new RecordingLog();
+    DependencyLayer layer =
+        installStep().run(installContext("demo-lib\npy-picky\n", "3.12.7", log));
+
+    assertThat(layer.reused()).isFalse();
+    assertThat(layer.distributions())
+        .containsExactly("demo-dep==1.2", "demo-lib==1.0", "py-picky==2.0");
+    Map<String, TarArchiveEntry> entries = new LinkedHashMap<>();
+    Map<String, String> contents = new LinkedHashMap<>();
+    readLayer(cache.client(), layer, entries, contents);
+    assertThat(entries).containsKeys(
+        "demo_lib/", "demo_lib/__init__.py", "demo_dep/__init__.py", "bin/demo-cli",
+        "py_picky-2.0.dist-info/METADATA");
+    assertThat(entries.keySet()).allSatisfy(name -> assertThat(name).doesNotStartWith("/").doesNotStartWith("./"));
+    assertThat(entries.keySet().stream().map(name -> name.replaceAll("/$", "")).toList()).isSorted();
+    assertThat(entries.keySet()).noneMatch(name -> name.endsWith("direct_url.json"));
+    assertThat(contents.values()).noneMatch(text -> text.contains(shared.toString()));
+    assertThat(contents.get("bin/demo-cli")).startsWith("#!/usr/bin/env python3\n");
+    assertThat(entries.get("bin/demo-cli").getMode() & 0777).isEqualTo(0755);
+    assertThat(entries.values()).allSatisfy(entry -> {
+      assertThat(entry.getLongUserId()).isZero();
+      assertThat(entry.getLongGroupId()).isZero();
+      assertThat(entry.getModTime().getTime()).isEqualTo(1000L);
+    });
+    assertThat(entries.keySet()).noneMatch(name -> name.endsWith(".pyc"));
+    assertThat(log.text()).contains("       Successfully installed");
+  }
+
+  @Test
+  void theSameDependencySetIsAnActionCacheHitWithoutRunningPip() throws Exception {
+    String requirements = "demo-lib==1.0\n";
+    DependencyLayer first = installStep().run(installContext(requirements, "3.12.7", new RecordingLog()));
+    int upstreamFetches = cache.upstream().fileRequestCount();
+
+    RecordingLog log = new RecordingLog();
+    DependencyLayer second = installStep().run(installContext(requirements, "3.12.7", log));
+
+    assertThat(second.reused()).isTrue();
+    assertThat(second.blob()).isEqualTo(first.blob());
+    assertThat(second.distributions()).isEqualTo(first.distributions());
+    assertThat(log.text()).contains("Reusing the installed dependencies").doesNotContain("Collecting");
+    assertThat(cache.upstream().fileRequestCount()).isEqualTo(upstreamFetches);
+  }
+
+  @Test
+  void theSameDependencySetGivesTheSameLayerBytesFromAnyScratchDirectory() throws Exception {
+    String requirements = "demo-lib==1.0\npy-picky==1.0\n";
+    DependencyLayer first =
+        installStep().run(installContext(requirements + "# first\n", "3.11.10", new RecordingLog()));
+    DependencyLayer second;
+    // Holding slot 0 sends the second install to another scratch directory.
+    try (var held = new dev.kiln.worker.fs.ScratchSlots(shared.resolve("worker/scratch"), deleter).acquire()) {
+      second = installStep().run(installContext(requirements + "# second\n", "3.11.10", new RecordingLog()));
+    }
+
+    assertThat(second.key()).isNotEqualTo(first.key());
+    assertThat(second.reused()).isFalse();
+    assertThat(second.blob()).isEqualTo(first.blob());
+  }
+
+  @Test
+  void anOlderTargetPythonGetsTheReleaseThatSupportsIt() throws Exception {
+    DependencyLayer layer = installStep().run(installContext("py-picky\n", "3.10.15", new RecordingLog()));
+
+    assertThat(layer.distributions()).containsExactly("py-picky==1.0");
+  }
+
+  @Test
+  void aPackageThatIsNotOnTheIndexFailsWithPackageNotFoundNamingIt() throws Exception {
+    StepContext ctx = installContext("demo-lib\nnot-on-the-index==4.2\n", "3.12.7", new RecordingLog());
+
+    assertThatThrownBy(() -> installStep().run(ctx))
+        .isInstanceOf(StepFailure.class)
+        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("install::package-not-found"))
+        .hasMessageContaining("not-on-the-index")
+        .hasMessageContaining("requirements.txt")
+        .hasMessageContaining("Check the package name and version");
+  }
+
+  @Test
+  void aVersionThatDoesNotExistListsTheVersionsTheIndexHas() throws Exception {
+    StepContext ctx = installContext("demo-dep==9.9\n", "3.12.7", new RecordingLog());
+
+    assertThatThrownBy(() -> installStep().run(ctx))
+        .isInstanceOf(StepFailure.class)
+        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("install::package-not-found"))
+        .hasMessageContaining("demo-dep")
+        .hasMessageContaining("1.2");
+  }
+
+  @Test
+  void aBrokenRequirementsFileFailsWithInstallFailedAndPipsOutput() throws Exception {
+    StepContext ctx = installContext("demo-lib\n--no-such-pip-option\n", "3.12.7", new RecordingLog());
+
+    assertThatThrownBy(() -> installStep().run(ctx))
+        .isInstanceOf(StepFailure.class)
+        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("install::failed"))
+        .hasMessageContaining("no-such-pip-option");
+  }
+
+  static void readLayer(
+      CacheServiceClient client, DependencyLayer layer, Map<String, TarArchiveEntry> entries,
+      Map<String, String> contents) throws Exception {
+    Path tar = Files.createTempFile("layer", ".tar");
+    try {
+      client.getBlob(dev.kiln.cache.client.Digest.of(layer.blob().toString()), tar).orElseThrow();
+      assertThat(Files.size(tar)).isEqualTo(layer.size());
+      try (InputStream in = Files.newInputStream(tar);
+          TarArchiveInputStream archive = new TarArchiveInputStream(in)) {
+        for (TarArchiveEntry entry; (entry = archive.getNextEntry()) != null; ) {
+          entries.put(entry.getName(), entry);
+          if (entry.isFile()) {
+            contents.put(entry.getName(), new String(archive.readAllBytes(), StandardCharsets.UTF_8));
+          }
+        }
+      }
+    } finally {
+      Files.deleteIfExists(tar);
+    }
+  }
+}
