@@ -13,6 +13,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -38,6 +39,11 @@ final class ActionCache {
     Files.createDirectories(tempDir);
   }
 
+  /** Removes results a crashed process was half-way through writing. */
+  int removeTempFilesOlderThan(Duration age) throws IOException {
+    return BlobStore.removeFilesOlderThan(tempDir, age);
+  }
+
   /**
    * Stores (or replaces) the result for {@code key}.
    *
@@ -55,7 +61,7 @@ final class ActionCache {
     if (!missing.isEmpty()) {
       throw CacheError.conflict("action result for " + key + " names blobs the store does not"
           + " have: " + String.join(", ", missing) + "; upload them with PUT /cas/{hex} first."
-          + " Nothing was stored.");
+          + " Nothing was stored; an earlier result for the key, if any, is unchanged.");
     }
     Path target = pathOf(key);
     boolean created = !Files.exists(target);

@@ -109,9 +109,13 @@ final class BlobStore {
 
   /** Removes temp files a crashed process left behind; younger ones may still be in use. */
   int removeTempFilesOlderThan(Duration age) throws IOException {
+    return removeFilesOlderThan(tempDir, age);
+  }
+
+  static int removeFilesOlderThan(Path directory, Duration age) throws IOException {
     Instant cutoff = Instant.now().minus(age);
     int removed = 0;
-    try (Stream<Path> temps = Files.list(tempDir)) {
+    try (Stream<Path> temps = Files.list(directory)) {
       for (Path temp : (Iterable<Path>) temps::iterator) {
         if (Files.getLastModifiedTime(temp).toInstant().isBefore(cutoff)
             && Files.deleteIfExists(temp)) {

@@ -15,6 +15,8 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -84,7 +86,9 @@ public final class CacheServiceVerticle extends VerticleBase {
           index = new PackageIndex(
               vertx, upstream, upstreamHttp, store, config.projectPageTtl());
           return vertx.createHttpServer(
-                  new HttpServerOptions().setHost(config.host()).setPort(config.port()))
+                  new HttpServerOptions().setHost(config.host()).setPort(config.port())
+                      // curl and others wait for "100 Continue" before sending a large blob.
+                      .setHandle100ContinueAutomatically(true))
               .requestHandler(router())
               .listen();
         })
@@ -103,10 +107,17 @@ public final class CacheServiceVerticle extends VerticleBase {
         upstreamHttp == null ? Future.succeededFuture() : upstreamHttp.close());
   }
 
-  private Void openStore() throws Exception {
-    store = new BlobStore(config.root());
-    actions = new ActionCache(config.root(), store);
-    int removed = store.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE);
+  private Void openStore() {
+    int removed;
+    try {
+      store = new BlobStore(config.root());
+      actions = new ActionCache(config.root(), store);
+      removed = store.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE)
+          + actions.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the store under " + config.root() + " ("
+          + e + "); point the cache-service root at a writable directory", e);
+    }
     if (removed > 0) {
       LOG.info("removed {} unfinished uploads left by an earlier run", removed);
     }
@@ -116,7 +127,7 @@ public final class CacheServiceVerticle extends VerticleBase {
   private Future<UpstreamIndex> upstreamIndex() {
     URI url = URI.create(config.upstreamIndexUrl());
     if (!"file".equalsIgnoreCase(url.getScheme())) {
-      return Future.succeededFuture(new HttpUpstreamIndex(url, upstreamHttp));
+      return Future.succeededFuture(new HttpUpstreamIndex(vertx, url, upstreamHttp));
     }
     return vertx.executeBlocking(() -> {
       Path directory;
@@ -257,7 +268,9 @@ public final class CacheServiceVerticle extends VerticleBase {
   private void projectList(RoutingContext ctx) {
     SimpleIndexFormat format = SimpleIndexFormat.negotiate(ctx.request().getHeader(HttpHeaders.ACCEPT));
     index.projectNames()
-        .onSuccess(names -> sendPage(ctx, format, format.renderProjectList(names)))
+        // Rendered on a worker: a public index lists hundreds of thousands of projects.
+        .compose(names -> vertx.executeBlocking(() -> format.renderProjectList(names), false))
+        .onSuccess(page -> sendPage(ctx, format, page))
         .onFailure(ctx::fail);
   }
 

@@ -1,6 +1,7 @@
 package dev.kiln.cache;
 
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -10,10 +11,12 @@ final class HttpUpstreamIndex implements UpstreamIndex {
   // PEP 503 HTML is the one form every index serves; PEP 691 JSON is optional for them.
   private static final String ACCEPT_HTML = "application/vnd.pypi.simple.v1+html, text/html;q=0.9";
 
+  private final Vertx vertx;
   private final URI root;
   private final UpstreamHttp http;
 
-  HttpUpstreamIndex(URI root, UpstreamHttp http) {
+  HttpUpstreamIndex(Vertx vertx, URI root, UpstreamHttp http) {
+    this.vertx = vertx;
     this.root = root;
     this.http = http;
   }
@@ -25,15 +28,17 @@ final class HttpUpstreamIndex implements UpstreamIndex {
 
   @Override
   public Future<List<String>> projectNames() {
+    // Parsed on a worker: a public index's project list runs to tens of megabytes.
     return http.get(root, ACCEPT_HTML, "the project list")
-        .map(body -> SimpleHtml.projectNames(body.toString(StandardCharsets.UTF_8)));
+        .compose(body -> vertx.executeBlocking(
+            () -> SimpleHtml.projectNames(body.toString(StandardCharsets.UTF_8)), false));
   }
 
   @Override
   public Future<ProjectPage> projectPage(String normalizedName) {
     URI page = root.resolve(SimpleIndexFormat.pathSegment(normalizedName) + "/");
     return http.get(page, ACCEPT_HTML, "project '" + normalizedName + "'")
-        .map(body -> SimpleHtml.projectPage(
-            normalizedName, body.toString(StandardCharsets.UTF_8), page));
+        .compose(body -> vertx.executeBlocking(() -> SimpleHtml.projectPage(
+            normalizedName, body.toString(StandardCharsets.UTF_8), page), false));
   }
 }

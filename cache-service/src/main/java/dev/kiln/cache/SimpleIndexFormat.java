@@ -108,7 +108,7 @@ enum SimpleIndexFormat {
       List<String> files = new ArrayList<>(page.files().size());
       for (DistributionFile file : page.files()) {
         StringBuilder json = new StringBuilder("{\"filename\":").append(jsonString(file.filename()))
-            .append(",\"url\":").append(jsonString(fileUrl(file)))
+            .append(",\"url\":").append(jsonString(filePath(file)))
             .append(",\"hashes\":{\"sha256\":").append(jsonString(file.sha256().hex())).append('}');
         if (file.requiresPython() != null) {
           json.append(",\"requires-python\":").append(jsonString(file.requiresPython()));
@@ -137,10 +137,14 @@ enum SimpleIndexFormat {
     return html.append("  </body>\n</html>\n").toString();
   }
 
-  /** Where this service serves a file: {@code /files/<sha256>/<filename>#sha256=<sha256>}. */
+  /** Where this service serves a file: {@code /files/<sha256>/<filename>}. */
+  static String filePath(DistributionFile file) {
+    return "/files/" + file.sha256().hex() + "/" + pathSegment(file.filename());
+  }
+
+  /** The HTML link: PEP 503 carries the hash in the fragment (JSON has a {@code hashes} field). */
   static String fileUrl(DistributionFile file) {
-    String hex = file.sha256().hex();
-    return "/files/" + hex + "/" + pathSegment(file.filename()) + "#sha256=" + hex;
+    return filePath(file) + "#sha256=" + file.sha256().hex();
   }
 
   private static String htmlHead(String title) {
