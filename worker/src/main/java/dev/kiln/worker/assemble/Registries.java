@@ -1,0 +1,40 @@
+package dev.kiln.worker.assemble;
+
+import com.google.cloud.tools.jib.api.ImageReference;
+import com.google.cloud.tools.jib.api.RegistryImage;
+import com.google.cloud.tools.jib.frontend.CredentialRetrieverFactory;
+import java.util.Locale;
+import java.util.Set;
+
+/** What base images and targets share about registries: transport and credentials. */
+final class Registries {
+  private static final Set<String> LOOPBACK_HOSTS = Set.of("localhost", "127.0.0.1", "[::1]");
+
+  private Registries() {}
+
+  /**
+   * Whether {@code registry} ({@code host[:port]}) is this machine, the only place where plain
+   * HTTP is acceptable (a registry started for tests or by {@code kiln up}).
+   */
+  static boolean isLoopback(String registry) {
+    String host = registry.toLowerCase(Locale.ROOT);
+    if (host.startsWith("[")) {
+      int close = host.indexOf(']');
+      host = close < 0 ? host : host.substring(0, close + 1);
+    } else {
+      int colon = host.indexOf(':');
+      host = colon < 0 ? host : host.substring(0, colon);
+    }
+    return LOOPBACK_HOSTS.contains(host);
+  }
+
+  /**
+   * Adds the credentials {@code docker login} stored in {@code ~/.docker/config.json}, so a worker
+   * reaches private registries the way the operator's Docker does; anonymous otherwise.
+   */
+  static RegistryImage withDockerCredentials(ImageReference reference) {
+    return RegistryImage.named(reference)
+        .addCredentialRetriever(
+            CredentialRetrieverFactory.forImage(reference, event -> {}).dockerConfig());
+  }
+}

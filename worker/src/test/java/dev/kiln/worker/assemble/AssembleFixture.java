@@ -1,0 +1,83 @@
+package dev.kiln.worker.assemble;
+
+import dev.kiln.events.BuildIds;
+import dev.kiln.events.BuildPlanSummary;
+import dev.kiln.events.BuildTask;
+import dev.kiln.events.DependencyLayer;
+import dev.kiln.events.Digest;
+import dev.kiln.events.TaskKind;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+
+/** The inputs of an ASSEMBLE test: a source tree, a dependency layer tar and a base image. */
+final class AssembleFixture {
+  static final String TENANT = "acme";
+  static final String APP = "shop";
+  static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
+  static final String PYTHON = "3.12.7";
+  static final String RUN_COMMAND = "gunicorn app:app --bind 0.0.0.0:$PORT";
+
+  private AssembleFixture() {}
+
+  /** A small app checkout, {@code .git} included. */
+  static Path writeSource(Path dir) throws IOException {
+    Files.createDirectories(dir.resolve(".git/objects"));
+    Files.writeString(dir.resolve(".git/HEAD"), "ref: refs/heads/main\n");
+    Files.writeString(dir.resolve("app.py"),
+        "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'hi']\n");
+    Files.writeString(dir.resolve("Procfile"), "web: " + RUN_COMMAND + "\n");
+    Files.writeString(dir.resolve("requirements.txt"), "gunicorn==23.0.0\n");
+    Files.createDirectories(dir.resolve("static"));
+    Files.writeString(dir.resolve("static/style.css"), "body { color: black }\n");
+    Files.createDirectories(dir.resolve("bin"));
+    Path script = dir.resolve("bin/migrate.sh");
+    Files.writeString(script, "#!/bin/sh\necho migrated\n");
+    Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return dir;
+  }
+
+  /** A dependency layer as INSTALL stores it: paths relative to {@code /opt/kiln/deps}. */
+  static byte[] dependencyLayerTar() throws IOException {
+    return new TestTars.Layer()
+        .directory("gunicorn")
+        .file("gunicorn/__init__.py", "version_info = (23, 0, 0)\n", 0644)
+        .directory("gunicorn-23.0.0.dist-info")
+        .file("gunicorn-23.0.0.dist-info/METADATA", "Name: gunicorn\nVersion: 23.0.0\n", 0644)
+        .directory("bin")
+        .file("bin/gunicorn", "#!/usr/bin/env python3\nimport gunicorn\n", 0755)
+        .bytes();
+  }
+
+  /** A {@code docker save} base image with a couple of plain files and an environment. */
+  static Path writeBaseImage(Path dir) throws IOException {
+    Path rootfs = dir.resolve("base-rootfs");
+    Files.createDirectories(rootfs.resolve("etc"));
+    Files.writeString(rootfs.resolve("etc/os-release"), "ID=kiln-test\n");
+    Files.createDirectories(rootfs.resolve("usr/local/bin"));
+    Path python = rootfs.resolve("usr/local/bin/python3");
+    Files.writeString(python, "#!/bin/sh\necho 'Python " + PYTHON + "'\n");
+    Files.setPosixFilePermissions(python, PosixFilePermissions.fromString("rwxr-xr-x"));
+    return TestTars.dockerSave(rootfs, "kiln-test/python:" + PYTHON,
+        List.of("PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHON_VERSION=" + PYTHON),
+        dir.resolve("python-" + PYTHON + ".tar"));
+  }
+
+  static BuildPlanSummary plan(String packageManager, Map<String, String> runtimeEnv) {
+    return new BuildPlanSummary("buildpack", null, PYTHON, PYTHON, ".python-version",
+        packageManager, packageManager == null ? List.of() : List.of("requirements.txt"),
+        RUN_COMMAND, "Procfile", runtimeEnv, List.of());
+  }
+
+  static BuildTask task(BuildPlanSummary plan, Digest layerBlob) {
+    String buildId = BuildIds.of(TENANT, APP, COMMIT);
+    DependencyLayer layer = layerBlob == null ? null
+        : new DependencyLayer("deps-key", layerBlob, 0, List.of("gunicorn==23.0.0"), false);
+    return new BuildTask(buildId, BuildTask.taskId(buildId, TaskKind.ASSEMBLE, 1),
+        TaskKind.ASSEMBLE, 1, TENANT, APP, "file:///srv/git/shop", COMMIT, null, Map.of(), null,
+        plan, "deps-key", layer);
+  }
+}

@@ -1,0 +1,164 @@
+package dev.kiln.worker.assemble;
+
+import static dev.kiln.worker.assemble.AssembleFixture.APP;
+import static dev.kiln.worker.assemble.AssembleFixture.PYTHON;
+import static dev.kiln.worker.assemble.AssembleFixture.RUN_COMMAND;
+import static dev.kiln.worker.assemble.AssembleFixture.TENANT;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.cloud.tools.jib.api.Containerizer;
+import com.google.cloud.tools.jib.api.Jib;
+import com.google.cloud.tools.jib.api.RegistryImage;
+import com.google.cloud.tools.jib.api.TarImage;
+import dev.kiln.events.Digest;
+import dev.kiln.worker.steps.StepContext;
+import dev.kiln.worker.steps.StepFailure;
+import dev.kiln.worker.testsupport.CacheServiceFixture;
+import dev.kiln.worker.testsupport.RecordingLog;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * ASSEMBLE from and to a real registry (Debian's docker-registry on a free loopback port), with
+ * the dependency layer in the real cache-service.
+ */
+class AssembleToRegistryTest {
+  @TempDir static Path shared;
+  private static TestRegistry registry;
+  private static CacheServiceFixture cache;
+  private static ExecutorService jibExecutor;
+  private static Digest layerBlob;
+  private static String baseReference;
+
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    registry = TestRegistry.start(shared.resolve("registry"));
+    cache = CacheServiceFixture.start(shared.resolve("cache"));
+    layerBlob = CacheBlobs.put(cache, AssembleFixture.dependencyLayerTar(), shared.resolve("scratch"));
+    jibExecutor = AssembleStep.newJibExecutor();
+    baseReference = registry.hostAndPort() + "/kiln/python:" + PYTHON;
+    Path baseTarball = AssembleFixture.writeBaseImage(shared.resolve("base"));
+    Jib.from(TarImage.at(baseTarball).named("kiln-test/python:" + PYTHON))
+        .containerize(Containerizer.to(RegistryImage.named(baseReference))
+            .setAllowInsecureRegistries(true)
+            .setBaseImageLayersCache(shared.resolve("seed-cache/base"))
+            .setApplicationLayersCache(shared.resolve("seed-cache/app"))
+            .setExecutorService(jibExecutor));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    cache.close();
+    registry.close();
+    jibExecutor.shutdownNow();
+  }
+
+  private AssembleStep step(String catalogEntry, ImageTarget target) {
+    return new AssembleStep(
+        new RuntimeImages(version -> version.equals(PYTHON)
+            ? Optional.of(catalogEntry) : Optional.empty()),
+        target, LayerBlobSource.cacheService(cache.baseUrl()), dir.resolve("work"), jibExecutor);
+  }
+
+  private AssembledImage assemble(AssembleStep step, RecordingLog log) throws Exception {
+    Path source = AssembleFixture.writeSource(dir.resolve("checkout-" + System.nanoTime()));
+    return step.run(new StepContext(
+        AssembleFixture.task(AssembleFixture.plan("pip", Map.of()), layerBlob), source, log));
+  }
+
+  @Test
+  void pushedImageHasTheAppDependenciesAndConfigAndTheReportedDigest() throws Exception {
+    RecordingLog log = new RecordingLog();
+    AssembledImage image = assemble(
+        step("registry:" + baseReference, ImageTarget.registry(registry.hostAndPort())), log);
+
+    String repository = TENANT + "/" + APP;
+    String tag = AssembleFixture.COMMIT.substring(0, 12);
+    assertThat(image.reference()).isEqualTo(registry.hostAndPort() + "/" + repository + ":" + tag);
+    var manifest = ImageContents.manifestResponse(registry.hostAndPort(), repository, tag);
+    assertThat(manifest.statusCode()).isEqualTo(200);
+    assertThat(manifest.headers().firstValue("Docker-Content-Digest"))
+        .contains(image.digest().toString());
+
+    ImageContents contents = ImageContents.fromRegistry(registry.hostAndPort(), repository, tag);
+    Map<String, ImageContents.Entry> files = contents.files();
+    assertThat(files.get("etc/os-release").text()).isEqualTo("ID=kiln-test\n");
+    assertThat(files.get("app/app.py").text()).contains("def app(environ");
+    assertThat(files.get("opt/kiln/deps/bin/gunicorn").mode()).isEqualTo(0755);
+    assertThat(files).containsKey("opt/kiln/bin/launch");
+    assertThat(contents.containerConfig().get("Cmd").get(0).asText()).isEqualTo(RUN_COMMAND);
+    assertThat(contents.containerConfig().get("User").asText()).isEqualTo("1000:1000");
+    assertThat(contents.env()).contains("PORT=8080");
+    assertThat(contents.containerConfig().get("Labels").get("dev.kiln.python-version").asText())
+        .isEqualTo(PYTHON);
+    assertThat(log.text()).contains("-----> Writing the image to registry " + registry.hostAndPort())
+        .contains("Using base image with digest");
+  }
+
+  @Test
+  void pushingTheSameInputsAgainGivesTheSameDigest() throws Exception {
+    AssembleStep step = step(baseReference, ImageTarget.registry(registry.hostAndPort()));
+
+    AssembledImage first = assemble(step, new RecordingLog());
+    AssembledImage second = assemble(step, new RecordingLog());
+
+    assertThat(second).isEqualTo(first);
+  }
+
+  @Test
+  void tarballBaseCanBePushedToTheRegistry() throws Exception {
+    Path baseTarball = AssembleFixture.writeBaseImage(dir.resolve("base"));
+
+    AssembledImage image = assemble(
+        step("tar:" + baseTarball, ImageTarget.registry(registry.hostAndPort())), new RecordingLog());
+
+    assertThat(ImageContents.manifestResponse(registry.hostAndPort(), TENANT + "/" + APP,
+        image.reference().substring(image.reference().lastIndexOf(':') + 1)).statusCode())
+        .isEqualTo(200);
+  }
+
+  @Test
+  void missingBaseImageFailsAsUnavailableNamingTheReference() {
+    String missing = registry.hostAndPort() + "/kiln/python:0.0.0";
+
+    assertThatThrownBy(() -> assemble(
+        step(missing, ImageTarget.registry(registry.hostAndPort())), new RecordingLog()))
+        .isInstanceOf(StepFailure.class)
+        .hasMessageContaining(missing)
+        .hasMessageContaining("manifest unknown")
+        .hasMessageContaining("KILN_RUNTIME_CATALOG")
+        .extracting(failure -> ((StepFailure) failure).code())
+        .isEqualTo(AssembleStep.BASE_IMAGE_UNAVAILABLE);
+  }
+
+  @Test
+  void unreachableBaseRegistryFailsAsUnavailable() {
+    assertThatThrownBy(() -> assemble(step("127.0.0.1:1/kiln/python:" + PYTHON,
+        ImageTarget.tarballs(dir.resolve("images"))), new RecordingLog()))
+        .isInstanceOf(StepFailure.class)
+        .hasMessageContaining("127.0.0.1:1/kiln/python:" + PYTHON)
+        .hasMessageContaining("Connection refused")
+        .extracting(failure -> ((StepFailure) failure).code())
+        .isEqualTo(AssembleStep.BASE_IMAGE_UNAVAILABLE);
+  }
+
+  @Test
+  void unreachableTargetRegistryFailsAsPushFailedNamingIt() {
+    assertThatThrownBy(() -> assemble(
+        step("registry:" + baseReference, ImageTarget.registry("127.0.0.1:1")), new RecordingLog()))
+        .isInstanceOf(StepFailure.class)
+        .hasMessageContaining("registry 127.0.0.1:1")
+        .hasMessageContaining("Connection refused")
+        .extracting(failure -> ((StepFailure) failure).code())
+        .isEqualTo(AssembleStep.PUSH_FAILED);
+  }
+}
