@@ -96,7 +96,7 @@ class FixtureSuiteTest {
       builder.appSpec(AppSpec.fromYaml(inputs.get("appSpec").asText(), text(inputs, "component")));
     }
     Map<String, String> env = new LinkedHashMap<>();
-    inputs.path("buildEnv").fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+    inputs.path("buildEnv").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
     return builder
         .buildEnv(env)
         .previousPythonVersion(text(inputs, "previousPython"))
@@ -145,7 +145,7 @@ class FixtureSuiteTest {
     }
     if (expect.has("runtimeEnvironment")) {
       Map<String, String> env = new LinkedHashMap<>();
-      expect.get("runtimeEnvironment").fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+      expect.get("runtimeEnvironment").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
       assertThat(plan.runtimeEnvironment()).as(context).isEqualTo(env);
     } else if (plan.succeeded() && PlanResult.STRATEGY_BUILDPACK.equals(plan.strategy())) {
       assertThat(plan.runtimeEnvironment()).as(context).containsKeys("PYTHONUNBUFFERED", "FORWARDED_ALLOW_IPS");
