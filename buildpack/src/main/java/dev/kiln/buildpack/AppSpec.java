@@ -17,7 +17,7 @@ import java.util.Map;
 public record AppSpec(
     String sourceDir, String dockerfilePath, String buildCommand, String runCommand, Map<String, String> envs) {
 
-  private static final List<String> COMPONENT_KINDS = List.of("services", "workers", "jobs", "static_sites", "functions");
+  private static final List<String> COMPONENT_KINDS = List.of("services", "workers", "jobs");
   private static final int MAX_YAML_CHARS = 1024 * 1024;
 
   public AppSpec {

@@ -229,7 +229,7 @@ final class SourceTree {
     return new BuildpackException(
         Codes.SOURCE_BROKEN_SYMLINK,
         Text.quote(entry.display())
-            + " is a symbolic link whose target does not exist"
+            + " is a symbolic link that does not lead to an existing file (its target is missing, or links loop)"
             + target
             + "."
             + "\n\nPoint the link at a file that is committed to the repository, or replace the link with the file.");
