@@ -15,6 +15,7 @@ final class PlanContext {
     this.inputs = inputs;
     this.catalog = catalog;
     this.plan = plan;
+    plan.repositoryRoot = tree.root();
   }
 
   /** Looks up a path relative to the source directory. */

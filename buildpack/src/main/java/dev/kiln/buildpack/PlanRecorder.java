@@ -11,6 +11,7 @@ final class PlanRecorder {
   String strategy;
   String sourceDir;
   Path sourceRoot;
+  Path repositoryRoot;
   String dockerfilePath;
   PythonSelection python;
   String runtimeImage;

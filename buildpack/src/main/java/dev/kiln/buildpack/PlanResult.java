@@ -18,6 +18,7 @@ public final class PlanResult {
   private final String strategy;
   private final String sourceDir;
   private final Path sourceRoot;
+  private final Path repositoryRoot;
   private final String dockerfilePath;
   private final PythonSelection python;
   private final String runtimeImage;
@@ -35,6 +36,7 @@ public final class PlanResult {
     this.strategy = recorder.strategy;
     this.sourceDir = recorder.sourceDir;
     this.sourceRoot = recorder.sourceRoot;
+    this.repositoryRoot = recorder.repositoryRoot;
     this.dockerfilePath = recorder.dockerfilePath;
     this.python = recorder.python;
     this.runtimeImage = recorder.runtimeImage;
@@ -95,6 +97,27 @@ public final class PlanResult {
    */
   public List<String> requirementFiles() {
     return requirementFiles;
+  }
+
+  /**
+   * Reads every file of {@link #requirementFiles()} with the planner's safety rules (inside the
+   * repository after resolving links, regular files only, at most 16 MiB each), keyed by the name
+   * in {@code requirementFiles()}, in that order.
+   *
+   * @throws BuildpackException with a {@code source::*} code when a file changed since planning and
+   *     is now missing, a link out of the repository, or unreadable
+   */
+  public Map<String, byte[]> readRequirementFiles() throws BuildpackException {
+    Map<String, byte[]> contents = new LinkedHashMap<>();
+    if (requirementFiles.isEmpty()) {
+      return contents;
+    }
+    SourceTree tree = SourceTree.open(repositoryRoot);
+    for (String name : requirementFiles) {
+      SourceTree.Entry entry = tree.inspect(sourceRoot, name, name);
+      contents.put(name, tree.read(entry, SourceTree.LOCK_FILE_LIMIT));
+    }
+    return contents;
   }
 
   public RunCommand run() {

@@ -95,6 +95,26 @@ class PlanRenderingTest {
   }
 
   @Test
+  void requirementFilesAreReadWithThePlannersRulesIncludingSharedFilesOfAMonorepo() throws Exception {
+    Path api = Files.createDirectories(app.resolve("services/api"));
+    Files.createDirectories(app.resolve("shared"));
+    Files.writeString(app.resolve("shared/base.txt"), "gunicorn\n");
+    Files.writeString(api.resolve("requirements.txt"), "-r ../../shared/base.txt\n");
+    Files.writeString(api.resolve("app.py"), "app = 1\n");
+    BuildInputs inputs = BuildInputs.builder().appSpec(new AppSpec("services/api", null, null, null, java.util.Map.of())).build();
+    PlanResult plan = PLANNER.plan(app, inputs);
+
+    assertThat(plan.requirementFiles()).containsExactly("requirements.txt", "../../shared/base.txt");
+    assertThat(plan.readRequirementFiles()).containsOnlyKeys("requirements.txt", "../../shared/base.txt");
+    assertThat(new String(plan.readRequirementFiles().get("../../shared/base.txt"))).isEqualTo("gunicorn\n");
+
+    Files.delete(app.resolve("shared/base.txt"));
+    Files.createSymbolicLink(app.resolve("shared/base.txt"), Path.of("/etc/passwd"));
+    org.assertj.core.api.Assertions.assertThatThrownBy(plan::readRequirementFiles)
+        .isInstanceOfSatisfying(BuildpackException.class, e -> assertThat(e.code()).isEqualTo(Codes.SOURCE_SYMLINK_OUTSIDE));
+  }
+
+  @Test
   void buildCommandFromTheAppSpecIsCarried() throws Exception {
     Files.writeString(app.resolve("requirements.txt"), "");
     Files.writeString(app.resolve("Procfile"), "web: x\n");
