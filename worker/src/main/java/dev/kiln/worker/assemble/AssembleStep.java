@@ -19,6 +19,7 @@ import dev.kiln.worker.steps.StepFailure;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +29,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -46,6 +48,8 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
   public static final String FAILED = "assemble::failed";
   public static final String PUSH_FAILED = "assemble::push-failed";
   public static final String BASE_IMAGE_UNAVAILABLE = RuntimeImages.BASE_IMAGE_UNAVAILABLE;
+
+  private static final Duration JIB_SETTLE_TIMEOUT = Duration.ofMinutes(2);
 
   static final String LABEL_BUILD_ID = "dev.kiln.build-id";
   static final String LABEL_COMMIT = "dev.kiln.commit";
@@ -126,6 +130,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
 
     ImageTarget.Delivery delivery = openDelivery(task);
     log.info("-----> Writing the image to " + delivery.describe());
+    BuildExecutor executor = new BuildExecutor(jibExecutor);
     boolean delivered = false;
     try {
       JibContainerBuilder image = base.jibBase()
@@ -142,7 +147,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
               LABEL_PYTHON_VERSION, plan.pythonVersion()))
           .setCreationTime(Instant.EPOCH)
           .setFormat(delivery.format());
-      JibContainer container = image.containerize(containerizer(delivery, base, log));
+      JibContainer container = image.containerize(containerizer(delivery, base, executor, log));
       String reference = delivery.complete();
       delivered = true;
       Digest digest = Digest.of(container.getDigest().toString());
@@ -158,9 +163,22 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
       throw new StepFailure(FAILED, "jib could not create its cache under " + workDir.resolve("jib")
           + ": " + e.getMessage() + ". Check that the worker can write to its work directory.", e);
     } finally {
+      awaitJib(executor, log);
       if (!delivered) {
         delivery.abandon();
       }
+    }
+  }
+
+  /** Lets the jib tasks a failure left running finish, so nothing outlives the step. */
+  private static void awaitJib(BuildExecutor executor, LogSink log) {
+    try {
+      executor.awaitTasks(JIB_SETTLE_TIMEOUT);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (TimeoutException e) {
+      log.warn("       Some image building work was still running after "
+          + JIB_SETTLE_TIMEOUT.toSeconds() + " s; it goes on in the background");
     }
   }
 
@@ -173,12 +191,12 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     }
   }
 
-  private Containerizer containerizer(
-      ImageTarget.Delivery delivery, RuntimeImageReference base, LogSink log) {
+  private Containerizer containerizer(ImageTarget.Delivery delivery, RuntimeImageReference base,
+      ExecutorService executor, LogSink log) {
     return delivery.containerizer()
         .setBaseImageLayersCache(workDir.resolve("jib").resolve("base"))
         .setApplicationLayersCache(workDir.resolve("jib").resolve("app"))
-        .setExecutorService(jibExecutor)
+        .setExecutorService(executor)
         .setAllowInsecureRegistries(base.usesPlainHttp() || delivery.plainHttp())
         .setToolName("kiln")
         .setToolVersion(ImageLayers.LAYOUT_VERSION)

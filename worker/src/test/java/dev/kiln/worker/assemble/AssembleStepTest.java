@@ -85,6 +85,7 @@ class AssembleStepTest {
     Path tarball = images.resolve(TENANT).resolve(APP).resolve(COMMIT + ".tar");
     assertThat(image.reference()).isEqualTo("tar:" + tarball);
     assertThat(image.digest().toString()).startsWith("sha256:");
+    assertThat(ImageContents.repoTags(tarball)).containsExactly("acme/shop:0123456789ab");
     ImageContents contents = ImageContents.fromDockerTarball(tarball);
     assertThat(contents.layers()).hasSize(4);
     Map<String, ImageContents.Entry> files = contents.files();

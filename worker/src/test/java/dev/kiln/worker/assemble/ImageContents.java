@@ -53,6 +53,25 @@ record ImageContents(JsonNode config, List<Map<String, Entry>> layers) {
 
   /** Reads a {@code docker save} tarball as jib writes it with {@code ImageFormat.Docker}. */
   static ImageContents fromDockerTarball(Path tarball) throws IOException {
+    Map<String, byte[]> members = members(tarball);
+    JsonNode manifest = JSON.readTree(members.get("manifest.json")).get(0);
+    JsonNode config = JSON.readTree(members.get(manifest.get("Config").asText()));
+    List<Map<String, Entry>> layers = new ArrayList<>();
+    for (JsonNode layer : manifest.get("Layers")) {
+      layers.add(readLayer(members.get(layer.asText())));
+    }
+    return new ImageContents(config, layers);
+  }
+
+  /** The names {@code docker load} gives the image in a {@code docker save} tarball. */
+  static List<String> repoTags(Path tarball) throws IOException {
+    List<String> tags = new ArrayList<>();
+    JSON.readTree(members(tarball).get("manifest.json")).get(0).get("RepoTags")
+        .forEach(tag -> tags.add(tag.asText()));
+    return tags;
+  }
+
+  private static Map<String, byte[]> members(Path tarball) throws IOException {
     Map<String, byte[]> members = new HashMap<>();
     try (TarArchiveInputStream tar =
         new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(tarball)))) {
@@ -63,13 +82,7 @@ record ImageContents(JsonNode config, List<Map<String, Entry>> layers) {
         }
       }
     }
-    JsonNode manifest = JSON.readTree(members.get("manifest.json")).get(0);
-    JsonNode config = JSON.readTree(members.get(manifest.get("Config").asText()));
-    List<Map<String, Entry>> layers = new ArrayList<>();
-    for (JsonNode layer : manifest.get("Layers")) {
-      layers.add(readLayer(members.get(layer.asText())));
-    }
-    return new ImageContents(config, layers);
+    return members;
   }
 
   /** Pulls {@code repository:reference} from a registry over plain HTTP. */
