@@ -1,0 +1,312 @@
+package dev.kiln.worker;
+
+import dev.kiln.cache.client.CacheServiceClient;
+import dev.kiln.events.BuildTask;
+import dev.kiln.events.CodedMessage;
+import dev.kiln.events.InvalidEventException;
+import dev.kiln.events.TaskResult;
+import dev.kiln.messaging.DeadLetterRouter;
+import dev.kiln.messaging.EventPublisher;
+import dev.kiln.worker.fetch.SourceFetcher;
+import dev.kiln.worker.fs.BackgroundDeleter;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.kafka.client.common.TopicPartition;
+import io.vertx.kafka.client.consumer.KafkaConsumer;
+import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
+import io.vertx.kafka.client.consumer.OffsetAndMetadata;
+import java.nio.file.Files;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker: consumes {@code kiln.tasks}, runs each task on a worker thread and reports it.
+ *
+ * <p>Per record, on the event loop: decode it (malformed records go to the dead-letter topic);
+ * queue it in its partition's lane and <em>pause that partition</em>; run the task on the worker
+ * pool; publish its log lines to {@code kiln.logs} and then its {@link TaskResult} to {@code
+ * kiln.results}; once the broker has acknowledged them, commit the record's offset + 1; resume the
+ * partition when its lane is empty. Pausing partitions rather than the consumer keeps the consumer
+ * polling, so a ten-minute install never exceeds {@code max.poll.interval.ms} and never triggers a
+ * rebalance. A crash before the commit redelivers the task (at least once; results carry task id
+ * and attempt so the coordinator drops duplicates).
+ */
+public final class WorkerVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerVerticle.class);
+  private static final long FIRST_RETRY_MILLIS = 500;
+  private static final long MAX_RETRY_MILLIS = 30_000;
+
+  /** Makes the task steps once the worker's shared resources exist. */
+  @FunctionalInterface
+  public interface StepsFactory {
+    TaskSteps create(WorkerResources resources) throws Exception;
+  }
+
+  private final WorkerConfig config;
+  private final StepsFactory stepsFactory;
+  private final Map<TopicPartition, Lane> lanes = new HashMap<>();
+  private final Set<Integer> assigned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final AtomicInteger revocations = new AtomicInteger();
+  private final AtomicInteger committedTasks = new AtomicInteger();
+
+  private Context context;
+  private BackgroundDeleter deleter;
+  private TaskRunner runner;
+  private EventPublisher publisher;
+  private DeadLetterRouter deadLetters;
+  private WorkerExecutor executor;
+  private KafkaConsumer<String, byte[]> consumer;
+  private boolean stopping;
+
+  public WorkerVerticle(WorkerConfig config, StepsFactory stepsFactory) {
+    this.config = config;
+    this.stepsFactory = stepsFactory;
+  }
+
+  @Override
+  public Future<?> start() {
+    context = vertx.getOrCreateContext();
+    return vertx
+        .executeBlocking(
+            () -> {
+              Files.createDirectories(config.workDir());
+              deleter = new BackgroundDeleter(config.workDir().resolve("trash"));
+              WorkerResources resources =
+                  new WorkerResources(config, deleter, new CacheServiceClient(config.cacheServiceUrl()));
+              TaskSteps steps = stepsFactory.create(resources);
+              SourceFetcher fetcher = new SourceFetcher(config.workDir(), deleter, config.gitTimeout());
+              runner = new TaskRunner(config.workerId(), fetcher, steps);
+              return null;
+            },
+            false)
+        .compose(ready -> {
+          publisher = new EventPublisher(vertx, config.bootstrapServers(), "/kiln/worker/" + config.workerId());
+          deadLetters = new DeadLetterRouter(publisher, config.topics().deadLetters(), "worker/" + config.workerId());
+          executor =
+              vertx.createSharedWorkerExecutor(
+                  "kiln-worker-" + config.workerId(), config.concurrency(), 24, TimeUnit.HOURS);
+          consumer = KafkaConsumer.create(vertx, consumerSettings());
+          consumer.partitionsAssignedHandler(this::onAssigned);
+          consumer.partitionsRevokedHandler(this::onRevoked);
+          consumer.exceptionHandler(e -> LOG.warn("worker {}: Kafka consumer error: {}", config.workerId(), e.toString()));
+          consumer.handler(this::onRecord);
+          return consumer.subscribe(config.topics().tasks());
+        })
+        .onSuccess(subscribed -> LOG.info("worker {} consuming {} as group {} with {} task threads",
+            config.workerId(), config.topics().tasks(), config.consumerGroup(), config.concurrency()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    Future<Void> closed = consumer == null ? Future.succeededFuture() : consumer.close();
+    return closed
+        .eventually(() -> publisher == null ? Future.succeededFuture() : publisher.close())
+        .eventually(() -> {
+          if (executor != null) {
+            executor.close();
+          }
+          if (deleter != null) {
+            deleter.close();
+          }
+          return Future.succeededFuture();
+        });
+  }
+
+  /** Partitions of {@code kiln.tasks} this worker owns right now. */
+  public Set<Integer> assignedPartitions() {
+    return Set.copyOf(new TreeSet<>(assigned));
+  }
+
+  /** How many times partitions were taken away from this worker (by rebalances) since it started. */
+  public int revocations() {
+    return revocations.get();
+  }
+
+  /** How many task records this worker has committed. */
+  public int committedTasks() {
+    return committedTasks.get();
+  }
+
+  private Map<String, String> consumerSettings() {
+    Map<String, String> settings = new HashMap<>();
+    settings.put("bootstrap.servers", config.bootstrapServers());
+    settings.put("group.id", config.consumerGroup());
+    settings.put("client.id", "kiln-worker-" + config.workerId());
+    settings.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
+    settings.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+    // The offset of a task is committed by hand, only after its result is acknowledged.
+    settings.put("enable.auto.commit", "false");
+    settings.put("auto.offset.reset", "earliest");
+    // Small batches: each partition's records wait in its lane while a task runs; fetching many
+    // ahead would only hold them back from other workers.
+    settings.put("max.poll.records", Integer.toString(Math.max(2, config.concurrency())));
+    settings.putAll(config.kafkaConsumerSettings());
+    return settings;
+  }
+
+  private void onAssigned(Set<TopicPartition> partitions) {
+    for (TopicPartition partition : partitions) {
+      lanes.computeIfAbsent(partition, Lane::new);
+      assigned.add(partition.getPartition());
+    }
+    LOG.info("worker {} assigned {}", config.workerId(), partitions);
+  }
+
+  private void onRevoked(Set<TopicPartition> partitions) {
+    if (!partitions.isEmpty()) {
+      revocations.incrementAndGet();
+    }
+    for (TopicPartition partition : partitions) {
+      assigned.remove(partition.getPartition());
+      Lane lane = lanes.remove(partition);
+      if (lane != null) {
+        // Records not started yet belong to the partition's next owner; a running task finishes
+        // and reports, and its commit is harmless either way.
+        lane.queue.clear();
+        lane.revoked = true;
+      }
+    }
+    LOG.info("worker {} lost {}", config.workerId(), partitions);
+  }
+
+  private void onRecord(KafkaConsumerRecord<String, byte[]> record) {
+    TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+    Lane lane = lanes.get(partition);
+    if (stopping || lane == null) {
+      return; // not ours (any more): not committed, the owner reads it
+    }
+    lane.queue.add(record);
+    if (!lane.paused) {
+      lane.paused = true;
+      consumer.pause(partition)
+          .onFailure(e -> LOG.warn("could not pause {}: {}", partition, e.toString()));
+    }
+    lane.pump();
+  }
+
+  /** One partition's records, handled one at a time in offset order. Event loop only. */
+  private final class Lane {
+    final TopicPartition partition;
+    final Deque<KafkaConsumerRecord<String, byte[]>> queue = new ArrayDeque<>();
+    boolean busy;
+    boolean paused;
+    boolean revoked;
+
+    Lane(TopicPartition partition) {
+      this.partition = partition;
+    }
+
+    void pump() {
+      if (busy || revoked || stopping) {
+        return;
+      }
+      KafkaConsumerRecord<String, byte[]> record = queue.poll();
+      if (record == null) {
+        if (paused) {
+          paused = false;
+          consumer.resume(partition)
+              .onFailure(e -> LOG.warn("could not resume {}: {}", partition, e.toString()));
+        }
+        return;
+      }
+      busy = true;
+      handle(record, this)
+          .compose(done -> commit(record))
+          .onComplete(done -> {
+            if (done.failed()) {
+              LOG.warn("task record {}-{}@{} is not committed and will be delivered again: {}",
+                  record.topic(), record.partition(), record.offset(), done.cause().toString());
+            }
+            busy = false;
+            pump();
+          });
+    }
+  }
+
+  private Future<Void> handle(KafkaConsumerRecord<String, byte[]> record, Lane lane) {
+    return retrying(() -> deadLetters.decode(record), lane)
+        .compose(decoded -> {
+          if (decoded.isEmpty()) {
+            return Future.succeededFuture(); // dead-lettered, with the reason in its headers
+          }
+          BuildTask task;
+          try {
+            task = decoded.get().body(BuildTask.class);
+          } catch (InvalidEventException wrongType) {
+            return retrying(() -> deadLetters.reject(record, wrongType), lane);
+          }
+          return runTask(task, lane);
+        });
+  }
+
+  private Future<Void> runTask(BuildTask task, Lane lane) {
+    LOG.info("worker {} runs {} (attempt {})", config.workerId(), task.taskId(), task.attempt());
+    KafkaLogSink log = new KafkaLogSink(context, publisher, config.topics().logs(), task);
+    return executor
+        .<TaskResult>executeBlocking(() -> runner.run(task, log), false)
+        .recover(unexpected -> {
+          LOG.error("task {} failed outside its step", task.taskId(), unexpected);
+          return Future.succeededFuture(TaskResult.failed(task, new CodedMessage(
+              TaskRunner.INTERNAL_ERROR,
+              TaskRunner.fit("worker " + config.workerId() + " could not run the task: " + unexpected
+                  + ". This is a bug in Kiln; push again to retry.")), config.workerId(), 0));
+        })
+        .compose(result -> afterLogLines(log).map(result))
+        .compose(result -> retrying(
+            () -> publisher.publish(config.topics().results(), task.buildId(), result).mapEmpty(), lane))
+        .onSuccess(published -> LOG.info("worker {} reported {}", config.workerId(), task.taskId()))
+        .mapEmpty();
+  }
+
+  /** Waits for the task's log lines; the hop through the context lets every queued line be sent first. */
+  private Future<Void> afterLogLines(KafkaLogSink log) {
+    Promise<Void> flushed = Promise.promise();
+    context.runOnContext(ignored -> log.flushed().onComplete(flushed));
+    return flushed.future();
+  }
+
+  private Future<Void> commit(KafkaConsumerRecord<String, byte[]> record) {
+    TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+    return consumer
+        .commit(Map.of(partition, new OffsetAndMetadata(record.offset() + 1, config.workerId())))
+        .onSuccess(committed -> committedTasks.incrementAndGet())
+        .mapEmpty();
+  }
+
+  /**
+   * Retries a Kafka action with backoff while the lane is still ours: a result that cannot be
+   * published yet must not be skipped (the offset after it would be committed and the task lost),
+   * nor the task run again.
+   */
+  private <T> Future<T> retrying(Supplier<Future<T>> action, Lane lane) {
+    Promise<T> outcome = Promise.promise();
+    attempt(action, lane, outcome, FIRST_RETRY_MILLIS);
+    return outcome.future();
+  }
+
+  private <T> void attempt(Supplier<Future<T>> action, Lane lane, Promise<T> outcome, long delay) {
+    action.get().onComplete(result -> {
+      if (result.succeeded()) {
+        outcome.complete(result.result());
+      } else if (lane.revoked || stopping) {
+        outcome.fail(result.cause());
+      } else {
+        LOG.warn("worker {}: {}; retrying in {} ms", config.workerId(), result.cause().toString(), delay);
+        vertx.setTimer(delay, id -> attempt(action, lane, outcome, Math.min(delay * 2, MAX_RETRY_MILLIS)));
+      }
+    });
+  }
+}

@@ -1,0 +1,237 @@
+package dev.kiln.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.kiln.buildpack.RuntimeCatalog;
+import dev.kiln.events.BuildLogLine;
+import dev.kiln.events.BuildPlanSummary;
+import dev.kiln.events.BuildTask;
+import dev.kiln.events.DeadLetters;
+import dev.kiln.events.EventCodec;
+import dev.kiln.events.TaskKind;
+import dev.kiln.events.TaskResult;
+import dev.kiln.testkit.EmbeddedKafka;
+import dev.kiln.worker.testsupport.GitRepo;
+import dev.kiln.worker.testsupport.KafkaTopicsFixture;
+import dev.kiln.worker.testsupport.Tasks;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The worker over a real broker: tasks in, logs and results out, offsets committed after. */
+class WorkerVerticleTest {
+  private static EmbeddedKafka kafka;
+
+  @TempDir Path tmp;
+  private KafkaTopicsFixture topics;
+  private Vertx vertx;
+  private String group;
+
+  @BeforeAll
+  static void startBroker() {
+    kafka = EmbeddedKafka.start();
+  }
+
+  @AfterAll
+  static void stopBroker() {
+    kafka.close();
+  }
+
+  @BeforeEach
+  void freshTopics() throws Exception {
+    topics = KafkaTopicsFixture.create(kafka);
+    vertx = Vertx.vertx();
+    group = "workers-" + UUID.randomUUID();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    topics.close();
+  }
+
+  private WorkerConfig config(String workerId) {
+    return WorkerConfig.of(
+            workerId, kafka.bootstrapServers(), topics.topics(), tmp.resolve(workerId),
+            "http://127.0.0.1:9", 2)
+        .withConsumerGroup(group);
+  }
+
+  private WorkerVerticle deploy(WorkerConfig config, WorkerVerticle.StepsFactory steps) throws Exception {
+    WorkerVerticle worker = new WorkerVerticle(config, steps);
+    vertx.deployVerticle(worker).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    return worker;
+  }
+
+  private List<TaskResult> results() {
+    return decoded(topics.readAll(topics.topics().results()), TaskResult.class);
+  }
+
+  private static <T extends dev.kiln.events.EventBody> List<T> decoded(
+      List<ConsumerRecord<String, byte[]>> records, Class<T> type) {
+    return records.stream()
+        .map(record -> {
+          try {
+            return EventCodec.decode(record.headers(), record.value()).body(type);
+          } catch (Exception e) {
+            throw new AssertionError("not a " + type.getSimpleName() + ": " + e.getMessage(), e);
+          }
+        })
+        .toList();
+  }
+
+  private int partitionOf(String buildId) {
+    return topics.readAll(topics.topics().tasks()).stream()
+        .filter(r -> buildId.equals(r.key()))
+        .findFirst()
+        .orElseThrow()
+        .partition();
+  }
+
+  private BuildTask detectTaskForASampleApp() throws Exception {
+    GitRepo repo = GitRepo.init(tmp.resolve("repo"));
+    String commit =
+        repo.commit(
+            Map.of(
+                "requirements.txt", "gunicorn==22.0.0\n",
+                ".python-version", "3.12\n",
+                "Procfile", "web: gunicorn app:app\n",
+                "app.py", "app = None\n"),
+            "sample app");
+    return Tasks.detect("acme", "web", repo.url(), commit);
+  }
+
+  @Test
+  void aDetectTaskGivesAResultAndLogLinesAndItsOffsetIsCommittedAfterwards() throws Exception {
+    WorkerVerticle worker =
+        deploy(config("w1"), resources -> TaskSteps.standard(resources, RuntimeCatalog.loadDefault()));
+    BuildTask task = detectTaskForASampleApp();
+
+    topics.publish(topics.topics().tasks(), task.partitionKey(), task);
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> !results().isEmpty());
+    TaskResult result = results().get(0);
+    assertThat(result.succeeded()).as("result %s", result).isTrue();
+    assertThat(result.taskId()).isEqualTo(task.taskId());
+    assertThat(result.worker()).isEqualTo("w1");
+    assertThat(result.plan().pythonVersion()).isEqualTo("3.12.7");
+    assertThat(result.plan().runCommand()).isEqualTo("gunicorn app:app");
+    assertThat(result.dependencyKey()).matches("[0-9a-f]{64}");
+    int partition = partitionOf(task.buildId());
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> topics.committedOffsets(group, topics.topics().tasks()).get(partition), offset -> offset != null && offset == 1L);
+    List<BuildLogLine> logs = decoded(topics.readAll(topics.topics().logs()), BuildLogLine.class);
+    assertThat(logs).isNotEmpty().allSatisfy(line -> assertThat(line.buildId()).isEqualTo(task.buildId()));
+    assertThat(logs).extracting(BuildLogLine::seq).isSorted();
+    assertThat(logs).extracting(BuildLogLine::text).anyMatch(text -> text.contains("Fetching"));
+    assertThat(results()).hasSize(1);
+    assertThat(worker.committedTasks()).isEqualTo(1);
+  }
+
+  @Test
+  void aFailingStepGivesAFailedResultWithItsCode() throws Exception {
+    deploy(config("w1"), resources -> TaskSteps.standard(resources, RuntimeCatalog.loadDefault()));
+    GitRepo repo = GitRepo.init(tmp.resolve("repo"));
+    String commit = repo.commit(Map.of("README.md", "no python here\n"), "not an app");
+    BuildTask task = Tasks.detect("acme", "web", repo.url(), commit);
+
+    topics.publish(topics.topics().tasks(), task.partitionKey(), task);
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> !results().isEmpty());
+    TaskResult result = results().get(0);
+    assertThat(result.outcome()).isEqualTo(TaskResult.Outcome.FAILED);
+    assertThat(result.failure().code()).isEqualTo("detect::no-python-files");
+  }
+
+  @Test
+  void anUnexpectedExceptionInAStepBecomesAnInternalErrorResult() throws Exception {
+    deploy(config("w1"), resources -> TaskSteps.none().with(TaskKind.DETECT, ctx -> {
+      throw new IllegalStateException("boom");
+    }));
+    BuildTask task = detectTaskForASampleApp();
+
+    topics.publish(topics.topics().tasks(), task.partitionKey(), task);
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> !results().isEmpty());
+    TaskResult result = results().get(0);
+    assertThat(result.outcome()).isEqualTo(TaskResult.Outcome.FAILED);
+    assertThat(result.failure().code()).isEqualTo("worker::internal-error");
+    assertThat(result.failure().message()).contains("boom").contains(task.buildId());
+  }
+
+  @Test
+  void aMalformedTaskIsDeadLetteredAndTheNextTaskStillRuns() throws Exception {
+    deploy(config("w1"), resources -> TaskSteps.standard(resources, RuntimeCatalog.loadDefault()));
+    BuildTask task = detectTaskForASampleApp();
+
+    // Same key, same partition: the good task queues behind the bad record.
+    topics.publishRaw(topics.topics().tasks(), task.partitionKey(), "{not a cloud event".getBytes());
+    topics.publish(topics.topics().tasks(), task.partitionKey(), task);
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> !results().isEmpty());
+    assertThat(results().get(0).succeeded()).isTrue();
+    List<ConsumerRecord<String, byte[]>> deadLetters = topics.readAll(topics.topics().deadLetters());
+    assertThat(deadLetters).hasSize(1);
+    assertThat(deadLetters.get(0).headers().lastHeader(DeadLetters.REASON)).isNotNull();
+    int partition = partitionOf(task.buildId());
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> topics.committedOffsets(group, topics.topics().tasks()).get(partition), offset -> offset != null && offset == 2L);
+  }
+
+  @Test
+  void aTaskLongerThanMaxPollIntervalKeepsTheWorkerInTheGroup() throws Exception {
+    CountDownLatch started = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    BuildPlanSummary plan = Tasks.pipPlan("3.12.7");
+    WorkerConfig config =
+        config("slow")
+            .withKafkaConsumerSetting("max.poll.interval.ms", "3000")
+            .withKafkaConsumerSetting("session.timeout.ms", "10000")
+            .withKafkaConsumerSetting("heartbeat.interval.ms", "1000");
+    WorkerVerticle worker = deploy(config, resources -> TaskSteps.none().with(TaskKind.DETECT, ctx -> {
+      started.countDown();
+      try {
+        if (!release.await(120, TimeUnit.SECONDS)) {
+          throw new IllegalStateException("the test never released the long task");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      return TaskOutput.detected(plan, null);
+    }));
+    await().atMost(Duration.ofSeconds(30)).until(() -> worker.assignedPartitions().size() == 12);
+    Set<Integer> assignedBefore = worker.assignedPartitions();
+    BuildTask task = detectTaskForASampleApp();
+
+    topics.publish(topics.topics().tasks(), task.partitionKey(), task);
+    assertThat(started.await(60, TimeUnit.SECONDS)).isTrue();
+    // Well past max.poll.interval.ms: a consumer that stopped polling would have been dropped.
+    await().during(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(20))
+        .until(() -> worker.revocations() == 0 && worker.assignedPartitions().equals(assignedBefore));
+    release.countDown();
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> !results().isEmpty());
+    assertThat(results().get(0).succeeded()).isTrue();
+    int partition = partitionOf(task.buildId());
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> topics.committedOffsets(group, topics.topics().tasks()).get(partition), offset -> offset != null && offset == 1L);
+    assertThat(worker.revocations()).isZero();
+    assertThat(worker.assignedPartitions()).isEqualTo(assignedBefore);
+  }
+}
