@@ -153,6 +153,11 @@ public final class WorkerVerticle extends VerticleBase {
     // Small batches: each partition's records wait in its lane while a task runs; fetching many
     // ahead would only hold them back from other workers.
     settings.put("max.poll.records", Integer.toString(Math.max(2, config.concurrency())));
+    // Incremental rebalances: when a worker joins or leaves, only the partitions that move are
+    // revoked, so the other workers' running tasks and queues are left alone.
+    settings.put(
+        "partition.assignment.strategy",
+        "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
     settings.putAll(config.kafkaConsumerSettings());
     return settings;
   }

@@ -178,6 +178,59 @@ class InstallStepTest {
         .hasMessageContaining("no-such-pip-option");
   }
 
+  private StepContext pipenvContext(String pipfileLock, RecordingLog log) throws Exception {
+    Path app = Files.createDirectories(tmp.resolve("pipenv-app"));
+    Files.writeString(app.resolve("Pipfile"), "[packages]\ndemo-lib = \"*\"\n");
+    Files.writeString(app.resolve("Pipfile.lock"), pipfileLock);
+    String key =
+        DependencySetKey.compute(
+            "3.12.7", TargetPlatform.LINUX_X86_64, "pipenv", null,
+            Map.of("Pipfile.lock", pipfileLock.getBytes(StandardCharsets.UTF_8)));
+    dev.kiln.events.BuildPlanSummary plan = new dev.kiln.events.BuildPlanSummary(
+        "buildpack", ".", "3.12.7", "3.12", "Pipfile.lock", "pipenv",
+        java.util.List.of("Pipfile", "Pipfile.lock"), "gunicorn app:app", "procfile", Map.of(),
+        java.util.List.of());
+    return new StepContext(Tasks.install(plan, key, Map.of()), app, log);
+  }
+
+  private static String sha256(byte[] bytes) throws Exception {
+    return "sha256:" + java.util.HexFormat.of().formatHex(
+        java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+  }
+
+  private static String pipfileLock(String libHash, String depHash) {
+    return """
+        {"_meta": {"requires": {"python_version": "3.12"}},
+         "default": {
+           "demo-lib": {"hashes": ["%s"], "version": "==1.0"},
+           "demo-dep": {"hashes": ["%s"], "version": "==1.2"}},
+         "develop": {"py-picky": {"hashes": ["%s"], "version": "==2.0"}}}
+        """.formatted(libHash, depHash, depHash);
+  }
+
+  @Test
+  void aPipenvAppInstallsExactlyTheDefaultSectionOfItsLockWithHashesChecked() throws Exception {
+    String libHash = sha256(Files.readAllBytes(cache.wheels().resolve("demo_lib-1.0-py3-none-any.whl")));
+    String depHash = sha256(Files.readAllBytes(cache.wheels().resolve("demo_dep-1.2-py3-none-any.whl")));
+    RecordingLog log = new RecordingLog();
+
+    DependencyLayer layer = installStep().run(pipenvContext(pipfileLock(libHash, depHash), log));
+
+    assertThat(layer.distributions()).containsExactly("demo-dep==1.2", "demo-lib==1.0");
+    assertThat(log.text()).contains("Pipfile.lock (2 pinned packages, hashes checked)");
+  }
+
+  @Test
+  void aPipenvLockWithAWrongHashFailsTheInstall() throws Exception {
+    String libHash = sha256(Files.readAllBytes(cache.wheels().resolve("demo_lib-1.0-py3-none-any.whl")));
+    String wrong = "sha256:" + "0".repeat(64);
+
+    assertThatThrownBy(() -> installStep().run(pipenvContext(pipfileLock(libHash, wrong), new RecordingLog())))
+        .isInstanceOf(StepFailure.class)
+        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("install::failed"))
+        .hasMessageContaining("HASHES");
+  }
+
   static void readLayer(
       CacheServiceClient client, DependencyLayer layer, Map<String, TarArchiveEntry> entries,
       Map<String, String> contents) throws Exception {
