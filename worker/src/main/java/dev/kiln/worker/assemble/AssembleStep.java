@@ -155,8 +155,8 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
       return new AssembledImage(reference, digest);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new StepFailure(FAILED, "The worker was stopped while it assembled the image; the "
-          + "build will be retried.", e);
+      throw new StepFailure(FAILED, "The worker was stopped while it assembled the image, so "
+          + "no image was delivered.", e);
     } catch (RegistryException | ExecutionException | IOException | RuntimeException e) {
       throw JibFailures.classify(e, base, delivery, plan.pythonVersion());
     } catch (CacheDirectoryCreationException e) {

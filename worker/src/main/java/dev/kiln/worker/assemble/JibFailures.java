@@ -102,7 +102,7 @@ final class JibFailures {
     if (telling instanceof java.nio.file.NoSuchFileException) {
       message = "no such file " + message;
     }
-    String oneLine = message.replaceAll("\\s+", " ").strip();
+    String oneLine = message.replaceAll("\\s+", " ").strip().replaceFirst("\\.$", "");
     return oneLine.length() <= MAX_REASON ? oneLine : oneLine.substring(0, MAX_REASON) + "…";
   }
 }
