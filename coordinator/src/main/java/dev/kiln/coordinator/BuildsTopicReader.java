@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
 final class BuildsTopicReader {
   private static final Logger LOG = LoggerFactory.getLogger(BuildsTopicReader.class);
   private static final Duration POLL = Duration.ofMillis(200);
+  private static final Duration METADATA_RETRY = Duration.ofMillis(100);
 
   /** The latest snapshot per build, and how many unreadable records were skipped. */
   record Restored(Map<String, BuildSnapshot> snapshots, int skipped) {}
@@ -44,8 +45,8 @@ final class BuildsTopicReader {
     long deadline = System.nanoTime() + timeout.toNanos();
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
-      List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
-      if (infos == null || infos.isEmpty()) {
+      List<PartitionInfo> infos = partitionsOf(consumer, topic, deadline);
+      if (infos.isEmpty()) {
         throw new IllegalStateException(
             "topic " + topic + " does not exist on " + bootstrapServers
                 + "; the coordinator creates it at start-up, so check that it may create topics");
@@ -85,6 +86,27 @@ final class BuildsTopicReader {
         }
       }
       return new Restored(latest, skipped);
+    }
+  }
+
+  /**
+   * The topic's partitions. A topic created a moment ago may not be in every broker's metadata
+   * yet, so an empty answer is asked again until the deadline.
+   */
+  private static List<PartitionInfo> partitionsOf(
+      KafkaConsumer<?, ?> consumer, String topic, long deadline) {
+    while (true) {
+      Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+      List<PartitionInfo> infos = consumer.partitionsFor(topic, left);
+      if ((infos != null && !infos.isEmpty()) || System.nanoTime() > deadline) {
+        return infos == null ? List.of() : infos;
+      }
+      try {
+        Thread.sleep(METADATA_RETRY.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for " + topic + "'s metadata", e);
+      }
     }
   }
 

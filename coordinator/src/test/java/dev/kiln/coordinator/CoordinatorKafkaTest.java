@@ -26,8 +26,10 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The coordinator against a real broker, with the test playing the workers. */
+@ExtendWith(SharedKafka.class)
 class CoordinatorKafkaTest {
   static final Duration BUILD_TIMEOUT = Duration.ofSeconds(60);
   static final Duration QUIET = Duration.ofSeconds(3);

@@ -18,8 +18,10 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** A coordinator that stops is replaced by one that finishes its builds, exactly once. */
+@ExtendWith(SharedKafka.class)
 class CoordinatorRestartTest {
   private Harness farm;
 

@@ -1,22 +1,32 @@
 package dev.kiln.coordinator;
 
 import dev.kiln.testkit.EmbeddedKafka;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * One real broker for every test class in this JVM (each test uses its own topic prefix and
- * consumer groups, so tests do not see each other's events). Starting a broker costs seconds.
+ * One real broker for every test class of the run (each test uses its own topic prefix and
+ * consumer groups, so tests do not see each other's events); starting a broker costs seconds.
+ * It lives in JUnit's root store, so JUnit closes it after the last test, before the JVM exits
+ * (closing it from a shutdown hook races the test kit's own temp-dir cleanup).
  */
-final class SharedKafka {
-  private static EmbeddedKafka kafka;
+final class SharedKafka implements BeforeAllCallback {
+  private static volatile String bootstrapServers;
 
-  private SharedKafka() {}
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    EmbeddedKafka kafka =
+        context
+            .getRoot()
+            .getStore(ExtensionContext.Namespace.GLOBAL)
+            .getOrComputeIfAbsent(EmbeddedKafka.class.getName(), key -> EmbeddedKafka.start(), EmbeddedKafka.class);
+    bootstrapServers = kafka.bootstrapServers();
+  }
 
-  static synchronized String bootstrapServers() {
-    if (kafka == null) {
-      kafka = EmbeddedKafka.start();
-      EmbeddedKafka started = kafka;
-      Runtime.getRuntime().addShutdownHook(new Thread(started::close, "embedded-kafka-stop"));
+  static String bootstrapServers() {
+    if (bootstrapServers == null) {
+      throw new IllegalStateException("annotate the test class with @ExtendWith(SharedKafka.class)");
     }
-    return kafka.bootstrapServers();
+    return bootstrapServers;
   }
 }

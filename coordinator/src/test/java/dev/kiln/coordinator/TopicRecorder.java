@@ -1,5 +1,7 @@
 package dev.kiln.coordinator;
 
+import static org.awaitility.Awaitility.await;
+
 import dev.kiln.events.EventBody;
 import dev.kiln.events.EventCodec;
 import io.cloudevents.CloudEvent;
@@ -9,11 +11,13 @@ import io.vertx.kafka.client.common.TopicPartition;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.producer.KafkaHeader;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.stream.Collectors;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /** Everything on one topic since its beginning, as a test sees it. */
@@ -57,11 +61,15 @@ final class TopicRecorder {
           }
           recorder.records.add(new Recorded(r.key(), headers, r.value(), event, body));
         });
-    Awaits.await(
-        consumer
-            .partitionsFor(topic)
-            .compose(infos -> consumer.assign(
-                infos.stream().map(i -> new TopicPartition(topic, i.getPartition())).collect(Collectors.toSet()))));
+    // A topic created a moment ago may not be in the metadata yet: ask until it has partitions,
+    // otherwise the recorder would silently assign nothing and see nothing.
+    Set<TopicPartition> partitions = new HashSet<>();
+    await().atMost(Duration.ofSeconds(Awaits.SECONDS)).until(() -> {
+      Awaits.await(consumer.partitionsFor(topic))
+          .forEach(i -> partitions.add(new TopicPartition(topic, i.getPartition())));
+      return !partitions.isEmpty();
+    });
+    Awaits.await(consumer.assign(partitions));
     return recorder;
   }
 
