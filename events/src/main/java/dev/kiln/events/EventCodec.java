@@ -146,6 +146,11 @@ public final class EventCodec {
           .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
           .reduce((a, b) -> a + "." + b).orElse("body");
       throw new InvalidEventException(path, "cannot be read: " + e.getOriginalMessage(), e);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      // getMessage() would append Jackson's "[Source: REDACTED …]" noise; say where instead.
+      var at = e.getLocation();
+      String where = at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+      throw new InvalidEventException("body", "is not valid JSON: " + e.getOriginalMessage() + where, e);
     } catch (IOException e) {
       throw new InvalidEventException("body", "is not valid JSON: " + e.getMessage(), e);
     }
