@@ -14,6 +14,8 @@ import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publishes Kiln events as CloudEvents (Kafka binary mode). Every send waits for the broker's
@@ -21,6 +23,7 @@ import org.apache.kafka.common.header.Header;
  * never duplicates a record.
  */
 public final class EventPublisher {
+  private static final Logger LOG = LoggerFactory.getLogger(EventPublisher.class);
   private final KafkaProducer<String, byte[]> producer;
   private final EventCodec codec;
 
@@ -34,6 +37,9 @@ public final class EventPublisher {
     config.put("linger.ms", "0");
     config.put("client.id", source.replace('/', '-').replaceAll("^-+", ""));
     this.producer = KafkaProducer.create(vertx, config);
+    // Without a handler vertx-kafka-client also reports every failed send to the context as an
+    // "Unhandled exception", although the send's future already carries the failure to the caller.
+    this.producer.exceptionHandler(e -> LOG.debug("send failed (the caller's future has it): {}", e.toString()));
     this.codec = new EventCodec(source);
   }
 
