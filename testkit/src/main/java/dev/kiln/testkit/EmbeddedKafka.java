@@ -47,7 +47,7 @@ public final class EmbeddedKafka implements AutoCloseable {
               .setConfigProp("auto.create.topics.enable", "false")
               .setConfigProp("log.cleaner.backoff.ms", "1000")
               .build();
-      cluster.format();
+      formatQuietly(cluster);
       cluster.startup();
       cluster.waitForReadyBrokers();
       return new EmbeddedKafka(cluster);
@@ -75,6 +75,20 @@ public final class EmbeddedKafka implements AutoCloseable {
       cluster.close();
     } catch (Exception e) {
       throw new IllegalStateException("the embedded Kafka broker did not stop cleanly", e);
+    }
+  }
+
+  /**
+   * The storage formatter prints its bootstrap metadata straight to standard output, which would
+   * end up between a command's own output lines; it runs once, before any other thread of ours.
+   */
+  private static void formatQuietly(KafkaClusterTestKit cluster) throws Exception {
+    java.io.PrintStream stdout = System.out;
+    System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+    try {
+      cluster.format();
+    } finally {
+      System.setOut(stdout);
     }
   }
 

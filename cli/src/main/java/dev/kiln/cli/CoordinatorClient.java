@@ -1,0 +1,60 @@
+package dev.kiln.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.events.EventCodec;
+import dev.kiln.events.PushEvent;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** The coordinator's HTTP API as the command line uses it. */
+final class CoordinatorClient {
+  record Accepted(String buildId, String status) {}
+
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final String baseUrl;
+
+  CoordinatorClient(String baseUrl) {
+    this.baseUrl = baseUrl.replaceAll("/+$", "");
+  }
+
+  Accepted push(PushEvent push) {
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(baseUrl + "/v1/pushes"))
+            .timeout(Duration.ofSeconds(30))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(EventCodec.toJson(push)))
+            .build();
+    JsonNode body = send(request);
+    return new Accepted(body.path("buildId").asText(), body.path("status").asText());
+  }
+
+  JsonNode get(String path) {
+    return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).GET().build());
+  }
+
+  private JsonNode send(HttpRequest request) {
+    try {
+      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      JsonNode body = response.body().isBlank()
+          ? EventCodec.mapper().createObjectNode()
+          : EventCodec.mapper().readTree(response.body());
+      if (response.statusCode() >= 400) {
+        throw new UserError("the coordinator refused the request (HTTP " + response.statusCode() + "): "
+            + body.path("error").asText(response.body()), response.statusCode() >= 500 ? 1 : 2);
+      }
+      return body;
+    } catch (ConnectException e) {
+      throw new UserError("cannot reach the coordinator at " + baseUrl + "; is `./kiln up` running?", 1);
+    } catch (IOException e) {
+      throw new UserError("talking to the coordinator at " + baseUrl + " failed: " + e.getMessage(), 1);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UserError("interrupted", 1);
+    }
+  }
+}

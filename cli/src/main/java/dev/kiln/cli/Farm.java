@@ -1,0 +1,211 @@
+package dev.kiln.cli;
+
+import dev.kiln.buildpack.BuildpackException;
+import dev.kiln.buildpack.RuntimeCatalog;
+import dev.kiln.cache.CacheServiceConfig;
+import dev.kiln.cache.CacheServiceVerticle;
+import dev.kiln.coordinator.CoordinatorConfig;
+import dev.kiln.coordinator.CoordinatorVerticle;
+import dev.kiln.events.Topics;
+import dev.kiln.messaging.KafkaTopicsAdmin;
+import dev.kiln.testkit.EmbeddedKafka;
+import dev.kiln.worker.TaskSteps;
+import dev.kiln.worker.WorkerConfig;
+import dev.kiln.worker.WorkerVerticle;
+import dev.kiln.worker.assemble.AssembleStep;
+import dev.kiln.worker.assemble.ImageTarget;
+import dev.kiln.worker.assemble.LayerBlobSource;
+import dev.kiln.worker.assemble.RuntimeImages;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.function.Consumer;
+
+/**
+ * The whole farm in one process: Kafka (embedded KRaft broker unless an external one is given),
+ * cache-service, coordinator and workers, each deployed as the verticle it would be in a cluster.
+ */
+public final class Farm implements AutoCloseable {
+  private final FarmSettings settings;
+  private final EmbeddedKafka embeddedKafka;
+  private final Vertx vertx;
+  private final ExecutorService jibExecutor;
+  private final FarmEndpoints endpoints;
+  private final Topics topics;
+  private final String bootstrap;
+  private final String cacheUrl;
+  private String coordinatorDeployment;
+  private CoordinatorVerticle coordinator;
+
+  private Farm(FarmSettings settings, EmbeddedKafka embeddedKafka, Vertx vertx, ExecutorService jibExecutor,
+      Topics topics, String bootstrap, String cacheUrl) {
+    this.settings = settings;
+    this.embeddedKafka = embeddedKafka;
+    this.vertx = vertx;
+    this.jibExecutor = jibExecutor;
+    this.topics = topics;
+    this.bootstrap = bootstrap;
+    this.cacheUrl = cacheUrl;
+    this.endpoints = null;
+  }
+
+  private Farm(Farm starting, FarmEndpoints endpoints) {
+    this.settings = starting.settings;
+    this.embeddedKafka = starting.embeddedKafka;
+    this.vertx = starting.vertx;
+    this.jibExecutor = starting.jibExecutor;
+    this.topics = starting.topics;
+    this.bootstrap = starting.bootstrap;
+    this.cacheUrl = starting.cacheUrl;
+    this.coordinator = starting.coordinator;
+    this.coordinatorDeployment = starting.coordinatorDeployment;
+    this.endpoints = endpoints;
+  }
+
+  /**
+   * Starts every part and writes {@code <home>/farm.json}. On any failure everything started so
+   * far is stopped again and a {@link UserError} says what went wrong.
+   */
+  public static Farm start(FarmSettings settings, OfflineRuntime.Override runtimeOverride, Consumer<String> say) {
+    RuntimeCatalog catalog = loadCatalog(settings, runtimeOverride);
+    EmbeddedKafka kafka = null;
+    Vertx vertx = null;
+    ExecutorService jib = null;
+    try {
+      String bootstrap;
+      if (settings.kafka() == null) {
+        say.accept("-----> Starting the embedded Kafka broker (KRaft)");
+        kafka = EmbeddedKafka.start(settings.home().resolve("kafka"));
+        bootstrap = kafka.bootstrapServers();
+      } else {
+        bootstrap = settings.kafka();
+      }
+      Topics topics = Topics.withPrefix(settings.topicPrefix());
+      say.accept("-----> Creating topics on " + bootstrap);
+      KafkaTopicsAdmin.ensureTopics(bootstrap, topics);
+
+      vertx = Vertx.vertx();
+      jib = AssembleStep.newJibExecutor();
+      say.accept("-----> Starting the cache-service (upstream index: " + settings.upstreamIndex() + ")");
+      CacheServiceVerticle cache = new CacheServiceVerticle(
+          new CacheServiceConfig(settings.home().resolve("store"), settings.upstreamIndex(), "127.0.0.1",
+              settings.cachePort(), null));
+      vertx.deployVerticle(cache).await();
+      String cacheUrl = cache.baseUrl();
+
+      Farm farm = new Farm(settings, kafka, vertx, jib, topics, bootstrap, cacheUrl);
+      say.accept("-----> Starting the coordinator");
+      farm.startCoordinator(settings.httpPort());
+
+      ImageTarget target = settings.registry() != null
+          ? ImageTarget.registry(settings.registry())
+          : ImageTarget.tarballs(settings.home().resolve("images"));
+      say.accept("-----> Starting " + settings.workers() + " worker(s); images go to " + target);
+      for (int i = 1; i <= settings.workers(); i++) {
+        Path workDir = settings.home().resolve("workers").resolve("worker-" + i);
+        WorkerConfig config = WorkerConfig.of("worker-" + i, bootstrap, topics, workDir, cacheUrl, 1);
+        ExecutorService jibThreads = jib;
+        vertx.deployVerticle(new WorkerVerticle(config, resources ->
+            TaskSteps.standard(resources, catalog)
+                .withAssemble(new AssembleStep(new RuntimeImages(catalog::imageFor), target,
+                    LayerBlobSource.cacheService(cacheUrl), workDir, jibThreads)))).await();
+      }
+      FarmEndpoints endpoints = new FarmEndpoints(bootstrap,
+          "http://127.0.0.1:" + farm.coordinator.actualHttpPort(), cacheUrl, settings.topicPrefix());
+      endpoints.write(settings.home());
+      return new Farm(farm, endpoints);
+    } catch (UserError e) {
+      stopQuietly(vertx, jib, kafka);
+      throw e;
+    } catch (Exception e) {
+      stopQuietly(vertx, jib, kafka);
+      throw new UserError("the farm did not start: " + describe(e), 1);
+    }
+  }
+
+  private void startCoordinator(int httpPort) {
+    CoordinatorConfig config = CoordinatorConfig.defaults(bootstrap, topics)
+        .withHttp("127.0.0.1", httpPort)
+        .withCacheServiceUrl(cacheUrl);
+    CoordinatorVerticle verticle = new CoordinatorVerticle(config);
+    coordinatorDeployment = vertx.deployVerticle(verticle).await();
+    coordinator = verticle;
+  }
+
+  /**
+   * Stops the coordinator and starts a fresh one on the same topics and HTTP port, as a crash and
+   * a new replica would (used by the restart test and by operators' drills).
+   */
+  public void restartCoordinator() {
+    int port = coordinator.actualHttpPort();
+    vertx.undeploy(coordinatorDeployment).await();
+    startCoordinator(port);
+  }
+
+  /** Stops the coordinator, as a crash would; {@link #startCoordinatorAgain()} brings a new one. */
+  public void stopCoordinator() {
+    vertx.undeploy(coordinatorDeployment).await();
+  }
+
+  public void startCoordinatorAgain() {
+    startCoordinator(Integer.parseInt(endpoints.coordinatorUrl().replaceAll(".*:", "")));
+  }
+
+  public FarmEndpoints endpoints() {
+    return endpoints;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  @Override
+  public void close() {
+    FarmEndpoints.remove(settings.home());
+    stopQuietly(vertx, jibExecutor, embeddedKafka);
+  }
+
+  private static RuntimeCatalog loadCatalog(FarmSettings settings, OfflineRuntime.Override override) {
+    RuntimeCatalog catalog;
+    try {
+      catalog = settings.runtimeCatalog() == null
+          ? RuntimeCatalog.loadDefault()
+          : RuntimeCatalog.load(settings.runtimeCatalog());
+    } catch (BuildpackException e) {
+      throw new UserError("--runtime-catalog " + settings.runtimeCatalog() + ": " + e.getMessage());
+    }
+    return override == null ? catalog : catalog.withOverride(override.pythonMinor(), override.imageReference());
+  }
+
+  private static void stopQuietly(Vertx vertx, ExecutorService jib, EmbeddedKafka kafka) {
+    try {
+      if (vertx != null) {
+        vertx.close().toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    } catch (Exception e) {
+      // Shutting down anyway; the broker below is closed regardless.
+    }
+    if (jib != null) {
+      jib.shutdownNow();
+    }
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
+  private static String describe(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String message = e.getMessage() == null ? e.toString() : e.getMessage();
+    return root == e ? message : message + " (" + root.getMessage() + ")";
+  }
+
+  static Duration defaultTimeout() {
+    return Duration.ofMinutes(15);
+  }
+}

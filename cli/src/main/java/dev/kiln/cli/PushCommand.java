@@ -1,0 +1,130 @@
+package dev.kiln.cli;
+
+import dev.kiln.events.BuildLogLine;
+import dev.kiln.events.EventCodec;
+import dev.kiln.events.PushEvent;
+import dev.kiln.events.Topics;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(
+    name = "push",
+    description = {
+      "Publish a push of a commit to a running farm, follow its build log and print the image.",
+      "A plain directory is committed to a local repository under <home>/repos first.",
+      "Exit status: 0 image ready, 1 build failed or timed out, 2 usage error."
+    })
+public final class PushCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(paramLabel = "DIR|GIT-URL", description = "The app's directory, or its git repository URL.")
+  String source;
+
+  @Option(names = "--tenant", defaultValue = "${env:KILN_TENANT:-local}", description = "Tenant. Env: KILN_TENANT. Default: ${DEFAULT-VALUE}")
+  String tenant;
+
+  @Option(names = "--app", description = "App name. Default: the directory or repository name.")
+  String app;
+
+  @Option(names = "--ref", description = "Branch, tag or commit to build. Default: HEAD.")
+  String ref;
+
+  @Option(names = "--home", defaultValue = "${env:KILN_HOME:-.kiln}", description = "The farm's state directory. Env: KILN_HOME. Default: ${DEFAULT-VALUE}")
+  Path home;
+
+  @Option(names = "--coordinator", paramLabel = "URL", defaultValue = "${env:KILN_COORDINATOR}", description = "Coordinator URL. Env: KILN_COORDINATOR. Default: from <home>/farm.json.")
+  String coordinator;
+
+  @Option(names = "--kafka", paramLabel = "HOST:PORT", defaultValue = "${env:KILN_KAFKA}", description = "Kafka to follow the build on. Env: KILN_KAFKA. Default: from <home>/farm.json.")
+  String kafka;
+
+  @Option(names = "--timeout", defaultValue = "PT15M", description = "How long to wait for the build (ISO-8601 duration). Default: 15 minutes.")
+  Duration timeout;
+
+  @Option(names = "--env", paramLabel = "K=V", description = "Build-time environment variable (repeatable).")
+  Map<String, String> buildEnv = Map.of();
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    FarmEndpoints farm = coordinator != null && kafka != null
+        ? new FarmEndpoints(kafka, coordinator, null, System.getenv().getOrDefault("KILN_TOPIC_PREFIX", ""))
+        : FarmEndpoints.read(home.toAbsolutePath());
+    Result result = push(farm, home.toAbsolutePath(), source, tenant, app, ref, buildEnv, timeout, out);
+    return result.exitCode();
+  }
+
+  /** What a push ended with; shared with {@code kiln demo}. */
+  record Result(int exitCode, BuildFollower.Outcome outcome) {}
+
+  static Result push(FarmEndpoints farm, Path home, String source, String tenant, String app, String ref,
+      Map<String, String> buildEnv, Duration timeout, PrintWriter out) {
+    String appName = app != null ? app : defaultAppName(source);
+    SourceRepository.Resolved resolved =
+        SourceRepository.resolve(source, ref, home.resolve("repos"), tenant, appName, out::println);
+    PushEvent push = new PushEvent(tenant, appName, resolved.repoUrl(), resolved.ref(), resolved.commit(), null,
+        buildEnv, Instant.now());
+    try {
+      push.validate();
+    } catch (dev.kiln.events.InvalidEventException e) {
+      throw new UserError("cannot push: " + e.getMessage() + " (use --tenant / --app to set valid names)");
+    }
+    CoordinatorClient.Accepted accepted = new CoordinatorClient(farm.coordinatorUrl()).push(push);
+    out.printf("-----> Pushed %s/%s@%s: build %s (%s)%n", tenant, appName, resolved.commit().substring(0, 12),
+        accepted.buildId(), accepted.status());
+    out.flush();
+    Topics topics = farm.topics();
+    var outcome = BuildFollower.follow(farm.kafka(), topics, accepted.buildId(), tenant, appName, timeout,
+        line -> {
+          out.println(render(line));
+          out.flush();
+        });
+    if (outcome.isEmpty()) {
+      out.printf("Error: build %s did not finish within %s; see `kiln status` for where it is.%n",
+          accepted.buildId(), timeout);
+      return new Result(1, null);
+    }
+    if (outcome.get().succeeded()) {
+      var ready = outcome.get().imageReady();
+      out.println("-----> Image ready");
+      out.println("       Image:  " + ready.image());
+      out.println("       Digest: " + ready.digest());
+      out.flush();
+      return new Result(0, outcome.get());
+    }
+    var failed = outcome.get().buildFailed();
+    out.println("-----> Build failed at " + (failed.stage() == null ? "?" : failed.stage().name().toLowerCase(Locale.ROOT))
+        + ": " + failed.code());
+    out.println("       " + failed.message().replace("\n", "\n       "));
+    out.flush();
+    return new Result(1, outcome.get());
+  }
+
+  static String render(BuildLogLine line) {
+    return line.text();
+  }
+
+  static String defaultAppName(String source) {
+    String base = source.replaceAll("[/\\\\]+$", "");
+    base = base.substring(base.lastIndexOf('/') + 1).replaceAll("\\.git$", "");
+    if (base.isEmpty() || base.equals(".")) {
+      base = Path.of("").toAbsolutePath().getFileName().toString();
+    }
+    String name = base.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]+", "-").replaceAll("^-+|-+$", "");
+    return name.isEmpty() ? "app" : name.length() > 63 ? name.substring(0, 63) : name;
+  }
+
+  static String structuredJson(BuildFollower.Outcome outcome) {
+    return EventCodec.toStructuredJson(outcome.event());
+  }
+}

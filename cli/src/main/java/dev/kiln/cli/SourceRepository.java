@@ -1,0 +1,126 @@
+package dev.kiln.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Turns what the user points {@code kiln push} at into a repository URL and a commit: a git work
+ * tree is used as it is; a plain directory is committed to a local repository under the farm's
+ * home first (the directory itself is never modified); anything else is treated as a git URL.
+ */
+final class SourceRepository {
+  record Resolved(String repoUrl, String ref, String commit) {}
+
+  private SourceRepository() {}
+
+  static Resolved resolve(String source, String ref, Path reposDir, String tenant, String app, Consumer<String> say) {
+    Path dir = Path.of(source);
+    if (Files.isDirectory(dir)) {
+      Path abs = dir.toAbsolutePath().normalize();
+      if (isWorkTreeRoot(abs)) {
+        String wanted = ref == null ? "HEAD" : ref;
+        String commit = git(abs, null, "rev-parse", "--verify", wanted + "^{commit}").trim();
+        if (!git(abs, null, "status", "--porcelain").isBlank()) {
+          say.accept("Note: " + abs + " has uncommitted changes; building the committed " + wanted + " (" + commit.substring(0, 12) + ").");
+        }
+        return new Resolved(abs.toUri().toString().replaceFirst("^file:/+", "file:///"), wanted, commit);
+      }
+      return commitPlainDirectory(abs, reposDir.resolve(tenant).resolve(app + ".git"), say);
+    }
+    if (source.contains("://") || source.matches("[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:.+")) {
+      String wanted = ref == null ? "HEAD" : ref;
+      String out = git(null, null, "ls-remote", source, wanted);
+      if (out.isBlank()) {
+        throw new UserError("'" + wanted + "' does not exist in " + source + "; pass an existing branch or tag with --ref");
+      }
+      return new Resolved(source, wanted, out.split("\\s+")[0]);
+    }
+    throw new UserError("'" + source + "' is neither a directory nor a git URL; pass the app's directory or its repository URL");
+  }
+
+  private static boolean isWorkTreeRoot(Path dir) {
+    try {
+      String top = git(dir, null, "rev-parse", "--show-toplevel").trim();
+      return Path.of(top).toRealPath().equals(dir.toRealPath());
+    } catch (UserError | IOException e) {
+      return false;
+    }
+  }
+
+  private static Resolved commitPlainDirectory(Path dir, Path gitDir, Consumer<String> say) {
+    try {
+      if (!Files.isDirectory(gitDir)) {
+        Files.createDirectories(gitDir.getParent());
+        git(null, null, "init", "-q", "--bare", gitDir.toString());
+      }
+    } catch (IOException e) {
+      throw new UserError("cannot create " + gitDir + ": " + e.getMessage(), 1);
+    }
+    String[] tree = {"--git-dir=" + gitDir, "--work-tree=" + dir};
+    gitWith(tree, "add", "-A", ".");
+    boolean hasHead = !gitWithOptional(tree, "rev-parse", "--verify", "-q", "HEAD").isBlank();
+    boolean changed = !hasHead || !gitWith(tree, "status", "--porcelain").isBlank();
+    if (changed) {
+      gitWith(tree, "-c", "user.name=kiln", "-c", "user.email=kiln@localhost", "commit", "-q", "--allow-empty",
+          "-m", "kiln push of " + dir);
+    }
+    String commit = gitWith(tree, "rev-parse", "HEAD").trim();
+    say.accept((changed ? "Committed " : "No changes in ") + dir + (changed ? " as " : "; reusing ") + commit.substring(0, 12)
+        + " in " + gitDir);
+    return new Resolved("file://" + gitDir, "HEAD", commit);
+  }
+
+  private static String gitWith(String[] prefix, String... args) {
+    List<String> all = new ArrayList<>(List.of(prefix));
+    all.addAll(List.of(args));
+    return git(null, null, all.toArray(String[]::new));
+  }
+
+  private static String gitWithOptional(String[] prefix, String... args) {
+    try {
+      return gitWith(prefix, args);
+    } catch (UserError e) {
+      return "";
+    }
+  }
+
+  static String git(Path cwd, Map<String, String> env, String... args) {
+    List<String> command = new ArrayList<>();
+    command.add("git");
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    if (cwd != null) {
+      pb.directory(cwd.toFile());
+    }
+    pb.environment().put("GIT_TERMINAL_PROMPT", "0");
+    if (env != null) {
+      pb.environment().putAll(env);
+    }
+    try {
+      Process p = pb.start();
+      p.getOutputStream().close();
+      byte[] out = p.getInputStream().readAllBytes();
+      if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new UserError("git " + String.join(" ", args) + " did not finish within 120 s", 1);
+      }
+      String text = new String(out, StandardCharsets.UTF_8);
+      if (p.exitValue() != 0) {
+        throw new UserError("git " + String.join(" ", args) + " failed: " + text.strip(), 1);
+      }
+      return text;
+    } catch (IOException e) {
+      throw new UserError("cannot run git (" + e.getMessage() + "); install git and try again", 1);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UserError("interrupted while running git", 1);
+    }
+  }
+}

@@ -1,0 +1,46 @@
+package dev.kiln.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+@Command(
+    name = "up",
+    description = {
+      "Run the whole farm in one process: an embedded Kafka broker (KRaft) unless --kafka is given,",
+      "the cache-service, the coordinator and the workers. Stops on Ctrl-C."
+    })
+public final class UpCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Mixin FarmOptions options;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    FarmSettings settings = options.toSettings();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Farm farm = Farm.start(settings, null, out::println);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  farm.close();
+                  stopped.countDown();
+                },
+                "kiln-shutdown"));
+    FarmEndpoints endpoints = farm.endpoints();
+    out.println("-----> Kiln is up");
+    out.println("       Coordinator: " + endpoints.coordinatorUrl());
+    out.println("       Cache:       " + endpoints.cacheUrl());
+    out.println("       Kafka:       " + endpoints.kafka());
+    out.println("       Push an app: ./kiln push DIR   (Ctrl-C stops the farm)");
+    out.flush();
+    stopped.await();
+    return 0;
+  }
+}
