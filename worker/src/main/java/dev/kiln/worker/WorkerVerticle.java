@@ -229,7 +229,9 @@ public final class WorkerVerticle extends VerticleBase {
       }
       busy = true;
       handle(record, this)
-          .compose(done -> commit(record))
+          // A revoked partition's new owner runs its uncommitted tasks again and commits them; a
+          // late commit from here could move its committed offset backwards.
+          .compose(done -> revoked ? Future.<Void>succeededFuture() : commit(record))
           .onComplete(done -> {
             if (done.failed()) {
               LOG.warn("task record {}-{}@{} is not committed and will be delivered again: {}",

@@ -234,4 +234,63 @@ class WorkerVerticleTest {
     assertThat(worker.revocations()).isZero();
     assertThat(worker.assignedPartitions()).isEqualTo(assignedBefore);
   }
+
+  @Test
+  void whenPartitionsMoveToANewWorkerTheirQueuedTasksAreLeftToIt() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    BuildPlanSummary plan = Tasks.pipPlan("3.12.7");
+    WorkerConfig slowConfig =
+        WorkerConfig.of("slow", kafka.bootstrapServers(), topics.topics(), tmp.resolve("slow"), "http://127.0.0.1:9", 12)
+            .withConsumerGroup(group);
+    WorkerVerticle slow = deploy(slowConfig, resources -> TaskSteps.none().with(TaskKind.DETECT, ctx -> {
+      if (ctx.task().attempt() == 1) {
+        try {
+          if (!release.await(120, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("the test never released the first tasks");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException(e);
+        }
+      }
+      return TaskOutput.detected(plan, null);
+    }));
+    await().atMost(Duration.ofSeconds(30)).until(() -> slow.assignedPartitions().size() == 12);
+    BuildTask sample = detectTaskForASampleApp();
+    // On every partition: a first attempt that blocks on the slow worker, and a second queued behind it.
+    Map<Integer, BuildTask> queued = new java.util.HashMap<>();
+    for (int partition = 0; partition < 12; partition++) {
+      BuildTask first = Tasks.detect("acme", "app-" + partition, sample.repoUrl(), sample.commit());
+      BuildTask second = new BuildTask(
+          first.buildId(), BuildTask.taskId(first.buildId(), TaskKind.DETECT, 2), TaskKind.DETECT, 2,
+          first.tenant(), first.app(), first.repoUrl(), first.commit(), null, Map.of(), null, null, null, null);
+      topics.publishTo(topics.topics().tasks(), partition, first.buildId(), first);
+      topics.publishTo(topics.topics().tasks(), partition, first.buildId(), second);
+      queued.put(partition, second);
+    }
+    await().atMost(Duration.ofSeconds(60)).until(
+        () -> topics.readAll(topics.topics().logs()).stream().map(r -> r.key()).distinct().count() == 12);
+
+    WorkerVerticle fast =
+        deploy(config("fast"), resources -> TaskSteps.none().with(TaskKind.DETECT, ctx -> TaskOutput.detected(plan, null)));
+    await().atMost(Duration.ofSeconds(60)).until(
+        () -> !fast.assignedPartitions().isEmpty() && slow.assignedPartitions().size() + fast.assignedPartitions().size() == 12);
+    Set<Integer> moved = fast.assignedPartitions();
+    // The new owner runs both tasks of each partition it got, while the first ones still block.
+    await().atMost(Duration.ofSeconds(60)).until(
+        () -> results().stream().filter(r -> r.worker().equals("fast")).count() == 2L * moved.size());
+    release.countDown();
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> results().size() == 24 + moved.size());
+    for (int partition = 0; partition < 12; partition++) {
+      String secondTask = queued.get(partition).taskId();
+      List<String> ranBy = results().stream().filter(r -> r.taskId().equals(secondTask)).map(TaskResult::worker).toList();
+      assertThat(ranBy).as("second task on partition %d", partition)
+          .containsExactly(moved.contains(partition) ? "fast" : "slow");
+    }
+    assertThat(slow.revocations()).isEqualTo(1);
+    await().atMost(Duration.ofSeconds(30)).until(
+        () -> topics.committedOffsets(group, topics.topics().tasks()),
+        offsets -> offsets.size() == 12 && offsets.values().stream().allMatch(offset -> offset == 2L));
+  }
 }

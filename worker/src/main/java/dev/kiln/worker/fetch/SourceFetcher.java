@@ -5,8 +5,6 @@ import dev.kiln.worker.process.ExternalProcess;
 import dev.kiln.worker.steps.LogSink;
 import dev.kiln.worker.steps.StepFailure;
 import java.io.IOException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -161,9 +159,13 @@ public final class SourceFetcher {
   private void publish(Path work, Path target) throws StepFailure {
     try {
       Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-      // Another task fetched the same commit meanwhile; its checkout is identical.
     } catch (IOException e) {
+      // rename(2) onto a non-empty directory fails with ENOTEMPTY, which Java reports as a plain
+      // FileSystemException: another task fetched the same commit meanwhile, and its checkout is
+      // identical.
+      if (Files.isDirectory(target)) {
+        return;
+      }
       throw new StepFailure(
           FAILED, "could not move the checkout into " + target + ": " + e.getMessage()
               + "; check that the worker's work directory is writable", e);

@@ -68,6 +68,24 @@ class SourceFetcherTest {
   }
 
   @Test
+  void concurrentFetchesOfOneCommitAllSucceedWithOneCheckout() throws Exception {
+    SourceFetcher fetcher = fetcher(Map.of());
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+    try {
+      java.util.List<java.util.concurrent.Future<Path>> fetches = new java.util.ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        fetches.add(pool.submit(() -> fetcher.fetch("acme", repo.url(), first, new RecordingLog())));
+      }
+      for (var fetch : fetches) {
+        assertThat(fetch.get(60, TimeUnit.SECONDS)).isEqualTo(tmp.resolve("work/sources/acme").resolve(first));
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(Files.readString(tmp.resolve("work/sources/acme").resolve(first).resolve("app.py"))).isEqualTo("v1\n");
+  }
+
+  @Test
   void keepsCheckoutsOfDifferentTenantsApart() throws Exception {
     SourceFetcher fetcher = fetcher(Map.of());
     Path forAcme = fetcher.fetch("acme", repo.url(), second, new RecordingLog());

@@ -60,6 +60,13 @@ public final class KafkaTopicsFixture implements AutoCloseable {
     producer.send(codec.toRecord(topic, key, body)).get(30, TimeUnit.SECONDS);
   }
 
+  /** Publishes an event to one chosen partition. */
+  public void publishTo(String topic, int partition, String key, EventBody body) throws Exception {
+    ProducerRecord<String, byte[]> record = codec.toRecord(topic, key, body);
+    producer.send(new ProducerRecord<>(topic, partition, key, record.value(), record.headers()))
+        .get(30, TimeUnit.SECONDS);
+  }
+
   /** Publishes raw bytes without any CloudEvents headers. */
   public void publishRaw(String topic, String key, byte[] value) throws Exception {
     producer.send(new ProducerRecord<>(topic, null, key, value, new RecordHeaders())).get(30, TimeUnit.SECONDS);
