@@ -2,6 +2,7 @@ package dev.kiln.worker.detect;
 
 import dev.kiln.buildpack.BuildInputs;
 import dev.kiln.buildpack.BuildPlanner;
+import dev.kiln.buildpack.BuildpackException;
 import dev.kiln.buildpack.Diagnostic;
 import dev.kiln.buildpack.PlanResult;
 import dev.kiln.events.AppSpec;
@@ -13,10 +14,6 @@ import dev.kiln.worker.install.TargetPlatform;
 import dev.kiln.worker.steps.BuildStep;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -28,8 +25,6 @@ import java.util.regex.Pattern;
  * plan's code and message.
  */
 public final class DetectStep implements BuildStep<DetectStep.Detected> {
-  public static final String SOURCE_UNREADABLE = "detect::requirements-unreadable";
-
   private static final Pattern VERSION = Pattern.compile("\\d{1,4}\\.\\d{1,4}(\\.\\d{1,4})?");
 
   /**
@@ -75,9 +70,18 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
           DependencySetKey.compute(
               summary.pythonVersion(), platform, result.packageManager(),
               task.buildEnv().get(PipCommand.EXTRA_INDEX_VARIABLE),
-              readRequirementFiles(result.sourceRoot(), result.requirementFiles()));
+              readRequirementFiles(result));
     }
     return new Detected(summary, key);
+  }
+
+  /** The installer's input files, read with the planner's own rules (inside the repository). */
+  private static Map<String, byte[]> readRequirementFiles(PlanResult result) throws StepFailure {
+    try {
+      return result.readRequirementFiles();
+    } catch (BuildpackException e) {
+      throw new StepFailure(e.code(), e.getMessage(), e);
+    }
   }
 
   static BuildPlanSummary summarise(PlanResult result) {
@@ -97,36 +101,6 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
         run == null ? null : run.source(),
         result.runtimeEnvironment(),
         warnings);
-  }
-
-  private static Map<String, byte[]> readRequirementFiles(Path sourceRoot, List<String> names)
-      throws StepFailure {
-    Map<String, byte[]> files = new LinkedHashMap<>();
-    try {
-      Path root = sourceRoot.toRealPath();
-      for (String name : names) {
-        Path file = sourceRoot.resolve(name).normalize();
-        if (!Files.isRegularFile(file)) {
-          // Named by the plan but absent: the name alone still goes into the key.
-          files.put(name, new byte[0]);
-          continue;
-        }
-        if (!file.toRealPath().startsWith(root)) {
-          throw new StepFailure(
-              SOURCE_UNREADABLE,
-              "'" + name + "' is a symbolic link to a file outside the app's source directory;"
-                  + " Kiln only reads files inside it. Replace the link with the file itself.");
-        }
-        files.put(name, Files.readAllBytes(file));
-      }
-    } catch (IOException e) {
-      throw new StepFailure(
-          SOURCE_UNREADABLE,
-          "could not read the dependency files " + names + ": " + e.getMessage()
-              + "; make sure they are regular, readable files in the repository",
-          e);
-    }
-    return files;
   }
 
   private static dev.kiln.buildpack.AppSpec toBuildpack(AppSpec spec) {

@@ -91,12 +91,13 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
           + " packages, installed earlier for the same dependency set)");
       return layer;
     }
-    Path sourceRoot = sourceRoot(ctx.sourceDir(), plan);
+    Path checkout = ctx.sourceDir();
+    Path sourceRoot = sourceRoot(checkout, plan);
     try (ScratchSlots.Slot slot = slots.acquire()) {
       Path deps = slot.fresh("deps");
       Path wheels = slot.fresh("wheels");
       Path tmp = slot.fresh("tmp");
-      Requirements requirements = requirements(plan, sourceRoot, slot);
+      Requirements requirements = requirements(plan, checkout, sourceRoot, slot);
       log.info("-----> Installing dependencies with " + requirements.describedAs());
       runPip(ctx, plan, sourceRoot, deps, wheels, tmp, requirements);
 
@@ -184,15 +185,18 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
   /** What pip reads: the app's requirements file, or one written from a lockfile. */
   private record Requirements(Path file, String shownName, boolean locked, String describedAs) {}
 
-  private Requirements requirements(BuildPlanSummary plan, Path sourceRoot, ScratchSlots.Slot slot)
+  private Requirements requirements(
+      BuildPlanSummary plan, Path checkout, Path sourceRoot, ScratchSlots.Slot slot)
       throws StepFailure, IOException {
+    // Files may link anywhere inside the repository (a monorepo's shared requirements), never out.
+    String prefix = plan.sourceDir() == null || plan.sourceDir().equals(".") ? "" : plan.sourceDir() + "/";
     String manager = plan.packageManager() == null ? "" : plan.packageManager();
     List<String> files = plan.packageManagerFiles();
     switch (manager) {
       case "pip" -> {
         if (files.contains("requirements.txt") || Files.isRegularFile(sourceRoot.resolve("requirements.txt"))) {
           return new Requirements(
-              inside(sourceRoot, "requirements.txt"), "requirements.txt", false, "pip (requirements.txt)");
+              inside(checkout, prefix + "requirements.txt"), "requirements.txt", false, "pip (requirements.txt)");
         }
         throw new StepFailure(
             PACKAGE_MANAGER_UNSUPPORTED,
@@ -209,7 +213,7 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
                   + " lock only: run `pipenv lock` and commit Pipfile.lock.");
         }
         PipfileLockRequirements.Converted converted =
-            PipfileLockRequirements.convert(Files.readAllBytes(inside(sourceRoot, "Pipfile.lock")));
+            PipfileLockRequirements.convert(Files.readAllBytes(inside(checkout, prefix + "Pipfile.lock")));
         Path written = slot.dir().resolve("requirements-from-Pipfile.lock.txt");
         Files.write(written, (String.join("\n", converted.lines()) + "\n").getBytes(StandardCharsets.UTF_8));
         return new Requirements(

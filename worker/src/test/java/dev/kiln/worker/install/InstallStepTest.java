@@ -139,6 +139,25 @@ class InstallStepTest {
   }
 
   @Test
+  void aMonorepoAppInstallsRequirementsItIncludesFromElsewhereInTheRepository() throws Exception {
+    Path repo = tmp.resolve("monorepo");
+    Files.createDirectories(repo.resolve("services/web"));
+    Files.createDirectories(repo.resolve("shared"));
+    Files.writeString(repo.resolve("shared/base.txt"), "demo-dep==1.2\n");
+    String requirements = "-r ../../shared/base.txt\ndemo-lib==1.0\n";
+    Files.writeString(repo.resolve("services/web/requirements.txt"), requirements);
+    dev.kiln.events.BuildPlanSummary plan = new dev.kiln.events.BuildPlanSummary(
+        "buildpack", "services/web", "3.12.7", "3.12", ".python-version", "pip",
+        java.util.List.of("requirements.txt"), "gunicorn app:app", "procfile", Map.of(), java.util.List.of());
+    String key = DependencySetKey.compute("3.12.7", TargetPlatform.LINUX_X86_64, "pip", null,
+        Map.of("requirements.txt", requirements.getBytes(StandardCharsets.UTF_8), "../../shared/base.txt", "demo-dep==1.2\n".getBytes(StandardCharsets.UTF_8)));
+
+    DependencyLayer layer = installStep().run(new StepContext(Tasks.install(plan, key, Map.of()), repo, new RecordingLog()));
+
+    assertThat(layer.distributions()).containsExactly("demo-dep==1.2", "demo-lib==1.0");
+  }
+
+  @Test
   void anOlderTargetPythonGetsTheReleaseThatSupportsIt() throws Exception {
     DependencyLayer layer = installStep().run(installContext("py-picky\n", "3.10.15", new RecordingLog()));
 
