@@ -67,17 +67,26 @@ final class AssembleFixture {
   }
 
   static BuildPlanSummary plan(String packageManager, Map<String, String> runtimeEnv) {
-    return new BuildPlanSummary("buildpack", null, PYTHON, PYTHON, ".python-version",
+    return plan(PYTHON, packageManager, RUN_COMMAND, runtimeEnv);
+  }
+
+  static BuildPlanSummary plan(
+      String python, String packageManager, String runCommand, Map<String, String> runtimeEnv) {
+    return new BuildPlanSummary("buildpack", null, python, python, ".python-version",
         packageManager, packageManager == null ? List.of() : List.of("requirements.txt"),
-        RUN_COMMAND, "Procfile", runtimeEnv, List.of());
+        runCommand, "Procfile", runtimeEnv, List.of());
   }
 
   static BuildTask task(BuildPlanSummary plan, Digest layerBlob) {
-    String buildId = BuildIds.of(TENANT, APP, COMMIT);
+    return task(plan, layerBlob, TENANT, APP);
+  }
+
+  static BuildTask task(BuildPlanSummary plan, Digest layerBlob, String tenant, String app) {
+    String buildId = BuildIds.of(tenant, app, COMMIT);
     DependencyLayer layer = layerBlob == null ? null
         : new DependencyLayer("deps-key", layerBlob, 0, List.of("gunicorn==23.0.0"), false);
     return new BuildTask(buildId, BuildTask.taskId(buildId, TaskKind.ASSEMBLE, 1),
-        TaskKind.ASSEMBLE, 1, TENANT, APP, "file:///srv/git/shop", COMMIT, null, Map.of(), null,
+        TaskKind.ASSEMBLE, 1, tenant, app, "file:///srv/git/shop", COMMIT, null, Map.of(), null,
         plan, "deps-key", layer);
   }
 }

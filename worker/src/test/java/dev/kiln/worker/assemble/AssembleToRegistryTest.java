@@ -12,6 +12,7 @@ import com.google.cloud.tools.jib.api.Jib;
 import com.google.cloud.tools.jib.api.RegistryImage;
 import com.google.cloud.tools.jib.api.TarImage;
 import dev.kiln.events.Digest;
+import dev.kiln.testkit.LocalRegistry;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
 import dev.kiln.worker.testsupport.CacheServiceFixture;
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class AssembleToRegistryTest {
   @TempDir static Path shared;
-  private static TestRegistry registry;
+  private static LocalRegistry registry;
   private static CacheServiceFixture cache;
   private static ExecutorService jibExecutor;
   private static Digest layerBlob;
@@ -41,11 +42,11 @@ class AssembleToRegistryTest {
 
   @BeforeAll
   static void start() throws Exception {
-    registry = TestRegistry.start(shared.resolve("registry"));
+    registry = LocalRegistry.start();
     cache = CacheServiceFixture.start(shared.resolve("cache"));
     layerBlob = CacheBlobs.put(cache, AssembleFixture.dependencyLayerTar(), shared.resolve("scratch"));
     jibExecutor = AssembleStep.newJibExecutor();
-    baseReference = registry.hostAndPort() + "/kiln/python:" + PYTHON;
+    baseReference = registry.address() + "/kiln/python:" + PYTHON;
     Path baseTarball = AssembleFixture.writeBaseImage(shared.resolve("base"));
     Jib.from(TarImage.at(baseTarball).named("kiln-test/python:" + PYTHON))
         .containerize(Containerizer.to(RegistryImage.named(baseReference))
@@ -79,17 +80,17 @@ class AssembleToRegistryTest {
   void pushedImageHasTheAppDependenciesAndConfigAndTheReportedDigest() throws Exception {
     RecordingLog log = new RecordingLog();
     AssembledImage image = assemble(
-        step("registry:" + baseReference, ImageTarget.registry(registry.hostAndPort())), log);
+        step("registry:" + baseReference, ImageTarget.registry(registry.address())), log);
 
     String repository = TENANT + "/" + APP;
     String tag = AssembleFixture.COMMIT.substring(0, 12);
-    assertThat(image.reference()).isEqualTo(registry.hostAndPort() + "/" + repository + ":" + tag);
-    var manifest = ImageContents.manifestResponse(registry.hostAndPort(), repository, tag);
+    assertThat(image.reference()).isEqualTo(registry.address() + "/" + repository + ":" + tag);
+    var manifest = ImageContents.manifestResponse(registry.address(), repository, tag);
     assertThat(manifest.statusCode()).isEqualTo(200);
     assertThat(manifest.headers().firstValue("Docker-Content-Digest"))
         .contains(image.digest().toString());
 
-    ImageContents contents = ImageContents.fromRegistry(registry.hostAndPort(), repository, tag);
+    ImageContents contents = ImageContents.fromRegistry(registry.address(), repository, tag);
     Map<String, ImageContents.Entry> files = contents.files();
     assertThat(files.get("etc/os-release").text()).isEqualTo("ID=kiln-test\n");
     assertThat(files.get("app/app.py").text()).contains("def app(environ");
@@ -100,13 +101,13 @@ class AssembleToRegistryTest {
     assertThat(contents.env()).contains("PORT=8080");
     assertThat(contents.containerConfig().get("Labels").get("dev.kiln.python-version").asText())
         .isEqualTo(PYTHON);
-    assertThat(log.text()).contains("-----> Writing the image to registry " + registry.hostAndPort())
+    assertThat(log.text()).contains("-----> Writing the image to registry " + registry.address())
         .contains("Using base image with digest");
   }
 
   @Test
   void pushingTheSameInputsAgainGivesTheSameDigest() throws Exception {
-    AssembleStep step = step(baseReference, ImageTarget.registry(registry.hostAndPort()));
+    AssembleStep step = step(baseReference, ImageTarget.registry(registry.address()));
 
     AssembledImage first = assemble(step, new RecordingLog());
     AssembledImage second = assemble(step, new RecordingLog());
@@ -119,19 +120,19 @@ class AssembleToRegistryTest {
     Path baseTarball = AssembleFixture.writeBaseImage(dir.resolve("base"));
 
     AssembledImage image = assemble(
-        step("tar:" + baseTarball, ImageTarget.registry(registry.hostAndPort())), new RecordingLog());
+        step("tar:" + baseTarball, ImageTarget.registry(registry.address())), new RecordingLog());
 
-    assertThat(ImageContents.manifestResponse(registry.hostAndPort(), TENANT + "/" + APP,
+    assertThat(ImageContents.manifestResponse(registry.address(), TENANT + "/" + APP,
         image.reference().substring(image.reference().lastIndexOf(':') + 1)).statusCode())
         .isEqualTo(200);
   }
 
   @Test
   void missingBaseImageFailsAsUnavailableNamingTheReference() {
-    String missing = registry.hostAndPort() + "/kiln/python:0.0.0";
+    String missing = registry.address() + "/kiln/python:0.0.0";
 
     assertThatThrownBy(() -> assemble(
-        step(missing, ImageTarget.registry(registry.hostAndPort())), new RecordingLog()))
+        step(missing, ImageTarget.registry(registry.address())), new RecordingLog()))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining(missing)
         .hasMessageContaining("manifest unknown")

@@ -1,0 +1,146 @@
+package dev.kiln.worker.assemble;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kiln.events.Digest;
+import dev.kiln.worker.runtime.LocalRuntimeImage;
+import dev.kiln.worker.runtime.RuntimeImage;
+import dev.kiln.worker.steps.StepContext;
+import dev.kiln.worker.testsupport.CacheServiceFixture;
+import dev.kiln.worker.testsupport.RecordingLog;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.wait.strategy.Wait;
+import org.testcontainers.utility.DockerImageName;
+
+/**
+ * An image ASSEMBLE built on the real offline runtime (Debian bookworm, Python 3.11) runs in a
+ * real Docker daemon: the launcher derives WEB_CONCURRENCY from the container's memory limit,
+ * expands $PORT in the run command, the app runs as uid 1000 in /app, and the packages and
+ * console scripts of the dependency layer work.
+ */
+class AssembledImageRunsTest {
+  private static final long MEMORY_LIMIT = 512L * 1024 * 1024;
+
+  @TempDir static Path shared;
+  private static ExecutorService jibExecutor;
+  private static CacheServiceFixture cache;
+
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    if (!DockerClientFactory.instance().isDockerAvailable()) {
+      String howToStart = "start one with .ci/start-dockerd (as root; needs Debian's docker.io package)";
+      if ("true".equals(System.getenv("CI"))) {
+        fail("CI=true but no Docker daemon is reachable; " + howToStart);
+      }
+      assumeTrue(false, "No Docker daemon is reachable, so images cannot be run; " + howToStart);
+    }
+    jibExecutor = AssembleStep.newJibExecutor();
+    cache = CacheServiceFixture.start(shared);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (cache != null) {
+      cache.close();
+      jibExecutor.shutdownNow();
+    }
+  }
+
+  @Test
+  void imageServesHttpOnPortAsNonRootWithDependenciesAndMemoryBasedConcurrency() throws Exception {
+    RuntimeImage runtime = LocalRuntimeImage.in(Path.of("target", "kiln-runtimes")).ensureAvailable();
+    Digest layer = CacheBlobs.put(cache, new TestTars.Layer()
+        .directory("greeting")
+        .file("greeting/__init__.py", "TEXT = 'hello from the dependency layer'\n", 0644)
+        .directory("bin")
+        .file("bin/greet", "#!/usr/bin/env python3\nimport greeting\nprint(greeting.TEXT)\n", 0755)
+        .bytes(), dir.resolve("scratch"));
+    Path source = Files.createDirectories(dir.resolve("checkout"));
+    Files.writeString(source.resolve("app.py"), """
+        import json, os, subprocess, sys
+        from wsgiref.simple_server import make_server
+        import greeting
+
+        def app(environ, start_response):
+            facts = {
+                "greeting": greeting.TEXT,
+                "script": subprocess.run(["greet"], capture_output=True, text=True).stdout.strip(),
+                "uid": os.getuid(),
+                "cwd": os.getcwd(),
+                "home": os.environ["HOME"],
+                "web_concurrency": os.environ["WEB_CONCURRENCY"],
+                "can_write_app": os.access("/app", os.W_OK),
+            }
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(facts).encode()]
+
+        make_server("0.0.0.0", int(sys.argv[1]), app).serve_forever()
+        """);
+    String app = "run-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+    var step = new AssembleStep(
+        new RuntimeImages(version -> version.equals(runtime.pythonVersion())
+            ? Optional.of("tar:" + runtime.tarball().toAbsolutePath()) : Optional.empty()),
+        ImageTarget.tarballs(dir.resolve("images")), LayerBlobSource.cacheService(cache.baseUrl()),
+        dir.resolve("work"), jibExecutor);
+    var plan = AssembleFixture.plan(runtime.pythonVersion(), "pip", "python3 app.py $PORT",
+        Map.of("PORT", "5000"));
+
+    AssembledImage image = step.run(new StepContext(
+        AssembleFixture.task(plan, layer, "kiln-test", app), source, new RecordingLog()));
+
+    var docker = DockerClientFactory.instance().client();
+    try (InputStream tarball = Files.newInputStream(Path.of(image.reference().substring(4)))) {
+      docker.loadImageCmd(tarball).exec();
+    }
+    String name = "kiln-test/" + app + ":" + AssembleFixture.COMMIT.substring(0, 12);
+    try (GenericContainer<?> container = new GenericContainer<>(DockerImageName.parse(name))
+        .withImagePullPolicy(imageName -> false)
+        .withExposedPorts(5000)
+        .withCreateContainerCmdModifier(create -> create.getHostConfig().withMemory(MEMORY_LIMIT))
+        .waitingFor(Wait.forHttp("/").forStatusCode(200)
+            .withStartupTimeout(Duration.ofMinutes(1)))) {
+      container.start();
+
+      HttpResponse<String> response = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create(
+              "http://" + container.getHost() + ":" + container.getMappedPort(5000) + "/")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      JsonNode facts = new ObjectMapper().readTree(response.body());
+
+      assertThat(facts.get("greeting").asText()).isEqualTo("hello from the dependency layer");
+      assertThat(facts.get("script").asText()).isEqualTo("hello from the dependency layer");
+      assertThat(facts.get("uid").asInt()).isEqualTo(1000);
+      assertThat(facts.get("cwd").asText()).isEqualTo("/app");
+      assertThat(facts.get("home").asText()).isEqualTo("/app");
+      assertThat(facts.get("can_write_app").asBoolean()).isTrue();
+      // 512 MB / 256 = 2, below 2·cores+1 for any number of cores.
+      assertThat(facts.get("web_concurrency").asText()).isEqualTo("2");
+    } finally {
+      docker.removeImageCmd(name).withForce(true).exec();
+    }
+  }
+}
