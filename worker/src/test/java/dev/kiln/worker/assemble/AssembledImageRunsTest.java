@@ -143,4 +143,30 @@ class AssembledImageRunsTest {
       docker.removeImageCmd(name).withForce(true).exec();
     }
   }
+
+  @Test
+  void dockerDaemonTargetLoadsTheImageUnderItsName() throws Exception {
+    Path base = AssembleFixture.writeBaseImage(dir.resolve("base"));
+    Digest layer = CacheBlobs.put(cache, AssembleFixture.dependencyLayerTar(), dir.resolve("scratch"));
+    String app = "load-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+    var step = new AssembleStep(
+        new RuntimeImages(version -> Optional.of("tar:" + base)), ImageTarget.dockerDaemon(),
+        LayerBlobSource.cacheService(cache.baseUrl()), dir.resolve("work"), jibExecutor);
+
+    AssembledImage image = step.run(new StepContext(
+        AssembleFixture.task(AssembleFixture.plan("pip", Map.of()), layer, "kiln-test", app),
+        AssembleFixture.writeSource(dir.resolve("checkout")), new RecordingLog()));
+
+    String name = "kiln-test/" + app + ":" + AssembleFixture.COMMIT.substring(0, 12);
+    var docker = DockerClientFactory.instance().client();
+    try {
+      assertThat(image.reference()).isEqualTo("docker:" + name);
+      var config = docker.inspectImageCmd(name).exec().getConfig();
+      assertThat(config.getUser()).isEqualTo("1000:1000");
+      assertThat(config.getCmd()).containsExactly(AssembleFixture.RUN_COMMAND);
+      assertThat(config.getLabels()).containsEntry("dev.kiln.commit", AssembleFixture.COMMIT);
+    } finally {
+      docker.removeImageCmd(name).withForce(true).exec();
+    }
+  }
 }
