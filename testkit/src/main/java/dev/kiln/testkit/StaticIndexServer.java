@@ -54,6 +54,7 @@ public final class StaticIndexServer implements AutoCloseable {
   private final ExecutorService executor;
   private final Map<String, AtomicInteger> requestCounts = new ConcurrentHashMap<>();
   private final Map<String, String> yanked = new ConcurrentHashMap<>();
+  private final Map<String, java.util.concurrent.CountDownLatch> held = new ConcurrentHashMap<>();
 
   private StaticIndexServer(Path directory) throws IOException {
     this.directory = directory;
@@ -127,8 +128,19 @@ public final class StaticIndexServer implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Holds every download of {@code filename} until {@link Runnable#run()} is called on the result
+   * (or two minutes pass): lets a test stop the farm at a known point in the middle of a build.
+   */
+  public Runnable hold(String filename) {
+    java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+    held.put(filename, gate);
+    return gate::countDown;
+  }
+
   @Override
   public void close() {
+    held.values().forEach(java.util.concurrent.CountDownLatch::countDown);
     server.stop(0);
     executor.shutdownNow();
   }
@@ -215,6 +227,14 @@ public final class StaticIndexServer implements AutoCloseable {
     if (filename.contains("/") || !file.startsWith(directory) || !Files.isRegularFile(file)) {
       respond(exchange, 404, "text/plain", "no file named " + filename + "\n");
       return;
+    }
+    java.util.concurrent.CountDownLatch gate = held.get(filename);
+    if (gate != null) {
+      try {
+        gate.await(2, java.util.concurrent.TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     exchange.getResponseHeaders().set("Content-Type", "application/octet-stream");
     exchange.sendResponseHeaders(200, Files.size(file));
