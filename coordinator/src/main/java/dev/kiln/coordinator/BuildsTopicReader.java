@@ -96,7 +96,8 @@ final class BuildsTopicReader {
   private static List<PartitionInfo> partitionsOf(
       KafkaConsumer<?, ?> consumer, String topic, long deadline) {
     while (true) {
-      Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+      // Never 0: a zero timeout makes partitionsFor throw instead of answering from its cache.
+      Duration left = Duration.ofNanos(Math.max(METADATA_RETRY.toNanos(), deadline - System.nanoTime()));
       List<PartitionInfo> infos = consumer.partitionsFor(topic, left);
       if ((infos != null && !infos.isEmpty()) || System.nanoTime() > deadline) {
         return infos == null ? List.of() : infos;

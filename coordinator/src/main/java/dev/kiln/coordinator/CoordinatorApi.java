@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 final class CoordinatorApi {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorApi.class);
-  static final long MAX_PUSH_BYTES = 1024 * 1024;
+  /** A push is a few hundred bytes; this leaves room for large app specs and stays far below Kafka's 1 MB records. */
+  static final long MAX_PUSH_BYTES = 256 * 1024;
   static final int DEFAULT_LIST_LIMIT = 100;
   static final int MAX_LIST_LIMIT = 1000;
 

@@ -28,6 +28,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -229,8 +231,24 @@ public final class CoordinatorVerticle extends VerticleBase {
             return deadLetters.reject(
                 record, new InvalidEventException("record", "the coordinator could not apply it: " + e, e));
           }
-          return carryOut(decision);
+          return carryOut(decision)
+              .recover(e -> {
+                if (!cannotEverBeWritten(e)) {
+                  return Future.failedFuture(e); // retried: the broker may come back
+                }
+                return deadLetters.reject(record, new InvalidEventException(
+                    "record",
+                    "its effects cannot be written to Kafka (" + e.getMessage() + "); nothing was"
+                        + " changed. Send a smaller push (appSpec, buildEnv) or raise the topics'"
+                        + " max.message.bytes",
+                    e));
+              });
         });
+  }
+
+  /** Failures a retry cannot cure; retrying them would block the partition forever. */
+  private static boolean cannotEverBeWritten(Throwable e) {
+    return e instanceof RecordTooLargeException || e instanceof RecordBatchTooLargeException;
   }
 
   private Decision decide(String topic, EventCodec.Decoded decoded) throws InvalidEventException {

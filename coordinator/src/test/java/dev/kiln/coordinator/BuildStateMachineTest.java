@@ -321,6 +321,19 @@ class BuildStateMachineTest {
   }
 
   @Test
+  void aResumedInstallCanStillBeReplacedByACachedLayer() {
+    BuildSnapshot installing = installing();
+
+    Decision d = machine.reuseLayer(machine.resume(installing, null), Fixtures.layer(DEPENDENCY_KEY));
+
+    assertThat(d.next().state()).isEqualTo(BuildState.ASSEMBLING);
+    assertThat(single(d.tasks()).kind()).isEqualTo(TaskKind.ASSEMBLE);
+    assertThat(d.logs()).extracting(Action.Log::text)
+        .anyMatch(t -> t.startsWith("-----> Resuming build"))
+        .anyMatch(t -> t.startsWith("-----> Reused dependency layer"));
+  }
+
+  @Test
   void resumingAFinishedBuildPublishesAnUnacknowledgedOutcomeOnlyOnce() {
     BuildSnapshot assembling = assembling();
     Decision done = machine.onResult(Fixtures.assembled(task(assembling), "img", Fixtures.digest('d')), assembling);

@@ -20,8 +20,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -121,6 +126,36 @@ class CoordinatorKafkaTest {
         .hasEntrySatisfying(DeadLetters.REASON,
             reason -> assertThat(reason).contains("'not-a-commit' is not a full git commit id"));
     assertThat(farm.tasksSeen(TaskKind.DETECT)).hasSize(1);
+  }
+
+  @Test
+  void aPushWhoseSnapshotKafkaRefusesIsDeadLetteredInsteadOfBlockingThePartition() throws Exception {
+    String builds = farm.topics.builds();
+    try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", farm.bootstrapServers))) {
+      ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, builds);
+      admin.incrementalAlterConfigs(Map.of(topic, List.of(new AlterConfigOp(
+              new ConfigEntry("max.message.bytes", "4096"), AlterConfigOp.OpType.SET))))
+          .all().get(30, TimeUnit.SECONDS);
+      await().atMost(BUILD_TIMEOUT).until(() -> "4096".equals(admin.describeConfigs(List.of(topic))
+          .all().get(30, TimeUnit.SECONDS).get(topic).get("max.message.bytes").value()));
+    }
+    farm.workers(ScriptedWorkers::succeedEverything);
+    farm.deploy(new CoordinatorVerticle(farm.config()));
+    PushEvent small = Fixtures.push();
+    PushEvent huge = new PushEvent("acme", "web", small.repoUrl(), small.ref(), Fixtures.OTHER_COMMIT,
+        small.appSpec(), Map.of("BIG", "x".repeat(8000)), small.pushedAt());
+
+    await(farm.publisher.publish(farm.topics.push(), huge.buildId(), huge));
+    await(farm.publisher.publish(farm.topics.push(), small.buildId(), small));
+
+    awaitExactlyOne(farm.imageReady, ImageReady.class);
+    assertThat(farm.imageReady.bodies(ImageReady.class).get(0).buildId()).isEqualTo(small.buildId());
+    assertThat(farm.deadLetters.records()).singleElement().satisfies(r -> {
+      assertThat(r.key()).isEqualTo(huge.buildId());
+      assertThat(r.headers().get(DeadLetters.FIELD)).isEqualTo("record");
+      assertThat(r.headers().get(DeadLetters.REASON)).contains("cannot be written to Kafka");
+    });
+    assertThat(farm.tasksSeen(TaskKind.DETECT)).extracting(BuildTask::buildId).containsExactly(small.buildId());
   }
 
   @Test
