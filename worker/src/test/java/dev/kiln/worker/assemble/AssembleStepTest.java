@@ -1,5 +1,6 @@
 package dev.kiln.worker.assemble;
 
+import dev.kiln.testkit.ImageContents;
 import static dev.kiln.worker.assemble.AssembleFixture.APP;
 import static dev.kiln.worker.assemble.AssembleFixture.COMMIT;
 import static dev.kiln.worker.assemble.AssembleFixture.PYTHON;
