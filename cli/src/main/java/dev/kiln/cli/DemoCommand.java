@@ -52,7 +52,7 @@ public final class DemoCommand implements Callable<Integer> {
       options.cachePort = 0;
     }
     FarmSettings settings = options.toSettings();
-    try (Farm farm = Farm.start(settings, OfflineRuntime.forDemo(settings, out::println), out::println)) {
+    try (Farm farm = Farm.start(settings, OfflineRuntime.whenOffline(settings, out::println), out::println)) {
       PushCommand.Result result = PushCommand.push(farm.endpoints(), settings.home(), app.toString(), "demo",
           "hello-wsgi", null, Map.of(), timeout, out);
       if (result.outcome() == null) {

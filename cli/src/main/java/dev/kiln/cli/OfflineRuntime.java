@@ -21,8 +21,8 @@ final class OfflineRuntime {
 
   private OfflineRuntime() {}
 
-  /** Null when the catalog's images can be pulled (or an operator catalog is configured). */
-  static Override forDemo(FarmSettings settings, Consumer<String> say) {
+  /** Null when the catalog's images can be pulled (or an operator catalog is configured). Used by demo and up. */
+  static Override whenOffline(FarmSettings settings, Consumer<String> say) {
     if (settings.runtimeCatalog() != null) {
       return null;
     }
