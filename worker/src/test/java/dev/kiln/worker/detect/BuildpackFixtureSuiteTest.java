@@ -1,8 +1,18 @@
-package dev.kiln.buildpack;
+package dev.kiln.worker.detect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.buildpack.AppSpec;
+import dev.kiln.buildpack.BuildInputs;
+import dev.kiln.buildpack.BuildPlanner;
+import dev.kiln.buildpack.BuildpackException;
+import dev.kiln.buildpack.Codes;
+import dev.kiln.buildpack.Diagnostic;
+import dev.kiln.buildpack.PlanResult;
+import dev.kiln.buildpack.PythonSelection;
+import dev.kiln.buildpack.RunCommand;
+import dev.kiln.buildpack.RuntimeCatalog;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -23,11 +33,12 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Runs every app tree under {@code fixtures/<name>/} with the inputs of {@code
- * fixtures/<name>.fixture.json} and checks every plan field against the expectations there. The
- * format of a fixture file is described in {@code fixtures/README.md}.
+ * The worker's DETECT behaviour on real app trees: runs every tree under {@code
+ * buildpack-fixtures/<name>/} through the buildpack planner with the inputs of {@code
+ * buildpack-fixtures/<name>.fixture.json} and checks every plan field against the expectations
+ * there. The format of a fixture file is described in {@code buildpack-fixtures/README.md}.
  */
-class FixtureSuiteTest {
+class BuildpackFixtureSuiteTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final RuntimeCatalog CATALOG = RuntimeCatalog.loadDefault();
 
@@ -45,7 +56,7 @@ class FixtureSuiteTest {
   }
 
   private static Path fixturesRoot() throws URISyntaxException {
-    return Path.of(FixtureSuiteTest.class.getResource("/fixtures").toURI());
+    return Path.of(BuildpackFixtureSuiteTest.class.getResource("/buildpack-fixtures").toURI());
   }
 
   @Test
@@ -68,7 +79,7 @@ class FixtureSuiteTest {
       expect.path("warnings").forEach(w -> seen.add(w.asText()));
     }
     List<String> failures = new ArrayList<>(Codes.PLAN_FAILURES);
-    // an unreadable file needs a non-root user to set up; BuildPlannerTest covers it directly
+    // an unreadable file needs a non-root user to set up; the buildpack module's PlanRenderingTest covers it directly
     failures.remove(Codes.SOURCE_UNREADABLE);
     assertThat(seen).containsAll(failures).containsAll(Codes.PLAN_WARNINGS);
   }
