@@ -18,9 +18,6 @@ import dev.kiln.worker.assemble.LayerBlobSource;
 import dev.kiln.worker.assemble.RuntimeImages;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Consumer;
 
@@ -33,12 +30,12 @@ public final class Farm implements AutoCloseable {
   private final EmbeddedKafka embeddedKafka;
   private final Vertx vertx;
   private final ExecutorService jibExecutor;
-  private final FarmEndpoints endpoints;
   private final Topics topics;
   private final String bootstrap;
   private final String cacheUrl;
-  private String coordinatorDeployment;
+  private FarmEndpoints endpoints;
   private CoordinatorVerticle coordinator;
+  private String coordinatorDeployment;
 
   private Farm(FarmSettings settings, EmbeddedKafka embeddedKafka, Vertx vertx, ExecutorService jibExecutor,
       Topics topics, String bootstrap, String cacheUrl) {
@@ -49,20 +46,6 @@ public final class Farm implements AutoCloseable {
     this.topics = topics;
     this.bootstrap = bootstrap;
     this.cacheUrl = cacheUrl;
-    this.endpoints = null;
-  }
-
-  private Farm(Farm starting, FarmEndpoints endpoints) {
-    this.settings = starting.settings;
-    this.embeddedKafka = starting.embeddedKafka;
-    this.vertx = starting.vertx;
-    this.jibExecutor = starting.jibExecutor;
-    this.topics = starting.topics;
-    this.bootstrap = starting.bootstrap;
-    this.cacheUrl = starting.cacheUrl;
-    this.coordinator = starting.coordinator;
-    this.coordinatorDeployment = starting.coordinatorDeployment;
-    this.endpoints = endpoints;
   }
 
   /**
@@ -113,10 +96,10 @@ public final class Farm implements AutoCloseable {
                 .withAssemble(new AssembleStep(new RuntimeImages(catalog::imageFor), target,
                     LayerBlobSource.cacheService(cacheUrl), workDir, jibThreads)))).await();
       }
-      FarmEndpoints endpoints = new FarmEndpoints(bootstrap,
+      farm.endpoints = new FarmEndpoints(bootstrap,
           "http://127.0.0.1:" + farm.coordinator.actualHttpPort(), cacheUrl, settings.topicPrefix());
-      endpoints.write(settings.home());
-      return new Farm(farm, endpoints);
+      farm.endpoints.write(settings.home());
+      return farm;
     } catch (UserError e) {
       stopQuietly(vertx, jib, kafka);
       throw e;
@@ -135,21 +118,12 @@ public final class Farm implements AutoCloseable {
     coordinator = verticle;
   }
 
-  /**
-   * Stops the coordinator and starts a fresh one on the same topics and HTTP port, as a crash and
-   * a new replica would (used by the restart test and by operators' drills).
-   */
-  public void restartCoordinator() {
-    int port = coordinator.actualHttpPort();
-    vertx.undeploy(coordinatorDeployment).await();
-    startCoordinator(port);
-  }
-
   /** Stops the coordinator, as a crash would; {@link #startCoordinatorAgain()} brings a new one. */
   public void stopCoordinator() {
     vertx.undeploy(coordinatorDeployment).await();
   }
 
+  /** Starts a new coordinator on the same topics and HTTP port (after {@link #stopCoordinator()}). */
   public void startCoordinatorAgain() {
     startCoordinator(Integer.parseInt(endpoints.coordinatorUrl().replaceAll(".*:", "")));
   }
@@ -203,9 +177,5 @@ public final class Farm implements AutoCloseable {
     }
     String message = e.getMessage() == null ? e.toString() : e.getMessage();
     return root == e ? message : message + " (" + root.getMessage() + ")";
-  }
-
-  static Duration defaultTimeout() {
-    return Duration.ofMinutes(15);
   }
 }
