@@ -1,6 +1,6 @@
 package dev.kiln.cache;
 
-import dev.kiln.cache.client.Digest;
+import dev.kiln.events.Digest;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
@@ -136,12 +136,24 @@ final class ActionCache {
         if (!(entry instanceof String)) {
           throw new IllegalArgumentException("expected a \"sha256:<64 hex>\" string, got " + entry);
         }
-        digests.add(Digest.of((String) entry));
+        digests.add(prefixedDigest((String) entry));
       } catch (IllegalArgumentException e) {
         throw CacheError.badRequest("field '" + BLOBS_FIELD + "[" + i + "]': " + e.getMessage());
       }
     }
     return digests;
+  }
+
+  /**
+   * Stricter than {@link Digest#of}, which also takes bare hex: {@code blobs} entries have only
+   * ever been accepted in the written {@code sha256:<hex>} form, and clients rely on reading that.
+   */
+  private static Digest prefixedDigest(String entry) {
+    if (!entry.startsWith(Digest.PREFIX)) {
+      throw new IllegalArgumentException("malformed digest '" + abbreviate(entry)
+          + "': expected 'sha256:' followed by " + Digest.EXPECTED_FORM);
+    }
+    return Digest.of(entry);
   }
 
   private Path pathOf(String key) {

@@ -1,6 +1,6 @@
 package dev.kiln.cache;
 
-import dev.kiln.cache.client.Digest;
+import dev.kiln.events.Digest;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;

@@ -1,6 +1,6 @@
 package dev.kiln.cache;
 
-import dev.kiln.cache.client.Digest;
+import dev.kiln.events.Digest;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

@@ -2,7 +2,7 @@ package dev.kiln.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.cache.client.Digest;
+import dev.kiln.events.Digest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -101,6 +101,10 @@ class ActionCacheHttpTest {
         service.put("/ac/" + KEY, "{\"blobs\":[\"sha256:" + "1".repeat(64) + "\",\"md5:abc\"]}");
     assertThat(badEntry.statusCode()).isEqualTo(400);
     assertThat(badEntry.body()).contains("field 'blobs[1]'").contains("md5:abc");
+    HttpResponse<String> bareHex = service.put("/ac/" + KEY, "{\"blobs\":[\"" + "1".repeat(64) + "\"]}");
+    assertThat(bareHex.statusCode()).isEqualTo(400);
+    assertThat(bareHex.body()).contains("field 'blobs[0]'")
+        .contains("expected 'sha256:' followed by 64 lowercase hex");
     assertThat(service.get("/ac/" + KEY).statusCode()).isEqualTo(404);
   }
 

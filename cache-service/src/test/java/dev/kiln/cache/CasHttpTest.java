@@ -2,7 +2,7 @@ package dev.kiln.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.cache.client.Digest;
+import dev.kiln.events.Digest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

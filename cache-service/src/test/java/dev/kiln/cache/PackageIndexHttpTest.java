@@ -2,7 +2,7 @@ package dev.kiln.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.kiln.cache.client.Digest;
+import dev.kiln.events.Digest;
 import dev.kiln.testkit.StaticIndexServer;
 import dev.kiln.testkit.WheelBuilder;
 import io.vertx.core.json.JsonObject;

@@ -3,7 +3,7 @@ package dev.kiln.cache;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.kiln.cache.client.Digest;
+import dev.kiln.events.Digest;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.util.List;

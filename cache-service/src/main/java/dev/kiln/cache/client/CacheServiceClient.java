@@ -1,5 +1,6 @@
 package dev.kiln.cache.client;
 
+import dev.kiln.events.Digest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.cache.CacheServiceConfig;
 import dev.kiln.cache.CacheServiceVerticle;
+import dev.kiln.events.Digest;
 import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -152,13 +152,13 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
 
   private Digest store(Path tar, LayerTar.Written written) throws StepFailure {
     try {
-      dev.kiln.cache.client.Digest stored = cache.putBlob(tar);
-      if (!stored.hex().equals(written.sha256Hex())) {
+      Digest stored = cache.putBlob(tar);
+      if (!stored.equals(written.sha256())) {
         throw new StepFailure(
-            FAILED, "the dependency layer changed while it was uploaded (" + written.sha256Hex()
-                + " became " + stored.hex() + "); nothing else may write to " + tar.getParent());
+            FAILED, "the dependency layer changed while it was uploaded (" + written.sha256()
+                + " became " + stored + "); nothing else may write to " + tar.getParent());
       }
-      return Digest.of(stored.toString());
+      return stored;
     } catch (CacheServiceClientException e) {
       throw cacheUnavailable(e);
     }

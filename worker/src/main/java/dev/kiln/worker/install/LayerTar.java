@@ -1,5 +1,6 @@
 package dev.kiln.worker.install;
 
+import dev.kiln.events.Digest;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,10 +13,8 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -36,7 +35,7 @@ public final class LayerTar {
   private static final long MAX_USTAR_SIZE = 077777777777L;
 
   /** What was written: the archive's sha256 (hex), its size and how many entries it has. */
-  public record Written(String sha256Hex, long size, int entries) {}
+  public record Written(Digest sha256, long size, int entries) {}
 
   private LayerTar() {}
 
@@ -54,7 +53,7 @@ public final class LayerTar {
     Arrays.setAll(order, i -> i);
     Arrays.sort(order, (a, b) -> compareUtf8(names.get(a), names.get(b)));
 
-    MessageDigest sha256 = newSha256();
+    MessageDigest sha256 = Digest.newSha256();
     long size;
     try (CountingOutputStream counting =
             new CountingOutputStream(
@@ -67,7 +66,7 @@ public final class LayerTar {
       out.flush();
       size = counting.count;
     }
-    return new Written(HexFormat.of().formatHex(sha256.digest()), size, paths.size());
+    return new Written(Digest.fromSha256(sha256), size, paths.size());
   }
 
   private static void writeEntry(OutputStream out, Path path, String name) throws IOException {
@@ -219,14 +218,6 @@ public final class LayerTar {
   /** Byte order of the UTF-8 names, so the order does not depend on Java's UTF-16 strings. */
   private static int compareUtf8(String a, String b) {
     return Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static MessageDigest newSha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java runtime ships SHA-256", e);
-    }
   }
 
   private static final class CountingOutputStream extends java.io.FilterOutputStream {

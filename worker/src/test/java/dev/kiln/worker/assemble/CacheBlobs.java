@@ -14,7 +14,7 @@ final class CacheBlobs {
     Path file = Files.createTempFile(Files.createDirectories(scratch), "blob-", ".tar");
     Files.write(file, blob);
     try {
-      return Digest.of(cache.client().putBlob(file).toString());
+      return cache.client().putBlob(file);
     } finally {
       Files.delete(file);
     }

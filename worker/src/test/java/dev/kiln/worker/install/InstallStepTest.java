@@ -255,7 +255,7 @@ class InstallStepTest {
       Map<String, String> contents) throws Exception {
     Path tar = Files.createTempFile("layer", ".tar");
     try {
-      client.getBlob(dev.kiln.cache.client.Digest.of(layer.blob().toString()), tar).orElseThrow();
+      client.getBlob(layer.blob(), tar).orElseThrow();
       assertThat(Files.size(tar)).isEqualTo(layer.size());
       try (InputStream in = Files.newInputStream(tar);
           TarArchiveInputStream archive = new TarArchiveInputStream(in)) {

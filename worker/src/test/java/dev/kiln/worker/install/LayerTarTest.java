@@ -63,7 +63,7 @@ class LayerTarTest {
     LayerTar.Written first = LayerTar.write(tree("a", "rw-r--r--", 1_000_000L, false), tmp.resolve("a.tar"));
     LayerTar.Written second = LayerTar.write(tree("b", "rw-rw----", 2_000_000_000L, true), tmp.resolve("b.tar"));
 
-    assertThat(second.sha256Hex()).isEqualTo(first.sha256Hex());
+    assertThat(second.sha256()).isEqualTo(first.sha256());
     assertThat(Files.mismatch(tmp.resolve("a.tar"), tmp.resolve("b.tar"))).isEqualTo(-1L);
     assertThat(first.size()).isEqualTo(Files.size(tmp.resolve("a.tar")));
   }
