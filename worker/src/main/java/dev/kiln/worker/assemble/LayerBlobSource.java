@@ -1,5 +1,7 @@
 package dev.kiln.worker.assemble;
 
+import dev.kiln.cache.client.CacheServiceClient;
+import dev.kiln.cache.client.CacheServiceClientException;
 import dev.kiln.events.Digest;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -15,8 +17,25 @@ public interface LayerBlobSource {
    */
   boolean download(Digest blob, Path destination) throws IOException;
 
-  /** {@code GET {cacheUrl}/cas/{hex}} over plain JDK HTTP. */
+  /** {@code GET {cacheUrl}/cas/{hex}} through {@link CacheServiceClient#getBlob}. */
   static LayerBlobSource cacheService(String cacheUrl) {
-    return new CasHttpBlobSource(cacheUrl);
+    CacheServiceClient client = new CacheServiceClient(cacheUrl);
+    return new LayerBlobSource() {
+      @Override
+      public boolean download(Digest blob, Path destination) throws IOException {
+        try {
+          return client.getBlob(blob, destination).isPresent();
+        } catch (CacheServiceClientException e) {
+          // Unreachable, refused or corrupt: all mean the layer cannot be had right now, which
+          // MaterializedLayers reports as an I/O failure naming this source.
+          throw new IOException(e.getMessage(), e);
+        }
+      }
+
+      @Override
+      public String toString() {
+        return "cache-service at " + client.baseUrl();
+      }
+    };
   }
 }
