@@ -1,6 +1,7 @@
 package dev.kiln.worker.assemble;
 
 import dev.kiln.events.Digest;
+import dev.kiln.worker.fs.BackgroundDeleter;
 import dev.kiln.worker.steps.LogSink;
 import dev.kiln.worker.steps.StepFailure;
 import java.io.BufferedInputStream;
@@ -261,25 +262,7 @@ final class MaterializedLayers {
       return;
     }
     try {
-      if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
-        Files.walkFileTree(path, new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
-              throws IOException {
-            Files.delete(file);
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(Path dir, IOException failure)
-              throws IOException {
-            Files.delete(dir);
-            return FileVisitResult.CONTINUE;
-          }
-        });
-      } else {
-        Files.deleteIfExists(path);
-      }
+      BackgroundDeleter.deleteTree(path);
     } catch (IOException e) {
       // A hidden leftover in the work directory; the build's outcome does not depend on it.
     }
