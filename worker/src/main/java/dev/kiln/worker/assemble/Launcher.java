@@ -1,5 +1,6 @@
 package dev.kiln.worker.assemble;
 
+import dev.kiln.events.Digest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
@@ -9,9 +10,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * The image's entrypoint, {@code /opt/kiln/bin/launch}: a POSIX sh script that sets
@@ -113,7 +111,7 @@ final class Launcher {
    */
   static Path materialize(Path directory) throws IOException {
     byte[] content = SCRIPT.getBytes(StandardCharsets.UTF_8);
-    Path script = directory.resolve(sha256(content).substring(0, 16)).resolve("launch");
+    Path script = directory.resolve(Digest.compute(content).hex().substring(0, 16)).resolve("launch");
     if (Files.isRegularFile(script, LinkOption.NOFOLLOW_LINKS)) {
       return script;
     }
@@ -130,13 +128,5 @@ final class Launcher {
       Files.deleteIfExists(temporary);
     }
     return script;
-  }
-
-  private static String sha256(byte[] content) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("this JVM has no SHA-256", e);
-    }
   }
 }

@@ -1,11 +1,10 @@
 package dev.kiln.worker.detect;
 
+import dev.kiln.events.Digest;
 import dev.kiln.worker.install.TargetPlatform;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -48,7 +47,7 @@ public final class DependencySetKey {
     Objects.requireNonNull(pythonVersion, "pythonVersion");
     Objects.requireNonNull(platform, "platform");
     Objects.requireNonNull(packageManager, "packageManager");
-    MessageDigest sha256 = newSha256();
+    MessageDigest sha256 = Digest.newSha256();
     field(sha256, VERSION);
     field(sha256, "python=" + pythonVersion);
     field(sha256, "platform=" + platform.id());
@@ -62,7 +61,7 @@ public final class DependencySetKey {
       field(sha256, file.getKey());
       field(sha256, file.getValue());
     }
-    return HexFormat.of().formatHex(sha256.digest());
+    return Digest.fromSha256(sha256).hex();
   }
 
   private static void field(MessageDigest sha256, String text) {
@@ -72,13 +71,5 @@ public final class DependencySetKey {
   private static void field(MessageDigest sha256, byte[] bytes) {
     sha256.update(ByteBuffer.allocate(Long.BYTES).putLong(bytes.length).array());
     sha256.update(bytes);
-  }
-
-  private static MessageDigest newSha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java runtime ships SHA-256", e);
-    }
   }
 }

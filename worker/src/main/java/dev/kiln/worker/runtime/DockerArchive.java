@@ -1,5 +1,6 @@
 package dev.kiln.worker.runtime;
 
+import dev.kiln.events.Digest;
 import dev.kiln.worker.runtime.TarWriter.Owner;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -14,8 +15,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -53,7 +52,7 @@ final class DockerArchive {
     Path layerFile = directory.resolve("." + destination.getFileName() + "." + unique + ".layer");
     Path archiveFile = directory.resolve("." + destination.getFileName() + "." + unique + ".tmp");
     try {
-      MessageDigest uncompressed = sha256();
+      MessageDigest uncompressed = Digest.newSha256();
       LayerTarWriter.Stats stats;
       try (OutputStream file = Files.newOutputStream(layerFile);
           GZIPOutputStream gzip =
@@ -62,9 +61,9 @@ final class DockerArchive {
           BufferedOutputStream buffered = new BufferedOutputStream(digesting, 1 << 16)) {
         stats = layerWriter.write(rootfs, buffered);
       }
-      String diffHex = HexFormat.of().formatHex(uncompressed.digest());
+      String diffHex = Digest.fromSha256(uncompressed).hex();
       byte[] configJson = config.toJson("sha256:" + diffHex).getBytes(StandardCharsets.UTF_8);
-      String configHex = HexFormat.of().formatHex(sha256().digest(configJson));
+      String configHex = Digest.compute(configJson).hex();
       String layerEntry = diffHex + "/layer.tar.gz";
       String manifest =
           "[{\"Config\":"
@@ -148,13 +147,5 @@ final class DockerArchive {
       end++;
     }
     return new String(header, offset, end - offset, StandardCharsets.US_ASCII);
-  }
-
-  static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("Every Java runtime provides SHA-256", e);
-    }
   }
 }
