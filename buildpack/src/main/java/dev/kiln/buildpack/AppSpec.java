@@ -15,7 +15,11 @@ import java.util.Map;
  * set. {@code envs} holds every environment variable the component declares (any scope).
  */
 public record AppSpec(
-    String sourceDir, String dockerfilePath, String buildCommand, String runCommand, Map<String, String> envs) {
+    String sourceDir,
+    String dockerfilePath,
+    String buildCommand,
+    String runCommand,
+    Map<String, String> envs) {
 
   private static final List<String> COMPONENT_KINDS = List.of("services", "workers", "jobs");
   private static final int MAX_YAML_CHARS = 1024 * 1024;
@@ -51,8 +55,9 @@ public record AppSpec(
       return empty();
     }
     if (!root.isObject()) {
-      throw invalid("the top level must be a mapping of fields (such as services: or run_command:), not "
-          + describe(root));
+      throw invalid(
+          "the top level must be a mapping of fields (such as services: or run_command:), not "
+              + describe(root));
     }
     List<JsonNode> components = new ArrayList<>();
     List<String> names = new ArrayList<>();
@@ -66,7 +71,11 @@ public record AppSpec(
       }
       for (JsonNode component : list) {
         if (!component.isObject()) {
-          throw invalid("each entry of '" + kind + "' must be a mapping of fields, not " + describe(component));
+          throw invalid(
+              "each entry of '"
+                  + kind
+                  + "' must be a mapping of fields, not "
+                  + describe(component));
         }
         components.add(component);
         JsonNode name = component.get("name");
@@ -102,7 +111,8 @@ public record AppSpec(
         envs(component.get("envs"), where));
   }
 
-  private static String text(JsonNode component, String field, String where) throws BuildpackException {
+  private static String text(JsonNode component, String field, String where)
+      throws BuildpackException {
     JsonNode value = component.get(field);
     if (value == null || value.isNull()) {
       return null;
@@ -126,12 +136,14 @@ public record AppSpec(
       return result;
     }
     if (!envs.isArray()) {
-      throw invalid("'envs' in " + where + " must be a list of {key, value} entries, not " + describe(envs));
+      throw invalid(
+          "'envs' in " + where + " must be a list of {key, value} entries, not " + describe(envs));
     }
     for (JsonNode env : envs) {
       JsonNode key = env.get("key");
       if (!env.isObject() || key == null || !key.isValueNode() || key.asText().isEmpty()) {
-        throw invalid("every entry of 'envs' in " + where + " needs a 'key' (for example: - key: LANG)");
+        throw invalid(
+            "every entry of 'envs' in " + where + " needs a 'key' (for example: - key: LANG)");
       }
       JsonNode value = env.get("value");
       result.put(key.asText(), value == null || value.isNull() ? "" : value.asText());
@@ -152,7 +164,9 @@ public record AppSpec(
   private static BuildpackException invalid(String detail) {
     return new BuildpackException(
         Codes.APP_SPEC_INVALID,
-        "The app spec cannot be used: " + detail + "."
+        "The app spec cannot be used: "
+            + detail
+            + "."
             + "\n\nAn app spec is YAML with either one component's fields at the top level"
             + " (source_dir, dockerfile_path, build_command, run_command, envs) or a whole spec with"
             + " services: / workers: lists.");
@@ -162,10 +176,14 @@ public record AppSpec(
     List<String> named = names.stream().filter(n -> !n.isEmpty()).toList();
     return new BuildpackException(
         Codes.APP_SPEC_COMPONENT_NOT_FOUND,
-        "The app spec has no component named '" + Text.quote(wanted) + "'."
+        "The app spec has no component named '"
+            + Text.quote(wanted)
+            + "'."
             + (named.isEmpty()
                 ? "\n\nIt names no components at all; add a services: or workers: entry with that name,"
                     + " or leave out the component name."
-                : "\n\nIts components are:\n" + Text.list(named, 20) + "\n\nUse one of these names."));
+                : "\n\nIts components are:\n"
+                    + Text.list(named, 20)
+                    + "\n\nUse one of these names."));
   }
 }

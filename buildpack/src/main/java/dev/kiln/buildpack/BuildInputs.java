@@ -8,7 +8,8 @@ import java.util.regex.Pattern;
 
 /** Everything about a build that does not come from the source tree. */
 public final class BuildInputs {
-  private static final Pattern PREVIOUS_VERSION = Pattern.compile("\\d{1,4}\\.\\d{1,4}(\\.\\d{1,4})?");
+  private static final Pattern PREVIOUS_VERSION =
+      Pattern.compile("\\d{1,4}\\.\\d{1,4}(\\.\\d{1,4})?");
 
   private final AppSpec appSpec;
   private final Map<String, String> buildEnv;
@@ -94,7 +95,9 @@ public final class BuildInputs {
     public Builder previousPythonVersion(String version) {
       if (version != null && !PREVIOUS_VERSION.matcher(version).matches()) {
         throw new IllegalArgumentException(
-            "The previous Python version must look like 3.12.7, but was '" + Text.quote(version) + "'");
+            "The previous Python version must look like 3.12.7, but was '"
+                + Text.quote(version)
+                + "'");
       }
       this.previousPythonVersion = version;
       return this;

@@ -4,9 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Heroku-style build log lines: {@code -----> } step headers, details indented by seven spaces,
- * and warnings and errors as blocks framed by {@code  !     } with a {@code Warning:} or {@code
- * Error:} title. Every line is sanitized (no control characters reach a terminal).
+ * Heroku-style build log lines: {@code -----> } step headers, details indented by seven spaces, and
+ * warnings and errors as blocks framed by {@code ! } with a {@code Warning:} or {@code Error:}
+ * title. Every line is sanitized (no control characters reach a terminal).
  */
 final class BuildLogRenderer {
   static final String STEP = "-----> ";

@@ -22,17 +22,20 @@ public final class BuildPlanner {
   public PlanResult plan(Path repositoryRoot, BuildInputs inputs) {
     PlanRecorder plan = new PlanRecorder();
     String buildCommand = inputs.appSpec().buildCommand();
-    plan.buildCommand = buildCommand == null || buildCommand.isBlank() ? null : buildCommand.strip();
+    plan.buildCommand =
+        buildCommand == null || buildCommand.isBlank() ? null : buildCommand.strip();
     try {
       PlanContext context = new PlanContext(SourceTree.open(repositoryRoot), inputs, catalog, plan);
       run(context);
     } catch (BuildpackException e) {
       plan.fail(e.toDiagnostic());
     } catch (UncheckedIOException | SecurityException e) {
-      plan.fail(new Diagnostic(
-          Codes.SOURCE_UNREADABLE,
-          "The source could not be read: " + Text.quote(String.valueOf(e.getMessage()), 300)
-              + "\n\nMake sure every file in the repository is readable, then build again."));
+      plan.fail(
+          new Diagnostic(
+              Codes.SOURCE_UNREADABLE,
+              "The source could not be read: "
+                  + Text.quote(String.valueOf(e.getMessage()), 300)
+                  + "\n\nMake sure every file in the repository is readable, then build again."));
     }
     return plan.toResult();
   }
@@ -46,7 +49,8 @@ public final class BuildPlanner {
     PackageManagerChoice choice = PackageManagerRules.apply(context);
     PythonVersionRules.apply(context, choice);
     RunCommandRules.apply(context, choice);
-    context.plan.runtimeEnvironment.putAll(RuntimeEnvironment.defaults(userSetVariables(context.inputs)));
+    context.plan.runtimeEnvironment.putAll(
+        RuntimeEnvironment.defaults(userSetVariables(context.inputs)));
   }
 
   private static Set<String> userSetVariables(BuildInputs inputs) {

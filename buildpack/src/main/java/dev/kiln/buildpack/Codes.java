@@ -30,18 +30,21 @@ public final class Codes {
   // §3 package manager
   public static final String PM_NONE_FOUND = "package-manager::none-found";
   public static final String PM_MULTIPLE_FOUND = "package-manager::multiple-found";
-  public static final String PM_PIPENV_MISSING_LOCKFILE = "package-manager::pipenv-missing-lockfile";
+  public static final String PM_PIPENV_MISSING_LOCKFILE =
+      "package-manager::pipenv-missing-lockfile";
   public static final String PM_SETUP_PY_ONLY = "package-manager::setup-py-only";
   public static final String PM_MISSING_PYPROJECT = "package-manager::missing-pyproject";
   public static final String REQUIREMENTS_INCLUDE_NOT_FOUND = "requirements::include-not-found";
-  public static final String REQUIREMENTS_INCLUDE_OUTSIDE = "requirements::include-outside-repository";
+  public static final String REQUIREMENTS_INCLUDE_OUTSIDE =
+      "requirements::include-outside-repository";
 
   // §2 Python version
   public static final String RUNTIME_TXT_INVALID_VERSION = "runtime-txt::invalid-version";
   public static final String RUNTIME_TXT_DEPRECATED = "runtime-txt::deprecated";
   public static final String RUNTIME_TXT_NOT_SUPPORTED = "runtime-txt::not-supported";
   public static final String PYTHON_VERSION_FILE_NO_VERSION = "python-version-file::no-version";
-  public static final String PYTHON_VERSION_FILE_MULTIPLE = "python-version-file::multiple-versions";
+  public static final String PYTHON_VERSION_FILE_MULTIPLE =
+      "python-version-file::multiple-versions";
   public static final String PYTHON_VERSION_FILE_INVALID = "python-version-file::invalid-version";
   public static final String PYTHON_VERSION_FILE_NOT_FOUND = "python-version-file::not-found";
   public static final String PIPFILE_LOCK_INVALID_JSON = "pipfile-lock::invalid-json";

@@ -54,13 +54,22 @@ final class Detection {
 
   private static String noPythonFiles(PlanContext context) {
     List<String> listing = context.tree.listing(context.sourceRoot);
-    String where = ".".equals(context.plan.sourceDir) ? "the repository" : "source_dir " + context.plan.sourceDir;
-    return "Kiln found no Python app at the top level of " + where + ", and there is no Dockerfile either.\n\n"
-        + (listing.isEmpty() ? "The directory is empty.\n\n" : "It contains:\n" + Text.list(listing, 50) + "\n\n")
+    String where =
+        ".".equals(context.plan.sourceDir)
+            ? "the repository"
+            : "source_dir " + context.plan.sourceDir;
+    return "Kiln found no Python app at the top level of "
+        + where
+        + ", and there is no Dockerfile either.\n\n"
+        + (listing.isEmpty()
+            ? "The directory is empty.\n\n"
+            : "It contains:\n" + Text.list(listing, 50) + "\n\n")
         + "A Python app needs one of these at the top level: requirements.txt, Pipfile, Pipfile.lock,"
         + " pyproject.toml, poetry.lock, uv.lock, setup.py, .python-version, manage.py, app.py or main.py.\n"
         + "Check that:\n"
-        + "  - the file is at the top level of " + where + " (not in a subdirectory; for a monorepo set source_dir"
+        + "  - the file is at the top level of "
+        + where
+        + " (not in a subdirectory; for a monorepo set source_dir"
         + " in the app spec),\n"
         + "  - the name is spelled exactly, including upper and lower case (requirements.txt, not"
         + " Requirements.txt),\n"

@@ -12,19 +12,22 @@ import java.util.regex.Pattern;
  */
 final class LockfileNames {
   private static final Pattern TABLE = Pattern.compile("^\\s*\\[\\s*([^\\]]*?)\\s*\\]\\s*(#.*)?$");
-  private static final Pattern ARRAY_TABLE = Pattern.compile("^\\s*\\[\\[\\s*([^\\]]*?)\\s*\\]\\]\\s*(#.*)?$");
+  private static final Pattern ARRAY_TABLE =
+      Pattern.compile("^\\s*\\[\\[\\s*([^\\]]*?)\\s*\\]\\]\\s*(#.*)?$");
   private static final Pattern NAME = Pattern.compile("^\\s*name\\s*=\\s*[\"']([^\"']+)[\"']");
-  private static final Pattern CATEGORY = Pattern.compile("^\\s*category\\s*=\\s*[\"']([^\"']+)[\"']");
+  private static final Pattern CATEGORY =
+      Pattern.compile("^\\s*category\\s*=\\s*[\"']([^\"']+)[\"']");
   private static final Pattern GROUPS = Pattern.compile("^\\s*groups\\s*=\\s*\\[(.*)\\]");
-  private static final Pattern KEY = Pattern.compile("^\\s*(?:\"([^\"]+)\"|'([^']+)'|([A-Za-z0-9._-]+))\\s*=");
+  private static final Pattern KEY =
+      Pattern.compile("^\\s*(?:\"([^\"]+)\"|'([^']+)'|([A-Za-z0-9._-]+))\\s*=");
   private static final Pattern QUOTED = Pattern.compile("\"([^\"]*)\"|'([^']*)'");
 
   private LockfileNames() {}
 
   /**
    * {@code [[package]]} names of a {@code poetry.lock} or {@code uv.lock}, leaving out packages
-   * that the lock marks as belonging only to non-main groups (Poetry's {@code category = "dev"}
-   * or {@code groups = ["dev"]}).
+   * that the lock marks as belonging only to non-main groups (Poetry's {@code category = "dev"} or
+   * {@code groups = ["dev"]}).
    */
   static Set<String> lockedPackages(String text) {
     Set<String> names = new LinkedHashSet<>();
@@ -85,7 +88,10 @@ final class LockfileNames {
       }
       Matcher key = KEY.matcher(line);
       if (key.find()) {
-        String name = key.group(1) != null ? key.group(1) : key.group(2) != null ? key.group(2) : key.group(3);
+        String name =
+            key.group(1) != null
+                ? key.group(1)
+                : key.group(2) != null ? key.group(2) : key.group(3);
         names.add(PackageNames.normalize(name));
       }
     }

@@ -14,7 +14,11 @@ import java.util.Set;
  * @param requirementsPackages for pip with requirements files: the names they install; else null
  */
 record PackageManagerChoice(
-    String name, Variant variant, List<String> filesFound, List<String> requirementFiles, Set<String> requirementsPackages) {
+    String name,
+    Variant variant,
+    List<String> filesFound,
+    List<String> requirementFiles,
+    Set<String> requirementsPackages) {
 
   enum Variant {
     PIPENV_LOCKED,

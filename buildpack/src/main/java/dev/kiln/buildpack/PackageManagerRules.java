@@ -10,7 +10,12 @@ import java.util.List;
  */
 final class PackageManagerRules {
   private static final List<String> MISSPELLINGS =
-      List.of("requirement.txt", "Requirements.txt", "requirements.text", "requirements.txt.txt", "requirments.txt");
+      List.of(
+          "requirement.txt",
+          "Requirements.txt",
+          "requirements.text",
+          "requirements.txt.txt",
+          "requirments.txt");
 
   private PackageManagerRules() {}
 
@@ -20,21 +25,37 @@ final class PackageManagerRules {
     List<Found> found = new ArrayList<>();
     boolean hasLock = context.inspectSafely("Pipfile.lock").isFile();
     if (hasLock) {
-      found.add(new Found("Pipfile.lock", PackageManagerChoice.PIPENV, PackageManagerChoice.Variant.PIPENV_LOCKED));
+      found.add(
+          new Found(
+              "Pipfile.lock",
+              PackageManagerChoice.PIPENV,
+              PackageManagerChoice.Variant.PIPENV_LOCKED));
     } else if (context.inspectSafely("Pipfile").isFile()) {
-      found.add(new Found("Pipfile", PackageManagerChoice.PIPENV, PackageManagerChoice.Variant.PIPENV_UNLOCKED));
+      found.add(
+          new Found(
+              "Pipfile",
+              PackageManagerChoice.PIPENV,
+              PackageManagerChoice.Variant.PIPENV_UNLOCKED));
     }
     if (context.inspectSafely("requirements.txt").isFile()) {
-      found.add(new Found("requirements.txt", PackageManagerChoice.PIP, PackageManagerChoice.Variant.PIP_REQUIREMENTS));
+      found.add(
+          new Found(
+              "requirements.txt",
+              PackageManagerChoice.PIP,
+              PackageManagerChoice.Variant.PIP_REQUIREMENTS));
     }
     if (context.inspectSafely("poetry.lock").isFile()) {
-      found.add(new Found("poetry.lock", PackageManagerChoice.POETRY, PackageManagerChoice.Variant.POETRY));
+      found.add(
+          new Found(
+              "poetry.lock", PackageManagerChoice.POETRY, PackageManagerChoice.Variant.POETRY));
     }
     if (context.inspectSafely("uv.lock").isFile()) {
       found.add(new Found("uv.lock", PackageManagerChoice.UV, PackageManagerChoice.Variant.UV));
     }
     if (found.isEmpty() && context.inspectSafely("setup.py").isFile()) {
-      found.add(new Found("setup.py", PackageManagerChoice.PIP, PackageManagerChoice.Variant.PIP_SETUP_PY));
+      found.add(
+          new Found(
+              "setup.py", PackageManagerChoice.PIP, PackageManagerChoice.Variant.PIP_SETUP_PY));
     }
     if (found.isEmpty()) {
       throw new BuildpackException(Codes.PM_NONE_FOUND, noneFound(context));
@@ -60,14 +81,20 @@ final class PackageManagerRules {
     PackageManagerChoice choice = installInputs(context, chosen, files);
     plan.requirementFiles.addAll(choice.requirementFiles());
     if (!choice.requirementFiles().isEmpty()) {
-      plan.detail("Installs from: " + String.join(", ", choice.requirementFiles().subList(0, Math.min(10, choice.requirementFiles().size())))
-          + (choice.requirementFiles().size() > 10 ? ", …" : ""));
+      plan.detail(
+          "Installs from: "
+              + String.join(
+                  ", ",
+                  choice
+                      .requirementFiles()
+                      .subList(0, Math.min(10, choice.requirementFiles().size())))
+              + (choice.requirementFiles().size() > 10 ? ", …" : ""));
     }
     return choice;
   }
 
-  private static PackageManagerChoice installInputs(PlanContext context, Found chosen, List<String> files)
-      throws BuildpackException {
+  private static PackageManagerChoice installInputs(
+      PlanContext context, Found chosen, List<String> files) throws BuildpackException {
     List<String> inputs = new ArrayList<>();
     switch (chosen.variant()) {
       case PIPENV_LOCKED -> {
@@ -78,8 +105,10 @@ final class PackageManagerRules {
       }
       case PIPENV_UNLOCKED -> inputs.add("Pipfile");
       case PIP_REQUIREMENTS -> {
-        RequirementsWalk.Result walk = RequirementsWalk.walk(context, context.inspect("requirements.txt"));
-        return new PackageManagerChoice(chosen.manager(), chosen.variant(), files, walk.files(), walk.packageNames());
+        RequirementsWalk.Result walk =
+            RequirementsWalk.walk(context, context.inspect("requirements.txt"));
+        return new PackageManagerChoice(
+            chosen.manager(), chosen.variant(), files, walk.files(), walk.packageNames());
       }
       case PIP_SETUP_PY -> {
         inputs.add("setup.py");
@@ -98,23 +127,34 @@ final class PackageManagerRules {
     return new PackageManagerChoice(chosen.manager(), chosen.variant(), files, inputs, null);
   }
 
-  private static void addIfFile(PlanContext context, List<String> inputs, String name) throws BuildpackException {
+  private static void addIfFile(PlanContext context, List<String> inputs, String name)
+      throws BuildpackException {
     if (context.inspectSafely(name).isFile()) {
       inputs.add(name);
     }
   }
 
-  private static void requirePyproject(PlanContext context, Found chosen) throws BuildpackException {
+  private static void requirePyproject(PlanContext context, Found chosen)
+      throws BuildpackException {
     if (context.inspectSafely("pyproject.toml").isFile()) {
       return;
     }
     String tool = chosen.manager().equals(PackageManagerChoice.UV) ? "uv" : "Poetry";
-    String lockCommand = chosen.manager().equals(PackageManagerChoice.UV) ? "uv lock" : "poetry lock";
+    String lockCommand =
+        chosen.manager().equals(PackageManagerChoice.UV) ? "uv lock" : "poetry lock";
     throw new BuildpackException(
         Codes.PM_MISSING_PYPROJECT,
-        "Found " + chosen.file() + ", so this app is installed with " + tool + ", but pyproject.toml is missing.\n\n"
-            + tool + " reads the app's dependencies from pyproject.toml; the lock file alone is not enough."
-            + " Commit pyproject.toml next to " + chosen.file() + " (run '" + lockCommand
+        "Found "
+            + chosen.file()
+            + ", so this app is installed with "
+            + tool
+            + ", but pyproject.toml is missing.\n\n"
+            + tool
+            + " reads the app's dependencies from pyproject.toml; the lock file alone is not enough."
+            + " Commit pyproject.toml next to "
+            + chosen.file()
+            + " (run '"
+            + lockCommand
             + "' afterwards if they disagree).");
   }
 
@@ -126,9 +166,15 @@ final class PackageManagerRules {
     Found chosen = found.get(0);
     return new Diagnostic(
         Codes.PM_MULTIPLE_FOUND,
-        "Files of more than one package manager were found; only " + chosen.manager() + " will be used.\n\n"
-            + "Found:" + list + "\n\n"
-            + "Kiln uses the first in the order above (" + chosen.file() + "). Keep the files of the package manager"
+        "Files of more than one package manager were found; only "
+            + chosen.manager()
+            + " will be used.\n\n"
+            + "Found:"
+            + list
+            + "\n\n"
+            + "Kiln uses the first in the order above ("
+            + chosen.file()
+            + "). Keep the files of the package manager"
             + " you use and delete the others, so that everyone (and every tool) installs the same dependencies.");
   }
 
@@ -157,15 +203,22 @@ final class PackageManagerRules {
       }
     }
     StringBuilder message =
-        new StringBuilder("No package manager files were found, so Kiln cannot tell how to install the app's dependencies.\n\n");
-    message.append(listing.isEmpty() ? "The source directory is empty.\n\n" : "The source directory contains:\n" + Text.list(listing, 50) + "\n\n");
+        new StringBuilder(
+            "No package manager files were found, so Kiln cannot tell how to install the app's dependencies.\n\n");
+    message.append(
+        listing.isEmpty()
+            ? "The source directory is empty.\n\n"
+            : "The source directory contains:\n" + Text.list(listing, 50) + "\n\n");
     if (!misspelled.isEmpty()) {
-      message.append("Found ").append(Text.commaList(misspelled))
+      message
+          .append("Found ")
+          .append(Text.commaList(misspelled))
           .append(": the file must be named exactly requirements.txt (all lower case).\n\n");
     }
     if (context.inspect("pyproject.toml").isFile()) {
-      message.append("Found pyproject.toml but no lock file. pyproject.toml alone is not enough: run 'uv lock' or"
-          + " 'poetry lock' and commit the lock file, or list the dependencies in requirements.txt.\n\n");
+      message.append(
+          "Found pyproject.toml but no lock file. pyproject.toml alone is not enough: run 'uv lock' or"
+              + " 'poetry lock' and commit the lock file, or list the dependencies in requirements.txt.\n\n");
     }
     message.append(
         "Add one of these at the top level of the source directory:\n"

@@ -7,9 +7,11 @@ import java.util.regex.Pattern;
 
 /** Python distribution names: normalization (PEP 503) and extraction from requirement strings. */
 final class PackageNames {
-  private static final Pattern LEADING_NAME = Pattern.compile("^\\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)");
+  private static final Pattern LEADING_NAME =
+      Pattern.compile("^\\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)");
   private static final Pattern EGG = Pattern.compile("[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)");
-  private static final Pattern WHEEL_FILE = Pattern.compile("(?:^|[/\\\\])([A-Za-z0-9][A-Za-z0-9._]*)-[^/\\\\-]+-[^/\\\\]*\\.whl$");
+  private static final Pattern WHEEL_FILE =
+      Pattern.compile("(?:^|[/\\\\])([A-Za-z0-9][A-Za-z0-9._]*)-[^/\\\\-]+-[^/\\\\]*\\.whl$");
 
   private PackageNames() {}
 
@@ -18,8 +20,8 @@ final class PackageNames {
   }
 
   /**
-   * The distribution name of a requirement such as {@code gunicorn[gevent]>=21; python_version>"3"},
-   * {@code name @ https://…}, a wheel path, or a URL with {@code #egg=name}.
+   * The distribution name of a requirement such as {@code gunicorn[gevent]>=21;
+   * python_version>"3"}, {@code name @ https://…}, a wheel path, or a URL with {@code #egg=name}.
    */
   static Optional<String> fromRequirement(String requirement) {
     String text = requirement.strip();

@@ -44,14 +44,20 @@ final class PipfileLockParser {
   private static String location(JacksonException e) {
     return e.getLocation() == null
         ? ""
-        : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+        : " (line "
+            + e.getLocation().getLineNr()
+            + ", column "
+            + e.getLocation().getColumnNr()
+            + ")";
   }
 
   private static <T> Outcome<T> invalidJson(String parserMessage) {
     return Outcome.fail(
         Codes.PIPFILE_LOCK_INVALID_JSON,
         "Pipfile.lock is not valid JSON, so Pipenv cannot install from it.\n\n"
-            + "The JSON parser reported:\n  " + Text.quote(parserMessage, 300) + "\n\n"
+            + "The JSON parser reported:\n  "
+            + Text.quote(parserMessage, 300)
+            + "\n\n"
             + "Pipfile.lock is generated: do not edit it by hand. Run 'pipenv lock' to create it again"
             + " (resolve any merge conflict markers first), then commit the new file.");
   }
@@ -75,11 +81,16 @@ final class PipfileLockParser {
     if (value.isTextual() && VERSION.matcher(value.asText()).matches()) {
       return Outcome.ok(Optional.of(RequestedVersion.of(value.asText())));
     }
-    String shown = value.isTextual() ? "\"" + Text.quote(value.asText()) + "\"" : Text.quote(value.toString());
+    String shown =
+        value.isTextual() ? "\"" + Text.quote(value.asText()) + "\"" : Text.quote(value.toString());
     return Outcome.fail(
         Codes.PIPFILE_LOCK_INVALID_VERSION,
         "Pipfile.lock asks for a Python version Kiln cannot read.\n\n"
-            + "_meta.requires." + field + " is:\n  " + shown + "\n\n"
+            + "_meta.requires."
+            + field
+            + " is:\n  "
+            + shown
+            + "\n\n"
             + "It must be a string holding X.Y or X.Y.Z, such as \"3.13\". Set the version in the Pipfile:\n"
             + "  [requires]\n  python_version = \"3.13\"\n"
             + "then run 'pipenv lock' and commit both files.");

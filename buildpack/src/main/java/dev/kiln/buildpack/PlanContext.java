@@ -41,7 +41,8 @@ final class PlanContext {
     if (inputs.strict()) {
       throw new BuildpackException(
           diagnostic.code(),
-          diagnostic.message() + "\n\nThis is an error because the strict build policy is on for this app.");
+          diagnostic.message()
+              + "\n\nThis is an error because the strict build policy is on for this app.");
     }
     plan.warn(diagnostic);
   }

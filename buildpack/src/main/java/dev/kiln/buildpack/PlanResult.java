@@ -45,7 +45,8 @@ public final class PlanResult {
     this.requirementFiles = List.copyOf(recorder.requirementFiles);
     this.run = recorder.run;
     this.buildCommand = recorder.buildCommand;
-    this.runtimeEnvironment = Collections.unmodifiableMap(new LinkedHashMap<>(recorder.runtimeEnvironment));
+    this.runtimeEnvironment =
+        Collections.unmodifiableMap(new LinkedHashMap<>(recorder.runtimeEnvironment));
     this.warnings = List.copyOf(recorder.warnings);
     this.error = recorder.error;
     this.events = List.copyOf(recorder.events);

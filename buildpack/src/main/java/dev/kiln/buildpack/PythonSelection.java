@@ -6,8 +6,8 @@ package dev.kiln.buildpack;
  * @param version the exact version to install ({@code X.Y.Z}); null when the requested version
  *     could not be resolved (the plan then carries the error)
  * @param requested what the source asked for, as written ({@code 3.12}, {@code 3.12.7})
- * @param origin where the request came from: {@code runtime.txt}, {@code .python-version},
- *     {@code Pipfile.lock}, {@code previous-build} or {@code default}
+ * @param origin where the request came from: {@code runtime.txt}, {@code .python-version}, {@code
+ *     Pipfile.lock}, {@code previous-build} or {@code default}
  */
 public record PythonSelection(String version, String requested, String origin) {
   public static final String ORIGIN_RUNTIME_TXT = "runtime.txt";

@@ -10,7 +10,8 @@ import java.util.regex.Pattern;
  * zeros), optionally surrounded by whitespace.
  */
 final class PythonVersionFileParser {
-  private static final Pattern VALID = Pattern.compile("(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(\\.(0|[1-9]\\d*))?");
+  private static final Pattern VALID =
+      Pattern.compile("(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(\\.(0|[1-9]\\d*))?");
   private static final int MAX_LISTED = 10;
 
   private PythonVersionFileParser() {}
@@ -33,8 +34,11 @@ final class PythonVersionFileParser {
     if (versions.size() > 1) {
       return Outcome.fail(
           Codes.PYTHON_VERSION_FILE_MULTIPLE,
-          ".python-version names " + versions.size() + " versions, but an app runs on exactly one.\n\n"
-              + "Found:\n" + Text.list(versions, MAX_LISTED)
+          ".python-version names "
+              + versions.size()
+              + " versions, but an app runs on exactly one.\n\n"
+              + "Found:\n"
+              + Text.list(versions, MAX_LISTED)
               + "\n\nKeep the one line the app should run on (for example 3.13) and delete the others,"
               + " or turn them into comments by starting them with #.");
     }
@@ -48,7 +52,9 @@ final class PythonVersionFileParser {
   private static String invalidMessage(String version) {
     String hint = hint(version);
     return ".python-version does not hold a version in the form Kiln understands.\n\n"
-        + "It contains:\n  " + Text.quote(version) + "\n\n"
+        + "It contains:\n  "
+        + Text.quote(version)
+        + "\n\n"
         + (hint == null ? "" : hint + "\n\n")
         + "Write only the numbers, X.Y or X.Y.Z, for example\n  3.13\n"
         + "(recommended: you get the newest patch and its security fixes) or an exact version such as 3.13.5.";
@@ -70,7 +76,7 @@ final class PythonVersionFileParser {
     if (version.matches(".*[*^~<>=!].*")) {
       return "Ranges and wildcards (*, ^, ~=, >=) are not allowed: name one version.";
     }
-    if (version.matches("\\d+(\\.\\d+){1,2}") ) {
+    if (version.matches("\\d+(\\.\\d+){1,2}")) {
       return "Write the numbers without leading zeros (3.9, not 3.09).";
     }
     if (version.matches("\\d+")) {

@@ -15,7 +15,9 @@ final class PythonVersionRules {
 
   static void apply(PlanContext context, PackageManagerChoice choice) throws BuildpackException {
     Request request =
-        PackageManagerChoice.UV.equals(choice.name()) ? requestForUv(context) : request(context, choice);
+        PackageManagerChoice.UV.equals(choice.name())
+            ? requestForUv(context)
+            : request(context, choice);
     resolve(context, request);
   }
 
@@ -39,27 +41,33 @@ final class PythonVersionRules {
               + "('uv python pin 3.13' writes it for you), then commit it.");
     }
     RequestedVersion version =
-        PythonVersionFileParser.parse(context.tree.read(file, SourceTree.VERSION_FILE_LIMIT)).orThrow();
+        PythonVersionFileParser.parse(context.tree.read(file, SourceTree.VERSION_FILE_LIMIT))
+            .orThrow();
     return new Request(version, PythonSelection.ORIGIN_PYTHON_VERSION_FILE);
   }
 
-  private static Request request(PlanContext context, PackageManagerChoice choice) throws BuildpackException {
+  private static Request request(PlanContext context, PackageManagerChoice choice)
+      throws BuildpackException {
     SourceTree.Entry runtimeTxt = context.inspectSafely("runtime.txt");
     if (runtimeTxt.isFile()) {
       RequestedVersion version =
-          RuntimeTxtParser.parse(context.tree.read(runtimeTxt, SourceTree.VERSION_FILE_LIMIT)).orThrow();
+          RuntimeTxtParser.parse(context.tree.read(runtimeTxt, SourceTree.VERSION_FILE_LIMIT))
+              .orThrow();
       return new Request(version, PythonSelection.ORIGIN_RUNTIME_TXT);
     }
     SourceTree.Entry versionFile = context.inspectSafely(".python-version");
     if (versionFile.isFile()) {
       RequestedVersion version =
-          PythonVersionFileParser.parse(context.tree.read(versionFile, SourceTree.VERSION_FILE_LIMIT)).orThrow();
+          PythonVersionFileParser.parse(
+                  context.tree.read(versionFile, SourceTree.VERSION_FILE_LIMIT))
+              .orThrow();
       return new Request(version, PythonSelection.ORIGIN_PYTHON_VERSION_FILE);
     }
     if (choice.variant() == PackageManagerChoice.Variant.PIPENV_LOCKED) {
       SourceTree.Entry lock = context.inspectSafely("Pipfile.lock");
       Optional<RequestedVersion> version =
-          PipfileLockParser.pythonVersion(context.tree.read(lock, SourceTree.LOCK_FILE_LIMIT)).orThrow();
+          PipfileLockParser.pythonVersion(context.tree.read(lock, SourceTree.LOCK_FILE_LIMIT))
+              .orThrow();
       if (version.isPresent()) {
         return new Request(version.get(), PythonSelection.ORIGIN_PIPFILE_LOCK);
       }
@@ -69,10 +77,12 @@ final class PythonVersionRules {
       Optional<VersionNumber> number = VersionNumber.parse(previous);
       if (number.isPresent()) {
         return new Request(
-            RequestedVersion.of(number.get().minorVersion().toString()), PythonSelection.ORIGIN_PREVIOUS_BUILD);
+            RequestedVersion.of(number.get().minorVersion().toString()),
+            PythonSelection.ORIGIN_PREVIOUS_BUILD);
       }
     }
-    return new Request(RequestedVersion.of(context.catalog.defaultMinor()), PythonSelection.ORIGIN_DEFAULT);
+    return new Request(
+        RequestedVersion.of(context.catalog.defaultMinor()), PythonSelection.ORIGIN_DEFAULT);
   }
 
   private static void resolve(PlanContext context, Request request) throws BuildpackException {
@@ -90,14 +100,17 @@ final class PythonVersionRules {
       throw new BuildpackException(Codes.PYTHON_VERSION_EOL, endOfLife(context, request));
     }
     if (minor.compareTo(catalog.newestMinorVersion()) > 0) {
-      throw new BuildpackException(Codes.PYTHON_VERSION_UNKNOWN_MAJOR, unknownMajor(context, request));
+      throw new BuildpackException(
+          Codes.PYTHON_VERSION_UNKNOWN_MAJOR, unknownMajor(context, request));
     }
     if (!catalog.hasMinor(minor) || (asked.exact() && !catalog.hasExact(asked))) {
-      throw new BuildpackException(Codes.PYTHON_VERSION_NOT_AVAILABLE, notAvailable(context, request));
+      throw new BuildpackException(
+          Codes.PYTHON_VERSION_NOT_AVAILABLE, notAvailable(context, request));
     }
     int newestPatch = catalog.newestPatchOf(minor).orElseThrow();
     VersionNumber resolved = asked.exact() ? asked : minor.withPatch(newestPatch);
-    plan.python = new PythonSelection(resolved.toString(), request.version().text(), request.origin());
+    plan.python =
+        new PythonSelection(resolved.toString(), request.version().text(), request.origin());
     plan.runtimeImage = catalog.imageFor(resolved.toString()).orElseThrow();
     plan.detail("Python " + resolved + " (runtime image " + plan.runtimeImage + ")");
 
@@ -115,9 +128,11 @@ final class PythonVersionRules {
   private static String announce(Request request) {
     String text = request.version().text();
     return switch (request.origin()) {
-      case PythonSelection.ORIGIN_DEFAULT -> "No Python version was specified. Using the default: Python " + text;
+      case PythonSelection.ORIGIN_DEFAULT ->
+          "No Python version was specified. Using the default: Python " + text;
       case PythonSelection.ORIGIN_PREVIOUS_BUILD ->
-          "No Python version was specified. Using the same minor version as the previous build: Python " + text;
+          "No Python version was specified. Using the same minor version as the previous build: Python "
+              + text;
       default -> "Using Python " + text + " specified in " + request.origin();
     };
   }
@@ -128,20 +143,26 @@ final class PythonVersionRules {
       case PythonSelection.ORIGIN_RUNTIME_TXT ->
           "Change the version in runtime.txt, or better, delete runtime.txt and create .python-version containing\n  "
               + example;
-      case PythonSelection.ORIGIN_PYTHON_VERSION_FILE -> "Change .python-version to contain\n  " + example;
+      case PythonSelection.ORIGIN_PYTHON_VERSION_FILE ->
+          "Change .python-version to contain\n  " + example;
       case PythonSelection.ORIGIN_PIPFILE_LOCK ->
-          "Change python_version in the [requires] section of the Pipfile to \"" + example
+          "Change python_version in the [requires] section of the Pipfile to \""
+              + example
               + "\", run 'pipenv lock', and commit both files.";
-      default -> "Create a file named .python-version at the top level of the app containing\n  " + example;
+      default ->
+          "Create a file named .python-version at the top level of the app containing\n  "
+              + example;
     };
   }
 
   private static String subject(Request request) {
     return switch (request.origin()) {
       case PythonSelection.ORIGIN_PREVIOUS_BUILD ->
-          "The app's previous build used Python " + request.version().text()
+          "The app's previous build used Python "
+              + request.version().text()
               + " (no version is specified, so Kiln keeps the previous build's version)";
-      case PythonSelection.ORIGIN_DEFAULT -> "The farm's default Python " + request.version().text();
+      case PythonSelection.ORIGIN_DEFAULT ->
+          "The farm's default Python " + request.version().text();
       default -> request.origin() + " asks for Python " + Text.quote(request.version().text());
     };
   }
@@ -149,30 +170,46 @@ final class PythonVersionRules {
   private static String endOfLife(PlanContext context, Request request) {
     String oldest = context.catalog.oldestMinorVersion().toString();
     String recommended = context.catalog.defaultMinor();
-    return subject(request) + ", which has reached its end of life and no longer gets security fixes.\n\n"
-        + "Kiln supports Python " + oldest + " and newer. Upgrade the app (Python " + recommended
+    return subject(request)
+        + ", which has reached its end of life and no longer gets security fixes.\n\n"
+        + "Kiln supports Python "
+        + oldest
+        + " and newer. Upgrade the app (Python "
+        + recommended
         + " is recommended) and test it with the new version.\n"
         + howToChange(request, recommended);
   }
 
   private static String unknownMajor(PlanContext context, Request request) {
     String newest = context.catalog.newestMinorVersion().toString();
-    return subject(request) + ", which is newer than any version this farm knows.\n\n"
-        + "The newest version available is Python " + newest + " (available: "
-        + Text.commaList(context.catalog.minors()) + "). Check the version for typos, or use an available one.\n"
+    return subject(request)
+        + ", which is newer than any version this farm knows.\n\n"
+        + "The newest version available is Python "
+        + newest
+        + " (available: "
+        + Text.commaList(context.catalog.minors())
+        + "). Check the version for typos, or use an available one.\n"
         + howToChange(request, newest);
   }
 
   private static String notAvailable(PlanContext context, Request request) {
     VersionNumber minor = request.version().number().minorVersion();
     java.util.List<String> patches = context.catalog.patches(minor.toString());
-    String available = patches.isEmpty()
-        ? "This farm has no Python " + minor + " at all. Available versions: " + Text.commaList(context.catalog.minors())
-        : "Available " + minor + " versions: " + Text.commaList(patches);
+    String available =
+        patches.isEmpty()
+            ? "This farm has no Python "
+                + minor
+                + " at all. Available versions: "
+                + Text.commaList(context.catalog.minors())
+            : "Available " + minor + " versions: " + Text.commaList(patches);
     String example = patches.isEmpty() ? context.catalog.defaultMinor() : minor.toString();
-    return subject(request) + ", which is not available on this farm.\n\n"
-        + available + ".\n"
-        + "Name just the minor version (" + example + ") to always get its newest patch release.\n"
+    return subject(request)
+        + ", which is not available on this farm.\n\n"
+        + available
+        + ".\n"
+        + "Name just the minor version ("
+        + example
+        + ") to always get its newest patch release.\n"
         + howToChange(request, example);
   }
 
@@ -181,36 +218,57 @@ final class PythonVersionRules {
         Codes.RUNTIME_TXT_DEPRECATED,
         "runtime.txt is deprecated; use a .python-version file instead.\n\n"
             + "runtime.txt still works, but .python-version is the file other tools (pyenv, uv) read too."
-            + " Delete runtime.txt and create .python-version containing\n  " + version.number().minorVersion() + "\n"
+            + " Delete runtime.txt and create .python-version containing\n  "
+            + version.number().minorVersion()
+            + "\n"
             + "(the minor version alone gets you the newest patch release).");
   }
 
-  private static Diagnostic unspecified(PlanContext context, Request request, VersionNumber resolved) {
-    String reason = PythonSelection.ORIGIN_PREVIOUS_BUILD.equals(request.origin())
-        ? "Kiln used Python " + resolved.minorVersion() + " because the app's previous build did."
-        : "Kiln used the farm's default, Python " + resolved.minorVersion() + ", which changes when new versions come out.";
+  private static Diagnostic unspecified(
+      PlanContext context, Request request, VersionNumber resolved) {
+    String reason =
+        PythonSelection.ORIGIN_PREVIOUS_BUILD.equals(request.origin())
+            ? "Kiln used Python "
+                + resolved.minorVersion()
+                + " because the app's previous build did."
+            : "Kiln used the farm's default, Python "
+                + resolved.minorVersion()
+                + ", which changes when new versions come out.";
     return new Diagnostic(
         Codes.PYTHON_VERSION_UNSPECIFIED,
-        "No Python version is specified.\n\n" + reason
+        "No Python version is specified.\n\n"
+            + reason
             + " To choose the version yourself and get the same one on every build, create a file named"
-            + " .python-version at the top level of the app containing\n  " + resolved.minorVersion());
+            + " .python-version at the top level of the app containing\n  "
+            + resolved.minorVersion());
   }
 
   private static Diagnostic deprecated(VersionNumber minor, RuntimeCatalog catalog) {
     return new Diagnostic(
         Codes.PYTHON_VERSION_DEPRECATED,
-        "Python " + minor + " is close to its end of life and will stop getting security fixes.\n\n"
+        "Python "
+            + minor
+            + " is close to its end of life and will stop getting security fixes.\n\n"
             + "Builds with it will fail once it is removed from the farm. Upgrade to a newer version (Python "
-            + catalog.defaultMinor() + " is recommended) and name it in .python-version.");
+            + catalog.defaultMinor()
+            + " is recommended) and name it in .python-version.");
   }
 
   private static Diagnostic outdated(Request request, VersionNumber newest) {
     return new Diagnostic(
         Codes.PYTHON_VERSION_OUTDATED,
-        "Python " + request.version().text() + " is not the newest patch release of Python "
-            + newest.minorVersion() + ": " + newest + " is available.\n\n"
-            + "Patch releases fix bugs and security problems without breaking changes. Use " + newest
-            + ", or name just " + newest.minorVersion() + " to always get the newest patch release.\n"
+        "Python "
+            + request.version().text()
+            + " is not the newest patch release of Python "
+            + newest.minorVersion()
+            + ": "
+            + newest
+            + " is available.\n\n"
+            + "Patch releases fix bugs and security problems without breaking changes. Use "
+            + newest
+            + ", or name just "
+            + newest.minorVersion()
+            + " to always get the newest patch release.\n"
             + howToChange(request, newest.minorVersion().toString()));
   }
 }

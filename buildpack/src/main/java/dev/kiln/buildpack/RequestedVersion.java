@@ -4,6 +4,8 @@ package dev.kiln.buildpack;
 record RequestedVersion(String text, VersionNumber number) {
   static RequestedVersion of(String text) {
     return new RequestedVersion(
-        text, VersionNumber.parse(text).orElseThrow(() -> new IllegalArgumentException("not a version: " + text)));
+        text,
+        VersionNumber.parse(text)
+            .orElseThrow(() -> new IllegalArgumentException("not a version: " + text)));
   }
 }

@@ -6,8 +6,8 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * The parts of a pip requirements file a plan needs: the package names it installs and the files
- * it pulls in with {@code -r} (requirements) and {@code -c} (constraints). Follows pip's reading:
+ * The parts of a pip requirements file a plan needs: the package names it installs and the files it
+ * pulls in with {@code -r} (requirements) and {@code -c} (constraints). Follows pip's reading:
  * backslash continuations, {@code #} comments at line start or after whitespace, CRLF.
  */
 final class RequirementsParser {

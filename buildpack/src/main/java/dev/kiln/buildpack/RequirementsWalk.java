@@ -33,7 +33,8 @@ final class RequirementsWalk {
     files.add(top.display());
     while (!queue.isEmpty()) {
       Pending current = queue.removeFirst();
-      RequirementsParser.Parsed parsed = RequirementsParser.parse(context.readText(current.entry(), SourceTree.TEXT_FILE_LIMIT));
+      RequirementsParser.Parsed parsed =
+          RequirementsParser.parse(context.readText(current.entry(), SourceTree.TEXT_FILE_LIMIT));
       if (current.installs()) {
         names.addAll(parsed.packageNames());
       }
@@ -43,28 +44,41 @@ final class RequirementsWalk {
         }
         Path location = includeLocation(context, current, include);
         String display = display(context, location);
-        SourceTree.Entry entry = context.tree.inspect(location.getParent(), location.getFileName().toString(), display);
+        SourceTree.Entry entry =
+            context.tree.inspect(location.getParent(), location.getFileName().toString(), display);
         if (entry.unsafe()) {
           throw SourceTree.unsafe(entry);
         }
         if (!entry.isFile()) {
           throw new BuildpackException(
               Codes.REQUIREMENTS_INCLUDE_NOT_FOUND,
-              Text.quote(current.entry().display()) + " includes '" + Text.quote(include.path()) + "' ("
-                  + flag(include) + "), but " + Text.quote(display) + " is not a file in the repository.\n\n"
+              Text.quote(current.entry().display())
+                  + " includes '"
+                  + Text.quote(include.path())
+                  + "' ("
+                  + flag(include)
+                  + "), but "
+                  + Text.quote(display)
+                  + " is not a file in the repository.\n\n"
                   + "pip reads an included path relative to the file that includes it, and the name is"
                   + " case-sensitive. Fix the path or commit the missing file.");
         }
         if (seen.add(entry.real()) && files.size() < MAX_FILES) {
           files.add(display);
-          queue.add(new Pending(location, entry, current.installs() && include.kind() == RequirementsParser.IncludeKind.REQUIREMENTS));
+          queue.add(
+              new Pending(
+                  location,
+                  entry,
+                  current.installs()
+                      && include.kind() == RequirementsParser.IncludeKind.REQUIREMENTS));
         }
       }
     }
     return new Result(files, names);
   }
 
-  private static Path includeLocation(PlanContext context, Pending current, RequirementsParser.Include include)
+  private static Path includeLocation(
+      PlanContext context, Pending current, RequirementsParser.Include include)
       throws BuildpackException {
     Path location;
     try {
@@ -72,10 +86,16 @@ final class RequirementsWalk {
     } catch (InvalidPathException e) {
       location = null;
     }
-    if (location == null || location.getFileName() == null || !context.tree.containsLexically(location)) {
+    if (location == null
+        || location.getFileName() == null
+        || !context.tree.containsLexically(location)) {
       throw new BuildpackException(
           Codes.REQUIREMENTS_INCLUDE_OUTSIDE,
-          Text.quote(current.entry().display()) + " includes '" + Text.quote(include.path()) + "' (" + flag(include)
+          Text.quote(current.entry().display())
+              + " includes '"
+              + Text.quote(include.path())
+              + "' ("
+              + flag(include)
               + "), which is outside the repository. Kiln only reads files inside the repository being built.\n\n"
               + "Copy the file into the repository and include it with a relative path, for example\n"
               + "  -r requirements/base.txt");

@@ -13,9 +13,11 @@ import java.util.regex.Pattern;
  * app.py} exposing {@code app} with gunicorn; a FastAPI {@code main.py} with uvicorn).
  */
 final class RunCommandRules {
-  private static final Pattern PROCFILE_LINE = Pattern.compile("^\\s*([A-Za-z0-9_-]+)\\s*:\\s*(.*?)\\s*$");
+  private static final Pattern PROCFILE_LINE =
+      Pattern.compile("^\\s*([A-Za-z0-9_-]+)\\s*:\\s*(.*?)\\s*$");
   private static final Pattern SETTINGS_MODULE =
-      Pattern.compile("[\"']DJANGO_SETTINGS_MODULE[\"']\\s*,\\s*[\"']([A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)*)[\"']");
+      Pattern.compile(
+          "[\"']DJANGO_SETTINGS_MODULE[\"']\\s*,\\s*[\"']([A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)*)[\"']");
   private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern EXPOSES_APP =
       Pattern.compile(
@@ -45,27 +47,32 @@ final class RunCommandRules {
         plan.step("Run command from the Procfile (web): " + web.get());
         return;
       }
-      plan.warn(new Diagnostic(
-          Codes.PROCFILE_NO_WEB_PROCESS,
-          "The Procfile has no web: process, so Kiln does not use it for the run command.\n\n"
-              + "Add a line such as\n  web: gunicorn app:app\n"
-              + "to the Procfile (the name 'web' in lower case, then a colon and the command)."));
+      plan.warn(
+          new Diagnostic(
+              Codes.PROCFILE_NO_WEB_PROCESS,
+              "The Procfile has no web: process, so Kiln does not use it for the run command.\n\n"
+                  + "Add a line such as\n  web: gunicorn app:app\n"
+                  + "to the Procfile (the name 'web' in lower case, then a colon and the command)."));
     }
     Set<String> packages = DependencyNames.of(context, choice);
     Optional<Detected> detected = detect(context, packages);
     if (detected.isPresent()) {
       plan.run = new RunCommand(detected.get().command(), RunCommand.SOURCE_DETECTED);
-      plan.step("Run command detected (" + detected.get().reason() + "): " + detected.get().command());
+      plan.step(
+          "Run command detected (" + detected.get().reason() + "): " + detected.get().command());
       return;
     }
-    throw new BuildpackException(Codes.RUN_COMMAND_NOT_FOUND, notFound(context, packages, procfile.isFile()));
+    throw new BuildpackException(
+        Codes.RUN_COMMAND_NOT_FOUND, notFound(context, packages, procfile.isFile()));
   }
 
   /** The command of the first {@code web:} line. */
   static Optional<String> webProcess(String procfile) {
     for (String line : Text.lines(procfile)) {
       Matcher m = PROCFILE_LINE.matcher(line);
-      if (m.matches() && m.group(1).equals("web") && !Text.stripAsciiWhitespace(m.group(2)).isEmpty()) {
+      if (m.matches()
+          && m.group(1).equals("web")
+          && !Text.stripAsciiWhitespace(m.group(2)).isEmpty()) {
         return Optional.of(Text.stripAsciiWhitespace(m.group(2)));
       }
     }
@@ -74,30 +81,37 @@ final class RunCommandRules {
 
   private record Detected(String command, String reason) {}
 
-  private static Optional<Detected> detect(PlanContext context, Set<String> packages) throws BuildpackException {
+  private static Optional<Detected> detect(PlanContext context, Set<String> packages)
+      throws BuildpackException {
     boolean gunicorn = packages.contains("gunicorn");
     if (gunicorn && packages.contains("django")) {
       Optional<String> project = djangoProject(context);
       if (project.isPresent()) {
-        return Optional.of(new Detected("gunicorn " + project.get() + ".wsgi", "Django with gunicorn"));
+        return Optional.of(
+            new Detected("gunicorn " + project.get() + ".wsgi", "Django with gunicorn"));
       }
     }
     if (gunicorn) {
       for (String module : List.of("wsgi", "app")) {
         if (exposesApp(context, module + ".py")) {
-          return Optional.of(new Detected("gunicorn " + module + ":app", module + ".py with gunicorn"));
+          return Optional.of(
+              new Detected("gunicorn " + module + ":app", module + ".py with gunicorn"));
         }
       }
     }
-    if (packages.contains("fastapi") && packages.contains("uvicorn") && exposesApp(context, "main.py")) {
-      return Optional.of(new Detected("uvicorn main:app --host 0.0.0.0 --port $PORT", "FastAPI with uvicorn"));
+    if (packages.contains("fastapi")
+        && packages.contains("uvicorn")
+        && exposesApp(context, "main.py")) {
+      return Optional.of(
+          new Detected("uvicorn main:app --host 0.0.0.0 --port $PORT", "FastAPI with uvicorn"));
     }
     return Optional.empty();
   }
 
   private static boolean exposesApp(PlanContext context, String file) throws BuildpackException {
     SourceTree.Entry entry = context.inspectSafely(file);
-    return entry.isFile() && EXPOSES_APP.matcher(context.readText(entry, SourceTree.TEXT_FILE_LIMIT)).find();
+    return entry.isFile()
+        && EXPOSES_APP.matcher(context.readText(entry, SourceTree.TEXT_FILE_LIMIT)).find();
   }
 
   /**
@@ -110,7 +124,8 @@ final class RunCommandRules {
     if (!manage.isFile()) {
       return Optional.empty();
     }
-    Matcher settings = SETTINGS_MODULE.matcher(context.readText(manage, SourceTree.TEXT_FILE_LIMIT));
+    Matcher settings =
+        SETTINGS_MODULE.matcher(context.readText(manage, SourceTree.TEXT_FILE_LIMIT));
     if (settings.find()) {
       String[] parts = settings.group(1).split("\\.");
       for (int length = parts.length - 1; length >= 1; length--) {
@@ -130,8 +145,9 @@ final class RunCommandRules {
         continue;
       }
       boolean hasWsgi = context.inspectSafely(directory + "/wsgi.py").isFile();
-      boolean hasSettings = context.inspectSafely(directory + "/settings.py").isFile()
-          || context.inspect(directory + "/settings").isDirectory();
+      boolean hasSettings =
+          context.inspectSafely(directory + "/settings.py").isFile()
+              || context.inspect(directory + "/settings").isDirectory();
       if (hasWsgi && hasSettings) {
         return Optional.of(directory);
       }
@@ -145,14 +161,16 @@ final class RunCommandRules {
     boolean wsgiOrApp = context.inspect("wsgi.py").isFile() || context.inspect("app.py").isFile();
     boolean main = context.inspect("main.py").isFile();
     if ((django || wsgiOrApp) && !packages.contains("gunicorn")) {
-      hints.add("gunicorn is not among the app's dependencies; add it (for example to requirements.txt)"
-          + " so Kiln can run the app with it.");
+      hints.add(
+          "gunicorn is not among the app's dependencies; add it (for example to requirements.txt)"
+              + " so Kiln can run the app with it.");
     }
     if (django && packages.contains("gunicorn")) {
       hints.add("manage.py was found, but no project package with wsgi.py next to its settings.");
     }
     if (main && !(packages.contains("fastapi") && packages.contains("uvicorn"))) {
-      hints.add("main.py was found; a FastAPI app is detected only when both fastapi and uvicorn are dependencies.");
+      hints.add(
+          "main.py was found; a FastAPI app is detected only when both fastapi and uvicorn are dependencies.");
     }
     if (wsgiOrApp && packages.contains("gunicorn")) {
       hints.add("wsgi.py or app.py was found, but neither defines a top-level 'app'.");

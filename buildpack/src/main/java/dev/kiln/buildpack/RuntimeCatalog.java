@@ -33,6 +33,7 @@ public final class RuntimeCatalog {
 
   /** minor ({@code X.Y}) → patch → image reference. */
   private final NavigableMap<VersionNumber, NavigableMap<Integer, String>> versions;
+
   private final VersionNumber defaultMinor;
   private final Set<VersionNumber> deprecatedMinors;
 
@@ -49,13 +50,15 @@ public final class RuntimeCatalog {
   public static RuntimeCatalog loadDefault() {
     try (InputStream in = RuntimeCatalog.class.getResourceAsStream(DEFAULT_RESOURCE)) {
       if (in == null) {
-        throw new IllegalStateException("the built-in runtime catalog resource is missing from the jar");
+        throw new IllegalStateException(
+            "the built-in runtime catalog resource is missing from the jar");
       }
       return parse(in.readAllBytes(), "the built-in runtime catalog", null);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (BuildpackException e) {
-      throw new IllegalStateException("the built-in runtime catalog is invalid: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "the built-in runtime catalog is invalid: " + e.getMessage(), e);
     }
   }
 
@@ -69,33 +72,42 @@ public final class RuntimeCatalog {
       if (!Files.isRegularFile(jsonFile)) {
         throw new BuildpackException(
             Codes.RUNTIME_CATALOG_UNREADABLE,
-            "The runtime catalog file " + Text.quote(jsonFile.toString(), 300) + " does not exist or is not a file."
+            "The runtime catalog file "
+                + Text.quote(jsonFile.toString(), 300)
+                + " does not exist or is not a file."
                 + "\n\nCheck the path given with --runtime-catalog or KILN_RUNTIME_CATALOG.");
       }
       if (Files.size(jsonFile) > MAX_FILE_BYTES) {
         throw new BuildpackException(
             Codes.RUNTIME_CATALOG_INVALID,
-            "The runtime catalog file " + Text.quote(jsonFile.toString(), 300) + " is larger than 1 MiB."
+            "The runtime catalog file "
+                + Text.quote(jsonFile.toString(), 300)
+                + " is larger than 1 MiB."
                 + "\n\nA catalog lists Python versions and image references; check that this is the right file.");
       }
       bytes = Files.readAllBytes(jsonFile);
     } catch (IOException e) {
       throw new BuildpackException(
           Codes.RUNTIME_CATALOG_UNREADABLE,
-          "The runtime catalog file " + Text.quote(jsonFile.toString(), 300) + " could not be read: "
+          "The runtime catalog file "
+              + Text.quote(jsonFile.toString(), 300)
+              + " could not be read: "
               + Text.quote(String.valueOf(e.getMessage()), 300));
     }
-    return parse(bytes, "the runtime catalog " + Text.quote(jsonFile.toString(), 300), loadDefault());
+    return parse(
+        bytes, "the runtime catalog " + Text.quote(jsonFile.toString(), 300), loadDefault());
   }
 
-  static RuntimeCatalog parse(byte[] bytes, String source, RuntimeCatalog base) throws BuildpackException {
+  static RuntimeCatalog parse(byte[] bytes, String source, RuntimeCatalog base)
+      throws BuildpackException {
     JsonNode root;
     try {
       root = JSON.readTree(bytes);
     } catch (JacksonException e) {
       throw invalid(source, "it is not valid JSON: " + Text.quote(e.getOriginalMessage(), 300));
     } catch (IOException e) {
-      throw invalid(source, "it could not be parsed: " + Text.quote(String.valueOf(e.getMessage()), 300));
+      throw invalid(
+          source, "it could not be parsed: " + Text.quote(String.valueOf(e.getMessage()), 300));
     }
     if (root == null || !root.isObject()) {
       throw invalid(source, "the top level must be a JSON object");
@@ -122,23 +134,28 @@ public final class RuntimeCatalog {
     JsonNode minors = root.get("minors");
     if (minors != null && !minors.isNull()) {
       if (!minors.isObject()) {
-        throw invalid(source, "\"minors\" must be an object such as {\"3.12\": {\"patches\": \"0-7\"}}");
+        throw invalid(
+            source, "\"minors\" must be an object such as {\"3.12\": {\"patches\": \"0-7\"}}");
       }
       for (Map.Entry<String, JsonNode> entry : minors.properties()) {
         VersionNumber minor = minorKey(entry.getKey(), source);
         JsonNode spec = entry.getValue();
         if (!spec.isObject()) {
-          throw invalid(source, "minor " + entry.getKey() + " must map to an object with \"patches\"");
+          throw invalid(
+              source, "minor " + entry.getKey() + " must map to an object with \"patches\"");
         }
         String minorTemplate = optionalText(spec, "imageTemplate", source);
         String effective = minorTemplate != null ? minorTemplate : template;
         if (effective == null) {
-          throw invalid(source, "minor " + entry.getKey() + " has no imageTemplate and the catalog has none either");
+          throw invalid(
+              source,
+              "minor " + entry.getKey() + " has no imageTemplate and the catalog has none either");
         }
         NavigableMap<Integer, String> patches = new TreeMap<>();
         for (int patch : patchList(spec.get("patches"), entry.getKey(), source)) {
           String version = minor + "." + patch;
-          patches.put(patch, effective.replace("{version}", version).replace("{minor}", minor.toString()));
+          patches.put(
+              patch, effective.replace("{version}", version).replace("{minor}", minor.toString()));
         }
         versions.put(minor, patches);
       }
@@ -151,7 +168,9 @@ public final class RuntimeCatalog {
       }
       for (Map.Entry<String, JsonNode> entry : images.properties()) {
         if (!entry.getValue().isTextual() || entry.getValue().asText().isBlank()) {
-          throw invalid(source, "the image for " + Text.quote(entry.getKey()) + " must be a non-empty string");
+          throw invalid(
+              source,
+              "the image for " + Text.quote(entry.getKey()) + " must be a non-empty string");
         }
         try {
           applyOverride(versions, entry.getKey(), entry.getValue().asText());
@@ -183,32 +202,44 @@ public final class RuntimeCatalog {
       throw invalid(source, "it has no \"defaultMinor\"");
     }
     if (!versions.containsKey(defaultMinor)) {
-      throw invalid(source, "the default minor " + defaultMinor + " has no versions in the catalog");
+      throw invalid(
+          source, "the default minor " + defaultMinor + " has no versions in the catalog");
     }
     return new RuntimeCatalog(versions, defaultMinor, Collections.unmodifiableSet(deprecated));
   }
 
   private static void applyOverride(
-      NavigableMap<VersionNumber, NavigableMap<Integer, String>> versions, String key, String image) {
+      NavigableMap<VersionNumber, NavigableMap<Integer, String>> versions,
+      String key,
+      String image) {
     Optional<VersionNumber> parsed = VersionNumber.parse(key);
     if (parsed.isEmpty()) {
-      throw new IllegalArgumentException("'" + Text.quote(key) + "' is not a version such as 3.14.0 or 3.14");
+      throw new IllegalArgumentException(
+          "'" + Text.quote(key) + "' is not a version such as 3.14.0 or 3.14");
     }
     VersionNumber version = parsed.get();
     if (version.exact()) {
-      versions.computeIfAbsent(version.minorVersion(), k -> new TreeMap<>()).put(version.patch(), image);
+      versions
+          .computeIfAbsent(version.minorVersion(), k -> new TreeMap<>())
+          .put(version.patch(), image);
       return;
     }
     NavigableMap<Integer, String> patches = versions.get(version);
     if (patches == null || patches.isEmpty()) {
       throw new IllegalArgumentException(
-          "the catalog has no patches of " + version + " to point at '" + Text.quote(image)
-              + "'; name an exact version such as " + version + ".0 to add one");
+          "the catalog has no patches of "
+              + version
+              + " to point at '"
+              + Text.quote(image)
+              + "'; name an exact version such as "
+              + version
+              + ".0 to add one");
     }
     patches.replaceAll((patch, old) -> image);
   }
 
-  private static String optionalText(JsonNode node, String field, String source) throws BuildpackException {
+  private static String optionalText(JsonNode node, String field, String source)
+      throws BuildpackException {
     JsonNode value = node.get(field);
     if (value == null || value.isNull()) {
       return null;
@@ -228,7 +259,8 @@ public final class RuntimeCatalog {
   }
 
   /** Patches as "0-7", "0-5,7", or a list of numbers and ranges. */
-  private static List<Integer> patchList(JsonNode node, String minor, String source) throws BuildpackException {
+  private static List<Integer> patchList(JsonNode node, String minor, String source)
+      throws BuildpackException {
     List<String> parts = new ArrayList<>();
     if (node == null || node.isNull()) {
       throw invalid(source, "minor " + minor + " needs \"patches\", such as \"0-7\"");
@@ -251,7 +283,13 @@ public final class RuntimeCatalog {
           patches.add(patch);
         }
       } catch (NumberFormatException e) {
-        throw invalid(source, "patches of " + minor + ": '" + Text.quote(part) + "' is not a number or a range such as 0-7");
+        throw invalid(
+            source,
+            "patches of "
+                + minor
+                + ": '"
+                + Text.quote(part)
+                + "' is not a number or a range such as 0-7");
       }
     }
     return patches;
@@ -260,7 +298,11 @@ public final class RuntimeCatalog {
   private static BuildpackException invalid(String source, String detail) {
     return new BuildpackException(
         Codes.RUNTIME_CATALOG_INVALID,
-        "Kiln cannot use " + source + ": " + detail + "."
+        "Kiln cannot use "
+            + source
+            + ": "
+            + detail
+            + "."
             + "\n\nSee \"Runtime catalog\" in docs/buildpack.md for the format.");
   }
 
@@ -278,7 +320,10 @@ public final class RuntimeCatalog {
   }
 
   private static String minor(String text) {
-    return VersionNumber.parse(text).map(VersionNumber::minorVersion).map(Object::toString).orElse(text);
+    return VersionNumber.parse(text)
+        .map(VersionNumber::minorVersion)
+        .map(Object::toString)
+        .orElse(text);
   }
 
   /** Every known exact version of a minor, oldest first; empty when the minor is unknown. */
@@ -298,21 +343,26 @@ public final class RuntimeCatalog {
   }
 
   public boolean isDeprecated(String minor) {
-    return VersionNumber.parse(minor).map(VersionNumber::minorVersion).map(deprecatedMinors::contains).orElse(false);
+    return VersionNumber.parse(minor)
+        .map(VersionNumber::minorVersion)
+        .map(deprecatedMinors::contains)
+        .orElse(false);
   }
 
   /** The runtime base image for an exact version, if the catalog has it. */
   public Optional<String> imageFor(String exactVersion) {
     return VersionNumber.parse(exactVersion)
         .filter(VersionNumber::exact)
-        .flatMap(v -> Optional.ofNullable(versions.get(v.minorVersion())).map(p -> p.get(v.patch())));
+        .flatMap(
+            v -> Optional.ofNullable(versions.get(v.minorVersion())).map(p -> p.get(v.patch())));
   }
 
   /**
    * A copy where {@code versionOrMinor} uses {@code imageReference}: an exact version is added or
    * replaced; a minor changes the image of every patch the catalog has for it.
    *
-   * @throws IllegalArgumentException for something that is not a version, or a minor with no patches
+   * @throws IllegalArgumentException for something that is not a version, or a minor with no
+   *     patches
    */
   public RuntimeCatalog withOverride(String versionOrMinor, String imageReference) {
     if (imageReference == null || imageReference.isBlank()) {

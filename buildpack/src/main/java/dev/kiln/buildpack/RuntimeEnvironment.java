@@ -28,7 +28,8 @@ final class RuntimeEnvironment {
     return env;
   }
 
-  private static void putUnlessSet(Map<String, String> env, Set<String> userSet, String key, String value) {
+  private static void putUnlessSet(
+      Map<String, String> env, Set<String> userSet, String key, String value) {
     if (!userSet.contains(key)) {
       env.put(key, value);
     }

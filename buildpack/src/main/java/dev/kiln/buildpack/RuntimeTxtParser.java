@@ -23,11 +23,13 @@ final class RuntimeTxtParser {
 
   private static String invalidMessage(String found) {
     StringBuilder message =
-        new StringBuilder("runtime.txt does not name a Python version in the form Kiln understands.\n\n");
+        new StringBuilder(
+            "runtime.txt does not name a Python version in the form Kiln understands.\n\n");
     if (found.isEmpty()) {
       message.append("The file is empty.\n\n");
     } else {
-      message.append("It contains (first ")
+      message
+          .append("It contains (first ")
           .append(Text.QUOTE_LIMIT)
           .append(" characters, control characters shown as ")
           .append(Text.REPLACEMENT)

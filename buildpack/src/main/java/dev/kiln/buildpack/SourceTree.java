@@ -74,7 +74,8 @@ final class SourceTree {
       if (!Files.isDirectory(real)) {
         throw new BuildpackException(
             Codes.SOURCE_UNREADABLE,
-            "The source to build is not a directory: " + Text.quote(repositoryRoot.toString(), 300));
+            "The source to build is not a directory: "
+                + Text.quote(repositoryRoot.toString(), 300));
       }
       return new SourceTree(real);
     } catch (IOException | InvalidPathException e) {
@@ -92,9 +93,10 @@ final class SourceTree {
   }
 
   /**
-   * Turns a repository-relative path given by the user ({@code source_dir}, {@code dockerfile_path})
-   * into a normalized relative path ({@code ""} for the root), or empty when it climbs out with
-   * {@code ..}. A leading {@code /} means the repository root, as in App Platform app specs.
+   * Turns a repository-relative path given by the user ({@code source_dir}, {@code
+   * dockerfile_path}) into a normalized relative path ({@code ""} for the root), or empty when it
+   * climbs out with {@code ..}. A leading {@code /} means the repository root, as in App Platform
+   * app specs.
    */
   static Optional<String> normalizeRepositoryPath(String raw) {
     List<String> segments = new ArrayList<>();
@@ -129,7 +131,8 @@ final class SourceTree {
     }
     BasicFileAttributes ownAttributes;
     try {
-      ownAttributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      ownAttributes =
+          Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException | NotDirectoryException e) {
       return new Entry(display, Kind.MISSING, null, null);
     } catch (IOException e) {
@@ -144,7 +147,8 @@ final class SourceTree {
       return new Entry(display, Kind.SYMLINK_BROKEN, null, linkTarget);
     }
     if (!real.startsWith(repositoryRoot)) {
-      return new Entry(display, Kind.SYMLINK_OUTSIDE, null, linkTarget == null ? real.toString() : linkTarget);
+      return new Entry(
+          display, Kind.SYMLINK_OUTSIDE, null, linkTarget == null ? real.toString() : linkTarget);
     }
     if (!ownAttributes.isSymbolicLink()
         && real.getFileName() != null
@@ -159,7 +163,10 @@ final class SourceTree {
     } catch (IOException e) {
       return new Entry(display, Kind.SYMLINK_BROKEN, null, linkTarget);
     }
-    Kind kind = attributes.isRegularFile() ? Kind.FILE : attributes.isDirectory() ? Kind.DIRECTORY : Kind.OTHER;
+    Kind kind =
+        attributes.isRegularFile()
+            ? Kind.FILE
+            : attributes.isDirectory() ? Kind.DIRECTORY : Kind.OTHER;
     return new Entry(display, kind, real, linkTarget);
   }
 
@@ -182,7 +189,8 @@ final class SourceTree {
     if (!entry.isFile()) {
       throw new BuildpackException(
           Codes.SOURCE_UNREADABLE,
-          Text.quote(entry.display()) + " is not a regular file, so Kiln will not read it."
+          Text.quote(entry.display())
+              + " is not a regular file, so Kiln will not read it."
               + "\n\nReplace it with a regular file committed to the repository.");
     }
     try (InputStream in = Files.newInputStream(entry.real(), LinkOption.NOFOLLOW_LINKS)) {
@@ -216,7 +224,8 @@ final class SourceTree {
 
   /** The failure for a name that is a symbolic link Kiln must not follow. */
   static BuildpackException unsafe(Entry entry) {
-    String target = entry.linkTarget() == null ? "" : " (" + Text.quote(entry.linkTarget(), 200) + ")";
+    String target =
+        entry.linkTarget() == null ? "" : " (" + Text.quote(entry.linkTarget(), 200) + ")";
     if (entry.kind() == Kind.SYMLINK_OUTSIDE) {
       return new BuildpackException(
           Codes.SOURCE_SYMLINK_OUTSIDE,

@@ -5,8 +5,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A Python version {@code X.Y} or {@code X.Y.Z}. Numbers too large for an int saturate, so a
- * silly version still compares as "newer than anything known" instead of failing.
+ * A Python version {@code X.Y} or {@code X.Y.Z}. Numbers too large for an int saturate, so a silly
+ * version still compares as "newer than anything known" instead of failing.
  */
 record VersionNumber(int major, int minor, Integer patch) implements Comparable<VersionNumber> {
   private static final Pattern SHAPE = Pattern.compile("(\\d+)\\.(\\d+)(?:\\.(\\d+))?");
@@ -17,7 +17,10 @@ record VersionNumber(int major, int minor, Integer patch) implements Comparable<
       return Optional.empty();
     }
     return Optional.of(
-        new VersionNumber(number(m.group(1)), number(m.group(2)), m.group(3) == null ? null : number(m.group(3))));
+        new VersionNumber(
+            number(m.group(1)),
+            number(m.group(2)),
+            m.group(3) == null ? null : number(m.group(3))));
   }
 
   private static int number(String digits) {

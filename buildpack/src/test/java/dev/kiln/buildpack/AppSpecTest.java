@@ -7,7 +7,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class AppSpecTest {
-  private static final String WHOLE_SPEC = """
+  private static final String WHOLE_SPEC =
+      """
       name: shop
       region: ams
       services:
@@ -30,16 +31,25 @@ class AppSpecTest {
 
   @Test
   void topLevelComponentFieldsAreRead() throws Exception {
-    AppSpec spec = AppSpec.fromYaml("""
+    AppSpec spec =
+        AppSpec.fromYaml(
+            """
         source_dir: services/api
         build_command: python manage.py compilemessages
         run_command: gunicorn api.wsgi
         envs:
           - key: LANG
             value: C.UTF-8
-        """, null);
-    assertThat(spec).isEqualTo(new AppSpec("services/api", null, "python manage.py compilemessages", "gunicorn api.wsgi",
-        Map.of("LANG", "C.UTF-8")));
+        """,
+            null);
+    assertThat(spec)
+        .isEqualTo(
+            new AppSpec(
+                "services/api",
+                null,
+                "python manage.py compilemessages",
+                "gunicorn api.wsgi",
+                Map.of("LANG", "C.UTF-8")));
   }
 
   @Test
@@ -47,7 +57,9 @@ class AppSpecTest {
     AppSpec first = AppSpec.fromYaml(WHOLE_SPEC, null);
     assertThat(first.sourceDir()).isEqualTo("/");
     assertThat(first.runCommand()).isEqualTo("gunicorn shop.wsgi");
-    assertThat(first.envs()).containsEntry("DJANGO_SETTINGS_MODULE", "shop.settings").containsKey("SECRET");
+    assertThat(first.envs())
+        .containsEntry("DJANGO_SETTINGS_MODULE", "shop.settings")
+        .containsKey("SECRET");
 
     AppSpec worker = AppSpec.fromYaml(WHOLE_SPEC, "queue");
     assertThat(worker.sourceDir()).isEqualTo("worker");
@@ -59,10 +71,12 @@ class AppSpecTest {
   @Test
   void unknownComponentNameListsTheComponents() {
     assertThatThrownBy(() -> AppSpec.fromYaml(WHOLE_SPEC, "api"))
-        .isInstanceOfSatisfying(BuildpackException.class, e -> {
-          assertThat(e.code()).isEqualTo(Codes.APP_SPEC_COMPONENT_NOT_FOUND);
-          assertThat(e.getMessage()).contains("'api'").contains("web").contains("queue");
-        });
+        .isInstanceOfSatisfying(
+            BuildpackException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(Codes.APP_SPEC_COMPONENT_NOT_FOUND);
+              assertThat(e.getMessage()).contains("'api'").contains("web").contains("queue");
+            });
   }
 
   @Test
@@ -82,9 +96,11 @@ class AppSpecTest {
 
   private static void assertInvalid(String yaml, String fragment) {
     assertThatThrownBy(() -> AppSpec.fromYaml(yaml, null))
-        .isInstanceOfSatisfying(BuildpackException.class, e -> {
-          assertThat(e.code()).isEqualTo(Codes.APP_SPEC_INVALID);
-          assertThat(e.getMessage()).contains(fragment);
-        });
+        .isInstanceOfSatisfying(
+            BuildpackException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(Codes.APP_SPEC_INVALID);
+              assertThat(e.getMessage()).contains(fragment);
+            });
   }
 }

@@ -46,9 +46,11 @@ class ParserAndPlannerPropertiesTest {
   }
 
   @Property
-  void pipfileLockGivesAVersionNoVersionOrOneOfItsCodes(@ForAll("pipfileLockBytes") byte[] content) {
+  void pipfileLockGivesAVersionNoVersionOrOneOfItsCodes(
+      @ForAll("pipfileLockBytes") byte[] content) {
     Outcome<Optional<RequestedVersion>> outcome = PipfileLockParser.pythonVersion(content);
-    assertCodedOrValue(outcome, Set.of(Codes.PIPFILE_LOCK_INVALID_JSON, Codes.PIPFILE_LOCK_INVALID_VERSION));
+    assertCodedOrValue(
+        outcome, Set.of(Codes.PIPFILE_LOCK_INVALID_JSON, Codes.PIPFILE_LOCK_INVALID_VERSION));
     Outcome<Set<String>> names = PipfileLockParser.defaultPackages(content);
     assertCodedOrValue(names, Set.of(Codes.PIPFILE_LOCK_INVALID_JSON));
   }
@@ -61,7 +63,8 @@ class ParserAndPlannerPropertiesTest {
       @ForAll("whitespace") String before,
       @ForAll("whitespace") String after) {
     String version = major + "." + minor + (patch < 0 ? "" : "." + patch);
-    byte[] versionFile = ("# pinned\n" + before + version + after + "\n").getBytes(StandardCharsets.UTF_8);
+    byte[] versionFile =
+        ("# pinned\n" + before + version + after + "\n").getBytes(StandardCharsets.UTF_8);
     byte[] runtimeTxt = (before + "python-" + version + after).getBytes(StandardCharsets.UTF_8);
     assertThat(PythonVersionFileParser.parse(versionFile).value().text()).isEqualTo(version);
     assertThat(RuntimeTxtParser.parse(runtimeTxt).value().text()).isEqualTo(version);
@@ -88,8 +91,32 @@ class ParserAndPlannerPropertiesTest {
     Arbitrary<byte[]> nearlyValid =
         Arbitraries.oneOf(
                 Arbitraries.of(
-                    "python-", "python", "3", ".", "12", "7", "0", "09", " ", "\t", "\r", "\n", "#", "\u0000", "\u001b",
-                    "\uFEFF", "^", "~=", "*", "\"", "'", "é", "\uD83D\uDE00", "4", "99999999999999999999", "-"))
+                    "python-",
+                    "python",
+                    "3",
+                    ".",
+                    "12",
+                    "7",
+                    "0",
+                    "09",
+                    " ",
+                    "\t",
+                    "\r",
+                    "\n",
+                    "#",
+                    "\u0000",
+                    "\u001b",
+                    "\uFEFF",
+                    "^",
+                    "~=",
+                    "*",
+                    "\"",
+                    "'",
+                    "é",
+                    "\uD83D\uDE00",
+                    "4",
+                    "99999999999999999999",
+                    "-"))
             .list()
             .ofMaxSize(20)
             .map(parts -> String.join("", parts).getBytes(StandardCharsets.UTF_8));
@@ -100,23 +127,56 @@ class ParserAndPlannerPropertiesTest {
   Arbitrary<byte[]> pipfileLockBytes() {
     Arbitrary<String> value =
         Arbitraries.oneOf(
-            Arbitraries.of("\"3.12\"", "\"3.12.7\"", "null", "3.12", "\"\"", "\"3.12.*\"", "[]", "{}", "true", "\"3\"",
-                "\"\\u0000\"", "\"99999999999999.1\""),
-            Arbitraries.strings().ofMaxLength(10).map(s -> {
-              try {
-                return JSON.writeValueAsString(s);
-              } catch (IOException e) {
-                return "\"\"";
-              }
-            }));
+            Arbitraries.of(
+                "\"3.12\"",
+                "\"3.12.7\"",
+                "null",
+                "3.12",
+                "\"\"",
+                "\"3.12.*\"",
+                "[]",
+                "{}",
+                "true",
+                "\"3\"",
+                "\"\\u0000\"",
+                "\"99999999999999.1\""),
+            Arbitraries.strings()
+                .ofMaxLength(10)
+                .map(
+                    s -> {
+                      try {
+                        return JSON.writeValueAsString(s);
+                      } catch (IOException e) {
+                        return "\"\"";
+                      }
+                    }));
     Arbitrary<String> field = Arbitraries.of("python_version", "python_full_version", "other");
     Arbitrary<String> structured =
-        Combinators.combine(field, value, field, value, Arbitraries.of("", "}", " trailing", "{", "\u0000"))
-            .as((f1, v1, f2, v2, tail) ->
-                "{\"_meta\": {\"requires\": {\"" + f1 + "\": " + v1 + ", \"" + f2 + "\": " + v2
-                    + "}}, \"default\": {\"Flask\": {}}}" + tail);
-    Arbitrary<String> odd = Arbitraries.of("", " ", "[]", "42", "\"s\"", "{\"_meta\": 1}", "{\"_meta\": {\"requires\": []}}",
-        "[".repeat(5000), "{\"default\": []}");
+        Combinators.combine(
+                field, value, field, value, Arbitraries.of("", "}", " trailing", "{", "\u0000"))
+            .as(
+                (f1, v1, f2, v2, tail) ->
+                    "{\"_meta\": {\"requires\": {\""
+                        + f1
+                        + "\": "
+                        + v1
+                        + ", \""
+                        + f2
+                        + "\": "
+                        + v2
+                        + "}}, \"default\": {\"Flask\": {}}}"
+                        + tail);
+    Arbitrary<String> odd =
+        Arbitraries.of(
+            "",
+            " ",
+            "[]",
+            "42",
+            "\"s\"",
+            "{\"_meta\": 1}",
+            "{\"_meta\": {\"requires\": []}}",
+            "[".repeat(5000),
+            "{\"default\": []}");
     return Arbitraries.oneOf(
         structured.map(s -> s.getBytes(StandardCharsets.UTF_8)),
         odd.map(s -> s.getBytes(StandardCharsets.UTF_8)),
@@ -125,26 +185,65 @@ class ParserAndPlannerPropertiesTest {
 
   @Provide
   Arbitrary<String> whitespace() {
-    return Arbitraries.of(" ", "\t", "\r", "\n", "\u000B", "\f").list().ofMaxSize(4).map(l -> String.join("", l));
+    return Arbitraries.of(" ", "\t", "\r", "\n", "\u000B", "\f")
+        .list()
+        .ofMaxSize(4)
+        .map(l -> String.join("", l));
   }
 
   // ------------------------------------------------------------------ the planner
 
   private static final List<String> NAMES =
       List.of(
-          "requirements.txt", "Pipfile", "Pipfile.lock", "setup.py", "setup.cfg", "pyproject.toml", "poetry.lock",
-          "uv.lock", "runtime.txt", ".python-version", "manage.py", "app.py", "main.py", "wsgi.py", "Procfile",
-          "Dockerfile", "requirments.txt", "venv", "base.txt", "mysite/wsgi.py", "mysite/settings.py", "api/requirements.txt",
-          "api/Procfile", "api/Dockerfile");
+          "requirements.txt",
+          "Pipfile",
+          "Pipfile.lock",
+          "setup.py",
+          "setup.cfg",
+          "pyproject.toml",
+          "poetry.lock",
+          "uv.lock",
+          "runtime.txt",
+          ".python-version",
+          "manage.py",
+          "app.py",
+          "main.py",
+          "wsgi.py",
+          "Procfile",
+          "Dockerfile",
+          "requirments.txt",
+          "venv",
+          "base.txt",
+          "mysite/wsgi.py",
+          "mysite/settings.py",
+          "api/requirements.txt",
+          "api/Procfile",
+          "api/Dockerfile");
 
   private static final List<String> CONTENTS =
       List.of(
-          "", "\n", "python-3.12\n", "python-3.8", "3.12\n", "3.12.3", "3.14", "3.12\n3.11\n", "# c\n", "-r base.txt\n",
-          "-r ../../../etc/passwd\n", "-c base.txt\ngunicorn\n", "flask\ngunicorn\nDjango\nfastapi\nuvicorn\n", "web: gunicorn app:app\n",
-          "app = Flask(__name__)\n", "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n",
-          "{\"_meta\": {\"requires\": {\"python_version\": \"3.11\"}}, \"default\": {\"gunicorn\": {}}}", "{not json",
-          "[[package]]\nname = \"gunicorn\"\ncategory = \"main\"\n", "[packages]\ngunicorn = \"*\"\n",
-          "install_requires=[\"gunicorn\", \"flask\"]", "\u0000\u001b\uFEFF");
+          "",
+          "\n",
+          "python-3.12\n",
+          "python-3.8",
+          "3.12\n",
+          "3.12.3",
+          "3.14",
+          "3.12\n3.11\n",
+          "# c\n",
+          "-r base.txt\n",
+          "-r ../../../etc/passwd\n",
+          "-c base.txt\ngunicorn\n",
+          "flask\ngunicorn\nDjango\nfastapi\nuvicorn\n",
+          "web: gunicorn app:app\n",
+          "app = Flask(__name__)\n",
+          "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n",
+          "{\"_meta\": {\"requires\": {\"python_version\": \"3.11\"}}, \"default\": {\"gunicorn\": {}}}",
+          "{not json",
+          "[[package]]\nname = \"gunicorn\"\ncategory = \"main\"\n",
+          "[packages]\ngunicorn = \"*\"\n",
+          "install_requires=[\"gunicorn\", \"flask\"]",
+          "\u0000\u001b\uFEFF");
 
   /** One entry of a random tree: a file, a directory, or a symbolic link. */
   record TreeEntry(String name, int kind, String content, String linkTarget) {}
@@ -154,10 +253,16 @@ class ParserAndPlannerPropertiesTest {
     Arbitrary<String> content =
         Arbitraries.oneOf(
             Arbitraries.of(CONTENTS),
-            Arbitraries.bytes().array(byte[].class).ofMaxSize(200).map(b -> new String(b, StandardCharsets.ISO_8859_1)));
-    Arbitrary<String> target = Arbitraries.of("/etc/passwd", "base.txt", "missing", "../outside", "app.py", "api", ".", "loop");
+            Arbitraries.bytes()
+                .array(byte[].class)
+                .ofMaxSize(200)
+                .map(b -> new String(b, StandardCharsets.ISO_8859_1)));
+    Arbitrary<String> target =
+        Arbitraries.of(
+            "/etc/passwd", "base.txt", "missing", "../outside", "app.py", "api", ".", "loop");
     Arbitrary<TreeEntry> entry =
-        Combinators.combine(Arbitraries.of(NAMES), Arbitraries.integers().between(0, 9), content, target)
+        Combinators.combine(
+                Arbitraries.of(NAMES), Arbitraries.integers().between(0, 9), content, target)
             .as((name, kind, text, link) -> new TreeEntry(name, kind, text, link));
     return entry.list().ofMaxSize(16);
   }
@@ -167,25 +272,37 @@ class ParserAndPlannerPropertiesTest {
     Arbitrary<String> sourceDir =
         Arbitraries.frequencyOf(
             net.jqwik.api.Tuple.of(12, Arbitraries.just("")),
-            net.jqwik.api.Tuple.of(1, Arbitraries.of("/", "api", "/api/", "../x", "missing", "app.py", "venv", "\u0000")));
+            net.jqwik.api.Tuple.of(
+                1,
+                Arbitraries.of(
+                    "/", "api", "/api/", "../x", "missing", "app.py", "venv", "\u0000")));
     Arbitrary<String> dockerfile =
         Arbitraries.frequencyOf(
             net.jqwik.api.Tuple.of(12, Arbitraries.just("")),
-            net.jqwik.api.Tuple.of(1, Arbitraries.of("Dockerfile", "api/Dockerfile", "../Dockerfile", "api", "nope")));
+            net.jqwik.api.Tuple.of(
+                1, Arbitraries.of("Dockerfile", "api/Dockerfile", "../Dockerfile", "api", "nope")));
     Arbitrary<String> previous = Arbitraries.of("", "3.8.10", "3.11.4", "3.13.5", "4.1.0");
     Arbitrary<String> runCommand = Arbitraries.of("", "gunicorn app:app");
-    return Combinators.combine(sourceDir, dockerfile, previous, runCommand, Arbitraries.of(true, false), Arbitraries.of(true, false))
-        .as((dir, docker, prev, run, strict, builder) ->
-            BuildInputs.builder()
-                .appSpec(new AppSpec(dir, docker, null, run, java.util.Map.of()))
-                .previousPythonVersion(prev.isEmpty() ? null : prev)
-                .strict(strict)
-                .dockerfileBuilderAvailable(builder)
-                .build());
+    return Combinators.combine(
+            sourceDir,
+            dockerfile,
+            previous,
+            runCommand,
+            Arbitraries.of(true, false),
+            Arbitraries.of(true, false))
+        .as(
+            (dir, docker, prev, run, strict, builder) ->
+                BuildInputs.builder()
+                    .appSpec(new AppSpec(dir, docker, null, run, java.util.Map.of()))
+                    .previousPythonVersion(prev.isEmpty() ? null : prev)
+                    .strict(strict)
+                    .dockerfileBuilderAvailable(builder)
+                    .build());
   }
 
   @Property(tries = 500)
-  void anyTreeGivesAPlanOrACodedFailure(@ForAll("trees") List<TreeEntry> tree, @ForAll("inputs") BuildInputs inputs)
+  void anyTreeGivesAPlanOrACodedFailure(
+      @ForAll("trees") List<TreeEntry> tree, @ForAll("inputs") BuildInputs inputs)
       throws IOException {
     Path temp = Files.createTempDirectory("kiln-plan-property");
     try {
@@ -199,7 +316,8 @@ class ParserAndPlannerPropertiesTest {
       plan.error().ifPresent(error -> assertThat(Codes.PLAN_FAILURES).contains(error.code()));
       plan.warnings().forEach(warning -> assertThat(Codes.PLAN_WARNINGS).contains(warning.code()));
       if (plan.succeeded()) {
-        assertThat(plan.strategy()).isIn(PlanResult.STRATEGY_BUILDPACK, PlanResult.STRATEGY_DOCKERFILE);
+        assertThat(plan.strategy())
+            .isIn(PlanResult.STRATEGY_BUILDPACK, PlanResult.STRATEGY_DOCKERFILE);
         if (PlanResult.STRATEGY_BUILDPACK.equals(plan.strategy())) {
           assertThat(plan.python().version()).isNotNull();
           assertThat(plan.packageManager()).isNotNull();
@@ -243,8 +361,10 @@ class ParserAndPlannerPropertiesTest {
       }
       switch (entry.kind()) {
         case 0 -> Files.createDirectories(path);
-        case 1 -> Files.createSymbolicLink(
-            path, Path.of(entry.linkTarget().equals("loop") ? entry.name() : entry.linkTarget()));
+        case 1 ->
+            Files.createSymbolicLink(
+                path,
+                Path.of(entry.linkTarget().equals("loop") ? entry.name() : entry.linkTarget()));
         default -> Files.write(path, entry.content().getBytes(StandardCharsets.ISO_8859_1));
       }
     }

@@ -16,7 +16,9 @@ class PlanRenderingTest {
 
   @Test
   void jsonHasExactlyTheDocumentedShape() throws Exception {
-    Files.writeString(app.resolve("Pipfile.lock"), "{\"_meta\": {\"requires\": {\"python_version\": \"3.12\"}}, \"default\": {}}");
+    Files.writeString(
+        app.resolve("Pipfile.lock"),
+        "{\"_meta\": {\"requires\": {\"python_version\": \"3.12\"}}, \"default\": {}}");
     Files.writeString(app.resolve("requirements.txt"), "");
     Files.writeString(app.resolve("runtime.txt"), "python-3.12\n");
     Files.writeString(app.resolve("Procfile"), "web: gunicorn mysite.wsgi\n");
@@ -32,8 +34,10 @@ class PlanRenderingTest {
     assertThat(json.get("packageManagerFiles").get(0).asText()).isEqualTo("Pipfile.lock");
     assertThat(json.get("run").get("command").asText()).isEqualTo("gunicorn mysite.wsgi");
     assertThat(json.get("run").get("source").asText()).isEqualTo("procfile");
-    assertThat(json.get("warnings").get(0).get("code").asText()).isEqualTo("package-manager::multiple-found");
-    assertThat(json.get("warnings").get(1).get("code").asText()).isEqualTo("runtime-txt::deprecated");
+    assertThat(json.get("warnings").get(0).get("code").asText())
+        .isEqualTo("package-manager::multiple-found");
+    assertThat(json.get("warnings").get(1).get("code").asText())
+        .isEqualTo("runtime-txt::deprecated");
     assertThat(json.get("warnings").get(0).get("message").asText()).isNotBlank();
     assertThat(json.get("error").isNull()).isTrue();
   }
@@ -59,9 +63,12 @@ class PlanRenderingTest {
     Files.writeString(app.resolve("app.py"), "app = object()\n");
     List<String> lines = PLANNER.plan(app, BuildInputs.defaults()).logLines();
 
-    assertThat(lines).contains("-----> Python app detected", "-----> Using pip (found requirements.txt)",
-        "-----> No Python version was specified. Using the default: Python 3.13",
-        "-----> Run command detected (app.py with gunicorn): gunicorn app:app");
+    assertThat(lines)
+        .contains(
+            "-----> Python app detected",
+            "-----> Using pip (found requirements.txt)",
+            "-----> No Python version was specified. Using the default: Python 3.13",
+            "-----> Run command detected (app.py with gunicorn): gunicorn app:app");
     assertThat(lines).anyMatch(l -> l.startsWith("       Python 3.13.5 (runtime image "));
     int warning = lines.indexOf(" !     Warning: No Python version is specified.");
     assertThat(warning).isPositive();
@@ -73,12 +80,17 @@ class PlanRenderingTest {
   @Test
   void errorBlockQuotesControlBytesAsReplacementCharacters() throws Exception {
     Files.writeString(app.resolve("requirements.txt"), "");
-    Files.write(app.resolve("runtime.txt"), new byte[] {'p', 'y', 0x1b, '[', '2', 'J', 0x00, '\r', 'x'});
+    Files.write(
+        app.resolve("runtime.txt"), new byte[] {'p', 'y', 0x1b, '[', '2', 'J', 0x00, '\r', 'x'});
     PlanResult plan = PLANNER.plan(app, BuildInputs.defaults());
 
     assertThat(plan.error().orElseThrow().message()).contains("py\uFFFD[2J\uFFFD\uFFFDx");
-    assertThat(plan.logLines()).contains(" !     Error: runtime.txt does not name a Python version in the form Kiln understands.");
-    assertThat(String.join("\n", plan.logLines())).doesNotContain("\u001b").doesNotContain("\u0000");
+    assertThat(plan.logLines())
+        .contains(
+            " !     Error: runtime.txt does not name a Python version in the form Kiln understands.");
+    assertThat(String.join("\n", plan.logLines()))
+        .doesNotContain("\u001b")
+        .doesNotContain("\u0000");
   }
 
   @Test
@@ -91,36 +103,47 @@ class PlanRenderingTest {
   @Test
   void repositoryThatIsAFileIsAnUnreadableSource() throws Exception {
     Path file = Files.writeString(app.resolve("file"), "x");
-    assertThat(PLANNER.plan(file, BuildInputs.defaults()).error().orElseThrow().code()).isEqualTo(Codes.SOURCE_UNREADABLE);
+    assertThat(PLANNER.plan(file, BuildInputs.defaults()).error().orElseThrow().code())
+        .isEqualTo(Codes.SOURCE_UNREADABLE);
   }
 
   @Test
-  void requirementFilesAreReadWithThePlannersRulesIncludingSharedFilesOfAMonorepo() throws Exception {
+  void requirementFilesAreReadWithThePlannersRulesIncludingSharedFilesOfAMonorepo()
+      throws Exception {
     Path api = Files.createDirectories(app.resolve("services/api"));
     Files.createDirectories(app.resolve("shared"));
     Files.writeString(app.resolve("shared/base.txt"), "gunicorn\n");
     Files.writeString(api.resolve("requirements.txt"), "-r ../../shared/base.txt\n");
     Files.writeString(api.resolve("app.py"), "app = 1\n");
-    BuildInputs inputs = BuildInputs.builder().appSpec(new AppSpec("services/api", null, null, null, java.util.Map.of())).build();
+    BuildInputs inputs =
+        BuildInputs.builder()
+            .appSpec(new AppSpec("services/api", null, null, null, java.util.Map.of()))
+            .build();
     PlanResult plan = PLANNER.plan(app, inputs);
 
-    assertThat(plan.requirementFiles()).containsExactly("requirements.txt", "../../shared/base.txt");
-    assertThat(plan.readRequirementFiles()).containsOnlyKeys("requirements.txt", "../../shared/base.txt");
-    assertThat(new String(plan.readRequirementFiles().get("../../shared/base.txt"))).isEqualTo("gunicorn\n");
+    assertThat(plan.requirementFiles())
+        .containsExactly("requirements.txt", "../../shared/base.txt");
+    assertThat(plan.readRequirementFiles())
+        .containsOnlyKeys("requirements.txt", "../../shared/base.txt");
+    assertThat(new String(plan.readRequirementFiles().get("../../shared/base.txt")))
+        .isEqualTo("gunicorn\n");
 
     Files.delete(app.resolve("shared/base.txt"));
     Files.createSymbolicLink(app.resolve("shared/base.txt"), Path.of("/etc/passwd"));
     org.assertj.core.api.Assertions.assertThatThrownBy(plan::readRequirementFiles)
-        .isInstanceOfSatisfying(BuildpackException.class, e -> assertThat(e.code()).isEqualTo(Codes.SOURCE_SYMLINK_OUTSIDE));
+        .isInstanceOfSatisfying(
+            BuildpackException.class,
+            e -> assertThat(e.code()).isEqualTo(Codes.SOURCE_SYMLINK_OUTSIDE));
   }
 
   @Test
   void buildCommandFromTheAppSpecIsCarried() throws Exception {
     Files.writeString(app.resolve("requirements.txt"), "");
     Files.writeString(app.resolve("Procfile"), "web: x\n");
-    BuildInputs inputs = BuildInputs.builder()
-        .appSpec(new AppSpec(null, null, "npm run build", null, java.util.Map.of()))
-        .build();
+    BuildInputs inputs =
+        BuildInputs.builder()
+            .appSpec(new AppSpec(null, null, "npm run build", null, java.util.Map.of()))
+            .build();
     assertThat(PLANNER.plan(app, inputs).buildCommand()).isEqualTo("npm run build");
   }
 }

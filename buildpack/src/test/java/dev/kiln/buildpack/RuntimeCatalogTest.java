@@ -23,7 +23,8 @@ class RuntimeCatalogTest {
     assertThat(catalog.newestPatch("3.12")).contains("3.12.7");
     assertThat(catalog.newestPatch("3.13")).contains("3.13.5");
     assertThat(catalog.newestPatch("3.14")).isEmpty();
-    assertThat(catalog.imageFor("3.12.7")).contains("docker.io/library/python:3.12.7-slim-bookworm");
+    assertThat(catalog.imageFor("3.12.7"))
+        .contains("docker.io/library/python:3.12.7-slim-bookworm");
     assertThat(catalog.imageFor("3.10.4")).contains("docker.io/library/python:3.10.4-slim");
     assertThat(catalog.imageFor("3.12")).isEmpty();
     assertThat(catalog.imageFor("3.12.8")).isEmpty();
@@ -34,7 +35,9 @@ class RuntimeCatalogTest {
   @Test
   void operatorFileExtendingTheDefaultAddsAMinorAndPinsImages() throws Exception {
     Path file = temp.resolve("catalog.json");
-    Files.writeString(file, """
+    Files.writeString(
+        file,
+        """
         {"extends": "default", "defaultMinor": "3.14",
          "minors": {"3.14": {"patches": "0-1", "imageTemplate": "registry:mirror.local/python:{version}"}},
          "images": {"3.12.7": "tar:/images/python-3.12.7.tar", "3.11": "docker:python-3.11"}}
@@ -51,7 +54,9 @@ class RuntimeCatalogTest {
   @Test
   void operatorFileWithoutExtendsReplacesTheCatalog() throws Exception {
     Path file = temp.resolve("catalog.json");
-    Files.writeString(file, """
+    Files.writeString(
+        file,
+        """
         {"schemaVersion": 1, "defaultMinor": "3.12", "imageTemplate": "registry:r/python:{version}",
          "minors": {"3.12": {"patches": ["0-2", 7]}}}
         """);
@@ -62,7 +67,8 @@ class RuntimeCatalogTest {
 
   @Test
   void plannerUsesTheCatalogItIsGiven() throws Exception {
-    RuntimeCatalog catalog = RuntimeCatalog.loadDefault().withOverride("3.14.0", "registry:r/python:3.14.0");
+    RuntimeCatalog catalog =
+        RuntimeCatalog.loadDefault().withOverride("3.14.0", "registry:r/python:3.14.0");
     Path app = Files.createDirectories(temp.resolve("app"));
     Files.writeString(app.resolve(".python-version"), "3.14\n");
     Files.writeString(app.resolve("requirements.txt"), "");
@@ -78,20 +84,27 @@ class RuntimeCatalogTest {
     RuntimeCatalog catalog = RuntimeCatalog.loadDefault().withOverride("3.13", "docker:py313");
     assertThat(catalog.imageFor("3.13.0")).contains("docker:py313");
     assertThat(catalog.imageFor("3.13.5")).contains("docker:py313");
-    assertThat(RuntimeCatalog.loadDefault().imageFor("3.13.5")).isNotEqualTo(catalog.imageFor("3.13.5"));
-    assertThatThrownBy(() -> catalog.withOverride("3.15", "x")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> catalog.withOverride("latest", "x")).isInstanceOf(IllegalArgumentException.class);
+    assertThat(RuntimeCatalog.loadDefault().imageFor("3.13.5"))
+        .isNotEqualTo(catalog.imageFor("3.13.5"));
+    assertThatThrownBy(() -> catalog.withOverride("3.15", "x"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> catalog.withOverride("latest", "x"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void invalidCatalogFilesFailWithACodeAndSayWhatIsWrong() throws Exception {
     assertInvalid("{not json", "not valid JSON");
     assertInvalid("[]", "JSON object");
-    assertInvalid("{\"defaultMinor\": \"3.12\", \"imageTemplate\": \"x:{version}\", \"minors\": {\"3.12\": {\"patches\": \"7-2\"}}}",
+    assertInvalid(
+        "{\"defaultMinor\": \"3.12\", \"imageTemplate\": \"x:{version}\", \"minors\": {\"3.12\": {\"patches\": \"7-2\"}}}",
         "'7-2' is not a number or a range");
-    assertInvalid("{\"defaultMinor\": \"3.13\", \"imageTemplate\": \"x:{version}\", \"minors\": {\"3.12\": {\"patches\": \"0\"}}}",
+    assertInvalid(
+        "{\"defaultMinor\": \"3.13\", \"imageTemplate\": \"x:{version}\", \"minors\": {\"3.12\": {\"patches\": \"0\"}}}",
         "default minor 3.13 has no versions");
-    assertInvalid("{\"defaultMinor\": \"3.12\", \"minors\": {\"3.12\": {\"patches\": \"0\"}}}", "no imageTemplate");
+    assertInvalid(
+        "{\"defaultMinor\": \"3.12\", \"minors\": {\"3.12\": {\"patches\": \"0\"}}}",
+        "no imageTemplate");
     assertInvalid("{\"defaultMinor\": \"3.12.1\"}", "not a minor version");
     assertInvalid("{\"extends\": \"other\"}", "\"extends\" can only be \"default\"");
   }
@@ -99,18 +112,22 @@ class RuntimeCatalogTest {
   @Test
   void missingCatalogFileIsUnreadable() {
     assertThatThrownBy(() -> RuntimeCatalog.load(temp.resolve("nope.json")))
-        .isInstanceOfSatisfying(BuildpackException.class, e -> {
-          assertThat(e.code()).isEqualTo(Codes.RUNTIME_CATALOG_UNREADABLE);
-          assertThat(e.getMessage()).contains("KILN_RUNTIME_CATALOG");
-        });
+        .isInstanceOfSatisfying(
+            BuildpackException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(Codes.RUNTIME_CATALOG_UNREADABLE);
+              assertThat(e.getMessage()).contains("KILN_RUNTIME_CATALOG");
+            });
   }
 
   private void assertInvalid(String json, String fragment) throws Exception {
     Path file = Files.writeString(temp.resolve("bad.json"), json);
     assertThatThrownBy(() -> RuntimeCatalog.load(file))
-        .isInstanceOfSatisfying(BuildpackException.class, e -> {
-          assertThat(e.code()).isEqualTo(Codes.RUNTIME_CATALOG_INVALID);
-          assertThat(e.getMessage()).contains(fragment).contains("docs/buildpack.md");
-        });
+        .isInstanceOfSatisfying(
+            BuildpackException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(Codes.RUNTIME_CATALOG_INVALID);
+              assertThat(e.getMessage()).contains(fragment).contains("docs/buildpack.md");
+            });
   }
 }

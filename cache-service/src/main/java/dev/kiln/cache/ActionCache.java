@@ -59,9 +59,14 @@ final class ActionCache {
       }
     }
     if (!missing.isEmpty()) {
-      throw CacheError.conflict("action result for " + key + " names blobs the store does not"
-          + " have: " + String.join(", ", missing) + "; upload them with PUT /cas/{hex} first."
-          + " Nothing was stored; an earlier result for the key, if any, is unchanged.");
+      throw CacheError.conflict(
+          "action result for "
+              + key
+              + " names blobs the store does not"
+              + " have: "
+              + String.join(", ", missing)
+              + "; upload them with PUT /cas/{hex} first."
+              + " Nothing was stored; an earlier result for the key, if any, is unchanged.");
     }
     Path target = pathOf(key);
     boolean created = !Files.exists(target);
@@ -100,8 +105,12 @@ final class ActionCache {
       }
     }
     if (!gone.isEmpty()) {
-      throw CacheError.notFound("action result for " + key + " is stale: the store no longer has "
-          + String.join(", ", gone) + "; recompute the action and PUT it again");
+      throw CacheError.notFound(
+          "action result for "
+              + key
+              + " is stale: the store no longer has "
+              + String.join(", ", gone)
+              + "; recompute the action and PUT it again");
     }
     return json;
   }
@@ -112,21 +121,31 @@ final class ActionCache {
     try {
       Object parsed = Json.decodeValue(json);
       if (!(parsed instanceof JsonObject)) {
-        throw CacheError.badRequest("an action result must be a JSON object, e.g. "
-            + "{\"blobs\": [\"sha256:<64 hex>\"], …}; got: " + abbreviate(json));
+        throw CacheError.badRequest(
+            "an action result must be a JSON object, e.g. "
+                + "{\"blobs\": [\"sha256:<64 hex>\"], …}; got: "
+                + abbreviate(json));
       }
       result = (JsonObject) parsed;
     } catch (DecodeException e) {
-      throw CacheError.badRequest("an action result must be a JSON object but the body is not"
-          + " valid JSON (" + e.getMessage() + "); got: " + abbreviate(json));
+      throw CacheError.badRequest(
+          "an action result must be a JSON object but the body is not"
+              + " valid JSON ("
+              + e.getMessage()
+              + "); got: "
+              + abbreviate(json));
     }
     Object field = result.getValue(BLOBS_FIELD);
     if (field == null) {
       return List.of();
     }
     if (!(field instanceof JsonArray)) {
-      throw CacheError.badRequest("field '" + BLOBS_FIELD + "' must be an array of"
-          + " \"sha256:<64 hex>\" strings; got: " + field);
+      throw CacheError.badRequest(
+          "field '"
+              + BLOBS_FIELD
+              + "' must be an array of"
+              + " \"sha256:<64 hex>\" strings; got: "
+              + field);
     }
     JsonArray array = (JsonArray) field;
     List<Digest> digests = new ArrayList<>(array.size());
@@ -150,8 +169,11 @@ final class ActionCache {
    */
   private static Digest prefixedDigest(String entry) {
     if (!entry.startsWith(Digest.PREFIX)) {
-      throw new IllegalArgumentException("malformed digest '" + abbreviate(entry)
-          + "': expected 'sha256:' followed by " + Digest.EXPECTED_FORM);
+      throw new IllegalArgumentException(
+          "malformed digest '"
+              + abbreviate(entry)
+              + "': expected 'sha256:' followed by "
+              + Digest.EXPECTED_FORM);
     }
     return Digest.of(entry);
   }
@@ -162,8 +184,12 @@ final class ActionCache {
 
   static void requireKey(String key) {
     if (!Digest.isHex(key)) {
-      throw CacheError.badRequest("malformed action key '" + key + "': expected "
-          + Digest.EXPECTED_FORM + ", e.g. the digest of a dependency set");
+      throw CacheError.badRequest(
+          "malformed action key '"
+              + key
+              + "': expected "
+              + Digest.EXPECTED_FORM
+              + ", e.g. the digest of a dependency set");
     }
   }
 

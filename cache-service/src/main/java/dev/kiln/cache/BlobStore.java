@@ -75,9 +75,14 @@ final class BlobStore {
   boolean commit(Path temp, Digest expected, Digest actual) throws IOException {
     try {
       if (!expected.equals(actual)) {
-        throw CacheError.badRequest("content does not match its name: the body's sha256 is "
-            + actual.hex() + " (" + Files.size(temp) + " bytes) but the URL names " + expected.hex()
-            + "; nothing was stored. Send exactly the bytes whose SHA-256 is in the URL.");
+        throw CacheError.badRequest(
+            "content does not match its name: the body's sha256 is "
+                + actual.hex()
+                + " ("
+                + Files.size(temp)
+                + " bytes) but the URL names "
+                + expected.hex()
+                + "; nothing was stored. Send exactly the bytes whose SHA-256 is in the URL.");
       }
       Path target = pathOf(expected);
       if (Files.exists(target)) {

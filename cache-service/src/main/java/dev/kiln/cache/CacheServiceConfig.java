@@ -42,7 +42,8 @@ public record CacheServiceConfig(
 
   /** Listen on {@value #DEFAULT_HOST}, a free port, with the default page TTL. */
   public static CacheServiceConfig of(Path root, String upstreamIndexUrl) {
-    return new CacheServiceConfig(root, upstreamIndexUrl, DEFAULT_HOST, 0, DEFAULT_PROJECT_PAGE_TTL);
+    return new CacheServiceConfig(
+        root, upstreamIndexUrl, DEFAULT_HOST, 0, DEFAULT_PROJECT_PAGE_TTL);
   }
 
   public CacheServiceConfig withPort(int newPort) {
@@ -58,13 +59,22 @@ public record CacheServiceConfig(
     try {
       uri = URI.create(url.strip());
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("upstream index URL '" + url + "' is not a URL: "
-          + e.getMessage() + "; use e.g. " + PUBLIC_PYPI_INDEX, e);
+      throw new IllegalArgumentException(
+          "upstream index URL '"
+              + url
+              + "' is not a URL: "
+              + e.getMessage()
+              + "; use e.g. "
+              + PUBLIC_PYPI_INDEX,
+          e);
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
     if (!scheme.equals("http") && !scheme.equals("https") && !scheme.equals("file")) {
-      throw new IllegalArgumentException("upstream index URL '" + url
-          + "' must be http://, https:// or file:// (a directory), e.g. " + PUBLIC_PYPI_INDEX);
+      throw new IllegalArgumentException(
+          "upstream index URL '"
+              + url
+              + "' must be http://, https:// or file:// (a directory), e.g. "
+              + PUBLIC_PYPI_INDEX);
     }
     String text = uri.toString();
     // Relative links on index pages resolve against the page URL, so the root must end in '/'.

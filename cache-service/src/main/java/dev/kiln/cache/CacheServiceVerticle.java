@@ -26,8 +26,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The cache-service: content-addressed blobs ({@code /cas/}), action results ({@code /ac/}) and
- * a PEP 503 / PEP 691 index proxying one upstream ({@code /simple/}, {@code /files/}).
+ * The cache-service: content-addressed blobs ({@code /cas/}), action results ({@code /ac/}) and a
+ * PEP 503 / PEP 691 index proxying one upstream ({@code /simple/}, {@code /files/}).
  *
  * <p>Deploy it with {@code vertx.deployVerticle(verticle)}; the deployment completes once the
  * server listens, after which {@link #actualPort()} and {@link #baseUrl()} are set. All file I/O
@@ -37,8 +37,9 @@ public final class CacheServiceVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(CacheServiceVerticle.class);
   static final long MAX_ACTION_RESULT_BYTES = 4L * 1024 * 1024;
   private static final Duration STALE_TEMP_FILE_AGE = Duration.ofHours(1);
-  private static final String ENDPOINTS = "GET|HEAD|PUT /cas/{sha256}, GET|PUT /ac/{key},"
-      + " GET /simple/, GET /simple/{project}/, GET /files/{sha256}/{filename}, GET /health";
+  private static final String ENDPOINTS =
+      "GET|HEAD|PUT /cas/{sha256}, GET|PUT /ac/{key},"
+          + " GET /simple/, GET /simple/{project}/, GET /files/{sha256}/{filename}, GET /health";
 
   private final CacheServiceConfig config;
   private volatile int actualPort = -1;
@@ -77,34 +78,44 @@ public final class CacheServiceVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    return vertx.executeBlocking(this::openStore, false)
-        .compose(opened -> {
-          upstreamHttp = new UpstreamHttp(vertx, config.upstreamIndexUrl());
-          return upstreamIndex();
-        })
-        .compose(upstream -> {
-          index = new PackageIndex(
-              vertx, upstream, upstreamHttp, store, config.projectPageTtl());
-          return vertx.createHttpServer(
-                  new HttpServerOptions().setHost(config.host()).setPort(config.port())
-                      // curl and others wait for "100 Continue" before sending a large blob.
-                      .setHandle100ContinueAutomatically(true))
-              .requestHandler(router())
-              .listen();
-        })
-        .onSuccess(listening -> {
-          server = listening;
-          actualPort = listening.actualPort();
-          LOG.info("cache-service listening on {} (store {}, upstream index {})",
-              baseUrl(), config.root(), config.upstreamIndexUrl());
-        });
+    return vertx
+        .executeBlocking(this::openStore, false)
+        .compose(
+            opened -> {
+              upstreamHttp = new UpstreamHttp(vertx, config.upstreamIndexUrl());
+              return upstreamIndex();
+            })
+        .compose(
+            upstream -> {
+              index =
+                  new PackageIndex(vertx, upstream, upstreamHttp, store, config.projectPageTtl());
+              return vertx
+                  .createHttpServer(
+                      new HttpServerOptions()
+                          .setHost(config.host())
+                          .setPort(config.port())
+                          // curl and others wait for "100 Continue" before sending a large blob.
+                          .setHandle100ContinueAutomatically(true))
+                  .requestHandler(router())
+                  .listen();
+            })
+        .onSuccess(
+            listening -> {
+              server = listening;
+              actualPort = listening.actualPort();
+              LOG.info(
+                  "cache-service listening on {} (store {}, upstream index {})",
+                  baseUrl(),
+                  config.root(),
+                  config.upstreamIndexUrl());
+            });
   }
 
   @Override
   public Future<?> stop() {
     Future<Void> serverClosed = server == null ? Future.succeededFuture() : server.close();
-    return serverClosed.eventually(() ->
-        upstreamHttp == null ? Future.succeededFuture() : upstreamHttp.close());
+    return serverClosed.eventually(
+        () -> upstreamHttp == null ? Future.succeededFuture() : upstreamHttp.close());
   }
 
   private Void openStore() {
@@ -112,11 +123,17 @@ public final class CacheServiceVerticle extends VerticleBase {
     try {
       store = new BlobStore(config.root());
       actions = new ActionCache(config.root(), store);
-      removed = store.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE)
-          + actions.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE);
+      removed =
+          store.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE)
+              + actions.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot open the store under " + config.root() + " ("
-          + e + "); point the cache-service root at a writable directory", e);
+      throw new UncheckedIOException(
+          "cannot open the store under "
+              + config.root()
+              + " ("
+              + e
+              + "); point the cache-service root at a writable directory",
+          e);
     }
     if (removed > 0) {
       LOG.info("removed {} unfinished uploads left by an earlier run", removed);
@@ -129,21 +146,32 @@ public final class CacheServiceVerticle extends VerticleBase {
     if (!"file".equalsIgnoreCase(url.getScheme())) {
       return Future.succeededFuture(new HttpUpstreamIndex(vertx, url, upstreamHttp));
     }
-    return vertx.executeBlocking(() -> {
-      Path directory;
-      try {
-        directory = Path.of(url);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("upstream index " + url + " is not a usable file URL ("
-            + e.getMessage() + "); use an absolute one like file:///srv/wheels/", e);
-      }
-      if (!Files.isDirectory(directory)) {
-        throw new IllegalArgumentException("upstream index " + url + " names " + directory
-            + ", which is not a directory; point it at a directory of wheels or a PEP 503 tree");
-      }
-      return new DirectoryUpstreamIndex(
-          vertx, config.upstreamIndexUrl(), new LocalDirectoryIndex(directory));
-    }, false);
+    return vertx.executeBlocking(
+        () -> {
+          Path directory;
+          try {
+            directory = Path.of(url);
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                "upstream index "
+                    + url
+                    + " is not a usable file URL ("
+                    + e.getMessage()
+                    + "); use an absolute one like file:///srv/wheels/",
+                e);
+          }
+          if (!Files.isDirectory(directory)) {
+            throw new IllegalArgumentException(
+                "upstream index "
+                    + url
+                    + " names "
+                    + directory
+                    + ", which is not a directory; point it at a directory of wheels or a PEP 503 tree");
+          }
+          return new DirectoryUpstreamIndex(
+              vertx, config.upstreamIndexUrl(), new LocalDirectoryIndex(directory));
+        },
+        false);
   }
 
   private Router router() {
@@ -155,32 +183,53 @@ public final class CacheServiceVerticle extends VerticleBase {
     router.putWithRegex("/cas/(?<digest>[^/]*)").handler(this::putBlob);
 
     router.getWithRegex("/ac/(?<key>[^/]*)").handler(this::getAction);
-    router.putWithRegex("/ac/(?<key>[^/]*)")
+    router
+        .putWithRegex("/ac/(?<key>[^/]*)")
         .handler(BodyHandler.create(false).setBodyLimit(MAX_ACTION_RESULT_BYTES))
         .handler(this::putAction);
 
     router.getWithRegex("/simple").handler(ctx -> redirect(ctx, "/simple/"));
     router.getWithRegex("/simple/").handler(this::projectList);
-    router.getWithRegex("/simple/(?<project>[^/]+)")
+    router
+        .getWithRegex("/simple/(?<project>[^/]+)")
         .handler(ctx -> redirect(ctx, "/simple/" + ctx.pathParam("project") + "/"));
     router.getWithRegex("/simple/(?<project>[^/]+)/").handler(this::projectPage);
     router.getWithRegex("/files/(?<digest>[^/]*)/(?<filename>[^/]+)").handler(this::getFile);
     router.headWithRegex("/files/(?<digest>[^/]*)/(?<filename>[^/]+)").handler(this::getFile);
 
     router.route().failureHandler(this::renderFailure);
-    router.errorHandler(404, ctx -> sendText(ctx, 404, "no such endpoint: "
-        + ctx.request().method() + " " + ctx.request().path() + "; this service answers "
-        + ENDPOINTS));
-    router.errorHandler(405, ctx -> sendText(ctx, 405, ctx.request().method()
-        + " is not allowed on " + ctx.request().path() + "; this service answers " + ENDPOINTS));
+    router.errorHandler(
+        404,
+        ctx ->
+            sendText(
+                ctx,
+                404,
+                "no such endpoint: "
+                    + ctx.request().method()
+                    + " "
+                    + ctx.request().path()
+                    + "; this service answers "
+                    + ENDPOINTS));
+    router.errorHandler(
+        405,
+        ctx ->
+            sendText(
+                ctx,
+                405,
+                ctx.request().method()
+                    + " is not allowed on "
+                    + ctx.request().path()
+                    + "; this service answers "
+                    + ENDPOINTS));
     return router;
   }
 
   private void health(RoutingContext ctx) {
-    JsonObject health = new JsonObject()
-        .put("status", "UP")
-        .put("upstreamIndex", config.upstreamIndexUrl())
-        .put("store", config.root().toString());
+    JsonObject health =
+        new JsonObject()
+            .put("status", "UP")
+            .put("upstreamIndex", config.upstreamIndexUrl())
+            .put("store", config.root().toString());
     send(ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json"), health.encode());
   }
 
@@ -188,14 +237,16 @@ public final class CacheServiceVerticle extends VerticleBase {
 
   private void getBlob(RoutingContext ctx) {
     Digest digest = digestParam(ctx, "digest");
-    vertx.executeBlocking(() -> store.size(digest), false)
-        .onSuccess(size -> {
-          if (size.isEmpty()) {
-            ctx.fail(CacheError.notFound("blob " + digest + " is not in the store"));
-          } else {
-            sendBlob(ctx, digest, size.get());
-          }
-        })
+    vertx
+        .executeBlocking(() -> store.size(digest), false)
+        .onSuccess(
+            size -> {
+              if (size.isEmpty()) {
+                ctx.fail(CacheError.notFound("blob " + digest + " is not in the store"));
+              } else {
+                sendBlob(ctx, digest, size.get());
+              }
+            })
         .onFailure(ctx::fail);
   }
 
@@ -204,39 +255,54 @@ public final class CacheServiceVerticle extends VerticleBase {
     HttpServerRequest request = ctx.request();
     // Hold the body back until the temp file is open; pipeTo resumes it.
     request.pause();
-    vertx.executeBlocking(store::newTempFile, false)
+    vertx
+        .executeBlocking(store::newTempFile, false)
         .onFailure(ctx::fail)
-        .onSuccess(temp -> vertx.fileSystem()
-            .open(temp.toString(), new OpenOptions().setWrite(true).setTruncateExisting(true))
-            .compose(file -> {
-              HashingWriteStream hashing = new HashingWriteStream(file);
-              return request.pipeTo(hashing).map(received -> hashing.digest());
-            })
-            .compose(actual ->
-                vertx.executeBlocking(() -> store.commit(temp, expected, actual), false))
-            .eventually(() -> vertx.executeBlocking(() -> Files.deleteIfExists(temp), false))
-            .onSuccess(created -> send(ctx.response()
-                    .setStatusCode(created ? 201 : 200)
-                    .putHeader(HttpHeaders.ETAG, etag(expected))
-                    .putHeader(HttpHeaders.LOCATION, "/cas/" + expected.hex())
-                    .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8"),
-                expected + (created ? " stored\n" : " already stored\n")))
-            .onFailure(ctx::fail));
+        .onSuccess(
+            temp ->
+                vertx
+                    .fileSystem()
+                    .open(
+                        temp.toString(), new OpenOptions().setWrite(true).setTruncateExisting(true))
+                    .compose(
+                        file -> {
+                          HashingWriteStream hashing = new HashingWriteStream(file);
+                          return request.pipeTo(hashing).map(received -> hashing.digest());
+                        })
+                    .compose(
+                        actual ->
+                            vertx.executeBlocking(
+                                () -> store.commit(temp, expected, actual), false))
+                    .eventually(
+                        () -> vertx.executeBlocking(() -> Files.deleteIfExists(temp), false))
+                    .onSuccess(
+                        created ->
+                            send(
+                                ctx.response()
+                                    .setStatusCode(created ? 201 : 200)
+                                    .putHeader(HttpHeaders.ETAG, etag(expected))
+                                    .putHeader(HttpHeaders.LOCATION, "/cas/" + expected.hex())
+                                    .putHeader(
+                                        HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8"),
+                                expected + (created ? " stored\n" : " already stored\n")))
+                    .onFailure(ctx::fail));
   }
 
   private void sendBlob(RoutingContext ctx, Digest digest, long size) {
-    HttpServerResponse response = ctx.response()
-        .putHeader(HttpHeaders.ETAG, etag(digest))
-        // Content-addressed: the bytes behind a URL never change.
-        .putHeader(HttpHeaders.CACHE_CONTROL, "public, max-age=31536000, immutable")
-        .putHeader(HttpHeaders.CONTENT_TYPE, "application/octet-stream");
+    HttpServerResponse response =
+        ctx.response()
+            .putHeader(HttpHeaders.ETAG, etag(digest))
+            // Content-addressed: the bytes behind a URL never change.
+            .putHeader(HttpHeaders.CACHE_CONTROL, "public, max-age=31536000, immutable")
+            .putHeader(HttpHeaders.CONTENT_TYPE, "application/octet-stream");
     String ifNoneMatch = ctx.request().getHeader(HttpHeaders.IF_NONE_MATCH);
     if (ifNoneMatch != null && (ifNoneMatch.contains(etag(digest)) || ifNoneMatch.equals("*"))) {
       endWithoutBody(response.setStatusCode(304));
     } else if (ctx.request().method() == HttpMethod.HEAD) {
       endWithoutBody(response.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(size)));
     } else {
-      response.sendFile(store.pathOf(digest).toString())
+      response
+          .sendFile(store.pathOf(digest).toString())
           .onFailure(failure -> LOG.warn("sending {} failed: {}", digest, failure.toString()));
     }
   }
@@ -245,9 +311,11 @@ public final class CacheServiceVerticle extends VerticleBase {
 
   private void getAction(RoutingContext ctx) {
     String key = ctx.pathParam("key");
-    vertx.executeBlocking(() -> actions.get(key), false)
-        .onSuccess(json -> send(ctx.response()
-            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json"), json))
+    vertx
+        .executeBlocking(() -> actions.get(key), false)
+        .onSuccess(
+            json ->
+                send(ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json"), json))
         .onFailure(ctx::fail);
   }
 
@@ -255,19 +323,25 @@ public final class CacheServiceVerticle extends VerticleBase {
     String key = ctx.pathParam("key");
     Buffer body = ctx.body().buffer();
     String json = body == null ? "" : body.toString(StandardCharsets.UTF_8);
-    vertx.executeBlocking(() -> actions.put(key, json), false)
-        .onSuccess(created -> send(ctx.response()
-                .setStatusCode(created ? 201 : 200)
-                .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8"),
-            "action result " + key + (created ? " stored\n" : " replaced\n")))
+    vertx
+        .executeBlocking(() -> actions.put(key, json), false)
+        .onSuccess(
+            created ->
+                send(
+                    ctx.response()
+                        .setStatusCode(created ? 201 : 200)
+                        .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8"),
+                    "action result " + key + (created ? " stored\n" : " replaced\n")))
         .onFailure(ctx::fail);
   }
 
   // ---- /simple/ and /files/
 
   private void projectList(RoutingContext ctx) {
-    SimpleIndexFormat format = SimpleIndexFormat.negotiate(ctx.request().getHeader(HttpHeaders.ACCEPT));
-    index.projectNames()
+    SimpleIndexFormat format =
+        SimpleIndexFormat.negotiate(ctx.request().getHeader(HttpHeaders.ACCEPT));
+    index
+        .projectNames()
         // Rendered on a worker: a public index lists hundreds of thousands of projects.
         .compose(names -> vertx.executeBlocking(() -> format.renderProjectList(names), false))
         .onSuccess(page -> sendPage(ctx, format, page))
@@ -281,8 +355,10 @@ public final class CacheServiceVerticle extends VerticleBase {
       redirect(ctx, "/simple/" + normalized + "/");
       return;
     }
-    SimpleIndexFormat format = SimpleIndexFormat.negotiate(ctx.request().getHeader(HttpHeaders.ACCEPT));
-    index.projectPage(normalized)
+    SimpleIndexFormat format =
+        SimpleIndexFormat.negotiate(ctx.request().getHeader(HttpHeaders.ACCEPT));
+    index
+        .projectPage(normalized)
         .onSuccess(page -> sendPage(ctx, format, format.renderProjectPage(page)))
         .onFailure(ctx::fail);
   }
@@ -290,16 +366,19 @@ public final class CacheServiceVerticle extends VerticleBase {
   private void getFile(RoutingContext ctx) {
     Digest digest = digestParam(ctx, "digest");
     String filename = ctx.pathParam("filename");
-    index.file(digest, filename)
+    index
+        .file(digest, filename)
         .compose(path -> vertx.executeBlocking(() -> Files.size(path), false))
         .onSuccess(size -> sendBlob(ctx, digest, size))
         .onFailure(ctx::fail);
   }
 
   private void sendPage(RoutingContext ctx, SimpleIndexFormat format, String body) {
-    send(ctx.response()
-        .putHeader(HttpHeaders.CONTENT_TYPE, format.contentType())
-        .putHeader(HttpHeaders.VARY, "Accept"), body);
+    send(
+        ctx.response()
+            .putHeader(HttpHeaders.CONTENT_TYPE, format.contentType())
+            .putHeader(HttpHeaders.VARY, "Accept"),
+        body);
   }
 
   // ---- shared
@@ -307,9 +386,15 @@ public final class CacheServiceVerticle extends VerticleBase {
   private static Digest digestParam(RoutingContext ctx, String name) {
     String value = ctx.pathParam(name);
     if (!Digest.isHex(value)) {
-      throw CacheError.badRequest("malformed sha256 '" + value + "' in " + ctx.request().path()
-          + ": expected " + Digest.EXPECTED_FORM + ", e.g. /cas/"
-          + "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+      throw CacheError.badRequest(
+          "malformed sha256 '"
+              + value
+              + "' in "
+              + ctx.request().path()
+              + ": expected "
+              + Digest.EXPECTED_FORM
+              + ", e.g. /cas/"
+              + "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
     return Digest.ofHex(value);
   }
@@ -334,21 +419,31 @@ public final class CacheServiceVerticle extends VerticleBase {
       }
     } else if (failure == null && ctx.statusCode() == 413) {
       status = 413;
-      message = "the body is larger than the " + MAX_ACTION_RESULT_BYTES + " bytes an action"
-          + " result may have; store large data as a blob (PUT /cas/{sha256}) and name it in"
-          + " the result's \"blobs\"";
+      message =
+          "the body is larger than the "
+              + MAX_ACTION_RESULT_BYTES
+              + " bytes an action"
+              + " result may have; store large data as a blob (PUT /cas/{sha256}) and name it in"
+              + " the result's \"blobs\"";
     } else if (failure == null) {
       status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
       message = "request failed with status " + status;
     } else {
       status = 500;
-      message = "internal error while handling " + ctx.request().method() + " "
-          + ctx.request().path() + ": " + failure;
+      message =
+          "internal error while handling "
+              + ctx.request().method()
+              + " "
+              + ctx.request().path()
+              + ": "
+              + failure;
       LOG.error(message, failure);
     }
     if (ctx.response().headWritten()) {
       // Too late for a status: cut the connection so the client sees a broken, not a short, body.
-      ctx.request().connection().close()
+      ctx.request()
+          .connection()
+          .close()
           .onFailure(closeFailure -> LOG.debug("closing a failed response: {}", closeFailure));
       return;
     }
@@ -356,18 +451,26 @@ public final class CacheServiceVerticle extends VerticleBase {
   }
 
   private static void sendText(RoutingContext ctx, int status, String message) {
-    send(ctx.response()
-        .setStatusCode(status)
-        .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8"), message + "\n");
+    send(
+        ctx.response()
+            .setStatusCode(status)
+            .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8"),
+        message + "\n");
   }
 
   private static void endWithoutBody(HttpServerResponse response) {
-    response.end().onFailure(failure ->
-        LOG.debug("client went away before the response was sent: {}", failure.toString()));
+    response
+        .end()
+        .onFailure(
+            failure ->
+                LOG.debug("client went away before the response was sent: {}", failure.toString()));
   }
 
   private static void send(HttpServerResponse response, String body) {
-    response.end(body).onFailure(failure ->
-        LOG.debug("client went away before the response was sent: {}", failure.toString()));
+    response
+        .end(body)
+        .onFailure(
+            failure ->
+                LOG.debug("client went away before the response was sent: {}", failure.toString()));
   }
 }

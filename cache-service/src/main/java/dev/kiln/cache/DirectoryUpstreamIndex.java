@@ -24,25 +24,36 @@ final class DirectoryUpstreamIndex implements UpstreamIndex {
 
   @Override
   public Future<List<String>> projectNames() {
-    return vertx.executeBlocking(() -> {
-      try {
-        return directory.projectNames();
-      } catch (IOException e) {
-        throw unreadable(e);
-      }
-    }, false);
+    return vertx.executeBlocking(
+        () -> {
+          try {
+            return directory.projectNames();
+          } catch (IOException e) {
+            throw unreadable(e);
+          }
+        },
+        false);
   }
 
   @Override
   public Future<ProjectPage> projectPage(String normalizedName) {
-    return vertx.executeBlocking(() -> {
-      try {
-        return directory.projectPage(normalizedName).orElseThrow(() -> CacheError.notFound(
-            "project '" + normalizedName + "' is not on the upstream index " + location));
-      } catch (IOException e) {
-        throw unreadable(e);
-      }
-    }, false);
+    return vertx.executeBlocking(
+        () -> {
+          try {
+            return directory
+                .projectPage(normalizedName)
+                .orElseThrow(
+                    () ->
+                        CacheError.notFound(
+                            "project '"
+                                + normalizedName
+                                + "' is not on the upstream index "
+                                + location));
+          } catch (IOException e) {
+            throw unreadable(e);
+          }
+        },
+        false);
   }
 
   private CacheError unreadable(IOException e) {

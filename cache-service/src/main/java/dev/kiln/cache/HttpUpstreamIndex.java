@@ -30,15 +30,22 @@ final class HttpUpstreamIndex implements UpstreamIndex {
   public Future<List<String>> projectNames() {
     // Parsed on a worker: a public index's project list runs to tens of megabytes.
     return http.get(root, ACCEPT_HTML, "the project list")
-        .compose(body -> vertx.executeBlocking(
-            () -> SimpleHtml.projectNames(body.toString(StandardCharsets.UTF_8)), false));
+        .compose(
+            body ->
+                vertx.executeBlocking(
+                    () -> SimpleHtml.projectNames(body.toString(StandardCharsets.UTF_8)), false));
   }
 
   @Override
   public Future<ProjectPage> projectPage(String normalizedName) {
     URI page = root.resolve(SimpleIndexFormat.pathSegment(normalizedName) + "/");
     return http.get(page, ACCEPT_HTML, "project '" + normalizedName + "'")
-        .compose(body -> vertx.executeBlocking(() -> SimpleHtml.projectPage(
-            normalizedName, body.toString(StandardCharsets.UTF_8), page), false));
+        .compose(
+            body ->
+                vertx.executeBlocking(
+                    () ->
+                        SimpleHtml.projectPage(
+                            normalizedName, body.toString(StandardCharsets.UTF_8), page),
+                    false));
   }
 }

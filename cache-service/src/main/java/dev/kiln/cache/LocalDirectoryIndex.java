@@ -26,8 +26,8 @@ import java.util.zip.ZipFile;
  * <ol>
  *   <li>a static PEP 503 tree: {@code <dir>/<project>/index.html} (and {@code <dir>/index.html});
  *   <li>one directory of distribution files per project: {@code <dir>/<project>/*.whl};
- *   <li>a flat directory of distribution files: {@code <dir>/*.whl}, grouped by the project name
- *       in each filename (what {@code pip download -d} produces).
+ *   <li>a flat directory of distribution files: {@code <dir>/*.whl}, grouped by the project name in
+ *       each filename (what {@code pip download -d} produces).
  * </ol>
  *
  * <p>Files listed without an {@code index.html} are hashed here (remembered by path, size and
@@ -75,7 +75,8 @@ final class LocalDirectoryIndex {
     Path projectDir = null;
     for (Path entry : list(root)) {
       String entryName = entry.getFileName().toString();
-      if (Files.isDirectory(entry) && ProjectNames.isValid(entryName)
+      if (Files.isDirectory(entry)
+          && ProjectNames.isValid(entryName)
           && ProjectNames.normalize(entryName).equals(normalizedName)) {
         projectDir = entry;
         break;
@@ -95,8 +96,10 @@ final class LocalDirectoryIndex {
       }
     }
     for (Path entry : list(root)) {
-      if (Files.isRegularFile(entry) && ProjectNames.projectOfFilename(
-          entry.getFileName().toString()).filter(normalizedName::equals).isPresent()) {
+      if (Files.isRegularFile(entry)
+          && ProjectNames.projectOfFilename(entry.getFileName().toString())
+              .filter(normalizedName::equals)
+              .isPresent()) {
         distributions.add(entry);
       }
     }
@@ -106,8 +109,13 @@ final class LocalDirectoryIndex {
     List<DistributionFile> files = new ArrayList<>(distributions.size());
     for (Path distribution : distributions) {
       KnownFile facts = describe(distribution);
-      files.add(new DistributionFile(distribution.getFileName().toString(),
-          distribution.toUri(), facts.sha256(), facts.requiresPython(), null));
+      files.add(
+          new DistributionFile(
+              distribution.getFileName().toString(),
+              distribution.toUri(),
+              facts.sha256(),
+              facts.requiresPython(),
+              null));
     }
     return Optional.of(new ProjectPage(normalizedName, files));
   }
@@ -120,8 +128,8 @@ final class LocalDirectoryIndex {
     if (cached != null && cached.fingerprint().equals(fingerprint)) {
       return cached;
     }
-    String requiresPython = file.getFileName().toString().endsWith(".whl")
-        ? requiresPythonOf(file) : null;
+    String requiresPython =
+        file.getFileName().toString().endsWith(".whl") ? requiresPythonOf(file) : null;
     KnownFile fresh = new KnownFile(fingerprint, Digest.compute(file), requiresPython);
     known.put(file, fresh);
     return fresh;
@@ -130,14 +138,17 @@ final class LocalDirectoryIndex {
   /** The wheel's {@code Requires-Python}, or null when it has none or is not a readable zip. */
   static String requiresPythonOf(Path wheel) {
     try (ZipFile zip = new ZipFile(wheel.toFile())) {
-      ZipEntry metadata = zip.stream()
-          .filter(entry -> METADATA_ENTRY.matcher(entry.getName()).matches())
-          .findFirst().orElse(null);
+      ZipEntry metadata =
+          zip.stream()
+              .filter(entry -> METADATA_ENTRY.matcher(entry.getName()).matches())
+              .findFirst()
+              .orElse(null);
       if (metadata == null) {
         return null;
       }
-      try (BufferedReader reader = new BufferedReader(
-          new InputStreamReader(zip.getInputStream(metadata), StandardCharsets.UTF_8))) {
+      try (BufferedReader reader =
+          new BufferedReader(
+              new InputStreamReader(zip.getInputStream(metadata), StandardCharsets.UTF_8))) {
         for (String line; (line = reader.readLine()) != null && !line.isEmpty(); ) {
           if (line.regionMatches(true, 0, "Requires-Python:", 0, 16)) {
             String value = line.substring(16).strip();

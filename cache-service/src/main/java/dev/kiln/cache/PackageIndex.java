@@ -60,11 +60,12 @@ final class PackageIndex {
       Future<List<String>> fetch = upstream.projectNames();
       Cached<List<String>> entry = new Cached<>(fetch, System.nanoTime());
       projectList = entry;
-      fetch.onFailure(failed -> {
-        if (projectList == entry) {
-          projectList = null;
-        }
-      });
+      fetch.onFailure(
+          failed -> {
+            if (projectList == entry) {
+              projectList = null;
+            }
+          });
     }
     return projectList.value();
   }
@@ -83,14 +84,15 @@ final class PackageIndex {
   }
 
   /**
-   * The stored blob for a file this index lists, fetching it from upstream first if the store
-   * does not have it yet.
+   * The stored blob for a file this index lists, fetching it from upstream first if the store does
+   * not have it yet.
    *
-   * @param filename the name in the request; finds the project page again when the file's
-   *     upstream URL was forgotten (e.g. after a restart)
+   * @param filename the name in the request; finds the project page again when the file's upstream
+   *     URL was forgotten (e.g. after a restart)
    */
   Future<Path> file(Digest digest, String filename) {
-    return vertx.executeBlocking(() -> store.contains(digest), false)
+    return vertx
+        .executeBlocking(() -> store.contains(digest), false)
         .compose(present -> present ? Future.succeededFuture() : download(digest, filename))
         .map(stored -> store.pathOf(digest));
   }
@@ -102,9 +104,14 @@ final class PackageIndex {
     }
     // Registered before re-checking the store, so a request arriving now joins this download and
     // one that finished just before us is seen as stored: upstream is asked once.
-    Future<Void> started = vertx.executeBlocking(() -> store.contains(digest), false)
-        .compose(present -> present ? Future.succeededFuture()
-            : locate(digest, filename).compose(this::fetchIntoStore));
+    Future<Void> started =
+        vertx
+            .executeBlocking(() -> store.contains(digest), false)
+            .compose(
+                present ->
+                    present
+                        ? Future.succeededFuture()
+                        : locate(digest, filename).compose(this::fetchIntoStore));
     downloads.put(digest, started);
     return started.andThen(done -> downloads.remove(digest));
   }
@@ -116,35 +123,69 @@ final class PackageIndex {
     }
     Optional<String> project = ProjectNames.projectOfFilename(filename);
     if (project.isEmpty()) {
-      return Future.failedFuture(CacheError.notFound("no file with sha256 " + digest.hex()
-          + " is known, and '" + filename + "' is not a wheel or sdist filename that names its"
-          + " project; request the project's page under /simple/ first"));
+      return Future.failedFuture(
+          CacheError.notFound(
+              "no file with sha256 "
+                  + digest.hex()
+                  + " is known, and '"
+                  + filename
+                  + "' is not a wheel or sdist filename that names its"
+                  + " project; request the project's page under /simple/ first"));
     }
-    return projectPage(project.get()).compose(page -> {
-      DistributionFile listed = knownFiles.get(digest);
-      return listed != null ? Future.succeededFuture(listed)
-          : Future.failedFuture(CacheError.notFound("project '" + page.name()
-              + "' on the upstream index " + upstream.location() + " lists no file with sha256 "
-              + digest.hex()));
-    });
+    return projectPage(project.get())
+        .compose(
+            page -> {
+              DistributionFile listed = knownFiles.get(digest);
+              return listed != null
+                  ? Future.succeededFuture(listed)
+                  : Future.failedFuture(
+                      CacheError.notFound(
+                          "project '"
+                              + page.name()
+                              + "' on the upstream index "
+                              + upstream.location()
+                              + " lists no file with sha256 "
+                              + digest.hex()));
+            });
   }
 
   private Future<Void> fetchIntoStore(DistributionFile file) {
-    return vertx.executeBlocking(store::newTempFile, false).compose(temp ->
-        transfer(file, temp)
-            .compose(actual -> {
-              if (!actual.equals(file.sha256())) {
-                return Future.failedFuture(CacheError.badGateway("upstream index "
-                    + upstream.location() + " served " + file.filename() + " (" + file.upstreamUrl()
-                    + ") with sha256 " + actual.hex() + " but its project page promises "
-                    + file.sha256().hex() + "; the file was not stored", null));
-              }
-              return vertx.executeBlocking(() -> store.commit(temp, file.sha256(), actual), false);
-            })
-            .onSuccess(created -> LOG.info("stored {} ({}) from {}",
-                file.filename(), file.sha256(), file.upstreamUrl()))
-            .eventually(() -> vertx.executeBlocking(() -> Files.deleteIfExists(temp), false))
-            .mapEmpty());
+    return vertx
+        .executeBlocking(store::newTempFile, false)
+        .compose(
+            temp ->
+                transfer(file, temp)
+                    .compose(
+                        actual -> {
+                          if (!actual.equals(file.sha256())) {
+                            return Future.failedFuture(
+                                CacheError.badGateway(
+                                    "upstream index "
+                                        + upstream.location()
+                                        + " served "
+                                        + file.filename()
+                                        + " ("
+                                        + file.upstreamUrl()
+                                        + ") with sha256 "
+                                        + actual.hex()
+                                        + " but its project page promises "
+                                        + file.sha256().hex()
+                                        + "; the file was not stored",
+                                    null));
+                          }
+                          return vertx.executeBlocking(
+                              () -> store.commit(temp, file.sha256(), actual), false);
+                        })
+                    .onSuccess(
+                        created ->
+                            LOG.info(
+                                "stored {} ({}) from {}",
+                                file.filename(),
+                                file.sha256(),
+                                file.upstreamUrl()))
+                    .eventually(
+                        () -> vertx.executeBlocking(() -> Files.deleteIfExists(temp), false))
+                    .mapEmpty());
   }
 
   private Future<Digest> transfer(DistributionFile file, Path temp) {
@@ -156,18 +197,35 @@ final class PackageIndex {
       case "https":
         return http.download(url, temp, what);
       case "file":
-        return vertx.executeBlocking(() -> {
-          try {
-            return BlobStore.copyHashing(Path.of(url), temp);
-          } catch (IOException e) {
-            throw CacheError.badGateway("upstream index " + upstream.location()
-                + " lists " + file.filename() + " at " + url + " but it could not be read: " + e, e);
-          }
-        }, false);
+        return vertx.executeBlocking(
+            () -> {
+              try {
+                return BlobStore.copyHashing(Path.of(url), temp);
+              } catch (IOException e) {
+                throw CacheError.badGateway(
+                    "upstream index "
+                        + upstream.location()
+                        + " lists "
+                        + file.filename()
+                        + " at "
+                        + url
+                        + " but it could not be read: "
+                        + e,
+                    e);
+              }
+            },
+            false);
       default:
-        return Future.failedFuture(CacheError.badGateway("upstream index " + upstream.location()
-            + " links " + file.filename() + " to " + url + ", which is neither http(s) nor file",
-            null));
+        return Future.failedFuture(
+            CacheError.badGateway(
+                "upstream index "
+                    + upstream.location()
+                    + " links "
+                    + file.filename()
+                    + " to "
+                    + url
+                    + ", which is neither http(s) nor file",
+                null));
     }
   }
 

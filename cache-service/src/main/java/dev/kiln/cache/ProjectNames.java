@@ -25,15 +25,18 @@ final class ProjectNames {
   /** Normalizes a name from a request, rejecting anything that cannot be a project name. */
   static String requireNormalized(String name) {
     if (!isValid(name)) {
-      throw CacheError.badRequest("'" + name + "' is not a valid Python project name: use"
-          + " letters, digits, '.', '_' and '-', starting and ending with a letter or digit");
+      throw CacheError.badRequest(
+          "'"
+              + name
+              + "' is not a valid Python project name: use"
+              + " letters, digits, '.', '_' and '-', starting and ending with a letter or digit");
     }
     return normalize(name);
   }
 
   /**
-   * The normalized project a wheel or sdist filename belongs to, e.g. {@code demo-pkg} for
-   * {@code demo_pkg-1.0-py3-none-any.whl}; empty when the name is not a distribution filename.
+   * The normalized project a wheel or sdist filename belongs to, e.g. {@code demo-pkg} for {@code
+   * demo_pkg-1.0-py3-none-any.whl}; empty when the name is not a distribution filename.
    */
   static Optional<String> projectOfFilename(String filename) {
     String base;

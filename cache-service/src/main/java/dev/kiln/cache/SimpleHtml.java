@@ -21,13 +21,14 @@ import java.util.regex.Pattern;
 final class SimpleHtml {
   private static final Pattern ANCHOR =
       Pattern.compile("<a\\b([^>]*)>(.*?)</a\\s*>", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
-  private static final Pattern BASE =
-      Pattern.compile("<base\\b([^>]*)>", Pattern.CASE_INSENSITIVE);
-  private static final Pattern ATTRIBUTE = Pattern.compile(
-      "([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\\s*=\\s*(?:\"([^\"]*)\"|'([^']*)'|([^\\s\"'=<>`]+)))?");
+  private static final Pattern BASE = Pattern.compile("<base\\b([^>]*)>", Pattern.CASE_INSENSITIVE);
+  private static final Pattern ATTRIBUTE =
+      Pattern.compile(
+          "([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\\s*=\\s*(?:\"([^\"]*)\"|'([^']*)'|([^\\s\"'=<>`]+)))?");
   private static final Pattern TAG = Pattern.compile("<[^>]*>");
   private static final Pattern ENTITY = Pattern.compile("&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);");
-  private static final Pattern SHA256_FRAGMENT = Pattern.compile("(?:^|&)sha256=([0-9a-fA-F]{64})(?:&|$)");
+  private static final Pattern SHA256_FRAGMENT =
+      Pattern.compile("(?:^|&)sha256=([0-9a-fA-F]{64})(?:&|$)");
 
   /** An {@code <a>} tag: its resolved target, its attributes (names lowercased) and its text. */
   record Anchor(URI href, Map<String, String> attributes, String text) {}
@@ -35,8 +36,8 @@ final class SimpleHtml {
   private SimpleHtml() {}
 
   /**
-   * The project's files that name a SHA-256 in their link fragment; others are left out, since
-   * the store could not verify them.
+   * The project's files that name a SHA-256 in their link fragment; others are left out, since the
+   * store could not verify them.
    */
   static ProjectPage projectPage(String normalizedName, String html, URI pageUrl) {
     List<DistributionFile> files = new ArrayList<>();
@@ -47,12 +48,13 @@ final class SimpleHtml {
       if (!sha.find() || filename == null) {
         continue;
       }
-      files.add(new DistributionFile(
-          filename,
-          withoutFragment(anchor.href()),
-          Digest.ofHex(sha.group(1).toLowerCase(Locale.ROOT)),
-          emptyToNull(anchor.attributes().get("data-requires-python")),
-          anchor.attributes().get("data-yanked")));
+      files.add(
+          new DistributionFile(
+              filename,
+              withoutFragment(anchor.href()),
+              Digest.ofHex(sha.group(1).toLowerCase(Locale.ROOT)),
+              emptyToNull(anchor.attributes().get("data-requires-python")),
+              anchor.attributes().get("data-yanked")));
     }
     return new ProjectPage(normalizedName, files);
   }
@@ -97,10 +99,12 @@ final class SimpleHtml {
     Map<String, String> attributes = new LinkedHashMap<>();
     Matcher attribute = ATTRIBUTE.matcher(tagBody);
     while (attribute.find()) {
-      String value = attribute.group(2) != null ? attribute.group(2)
-          : attribute.group(3) != null ? attribute.group(3)
-          : attribute.group(4) != null ? attribute.group(4)
-          : "";
+      String value =
+          attribute.group(2) != null
+              ? attribute.group(2)
+              : attribute.group(3) != null
+                  ? attribute.group(3)
+                  : attribute.group(4) != null ? attribute.group(4) : "";
       attributes.putIfAbsent(attribute.group(1).toLowerCase(Locale.ROOT), unescape(value));
     }
     return attributes;
@@ -126,8 +130,11 @@ final class SimpleHtml {
       return null;
     }
     String segment = path.substring(path.lastIndexOf('/') + 1);
-    boolean usable = !segment.isEmpty() && !segment.equals(".") && !segment.equals("..")
-        && segment.indexOf('\\') < 0;
+    boolean usable =
+        !segment.isEmpty()
+            && !segment.equals(".")
+            && !segment.equals("..")
+            && segment.indexOf('\\') < 0;
     return usable ? segment : null;
   }
 
@@ -147,15 +154,16 @@ final class SimpleHtml {
       if (name.startsWith("#")) {
         replacement = numericCharacter(name, entity.group());
       } else {
-        replacement = switch (name) {
-          case "amp" -> "&";
-          case "lt" -> "<";
-          case "gt" -> ">";
-          case "quot" -> "\"";
-          case "apos" -> "'";
-          case "nbsp" -> "\u00a0";
-          default -> entity.group();
-        };
+        replacement =
+            switch (name) {
+              case "amp" -> "&";
+              case "lt" -> "<";
+              case "gt" -> ">";
+              case "quot" -> "\"";
+              case "apos" -> "'";
+              case "nbsp" -> "\u00a0";
+              default -> entity.group();
+            };
       }
       entity.appendReplacement(out, Matcher.quoteReplacement(replacement));
     }

@@ -17,8 +17,8 @@ enum SimpleIndexFormat {
   /** PEP 691 JSON. */
   JSON_V1("application/vnd.pypi.simple.v1+json");
 
-  static final String SUPPORTED = "application/vnd.pypi.simple.v1+json, "
-      + "application/vnd.pypi.simple.v1+html, text/html";
+  static final String SUPPORTED =
+      "application/vnd.pypi.simple.v1+json, " + "application/vnd.pypi.simple.v1+html, text/html";
 
   private final String contentType;
 
@@ -63,8 +63,11 @@ enum SimpleIndexFormat {
       }
     }
     if (best == null) {
-      throw CacheError.notAcceptable("none of the media types in 'Accept: " + accept
-          + "' is served here; accept one of: " + SUPPORTED);
+      throw CacheError.notAcceptable(
+          "none of the media types in 'Accept: "
+              + accept
+              + "' is served here; accept one of: "
+              + SUPPORTED);
     }
     return best;
   }
@@ -93,12 +96,16 @@ enum SimpleIndexFormat {
         projects.add("{\"name\":" + jsonString(name) + "}");
       }
       return "{\"meta\":{\"api-version\":\"1.0\"},\"projects\":["
-          + String.join(",", projects) + "]}";
+          + String.join(",", projects)
+          + "]}";
     }
     StringBuilder html = new StringBuilder(htmlHead("Simple index"));
     for (String name : names) {
-      html.append("    <a href=\"").append(escapeHtml(pathSegment(name))).append("/\">")
-          .append(escapeHtml(name)).append("</a><br/>\n");
+      html.append("    <a href=\"")
+          .append(escapeHtml(pathSegment(name)))
+          .append("/\">")
+          .append(escapeHtml(name))
+          .append("</a><br/>\n");
     }
     return html.append("  </body>\n</html>\n").toString();
   }
@@ -107,9 +114,14 @@ enum SimpleIndexFormat {
     if (this == JSON_V1) {
       List<String> files = new ArrayList<>(page.files().size());
       for (DistributionFile file : page.files()) {
-        StringBuilder json = new StringBuilder("{\"filename\":").append(jsonString(file.filename()))
-            .append(",\"url\":").append(jsonString(filePath(file)))
-            .append(",\"hashes\":{\"sha256\":").append(jsonString(file.sha256().hex())).append('}');
+        StringBuilder json =
+            new StringBuilder("{\"filename\":")
+                .append(jsonString(file.filename()))
+                .append(",\"url\":")
+                .append(jsonString(filePath(file)))
+                .append(",\"hashes\":{\"sha256\":")
+                .append(jsonString(file.sha256().hex()))
+                .append('}');
         if (file.requiresPython() != null) {
           json.append(",\"requires-python\":").append(jsonString(file.requiresPython()));
         }
@@ -119,14 +131,18 @@ enum SimpleIndexFormat {
         }
         files.add(json.append('}').toString());
       }
-      return "{\"meta\":{\"api-version\":\"1.0\"},\"name\":" + jsonString(page.name())
-          + ",\"files\":[" + String.join(",", files) + "]}";
+      return "{\"meta\":{\"api-version\":\"1.0\"},\"name\":"
+          + jsonString(page.name())
+          + ",\"files\":["
+          + String.join(",", files)
+          + "]}";
     }
     StringBuilder html = new StringBuilder(htmlHead("Links for " + page.name()));
     for (DistributionFile file : page.files()) {
       html.append("    <a href=\"").append(escapeHtml(fileUrl(file))).append('"');
       if (file.requiresPython() != null) {
-        html.append(" data-requires-python=\"").append(escapeHtml(file.requiresPython()))
+        html.append(" data-requires-python=\"")
+            .append(escapeHtml(file.requiresPython()))
             .append('"');
       }
       if (file.yanked()) {
@@ -150,8 +166,12 @@ enum SimpleIndexFormat {
   private static String htmlHead(String title) {
     return "<!DOCTYPE html>\n<html>\n  <head>\n"
         + "    <meta name=\"pypi:repository-version\" content=\"1.0\">\n"
-        + "    <title>" + escapeHtml(title) + "</title>\n  </head>\n  <body>\n"
-        + "    <h1>" + escapeHtml(title) + "</h1>\n";
+        + "    <title>"
+        + escapeHtml(title)
+        + "</title>\n  </head>\n  <body>\n"
+        + "    <h1>"
+        + escapeHtml(title)
+        + "</h1>\n";
   }
 
   /** Percent-encodes everything but RFC 3986 unreserved characters. */
@@ -159,8 +179,13 @@ enum SimpleIndexFormat {
     StringBuilder out = new StringBuilder(text.length());
     for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
       char c = (char) (b & 0xff);
-      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || c == '-' || c == '.' || c == '_' || c == '~') {
+      if ((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '.'
+          || c == '_'
+          || c == '~') {
         out.append(c);
       } else {
         out.append('%').append(String.format("%02X", b & 0xff));

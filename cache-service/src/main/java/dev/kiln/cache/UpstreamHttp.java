@@ -26,14 +26,18 @@ final class UpstreamHttp {
   private final String indexLocation;
   private final HttpClientAgent client;
 
-  /** @param indexLocation the configured upstream index URL, named in every error */
+  /**
+   * @param indexLocation the configured upstream index URL, named in every error
+   */
   UpstreamHttp(Vertx vertx, String indexLocation) {
     this.vertx = vertx;
     this.indexLocation = indexLocation;
-    this.client = vertx.createHttpClient(new HttpClientOptions()
-        .setConnectTimeout(CONNECT_TIMEOUT_MS)
-        .setDecompressionSupported(true)
-        .setMaxRedirects(5));
+    this.client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setConnectTimeout(CONNECT_TIMEOUT_MS)
+                .setDecompressionSupported(true)
+                .setMaxRedirects(5));
   }
 
   /** The body of a 200 answer to GET {@code url}; {@code what} describes it for messages. */
@@ -43,21 +47,37 @@ final class UpstreamHttp {
 
   /** Streams GET {@code url} into {@code temp}, returning the digest of what arrived. */
   Future<Digest> download(URI url, Path temp, String what) {
-    return send(url, "*/*", what).compose(response -> {
-      // Hold the body while the file opens: a small one would otherwise be over before the pipe.
-      response.pause();
-      return vertx.fileSystem()
-          .open(temp.toString(), new OpenOptions().setWrite(true).setTruncateExisting(true))
-          .onFailure(cannotWrite -> response.resume())
-          .compose(file -> {
-            HashingWriteStream hashing = new HashingWriteStream(file);
-            return response.pipeTo(hashing)
-                .recover(broken -> Future.failedFuture(CacheError.badGateway("the download of "
-                    + what + " from upstream index " + indexLocation + " (" + url
-                    + ") broke off: " + broken.getMessage(), broken)))
-                .map(done -> hashing.digest());
-          });
-    });
+    return send(url, "*/*", what)
+        .compose(
+            response -> {
+              // Hold the body while the file opens: a small one would otherwise be over before the
+              // pipe.
+              response.pause();
+              return vertx
+                  .fileSystem()
+                  .open(temp.toString(), new OpenOptions().setWrite(true).setTruncateExisting(true))
+                  .onFailure(cannotWrite -> response.resume())
+                  .compose(
+                      file -> {
+                        HashingWriteStream hashing = new HashingWriteStream(file);
+                        return response
+                            .pipeTo(hashing)
+                            .recover(
+                                broken ->
+                                    Future.failedFuture(
+                                        CacheError.badGateway(
+                                            "the download of "
+                                                + what
+                                                + " from upstream index "
+                                                + indexLocation
+                                                + " ("
+                                                + url
+                                                + ") broke off: "
+                                                + broken.getMessage(),
+                                            broken)))
+                            .map(done -> hashing.digest());
+                      });
+            });
   }
 
   Future<Void> close() {
@@ -65,31 +85,60 @@ final class UpstreamHttp {
   }
 
   private Future<HttpClientResponse> send(URI url, String accept, String what) {
-    RequestOptions options = new RequestOptions()
-        .setMethod(HttpMethod.GET)
-        .setAbsoluteURI(url.toString())
-        .setFollowRedirects(true)
-        .setIdleTimeout(TimeUnit.SECONDS.toMillis(IDLE_TIMEOUT_SECONDS))
-        .putHeader("Accept", accept)
-        .putHeader("User-Agent", "kiln-cache-service");
-    return client.request(options)
+    RequestOptions options =
+        new RequestOptions()
+            .setMethod(HttpMethod.GET)
+            .setAbsoluteURI(url.toString())
+            .setFollowRedirects(true)
+            .setIdleTimeout(TimeUnit.SECONDS.toMillis(IDLE_TIMEOUT_SECONDS))
+            .putHeader("Accept", accept)
+            .putHeader("User-Agent", "kiln-cache-service");
+    return client
+        .request(options)
         .compose(request -> request.send())
-        .recover(unreachable -> Future.failedFuture(CacheError.badGateway("upstream index "
-            + indexLocation + " is unreachable while fetching " + what + " (" + url + "): "
-            + describe(unreachable), unreachable)))
-        .compose(response -> {
-          if (response.statusCode() == 200) {
-            return Future.succeededFuture(response);
-          }
-          CacheError error = response.statusCode() == 404
-              ? CacheError.notFound(what + " is not on the upstream index " + indexLocation
-                  + " (" + url + " answered 404)")
-              : CacheError.badGateway("upstream index " + indexLocation + " answered "
-                  + response.statusCode() + " " + response.statusMessage() + " for " + what
-                  + " (" + url + "); try again later or check the upstream index URL", null);
-          // Drain the unwanted body first so the connection can be reused.
-          return response.end().transform(drained -> Future.failedFuture(error));
-        });
+        .recover(
+            unreachable ->
+                Future.failedFuture(
+                    CacheError.badGateway(
+                        "upstream index "
+                            + indexLocation
+                            + " is unreachable while fetching "
+                            + what
+                            + " ("
+                            + url
+                            + "): "
+                            + describe(unreachable),
+                        unreachable)))
+        .compose(
+            response -> {
+              if (response.statusCode() == 200) {
+                return Future.succeededFuture(response);
+              }
+              CacheError error =
+                  response.statusCode() == 404
+                      ? CacheError.notFound(
+                          what
+                              + " is not on the upstream index "
+                              + indexLocation
+                              + " ("
+                              + url
+                              + " answered 404)")
+                      : CacheError.badGateway(
+                          "upstream index "
+                              + indexLocation
+                              + " answered "
+                              + response.statusCode()
+                              + " "
+                              + response.statusMessage()
+                              + " for "
+                              + what
+                              + " ("
+                              + url
+                              + "); try again later or check the upstream index URL",
+                          null);
+              // Drain the unwanted body first so the connection can be reused.
+              return response.end().transform(drained -> Future.failedFuture(error));
+            });
   }
 
   private static String describe(Throwable failure) {

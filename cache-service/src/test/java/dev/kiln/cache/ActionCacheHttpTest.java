@@ -21,7 +21,8 @@ class ActionCacheHttpTest {
 
   @BeforeEach
   void start() {
-    service = RunningCacheService.start(CacheServiceConfig.of(root, emptyUpstream.toUri().toString()));
+    service =
+        RunningCacheService.start(CacheServiceConfig.of(root, emptyUpstream.toUri().toString()));
   }
 
   @AfterEach
@@ -88,7 +89,9 @@ class ActionCacheHttpTest {
 
     assertThat(get.statusCode()).isEqualTo(400);
     assertThat(put.statusCode()).isEqualTo(400);
-    assertThat(get.body()).contains("malformed action key 'not-a-key'").contains("64 lowercase hex");
+    assertThat(get.body())
+        .contains("malformed action key 'not-a-key'")
+        .contains("64 lowercase hex");
   }
 
   @Test
@@ -101,9 +104,11 @@ class ActionCacheHttpTest {
         service.put("/ac/" + KEY, "{\"blobs\":[\"sha256:" + "1".repeat(64) + "\",\"md5:abc\"]}");
     assertThat(badEntry.statusCode()).isEqualTo(400);
     assertThat(badEntry.body()).contains("field 'blobs[1]'").contains("md5:abc");
-    HttpResponse<String> bareHex = service.put("/ac/" + KEY, "{\"blobs\":[\"" + "1".repeat(64) + "\"]}");
+    HttpResponse<String> bareHex =
+        service.put("/ac/" + KEY, "{\"blobs\":[\"" + "1".repeat(64) + "\"]}");
     assertThat(bareHex.statusCode()).isEqualTo(400);
-    assertThat(bareHex.body()).contains("field 'blobs[0]'")
+    assertThat(bareHex.body())
+        .contains("field 'blobs[0]'")
         .contains("expected 'sha256:' followed by 64 lowercase hex");
     assertThat(service.get("/ac/" + KEY).statusCode()).isEqualTo(404);
   }

@@ -28,7 +28,8 @@ class BlobStoreTest {
     boolean created = commit(store, content, digest);
 
     assertThat(created).isTrue();
-    Path expected = root.resolve("cas/v1").resolve(digest.hex().substring(0, 2)).resolve(digest.hex());
+    Path expected =
+        root.resolve("cas/v1").resolve(digest.hex().substring(0, 2)).resolve(digest.hex());
     assertThat(store.pathOf(digest)).isEqualTo(expected);
     assertThat(Files.readAllBytes(expected)).isEqualTo(content);
     assertThat(store.size(digest)).contains(5L);

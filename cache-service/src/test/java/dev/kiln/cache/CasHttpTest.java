@@ -25,7 +25,8 @@ class CasHttpTest {
 
   @BeforeEach
   void start() {
-    service = RunningCacheService.start(CacheServiceConfig.of(root, emptyUpstream.toUri().toString()));
+    service =
+        RunningCacheService.start(CacheServiceConfig.of(root, emptyUpstream.toUri().toString()));
   }
 
   @AfterEach
@@ -85,14 +86,16 @@ class CasHttpTest {
 
   @Test
   void malformedDigestsAre400WithTheExpectedForm() {
-    for (String malformed : List.of("abc", "A".repeat(64), "g".repeat(64), "a".repeat(65),
-        "sha256:" + "a".repeat(64))) {
+    for (String malformed :
+        List.of(
+            "abc", "A".repeat(64), "g".repeat(64), "a".repeat(65), "sha256:" + "a".repeat(64))) {
       HttpResponse<String> get = service.get("/cas/" + malformed);
       HttpResponse<String> put = service.put("/cas/" + malformed, "x");
 
       assertThat(get.statusCode()).as(malformed).isEqualTo(400);
       assertThat(put.statusCode()).as(malformed).isEqualTo(400);
-      assertThat(get.body()).contains("malformed sha256 '" + malformed + "'")
+      assertThat(get.body())
+          .contains("malformed sha256 '" + malformed + "'")
           .contains("64 lowercase hex characters");
     }
   }
@@ -104,7 +107,9 @@ class CasHttpTest {
     HttpResponse<String> response = service.put("/cas/" + claimed.hex(), "something else");
 
     assertThat(response.statusCode()).isEqualTo(400);
-    assertThat(response.body()).contains("does not match").contains(claimed.hex())
+    assertThat(response.body())
+        .contains("does not match")
+        .contains(claimed.hex())
         .contains(Digest.compute("something else".getBytes(StandardCharsets.UTF_8)).hex());
     assertThat(service.get("/cas/" + claimed.hex()).statusCode()).isEqualTo(404);
     try (var temps = Files.list(root.resolve("cas/v1/tmp"))) {

@@ -56,11 +56,15 @@ class PackageIndexHttpTest {
     HttpResponse<String> page = service.get(PROJECT_PAGE);
 
     assertThat(page.statusCode()).isEqualTo(200);
-    assertThat(page.headers().firstValue("Content-Type")).hasValueSatisfying(
-        type -> assertThat(type).startsWith("text/html"));
+    assertThat(page.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(type -> assertThat(type).startsWith("text/html"));
     assertThat(page.body())
-        .contains("<a href=\"/files/" + wheelDigest.hex() + "/demo_pkg-1.0-py3-none-any.whl#sha256="
-            + wheelDigest.hex() + "\" data-requires-python=\"&gt;=3.9\">")
+        .contains(
+            "<a href=\"/files/"
+                + wheelDigest.hex()
+                + "/demo_pkg-1.0-py3-none-any.whl#sha256="
+                + wheelDigest.hex()
+                + "\" data-requires-python=\"&gt;=3.9\">")
         .contains("data-yanked=\"broken\">demo_pkg-0.9-py3-none-any.whl</a>")
         .doesNotContain(upstream.baseUrl());
   }
@@ -111,8 +115,12 @@ class PackageIndexHttpTest {
     RunningCacheService service = start(upstream.indexUrl());
 
     assertThat(service.get("/simple/").body()).contains("<a href=\"demo-pkg/\">demo-pkg</a>");
-    assertThat(new JsonObject(service.get("/simple/", "Accept", JSON).body())
-        .getJsonArray("projects").getJsonObject(0).getString("name")).isEqualTo("demo-pkg");
+    assertThat(
+            new JsonObject(service.get("/simple/", "Accept", JSON).body())
+                .getJsonArray("projects")
+                .getJsonObject(0)
+                .getString("name"))
+        .isEqualTo("demo-pkg");
   }
 
   @Test
@@ -240,8 +248,8 @@ class PackageIndexHttpTest {
 
   @Test
   void zeroTtlFetchesEveryProjectPageAgain() {
-    RunningCacheService service = start(CacheServiceConfig.of(root, upstream.indexUrl())
-        .withProjectPageTtl(Duration.ZERO));
+    RunningCacheService service =
+        start(CacheServiceConfig.of(root, upstream.indexUrl()).withProjectPageTtl(Duration.ZERO));
 
     service.get(PROJECT_PAGE);
     service.get(PROJECT_PAGE);
@@ -258,7 +266,9 @@ class PackageIndexHttpTest {
         service.getBytes("/files/" + wheelDigest.hex() + "/demo_pkg-1.0-py3-none-any.whl");
 
     assertThat(page.statusCode()).isEqualTo(200);
-    assertThat(page.body()).contains(wheelDigest.hex()).contains("data-requires-python=\"&gt;=3.9\"");
+    assertThat(page.body())
+        .contains(wheelDigest.hex())
+        .contains("data-requires-python=\"&gt;=3.9\"");
     assertThat(file.body()).isEqualTo(Files.readAllBytes(wheel));
     assertThat(service.get("/simple/").body()).contains("demo-pkg");
     assertThat(service.get("/simple/other/").statusCode()).isEqualTo(404);

@@ -28,13 +28,16 @@ class PipInstallTest {
         .requiresPython(">=3.8")
         .consoleScript("demo", "demo_pkg:main")
         .writeTo(wheels);
-    WheelBuilder.wheel("demo-dep", "1.2").module("demo_dep/__init__.py", "VALUE = 42\n").writeTo(wheels);
+    WheelBuilder.wheel("demo-dep", "1.2")
+        .module("demo_dep/__init__.py", "VALUE = 42\n")
+        .writeTo(wheels);
     // Newer, but for a Python that does not exist: pip must skip it via data-requires-python.
     WheelBuilder.wheel("demo-dep", "2.0").requiresPython(">=4").writeTo(wheels);
 
     try (StaticIndexServer upstream = StaticIndexServer.start(wheels);
-        RunningCacheService service = RunningCacheService.start(
-            CacheServiceConfig.of(work.resolve("store"), upstream.indexUrl()))) {
+        RunningCacheService service =
+            RunningCacheService.start(
+                CacheServiceConfig.of(work.resolve("store"), upstream.indexUrl()))) {
       Path firstTarget = work.resolve("first");
       pipInstall(service.verticle.indexUrl(), firstTarget, "demo-pkg");
 
@@ -56,11 +59,23 @@ class PipInstallTest {
 
   private void pipInstall(String indexUrl, Path target, String requirement) throws Exception {
     Path log = Files.createTempFile(work, "pip-", ".log");
-    ProcessBuilder pip = new ProcessBuilder(List.of("python3", "-m", "pip", "install",
-        "--no-cache-dir", "--disable-pip-version-check", "--no-input",
-        "--target", target.toString(), "--index-url", indexUrl, requirement))
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile());
+    ProcessBuilder pip =
+        new ProcessBuilder(
+                List.of(
+                    "python3",
+                    "-m",
+                    "pip",
+                    "install",
+                    "--no-cache-dir",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                    "--target",
+                    target.toString(),
+                    "--index-url",
+                    indexUrl,
+                    requirement))
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     isolate(pip.environment());
     Process process = pip.start();
     boolean finished = process.waitFor(PIP_TIMEOUT_SECONDS, TimeUnit.SECONDS);

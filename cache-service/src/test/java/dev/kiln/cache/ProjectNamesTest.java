@@ -19,12 +19,14 @@ class ProjectNamesTest {
     assertThatThrownBy(() -> ProjectNames.requireNormalized("-leading"))
         .isInstanceOf(CacheError.class)
         .hasMessageContaining("'-leading' is not a valid Python project name");
-    assertThatThrownBy(() -> ProjectNames.requireNormalized("spa ce")).isInstanceOf(CacheError.class);
+    assertThatThrownBy(() -> ProjectNames.requireNormalized("spa ce"))
+        .isInstanceOf(CacheError.class);
   }
 
   @Test
   void findsTheProjectInDistributionFilenames() {
-    assertThat(ProjectNames.projectOfFilename("demo_pkg-1.0-py3-none-any.whl")).contains("demo-pkg");
+    assertThat(ProjectNames.projectOfFilename("demo_pkg-1.0-py3-none-any.whl"))
+        .contains("demo-pkg");
     assertThat(ProjectNames.projectOfFilename("Django-4.2.tar.gz")).contains("django");
     assertThat(ProjectNames.projectOfFilename("zope.interface-6.0.zip")).contains("zope-interface");
     assertThat(ProjectNames.projectOfFilename("README.md")).isEmpty();

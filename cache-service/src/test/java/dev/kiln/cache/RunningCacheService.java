@@ -18,10 +18,11 @@ final class RunningCacheService implements AutoCloseable {
 
   final Vertx vertx;
   final CacheServiceVerticle verticle;
-  private final HttpClient http = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .followRedirects(HttpClient.Redirect.NEVER)
-      .build();
+  private final HttpClient http =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .followRedirects(HttpClient.Redirect.NEVER)
+          .build();
 
   private RunningCacheService(Vertx vertx, CacheServiceVerticle verticle) {
     this.vertx = vertx;
@@ -56,13 +57,13 @@ final class RunningCacheService implements AutoCloseable {
   }
 
   HttpResponse<String> head(String path) {
-    return send(request(path).method("HEAD", BodyPublishers.noBody()).build(),
-        BodyHandlers.ofString());
+    return send(
+        request(path).method("HEAD", BodyPublishers.noBody()).build(), BodyHandlers.ofString());
   }
 
   HttpResponse<String> put(String path, byte[] body) {
-    return send(request(path).PUT(BodyPublishers.ofByteArray(body)).build(),
-        BodyHandlers.ofString());
+    return send(
+        request(path).PUT(BodyPublishers.ofByteArray(body)).build(), BodyHandlers.ofString());
   }
 
   HttpResponse<String> put(String path, String body) {

@@ -10,8 +10,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class SimpleIndexFormatTest {
-  private static final String PIP_ACCEPT = "application/vnd.pypi.simple.v1+json, "
-      + "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
+  private static final String PIP_ACCEPT =
+      "application/vnd.pypi.simple.v1+json, "
+          + "application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
 
   @Test
   void negotiatesTheFormTheClientPrefers() {
@@ -19,8 +20,9 @@ class SimpleIndexFormatTest {
     assertThat(SimpleIndexFormat.negotiate(null)).isEqualTo(SimpleIndexFormat.HTML);
     assertThat(SimpleIndexFormat.negotiate("*/*")).isEqualTo(SimpleIndexFormat.HTML);
     assertThat(SimpleIndexFormat.negotiate("text/html")).isEqualTo(SimpleIndexFormat.HTML);
-    assertThat(SimpleIndexFormat.negotiate(
-        "application/vnd.pypi.simple.v1+json;q=0.2, application/vnd.pypi.simple.v1+html"))
+    assertThat(
+            SimpleIndexFormat.negotiate(
+                "application/vnd.pypi.simple.v1+json;q=0.2, application/vnd.pypi.simple.v1+html"))
         .isEqualTo(SimpleIndexFormat.HTML_V1);
     assertThat(SimpleIndexFormat.negotiate("application/vnd.pypi.simple.latest+json"))
         .isEqualTo(SimpleIndexFormat.JSON_V1);
@@ -37,10 +39,18 @@ class SimpleIndexFormatTest {
   @Test
   void jsonPageFollowsPep691() {
     Digest sha = Digest.ofHex("b".repeat(64));
-    ProjectPage page = new ProjectPage("demo-pkg", List.of(
-        new DistributionFile("demo_pkg-1.0+local-py3-none-any.whl",
-            URI.create("http://up/x.whl"), sha, ">=3.9", null),
-        new DistributionFile("demo_pkg-0.1.tar.gz", URI.create("http://up/y"), sha, null, "")));
+    ProjectPage page =
+        new ProjectPage(
+            "demo-pkg",
+            List.of(
+                new DistributionFile(
+                    "demo_pkg-1.0+local-py3-none-any.whl",
+                    URI.create("http://up/x.whl"),
+                    sha,
+                    ">=3.9",
+                    null),
+                new DistributionFile(
+                    "demo_pkg-0.1.tar.gz", URI.create("http://up/y"), sha, null, "")));
 
     JsonObject json = new JsonObject(SimpleIndexFormat.JSON_V1.renderProjectPage(page));
 
@@ -58,12 +68,21 @@ class SimpleIndexFormatTest {
   @Test
   void htmlPageEscapesAttributes() {
     Digest sha = Digest.ofHex("c".repeat(64));
-    ProjectPage page = new ProjectPage("demo-pkg", List.of(new DistributionFile(
-        "demo_pkg-1.0-py3-none-any.whl", URI.create("http://up/x.whl"), sha, ">=3.9,<4", "bad \"build\"")));
+    ProjectPage page =
+        new ProjectPage(
+            "demo-pkg",
+            List.of(
+                new DistributionFile(
+                    "demo_pkg-1.0-py3-none-any.whl",
+                    URI.create("http://up/x.whl"),
+                    sha,
+                    ">=3.9,<4",
+                    "bad \"build\"")));
 
     String html = SimpleIndexFormat.HTML.renderProjectPage(page);
 
-    assertThat(html).contains("href=\"/files/" + sha.hex() + "/demo_pkg-1.0-py3-none-any.whl#sha256=")
+    assertThat(html)
+        .contains("href=\"/files/" + sha.hex() + "/demo_pkg-1.0-py3-none-any.whl#sha256=")
         .contains("data-requires-python=\"&gt;=3.9,&lt;4\"")
         .contains("data-yanked=\"bad &quot;build&quot;\"");
   }

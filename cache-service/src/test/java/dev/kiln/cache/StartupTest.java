@@ -14,8 +14,10 @@ class StartupTest {
   void missingFileUpstreamFailsStartNamingTheDirectory() {
     Path missing = root.resolve("no-such-wheels");
 
-    assertThatThrownBy(() -> RunningCacheService.start(
-            CacheServiceConfig.of(root.resolve("store"), missing.toUri().toString())))
+    assertThatThrownBy(
+            () ->
+                RunningCacheService.start(
+                    CacheServiceConfig.of(root.resolve("store"), missing.toUri().toString())))
         .hasMessageContaining(missing.toString())
         .hasMessageContaining("not a directory");
   }
@@ -24,8 +26,8 @@ class StartupTest {
   void storeRootThatIsAFileFailsStartSayingSo() throws Exception {
     Path file = Files.writeString(root.resolve("a-file"), "not a directory");
 
-    assertThatThrownBy(() -> RunningCacheService.start(
-            CacheServiceConfig.of(file, root.toUri().toString())))
+    assertThatThrownBy(
+            () -> RunningCacheService.start(CacheServiceConfig.of(file, root.toUri().toString())))
         .hasMessageContaining("cannot open the store under " + file);
   }
 
@@ -33,8 +35,7 @@ class StartupTest {
   void configRejectsUpstreamsItCannotProxy() {
     assertThatThrownBy(() -> CacheServiceConfig.of(root, "ftp://example.org/simple/"))
         .hasMessageContaining("must be http://, https:// or file://");
-    assertThatThrownBy(() -> CacheServiceConfig.of(root, "https://pypi.org/simple")
-            .withPort(70000))
+    assertThatThrownBy(() -> CacheServiceConfig.of(root, "https://pypi.org/simple").withPort(70000))
         .hasMessageContaining("port 70000 is out of range");
   }
 }

@@ -47,11 +47,16 @@ final class BuildFollower {
       Consumer<BuildLogLine> onLog) {
     Map<String, Object> config =
         Map.of(
-            "bootstrap.servers", bootstrapServers,
-            "key.deserializer", StringDeserializer.class.getName(),
-            "value.deserializer", ByteArrayDeserializer.class.getName(),
-            "enable.auto.commit", "false",
-            "isolation.level", "read_committed");
+            "bootstrap.servers",
+            bootstrapServers,
+            "key.deserializer",
+            StringDeserializer.class.getName(),
+            "value.deserializer",
+            ByteArrayDeserializer.class.getName(),
+            "enable.auto.commit",
+            "false",
+            "isolation.level",
+            "read_committed");
     String outcomeKey = tenant + "/" + app;
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config)) {
       List<TopicPartition> partitions = new ArrayList<>();
@@ -75,7 +80,10 @@ final class BuildFollower {
   }
 
   private static void drainLogs(
-      KafkaConsumer<String, byte[]> consumer, Topics topics, String buildId, Consumer<BuildLogLine> onLog) {
+      KafkaConsumer<String, byte[]> consumer,
+      Topics topics,
+      String buildId,
+      Consumer<BuildLogLine> onLog) {
     for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(300))) {
       if (record.topic().equals(topics.logs())) {
         handle(record, topics, buildId, onLog);
@@ -84,7 +92,10 @@ final class BuildFollower {
   }
 
   private static Optional<Outcome> handle(
-      ConsumerRecord<String, byte[]> record, Topics topics, String buildId, Consumer<BuildLogLine> onLog) {
+      ConsumerRecord<String, byte[]> record,
+      Topics topics,
+      String buildId,
+      Consumer<BuildLogLine> onLog) {
     EventCodec.Decoded decoded;
     try {
       decoded = EventCodec.decode(record.headers(), record.value());
@@ -101,12 +112,15 @@ final class BuildFollower {
     return Optional.empty();
   }
 
-  private static TopicPartition partitionFor(KafkaConsumer<String, byte[]> consumer, String topic, String key) {
+  private static TopicPartition partitionFor(
+      KafkaConsumer<String, byte[]> consumer, String topic, String key) {
     var infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
     if (infos == null || infos.isEmpty()) {
-      throw new UserError("topic " + topic + " does not exist; is the farm running against this Kafka?", 1);
+      throw new UserError(
+          "topic " + topic + " does not exist; is the farm running against this Kafka?", 1);
     }
-    int partition = Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % infos.size();
+    int partition =
+        Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % infos.size();
     return new TopicPartition(topic, partition);
   }
 }

@@ -15,7 +15,8 @@ import java.time.Duration;
 final class CoordinatorClient {
   record Accepted(String buildId, String status) {}
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final String baseUrl;
 
   CoordinatorClient(String baseUrl) {
@@ -34,24 +35,35 @@ final class CoordinatorClient {
   }
 
   JsonNode get(String path) {
-    return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30)).GET().build());
+    return send(
+        HttpRequest.newBuilder(URI.create(baseUrl + path))
+            .timeout(Duration.ofSeconds(30))
+            .GET()
+            .build());
   }
 
   private JsonNode send(HttpRequest request) {
     try {
       HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-      JsonNode body = response.body().isBlank()
-          ? EventCodec.mapper().createObjectNode()
-          : EventCodec.mapper().readTree(response.body());
+      JsonNode body =
+          response.body().isBlank()
+              ? EventCodec.mapper().createObjectNode()
+              : EventCodec.mapper().readTree(response.body());
       if (response.statusCode() >= 400) {
-        throw new UserError("the coordinator refused the request (HTTP " + response.statusCode() + "): "
-            + body.path("error").asText(response.body()), response.statusCode() >= 500 ? 1 : 2);
+        throw new UserError(
+            "the coordinator refused the request (HTTP "
+                + response.statusCode()
+                + "): "
+                + body.path("error").asText(response.body()),
+            response.statusCode() >= 500 ? 1 : 2);
       }
       return body;
     } catch (ConnectException e) {
-      throw new UserError("cannot reach the coordinator at " + baseUrl + "; is `./kiln up` running?", 1);
+      throw new UserError(
+          "cannot reach the coordinator at " + baseUrl + "; is `./kiln up` running?", 1);
     } catch (IOException e) {
-      throw new UserError("talking to the coordinator at " + baseUrl + " failed: " + e.getMessage(), 1);
+      throw new UserError(
+          "talking to the coordinator at " + baseUrl + " failed: " + e.getMessage(), 1);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new UserError("interrupted", 1);

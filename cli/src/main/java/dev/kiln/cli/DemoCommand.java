@@ -25,10 +25,16 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Mixin FarmOptions options;
 
-  @Option(names = "--samples", defaultValue = "${env:KILN_SAMPLES:-samples}", description = "The samples directory. Env: KILN_SAMPLES. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--samples",
+      defaultValue = "${env:KILN_SAMPLES:-samples}",
+      description = "The samples directory. Env: KILN_SAMPLES. Default: ${DEFAULT-VALUE}")
   Path samples;
 
-  @Option(names = "--timeout", defaultValue = "PT10M", description = "How long to wait for the build. Default: 10 minutes.")
+  @Option(
+      names = "--timeout",
+      defaultValue = "PT10M",
+      description = "How long to wait for the build. Default: 10 minutes.")
   Duration timeout;
 
   @Override
@@ -37,8 +43,12 @@ public final class DemoCommand implements Callable<Integer> {
     Path app = samples.resolve("hello-wsgi").toAbsolutePath().normalize();
     Path index = samples.resolve("index").resolve("simple").toAbsolutePath().normalize();
     if (!Files.isDirectory(app) || !Files.isDirectory(index)) {
-      throw new UserError("the sample app is not at " + app + " (with its index at " + index
-          + "); run the demo from the repository root or pass --samples DIR");
+      throw new UserError(
+          "the sample app is not at "
+              + app
+              + " (with its index at "
+              + index
+              + "); run the demo from the repository root or pass --samples DIR");
     }
     // The demo must work offline: its dependencies come from the bundled index unless the user
     // explicitly points the farm elsewhere.
@@ -52,9 +62,19 @@ public final class DemoCommand implements Callable<Integer> {
       options.cachePort = 0;
     }
     FarmSettings settings = options.toSettings();
-    try (Farm farm = Farm.start(settings, OfflineRuntime.whenOffline(settings, out::println), out::println)) {
-      PushCommand.Result result = PushCommand.push(farm.endpoints(), settings.home(), app.toString(), "demo",
-          "hello-wsgi", null, Map.of(), timeout, out);
+    try (Farm farm =
+        Farm.start(settings, OfflineRuntime.whenOffline(settings, out::println), out::println)) {
+      PushCommand.Result result =
+          PushCommand.push(
+              farm.endpoints(),
+              settings.home(),
+              app.toString(),
+              "demo",
+              "hello-wsgi",
+              null,
+              Map.of(),
+              timeout,
+              out);
       if (result.outcome() == null) {
         return 1;
       }

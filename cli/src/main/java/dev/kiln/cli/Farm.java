@@ -37,8 +37,14 @@ public final class Farm implements AutoCloseable {
   private CoordinatorVerticle coordinator;
   private String coordinatorDeployment;
 
-  private Farm(FarmSettings settings, EmbeddedKafka embeddedKafka, Vertx vertx, ExecutorService jibExecutor,
-      Topics topics, String bootstrap, String cacheUrl) {
+  private Farm(
+      FarmSettings settings,
+      EmbeddedKafka embeddedKafka,
+      Vertx vertx,
+      ExecutorService jibExecutor,
+      Topics topics,
+      String bootstrap,
+      String cacheUrl) {
     this.settings = settings;
     this.embeddedKafka = embeddedKafka;
     this.vertx = vertx;
@@ -49,10 +55,11 @@ public final class Farm implements AutoCloseable {
   }
 
   /**
-   * Starts every part and writes {@code <home>/farm.json}. On any failure everything started so
-   * far is stopped again and a {@link UserError} says what went wrong.
+   * Starts every part and writes {@code <home>/farm.json}. On any failure everything started so far
+   * is stopped again and a {@link UserError} says what went wrong.
    */
-  public static Farm start(FarmSettings settings, OfflineRuntime.Override runtimeOverride, Consumer<String> say) {
+  public static Farm start(
+      FarmSettings settings, OfflineRuntime.Override runtimeOverride, Consumer<String> say) {
     RuntimeCatalog catalog = loadCatalog(settings, runtimeOverride);
     EmbeddedKafka kafka = null;
     Vertx vertx = null;
@@ -72,10 +79,16 @@ public final class Farm implements AutoCloseable {
 
       vertx = Vertx.vertx();
       jib = AssembleStep.newJibExecutor();
-      say.accept("-----> Starting the cache-service (upstream index: " + settings.upstreamIndex() + ")");
-      CacheServiceVerticle cache = new CacheServiceVerticle(
-          new CacheServiceConfig(settings.home().resolve("store"), settings.upstreamIndex(), "127.0.0.1",
-              settings.cachePort(), null));
+      say.accept(
+          "-----> Starting the cache-service (upstream index: " + settings.upstreamIndex() + ")");
+      CacheServiceVerticle cache =
+          new CacheServiceVerticle(
+              new CacheServiceConfig(
+                  settings.home().resolve("store"),
+                  settings.upstreamIndex(),
+                  "127.0.0.1",
+                  settings.cachePort(),
+                  null));
       vertx.deployVerticle(cache).await();
       String cacheUrl = cache.baseUrl();
 
@@ -83,21 +96,37 @@ public final class Farm implements AutoCloseable {
       say.accept("-----> Starting the coordinator");
       farm.startCoordinator(settings.httpPort());
 
-      ImageTarget target = settings.registry() != null
-          ? ImageTarget.registry(settings.registry())
-          : ImageTarget.tarballs(settings.home().resolve("images"));
+      ImageTarget target =
+          settings.registry() != null
+              ? ImageTarget.registry(settings.registry())
+              : ImageTarget.tarballs(settings.home().resolve("images"));
       say.accept("-----> Starting " + settings.workers() + " worker(s); images go to " + target);
       for (int i = 1; i <= settings.workers(); i++) {
         Path workDir = settings.home().resolve("workers").resolve("worker-" + i);
-        WorkerConfig config = WorkerConfig.of("worker-" + i, bootstrap, topics, workDir, cacheUrl, 1);
+        WorkerConfig config =
+            WorkerConfig.of("worker-" + i, bootstrap, topics, workDir, cacheUrl, 1);
         ExecutorService jibThreads = jib;
-        vertx.deployVerticle(new WorkerVerticle(config, resources ->
-            TaskSteps.standard(resources, catalog)
-                .withAssemble(new AssembleStep(new RuntimeImages(catalog::imageFor), target,
-                    LayerBlobSource.cacheService(cacheUrl), workDir, jibThreads)))).await();
+        vertx
+            .deployVerticle(
+                new WorkerVerticle(
+                    config,
+                    resources ->
+                        TaskSteps.standard(resources, catalog)
+                            .withAssemble(
+                                new AssembleStep(
+                                    new RuntimeImages(catalog::imageFor),
+                                    target,
+                                    LayerBlobSource.cacheService(cacheUrl),
+                                    workDir,
+                                    jibThreads))))
+            .await();
       }
-      farm.endpoints = new FarmEndpoints(bootstrap,
-          "http://127.0.0.1:" + farm.coordinator.actualHttpPort(), cacheUrl, settings.topicPrefix());
+      farm.endpoints =
+          new FarmEndpoints(
+              bootstrap,
+              "http://127.0.0.1:" + farm.coordinator.actualHttpPort(),
+              cacheUrl,
+              settings.topicPrefix());
       farm.endpoints.write(settings.home());
       return farm;
     } catch (UserError e) {
@@ -110,9 +139,10 @@ public final class Farm implements AutoCloseable {
   }
 
   private void startCoordinator(int httpPort) {
-    CoordinatorConfig config = CoordinatorConfig.defaults(bootstrap, topics)
-        .withHttp("127.0.0.1", httpPort)
-        .withCacheServiceUrl(cacheUrl);
+    CoordinatorConfig config =
+        CoordinatorConfig.defaults(bootstrap, topics)
+            .withHttp("127.0.0.1", httpPort)
+            .withCacheServiceUrl(cacheUrl);
     CoordinatorVerticle verticle = new CoordinatorVerticle(config);
     coordinatorDeployment = vertx.deployVerticle(verticle).await();
     coordinator = verticle;
@@ -123,7 +153,9 @@ public final class Farm implements AutoCloseable {
     vertx.undeploy(coordinatorDeployment).await();
   }
 
-  /** Starts a new coordinator on the same topics and HTTP port (after {@link #stopCoordinator()}). */
+  /**
+   * Starts a new coordinator on the same topics and HTTP port (after {@link #stopCoordinator()}).
+   */
   public void startCoordinatorAgain() {
     startCoordinator(Integer.parseInt(endpoints.coordinatorUrl().replaceAll(".*:", "")));
   }
@@ -142,22 +174,30 @@ public final class Farm implements AutoCloseable {
     stopQuietly(vertx, jibExecutor, embeddedKafka);
   }
 
-  private static RuntimeCatalog loadCatalog(FarmSettings settings, OfflineRuntime.Override override) {
+  private static RuntimeCatalog loadCatalog(
+      FarmSettings settings, OfflineRuntime.Override override) {
     RuntimeCatalog catalog;
     try {
-      catalog = settings.runtimeCatalog() == null
-          ? RuntimeCatalog.loadDefault()
-          : RuntimeCatalog.load(settings.runtimeCatalog());
+      catalog =
+          settings.runtimeCatalog() == null
+              ? RuntimeCatalog.loadDefault()
+              : RuntimeCatalog.load(settings.runtimeCatalog());
     } catch (BuildpackException e) {
       throw new UserError("--runtime-catalog " + settings.runtimeCatalog() + ": " + e.getMessage());
     }
-    return override == null ? catalog : catalog.withOverride(override.pythonMinor(), override.imageReference());
+    return override == null
+        ? catalog
+        : catalog.withOverride(override.pythonMinor(), override.imageReference());
   }
 
   private static void stopQuietly(Vertx vertx, ExecutorService jib, EmbeddedKafka kafka) {
     try {
       if (vertx != null) {
-        vertx.close().toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        vertx
+            .close()
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(60, java.util.concurrent.TimeUnit.SECONDS);
       }
     } catch (Exception e) {
       // Shutting down anyway; the broker below is closed regardless.

@@ -11,7 +11,8 @@ import java.nio.file.StandardCopyOption;
  * Where a running farm listens, written to {@code <home>/farm.json} by {@code kiln up} so that
  * {@code kiln push} and {@code kiln status} in another terminal can find it.
  */
-public record FarmEndpoints(String kafka, String coordinatorUrl, String cacheUrl, String topicPrefix) {
+public record FarmEndpoints(
+    String kafka, String coordinatorUrl, String cacheUrl, String topicPrefix) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public Topics topics() {
@@ -26,7 +27,8 @@ public record FarmEndpoints(String kafka, String coordinatorUrl, String cacheUrl
     Files.createDirectories(home);
     Path tmp = Files.createTempFile(home, "farm", ".json.tmp");
     JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), this);
-    Files.move(tmp, file(home), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    Files.move(
+        tmp, file(home), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
   public static void remove(Path home) {
@@ -41,14 +43,17 @@ public record FarmEndpoints(String kafka, String coordinatorUrl, String cacheUrl
     Path file = file(home);
     if (!Files.isRegularFile(file)) {
       throw new UserError(
-          "no running farm found (" + file + " is missing); start one with `./kiln up` in another"
+          "no running farm found ("
+              + file
+              + " is missing); start one with `./kiln up` in another"
               + " terminal, or pass --coordinator URL and --kafka HOST:PORT",
           2);
     }
     try {
       return JSON.readValue(file.toFile(), FarmEndpoints.class);
     } catch (IOException e) {
-      throw new UserError("cannot read " + file + ": " + e.getMessage() + "; restart `./kiln up`", 2);
+      throw new UserError(
+          "cannot read " + file + ": " + e.getMessage() + "; restart `./kiln up`", 2);
     }
   }
 }

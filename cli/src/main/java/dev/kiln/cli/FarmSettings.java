@@ -15,6 +15,7 @@ public record FarmSettings(
     String topicPrefix) {
 
   public FarmSettings withRuntimeCatalog(Path catalog) {
-    return new FarmSettings(home, kafka, upstreamIndex, registry, httpPort, cachePort, workers, catalog, topicPrefix);
+    return new FarmSettings(
+        home, kafka, upstreamIndex, registry, httpPort, cachePort, workers, catalog, topicPrefix);
   }
 }

@@ -1,7 +1,5 @@
 package dev.kiln.cli;
 
-import picocli.CommandLine;
-
 /** Entry point of the {@code kiln} command. */
 public final class Main {
   private Main() {}

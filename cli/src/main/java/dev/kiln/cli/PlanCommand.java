@@ -47,16 +47,20 @@ public final class PlanCommand implements Callable<Integer> {
       arity = "0..1",
       paramLabel = "DIR",
       defaultValue = ".",
-      description = "The app's repository (a checked-out directory). Default: the current directory.")
+      description =
+          "The app's repository (a checked-out directory). Default: the current directory.")
   Path directory;
 
-  @Option(names = "--json", description = "Print the plan as one JSON object instead of a build log.")
+  @Option(
+      names = "--json",
+      description = "Print the plan as one JSON object instead of a build log.")
   boolean json;
 
   @Option(
       names = "--app-spec",
       paramLabel = "FILE",
-      description = "An App Platform app spec (YAML): one component's fields, or a whole spec with services:/workers:.")
+      description =
+          "An App Platform app spec (YAML): one component's fields, or a whole spec with services:/workers:.")
   Path appSpecFile;
 
   @Option(
@@ -74,19 +78,22 @@ public final class PlanCommand implements Callable<Integer> {
   @Option(
       names = "--previous-python",
       paramLabel = "X.Y.Z",
-      description = "The Python version of the app's previous successful build (used when the app names none).")
+      description =
+          "The Python version of the app's previous successful build (used when the app names none).")
   String previousPython;
 
   @Option(
       names = "--strict",
-      description = "Apply the strict policy: several package managers, a Pipfile without lock, or setup.py alone fail.")
+      description =
+          "Apply the strict policy: several package managers, a Pipfile without lock, or setup.py alone fail.")
   boolean strict;
 
   @Option(
       names = "--runtime-catalog",
       paramLabel = "FILE",
       defaultValue = "${env:KILN_RUNTIME_CATALOG}",
-      description = "JSON runtime catalog replacing or extending the built-in list of Python versions. Env: KILN_RUNTIME_CATALOG.")
+      description =
+          "JSON runtime catalog replacing or extending the built-in list of Python versions. Env: KILN_RUNTIME_CATALOG.")
   Path runtimeCatalog;
 
   @Override
@@ -117,17 +124,21 @@ public final class PlanCommand implements Callable<Integer> {
   private void checkDirectory() throws UsageProblem {
     if (!Files.isDirectory(directory)) {
       throw new UsageProblem(
-          "DIR '" + directory + "' is not a directory. Give the path of the app's checked-out repository,"
+          "DIR '"
+              + directory
+              + "' is not a directory. Give the path of the app's checked-out repository,"
               + " for example: kiln plan ./my-app");
     }
   }
 
   private BuildInputs inputs() throws UsageProblem {
-    BuildInputs.Builder builder = BuildInputs.builder().buildEnv(buildEnv).strict(strict).appSpec(appSpec());
+    BuildInputs.Builder builder =
+        BuildInputs.builder().buildEnv(buildEnv).strict(strict).appSpec(appSpec());
     try {
       builder.previousPythonVersion(previousPython);
     } catch (IllegalArgumentException e) {
-      throw new UsageProblem("--previous-python: " + e.getMessage() + " (for example --previous-python 3.12.7)");
+      throw new UsageProblem(
+          "--previous-python: " + e.getMessage() + " (for example --previous-python 3.12.7)");
     }
     return builder.build();
   }
@@ -135,26 +146,35 @@ public final class PlanCommand implements Callable<Integer> {
   private AppSpec appSpec() throws UsageProblem {
     if (appSpecFile == null) {
       if (component != null) {
-        throw new UsageProblem("--component needs --app-spec FILE: it picks a component of that app spec.");
+        throw new UsageProblem(
+            "--component needs --app-spec FILE: it picks a component of that app spec.");
       }
       return AppSpec.empty();
     }
     String yaml;
     try {
       if (!Files.isRegularFile(appSpecFile)) {
-        throw new UsageProblem("--app-spec '" + appSpecFile + "' is not a file. Give the path of an app spec in YAML.");
+        throw new UsageProblem(
+            "--app-spec '"
+                + appSpecFile
+                + "' is not a file. Give the path of an app spec in YAML.");
       }
       if (Files.size(appSpecFile) > MAX_APP_SPEC_BYTES) {
-        throw new UsageProblem("--app-spec '" + appSpecFile + "' is larger than 1 MiB; an app spec is a short YAML file.");
+        throw new UsageProblem(
+            "--app-spec '"
+                + appSpecFile
+                + "' is larger than 1 MiB; an app spec is a short YAML file.");
       }
       yaml = Files.readString(appSpecFile, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new UsageProblem("--app-spec '" + appSpecFile + "' could not be read: " + e.getMessage());
+      throw new UsageProblem(
+          "--app-spec '" + appSpecFile + "' could not be read: " + e.getMessage());
     }
     try {
       return AppSpec.fromYaml(yaml, component);
     } catch (BuildpackException e) {
-      throw new UsageProblem("--app-spec '" + appSpecFile + "': " + e.getMessage() + " [" + e.code() + "]");
+      throw new UsageProblem(
+          "--app-spec '" + appSpecFile + "': " + e.getMessage() + " [" + e.code() + "]");
     }
   }
 

@@ -27,10 +27,15 @@ import picocli.CommandLine.Spec;
 public final class PushCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(paramLabel = "DIR|GIT-URL", description = "The app's directory, or its git repository URL.")
+  @Parameters(
+      paramLabel = "DIR|GIT-URL",
+      description = "The app's directory, or its git repository URL.")
   String source;
 
-  @Option(names = "--tenant", defaultValue = "${env:KILN_TENANT:-local}", description = "Tenant. Env: KILN_TENANT. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--tenant",
+      defaultValue = "${env:KILN_TENANT:-local}",
+      description = "Tenant. Env: KILN_TENANT. Default: ${DEFAULT-VALUE}")
   String tenant;
 
   @Option(names = "--app", description = "App name. Default: the directory or repository name.")
@@ -39,58 +44,105 @@ public final class PushCommand implements Callable<Integer> {
   @Option(names = "--ref", description = "Branch, tag or commit to build. Default: HEAD.")
   String ref;
 
-  @Option(names = "--home", defaultValue = "${env:KILN_HOME:-.kiln}", description = "The farm's state directory. Env: KILN_HOME. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--home",
+      defaultValue = "${env:KILN_HOME:-.kiln}",
+      description = "The farm's state directory. Env: KILN_HOME. Default: ${DEFAULT-VALUE}")
   Path home;
 
-  @Option(names = "--coordinator", paramLabel = "URL", defaultValue = "${env:KILN_COORDINATOR}", description = "Coordinator URL. Env: KILN_COORDINATOR. Default: from <home>/farm.json.")
+  @Option(
+      names = "--coordinator",
+      paramLabel = "URL",
+      defaultValue = "${env:KILN_COORDINATOR}",
+      description = "Coordinator URL. Env: KILN_COORDINATOR. Default: from <home>/farm.json.")
   String coordinator;
 
-  @Option(names = "--kafka", paramLabel = "HOST:PORT", defaultValue = "${env:KILN_KAFKA}", description = "Kafka to follow the build on. Env: KILN_KAFKA. Default: from <home>/farm.json.")
+  @Option(
+      names = "--kafka",
+      paramLabel = "HOST:PORT",
+      defaultValue = "${env:KILN_KAFKA}",
+      description =
+          "Kafka to follow the build on. Env: KILN_KAFKA. Default: from <home>/farm.json.")
   String kafka;
 
-  @Option(names = "--timeout", defaultValue = "PT15M", description = "How long to wait for the build (ISO-8601 duration). Default: 15 minutes.")
+  @Option(
+      names = "--timeout",
+      defaultValue = "PT15M",
+      description = "How long to wait for the build (ISO-8601 duration). Default: 15 minutes.")
   Duration timeout;
 
-  @Option(names = "--env", paramLabel = "K=V", description = "Build-time environment variable (repeatable).")
+  @Option(
+      names = "--env",
+      paramLabel = "K=V",
+      description = "Build-time environment variable (repeatable).")
   Map<String, String> buildEnv = Map.of();
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    FarmEndpoints farm = coordinator != null && kafka != null
-        ? new FarmEndpoints(kafka, coordinator, null, System.getenv().getOrDefault("KILN_TOPIC_PREFIX", ""))
-        : FarmEndpoints.read(home.toAbsolutePath());
-    Result result = push(farm, home.toAbsolutePath(), source, tenant, app, ref, buildEnv, timeout, out);
+    FarmEndpoints farm =
+        coordinator != null && kafka != null
+            ? new FarmEndpoints(
+                kafka, coordinator, null, System.getenv().getOrDefault("KILN_TOPIC_PREFIX", ""))
+            : FarmEndpoints.read(home.toAbsolutePath());
+    Result result =
+        push(farm, home.toAbsolutePath(), source, tenant, app, ref, buildEnv, timeout, out);
     return result.exitCode();
   }
 
   /** What a push ended with; shared with {@code kiln demo}. */
   record Result(int exitCode, BuildFollower.Outcome outcome) {}
 
-  static Result push(FarmEndpoints farm, Path home, String source, String tenant, String app, String ref,
-      Map<String, String> buildEnv, Duration timeout, PrintWriter out) {
+  static Result push(
+      FarmEndpoints farm,
+      Path home,
+      String source,
+      String tenant,
+      String app,
+      String ref,
+      Map<String, String> buildEnv,
+      Duration timeout,
+      PrintWriter out) {
     String appName = app != null ? app : defaultAppName(source);
     SourceRepository.Resolved resolved =
         SourceRepository.resolve(source, ref, home.resolve("repos"), tenant, appName, out::println);
-    PushEvent push = new PushEvent(tenant, appName, resolved.repoUrl(), resolved.ref(), resolved.commit(), null,
-        buildEnv, Instant.now());
+    PushEvent push =
+        new PushEvent(
+            tenant,
+            appName,
+            resolved.repoUrl(),
+            resolved.ref(),
+            resolved.commit(),
+            null,
+            buildEnv,
+            Instant.now());
     try {
       push.validate();
     } catch (dev.kiln.events.InvalidEventException e) {
-      throw new UserError("cannot push: " + e.getMessage() + " (use --tenant / --app to set valid names)");
+      throw new UserError(
+          "cannot push: " + e.getMessage() + " (use --tenant / --app to set valid names)");
     }
     CoordinatorClient.Accepted accepted = new CoordinatorClient(farm.coordinatorUrl()).push(push);
-    out.printf("-----> Pushed %s/%s@%s: build %s (%s)%n", tenant, appName, resolved.commit().substring(0, 12),
-        accepted.buildId(), accepted.status());
+    out.printf(
+        "-----> Pushed %s/%s@%s: build %s (%s)%n",
+        tenant, appName, resolved.commit().substring(0, 12), accepted.buildId(), accepted.status());
     out.flush();
     Topics topics = farm.topics();
-    var outcome = BuildFollower.follow(farm.kafka(), topics, accepted.buildId(), tenant, appName, timeout,
-        line -> {
-          out.println(render(line));
-          out.flush();
-        });
+    var outcome =
+        BuildFollower.follow(
+            farm.kafka(),
+            topics,
+            accepted.buildId(),
+            tenant,
+            appName,
+            timeout,
+            line -> {
+              out.println(render(line));
+              out.flush();
+            });
     if (outcome.isEmpty()) {
-      out.printf("Error: build %s did not finish within %s; see `kiln status` for where it is.%n",
+      out.printf(
+          "Error: build %s did not finish within %s; see `kiln status` for where it is.%n",
           accepted.buildId(), timeout);
       return new Result(1, null);
     }
@@ -103,8 +155,11 @@ public final class PushCommand implements Callable<Integer> {
       return new Result(0, outcome.get());
     }
     var failed = outcome.get().buildFailed();
-    out.println("-----> Build failed at " + (failed.stage() == null ? "?" : failed.stage().name().toLowerCase(Locale.ROOT))
-        + ": " + failed.code());
+    out.println(
+        "-----> Build failed at "
+            + (failed.stage() == null ? "?" : failed.stage().name().toLowerCase(Locale.ROOT))
+            + ": "
+            + failed.code());
     out.println("       " + failed.message().replace("\n", "\n       "));
     out.flush();
     return new Result(1, outcome.get());
@@ -120,7 +175,8 @@ public final class PushCommand implements Callable<Integer> {
     if (base.isEmpty() || base.equals(".")) {
       base = Path.of("").toAbsolutePath().getFileName().toString();
     }
-    String name = base.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]+", "-").replaceAll("^-+|-+$", "");
+    String name =
+        base.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]+", "-").replaceAll("^-+|-+$", "");
     return name.isEmpty() ? "app" : name.length() > 63 ? name.substring(0, 63) : name;
   }
 

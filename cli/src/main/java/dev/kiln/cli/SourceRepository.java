@@ -12,15 +12,16 @@ import java.util.function.Consumer;
 
 /**
  * Turns what the user points {@code kiln push} at into a repository URL and a commit: a git work
- * tree is used as it is; a plain directory is committed to a local repository under the farm's
- * home first (the directory itself is never modified); anything else is treated as a git URL.
+ * tree is used as it is; a plain directory is committed to a local repository under the farm's home
+ * first (the directory itself is never modified); anything else is treated as a git URL.
  */
 final class SourceRepository {
   record Resolved(String repoUrl, String ref, String commit) {}
 
   private SourceRepository() {}
 
-  static Resolved resolve(String source, String ref, Path reposDir, String tenant, String app, Consumer<String> say) {
+  static Resolved resolve(
+      String source, String ref, Path reposDir, String tenant, String app, Consumer<String> say) {
     Path dir = Path.of(source);
     if (Files.isDirectory(dir)) {
       Path abs = dir.toAbsolutePath().normalize();
@@ -28,9 +29,17 @@ final class SourceRepository {
         String wanted = ref == null ? "HEAD" : ref;
         String commit = git(abs, null, "rev-parse", "--verify", wanted + "^{commit}").trim();
         if (!git(abs, null, "status", "--porcelain").isBlank()) {
-          say.accept("Note: " + abs + " has uncommitted changes; building the committed " + wanted + " (" + commit.substring(0, 12) + ").");
+          say.accept(
+              "Note: "
+                  + abs
+                  + " has uncommitted changes; building the committed "
+                  + wanted
+                  + " ("
+                  + commit.substring(0, 12)
+                  + ").");
         }
-        return new Resolved(abs.toUri().toString().replaceFirst("^file:/+", "file:///"), wanted, commit);
+        return new Resolved(
+            abs.toUri().toString().replaceFirst("^file:/+", "file:///"), wanted, commit);
       }
       return commitPlainDirectory(abs, reposDir.resolve(tenant).resolve(app + ".git"), say);
     }
@@ -38,11 +47,19 @@ final class SourceRepository {
       String wanted = ref == null ? "HEAD" : ref;
       String out = git(null, null, "ls-remote", source, wanted);
       if (out.isBlank()) {
-        throw new UserError("'" + wanted + "' does not exist in " + source + "; pass an existing branch or tag with --ref");
+        throw new UserError(
+            "'"
+                + wanted
+                + "' does not exist in "
+                + source
+                + "; pass an existing branch or tag with --ref");
       }
       return new Resolved(source, wanted, out.split("\\s+")[0]);
     }
-    throw new UserError("'" + source + "' is neither a directory nor a git URL; pass the app's directory or its repository URL");
+    throw new UserError(
+        "'"
+            + source
+            + "' is neither a directory nor a git URL; pass the app's directory or its repository URL");
   }
 
   private static boolean isWorkTreeRoot(Path dir) {
@@ -68,12 +85,26 @@ final class SourceRepository {
     boolean hasHead = !gitWithOptional(tree, "rev-parse", "--verify", "-q", "HEAD").isBlank();
     boolean changed = !hasHead || !gitWith(tree, "status", "--porcelain").isBlank();
     if (changed) {
-      gitWith(tree, "-c", "user.name=kiln", "-c", "user.email=kiln@localhost", "commit", "-q", "--allow-empty",
-          "-m", "kiln push of " + dir);
+      gitWith(
+          tree,
+          "-c",
+          "user.name=kiln",
+          "-c",
+          "user.email=kiln@localhost",
+          "commit",
+          "-q",
+          "--allow-empty",
+          "-m",
+          "kiln push of " + dir);
     }
     String commit = gitWith(tree, "rev-parse", "HEAD").trim();
-    say.accept((changed ? "Committed " : "No changes in ") + dir + (changed ? " as " : "; reusing ") + commit.substring(0, 12)
-        + " in " + gitDir);
+    say.accept(
+        (changed ? "Committed " : "No changes in ")
+            + dir
+            + (changed ? " as " : "; reusing ")
+            + commit.substring(0, 12)
+            + " in "
+            + gitDir);
     return new Resolved("file://" + gitDir, "HEAD", commit);
   }
 

@@ -12,41 +12,72 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "status", description = "Show one build, or a tenant's builds, from a running farm.")
+@Command(
+    name = "status",
+    description = "Show one build, or a tenant's builds, from a running farm.")
 public final class StatusCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(arity = "0..1", paramLabel = "BUILD-ID", description = "A build id (b-…). Without it: the tenant's builds.")
+  @Parameters(
+      arity = "0..1",
+      paramLabel = "BUILD-ID",
+      description = "A build id (b-…). Without it: the tenant's builds.")
   String buildId;
 
-  @Option(names = "--tenant", defaultValue = "${env:KILN_TENANT:-local}", description = "Tenant. Env: KILN_TENANT. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--tenant",
+      defaultValue = "${env:KILN_TENANT:-local}",
+      description = "Tenant. Env: KILN_TENANT. Default: ${DEFAULT-VALUE}")
   String tenant;
 
-  @Option(names = "--home", defaultValue = "${env:KILN_HOME:-.kiln}", description = "The farm's state directory. Env: KILN_HOME.")
+  @Option(
+      names = "--home",
+      defaultValue = "${env:KILN_HOME:-.kiln}",
+      description = "The farm's state directory. Env: KILN_HOME.")
   Path home;
 
-  @Option(names = "--coordinator", paramLabel = "URL", defaultValue = "${env:KILN_COORDINATOR}", description = "Coordinator URL. Env: KILN_COORDINATOR. Default: from <home>/farm.json.")
+  @Option(
+      names = "--coordinator",
+      paramLabel = "URL",
+      defaultValue = "${env:KILN_COORDINATOR}",
+      description = "Coordinator URL. Env: KILN_COORDINATOR. Default: from <home>/farm.json.")
   String coordinator;
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    String url = coordinator != null ? coordinator : FarmEndpoints.read(home.toAbsolutePath()).coordinatorUrl();
+    String url =
+        coordinator != null
+            ? coordinator
+            : FarmEndpoints.read(home.toAbsolutePath()).coordinatorUrl();
     CoordinatorClient client = new CoordinatorClient(url);
     if (buildId != null) {
-      out.println(client.get("/v1/builds/" + URLEncoder.encode(buildId, StandardCharsets.UTF_8)).toPrettyString());
+      out.println(
+          client
+              .get("/v1/builds/" + URLEncoder.encode(buildId, StandardCharsets.UTF_8))
+              .toPrettyString());
       return 0;
     }
-    JsonNode builds = client.get("/v1/builds?tenant=" + URLEncoder.encode(tenant, StandardCharsets.UTF_8));
+    JsonNode builds =
+        client.get("/v1/builds?tenant=" + URLEncoder.encode(tenant, StandardCharsets.UTF_8));
     JsonNode list = builds.isArray() ? builds : builds.path("builds");
     if (list.isEmpty()) {
       out.println("No builds for tenant " + tenant + ".");
     }
     for (JsonNode b : list) {
-      out.printf("%-24s %-10s %s/%s@%s %s%n", b.path("buildId").asText(), b.path("state").asText(),
-          b.path("push").path("tenant").asText(), b.path("push").path("app").asText(),
-          b.path("push").path("commit").asText().substring(0, Math.min(12, b.path("push").path("commit").asText().length())),
-          b.hasNonNull("image") ? b.path("image").asText() : b.path("failure").path("code").asText(""));
+      out.printf(
+          "%-24s %-10s %s/%s@%s %s%n",
+          b.path("buildId").asText(),
+          b.path("state").asText(),
+          b.path("push").path("tenant").asText(),
+          b.path("push").path("app").asText(),
+          b.path("push")
+              .path("commit")
+              .asText()
+              .substring(0, Math.min(12, b.path("push").path("commit").asText().length())),
+          b.hasNonNull("image")
+              ? b.path("image").asText()
+              : b.path("failure").path("code").asText(""));
     }
     return 0;
   }

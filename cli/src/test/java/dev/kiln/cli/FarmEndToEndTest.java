@@ -54,7 +54,8 @@ class FarmEndToEndTest {
   void startFarm() throws Exception {
     Path wheels = Files.createDirectories(temp.resolve("wheels"));
     WheelBuilder.wheel("greeting", "1.0")
-        .module("greeting/__init__.py", "VERSION = '1.0'\n\ndef main():\n    print('hello', VERSION)\n")
+        .module(
+            "greeting/__init__.py", "VERSION = '1.0'\n\ndef main():\n    print('hello', VERSION)\n")
         .requires("helper-lib>=0.5")
         .requiresPython(">=3.9")
         .consoleScript("greet", "greeting:main")
@@ -64,16 +65,24 @@ class FarmEndToEndTest {
         .module("greeting/__init__.py", "VERSION = '2.0'\n")
         .requiresPython(">=3.12")
         .writeTo(wheels);
-    WheelBuilder.wheel("helper-lib", "0.5").module("helper_lib/__init__.py", "NAME = 'helper'\n").writeTo(wheels);
-    WheelBuilder.wheel("slow-download", "1.0").module("slow_download/__init__.py", "").writeTo(wheels);
+    WheelBuilder.wheel("helper-lib", "0.5")
+        .module("helper_lib/__init__.py", "NAME = 'helper'\n")
+        .writeTo(wheels);
+    WheelBuilder.wheel("slow-download", "1.0")
+        .module("slow_download/__init__.py", "")
+        .writeTo(wheels);
     index = StaticIndexServer.start(wheels);
     registry = LocalRegistry.start();
     RuntimeImage runtime = LocalRuntimeImage.in(temp.resolve("runtimes")).ensureAvailable();
-    FarmSettings settings = new FarmSettings(temp.resolve("home"), null, index.indexUrl(), registry.address(),
-        0, 0, 2, null, "");
-    farm = Farm.start(settings,
-        new OfflineRuntime.Override(runtime.pythonMinorVersion(), "tar:" + runtime.tarball(), runtime.pythonVersion()),
-        farmLog::append);
+    FarmSettings settings =
+        new FarmSettings(
+            temp.resolve("home"), null, index.indexUrl(), registry.address(), 0, 0, 2, null, "");
+    farm =
+        Farm.start(
+            settings,
+            new OfflineRuntime.Override(
+                runtime.pythonMinorVersion(), "tar:" + runtime.tarball(), runtime.pythonVersion()),
+            farmLog::append);
   }
 
   @AfterAll
@@ -90,13 +99,16 @@ class FarmEndToEndTest {
   }
 
   @Test
-  void pushedRepositoryBecomesExactlyOneImageWithItsDependenciesForTheRequestedPython() throws Exception {
+  void pushedRepositoryBecomesExactlyOneImageWithItsDependenciesForTheRequestedPython()
+      throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/hello"));
-    String commit = repo.commit(Map.of(
-        "app.py", "from greeting import VERSION\n",
-        "requirements.txt", "greeting\n",
-        ".python-version", "3.11\n",
-        "Procfile", "web: greet --port $PORT\n"));
+    String commit =
+        repo.commit(
+            Map.of(
+                "app.py", "from greeting import VERSION\n",
+                "requirements.txt", "greeting\n",
+                ".python-version", "3.11\n",
+                "Procfile", "web: greet --port $PORT\n"));
 
     ImageReady ready = buildSucceeds("e2e", "hello", repo, commit);
 
@@ -112,8 +124,10 @@ class FarmEndToEndTest {
     assertThat(files).containsKey("app/app.py");
     assertThat(files.get("app/.python-version").text()).isEqualTo("3.11\n");
     assertThat(files.get("opt/kiln/deps/greeting/__init__.py").text()).contains("VERSION = '1.0'");
-    assertThat(files).containsKeys("opt/kiln/deps/greeting-1.0.dist-info/METADATA",
-        "opt/kiln/deps/helper_lib/__init__.py");
+    assertThat(files)
+        .containsKeys(
+            "opt/kiln/deps/greeting-1.0.dist-info/METADATA",
+            "opt/kiln/deps/helper_lib/__init__.py");
     assertThat(files).doesNotContainKey("opt/kiln/deps/greeting-2.0.dist-info/METADATA");
     assertThat(files.get("opt/kiln/deps/bin/greet").text()).startsWith("#!/usr/bin/env python3\n");
     assertThat(image.containerConfig().get("Cmd").get(0).asText()).isEqualTo("greet --port $PORT");
@@ -126,14 +140,29 @@ class FarmEndToEndTest {
   @Test
   void sameCommitPushedThreeTimesBuildsOnce() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/twice"));
-    String commit = repo.commit(Map.of("app.py", "print('x')\n", "requirements.txt", "helper-lib==0.5\n",
-        ".python-version", "3.11\n", "Procfile", "web: python app.py\n"));
+    String commit =
+        repo.commit(
+            Map.of(
+                "app.py",
+                "print('x')\n",
+                "requirements.txt",
+                "helper-lib==0.5\n",
+                ".python-version",
+                "3.11\n",
+                "Procfile",
+                "web: python app.py\n"));
     PushEvent push = push("e2e", "twice", repo, commit);
     CoordinatorClient coordinator = new CoordinatorClient(farm.endpoints().coordinatorUrl());
 
     coordinator.push(push);
-    publishRaw(farm.endpoints().topics().push(), push.buildId(),
-        new EventCodec("/kiln/test").toRecord(farm.endpoints().topics().push(), push.buildId(), push).value(), true, push);
+    publishRaw(
+        farm.endpoints().topics().push(),
+        push.buildId(),
+        new EventCodec("/kiln/test")
+            .toRecord(farm.endpoints().topics().push(), push.buildId(), push)
+            .value(),
+        true,
+        push);
     ImageReady ready = awaitImageReady(push);
     CoordinatorClient.Accepted again = coordinator.push(push);
 
@@ -145,33 +174,72 @@ class FarmEndToEndTest {
   void malformedPushesAreDeadLetteredAndTheNextPushStillBuilds() throws Exception {
     String pushTopic = farm.endpoints().topics().push();
     publishRaw(pushTopic, "garbage", "{not json".getBytes(StandardCharsets.UTF_8), false, null);
-    PushEvent badCommit = new PushEvent("e2e", "broken", "file:///nowhere", "main", "0".repeat(40), null, null,
-        Instant.now());
-    byte[] body = new String(EventCodec.toJson(badCommit), StandardCharsets.UTF_8)
-        .replace("0".repeat(40), "main").getBytes(StandardCharsets.UTF_8);
+    PushEvent badCommit =
+        new PushEvent(
+            "e2e", "broken", "file:///nowhere", "main", "0".repeat(40), null, null, Instant.now());
+    byte[] body =
+        new String(EventCodec.toJson(badCommit), StandardCharsets.UTF_8)
+            .replace("0".repeat(40), "main")
+            .getBytes(StandardCharsets.UTF_8);
     publishRaw(pushTopic, "bad-commit", body, true, badCommit);
 
     GitRepo repo = GitRepo.init(temp.resolve("repos/after-garbage"));
-    String commit = repo.commit(Map.of("app.py", "print('x')\n", "requirements.txt", "helper-lib==0.5\n",
-        ".python-version", "3.11\n", "Procfile", "web: python app.py\n"));
+    String commit =
+        repo.commit(
+            Map.of(
+                "app.py",
+                "print('x')\n",
+                "requirements.txt",
+                "helper-lib==0.5\n",
+                ".python-version",
+                "3.11\n",
+                "Procfile",
+                "web: python app.py\n"));
     buildSucceeds("e2e", "after-garbage", repo, commit);
 
-    var deadLetters = TopicRecords.readAll(farm.endpoints().kafka(), farm.endpoints().topics().deadLetters());
+    var deadLetters =
+        TopicRecords.readAll(farm.endpoints().kafka(), farm.endpoints().topics().deadLetters());
     assertThat(deadLetters).extracting(r -> r.key()).contains("garbage", "bad-commit");
-    var reasonForBadCommit = deadLetters.stream().filter(r -> "bad-commit".equals(r.key())).findFirst().orElseThrow()
-        .headers().lastHeader(DeadLetters.REASON).value();
-    assertThat(new String(reasonForBadCommit, StandardCharsets.UTF_8)).startsWith("commit:").contains("'main'");
+    var reasonForBadCommit =
+        deadLetters.stream()
+            .filter(r -> "bad-commit".equals(r.key()))
+            .findFirst()
+            .orElseThrow()
+            .headers()
+            .lastHeader(DeadLetters.REASON)
+            .value();
+    assertThat(new String(reasonForBadCommit, StandardCharsets.UTF_8))
+        .startsWith("commit:")
+        .contains("'main'");
   }
 
   @Test
   void requirementMissingFromTheIndexFailsTheBuildWithACodeNamingThePackage() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/missing"));
-    String commit = repo.commit(Map.of("app.py", "print('x')\n", "requirements.txt", "no-such-package==1.0\n",
-        ".python-version", "3.11\n", "Procfile", "web: python app.py\n"));
+    String commit =
+        repo.commit(
+            Map.of(
+                "app.py",
+                "print('x')\n",
+                "requirements.txt",
+                "no-such-package==1.0\n",
+                ".python-version",
+                "3.11\n",
+                "Procfile",
+                "web: python app.py\n"));
     StringWriter log = new StringWriter();
 
-    PushCommand.Result result = PushCommand.push(farm.endpoints(), temp.resolve("home"), repo.dir().toString(), "e2e",
-        "missing", null, Map.of(), BUILD_TIMEOUT, new PrintWriter(log, true));
+    PushCommand.Result result =
+        PushCommand.push(
+            farm.endpoints(),
+            temp.resolve("home"),
+            repo.dir().toString(),
+            "e2e",
+            "missing",
+            null,
+            Map.of(),
+            BUILD_TIMEOUT,
+            new PrintWriter(log, true));
 
     assertThat(result.exitCode()).as(log.toString()).isEqualTo(1);
     BuildFailed failed = result.outcome().buildFailed();
@@ -184,33 +252,72 @@ class FarmEndToEndTest {
   @Test
   void coordinatorStoppedMidBuildIsReplacedAndTheBuildCompletesExactlyOnce() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/restart"));
-    String commit = repo.commit(Map.of("app.py", "print('restart')\n", "requirements.txt", "slow-download==1.0\n",
-        ".python-version", "3.11.4\n", "Procfile", "web: python app.py\n"));
+    String commit =
+        repo.commit(
+            Map.of(
+                "app.py",
+                "print('restart')\n",
+                "requirements.txt",
+                "slow-download==1.0\n",
+                ".python-version",
+                "3.11.4\n",
+                "Procfile",
+                "web: python app.py\n"));
     PushEvent push = push("e2e", "restart", repo, commit);
     CoordinatorClient coordinator = new CoordinatorClient(farm.endpoints().coordinatorUrl());
     Runnable releaseDownload = index.hold("slow_download-1.0-py3-none-any.whl");
     coordinator.push(push);
-    await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
-        .until(() -> coordinator.get("/v1/builds/" + push.buildId()).path("state").asText().equals("INSTALLING"));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .ignoreExceptions()
+        .until(
+            () ->
+                coordinator
+                    .get("/v1/builds/" + push.buildId())
+                    .path("state")
+                    .asText()
+                    .equals("INSTALLING"));
 
-    farm.stopCoordinator(); // mid-build: the INSTALL task is running and its result comes while no coordinator runs
+    farm.stopCoordinator(); // mid-build: the INSTALL task is running and its result comes while no
+    // coordinator runs
     releaseDownload.run();
-    await().atMost(Duration.ofSeconds(60)).until(() ->
-        TopicRecords.bodies(farm.endpoints().kafka(), farm.endpoints().topics().results(), TaskResult.class).stream()
-            .anyMatch(r -> r.buildId().equals(push.buildId()) && r.kind() == TaskKind.INSTALL));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                TopicRecords.bodies(
+                        farm.endpoints().kafka(),
+                        farm.endpoints().topics().results(),
+                        TaskResult.class)
+                    .stream()
+                    .anyMatch(
+                        r -> r.buildId().equals(push.buildId()) && r.kind() == TaskKind.INSTALL));
     farm.startCoordinatorAgain();
 
     ImageReady ready = awaitImageReady(push);
     assertThat(ready.pythonVersion()).isEqualTo("3.11.4");
     assertExactlyOneImageReady(push.buildId());
-    assertThat(new CoordinatorClient(farm.endpoints().coordinatorUrl()).get("/v1/builds/" + push.buildId())
-        .path("state").asText()).isEqualTo("SUCCEEDED");
+    assertThat(
+            new CoordinatorClient(farm.endpoints().coordinatorUrl())
+                .get("/v1/builds/" + push.buildId())
+                .path("state")
+                .asText())
+        .isEqualTo("SUCCEEDED");
   }
 
   private ImageReady buildSucceeds(String tenant, String app, GitRepo repo, String commit) {
     StringWriter log = new StringWriter();
-    PushCommand.Result result = PushCommand.push(farm.endpoints(), temp.resolve("home"), repo.dir().toString(), tenant,
-        app, null, Map.of(), BUILD_TIMEOUT, new PrintWriter(log, true));
+    PushCommand.Result result =
+        PushCommand.push(
+            farm.endpoints(),
+            temp.resolve("home"),
+            repo.dir().toString(),
+            tenant,
+            app,
+            null,
+            Map.of(),
+            BUILD_TIMEOUT,
+            new PrintWriter(log, true));
     assertThat(result.exitCode()).as(log + "\nfarm:\n" + farmLog).isZero();
     assertThat(result.outcome().imageReady().commit()).isEqualTo(commit);
     return result.outcome().imageReady();
@@ -221,32 +328,52 @@ class FarmEndToEndTest {
   }
 
   private ImageReady awaitImageReady(PushEvent push) {
-    return BuildFollower.follow(farm.endpoints().kafka(), farm.endpoints().topics(), push.buildId(), push.tenant(),
-            push.app(), BUILD_TIMEOUT, line -> {})
+    return BuildFollower.follow(
+            farm.endpoints().kafka(),
+            farm.endpoints().topics(),
+            push.buildId(),
+            push.tenant(),
+            push.app(),
+            BUILD_TIMEOUT,
+            line -> {})
         .map(BuildFollower.Outcome::imageReady)
-        .orElseThrow(() -> new AssertionError("no image-ready for " + push.buildId() + "; farm:\n" + farmLog));
+        .orElseThrow(
+            () ->
+                new AssertionError("no image-ready for " + push.buildId() + "; farm:\n" + farmLog));
   }
 
   private void assertExactlyOneImageReady(String buildId) {
     // Quiet for a while after the build: a duplicate would show up within this window.
-    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(20)).until(() ->
-        countImageReady(buildId) == 1);
+    await()
+        .during(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> countImageReady(buildId) == 1);
   }
 
   private long countImageReady(String buildId) {
-    List<ImageReady> all = TopicRecords.bodies(farm.endpoints().kafka(), farm.endpoints().topics().imageReady(),
-        ImageReady.class);
+    List<ImageReady> all =
+        TopicRecords.bodies(
+            farm.endpoints().kafka(), farm.endpoints().topics().imageReady(), ImageReady.class);
     return all.stream().filter(r -> r.buildId().equals(buildId)).count();
   }
 
   /** Writes straight to Kafka, as a webhook bridge or a misbehaving producer would. */
-  private void publishRaw(String topic, String key, byte[] value, boolean withCloudEventHeaders, PushEvent forHeaders) {
-    Map<String, Object> config = Map.of("bootstrap.servers", farm.endpoints().kafka(),
-        "key.serializer", StringSerializer.class.getName(), "value.serializer", ByteArraySerializer.class.getName());
+  private void publishRaw(
+      String topic, String key, byte[] value, boolean withCloudEventHeaders, PushEvent forHeaders) {
+    Map<String, Object> config =
+        Map.of(
+            "bootstrap.servers",
+            farm.endpoints().kafka(),
+            "key.serializer",
+            StringSerializer.class.getName(),
+            "value.serializer",
+            ByteArraySerializer.class.getName());
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(config)) {
       ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, key, value);
       if (withCloudEventHeaders) {
-        new EventCodec("/kiln/test").toRecord(topic, key, forHeaders).headers()
+        new EventCodec("/kiln/test")
+            .toRecord(topic, key, forHeaders)
+            .headers()
             .forEach(h -> record.headers().add(h));
       }
       producer.send(record).get();

@@ -27,8 +27,18 @@ final class GitRepo {
       Files.writeString(path, file.getValue());
     }
     SourceRepository.git(dir, null, "add", "-A");
-    SourceRepository.git(dir, null, "-c", "user.name=test", "-c", "user.email=test@localhost",
-        "commit", "-q", "--allow-empty", "-m", "test commit");
+    SourceRepository.git(
+        dir,
+        null,
+        "-c",
+        "user.name=test",
+        "-c",
+        "user.email=test@localhost",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "test commit");
     return SourceRepository.git(dir, null, "rev-parse", "HEAD").trim();
   }
 

@@ -58,8 +58,17 @@ class PlanCommandTest {
 
     JsonNode plan = json();
     assertThat(plan.isObject()).isTrue();
-    assertThat(plan.fieldNames()).toIterable()
-        .contains("strategy", "sourceDir", "python", "packageManager", "packageManagerFiles", "run", "warnings", "error");
+    assertThat(plan.fieldNames())
+        .toIterable()
+        .contains(
+            "strategy",
+            "sourceDir",
+            "python",
+            "packageManager",
+            "packageManagerFiles",
+            "run",
+            "warnings",
+            "error");
     assertThat(plan.get("strategy").asText()).isEqualTo("buildpack");
     assertThat(plan.get("sourceDir").asText()).isEqualTo(".");
     assertThat(plan.get("python").get("version").asText()).isEqualTo("3.12.7");
@@ -80,10 +89,13 @@ class PlanCommandTest {
 
     JsonNode plan = json();
     assertThat(plan.get("error").get("code").asText()).isEqualTo("python-version::eol");
-    assertThat(plan.get("error").get("message").asText()).contains("2.7.18").contains(".python-version");
+    assertThat(plan.get("error").get("message").asText())
+        .contains("2.7.18")
+        .contains(".python-version");
     assertThat(plan.get("packageManager").asText()).isEqualTo("pip");
     assertThat(plan.get("python").get("requested").asText()).isEqualTo("2.7.18");
-    assertThat(plan.get("warnings").get(0).get("code").asText()).isEqualTo("runtime-txt::deprecated");
+    assertThat(plan.get("warnings").get(0).get("code").asText())
+        .isEqualTo("runtime-txt::deprecated");
     assertThat(plan.get("run").isNull()).isTrue();
   }
 
@@ -107,7 +119,10 @@ class PlanCommandTest {
   void appSpecWithAComponentSetsSourceDirAndRunCommand() throws Exception {
     Path api = Files.createDirectories(temp.resolve("repo/services/api"));
     Files.writeString(api.resolve("requirements.txt"), "");
-    Path spec = Files.writeString(temp.resolve("app.yaml"), """
+    Path spec =
+        Files.writeString(
+            temp.resolve("app.yaml"),
+            """
         name: shop
         services:
           - name: web
@@ -116,7 +131,15 @@ class PlanCommandTest {
             source_dir: services/api
             run_command: python -m http.server $PORT
         """);
-    assertThat(plan("--json", "--app-spec", spec.toString(), "--component", "api", temp.resolve("repo").toString())).isZero();
+    assertThat(
+            plan(
+                "--json",
+                "--app-spec",
+                spec.toString(),
+                "--component",
+                "api",
+                temp.resolve("repo").toString()))
+        .isZero();
     assertThat(json().get("sourceDir").asText()).isEqualTo("services/api");
     assertThat(json().get("run").get("source").asText()).isEqualTo("app-spec");
   }
@@ -125,16 +148,21 @@ class PlanCommandTest {
   void malformedAppSpecIsAUsageErrorWithTheReason() throws Exception {
     Path spec = Files.writeString(temp.resolve("app.yaml"), "services: [\n");
     assertThat(plan("--app-spec", spec.toString(), app.toString())).isEqualTo(2);
-    assertThat(err.toString()).contains("--app-spec").contains("not valid YAML").contains("app-spec::invalid");
+    assertThat(err.toString())
+        .contains("--app-spec")
+        .contains("not valid YAML")
+        .contains("app-spec::invalid");
   }
 
   @Test
   void missingAppSpecFileAndUnknownComponentAreUsageErrors() throws Exception {
-    assertThat(plan("--app-spec", temp.resolve("none.yaml").toString(), app.toString())).isEqualTo(2);
+    assertThat(plan("--app-spec", temp.resolve("none.yaml").toString(), app.toString()))
+        .isEqualTo(2);
     assertThat(err.toString()).contains("is not a file");
 
     Path spec = Files.writeString(temp.resolve("app.yaml"), "services:\n  - name: web\n");
-    assertThat(plan("--app-spec", spec.toString(), "--component", "api", app.toString())).isEqualTo(2);
+    assertThat(plan("--app-spec", spec.toString(), "--component", "api", app.toString()))
+        .isEqualTo(2);
     assertThat(err.toString()).contains("no component named 'api'").contains("web");
   }
 
@@ -161,16 +189,19 @@ class PlanCommandTest {
   void strictTurnsSeveralPackageManagersIntoAFailure() throws Exception {
     Files.writeString(app.resolve("Pipfile"), "[packages]\nflask = \"*\"\ngunicorn = \"*\"\n");
     assertThat(plan("--json", app.toString())).isZero();
-    assertThat(json().get("warnings").get(0).get("code").asText()).isEqualTo("package-manager::multiple-found");
+    assertThat(json().get("warnings").get(0).get("code").asText())
+        .isEqualTo("package-manager::multiple-found");
 
     out.getBuffer().setLength(0);
     assertThat(plan("--json", "--strict", app.toString())).isEqualTo(1);
-    assertThat(json().get("error").get("code").asText()).isEqualTo("package-manager::multiple-found");
+    assertThat(json().get("error").get("code").asText())
+        .isEqualTo("package-manager::multiple-found");
   }
 
   @Test
   void envOptionsAreBuildTimeVariables() {
-    PlanCommand command = CommandLine.populateCommand(new PlanCommand(), "--env", "A=1", "--env", "B=x=y", "dir");
+    PlanCommand command =
+        CommandLine.populateCommand(new PlanCommand(), "--env", "A=1", "--env", "B=x=y", "dir");
     assertThat(command.buildEnv).containsEntry("A", "1").containsEntry("B", "x=y");
     assertThat(plan("--env", "NOEQUALS", app.toString())).isEqualTo(2);
   }
@@ -181,8 +212,10 @@ class PlanCommandTest {
     assertThat(plan("--json", app.toString())).isEqualTo(1);
     assertThat(json().get("error").get("code").asText()).isEqualTo("python-version::unknown-major");
 
-    Path catalog = Files.writeString(temp.resolve("catalog.json"),
-        "{\"extends\": \"default\", \"minors\": {\"3.14\": {\"patches\": \"0-2\", \"imageTemplate\": \"registry:r/python:{version}\"}}}");
+    Path catalog =
+        Files.writeString(
+            temp.resolve("catalog.json"),
+            "{\"extends\": \"default\", \"minors\": {\"3.14\": {\"patches\": \"0-2\", \"imageTemplate\": \"registry:r/python:{version}\"}}}");
     out.getBuffer().setLength(0);
     assertThat(plan("--json", "--runtime-catalog", catalog.toString(), app.toString())).isZero();
     assertThat(json().get("python").get("version").asText()).isEqualTo("3.14.2");

@@ -38,26 +38,49 @@ class SampleImageRunsTest {
     if (DockerClientFactory.instance().isDockerAvailable()) {
       return;
     }
-    String howToStart = "start one with .ci/start-dockerd (as root; needs Debian's docker.io package)";
+    String howToStart =
+        "start one with .ci/start-dockerd (as root; needs Debian's docker.io package)";
     if ("true".equals(System.getenv("CI"))) {
       fail("CI=true but no Docker daemon is reachable; " + howToStart);
     }
-    assumeTrue(false, "No Docker daemon is reachable, so the built image cannot be run; " + howToStart);
+    assumeTrue(
+        false, "No Docker daemon is reachable, so the built image cannot be run; " + howToStart);
   }
 
   @Test
   void sampleAppImageAnswersHttpOnItsPort() throws Exception {
     Path samples = Path.of("..", "samples").toAbsolutePath().normalize();
     RuntimeImage runtime = LocalRuntimeImage.in(temp.resolve("runtimes")).ensureAvailable();
-    FarmSettings settings = new FarmSettings(temp.resolve("home"), null,
-        samples.resolve("index/simple").toUri().toString(), null, 0, 0, 1, null, "");
+    FarmSettings settings =
+        new FarmSettings(
+            temp.resolve("home"),
+            null,
+            samples.resolve("index/simple").toUri().toString(),
+            null,
+            0,
+            0,
+            1,
+            null,
+            "");
     StringWriter log = new StringWriter();
     PushCommand.Result result;
-    try (Farm farm = Farm.start(settings,
-        new OfflineRuntime.Override(runtime.pythonMinorVersion(), "tar:" + runtime.tarball(), runtime.pythonVersion()),
-        line -> log.append(line).append('\n'))) {
-      result = PushCommand.push(farm.endpoints(), settings.home(), samples.resolve("hello-wsgi").toString(), "demo",
-          "hello-wsgi", null, Map.of(), Duration.ofMinutes(5), new PrintWriter(log, true));
+    try (Farm farm =
+        Farm.start(
+            settings,
+            new OfflineRuntime.Override(
+                runtime.pythonMinorVersion(), "tar:" + runtime.tarball(), runtime.pythonVersion()),
+            line -> log.append(line).append('\n'))) {
+      result =
+          PushCommand.push(
+              farm.endpoints(),
+              settings.home(),
+              samples.resolve("hello-wsgi").toString(),
+              "demo",
+              "hello-wsgi",
+              null,
+              Map.of(),
+              Duration.ofMinutes(5),
+              new PrintWriter(log, true));
     }
     assertThat(result.exitCode()).as(log.toString()).isZero();
 
@@ -66,14 +89,23 @@ class SampleImageRunsTest {
     try (InputStream in = Files.newInputStream(tarball)) {
       DockerClientFactory.instance().client().loadImageCmd(in).exec();
     }
-    try (GenericContainer<?> app = new GenericContainer<>(DockerImageName.parse(name))
-        .withImagePullPolicy(imageName -> false)
-        .withExposedPorts(8080)
-        .waitingFor(Wait.forHttp("/health").forStatusCode(200).withStartupTimeout(Duration.ofMinutes(1)))) {
+    try (GenericContainer<?> app =
+        new GenericContainer<>(DockerImageName.parse(name))
+            .withImagePullPolicy(imageName -> false)
+            .withExposedPorts(8080)
+            .waitingFor(
+                Wait.forHttp("/health")
+                    .forStatusCode(200)
+                    .withStartupTimeout(Duration.ofMinutes(1)))) {
       app.start();
-      HttpResponse<String> response = HttpClient.newHttpClient().send(
-          HttpRequest.newBuilder(URI.create("http://" + app.getHost() + ":" + app.getMappedPort(8080) + "/")).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create(
+                              "http://" + app.getHost() + ":" + app.getMappedPort(8080) + "/"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
 
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.body()).contains("Hello from Kiln!").contains("listening on port 8080");

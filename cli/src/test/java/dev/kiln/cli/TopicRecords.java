@@ -18,15 +18,22 @@ final class TopicRecords {
   private TopicRecords() {}
 
   static List<ConsumerRecord<String, byte[]>> readAll(String bootstrap, String topic) {
-    Map<String, Object> config = Map.of(
-        "bootstrap.servers", bootstrap,
-        "key.deserializer", StringDeserializer.class.getName(),
-        "value.deserializer", ByteArrayDeserializer.class.getName(),
-        "enable.auto.commit", "false");
+    Map<String, Object> config =
+        Map.of(
+            "bootstrap.servers",
+            bootstrap,
+            "key.deserializer",
+            StringDeserializer.class.getName(),
+            "value.deserializer",
+            ByteArrayDeserializer.class.getName(),
+            "enable.auto.commit",
+            "false");
     List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config)) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions);

@@ -16,9 +16,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Asks the cache-service's action cache whether a dependency set was installed before
- * ({@code GET /ac/{dependencyKey}}). Every failure is a miss: the cache only ever saves work, so a
- * slow or broken cache-service must not fail a build.
+ * Asks the cache-service's action cache whether a dependency set was installed before ({@code GET
+ * /ac/{dependencyKey}}). Every failure is a miss: the cache only ever saves work, so a slow or
+ * broken cache-service must not fail a build.
  */
 final class ActionCacheLookup {
   private static final Logger LOG = LoggerFactory.getLogger(ActionCacheLookup.class);
@@ -38,7 +38,10 @@ final class ActionCacheLookup {
   Future<Optional<DependencyLayer>> find(String dependencyKey) {
     String url = baseUrl + "/ac/" + URLEncoder.encode(dependencyKey, StandardCharsets.UTF_8);
     RequestOptions request =
-        new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url).setTimeout(TIMEOUT_MILLIS);
+        new RequestOptions()
+            .setMethod(HttpMethod.GET)
+            .setAbsoluteURI(url)
+            .setTimeout(TIMEOUT_MILLIS);
     return client
         .request(request)
         .compose(req -> req.send())
@@ -46,9 +49,11 @@ final class ActionCacheLookup {
             response ->
                 response
                     .body()
-                    .map(body -> response.statusCode() == 200
-                        ? parse(dependencyKey, body.getBytes())
-                        : Optional.<DependencyLayer>empty()))
+                    .map(
+                        body ->
+                            response.statusCode() == 200
+                                ? parse(dependencyKey, body.getBytes())
+                                : Optional.<DependencyLayer>empty()))
         .recover(
             e -> {
               LOG.warn("action cache lookup {} failed, installing instead: {}", url, e.toString());
@@ -65,12 +70,17 @@ final class ActionCacheLookup {
     try {
       DependencyLayer layer = EventCodec.mapper().readValue(json, DependencyLayer.class);
       if (layer == null || layer.blob() == null || !dependencyKey.equals(layer.key())) {
-        LOG.warn("action cache entry for {} is not a layer of that dependency set; installing", dependencyKey);
+        LOG.warn(
+            "action cache entry for {} is not a layer of that dependency set; installing",
+            dependencyKey);
         return Optional.empty();
       }
       return Optional.of(layer);
     } catch (IOException | RuntimeException e) {
-      LOG.warn("action cache entry for {} is unreadable, installing instead: {}", dependencyKey, e.toString());
+      LOG.warn(
+          "action cache entry for {} is unreadable, installing instead: {}",
+          dependencyKey,
+          e.toString());
       return Optional.empty();
     }
   }

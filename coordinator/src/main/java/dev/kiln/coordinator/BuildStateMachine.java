@@ -20,8 +20,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The build as a state machine: {@code DETECTING → INSTALLING → ASSEMBLING → SUCCEEDED}, any step
- * → {@code FAILED}. It only decides; carrying the decision out (Kafka, HTTP) is someone else's job,
+ * The build as a state machine: {@code DETECTING → INSTALLING → ASSEMBLING → SUCCEEDED}, any step →
+ * {@code FAILED}. It only decides; carrying the decision out (Kafka, HTTP) is someone else's job,
  * so every rule here is tested without a broker.
  *
  * <p>Delivery is at-least-once, so every input may arrive twice or late: a push for a build that
@@ -45,7 +45,8 @@ final class BuildStateMachine {
   }
 
   /**
-   * A push: a new build starts with DETECT; a known one (same tenant, app and commit) is left alone.
+   * A push: a new build starts with DETECT; a known one (same tenant, app and commit) is left
+   * alone.
    *
    * @param current the build's snapshot, or null when the coordinator has never seen it
    * @param previousPython the Python version of the app's last successful build, or null
@@ -54,21 +55,51 @@ final class BuildStateMachine {
     String buildId = push.buildId();
     if (current != null) {
       return Decision.ignore(
-          "build " + buildId + " for " + push.tenant() + "/" + push.app() + "@" + shortCommit(push.commit())
-              + " is already known (" + current.state() + "); a commit builds once");
+          "build "
+              + buildId
+              + " for "
+              + push.tenant()
+              + "/"
+              + push.app()
+              + "@"
+              + shortCommit(push.commit())
+              + " is already known ("
+              + current.state()
+              + "); a commit builds once");
     }
     Instant now = clock.instant();
     String taskId = BuildTask.taskId(buildId, TaskKind.DETECT, FIRST_ATTEMPT);
     BuildSnapshot detecting =
         new BuildSnapshot(
-            buildId, BuildState.DETECTING, push, FIRST_ATTEMPT, taskId, null, null, null, null, null,
-            null, null, false, now, now);
+            buildId,
+            BuildState.DETECTING,
+            push,
+            FIRST_ATTEMPT,
+            taskId,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            false,
+            now,
+            now);
     return new Decision(
         detecting,
         List.of(
             new Action.WriteSnapshot(detecting),
-            log(detecting, Level.INFO,
-                "-----> Build " + buildId + " queued for " + push.tenant() + "/" + push.app() + "@"
+            log(
+                detecting,
+                Level.INFO,
+                "-----> Build "
+                    + buildId
+                    + " queued for "
+                    + push.tenant()
+                    + "/"
+                    + push.app()
+                    + "@"
                     + shortCommit(push.commit())),
             new Action.PublishTask(currentTask(detecting, previousPython))));
   }
@@ -82,18 +113,31 @@ final class BuildStateMachine {
   Decision onResult(TaskResult result, BuildSnapshot current) {
     if (current == null) {
       return Decision.ignore(
-          "result " + result.taskId() + " is for build " + result.buildId()
+          "result "
+              + result.taskId()
+              + " is for build "
+              + result.buildId()
               + ", which this coordinator does not know");
     }
     if (current.state().isFinal()) {
       return Decision.ignore(
-          "result " + result.taskId() + " arrived after build " + current.buildId() + " had "
-              + current.state() + "; duplicate or late delivery");
+          "result "
+              + result.taskId()
+              + " arrived after build "
+              + current.buildId()
+              + " had "
+              + current.state()
+              + "; duplicate or late delivery");
     }
     if (!result.taskId().equals(current.currentTaskId()) || result.kind() != currentKind(current)) {
       return Decision.ignore(
-          "result " + result.taskId() + " is not build " + current.buildId() + "'s current task "
-              + current.currentTaskId() + "; duplicate or stale delivery");
+          "result "
+              + result.taskId()
+              + " is not build "
+              + current.buildId()
+              + "'s current task "
+              + current.currentTaskId()
+              + "; duplicate or stale delivery");
     }
     if (!result.succeeded()) {
       return fail(current, result.kind(), result.failure());
@@ -116,14 +160,19 @@ final class BuildStateMachine {
     if (installing == null
         || installing.state() != BuildState.INSTALLING
         || planned.installTask().isEmpty()) {
-      throw new IllegalArgumentException("only a decision that starts an INSTALL can reuse a layer");
+      throw new IllegalArgumentException(
+          "only a decision that starts an INSTALL can reuse a layer");
     }
     if (!installing.dependencyKey().equals(cached.key())) {
       throw new IllegalArgumentException(
-          "cached layer " + cached.key() + " is not for dependency set " + installing.dependencyKey());
+          "cached layer "
+              + cached.key()
+              + " is not for dependency set "
+              + installing.dependencyKey());
     }
     DependencyLayer reused =
-        new DependencyLayer(cached.key(), cached.blob(), cached.size(), cached.distributions(), true);
+        new DependencyLayer(
+            cached.key(), cached.blob(), cached.size(), cached.distributions(), true);
     List<Action> earlier = new ArrayList<>();
     for (Action action : planned.actions()) {
       if (action instanceof Action.Log) {
@@ -147,17 +196,22 @@ final class BuildStateMachine {
       return new Decision(
           snapshot,
           List.of(
-              log(snapshot, Level.INFO,
-                  "-----> Resuming build " + snapshot.buildId() + " after a coordinator restart:"
-                      + " re-sending " + task.taskId()),
+              log(
+                  snapshot,
+                  Level.INFO,
+                  "-----> Resuming build "
+                      + snapshot.buildId()
+                      + " after a coordinator restart:"
+                      + " re-sending "
+                      + task.taskId()),
               new Action.PublishTask(task)));
     }
     if (snapshot.outcomePublished()) {
-      return Decision.ignore("build " + snapshot.buildId() + " is finished and its outcome published");
+      return Decision.ignore(
+          "build " + snapshot.buildId() + " is finished and its outcome published");
     }
     BuildSnapshot published = withOutcomePublished(snapshot);
-    return new Decision(
-        published, List.of(outcome(snapshot), new Action.WriteSnapshot(published)));
+    return new Decision(published, List.of(outcome(snapshot), new Action.WriteSnapshot(published)));
   }
 
   /** The task a non-final snapshot is waiting for, rebuilt from the snapshot alone. */
@@ -196,7 +250,8 @@ final class BuildStateMachine {
 
   private Decision afterDetect(BuildSnapshot detecting, TaskResult result) {
     BuildPlanSummary plan = result.plan();
-    if (DOCKERFILE_STRATEGY.equals(plan.strategy() == null ? null : plan.strategy().toLowerCase(Locale.ROOT))) {
+    if (DOCKERFILE_STRATEGY.equals(
+        plan.strategy() == null ? null : plan.strategy().toLowerCase(Locale.ROOT))) {
       return fail(detecting, TaskKind.DETECT, noDockerfileBuilder(detecting.push()));
     }
     Instant now = clock.instant();
@@ -207,7 +262,9 @@ final class BuildStateMachine {
           assembling,
           List.of(
               new Action.WriteSnapshot(assembling),
-              log(assembling, Level.INFO,
+              log(
+                  assembling,
+                  Level.INFO,
                   "-----> No package manager in the build plan; skipping the dependency install"),
               new Action.PublishTask(currentTask(assembling, null))));
     }
@@ -218,13 +275,16 @@ final class BuildStateMachine {
           TaskKind.DETECT,
           new CodedMessage(
               MISSING_DEPENDENCY_KEY,
-              "The DETECT result chose package manager " + plan.packageManager() + " but carries no"
+              "The DETECT result chose package manager "
+                  + plan.packageManager()
+                  + " but carries no"
                   + " dependencyKey, so the coordinator cannot schedule the install. This is a worker"
                   + " bug: run workers that send the dependency-set digest with every DETECT result,"
                   + " then push again."));
     }
     BuildSnapshot installing =
-        transition(detecting, BuildState.INSTALLING, TaskKind.INSTALL, plan, dependencyKey, null, now);
+        transition(
+            detecting, BuildState.INSTALLING, TaskKind.INSTALL, plan, dependencyKey, null, now);
     return new Decision(
         installing,
         List.of(
@@ -232,7 +292,8 @@ final class BuildStateMachine {
             new Action.PublishTask(currentTask(installing, null))));
   }
 
-  private Decision afterInstall(BuildSnapshot installing, DependencyLayer layer, boolean fromCache) {
+  private Decision afterInstall(
+      BuildSnapshot installing, DependencyLayer layer, boolean fromCache) {
     if (layer == null) {
       return fail(
           installing,
@@ -244,15 +305,26 @@ final class BuildStateMachine {
     }
     BuildSnapshot assembling =
         transition(
-            installing, BuildState.ASSEMBLING, TaskKind.ASSEMBLE, installing.plan(),
-            installing.dependencyKey(), layer, clock.instant());
+            installing,
+            BuildState.ASSEMBLING,
+            TaskKind.ASSEMBLE,
+            installing.plan(),
+            installing.dependencyKey(),
+            layer,
+            clock.instant());
     List<Action> actions = new ArrayList<>();
     actions.add(new Action.WriteSnapshot(assembling));
     if (fromCache) {
       actions.add(
-          log(assembling, Level.INFO,
-              "-----> Reused dependency layer " + shortKey(layer.key()) + " ("
-                  + layer.distributions().size() + " distributions, " + layer.blob()
+          log(
+              assembling,
+              Level.INFO,
+              "-----> Reused dependency layer "
+                  + shortKey(layer.key())
+                  + " ("
+                  + layer.distributions().size()
+                  + " distributions, "
+                  + layer.blob()
                   + ") from the action cache; skipping the install"));
     }
     actions.add(new Action.PublishTask(currentTask(assembling, null)));
@@ -263,15 +335,29 @@ final class BuildStateMachine {
     Instant now = clock.instant();
     BuildSnapshot succeeded =
         new BuildSnapshot(
-            assembling.buildId(), BuildState.SUCCEEDED, assembling.push(), assembling.attempt(),
-            assembling.currentTaskId(), assembling.plan(), assembling.dependencyKey(),
-            assembling.layer(), image, digest, null, null, false, assembling.createdAt(), now);
+            assembling.buildId(),
+            BuildState.SUCCEEDED,
+            assembling.push(),
+            assembling.attempt(),
+            assembling.currentTaskId(),
+            assembling.plan(),
+            assembling.dependencyKey(),
+            assembling.layer(),
+            image,
+            digest,
+            null,
+            null,
+            false,
+            assembling.createdAt(),
+            now);
     BuildSnapshot published = withOutcomePublished(succeeded);
     return new Decision(
         published,
         List.of(
             new Action.WriteSnapshot(succeeded),
-            log(succeeded, Level.INFO,
+            log(
+                succeeded,
+                Level.INFO,
                 "-----> Build " + succeeded.buildId() + " succeeded: " + image + "@" + digest),
             outcome(succeeded),
             new Action.WriteSnapshot(published)));
@@ -281,17 +367,37 @@ final class BuildStateMachine {
     Instant now = clock.instant();
     BuildSnapshot failed =
         new BuildSnapshot(
-            current.buildId(), BuildState.FAILED, current.push(), current.attempt(),
-            current.currentTaskId(), current.plan(), current.dependencyKey(), current.layer(), null,
-            null, stage, failure, false, current.createdAt(), now);
+            current.buildId(),
+            BuildState.FAILED,
+            current.push(),
+            current.attempt(),
+            current.currentTaskId(),
+            current.plan(),
+            current.dependencyKey(),
+            current.layer(),
+            null,
+            null,
+            stage,
+            failure,
+            false,
+            current.createdAt(),
+            now);
     BuildSnapshot published = withOutcomePublished(failed);
     return new Decision(
         published,
         List.of(
             new Action.WriteSnapshot(failed),
-            log(failed, Level.ERROR,
-                " !     Build " + failed.buildId() + " failed at " + stage + " [" + failure.code()
-                    + "]: " + failure.message()),
+            log(
+                failed,
+                Level.ERROR,
+                " !     Build "
+                    + failed.buildId()
+                    + " failed at "
+                    + stage
+                    + " ["
+                    + failure.code()
+                    + "]: "
+                    + failure.message()),
             outcome(failed),
             new Action.WriteSnapshot(published)));
   }
@@ -304,22 +410,48 @@ final class BuildStateMachine {
       BuildPlanSummary plan = finished.plan();
       return new Action.PublishImageReady(
           new ImageReady(
-              finished.buildId(), push.tenant(), push.app(), push.commit(), push.ref(),
-              finished.image(), finished.imageDigest(), plan == null ? null : plan.pythonVersion(),
-              plan == null ? null : plan.runCommand(), plan == null ? List.of() : plan.warnings(), at));
+              finished.buildId(),
+              push.tenant(),
+              push.app(),
+              push.commit(),
+              push.ref(),
+              finished.image(),
+              finished.imageDigest(),
+              plan == null ? null : plan.pythonVersion(),
+              plan == null ? null : plan.runCommand(),
+              plan == null ? List.of() : plan.warnings(),
+              at));
     }
     CodedMessage failure = finished.failure();
     return new Action.PublishBuildFailed(
         new BuildFailed(
-            finished.buildId(), push.tenant(), push.app(), push.commit(), finished.failedStage(),
-            failure.code(), failure.message(), at));
+            finished.buildId(),
+            push.tenant(),
+            push.app(),
+            push.commit(),
+            finished.failedStage(),
+            failure.code(),
+            failure.message(),
+            at));
   }
 
   private BuildSnapshot withOutcomePublished(BuildSnapshot s) {
     return new BuildSnapshot(
-        s.buildId(), s.state(), s.push(), s.attempt(), s.currentTaskId(), s.plan(),
-        s.dependencyKey(), s.layer(), s.image(), s.imageDigest(), s.failedStage(), s.failure(), true,
-        s.createdAt(), clock.instant());
+        s.buildId(),
+        s.state(),
+        s.push(),
+        s.attempt(),
+        s.currentTaskId(),
+        s.plan(),
+        s.dependencyKey(),
+        s.layer(),
+        s.image(),
+        s.imageDigest(),
+        s.failedStage(),
+        s.failure(),
+        true,
+        s.createdAt(),
+        clock.instant());
   }
 
   private static BuildSnapshot transition(
@@ -331,9 +463,21 @@ final class BuildStateMachine {
       DependencyLayer layer,
       Instant now) {
     return new BuildSnapshot(
-        from.buildId(), state, from.push(), from.attempt(),
-        BuildTask.taskId(from.buildId(), nextTask, from.attempt()), plan, dependencyKey, layer, null,
-        null, null, null, false, from.createdAt(), now);
+        from.buildId(),
+        state,
+        from.push(),
+        from.attempt(),
+        BuildTask.taskId(from.buildId(), nextTask, from.attempt()),
+        plan,
+        dependencyKey,
+        layer,
+        null,
+        null,
+        null,
+        null,
+        false,
+        from.createdAt(),
+        now);
   }
 
   private static CodedMessage noDockerfileBuilder(PushEvent push) {
@@ -341,7 +485,9 @@ final class BuildStateMachine {
         push.appSpec().dockerfilePath() != null ? push.appSpec().dockerfilePath() : "Dockerfile";
     return new CodedMessage(
         NO_DOCKERFILE_BUILDER,
-        "The app has a Dockerfile (" + dockerfile + "), which asks for a Dockerfile build, but this"
+        "The app has a Dockerfile ("
+            + dockerfile
+            + "), which asks for a Dockerfile build, but this"
             + " build farm has no Dockerfile builder configured. To build the app with the Python"
             + " buildpack, remove the Dockerfile from the source directory (and drop dockerfile_path"
             + " from the app spec); set dockerfile_path only on a farm where a Dockerfile builder is"

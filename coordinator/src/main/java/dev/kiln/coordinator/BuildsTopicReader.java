@@ -35,7 +35,8 @@ final class BuildsTopicReader {
 
   private BuildsTopicReader() {}
 
-  static Restored readAll(String bootstrapServers, String topic, String clientId, Duration timeout) {
+  static Restored readAll(
+      String bootstrapServers, String topic, String clientId, Duration timeout) {
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
@@ -48,7 +49,10 @@ final class BuildsTopicReader {
       List<PartitionInfo> infos = partitionsOf(consumer, topic, deadline);
       if (infos.isEmpty()) {
         throw new IllegalStateException(
-            "topic " + topic + " does not exist on " + bootstrapServers
+            "topic "
+                + topic
+                + " does not exist on "
+                + bootstrapServers
                 + "; the coordinator creates it at start-up, so check that it may create topics");
       }
       List<TopicPartition> partitions =
@@ -62,8 +66,14 @@ final class BuildsTopicReader {
       while (!reachedEnd(consumer, end)) {
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException(
-              "could not read " + topic + " to its end within " + timeout.toSeconds() + " s ("
-                  + latest.size() + " builds read so far); is the broker at " + bootstrapServers
+              "could not read "
+                  + topic
+                  + " to its end within "
+                  + timeout.toSeconds()
+                  + " s ("
+                  + latest.size()
+                  + " builds read so far); is the broker at "
+                  + bootstrapServers
                   + " reachable and healthy?");
         }
         for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
@@ -81,7 +91,10 @@ final class BuildsTopicReader {
             skipped++;
             LOG.warn(
                 "skipping unreadable snapshot {}-{}@{}: {}",
-                record.topic(), record.partition(), record.offset(), e.getMessage());
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                e.getMessage());
           }
         }
       }
@@ -90,14 +103,15 @@ final class BuildsTopicReader {
   }
 
   /**
-   * The topic's partitions. A topic created a moment ago may not be in every broker's metadata
-   * yet, so an empty answer is asked again until the deadline.
+   * The topic's partitions. A topic created a moment ago may not be in every broker's metadata yet,
+   * so an empty answer is asked again until the deadline.
    */
   private static List<PartitionInfo> partitionsOf(
       KafkaConsumer<?, ?> consumer, String topic, long deadline) {
     while (true) {
       // Never 0: a zero timeout makes partitionsFor throw instead of answering from its cache.
-      Duration left = Duration.ofNanos(Math.max(METADATA_RETRY.toNanos(), deadline - System.nanoTime()));
+      Duration left =
+          Duration.ofNanos(Math.max(METADATA_RETRY.toNanos(), deadline - System.nanoTime()));
       List<PartitionInfo> infos = consumer.partitionsFor(topic, left);
       if ((infos != null && !infos.isEmpty()) || System.nanoTime() > deadline) {
         return infos == null ? List.of() : infos;
@@ -106,7 +120,8 @@ final class BuildsTopicReader {
         Thread.sleep(METADATA_RETRY.toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for " + topic + "'s metadata", e);
+        throw new IllegalStateException(
+            "interrupted while waiting for " + topic + "'s metadata", e);
       }
     }
   }

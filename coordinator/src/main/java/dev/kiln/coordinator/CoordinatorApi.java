@@ -27,8 +27,13 @@ import org.slf4j.LoggerFactory;
  */
 final class CoordinatorApi {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorApi.class);
-  /** A push is a few hundred bytes; this leaves room for large app specs and stays far below Kafka's 1 MB records. */
+
+  /**
+   * A push is a few hundred bytes; this leaves room for large app specs and stays far below Kafka's
+   * 1 MB records.
+   */
   static final long MAX_PUSH_BYTES = 256 * 1024;
+
   static final int DEFAULT_LIST_LIMIT = 100;
   static final int MAX_LIST_LIMIT = 1000;
 
@@ -57,19 +62,47 @@ final class CoordinatorApi {
     router.get("/v1/builds/:id").handler(this::requireRestored).handler(this::getBuild);
     router.get("/v1/builds").handler(this::requireRestored).handler(this::listBuilds);
 
-    router.errorHandler(404, ctx -> error(ctx, 404,
-        "no such endpoint: " + ctx.request().method() + " " + Quote.safe(ctx.request().path(), 200)
-            + "; the API has POST /v1/pushes, GET /v1/builds/{id}, GET /v1/builds?tenant=… and"
-            + " GET /health", null));
-    router.errorHandler(405, ctx -> error(ctx, 405,
-        ctx.request().method() + " is not allowed on " + Quote.safe(ctx.request().path(), 200), null));
-    router.errorHandler(413, ctx -> error(ctx, 413,
-        "the request body is larger than " + MAX_PUSH_BYTES + " bytes; a push event is a small JSON"
-            + " object", "body"));
-    router.errorHandler(500, ctx -> {
-      LOG.error("HTTP {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
-      error(ctx, 500, "internal error: " + ctx.failure(), null);
-    });
+    router.errorHandler(
+        404,
+        ctx ->
+            error(
+                ctx,
+                404,
+                "no such endpoint: "
+                    + ctx.request().method()
+                    + " "
+                    + Quote.safe(ctx.request().path(), 200)
+                    + "; the API has POST /v1/pushes, GET /v1/builds/{id}, GET /v1/builds?tenant=… and"
+                    + " GET /health",
+                null));
+    router.errorHandler(
+        405,
+        ctx ->
+            error(
+                ctx,
+                405,
+                ctx.request().method()
+                    + " is not allowed on "
+                    + Quote.safe(ctx.request().path(), 200),
+                null));
+    router.errorHandler(
+        413,
+        ctx ->
+            error(
+                ctx,
+                413,
+                "the request body is larger than "
+                    + MAX_PUSH_BYTES
+                    + " bytes; a push event is a small JSON"
+                    + " object",
+                "body"));
+    router.errorHandler(
+        500,
+        ctx -> {
+          LOG.error(
+              "HTTP {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
+          error(ctx, 500, "internal error: " + ctx.failure(), null);
+        });
     return router;
   }
 
@@ -88,15 +121,23 @@ final class CoordinatorApi {
       return;
     }
     ctx.response().putHeader("Retry-After", "1");
-    error(ctx, 503,
-        "the coordinator is still restoring build state from kiln.builds; retry in a moment", null);
+    error(
+        ctx,
+        503,
+        "the coordinator is still restoring build state from kiln.builds; retry in a moment",
+        null);
   }
 
   private void postPush(RoutingContext ctx) {
     String contentType = ctx.request().getHeader("Content-Type");
-    if (contentType != null && !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
-      error(ctx, 415,
-          "Content-Type is '" + Quote.safe(contentType, 80) + "'; send the push as application/json",
+    if (contentType != null
+        && !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+      error(
+          ctx,
+          415,
+          "Content-Type is '"
+              + Quote.safe(contentType, 80)
+              + "'; send the push as application/json",
           "Content-Type");
       return;
     }
@@ -111,40 +152,63 @@ final class CoordinatorApi {
     String buildId = push.buildId();
     Optional<BuildSnapshot> known = builds.get(buildId);
     if (known.isPresent()) {
-      json(ctx, 200, new JsonObject()
-          .put("buildId", buildId)
-          .put("status", "duplicate")
-          .put("state", known.get().state().name())
-          .toBuffer());
+      json(
+          ctx,
+          200,
+          new JsonObject()
+              .put("buildId", buildId)
+              .put("status", "duplicate")
+              .put("state", known.get().state().name())
+              .toBuffer());
       return;
     }
     pushes
         .submit(push)
-        .onSuccess(ignored -> {
-          ctx.response().putHeader("Location", "/v1/builds/" + buildId);
-          json(ctx, 202, new JsonObject().put("buildId", buildId).put("status", "accepted").toBuffer());
-        })
-        .onFailure(e -> {
-          LOG.warn("could not publish push for {}: {}", buildId, e.toString());
-          error(ctx, 503,
-              "the push could not be written to Kafka (" + e.getMessage() + "); nothing was"
-                  + " accepted, send it again", null);
-        });
+        .onSuccess(
+            ignored -> {
+              ctx.response().putHeader("Location", "/v1/builds/" + buildId);
+              json(
+                  ctx,
+                  202,
+                  new JsonObject().put("buildId", buildId).put("status", "accepted").toBuffer());
+            })
+        .onFailure(
+            e -> {
+              LOG.warn("could not publish push for {}: {}", buildId, e.toString());
+              error(
+                  ctx,
+                  503,
+                  "the push could not be written to Kafka ("
+                      + e.getMessage()
+                      + "); nothing was"
+                      + " accepted, send it again",
+                  null);
+            });
   }
 
   private void getBuild(RoutingContext ctx) {
     String id = ctx.pathParam("id");
     if (!BuildIds.isValid(id)) {
-      error(ctx, 400,
-          "'" + Quote.safe(id, 60) + "' is not a build id; build ids look like b-<20 hex digits>,"
-              + " as returned by POST /v1/pushes", "id");
+      error(
+          ctx,
+          400,
+          "'"
+              + Quote.safe(id, 60)
+              + "' is not a build id; build ids look like b-<20 hex digits>,"
+              + " as returned by POST /v1/pushes",
+          "id");
       return;
     }
     Optional<BuildSnapshot> snapshot = builds.get(id);
     if (snapshot.isEmpty()) {
-      error(ctx, 404,
-          "build " + id + " is unknown; it was never pushed, or its push is still queued in"
-              + " kiln.push", "id");
+      error(
+          ctx,
+          404,
+          "build "
+              + id
+              + " is unknown; it was never pushed, or its push is still queued in"
+              + " kiln.push",
+          "id");
       return;
     }
     json(ctx, 200, Buffer.buffer(EventCodec.toJson(snapshot.get())));
@@ -153,7 +217,10 @@ final class CoordinatorApi {
   private void listBuilds(RoutingContext ctx) {
     String tenant = ctx.queryParams().get("tenant");
     if (tenant == null || tenant.isBlank()) {
-      error(ctx, 400, "the query parameter tenant is required, e.g. /v1/builds?tenant=acme[&app=web]",
+      error(
+          ctx,
+          400,
+          "the query parameter tenant is required, e.g. /v1/builds?tenant=acme[&app=web]",
           "tenant");
       return;
     }
@@ -167,13 +234,19 @@ final class CoordinatorApi {
         limit = -1;
       }
       if (limit < 1 || limit > MAX_LIST_LIMIT) {
-        error(ctx, 400,
-            "limit is '" + Quote.safe(limitParam, 20) + "'; use a number from 1 to " + MAX_LIST_LIMIT,
+        error(
+            ctx,
+            400,
+            "limit is '"
+                + Quote.safe(limitParam, 20)
+                + "'; use a number from 1 to "
+                + MAX_LIST_LIMIT,
             "limit");
         return;
       }
     }
-    List<BuildSnapshot> list = builds.list(tenant, app == null || app.isBlank() ? null : app, limit);
+    List<BuildSnapshot> list =
+        builds.list(tenant, app == null || app.isBlank() ? null : app, limit);
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("tenant", tenant);
     if (app != null && !app.isBlank()) {

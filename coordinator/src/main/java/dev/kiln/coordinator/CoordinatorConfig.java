@@ -10,7 +10,8 @@ import java.util.Objects;
  * @param bootstrapServers Kafka {@code host:port[,host:port…]}
  * @param topics the farm's topics (a prefix lets several farms or tests share a cluster)
  * @param host the address the HTTP API binds to, e.g. {@code 127.0.0.1}
- * @param httpPort the HTTP API's port; 0 picks a free one (see {@link CoordinatorVerticle#actualHttpPort()})
+ * @param httpPort the HTTP API's port; 0 picks a free one (see {@link
+ *     CoordinatorVerticle#actualHttpPort()})
  * @param consumerGroup the Kafka consumer group for {@code kiln.push} and {@code kiln.results}
  * @param cacheServiceUrl the cache-service base URL (e.g. {@code http://127.0.0.1:8081}) whose
  *     action cache can make an INSTALL unnecessary; null to always install
@@ -29,14 +30,18 @@ public record CoordinatorConfig(
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-coordinator";
 
   public CoordinatorConfig {
-    requireText(bootstrapServers, "bootstrapServers", "the Kafka bootstrap servers, e.g. 127.0.0.1:9092");
+    requireText(
+        bootstrapServers, "bootstrapServers", "the Kafka bootstrap servers, e.g. 127.0.0.1:9092");
     Objects.requireNonNull(topics, "topics: pass Topics.DEFAULT or Topics.withPrefix(...)");
     requireText(host, "host", "the address to bind the HTTP API to, e.g. 127.0.0.1");
     if (httpPort < 0 || httpPort > 65535) {
       throw new IllegalArgumentException(
           "httpPort is " + httpPort + "; use 0 for a free port or a port from 1 to 65535");
     }
-    requireText(consumerGroup, "consumerGroup", "a Kafka consumer group id, e.g. " + DEFAULT_CONSUMER_GROUP);
+    requireText(
+        consumerGroup,
+        "consumerGroup",
+        "a Kafka consumer group id, e.g. " + DEFAULT_CONSUMER_GROUP);
     requireText(instanceId, "instanceId", "a name for this coordinator, e.g. coordinator-1");
     if (cacheServiceUrl != null) {
       cacheServiceUrl = cacheServiceUrl.strip();
@@ -50,9 +55,12 @@ public record CoordinatorConfig(
           throw new IllegalArgumentException(
               "cacheServiceUrl '" + cacheServiceUrl + "' is not a URL: " + e.getMessage(), e);
         }
-        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme()))
+            || uri.getHost() == null) {
           throw new IllegalArgumentException(
-              "cacheServiceUrl '" + cacheServiceUrl + "' is not an http(s) URL with a host;"
+              "cacheServiceUrl '"
+                  + cacheServiceUrl
+                  + "' is not an http(s) URL with a host;"
                   + " use e.g. http://127.0.0.1:8081, or leave it unset to always install");
         }
         while (cacheServiceUrl.endsWith("/")) {
@@ -69,19 +77,23 @@ public record CoordinatorConfig(
   }
 
   public CoordinatorConfig withHttp(String host, int httpPort) {
-    return new CoordinatorConfig(bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+    return new CoordinatorConfig(
+        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
   }
 
   public CoordinatorConfig withConsumerGroup(String consumerGroup) {
-    return new CoordinatorConfig(bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+    return new CoordinatorConfig(
+        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
   }
 
   public CoordinatorConfig withCacheServiceUrl(String cacheServiceUrl) {
-    return new CoordinatorConfig(bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+    return new CoordinatorConfig(
+        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
   }
 
   public CoordinatorConfig withInstanceId(String instanceId) {
-    return new CoordinatorConfig(bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+    return new CoordinatorConfig(
+        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
   }
 
   private static void requireText(String value, String field, String expected) {

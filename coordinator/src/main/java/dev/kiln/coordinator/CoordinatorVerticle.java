@@ -1,9 +1,9 @@
 package dev.kiln.coordinator;
 
+import dev.kiln.events.BuildFailed;
 import dev.kiln.events.BuildLogLine;
 import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.BuildTask;
-import dev.kiln.events.BuildFailed;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.ImageReady;
 import dev.kiln.events.InvalidEventException;
@@ -44,12 +44,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Per record: decode (malformed → {@code kiln.dlq}), decide with {@link BuildStateMachine},
  * write the new snapshot, then tasks and outcomes, each acknowledged before the next, and only then
- * commit the record's offset. A crash at any point therefore redelivers the record to a
- * coordinator that restored the latest snapshot, and the state machine drops what was already
- * done.
+ * commit the record's offset. A crash at any point therefore redelivers the record to a coordinator
+ * that restored the latest snapshot, and the state machine drops what was already done.
  */
 public final class CoordinatorVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorVerticle.class);
+
   /** The CloudEvents {@code source} of everything the coordinator publishes. */
   public static final String EVENT_SOURCE = "/kiln/coordinator";
 
@@ -87,7 +87,8 @@ public final class CoordinatorVerticle extends VerticleBase {
   /** The HTTP API's port (the one picked when {@code httpPort} was 0), once it listens. */
   public int actualHttpPort() {
     if (actualHttpPort < 0) {
-      throw new IllegalStateException("the coordinator's HTTP API is not listening yet; deploy it first");
+      throw new IllegalStateException(
+          "the coordinator's HTTP API is not listening yet; deploy it first");
     }
     return actualHttpPort;
   }
@@ -100,7 +101,8 @@ public final class CoordinatorVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     publisher = new EventPublisher(vertx, config.bootstrapServers(), EVENT_SOURCE);
-    deadLetters = new DeadLetterRouter(publisher, topics.deadLetters(), "coordinator/" + config.instanceId());
+    deadLetters =
+        new DeadLetterRouter(publisher, topics.deadLetters(), "coordinator/" + config.instanceId());
     if (config.cacheServiceUrl() != null) {
       actionCache = new ActionCacheLookup(vertx, config.cacheServiceUrl());
     }
@@ -108,14 +110,22 @@ public final class CoordinatorVerticle extends VerticleBase {
         .compose(v -> KafkaTopicsAdmin.ensureTopics(vertx, config.bootstrapServers(), topics))
         .compose(v -> restore())
         .compose(v -> resumeAll())
-        .compose(v -> {
-          restored = true;
-          return subscribe();
-        })
-        .onSuccess(v -> LOG.info(
-            "coordinator {} up: {} builds known, HTTP on {}:{}, consuming {} and {} as group {}",
-            config.instanceId(), builds.size(), config.host(), actualHttpPort, topics.push(),
-            topics.results(), config.consumerGroup()))
+        .compose(
+            v -> {
+              restored = true;
+              return subscribe();
+            })
+        .onSuccess(
+            v ->
+                LOG.info(
+                    "coordinator {} up: {} builds known, HTTP on {}:{}, consuming {} and {} as group {}",
+                    config.instanceId(),
+                    builds.size(),
+                    config.host(),
+                    actualHttpPort,
+                    topics.push(),
+                    topics.results(),
+                    config.consumerGroup()))
         .recover(e -> closeClients().transform(ignored -> Future.failedFuture(e)));
   }
 
@@ -147,11 +157,12 @@ public final class CoordinatorVerticle extends VerticleBase {
         .createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort()))
         .requestHandler(api.router())
         .listen()
-        .map(server -> {
-          http = server;
-          actualHttpPort = server.actualPort();
-          return null;
-        });
+        .map(
+            server -> {
+              http = server;
+              actualHttpPort = server.actualPort();
+              return null;
+            });
   }
 
   private Future<Void> submitPush(PushEvent push) {
@@ -161,16 +172,23 @@ public final class CoordinatorVerticle extends VerticleBase {
   private Future<Void> restore() {
     return vertx
         .executeBlocking(
-            () -> BuildsTopicReader.readAll(
-                config.bootstrapServers(), topics.builds(), config.instanceId() + "-restore",
-                RESTORE_TIMEOUT),
+            () ->
+                BuildsTopicReader.readAll(
+                    config.bootstrapServers(),
+                    topics.builds(),
+                    config.instanceId() + "-restore",
+                    RESTORE_TIMEOUT),
             false)
-        .map(result -> {
-          result.snapshots().values().forEach(builds::put);
-          LOG.info("restored {} builds from {} ({} unreadable records skipped)",
-              result.snapshots().size(), topics.builds(), result.skipped());
-          return null;
-        });
+        .map(
+            result -> {
+              result.snapshots().values().forEach(builds::put);
+              LOG.info(
+                  "restored {} builds from {} ({} unreadable records skipped)",
+                  result.snapshots().size(),
+                  topics.builds(),
+                  result.skipped());
+              return null;
+            });
   }
 
   /** Re-sends what every restored build is waiting for; see {@link BuildStateMachine#resume}. */
@@ -217,33 +235,46 @@ public final class CoordinatorVerticle extends VerticleBase {
   private Future<Void> process(KafkaConsumerRecord<String, byte[]> record) {
     return deadLetters
         .decode(record)
-        .compose(decoded -> {
-          if (decoded.isEmpty()) {
-            return Future.succeededFuture();
-          }
-          Decision decision;
-          try {
-            decision = decide(record.topic(), decoded.get());
-          } catch (InvalidEventException e) {
-            return deadLetters.reject(record, e);
-          } catch (RuntimeException e) {
-            LOG.error("could not apply {}-{}@{}", record.topic(), record.partition(), record.offset(), e);
-            return deadLetters.reject(
-                record, new InvalidEventException("record", "the coordinator could not apply it: " + e, e));
-          }
-          return carryOut(decision)
-              .recover(e -> {
-                if (!cannotEverBeWritten(e)) {
-                  return Future.failedFuture(e); // retried: the broker may come back
-                }
-                return deadLetters.reject(record, new InvalidEventException(
-                    "record",
-                    "its effects cannot be written to Kafka (" + e.getMessage() + "); nothing was"
-                        + " changed. Send a smaller push (appSpec, buildEnv) or raise the topics'"
-                        + " max.message.bytes",
-                    e));
-              });
-        });
+        .compose(
+            decoded -> {
+              if (decoded.isEmpty()) {
+                return Future.succeededFuture();
+              }
+              Decision decision;
+              try {
+                decision = decide(record.topic(), decoded.get());
+              } catch (InvalidEventException e) {
+                return deadLetters.reject(record, e);
+              } catch (RuntimeException e) {
+                LOG.error(
+                    "could not apply {}-{}@{}",
+                    record.topic(),
+                    record.partition(),
+                    record.offset(),
+                    e);
+                return deadLetters.reject(
+                    record,
+                    new InvalidEventException(
+                        "record", "the coordinator could not apply it: " + e, e));
+              }
+              return carryOut(decision)
+                  .recover(
+                      e -> {
+                        if (!cannotEverBeWritten(e)) {
+                          return Future.failedFuture(e); // retried: the broker may come back
+                        }
+                        return deadLetters.reject(
+                            record,
+                            new InvalidEventException(
+                                "record",
+                                "its effects cannot be written to Kafka ("
+                                    + e.getMessage()
+                                    + "); nothing was"
+                                    + " changed. Send a smaller push (appSpec, buildEnv) or raise the topics'"
+                                    + " max.message.bytes",
+                                e));
+                      });
+            });
   }
 
   /** Failures a retry cannot cure; retrying them would block the partition forever. */
@@ -277,16 +308,18 @@ public final class CoordinatorVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     return withActionCache(planned)
-        .compose(decision -> {
-          String buildId = decision.next().buildId();
-          BuildSnapshot previous = builds.get(buildId).orElse(null);
-          builds.put(decision.next());
-          return perform(decision.actions())
-              .recover(e -> {
-                builds.restore(buildId, previous);
-                return Future.failedFuture(e);
-              });
-        });
+        .compose(
+            decision -> {
+              String buildId = decision.next().buildId();
+              BuildSnapshot previous = builds.get(buildId).orElse(null);
+              builds.put(decision.next());
+              return perform(decision.actions())
+                  .recover(
+                      e -> {
+                        builds.restore(buildId, previous);
+                        return Future.failedFuture(e);
+                      });
+            });
   }
 
   /** Skips INSTALL when the cache-service already has the dependency layer. */
@@ -318,14 +351,18 @@ public final class CoordinatorVerticle extends VerticleBase {
       BuildTask task = publish.task();
       // The task id is the CloudEvent id: a re-sent task is recognisably the same task.
       return publisher
-          .publish(topics.tasks(), task.partitionKey(), codec.toCloudEvent(task, task.buildId(), task.taskId()))
+          .publish(
+              topics.tasks(),
+              task.partitionKey(),
+              codec.toCloudEvent(task, task.buildId(), task.taskId()))
           .mapEmpty();
     }
     if (action instanceof Action.PublishImageReady publish) {
       ImageReady event = publish.event();
       return publisher
           .publish(
-              topics.imageReady(), event.tenant() + "/" + event.app(),
+              topics.imageReady(),
+              event.tenant() + "/" + event.app(),
               codec.toCloudEvent(event, event.buildId(), event.buildId() + ":image-ready"))
           .mapEmpty();
     }
@@ -333,15 +370,21 @@ public final class CoordinatorVerticle extends VerticleBase {
       BuildFailed event = publish.event();
       return publisher
           .publish(
-              topics.buildFailed(), event.tenant() + "/" + event.app(),
+              topics.buildFailed(),
+              event.tenant() + "/" + event.app(),
               codec.toCloudEvent(event, event.buildId(), event.buildId() + ":build-failed"))
           .mapEmpty();
     }
     if (action instanceof Action.Log log) {
       BuildLogLine line =
           new BuildLogLine(
-              log.buildId(), log.taskId(), log.stage(), logSeq.incrementAndGet(), log.level(),
-              log.text(), clock.instant());
+              log.buildId(),
+              log.taskId(),
+              log.stage(),
+              logSeq.incrementAndGet(),
+              log.level(),
+              log.text(),
+              clock.instant());
       return publisher.publish(topics.logs(), log.buildId(), line).mapEmpty();
     }
     return Future.succeededFuture();

@@ -67,6 +67,9 @@ record Decision(BuildSnapshot next, List<Action> actions) {
   }
 
   List<Action.Log> logs() {
-    return actions.stream().filter(Action.Log.class::isInstance).map(Action.Log.class::cast).toList();
+    return actions.stream()
+        .filter(Action.Log.class::isInstance)
+        .map(Action.Log.class::cast)
+        .toList();
   }
 }

@@ -16,7 +16,8 @@ import java.util.Optional;
 final class KnownBuilds {
   /** Newest first; ties broken by id so listings are stable. */
   static final Comparator<BuildSnapshot> NEWEST_FIRST =
-      Comparator.comparing(BuildSnapshot::createdAt, Comparator.nullsLast(Comparator.reverseOrder()))
+      Comparator.comparing(
+              BuildSnapshot::createdAt, Comparator.nullsLast(Comparator.reverseOrder()))
           .thenComparing(BuildSnapshot::buildId);
 
   private final Map<String, BuildSnapshot> byId = new HashMap<>();
@@ -57,16 +58,18 @@ final class KnownBuilds {
   }
 
   /**
-   * The resolved Python version of the app's most recent successful build, for the "sticky"
-   * version rule: an app that pinned nothing keeps the minor version it was last built with.
+   * The resolved Python version of the app's most recent successful build, for the "sticky" version
+   * rule: an app that pinned nothing keeps the minor version it was last built with.
    */
   String previousPython(String tenant, String app) {
     return byId.values().stream()
         .filter(s -> s.state() == BuildState.SUCCEEDED)
         .filter(s -> s.push().tenant().equals(tenant) && s.push().app().equals(app))
         .filter(s -> s.plan() != null && s.plan().pythonVersion() != null)
-        .max(Comparator.comparing(BuildSnapshot::updatedAt, Comparator.nullsFirst(Comparator.naturalOrder()))
-            .thenComparing(BuildSnapshot::buildId))
+        .max(
+            Comparator.comparing(
+                    BuildSnapshot::updatedAt, Comparator.nullsFirst(Comparator.naturalOrder()))
+                .thenComparing(BuildSnapshot::buildId))
         .map(s -> s.plan().pythonVersion())
         .orElse(null);
   }

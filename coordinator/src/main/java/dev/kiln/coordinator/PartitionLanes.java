@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  * <p>Partitions are processed concurrently with each other. A lane whose queue grows long pauses
  * its partition (the consumer keeps polling the others and stays in the group) and resumes it once
  * the queue is empty. A record whose processing fails (e.g. Kafka unavailable for longer than the
- * producer's delivery timeout) is retried with backoff, holding its lane, because skipping it
- * would lose a build step. Used from the verticle's event loop only.
+ * producer's delivery timeout) is retried with backoff, holding its lane, because skipping it would
+ * lose a build step. Used from the verticle's event loop only.
  */
 final class PartitionLanes {
   private static final Logger LOG = LoggerFactory.getLogger(PartitionLanes.class);
@@ -70,7 +70,9 @@ final class PartitionLanes {
     lane.pump();
   }
 
-  /** Forgets queued records of partitions this consumer no longer owns; their new owner reads them. */
+  /**
+   * Forgets queued records of partitions this consumer no longer owns; their new owner reads them.
+   */
   void revoked(Set<TopicPartition> partitions) {
     for (TopicPartition partition : partitions) {
       Lane lane = lanes.remove(partition);
@@ -136,10 +138,15 @@ final class PartitionLanes {
                 finish();
                 return;
               }
-              long delay = Math.min(MAX_RETRY_MILLIS, FIRST_RETRY_MILLIS << Math.min(attempt - 1, 16));
+              long delay =
+                  Math.min(MAX_RETRY_MILLIS, FIRST_RETRY_MILLIS << Math.min(attempt - 1, 16));
               LOG.error(
                   "processing {}-{}@{} failed (attempt {}); retrying in {} ms: {}",
-                  record.topic(), record.partition(), record.offset(), attempt, delay,
+                  record.topic(),
+                  record.partition(),
+                  record.offset(),
+                  attempt,
+                  delay,
                   ar.cause().toString());
               retryTimer = vertx.setTimer(delay, id -> run(record, attempt + 1));
               return;
@@ -151,8 +158,11 @@ final class PartitionLanes {
                       if (committed.failed()) {
                         // Harmless: the record is redelivered and the state machine ignores it.
                         LOG.warn(
-                            "could not commit {}-{}@{}: {}", record.topic(), record.partition(),
-                            record.offset(), committed.cause().toString());
+                            "could not commit {}-{}@{}: {}",
+                            record.topic(),
+                            record.partition(),
+                            record.offset(),
+                            committed.cause().toString());
                       }
                       finish();
                     });

@@ -36,19 +36,27 @@ class ActionCacheShortcutTest {
   void start() throws Exception {
     farm = new Harness();
     // The cache-service's side of GET /ac/{key}: a stored entry or 404.
-    HttpServer server = await(farm.vertx.createHttpServer()
-        .requestHandler(request -> {
-          requests.add(request.path());
-          String entry = request.path().startsWith("/ac/")
-              ? actionEntries.get(request.path().substring(4))
-              : null;
-          if (entry == null) {
-            request.response().setStatusCode(404).end("{\"error\":\"no action result\"}");
-          } else {
-            request.response().putHeader("Content-Type", "application/json").end(entry);
-          }
-        })
-        .listen(0, "127.0.0.1"));
+    HttpServer server =
+        await(
+            farm.vertx
+                .createHttpServer()
+                .requestHandler(
+                    request -> {
+                      requests.add(request.path());
+                      String entry =
+                          request.path().startsWith("/ac/")
+                              ? actionEntries.get(request.path().substring(4))
+                              : null;
+                      if (entry == null) {
+                        request
+                            .response()
+                            .setStatusCode(404)
+                            .end("{\"error\":\"no action result\"}");
+                      } else {
+                        request.response().putHeader("Content-Type", "application/json").end(entry);
+                      }
+                    })
+                .listen(0, "127.0.0.1"));
     cacheUrl = "http://127.0.0.1:" + server.actualPort() + "/";
   }
 
@@ -74,7 +82,8 @@ class ActionCacheShortcutTest {
     assertThat(assemble.layer().reused()).isTrue();
     assertThat(assemble.layer().blob()).isEqualTo(cached.blob());
     assertThat(assemble.layer().distributions()).isEqualTo(cached.distributions());
-    assertThat(farm.logs.bodies(BuildLogLine.class)).extracting(BuildLogLine::text)
+    assertThat(farm.logs.bodies(BuildLogLine.class))
+        .extracting(BuildLogLine::text)
         .anyMatch(t -> t.startsWith("-----> Reused dependency layer"));
   }
 
@@ -112,8 +121,9 @@ class ActionCacheShortcutTest {
       closedPort = socket.getLocalPort();
     }
     farm.workers(ScriptedWorkers::succeedEverything);
-    farm.deploy(new CoordinatorVerticle(
-        farm.config().withCacheServiceUrl("http://127.0.0.1:" + closedPort)));
+    farm.deploy(
+        new CoordinatorVerticle(
+            farm.config().withCacheServiceUrl("http://127.0.0.1:" + closedPort)));
     PushEvent push = Fixtures.push();
 
     await(farm.publisher.publish(farm.topics.push(), push.buildId(), push));
@@ -126,10 +136,13 @@ class ActionCacheShortcutTest {
   void theWorkersActionEntryParsesAsALayerDespiteItsExtraFields() {
     DependencyLayer layer = Fixtures.layer(Fixtures.DEPENDENCY_KEY);
 
-    assertThat(ActionCacheLookup.parse(Fixtures.DEPENDENCY_KEY, workerActionEntry(layer).getBytes()))
+    assertThat(
+            ActionCacheLookup.parse(Fixtures.DEPENDENCY_KEY, workerActionEntry(layer).getBytes()))
         .contains(layer);
     assertThat(ActionCacheLookup.parse(Fixtures.DEPENDENCY_KEY, "{\"key\":".getBytes())).isEmpty();
-    assertThat(ActionCacheLookup.parse(Fixtures.DEPENDENCY_KEY, "{\"blob\":\"sha256:x\"}".getBytes())).isEmpty();
+    assertThat(
+            ActionCacheLookup.parse(Fixtures.DEPENDENCY_KEY, "{\"blob\":\"sha256:x\"}".getBytes()))
+        .isEmpty();
     assertThat(ActionCacheLookup.parse(Fixtures.DEPENDENCY_KEY, "null".getBytes())).isEmpty();
   }
 

@@ -52,21 +52,24 @@ class BuildStateMachineTest {
     assertThat(task.previousPython()).isEqualTo("3.11.9");
     assertThat(task.partitionKey()).isEqualTo(buildId);
     assertValid(task);
-    assertThat(d.logs()).extracting(Action.Log::text)
+    assertThat(d.logs())
+        .extracting(Action.Log::text)
         .containsExactly("-----> Build " + buildId + " queued for acme/web@0123456789ab");
   }
 
   @Test
   void aPushForAKnownBuildIsIgnoredWhateverItsState() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
-    BuildSnapshot failed = machine.onResult(Fixtures.failed(task(detecting), "x::y", "broken"), detecting).next();
+    BuildSnapshot failed =
+        machine.onResult(Fixtures.failed(task(detecting), "x::y", "broken"), detecting).next();
 
     for (BuildSnapshot known : List.of(detecting, failed)) {
       Decision again = machine.onPush(push, known, null);
       assertThat(again.snapshot()).isEmpty();
       assertThat(again.tasks()).isEmpty();
-      assertThat(again.ignoredBecause()).hasValueSatisfying(
-          reason -> assertThat(reason).contains(buildId).contains("already known"));
+      assertThat(again.ignoredBecause())
+          .hasValueSatisfying(
+              reason -> assertThat(reason).contains(buildId).contains("already known"));
     }
   }
 
@@ -74,7 +77,9 @@ class BuildStateMachineTest {
   void detectWithAPackageManagerSendsInstallKeyedByTheDependencySet() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
 
-    Decision d = machine.onResult(Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY), detecting);
+    Decision d =
+        machine.onResult(
+            Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY), detecting);
 
     BuildSnapshot installing = d.next();
     assertThat(installing.state()).isEqualTo(BuildState.INSTALLING);
@@ -97,7 +102,8 @@ class BuildStateMachineTest {
   void aPlanWithoutAPackageManagerSkipsInstallAndAssemblesWithoutALayer() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
 
-    Decision d = machine.onResult(Fixtures.detected(task(detecting), Fixtures.plan(null), null), detecting);
+    Decision d =
+        machine.onResult(Fixtures.detected(task(detecting), Fixtures.plan(null), null), detecting);
 
     assertThat(d.next().state()).isEqualTo(BuildState.ASSEMBLING);
     BuildTask assemble = single(d.tasks());
@@ -106,14 +112,18 @@ class BuildStateMachineTest {
     assertThat(assemble.partitionKey()).isEqualTo(buildId);
     assertThat(d.installTask()).isEmpty();
     assertValid(assemble);
-    assertThat(d.logs()).extracting(Action.Log::text).anyMatch(t -> t.contains("skipping the dependency install"));
+    assertThat(d.logs())
+        .extracting(Action.Log::text)
+        .anyMatch(t -> t.contains("skipping the dependency install"));
   }
 
   @Test
   void aDockerfilePlanFailsBecauseNoDockerfileBuilderIsConfigured() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
 
-    Decision d = machine.onResult(Fixtures.detected(task(detecting), Fixtures.dockerfilePlan(), null), detecting);
+    Decision d =
+        machine.onResult(
+            Fixtures.detected(task(detecting), Fixtures.dockerfilePlan(), null), detecting);
 
     assertThat(d.tasks()).isEmpty();
     BuildFailed failed = d.buildFailed().orElseThrow();
@@ -131,9 +141,11 @@ class BuildStateMachineTest {
   void aPackageManagerWithoutADependencyKeyFailsNamingTheWorkerBug() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
 
-    Decision d = machine.onResult(Fixtures.detected(task(detecting), Fixtures.plan("pip"), null), detecting);
+    Decision d =
+        machine.onResult(Fixtures.detected(task(detecting), Fixtures.plan("pip"), null), detecting);
 
-    assertThat(d.buildFailed().orElseThrow().code()).isEqualTo(BuildStateMachine.MISSING_DEPENDENCY_KEY);
+    assertThat(d.buildFailed().orElseThrow().code())
+        .isEqualTo(BuildStateMachine.MISSING_DEPENDENCY_KEY);
     assertThat(d.buildFailed().orElseThrow().message()).contains("dependencyKey").contains("pip");
   }
 
@@ -159,8 +171,11 @@ class BuildStateMachineTest {
   void assembleSuccessPublishesImageReadyAndThenMarksTheOutcomePublished() {
     BuildSnapshot assembling = assembling();
 
-    Decision d = machine.onResult(
-        Fixtures.assembled(task(assembling), "registry.local/acme/web:abc", Fixtures.digest('d')), assembling);
+    Decision d =
+        machine.onResult(
+            Fixtures.assembled(
+                task(assembling), "registry.local/acme/web:abc", Fixtures.digest('d')),
+            assembling);
 
     List<Action> actions = d.actions();
     assertThat(actions).hasSize(4);
@@ -182,7 +197,9 @@ class BuildStateMachineTest {
     assertThat(ready.digest()).isEqualTo(Fixtures.digest('d'));
     assertThat(ready.pythonVersion()).isEqualTo("3.12.7");
     assertThat(ready.runCommand()).isEqualTo("gunicorn app:app");
-    assertThat(ready.warnings()).extracting(w -> w.code()).containsExactly("runtime-txt::deprecated");
+    assertThat(ready.warnings())
+        .extracting(w -> w.code())
+        .containsExactly("runtime-txt::deprecated");
     assertThatCode(ready::validate).doesNotThrowAnyException();
     assertThat(d.tasks()).isEmpty();
   }
@@ -190,14 +207,18 @@ class BuildStateMachineTest {
   @ParameterizedTest
   @EnumSource(TaskKind.class)
   void aFailedResultAtAnyStageGivesBuildFailedWithStageCodeAndMessage(TaskKind stage) {
-    BuildSnapshot current = switch (stage) {
-      case DETECT -> machine.onPush(push, null, null).next();
-      case INSTALL -> installing();
-      case ASSEMBLE -> assembling();
-    };
+    BuildSnapshot current =
+        switch (stage) {
+          case DETECT -> machine.onPush(push, null, null).next();
+          case INSTALL -> installing();
+          case ASSEMBLE -> assembling();
+        };
 
-    Decision d = machine.onResult(
-        Fixtures.failed(task(current), "pip::not-found", "No distribution found for flsak==1.0"), current);
+    Decision d =
+        machine.onResult(
+            Fixtures.failed(
+                task(current), "pip::not-found", "No distribution found for flsak==1.0"),
+            current);
 
     BuildFailed failed = d.buildFailed().orElseThrow();
     assertThat(failed.stage()).isEqualTo(stage);
@@ -208,11 +229,16 @@ class BuildStateMachineTest {
     assertThat(d.next().state()).isEqualTo(BuildState.FAILED);
     assertThat(d.next().failedStage()).isEqualTo(stage);
     assertThat(d.next().outcomePublished()).isTrue();
-    assertThat(d.snapshotWrites()).extracting(BuildSnapshot::outcomePublished).containsExactly(false, true);
-    assertThat(d.logs()).singleElement().satisfies(l -> {
-      assertThat(l.level()).isEqualTo(BuildLogLine.Level.ERROR);
-      assertThat(l.text()).contains("pip::not-found");
-    });
+    assertThat(d.snapshotWrites())
+        .extracting(BuildSnapshot::outcomePublished)
+        .containsExactly(false, true);
+    assertThat(d.logs())
+        .singleElement()
+        .satisfies(
+            l -> {
+              assertThat(l.level()).isEqualTo(BuildLogLine.Level.ERROR);
+              assertThat(l.text()).contains("pip::not-found");
+            });
     assertThat(d.tasks()).isEmpty();
   }
 
@@ -226,17 +252,30 @@ class BuildStateMachineTest {
 
     assertThat(redelivered.snapshot()).isEmpty();
     assertThat(redelivered.tasks()).isEmpty();
-    assertThat(redelivered.ignoredBecause()).hasValueSatisfying(
-        r -> assertThat(r).contains("not build").contains(installing.currentTaskId()));
+    assertThat(redelivered.ignoredBecause())
+        .hasValueSatisfying(
+            r -> assertThat(r).contains("not build").contains(installing.currentTaskId()));
   }
 
   @Test
   void aResultFromAnotherAttemptIsIgnored() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
     BuildTask other = task(detecting);
-    TaskResult fromAttempt2 = new TaskResult(
-        buildId, BuildTask.taskId(buildId, TaskKind.DETECT, 2), TaskKind.DETECT, 2,
-        TaskResult.Outcome.SUCCEEDED, null, Fixtures.plan(null), null, null, null, null, "w", 1);
+    TaskResult fromAttempt2 =
+        new TaskResult(
+            buildId,
+            BuildTask.taskId(buildId, TaskKind.DETECT, 2),
+            TaskKind.DETECT,
+            2,
+            TaskResult.Outcome.SUCCEEDED,
+            null,
+            Fixtures.plan(null),
+            null,
+            null,
+            null,
+            null,
+            "w",
+            1);
 
     assertThat(machine.onResult(fromAttempt2, detecting).ignoredBecause()).isPresent();
     assertThat(other.attempt()).isEqualTo(1);
@@ -249,7 +288,8 @@ class BuildStateMachineTest {
     BuildSnapshot succeeded = machine.onResult(assembled, assembling).next();
 
     Decision again = machine.onResult(assembled, succeeded);
-    Decision lateFailure = machine.onResult(Fixtures.failed(task(assembling), "a::b", "late"), succeeded);
+    Decision lateFailure =
+        machine.onResult(Fixtures.failed(task(assembling), "a::b", "late"), succeeded);
 
     assertThat(again.ignoredBecause()).hasValueSatisfying(r -> assertThat(r).contains("SUCCEEDED"));
     assertThat(again.imageReady()).isEmpty();
@@ -261,7 +301,8 @@ class BuildStateMachineTest {
   void aResultForAnUnknownBuildIsIgnored() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
 
-    Decision d = machine.onResult(Fixtures.detected(task(detecting), Fixtures.plan(null), null), null);
+    Decision d =
+        machine.onResult(Fixtures.detected(task(detecting), Fixtures.plan(null), null), null);
 
     assertThat(d.ignoredBecause()).hasValueSatisfying(r -> assertThat(r).contains("does not know"));
   }
@@ -269,8 +310,9 @@ class BuildStateMachineTest {
   @Test
   void aCachedLayerReplacesTheInstallWithAssembleAndIsMarkedReused() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
-    Decision planned = machine.onResult(
-        Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY), detecting);
+    Decision planned =
+        machine.onResult(
+            Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY), detecting);
 
     Decision d = machine.reuseLayer(planned, Fixtures.layer(DEPENDENCY_KEY));
 
@@ -284,15 +326,17 @@ class BuildStateMachineTest {
     assertThat(assemble.layer().reused()).isTrue();
     assertThat(assemble.layer().blob()).isEqualTo(Fixtures.layer(DEPENDENCY_KEY).blob());
     assertValid(assemble);
-    assertThat(d.logs()).extracting(Action.Log::text)
+    assertThat(d.logs())
+        .extracting(Action.Log::text)
         .anyMatch(t -> t.startsWith("-----> Reused dependency layer aaaaaaaaaaaaaaaa"));
   }
 
   @Test
   void aCachedLayerOnlyReplacesAnInstallOfTheSameDependencySet() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
-    Decision planned = machine.onResult(
-        Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY), detecting);
+    Decision planned =
+        machine.onResult(
+            Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY), detecting);
     Decision noInstall = machine.onPush(Fixtures.push("acme", "api", Fixtures.COMMIT), null, null);
 
     assertThatThrownBy(() -> machine.reuseLayer(planned, Fixtures.layer("b".repeat(64))))
@@ -305,11 +349,13 @@ class BuildStateMachineTest {
   void resumingAnUnfinishedBuildResendsExactlyTheTaskItWaitsFor() {
     Decision started = machine.onPush(push, null, "3.11.9");
     BuildSnapshot detecting = started.next();
-    Decision toInstall = machine.onResult(
-        Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY), detecting);
+    Decision toInstall =
+        machine.onResult(
+            Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY), detecting);
     BuildSnapshot installing = toInstall.next();
-    Decision toAssemble = machine.onResult(
-        Fixtures.installed(task(installing), Fixtures.layer(DEPENDENCY_KEY)), installing);
+    Decision toAssemble =
+        machine.onResult(
+            Fixtures.installed(task(installing), Fixtures.layer(DEPENDENCY_KEY)), installing);
 
     assertThat(machine.resume(detecting, "3.11.9").tasks()).isEqualTo(started.tasks());
     assertThat(machine.resume(installing, null).tasks()).isEqualTo(toInstall.tasks());
@@ -324,11 +370,13 @@ class BuildStateMachineTest {
   void aResumedInstallCanStillBeReplacedByACachedLayer() {
     BuildSnapshot installing = installing();
 
-    Decision d = machine.reuseLayer(machine.resume(installing, null), Fixtures.layer(DEPENDENCY_KEY));
+    Decision d =
+        machine.reuseLayer(machine.resume(installing, null), Fixtures.layer(DEPENDENCY_KEY));
 
     assertThat(d.next().state()).isEqualTo(BuildState.ASSEMBLING);
     assertThat(single(d.tasks()).kind()).isEqualTo(TaskKind.ASSEMBLE);
-    assertThat(d.logs()).extracting(Action.Log::text)
+    assertThat(d.logs())
+        .extracting(Action.Log::text)
         .anyMatch(t -> t.startsWith("-----> Resuming build"))
         .anyMatch(t -> t.startsWith("-----> Reused dependency layer"));
   }
@@ -336,14 +384,18 @@ class BuildStateMachineTest {
   @Test
   void resumingAFinishedBuildPublishesAnUnacknowledgedOutcomeOnlyOnce() {
     BuildSnapshot assembling = assembling();
-    Decision done = machine.onResult(Fixtures.assembled(task(assembling), "img", Fixtures.digest('d')), assembling);
+    Decision done =
+        machine.onResult(
+            Fixtures.assembled(task(assembling), "img", Fixtures.digest('d')), assembling);
     BuildSnapshot unpublished = done.snapshotWrites().get(0);
 
     Decision resumed = machine.resume(unpublished, null);
 
-    assertThat(resumed.imageReady()).hasValueSatisfying(e -> assertThat(e.buildId()).isEqualTo(buildId));
+    assertThat(resumed.imageReady())
+        .hasValueSatisfying(e -> assertThat(e.buildId()).isEqualTo(buildId));
     assertThat(resumed.actions().get(resumed.actions().size() - 1))
-        .isInstanceOfSatisfying(Action.WriteSnapshot.class, w -> assertThat(w.snapshot().outcomePublished()).isTrue());
+        .isInstanceOfSatisfying(
+            Action.WriteSnapshot.class, w -> assertThat(w.snapshot().outcomePublished()).isTrue());
     assertThat(resumed.tasks()).isEmpty();
     assertThat(machine.resume(resumed.next(), null).ignoredBecause()).isPresent();
     assertThat(machine.resume(done.next(), null).imageReady()).isEmpty();
@@ -359,10 +411,11 @@ class BuildStateMachineTest {
       tasks += d.tasks().size();
       state = d.snapshot().orElse(state);
     }
-    List<java.util.function.Function<BuildTask, TaskResult>> workers = List.of(
-        t -> Fixtures.detected(t, Fixtures.plan("pip"), DEPENDENCY_KEY),
-        t -> Fixtures.installed(t, Fixtures.layer(DEPENDENCY_KEY)),
-        t -> Fixtures.assembled(t, "img", Fixtures.digest('d')));
+    List<java.util.function.Function<BuildTask, TaskResult>> workers =
+        List.of(
+            t -> Fixtures.detected(t, Fixtures.plan("pip"), DEPENDENCY_KEY),
+            t -> Fixtures.installed(t, Fixtures.layer(DEPENDENCY_KEY)),
+            t -> Fixtures.assembled(t, "img", Fixtures.digest('d')));
     for (var worker : workers) {
       TaskResult result = worker.apply(task(state));
       for (int delivery = 0; delivery < 2; delivery++) {
@@ -379,12 +432,17 @@ class BuildStateMachineTest {
 
   private BuildSnapshot installing() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
-    return machine.onResult(Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY), detecting).next();
+    return machine
+        .onResult(
+            Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY), detecting)
+        .next();
   }
 
   private BuildSnapshot assembling() {
     BuildSnapshot installing = installing();
-    return machine.onResult(Fixtures.installed(task(installing), Fixtures.layer(DEPENDENCY_KEY)), installing).next();
+    return machine
+        .onResult(Fixtures.installed(task(installing), Fixtures.layer(DEPENDENCY_KEY)), installing)
+        .next();
   }
 
   private static BuildTask task(BuildSnapshot s) {

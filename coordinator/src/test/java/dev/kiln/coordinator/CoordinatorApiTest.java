@@ -34,15 +34,21 @@ class CoordinatorApiTest {
 
   @BeforeEach
   void start() {
-    CoordinatorApi api = new CoordinatorApi(vertx, builds, restored::get, push -> {
-      if (kafkaDown.get()) {
-        return Future.failedFuture("broker 127.0.0.1:9 unreachable");
-      }
-      published.add(push);
-      return Future.succeededFuture();
-    });
+    CoordinatorApi api =
+        new CoordinatorApi(
+            vertx,
+            builds,
+            restored::get,
+            push -> {
+              if (kafkaDown.get()) {
+                return Future.failedFuture("broker 127.0.0.1:9 unreachable");
+              }
+              published.add(push);
+              return Future.succeededFuture();
+            });
     // The router reads KnownBuilds on the server's event loop, as in the verticle.
-    HttpServer server = await(vertx.createHttpServer().requestHandler(api.router()).listen(0, "127.0.0.1"));
+    HttpServer server =
+        await(vertx.createHttpServer().requestHandler(api.router()).listen(0, "127.0.0.1"));
     http = new HttpJson(server.actualPort());
   }
 
@@ -97,13 +103,16 @@ class CoordinatorApiTest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource(delimiter = '|', value = {
-      "bad commit     | commit  | not-a-sha                    | is not a full git commit id",
-      "missing tenant | tenant  |                              | is missing",
-      "upper-case app | app     | Web                          | is not a valid name",
-      "bad repo URL   | repoUrl | /srv/git/web                 | is not a git URL",
-  })
-  void anInvalidPushIsRejectedNamingTheBadField(String caseName, String field, String value, String why) {
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "bad commit     | commit  | not-a-sha                    | is not a full git commit id",
+        "missing tenant | tenant  |                              | is missing",
+        "upper-case app | app     | Web                          | is not a valid name",
+        "bad repo URL   | repoUrl | /srv/git/web                 | is not a git URL",
+      })
+  void anInvalidPushIsRejectedNamingTheBadField(
+      String caseName, String field, String value, String why) {
     ObjectNode push = EventCodec.mapper().valueToTree(Fixtures.push());
     if (value == null) {
       push.remove(field);
@@ -136,10 +145,14 @@ class CoordinatorApiTest {
 
   @Test
   void aPushInAnotherMediaTypeOrTooLargeIsRefused() {
-    HttpJson.Response form = http.post("/v1/pushes", "application/x-www-form-urlencoded",
-        "tenant=acme".getBytes(StandardCharsets.UTF_8));
-    HttpJson.Response huge = http.post("/v1/pushes", "application/json",
-        new byte[(int) CoordinatorApi.MAX_PUSH_BYTES + 1]);
+    HttpJson.Response form =
+        http.post(
+            "/v1/pushes",
+            "application/x-www-form-urlencoded",
+            "tenant=acme".getBytes(StandardCharsets.UTF_8));
+    HttpJson.Response huge =
+        http.post(
+            "/v1/pushes", "application/json", new byte[(int) CoordinatorApi.MAX_PUSH_BYTES + 1]);
 
     assertThat(form.status()).isEqualTo(415);
     assertThat(form.json().get("field").asText()).isEqualTo("Content-Type");
@@ -155,7 +168,9 @@ class CoordinatorApiTest {
     HttpJson.Response response = http.postJson("/v1/pushes", pushJson());
 
     assertThat(response.status()).isEqualTo(503);
-    assertThat(response.json().get("error").asText()).contains("could not be written").contains("send it again");
+    assertThat(response.json().get("error").asText())
+        .contains("could not be written")
+        .contains("send it again");
   }
 
   @Test
@@ -177,15 +192,20 @@ class CoordinatorApiTest {
 
   @Test
   void buildsAreListedPerTenantNewestFirstAndOptionallyPerApp() {
-    BuildSnapshot old = snapshot(Fixtures.push("acme", "web", Fixtures.COMMIT), BuildState.SUCCEEDED, 1);
-    BuildSnapshot api = snapshot(Fixtures.push("acme", "api", Fixtures.COMMIT), BuildState.FAILED, 2);
-    BuildSnapshot newest = snapshot(Fixtures.push("acme", "web", Fixtures.OTHER_COMMIT), BuildState.DETECTING, 3);
-    BuildSnapshot other = snapshot(Fixtures.push("globex", "web", Fixtures.COMMIT), BuildState.DETECTING, 4);
+    BuildSnapshot old =
+        snapshot(Fixtures.push("acme", "web", Fixtures.COMMIT), BuildState.SUCCEEDED, 1);
+    BuildSnapshot api =
+        snapshot(Fixtures.push("acme", "api", Fixtures.COMMIT), BuildState.FAILED, 2);
+    BuildSnapshot newest =
+        snapshot(Fixtures.push("acme", "web", Fixtures.OTHER_COMMIT), BuildState.DETECTING, 3);
+    BuildSnapshot other =
+        snapshot(Fixtures.push("globex", "web", Fixtures.COMMIT), BuildState.DETECTING, 4);
     List.of(old, api, newest, other).forEach(builds::put);
 
     assertThat(ids(http.get("/v1/builds?tenant=acme")))
         .containsExactly(newest.buildId(), api.buildId(), old.buildId());
-    assertThat(ids(http.get("/v1/builds?tenant=acme&app=web"))).containsExactly(newest.buildId(), old.buildId());
+    assertThat(ids(http.get("/v1/builds?tenant=acme&app=web")))
+        .containsExactly(newest.buildId(), old.buildId());
     assertThat(ids(http.get("/v1/builds?tenant=acme&limit=1"))).containsExactly(newest.buildId());
     assertThat(ids(http.get("/v1/builds?tenant=initech"))).isEmpty();
   }
@@ -207,7 +227,9 @@ class CoordinatorApiTest {
     HttpJson.Response wrongMethod = http.delete("/v1/pushes");
 
     assertThat(unknown.status()).isEqualTo(404);
-    assertThat(unknown.json().get("error").asText()).contains("no such endpoint").contains("POST /v1/pushes");
+    assertThat(unknown.json().get("error").asText())
+        .contains("no such endpoint")
+        .contains("POST /v1/pushes");
     assertThat(wrongMethod.status()).isEqualTo(405);
     assertThat(wrongMethod.json().get("error").asText()).contains("DELETE");
   }
@@ -228,6 +250,20 @@ class CoordinatorApiTest {
   private static BuildSnapshot snapshot(PushEvent push, BuildState state, long second) {
     Instant at = Instant.ofEpochSecond(1_700_000_000L + second);
     return new BuildSnapshot(
-        push.buildId(), state, push, 1, null, null, null, null, null, null, null, null, false, at, at);
+        push.buildId(),
+        state,
+        push,
+        1,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        false,
+        at,
+        at);
   }
 }

@@ -48,16 +48,21 @@ class CoordinatorHttpApiTest {
     assertThat(accepted.status()).isEqualTo(202);
     assertThat(accepted.json().get("buildId").asText()).isEqualTo(push.buildId());
     awaitExactlyOne(farm.imageReady, ImageReady.class);
-    await().atMost(BUILD_TIMEOUT).untilAsserted(() -> {
-      HttpJson.Response build = http.get("/v1/builds/" + push.buildId());
-      assertThat(build.status()).isEqualTo(200);
-      BuildSnapshot snapshot = EventCodec.mapper().treeToValue(build.json(), BuildSnapshot.class);
-      assertThat(snapshot.state().name()).isEqualTo("SUCCEEDED");
-      assertThat(snapshot.outcomePublished()).isTrue();
-      assertThat(snapshot.imageDigest()).isEqualTo(Fixtures.digest('e'));
-    });
+    await()
+        .atMost(BUILD_TIMEOUT)
+        .untilAsserted(
+            () -> {
+              HttpJson.Response build = http.get("/v1/builds/" + push.buildId());
+              assertThat(build.status()).isEqualTo(200);
+              BuildSnapshot snapshot =
+                  EventCodec.mapper().treeToValue(build.json(), BuildSnapshot.class);
+              assertThat(snapshot.state().name()).isEqualTo("SUCCEEDED");
+              assertThat(snapshot.outcomePublished()).isTrue();
+              assertThat(snapshot.imageDigest()).isEqualTo(Fixtures.digest('e'));
+            });
     HttpJson.Response list = http.get("/v1/builds?tenant=acme&app=web");
-    assertThat(list.json().get("builds")).singleElement()
+    assertThat(list.json().get("builds"))
+        .singleElement()
         .satisfies(b -> assertThat(b.get("buildId").asText()).isEqualTo(push.buildId()));
     HttpJson.Response health = http.get("/health");
     assertThat(health.status()).isEqualTo(200);

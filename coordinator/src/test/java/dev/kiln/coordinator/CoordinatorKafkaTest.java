@@ -72,21 +72,31 @@ class CoordinatorKafkaTest {
     assertThat(event.pythonVersion()).isEqualTo("3.12.7");
 
     assertThat(farm.tasksSeen(TaskKind.DETECT)).hasSize(1);
-    assertThat(farm.tasksSeen(TaskKind.INSTALL)).singleElement()
+    assertThat(farm.tasksSeen(TaskKind.INSTALL))
+        .singleElement()
         .satisfies(t -> assertThat(t.dependencyKey()).isEqualTo(Fixtures.DEPENDENCY_KEY));
     assertThat(farm.tasksSeen(TaskKind.ASSEMBLE)).hasSize(1);
     assertThat(workers.invalidTasks()).isEmpty();
     assertThat(farm.buildFailed.records()).isEmpty();
 
-    await().atMost(BUILD_TIMEOUT).untilAsserted(() -> assertThat(lastSnapshot(buildId))
-        .satisfies(s -> {
-          assertThat(s.state()).isEqualTo(BuildState.SUCCEEDED);
-          assertThat(s.outcomePublished()).isTrue();
-        }));
+    await()
+        .atMost(BUILD_TIMEOUT)
+        .untilAsserted(
+            () ->
+                assertThat(lastSnapshot(buildId))
+                    .satisfies(
+                        s -> {
+                          assertThat(s.state()).isEqualTo(BuildState.SUCCEEDED);
+                          assertThat(s.outcomePublished()).isTrue();
+                        }));
     assertThat(farm.builds.records()).allSatisfy(r -> assertThat(r.key()).isEqualTo(buildId));
-    assertThat(logTexts()).contains(
-        "-----> Build " + buildId + " queued for acme/web@0123456789ab",
-        "-----> Build " + buildId + " succeeded: registry.test/acme/web:0123456789ab@" + Fixtures.digest('e'));
+    assertThat(logTexts())
+        .contains(
+            "-----> Build " + buildId + " queued for acme/web@0123456789ab",
+            "-----> Build "
+                + buildId
+                + " succeeded: registry.test/acme/web:0123456789ab@"
+                + Fixtures.digest('e'));
   }
 
   @Test
@@ -97,9 +107,13 @@ class CoordinatorKafkaTest {
     byte[] validJson = EventCodec.toJson(Fixtures.push());
     PushEvent badCommit = Fixtures.push("acme", "web", "not-a-commit");
 
-    await(farm.publisher.send(new ProducerRecord<>(push, null, "k1",
-        "{\"tenant\": ".getBytes(StandardCharsets.UTF_8), ceHeaders())));
-    await(farm.publisher.send(new ProducerRecord<>(push, null, "k2", validJson, new RecordHeaders())));
+    await(
+        farm.publisher.send(
+            new ProducerRecord<>(
+                push, null, "k1", "{\"tenant\": ".getBytes(StandardCharsets.UTF_8), ceHeaders())));
+    await(
+        farm.publisher.send(
+            new ProducerRecord<>(push, null, "k2", validJson, new RecordHeaders())));
     await(farm.publisher.publish(push, "k3", badCommit));
     PushEvent good = Fixtures.push("acme", "web", Fixtures.OTHER_COMMIT);
     await(farm.publisher.publish(push, good.buildId(), good));
@@ -107,55 +121,96 @@ class CoordinatorKafkaTest {
     awaitExactlyOne(farm.imageReady, ImageReady.class);
     assertThat(farm.imageReady.bodies(ImageReady.class).get(0).buildId()).isEqualTo(good.buildId());
     // The three records have different keys, so different partitions: no order between them.
-    Map<String, TopicRecorder.Recorded> dead = farm.deadLetters.records().stream()
-        .collect(Collectors.toMap(TopicRecorder.Recorded::key, r -> r));
+    Map<String, TopicRecorder.Recorded> dead =
+        farm.deadLetters.records().stream()
+            .collect(Collectors.toMap(TopicRecorder.Recorded::key, r -> r));
     assertThat(dead).containsOnlyKeys("k1", "k2", "k3");
-    assertThat(dead.values()).allSatisfy(r -> {
-      assertThat(r.headers().get(DeadLetters.SOURCE_TOPIC)).isEqualTo(push);
-      assertThat(r.headers().get(DeadLetters.CONSUMER)).isEqualTo("coordinator/coordinator-1");
-    });
+    assertThat(dead.values())
+        .allSatisfy(
+            r -> {
+              assertThat(r.headers().get(DeadLetters.SOURCE_TOPIC)).isEqualTo(push);
+              assertThat(r.headers().get(DeadLetters.CONSUMER))
+                  .isEqualTo("coordinator/coordinator-1");
+            });
     assertThat(dead.get("k1").headers())
         .containsEntry(DeadLetters.FIELD, "body")
-        .hasEntrySatisfying(DeadLetters.REASON, reason -> assertThat(reason).contains("not valid JSON"));
+        .hasEntrySatisfying(
+            DeadLetters.REASON, reason -> assertThat(reason).contains("not valid JSON"));
     assertThat(dead.get("k2").headers())
         .containsEntry(DeadLetters.FIELD, "ce_specversion")
-        .hasEntrySatisfying(DeadLetters.REASON, reason -> assertThat(reason).contains("not a CloudEvent"));
+        .hasEntrySatisfying(
+            DeadLetters.REASON, reason -> assertThat(reason).contains("not a CloudEvent"));
     assertThat(dead.get("k2").value()).isEqualTo(validJson);
     assertThat(dead.get("k3").headers())
         .containsEntry(DeadLetters.FIELD, "commit")
-        .hasEntrySatisfying(DeadLetters.REASON,
+        .hasEntrySatisfying(
+            DeadLetters.REASON,
             reason -> assertThat(reason).contains("'not-a-commit' is not a full git commit id"));
     assertThat(farm.tasksSeen(TaskKind.DETECT)).hasSize(1);
   }
 
   @Test
-  void aPushWhoseSnapshotKafkaRefusesIsDeadLetteredInsteadOfBlockingThePartition() throws Exception {
+  void aPushWhoseSnapshotKafkaRefusesIsDeadLetteredInsteadOfBlockingThePartition()
+      throws Exception {
     String builds = farm.topics.builds();
-    try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", farm.bootstrapServers))) {
+    try (Admin admin =
+        Admin.create(Map.<String, Object>of("bootstrap.servers", farm.bootstrapServers))) {
       ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, builds);
-      admin.incrementalAlterConfigs(Map.of(topic, List.of(new AlterConfigOp(
-              new ConfigEntry("max.message.bytes", "4096"), AlterConfigOp.OpType.SET))))
-          .all().get(30, TimeUnit.SECONDS);
-      await().atMost(BUILD_TIMEOUT).until(() -> "4096".equals(admin.describeConfigs(List.of(topic))
-          .all().get(30, TimeUnit.SECONDS).get(topic).get("max.message.bytes").value()));
+      admin
+          .incrementalAlterConfigs(
+              Map.of(
+                  topic,
+                  List.of(
+                      new AlterConfigOp(
+                          new ConfigEntry("max.message.bytes", "4096"), AlterConfigOp.OpType.SET))))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+      await()
+          .atMost(BUILD_TIMEOUT)
+          .until(
+              () ->
+                  "4096"
+                      .equals(
+                          admin
+                              .describeConfigs(List.of(topic))
+                              .all()
+                              .get(30, TimeUnit.SECONDS)
+                              .get(topic)
+                              .get("max.message.bytes")
+                              .value()));
     }
     farm.workers(ScriptedWorkers::succeedEverything);
     farm.deploy(new CoordinatorVerticle(farm.config()));
     PushEvent small = Fixtures.push();
-    PushEvent huge = new PushEvent("acme", "web", small.repoUrl(), small.ref(), Fixtures.OTHER_COMMIT,
-        small.appSpec(), Map.of("BIG", "x".repeat(8000)), small.pushedAt());
+    PushEvent huge =
+        new PushEvent(
+            "acme",
+            "web",
+            small.repoUrl(),
+            small.ref(),
+            Fixtures.OTHER_COMMIT,
+            small.appSpec(),
+            Map.of("BIG", "x".repeat(8000)),
+            small.pushedAt());
 
     await(farm.publisher.publish(farm.topics.push(), huge.buildId(), huge));
     await(farm.publisher.publish(farm.topics.push(), small.buildId(), small));
 
     awaitExactlyOne(farm.imageReady, ImageReady.class);
-    assertThat(farm.imageReady.bodies(ImageReady.class).get(0).buildId()).isEqualTo(small.buildId());
-    assertThat(farm.deadLetters.records()).singleElement().satisfies(r -> {
-      assertThat(r.key()).isEqualTo(huge.buildId());
-      assertThat(r.headers().get(DeadLetters.FIELD)).isEqualTo("record");
-      assertThat(r.headers().get(DeadLetters.REASON)).contains("cannot be written to Kafka");
-    });
-    assertThat(farm.tasksSeen(TaskKind.DETECT)).extracting(BuildTask::buildId).containsExactly(small.buildId());
+    assertThat(farm.imageReady.bodies(ImageReady.class).get(0).buildId())
+        .isEqualTo(small.buildId());
+    assertThat(farm.deadLetters.records())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.key()).isEqualTo(huge.buildId());
+              assertThat(r.headers().get(DeadLetters.FIELD)).isEqualTo("record");
+              assertThat(r.headers().get(DeadLetters.REASON))
+                  .contains("cannot be written to Kafka");
+            });
+    assertThat(farm.tasksSeen(TaskKind.DETECT))
+        .extracting(BuildTask::buildId)
+        .containsExactly(small.buildId());
   }
 
   @Test
@@ -168,20 +223,26 @@ class CoordinatorKafkaTest {
     await(farm.publisher.publish(farm.topics.push(), push.buildId(), push));
 
     awaitExactlyOne(farm.imageReady, ImageReady.class);
-    assertThat(farm.deadLetters.records()).singleElement().satisfies(r -> {
-      assertThat(r.headers().get(DeadLetters.FIELD)).isEqualTo("ce_type");
-      assertThat(r.headers().get(DeadLetters.REASON)).contains("TaskResult");
-    });
+    assertThat(farm.deadLetters.records())
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.headers().get(DeadLetters.FIELD)).isEqualTo("ce_type");
+              assertThat(r.headers().get(DeadLetters.REASON)).contains("TaskResult");
+            });
   }
 
   @Test
   void aFailedInstallGivesOneBuildFailedWithTheStageCodeAndMessage() {
-    String message = "No matching distribution found for flsak==2.0; check the name in requirements.txt";
-    farm.workers(task -> switch (task.kind()) {
-      case DETECT -> Fixtures.detected(task, Fixtures.plan("pip"), Fixtures.DEPENDENCY_KEY);
-      case INSTALL -> Fixtures.failed(task, "pip::no-matching-distribution", message);
-      case ASSEMBLE -> ScriptedWorkers.succeedEverything(task);
-    });
+    String message =
+        "No matching distribution found for flsak==2.0; check the name in requirements.txt";
+    farm.workers(
+        task ->
+            switch (task.kind()) {
+              case DETECT -> Fixtures.detected(task, Fixtures.plan("pip"), Fixtures.DEPENDENCY_KEY);
+              case INSTALL -> Fixtures.failed(task, "pip::no-matching-distribution", message);
+              case ASSEMBLE -> ScriptedWorkers.succeedEverything(task);
+            });
     farm.deploy(new CoordinatorVerticle(farm.config()));
     PushEvent push = Fixtures.push();
 
@@ -198,10 +259,11 @@ class CoordinatorKafkaTest {
     assertThat(farm.tasksSeen(TaskKind.ASSEMBLE)).isEmpty();
     assertThat(farm.imageReady.records()).isEmpty();
     assertThat(farm.logs.bodies(BuildLogLine.class))
-        .anySatisfy(l -> {
-          assertThat(l.level()).isEqualTo(BuildLogLine.Level.ERROR);
-          assertThat(l.text()).contains("pip::no-matching-distribution");
-        });
+        .anySatisfy(
+            l -> {
+              assertThat(l.level()).isEqualTo(BuildLogLine.Level.ERROR);
+              assertThat(l.text()).contains("pip::no-matching-distribution");
+            });
   }
 
   @Test
@@ -217,16 +279,20 @@ class CoordinatorKafkaTest {
 
     await().atMost(BUILD_TIMEOUT).until(() -> farm.imageReady.records().size() == 2);
     List<BuildTask> detects = farm.tasksSeen(TaskKind.DETECT);
-    assertThat(detects).extracting(BuildTask::buildId).containsExactly(first.buildId(), second.buildId());
+    assertThat(detects)
+        .extracting(BuildTask::buildId)
+        .containsExactly(first.buildId(), second.buildId());
     assertThat(detects.get(0).previousPython()).isNull();
     assertThat(detects.get(1).previousPython()).isEqualTo("3.12.7");
   }
 
   @Test
   void anAppWithoutAPackageManagerIsAssembledWithoutAnInstall() {
-    farm.workers(task -> task.kind() == TaskKind.DETECT
-        ? Fixtures.detected(task, Fixtures.plan(null), null)
-        : ScriptedWorkers.succeedEverything(task));
+    farm.workers(
+        task ->
+            task.kind() == TaskKind.DETECT
+                ? Fixtures.detected(task, Fixtures.plan(null), null)
+                : ScriptedWorkers.succeedEverything(task));
     farm.deploy(new CoordinatorVerticle(farm.config()));
     PushEvent push = Fixtures.push("acme", "static", Fixtures.COMMIT);
 
@@ -234,18 +300,22 @@ class CoordinatorKafkaTest {
 
     awaitExactlyOne(farm.imageReady, ImageReady.class);
     assertThat(farm.tasksSeen(TaskKind.INSTALL)).isEmpty();
-    assertThat(farm.tasksSeen(TaskKind.ASSEMBLE)).singleElement()
+    assertThat(farm.tasksSeen(TaskKind.ASSEMBLE))
+        .singleElement()
         .satisfies(t -> assertThat(t.layer()).isNull());
   }
 
-  static <T extends dev.kiln.events.EventBody> void awaitExactlyOne(TopicRecorder recorder, Class<T> type) {
+  static <T extends dev.kiln.events.EventBody> void awaitExactlyOne(
+      TopicRecorder recorder, Class<T> type) {
     await().atMost(BUILD_TIMEOUT).until(() -> !recorder.bodies(type).isEmpty());
     await().during(QUIET).atMost(QUIET.plusSeconds(10)).until(() -> recorder.records().size() == 1);
   }
 
   private BuildSnapshot lastSnapshot(String buildId) {
-    List<BuildSnapshot> all = farm.builds.bodies(BuildSnapshot.class).stream()
-        .filter(s -> s.buildId().equals(buildId)).toList();
+    List<BuildSnapshot> all =
+        farm.builds.bodies(BuildSnapshot.class).stream()
+            .filter(s -> s.buildId().equals(buildId))
+            .toList();
     assertThat(all).isNotEmpty();
     return all.get(all.size() - 1);
   }
@@ -263,5 +333,4 @@ class CoordinatorKafkaTest {
     headers.add("content-type", "application/json".getBytes(StandardCharsets.UTF_8));
     return headers;
   }
-
 }

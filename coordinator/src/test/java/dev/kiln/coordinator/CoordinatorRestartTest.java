@@ -38,10 +38,12 @@ class CoordinatorRestartTest {
   @Test
   void aBuildInterruptedByACoordinatorRestartCompletesExactlyOnce() {
     // Workers that detect, then go quiet: the build waits in INSTALL while the coordinator stops.
-    ScriptedWorkers workers = farm.workers(task -> task.kind() == TaskKind.DETECT
-        ? ScriptedWorkers.succeedEverything(task)
-        : null);
-    String first = farm.deploy(new CoordinatorVerticle(farm.config().withInstanceId("coordinator-a")));
+    ScriptedWorkers workers =
+        farm.workers(
+            task ->
+                task.kind() == TaskKind.DETECT ? ScriptedWorkers.succeedEverything(task) : null);
+    String first =
+        farm.deploy(new CoordinatorVerticle(farm.config().withInstanceId("coordinator-a")));
     PushEvent push = Fixtures.push();
     await(farm.publisher.publish(farm.topics.push(), push.buildId(), push));
     await().atMost(BUILD_TIMEOUT).until(() -> farm.tasksSeen(TaskKind.INSTALL).size() == 1);
@@ -57,10 +59,12 @@ class CoordinatorRestartTest {
     assertThat(farm.buildFailed.records()).isEmpty();
     assertThat(farm.tasksSeen(TaskKind.DETECT)).hasSize(1);
     // The new coordinator re-sent the INSTALL it found pending: same task id, so workers dedupe.
-    assertThat(farm.tasksSeen(TaskKind.INSTALL)).extracting(BuildTask::taskId)
+    assertThat(farm.tasksSeen(TaskKind.INSTALL))
+        .extracting(BuildTask::taskId)
         .containsExactly(install.taskId(), install.taskId());
     assertThat(farm.tasksSeen(TaskKind.ASSEMBLE)).hasSize(1);
-    assertThat(farm.logs.bodies(BuildLogLine.class)).extracting(BuildLogLine::text)
+    assertThat(farm.logs.bodies(BuildLogLine.class))
+        .extracting(BuildLogLine::text)
         .anyMatch(t -> t.startsWith("-----> Resuming build " + push.buildId()));
     assertThat(workers.invalidTasks()).isEmpty();
   }
@@ -69,11 +73,23 @@ class CoordinatorRestartTest {
   void anOutcomeThatWasNeverAcknowledgedIsPublishedOnceByTheNextCoordinator() {
     PushEvent push = Fixtures.push();
     Instant at = Instant.parse("2025-01-01T00:00:00Z");
-    BuildSnapshot unpublished = new BuildSnapshot(
-        push.buildId(), BuildState.SUCCEEDED, push, 1,
-        BuildTask.taskId(push.buildId(), TaskKind.ASSEMBLE, 1), Fixtures.plan("pip"),
-        Fixtures.DEPENDENCY_KEY, Fixtures.layer(Fixtures.DEPENDENCY_KEY), "registry.test/acme/web:1",
-        Fixtures.digest('e'), null, null, false, at, at);
+    BuildSnapshot unpublished =
+        new BuildSnapshot(
+            push.buildId(),
+            BuildState.SUCCEEDED,
+            push,
+            1,
+            BuildTask.taskId(push.buildId(), TaskKind.ASSEMBLE, 1),
+            Fixtures.plan("pip"),
+            Fixtures.DEPENDENCY_KEY,
+            Fixtures.layer(Fixtures.DEPENDENCY_KEY),
+            "registry.test/acme/web:1",
+            Fixtures.digest('e'),
+            null,
+            null,
+            false,
+            at,
+            at);
     await(farm.publisher.publish(farm.topics.builds(), push.buildId(), unpublished));
     farm.workers(ScriptedWorkers::succeedEverything);
 
@@ -84,7 +100,8 @@ class CoordinatorRestartTest {
     farm.deploy(new CoordinatorVerticle(farm.config().withInstanceId("coordinator-b")));
 
     awaitExactlyOne(farm.imageReady, ImageReady.class);
-    assertThat(farm.imageReady.records().get(0).event().getId()).isEqualTo(push.buildId() + ":image-ready");
+    assertThat(farm.imageReady.records().get(0).event().getId())
+        .isEqualTo(push.buildId() + ":image-ready");
     assertThat(farm.tasksSeen(TaskKind.DETECT)).isEmpty();
   }
 
@@ -97,7 +114,8 @@ class CoordinatorRestartTest {
     awaitExactlyOne(farm.imageReady, ImageReady.class);
     farm.undeploy(first);
 
-    CoordinatorVerticle second = new CoordinatorVerticle(farm.config().withInstanceId("coordinator-b"));
+    CoordinatorVerticle second =
+        new CoordinatorVerticle(farm.config().withInstanceId("coordinator-b"));
     farm.deploy(second);
     await(farm.publisher.publish(farm.topics.push(), push.buildId(), push));
 
@@ -106,8 +124,10 @@ class CoordinatorRestartTest {
   }
 
   private BuildSnapshot lastSnapshot(String buildId) {
-    List<BuildSnapshot> all = farm.builds.bodies(BuildSnapshot.class).stream()
-        .filter(s -> s.buildId().equals(buildId)).toList();
+    List<BuildSnapshot> all =
+        farm.builds.bodies(BuildSnapshot.class).stream()
+            .filter(s -> s.buildId().equals(buildId))
+            .toList();
     return all.get(all.size() - 1);
   }
 }

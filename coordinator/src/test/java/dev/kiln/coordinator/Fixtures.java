@@ -22,8 +22,13 @@ final class Fixtures {
 
   static PushEvent push(String tenant, String app, String commit) {
     return new PushEvent(
-        tenant, app, "file:///srv/git/" + app + ".git", "refs/heads/main", commit,
-        new AppSpec(null, null, null, null, Map.of("DEBUG", "0")), Map.of("PIP_NO_CACHE", "1"),
+        tenant,
+        app,
+        "file:///srv/git/" + app + ".git",
+        "refs/heads/main",
+        commit,
+        new AppSpec(null, null, null, null, Map.of("DEBUG", "0")),
+        Map.of("PIP_NO_CACHE", "1"),
         Instant.parse("2025-01-01T00:00:00Z"));
   }
 
@@ -37,9 +42,16 @@ final class Fixtures {
 
   static BuildPlanSummary plan(String packageManager) {
     return new BuildPlanSummary(
-        "buildpack", ".", "3.12.7", "3.12", ".python-version", packageManager,
+        "buildpack",
+        ".",
+        "3.12.7",
+        "3.12",
+        ".python-version",
+        packageManager,
         packageManager == null ? List.of() : List.of("requirements.txt"),
-        "gunicorn app:app", "Procfile", Map.of("PORT", "8080"),
+        "gunicorn app:app",
+        "Procfile",
+        Map.of("PORT", "8080"),
         List.of(new CodedMessage("runtime-txt::deprecated", "use .python-version")));
   }
 
@@ -49,25 +61,59 @@ final class Fixtures {
   }
 
   static DependencyLayer layer(String key) {
-    return new DependencyLayer(key, digest('c'), 12345, List.of("flask==3.0.0", "gunicorn==23.0.0"), false);
+    return new DependencyLayer(
+        key, digest('c'), 12345, List.of("flask==3.0.0", "gunicorn==23.0.0"), false);
   }
 
   static TaskResult detected(BuildTask task, BuildPlanSummary plan, String dependencyKey) {
     return new TaskResult(
-        task.buildId(), task.taskId(), task.kind(), task.attempt(), TaskResult.Outcome.SUCCEEDED,
-        null, plan, dependencyKey, null, null, null, "worker-1", 10);
+        task.buildId(),
+        task.taskId(),
+        task.kind(),
+        task.attempt(),
+        TaskResult.Outcome.SUCCEEDED,
+        null,
+        plan,
+        dependencyKey,
+        null,
+        null,
+        null,
+        "worker-1",
+        10);
   }
 
   static TaskResult installed(BuildTask task, DependencyLayer layer) {
     return new TaskResult(
-        task.buildId(), task.taskId(), task.kind(), task.attempt(), TaskResult.Outcome.SUCCEEDED,
-        null, null, task.dependencyKey(), layer, null, null, "worker-1", 10);
+        task.buildId(),
+        task.taskId(),
+        task.kind(),
+        task.attempt(),
+        TaskResult.Outcome.SUCCEEDED,
+        null,
+        null,
+        task.dependencyKey(),
+        layer,
+        null,
+        null,
+        "worker-1",
+        10);
   }
 
   static TaskResult assembled(BuildTask task, String image, Digest digest) {
     return new TaskResult(
-        task.buildId(), task.taskId(), task.kind(), task.attempt(), TaskResult.Outcome.SUCCEEDED,
-        null, null, null, null, image, digest, "worker-1", 10);
+        task.buildId(),
+        task.taskId(),
+        task.kind(),
+        task.attempt(),
+        TaskResult.Outcome.SUCCEEDED,
+        null,
+        null,
+        null,
+        null,
+        image,
+        digest,
+        "worker-1",
+        10);
   }
 
   static TaskResult failed(BuildTask task, String code, String message) {

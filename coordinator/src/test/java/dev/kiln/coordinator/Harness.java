@@ -18,7 +18,8 @@ import java.util.function.Function;
 final class Harness implements AutoCloseable {
   final Vertx vertx = Vertx.vertx();
   final String bootstrapServers = SharedKafka.bootstrapServers();
-  final Topics topics = Topics.withPrefix("t-" + UUID.randomUUID().toString().substring(0, 8) + ".");
+  final Topics topics =
+      Topics.withPrefix("t-" + UUID.randomUUID().toString().substring(0, 8) + ".");
   final String consumerGroup = "coordinator-" + UUID.randomUUID();
   final EventPublisher publisher;
   final TopicRecorder imageReady;

@@ -13,7 +13,8 @@ import java.time.Duration;
 final class HttpJson {
   record Response(int status, JsonNode json, java.net.http.HttpHeaders headers) {}
 
-  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  private final HttpClient client =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
   private final String base;
 
   HttpJson(int port) {
@@ -26,7 +27,8 @@ final class HttpJson {
 
   Response post(String path, String contentType, byte[] body) {
     HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create(base + path)).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        HttpRequest.newBuilder(URI.create(base + path))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
     if (contentType != null) {
       request.header("Content-Type", contentType);
     }
@@ -44,7 +46,9 @@ final class HttpJson {
   private Response send(HttpRequest.Builder request) {
     try {
       HttpResponse<byte[]> response =
-          client.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
+          client.send(
+              request.timeout(Duration.ofSeconds(30)).build(),
+              HttpResponse.BodyHandlers.ofByteArray());
       return new Response(
           response.statusCode(), EventCodec.mapper().readTree(response.body()), response.headers());
     } catch (IOException e) {

@@ -61,10 +61,37 @@ class KnownBuildsTest {
   private static BuildSnapshot snapshot(
       String tenant, String app, char commitChar, BuildState state, String python, long second) {
     PushEvent push = Fixtures.push(tenant, app, String.valueOf(commitChar).repeat(40));
-    BuildPlanSummary plan = python == null ? null : new BuildPlanSummary(
-        "buildpack", ".", python, null, null, "pip", List.of(), null, null, Map.of(), List.of());
+    BuildPlanSummary plan =
+        python == null
+            ? null
+            : new BuildPlanSummary(
+                "buildpack",
+                ".",
+                python,
+                null,
+                null,
+                "pip",
+                List.of(),
+                null,
+                null,
+                Map.of(),
+                List.of());
     Instant at = Instant.ofEpochSecond(second);
     return new BuildSnapshot(
-        push.buildId(), state, push, 1, null, plan, null, null, null, null, null, null, false, at, at);
+        push.buildId(),
+        state,
+        push,
+        1,
+        null,
+        plan,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        false,
+        at,
+        at);
   }
 }

@@ -101,9 +101,16 @@ final class ScriptedWorkers {
     return switch (task.kind()) {
       case DETECT -> Fixtures.detected(task, Fixtures.plan("pip"), Fixtures.DEPENDENCY_KEY);
       case INSTALL -> Fixtures.installed(task, Fixtures.layer(task.dependencyKey()));
-      case ASSEMBLE -> Fixtures.assembled(
-          task, "registry.test/" + task.tenant() + "/" + task.app() + ":" + task.commit().substring(0, 12),
-          Fixtures.digest('e'));
+      case ASSEMBLE ->
+          Fixtures.assembled(
+              task,
+              "registry.test/"
+                  + task.tenant()
+                  + "/"
+                  + task.app()
+                  + ":"
+                  + task.commit().substring(0, 12),
+              Fixtures.digest('e'));
     };
   }
 }

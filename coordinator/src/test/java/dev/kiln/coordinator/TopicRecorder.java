@@ -12,11 +12,11 @@ import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.producer.KafkaHeader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
@@ -24,7 +24,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 final class TopicRecorder {
 
   /** One record: raw headers, and the decoded event when it is a valid Kiln event. */
-  record Recorded(String key, Map<String, String> headers, byte[] value, CloudEvent event, EventBody body) {}
+  record Recorded(
+      String key, Map<String, String> headers, byte[] value, CloudEvent event, EventBody body) {}
 
   private final List<Recorded> records = new CopyOnWriteArrayList<>();
   private final KafkaConsumer<String, byte[]> consumer;
@@ -64,11 +65,14 @@ final class TopicRecorder {
     // A topic created a moment ago may not be in the metadata yet: ask until it has partitions,
     // otherwise the recorder would silently assign nothing and see nothing.
     Set<TopicPartition> partitions = new HashSet<>();
-    await().atMost(Duration.ofSeconds(Awaits.SECONDS)).until(() -> {
-      Awaits.await(consumer.partitionsFor(topic))
-          .forEach(i -> partitions.add(new TopicPartition(topic, i.getPartition())));
-      return !partitions.isEmpty();
-    });
+    await()
+        .atMost(Duration.ofSeconds(Awaits.SECONDS))
+        .until(
+            () -> {
+              Awaits.await(consumer.partitionsFor(topic))
+                  .forEach(i -> partitions.add(new TopicPartition(topic, i.getPartition())));
+              return !partitions.isEmpty();
+            });
     Awaits.await(consumer.assign(partitions));
     return recorder;
   }

@@ -10,8 +10,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * A listener that appends one JSON line per deployed image to a file: the smallest useful
- * deployer, and the template for one that calls a platform's API.
+ * A listener that appends one JSON line per deployed image to a file: the smallest useful deployer,
+ * and the template for one that calls a platform's API.
  */
 public final class DeploymentLog implements ImageReadyListener {
   private final Path file;
@@ -30,6 +30,11 @@ public final class DeploymentLog implements ImageReadyListener {
     line.put("image", image.image());
     line.put("digest", image.digest().toString());
     Files.createDirectories(file.toAbsolutePath().getParent());
-    Files.writeString(file, line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    Files.writeString(
+        file,
+        line + "\n",
+        StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE,
+        StandardOpenOption.APPEND);
   }
 }

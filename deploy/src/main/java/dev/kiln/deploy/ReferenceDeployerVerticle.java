@@ -17,9 +17,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The reference deployer: consumes {@code kiln.image-ready}, drops redelivered copies by
- * CloudEvent id (the coordinator derives it from the build), hands each new image to a listener
- * on a worker thread, and commits only after the listener returned.
+ * The reference deployer: consumes {@code kiln.image-ready}, drops redelivered copies by CloudEvent
+ * id (the coordinator derives it from the build), hands each new image to a listener on a worker
+ * thread, and commits only after the listener returned.
  */
 public final class ReferenceDeployerVerticle extends VerticleBase {
   private static final int REMEMBERED_IDS = 10_000;
@@ -101,7 +101,8 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
   }
 
   private Future<Void> commit(KafkaConsumerRecord<String, byte[]> record) {
-    return consumer.commit(
+    return consumer
+        .commit(
             Map.of(
                 new TopicPartition(record.topic(), record.partition()),
                 new OffsetAndMetadata(record.offset() + 1, "")))

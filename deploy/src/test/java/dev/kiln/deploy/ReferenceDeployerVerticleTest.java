@@ -41,29 +41,68 @@ class ReferenceDeployerVerticleTest {
     Vertx vertx = Vertx.vertx();
     try {
       Path log = dir.resolve("deployments.jsonl");
-      vertx.deployVerticle(new ReferenceDeployerVerticle(kafka.bootstrapServers(), topics, "deployer-test",
-          new DeploymentLog(log))).await();
+      vertx
+          .deployVerticle(
+              new ReferenceDeployerVerticle(
+                  kafka.bootstrapServers(), topics, "deployer-test", new DeploymentLog(log)))
+          .await();
       EventPublisher publisher = new EventPublisher(vertx, kafka.bootstrapServers(), "/kiln/test");
       String commit = "a".repeat(40);
-      ImageReady ready = new ImageReady("b-0123456789abcdef0123", "acme", "shop", commit, "HEAD",
-          "kiln/acme/shop:aaaaaaaaaaaa", Digest.of("c".repeat(64)), "3.12.7", "gunicorn app:app", List.of(),
-          Instant.now());
-      var event = publisher.codec().toCloudEvent(ready, "acme/shop", ready.buildId() + ":image-ready");
+      ImageReady ready =
+          new ImageReady(
+              "b-0123456789abcdef0123",
+              "acme",
+              "shop",
+              commit,
+              "HEAD",
+              "kiln/acme/shop:aaaaaaaaaaaa",
+              Digest.of("c".repeat(64)),
+              "3.12.7",
+              "gunicorn app:app",
+              List.of(),
+              Instant.now());
+      var event =
+          publisher.codec().toCloudEvent(ready, "acme/shop", ready.buildId() + ":image-ready");
       publisher.publish(topics.imageReady(), "acme/shop", event).await();
       publisher.publish(topics.imageReady(), "acme/shop", event).await(); // a redelivered copy
-      publisher.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topics.imageReady(), "acme/shop",
-          "not an event".getBytes())).await();
-      ImageReady second = new ImageReady("b-0123456789abcdef0124", "acme", "shop", "b".repeat(40), "HEAD",
-          "kiln/acme/shop:bbbbbbbbbbbb", Digest.of("d".repeat(64)), "3.12.7", "gunicorn app:app", List.of(),
-          Instant.now());
-      publisher.publish(topics.imageReady(), "acme/shop",
-          publisher.codec().toCloudEvent(second, "acme/shop", second.buildId() + ":image-ready")).await();
+      publisher
+          .send(
+              new org.apache.kafka.clients.producer.ProducerRecord<>(
+                  topics.imageReady(), "acme/shop", "not an event".getBytes()))
+          .await();
+      ImageReady second =
+          new ImageReady(
+              "b-0123456789abcdef0124",
+              "acme",
+              "shop",
+              "b".repeat(40),
+              "HEAD",
+              "kiln/acme/shop:bbbbbbbbbbbb",
+              Digest.of("d".repeat(64)),
+              "3.12.7",
+              "gunicorn app:app",
+              List.of(),
+              Instant.now());
+      publisher
+          .publish(
+              topics.imageReady(),
+              "acme/shop",
+              publisher
+                  .codec()
+                  .toCloudEvent(second, "acme/shop", second.buildId() + ":image-ready"))
+          .await();
 
-      await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(log) && Files.readAllLines(log).size() >= 2);
-      await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> Files.exists(log) && Files.readAllLines(log).size() >= 2);
+      await()
+          .during(Duration.ofSeconds(2))
+          .atMost(Duration.ofSeconds(10))
           .until(() -> Files.readAllLines(log).size() == 2);
       List<String> lines = Files.readAllLines(log);
-      assertThat(lines.get(0)).contains("kiln/acme/shop:aaaaaaaaaaaa").contains(ready.buildId() + ":image-ready");
+      assertThat(lines.get(0))
+          .contains("kiln/acme/shop:aaaaaaaaaaaa")
+          .contains(ready.buildId() + ":image-ready");
       assertThat(lines.get(1)).contains("kiln/acme/shop:bbbbbbbbbbbb");
     } finally {
       vertx.close().await();

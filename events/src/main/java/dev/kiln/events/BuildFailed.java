@@ -17,7 +17,8 @@ public record BuildFailed(
   @Override
   public void validate() throws InvalidEventException {
     if (!BuildIds.isValid(buildId)) {
-      throw new InvalidEventException("buildId", "'" + Quote.safe(buildId, 60) + "' is not a build id");
+      throw new InvalidEventException(
+          "buildId", "'" + Quote.safe(buildId, 60) + "' is not a build id");
     }
     Check.name("tenant", tenant);
     Check.name("app", app);

@@ -16,7 +16,8 @@ public record BuildLogLine(
   @Override
   public void validate() throws InvalidEventException {
     if (!BuildIds.isValid(buildId)) {
-      throw new InvalidEventException("buildId", "'" + Quote.safe(buildId, 60) + "' is not a build id");
+      throw new InvalidEventException(
+          "buildId", "'" + Quote.safe(buildId, 60) + "' is not a build id");
     }
     Check.present("level", level);
     Check.present("text", text);

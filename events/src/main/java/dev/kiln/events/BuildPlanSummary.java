@@ -18,7 +18,8 @@ public record BuildPlanSummary(
     List<CodedMessage> warnings) {
 
   public BuildPlanSummary {
-    packageManagerFiles = packageManagerFiles == null ? List.of() : List.copyOf(packageManagerFiles);
+    packageManagerFiles =
+        packageManagerFiles == null ? List.of() : List.copyOf(packageManagerFiles);
     runtimeEnv = runtimeEnv == null ? Map.of() : Map.copyOf(runtimeEnv);
     warnings = warnings == null ? List.of() : List.copyOf(warnings);
   }

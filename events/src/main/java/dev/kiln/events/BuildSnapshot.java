@@ -29,7 +29,8 @@ public record BuildSnapshot(
   @Override
   public void validate() throws InvalidEventException {
     if (!BuildIds.isValid(buildId)) {
-      throw new InvalidEventException("buildId", "'" + Quote.safe(buildId, 60) + "' is not a build id");
+      throw new InvalidEventException(
+          "buildId", "'" + Quote.safe(buildId, 60) + "' is not a build id");
     }
     Check.present("state", state);
     Check.present("push", push);

@@ -40,7 +40,8 @@ public record BuildTask(
   @Override
   public void validate() throws InvalidEventException {
     if (!BuildIds.isValid(buildId)) {
-      throw new InvalidEventException("buildId", "'" + Quote.safe(buildId, 60) + "' is not a build id");
+      throw new InvalidEventException(
+          "buildId", "'" + Quote.safe(buildId, 60) + "' is not a build id");
     }
     Check.present("kind", kind);
     Check.positive("attempt", attempt);

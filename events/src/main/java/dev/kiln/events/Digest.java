@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
  */
 public record Digest(String hex) {
   public static final String PREFIX = "sha256:";
+
   /** What a digest's hex must look like, for error messages. */
   public static final String EXPECTED_FORM = "64 lowercase hex characters (a SHA-256)";
 

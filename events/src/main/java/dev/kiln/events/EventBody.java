@@ -4,8 +4,8 @@ package dev.kiln.events;
 public interface EventBody {
 
   /**
-   * Checks every field and throws {@link InvalidEventException} naming the first bad one, with
-   * what was found and what is expected.
+   * Checks every field and throws {@link InvalidEventException} naming the first bad one, with what
+   * was found and what is expected.
    */
   void validate() throws InvalidEventException;
 }

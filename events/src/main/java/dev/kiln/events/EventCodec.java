@@ -42,7 +42,10 @@ public final class EventCodec {
 
   private final URI source;
 
-  /** @param source the CloudEvents {@code source} of everything this codec encodes, e.g. /kiln/coordinator */
+  /**
+   * @param source the CloudEvents {@code source} of everything this codec encodes, e.g.
+   *     /kiln/coordinator
+   */
   public EventCodec(String source) {
     this.source = URI.create(source);
   }
@@ -91,7 +94,8 @@ public final class EventCodec {
     try {
       return STRUCTURED_JSON.deserialize(json.getBytes(StandardCharsets.UTF_8));
     } catch (RuntimeException e) {
-      throw new InvalidEventException("event", "is not a CloudEvents JSON document: " + e.getMessage(), e);
+      throw new InvalidEventException(
+          "event", "is not a CloudEvents JSON document: " + e.getMessage(), e);
     }
   }
 
@@ -103,7 +107,8 @@ public final class EventCodec {
     } catch (RuntimeException e) {
       throw new InvalidEventException(
           "ce_specversion",
-          "the record is not a CloudEvent in Kafka binary mode (" + e.getMessage()
+          "the record is not a CloudEvent in Kafka binary mode ("
+              + e.getMessage()
               + "); send ce_specversion=1.0, ce_id, ce_source, ce_type headers and a JSON body",
           e);
     }
@@ -113,7 +118,8 @@ public final class EventCodec {
   /** Validates an already-parsed CloudEvent and reads its body. */
   public static Decoded decode(CloudEvent event) throws InvalidEventException {
     if (event.getSpecVersion() != SpecVersion.V1) {
-      throw new InvalidEventException("ce_specversion", "must be 1.0, got " + event.getSpecVersion());
+      throw new InvalidEventException(
+          "ce_specversion", "must be 1.0, got " + event.getSpecVersion());
     }
     EventType type =
         EventType.fromCeType(event.getType())
@@ -121,12 +127,18 @@ public final class EventCodec {
                 () ->
                     new InvalidEventException(
                         "ce_type",
-                        "'" + Quote.safe(event.getType(), 80) + "' is not a Kiln event type; expected"
-                            + " one of " + java.util.Arrays.stream(EventType.values()).map(EventType::ceType).toList()));
+                        "'"
+                            + Quote.safe(event.getType(), 80)
+                            + "' is not a Kiln event type; expected"
+                            + " one of "
+                            + java.util.Arrays.stream(EventType.values())
+                                .map(EventType::ceType)
+                                .toList()));
     String contentType = event.getDataContentType();
     if (contentType != null && !contentType.startsWith(JSON)) {
       throw new InvalidEventException(
-          "content-type", "is '" + Quote.safe(contentType, 80) + "'; Kiln events carry application/json");
+          "content-type",
+          "is '" + Quote.safe(contentType, 80) + "'; Kiln events carry application/json");
     }
     if (event.getData() == null) {
       throw new InvalidEventException("data", "is missing; the event needs a JSON body");
@@ -142,15 +154,19 @@ public final class EventCodec {
     try {
       body = MAPPER.readValue(json, type);
     } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
-      String path = e.getPath().stream()
-          .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
-          .reduce((a, b) -> a + "." + b).orElse("body");
+      String path =
+          e.getPath().stream()
+              .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+              .reduce((a, b) -> a + "." + b)
+              .orElse("body");
       throw new InvalidEventException(path, "cannot be read: " + e.getOriginalMessage(), e);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       // getMessage() would append Jackson's "[Source: REDACTED …]" noise; say where instead.
       var at = e.getLocation();
-      String where = at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
-      throw new InvalidEventException("body", "is not valid JSON: " + e.getOriginalMessage() + where, e);
+      String where =
+          at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+      throw new InvalidEventException(
+          "body", "is not valid JSON: " + e.getOriginalMessage() + where, e);
     } catch (IOException e) {
       throw new InvalidEventException("body", "is not valid JSON: " + e.getMessage(), e);
     }
@@ -165,7 +181,8 @@ public final class EventCodec {
     try {
       return MAPPER.writeValueAsBytes(body);
     } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot write " + body.getClass().getSimpleName() + " as JSON", e);
+      throw new IllegalStateException(
+          "cannot write " + body.getClass().getSimpleName() + " as JSON", e);
     }
   }
 
@@ -174,7 +191,12 @@ public final class EventCodec {
     public <T extends EventBody> T body(Class<T> expected) throws InvalidEventException {
       if (!expected.isInstance(body)) {
         throw new InvalidEventException(
-            "ce_type", "is " + type.ceType() + " but this topic carries " + expected.getSimpleName() + " events");
+            "ce_type",
+            "is "
+                + type.ceType()
+                + " but this topic carries "
+                + expected.getSimpleName()
+                + " events");
       }
       return expected.cast(body);
     }

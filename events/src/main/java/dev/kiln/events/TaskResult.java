@@ -22,10 +22,22 @@ public record TaskResult(
     FAILED
   }
 
-  public static TaskResult failed(BuildTask task, CodedMessage failure, String worker, long millis) {
+  public static TaskResult failed(
+      BuildTask task, CodedMessage failure, String worker, long millis) {
     return new TaskResult(
-        task.buildId(), task.taskId(), task.kind(), task.attempt(), Outcome.FAILED, failure, null,
-        null, null, null, null, worker, millis);
+        task.buildId(),
+        task.taskId(),
+        task.kind(),
+        task.attempt(),
+        Outcome.FAILED,
+        failure,
+        null,
+        null,
+        null,
+        null,
+        null,
+        worker,
+        millis);
   }
 
   public boolean succeeded() {
@@ -35,7 +47,8 @@ public record TaskResult(
   @Override
   public void validate() throws InvalidEventException {
     if (!BuildIds.isValid(buildId)) {
-      throw new InvalidEventException("buildId", "'" + Quote.safe(buildId, 60) + "' is not a build id");
+      throw new InvalidEventException(
+          "buildId", "'" + Quote.safe(buildId, 60) + "' is not a build id");
     }
     Check.text("taskId", taskId);
     Check.present("kind", kind);

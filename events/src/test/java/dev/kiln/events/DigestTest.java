@@ -52,7 +52,8 @@ class DigestTest {
     assertThatThrownBy(() -> Digest.of("md5:abc")).hasMessageContaining("'md5:abc'");
     assertThatThrownBy(() -> Digest.ofHex(EMPTY_SHA256.toUpperCase()))
         .hasMessageContaining("64 lowercase hex characters");
-    assertThatThrownBy(() -> Digest.ofHex(EMPTY_SHA256 + "0")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Digest.ofHex(EMPTY_SHA256 + "0"))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> Digest.ofHex(null)).isInstanceOf(IllegalArgumentException.class);
   }
 }

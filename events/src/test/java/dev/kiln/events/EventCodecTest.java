@@ -17,8 +17,13 @@ class EventCodecTest {
 
   private static PushEvent push() {
     return new PushEvent(
-        "acme", "shop", "file:///srv/git/shop.git", "refs/heads/main", COMMIT,
-        new AppSpec(null, null, null, "gunicorn app:app", Map.of("A", "1")), Map.of(),
+        "acme",
+        "shop",
+        "file:///srv/git/shop.git",
+        "refs/heads/main",
+        COMMIT,
+        new AppSpec(null, null, null, "gunicorn app:app", Map.of("A", "1")),
+        Map.of(),
         Instant.parse("2026-11-21T10:00:00Z"));
   }
 
@@ -38,7 +43,8 @@ class EventCodecTest {
 
   @Test
   void recordWithoutCloudEventsHeadersIsRejectedNamingSpecversion() {
-    assertThatThrownBy(() -> EventCodec.decode(new RecordHeaders(), "{}".getBytes(StandardCharsets.UTF_8)))
+    assertThatThrownBy(
+            () -> EventCodec.decode(new RecordHeaders(), "{}".getBytes(StandardCharsets.UTF_8)))
         .isInstanceOf(InvalidEventException.class)
         .extracting(e -> ((InvalidEventException) e).field())
         .isEqualTo("ce_specversion");
@@ -56,8 +62,10 @@ class EventCodecTest {
 
   @Test
   void badCommitIsRejectedNamingTheField() {
-    String json = "{\"tenant\":\"acme\",\"app\":\"shop\",\"repoUrl\":\"https://git.example/x.git\",\"commit\":\"main\"}";
-    assertThatThrownBy(() -> EventCodec.fromJson(json.getBytes(StandardCharsets.UTF_8), PushEvent.class))
+    String json =
+        "{\"tenant\":\"acme\",\"app\":\"shop\",\"repoUrl\":\"https://git.example/x.git\",\"commit\":\"main\"}";
+    assertThatThrownBy(
+            () -> EventCodec.fromJson(json.getBytes(StandardCharsets.UTF_8), PushEvent.class))
         .isInstanceOf(InvalidEventException.class)
         .hasMessageStartingWith("commit:")
         .hasMessageContaining("git rev-parse HEAD");
@@ -65,13 +73,18 @@ class EventCodecTest {
 
   @Test
   void malformedJsonIsRejectedWithTheParserMessage() {
-    assertThatThrownBy(() -> EventCodec.fromJson("{\"tenant\":".getBytes(StandardCharsets.UTF_8), PushEvent.class))
+    assertThatThrownBy(
+            () ->
+                EventCodec.fromJson(
+                    "{\"tenant\":".getBytes(StandardCharsets.UTF_8), PushEvent.class))
         .isInstanceOf(InvalidEventException.class);
   }
 
   @Test
   void tenantWithUppercaseOrControlBytesIsRejectedAndQuotedSafely() {
-    PushEvent bad = new PushEvent("Acme\u0007", "shop", "https://git.example/x.git", null, COMMIT, null, null, null);
+    PushEvent bad =
+        new PushEvent(
+            "Acme\u0007", "shop", "https://git.example/x.git", null, COMMIT, null, null, null);
     assertThatThrownBy(bad::validate)
         .hasMessageStartingWith("tenant:")
         .hasMessageContaining("Acme\uFFFD");
@@ -80,19 +93,33 @@ class EventCodecTest {
   @Test
   void buildIdIsDeterministicPerTenantAppAndCommit() {
     assertThat(push().buildId()).isEqualTo(BuildIds.of("acme", "shop", COMMIT));
-    assertThat(BuildIds.of("acme", "shop", COMMIT)).isNotEqualTo(BuildIds.of("acme", "shop2", COMMIT));
+    assertThat(BuildIds.of("acme", "shop", COMMIT))
+        .isNotEqualTo(BuildIds.of("acme", "shop2", COMMIT));
     assertThat(BuildIds.isValid(push().buildId())).isTrue();
   }
 
   @Test
   void outcomeEventsCarryTheCallerChosenIdAndPrintAsStructuredJson() throws Exception {
-    ImageReady ready = new ImageReady(push().buildId(), "acme", "shop", COMMIT, null,
-        "registry.local/acme/shop:0123456789ab",
-        Digest.of("sha256:" + "a".repeat(64)), "3.12.7", "gunicorn app:app", null, Instant.EPOCH);
+    ImageReady ready =
+        new ImageReady(
+            push().buildId(),
+            "acme",
+            "shop",
+            COMMIT,
+            null,
+            "registry.local/acme/shop:0123456789ab",
+            Digest.of("sha256:" + "a".repeat(64)),
+            "3.12.7",
+            "gunicorn app:app",
+            null,
+            Instant.EPOCH);
     var event = codec.toCloudEvent(ready, "acme/shop", ready.buildId() + ":image-ready");
     String json = EventCodec.toStructuredJson(event);
-    assertThat(json).contains("\"type\":\"dev.kiln.image-ready.v1\"").contains(ready.buildId() + ":image-ready");
-    assertThat(EventCodec.decode(EventCodec.fromStructuredJson(json)).body(ImageReady.class)).isEqualTo(ready);
+    assertThat(json)
+        .contains("\"type\":\"dev.kiln.image-ready.v1\"")
+        .contains(ready.buildId() + ":image-ready");
+    assertThat(EventCodec.decode(EventCodec.fromStructuredJson(json)).body(ImageReady.class))
+        .isEqualTo(ready);
   }
 
   @Test
@@ -104,10 +131,15 @@ class EventCodecTest {
   @Test
   void topicPrefixKeepsFarmsApart() {
     assertThat(Topics.withPrefix("t1.").push()).isEqualTo("t1.kiln.push");
-    assertThat(Topics.DEFAULT.all()).extracting(Topics.Spec::name).contains("kiln.builds", "kiln.dlq");
-    assertThat(Topics.DEFAULT.all()).filteredOn(Topics.Spec::compacted).extracting(Topics.Spec::name)
+    assertThat(Topics.DEFAULT.all())
+        .extracting(Topics.Spec::name)
+        .contains("kiln.builds", "kiln.dlq");
+    assertThat(Topics.DEFAULT.all())
+        .filteredOn(Topics.Spec::compacted)
+        .extracting(Topics.Spec::name)
         .containsExactly("kiln.builds");
-    assertThatThrownBy(() -> Topics.withPrefix("bad prefix")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Topics.withPrefix("bad prefix"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   private static String header(ProducerRecord<String, byte[]> record, String key) {

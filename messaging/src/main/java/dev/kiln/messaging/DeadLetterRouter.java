@@ -31,9 +31,8 @@ public final class DeadLetterRouter {
   }
 
   /**
-   * The decoded event, or empty once a malformed record has been dead-lettered (the returned
-   * future completes only after the dead letter is acknowledged, so committing afterwards loses
-   * nothing).
+   * The decoded event, or empty once a malformed record has been dead-lettered (the returned future
+   * completes only after the dead letter is acknowledged, so committing afterwards loses nothing).
    */
   public Future<Optional<EventCodec.Decoded>> decode(KafkaConsumerRecord<String, byte[]> record) {
     RecordHeaders headers = new RecordHeaders();
@@ -52,7 +51,8 @@ public final class DeadLetterRouter {
   }
 
   /** Dead-letters a record whose envelope was fine but whose meaning is not (e.g. wrong topic). */
-  public Future<Void> reject(KafkaConsumerRecord<String, byte[]> record, InvalidEventException why) {
+  public Future<Void> reject(
+      KafkaConsumerRecord<String, byte[]> record, InvalidEventException why) {
     RecordHeaders headers = new RecordHeaders();
     for (KafkaHeader h : record.headers()) {
       headers.add(h.key(), h.value().getBytes());
@@ -61,9 +61,15 @@ public final class DeadLetterRouter {
   }
 
   private Future<Void> deadLetter(
-      KafkaConsumerRecord<String, byte[]> record, RecordHeaders headers, InvalidEventException why) {
+      KafkaConsumerRecord<String, byte[]> record,
+      RecordHeaders headers,
+      InvalidEventException why) {
     LOG.warn(
-        "dead-lettering {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), why.getMessage());
+        "dead-lettering {}-{}@{}: {}",
+        record.topic(),
+        record.partition(),
+        record.offset(),
+        why.getMessage());
     headers.add(DeadLetters.REASON, utf8(why.getMessage()));
     headers.add(DeadLetters.FIELD, utf8(why.field()));
     headers.add(DeadLetters.SOURCE_TOPIC, utf8(record.topic()));

@@ -39,7 +39,8 @@ public final class EventPublisher {
     this.producer = KafkaProducer.create(vertx, config);
     // Without a handler vertx-kafka-client also reports every failed send to the context as an
     // "Unhandled exception", although the send's future already carries the failure to the caller.
-    this.producer.exceptionHandler(e -> LOG.debug("send failed (the caller's future has it): {}", e.toString()));
+    this.producer.exceptionHandler(
+        e -> LOG.debug("send failed (the caller's future has it): {}", e.toString()));
     this.codec = new EventCodec(source);
   }
 

@@ -14,7 +14,9 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 
-/** Creates Kiln's topics (idempotently) with the partition counts and policies in {@link Topics}. */
+/**
+ * Creates Kiln's topics (idempotently) with the partition counts and policies in {@link Topics}.
+ */
 public final class KafkaTopicsAdmin {
   private KafkaTopicsAdmin() {}
 
@@ -33,8 +35,10 @@ public final class KafkaTopicsAdmin {
     try (Admin admin =
         Admin.create(
             Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000"))) {
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrapServers,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                "30000"))) {
       List<NewTopic> wanted = new ArrayList<>();
       for (Topics.Spec spec : topics.all()) {
         NewTopic topic = new NewTopic(spec.name(), spec.partitions(), (short) -1);
@@ -54,8 +58,13 @@ public final class KafkaTopicsAdmin {
         } catch (ExecutionException e) {
           if (!(e.getCause() instanceof TopicExistsException)) {
             throw new IllegalStateException(
-                "could not create topic " + entry.getKey() + " on " + bootstrapServers + ": "
-                    + e.getCause().getMessage(), e.getCause());
+                "could not create topic "
+                    + entry.getKey()
+                    + " on "
+                    + bootstrapServers
+                    + ": "
+                    + e.getCause().getMessage(),
+                e.getCause());
           }
         }
       }

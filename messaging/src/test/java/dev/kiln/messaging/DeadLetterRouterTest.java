@@ -44,16 +44,30 @@ class DeadLetterRouterTest {
     Vertx vertx = Vertx.vertx();
     try {
       EventPublisher publisher = new EventPublisher(vertx, kafka.bootstrapServers(), "/kiln/test");
-      DeadLetterRouter router = new DeadLetterRouter(publisher, topics.deadLetters(), "test-consumer");
+      DeadLetterRouter router =
+          new DeadLetterRouter(publisher, topics.deadLetters(), "test-consumer");
       List<Optional<?>> decoded = new CopyOnWriteArrayList<>();
-      KafkaConsumer<String, byte[]> consumer = KafkaConsumer.create(vertx, consumerConfig("decoder"));
-      consumer.handler(record -> router.decode(record).onSuccess(result -> decoded.add(result.map(d -> d.body()))));
+      KafkaConsumer<String, byte[]> consumer =
+          KafkaConsumer.create(vertx, consumerConfig("decoder"));
+      consumer.handler(
+          record ->
+              router.decode(record).onSuccess(result -> decoded.add(result.map(d -> d.body()))));
       consumer.subscribe(topics.push()).await();
 
-      PushEvent push = new PushEvent("acme", "shop", "https://git.example/shop.git", "main", "f".repeat(40),
-          null, Map.of(), Instant.now());
+      PushEvent push =
+          new PushEvent(
+              "acme",
+              "shop",
+              "https://git.example/shop.git",
+              "main",
+              "f".repeat(40),
+              null,
+              Map.of(),
+              Instant.now());
       publisher.publish(topics.push(), push.buildId(), push).await();
-      publisher.send(new ProducerRecord<>(topics.push(), "junk", "{}".getBytes(StandardCharsets.UTF_8))).await();
+      publisher
+          .send(new ProducerRecord<>(topics.push(), "junk", "{}".getBytes(StandardCharsets.UTF_8)))
+          .await();
 
       await().atMost(Duration.ofSeconds(30)).until(() -> decoded.size() == 2);
       assertThat(decoded).containsExactlyInAnyOrder(Optional.of(push), Optional.empty());

@@ -30,7 +30,10 @@ public final class EmbeddedKafka implements AutoCloseable {
   public static EmbeddedKafka start(Path dataDir) {
     try {
       TestKitNodes.Builder nodes =
-          new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1);
+          new TestKitNodes.Builder()
+              .setCombined(true)
+              .setNumBrokerNodes(1)
+              .setNumControllerNodes(1);
       if (dataDir != null) {
         Files.createDirectories(dataDir);
         deleteRecursively(dataDir);
@@ -55,7 +58,8 @@ public final class EmbeddedKafka implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while starting the embedded Kafka broker", e);
     } catch (Exception e) {
-      throw new IllegalStateException("the embedded Kafka broker did not start: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "the embedded Kafka broker did not start: " + e.getMessage(), e);
     }
   }
 

@@ -23,14 +23,20 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
- * An image opened for assertions: its config, the files of each layer and, for registry images,
- * the manifest digest. Reads {@code docker save} tarballs and registries over plain HTTP.
+ * An image opened for assertions: its config, the files of each layer and, for registry images, the
+ * manifest digest. Reads {@code docker save} tarballs and registries over plain HTTP.
  */
 public record ImageContents(JsonNode config, List<Map<String, Entry>> layers, String digest) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** One tar entry of a layer. */
-  public record Entry(String path, boolean directory, int mode, long uid, long gid, long mtimeSeconds,
+  public record Entry(
+      String path,
+      boolean directory,
+      int mode,
+      long uid,
+      long gid,
+      long mtimeSeconds,
       byte[] content) {
     public String text() {
       return new String(content, StandardCharsets.UTF_8);
@@ -69,7 +75,9 @@ public record ImageContents(JsonNode config, List<Map<String, Entry>> layers, St
   /** The names {@code docker load} gives the image in a {@code docker save} tarball. */
   public static List<String> repoTags(Path tarball) throws IOException {
     List<String> tags = new ArrayList<>();
-    JSON.readTree(members(tarball).get("manifest.json")).get(0).get("RepoTags")
+    JSON.readTree(members(tarball).get("manifest.json"))
+        .get(0)
+        .get("RepoTags")
         .forEach(tag -> tags.add(tag.asText()));
     return tags;
   }
@@ -93,25 +101,31 @@ public record ImageContents(JsonNode config, List<Map<String, Entry>> layers, St
       throws IOException, InterruptedException {
     byte[] manifestBytes = get(registry, "/v2/" + repository + "/manifests/" + reference);
     JsonNode manifest = JSON.readTree(manifestBytes);
-    JsonNode config = JSON.readTree(
-        get(registry, "/v2/" + repository + "/blobs/" + manifest.get("config").get("digest").asText()));
+    JsonNode config =
+        JSON.readTree(
+            get(
+                registry,
+                "/v2/" + repository + "/blobs/" + manifest.get("config").get("digest").asText()));
     List<Map<String, Entry>> layers = new ArrayList<>();
     for (JsonNode layer : manifest.get("layers")) {
-      layers.add(readLayer(get(registry, "/v2/" + repository + "/blobs/" + layer.get("digest").asText())));
+      layers.add(
+          readLayer(get(registry, "/v2/" + repository + "/blobs/" + layer.get("digest").asText())));
     }
     return new ImageContents(config, layers, sha256(manifestBytes));
   }
 
   private static String sha256(byte[] bytes) {
     try {
-      return "sha256:" + java.util.HexFormat.of().formatHex(
-          java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+      return "sha256:"
+          + java.util.HexFormat.of()
+              .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
   }
 
-  public static HttpResponse<byte[]> manifestResponse(String registry, String repository, String reference)
+  public static HttpResponse<byte[]> manifestResponse(
+      String registry, String repository, String reference)
       throws IOException, InterruptedException {
     return send(registry, "/v2/" + repository + "/manifests/" + reference);
   }
@@ -119,20 +133,34 @@ public record ImageContents(JsonNode config, List<Map<String, Entry>> layers, St
   private static byte[] get(String registry, String path) throws IOException, InterruptedException {
     HttpResponse<byte[]> response = send(registry, path);
     if (response.statusCode() != 200) {
-      throw new IOException("GET " + path + " from " + registry + " answered "
-          + response.statusCode() + ": " + new String(response.body(), StandardCharsets.UTF_8));
+      throw new IOException(
+          "GET "
+              + path
+              + " from "
+              + registry
+              + " answered "
+              + response.statusCode()
+              + ": "
+              + new String(response.body(), StandardCharsets.UTF_8));
     }
     return response.body();
   }
 
   private static HttpResponse<byte[]> send(String registry, String path)
       throws IOException, InterruptedException {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + registry + path))
-        .header("Accept", String.join(",",
-            "application/vnd.oci.image.manifest.v1+json",
-            "application/vnd.docker.distribution.manifest.v2+json"))
-        .GET().build();
-    return HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).build()
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create("http://" + registry + path))
+            .header(
+                "Accept",
+                String.join(
+                    ",",
+                    "application/vnd.oci.image.manifest.v1+json",
+                    "application/vnd.docker.distribution.manifest.v2+json"))
+            .GET()
+            .build();
+    return HttpClient.newBuilder()
+        .followRedirects(HttpClient.Redirect.NORMAL)
+        .build()
         .send(request, HttpResponse.BodyHandlers.ofByteArray());
   }
 
@@ -145,12 +173,18 @@ public record ImageContents(JsonNode config, List<Map<String, Entry>> layers, St
     try (TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
       TarArchiveEntry entry;
       while ((entry = tar.getNextEntry()) != null) {
-        String name = entry.getName().replaceFirst("^\\./", "").replaceFirst("^/", "")
-            .replaceFirst("/$", "");
-        entries.put(name, new Entry(name, entry.isDirectory(), entry.getMode() & 07777,
-            entry.getLongUserId(), entry.getLongGroupId(),
-            entry.getLastModifiedDate().getTime() / 1000,
-            entry.isFile() ? tar.readAllBytes() : new byte[0]));
+        String name =
+            entry.getName().replaceFirst("^\\./", "").replaceFirst("^/", "").replaceFirst("/$", "");
+        entries.put(
+            name,
+            new Entry(
+                name,
+                entry.isDirectory(),
+                entry.getMode() & 07777,
+                entry.getLongUserId(),
+                entry.getLongGroupId(),
+                entry.getLastModifiedDate().getTime() / 1000,
+                entry.isFile() ? tar.readAllBytes() : new byte[0]));
       }
     }
     return entries;

@@ -273,14 +273,20 @@ public final class LocalRegistry implements AutoCloseable {
 
   /** apt-get install, with one package-list update and retry; true when it succeeded. */
   private static synchronized boolean installWithApt(String debianPackage) {
-    System.err.println("docker-registry is not installed; installing Debian's " + debianPackage + " with apt-get…");
-    for (List<String> step : List.of(
-        List.of("apt-get", "install", "-y", "-q", "--no-install-recommends", debianPackage),
-        List.of("apt-get", "update", "-q"),
-        List.of("apt-get", "install", "-y", "-q", "--no-install-recommends", debianPackage))) {
+    System.err.println(
+        "docker-registry is not installed; installing Debian's "
+            + debianPackage
+            + " with apt-get…");
+    for (List<String> step :
+        List.of(
+            List.of("apt-get", "install", "-y", "-q", "--no-install-recommends", debianPackage),
+            List.of("apt-get", "update", "-q"),
+            List.of("apt-get", "install", "-y", "-q", "--no-install-recommends", debianPackage))) {
       try {
-        ProcessBuilder apt = new ProcessBuilder(step).redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        ProcessBuilder apt =
+            new ProcessBuilder(step)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         apt.environment().put("DEBIAN_FRONTEND", "noninteractive");
         Process process = apt.start();
         if (!process.waitFor(10, java.util.concurrent.TimeUnit.MINUTES)) {

@@ -42,8 +42,8 @@ import java.util.zip.ZipFile;
  *   <li>{@code GET /files/<filename>} serves a file.
  * </ul>
  *
- * The directory is read on every request, so files added after start are served. Every request
- * is counted by path, so a test can assert that something never reached this server.
+ * The directory is read on every request, so files added after start are served. Every request is
+ * counted by path, so a test can assert that something never reached this server.
  */
 public final class StaticIndexServer implements AutoCloseable {
   private static final Pattern SEPARATORS = Pattern.compile("[-_.]+");
@@ -59,11 +59,14 @@ public final class StaticIndexServer implements AutoCloseable {
   private StaticIndexServer(Path directory) throws IOException {
     this.directory = directory;
     this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    this.executor = Executors.newFixedThreadPool(4, runnable -> {
-      Thread thread = new Thread(runnable, "static-index-" + server.getAddress().getPort());
-      thread.setDaemon(true);
-      return thread;
-    });
+    this.executor =
+        Executors.newFixedThreadPool(
+            4,
+            runnable -> {
+              Thread thread = new Thread(runnable, "static-index-" + server.getAddress().getPort());
+              thread.setDaemon(true);
+              return thread;
+            });
     server.setExecutor(executor);
     server.createContext("/", this::handle);
     server.start();
@@ -176,10 +179,15 @@ public final class StaticIndexServer implements AutoCloseable {
     for (Path distribution : distributions()) {
       projectOf(distribution.getFileName().toString()).ifPresent(projects::add);
     }
-    StringBuilder html = new StringBuilder(
-        "<!DOCTYPE html>\n<html><head><title>Simple index</title></head><body>\n");
+    StringBuilder html =
+        new StringBuilder(
+            "<!DOCTYPE html>\n<html><head><title>Simple index</title></head><body>\n");
     for (String project : projects) {
-      html.append("<a href=\"").append(project).append("/\">").append(project).append("</a><br/>\n");
+      html.append("<a href=\"")
+          .append(project)
+          .append("/\">")
+          .append(project)
+          .append("</a><br/>\n");
     }
     return html.append("</body></html>\n").toString();
   }
@@ -201,8 +209,12 @@ public final class StaticIndexServer implements AutoCloseable {
       if (projectOf(filename).filter(normalized::equals).isEmpty()) {
         continue;
       }
-      links.append("<a href=\"../../files/").append(filename).append("#sha256=")
-          .append(sha256(distribution)).append('"');
+      links
+          .append("<a href=\"../../files/")
+          .append(filename)
+          .append("#sha256=")
+          .append(sha256(distribution))
+          .append('"');
       String requiresPython = filename.endsWith(".whl") ? requiresPython(distribution) : null;
       if (requiresPython != null) {
         links.append(" data-requires-python=\"").append(escape(requiresPython)).append('"');
@@ -217,9 +229,18 @@ public final class StaticIndexServer implements AutoCloseable {
       respond(exchange, 404, "text/plain", "no project named " + normalized + "\n");
       return;
     }
-    respond(exchange, 200, "text/html; charset=utf-8", "<!DOCTYPE html>\n<html><head><title>"
-        + "Links for " + normalized + "</title></head><body>\n<h1>Links for " + normalized
-        + "</h1>\n" + links + "</body></html>\n");
+    respond(
+        exchange,
+        200,
+        "text/html; charset=utf-8",
+        "<!DOCTYPE html>\n<html><head><title>"
+            + "Links for "
+            + normalized
+            + "</title></head><body>\n<h1>Links for "
+            + normalized
+            + "</h1>\n"
+            + links
+            + "</body></html>\n");
   }
 
   private void file(HttpExchange exchange, String filename) throws IOException {
@@ -245,7 +266,8 @@ public final class StaticIndexServer implements AutoCloseable {
 
   private List<Path> distributions() throws IOException {
     try (Stream<Path> files = Files.list(directory)) {
-      return files.filter(Files::isRegularFile)
+      return files
+          .filter(Files::isRegularFile)
           .filter(file -> projectOf(file.getFileName().toString()).isPresent())
           .sorted()
           .toList();
@@ -273,14 +295,16 @@ public final class StaticIndexServer implements AutoCloseable {
 
   private static String requiresPython(Path wheel) throws IOException {
     try (ZipFile zip = new ZipFile(wheel.toFile())) {
-      Optional<? extends ZipEntry> metadata = zip.stream()
-          .filter(entry -> METADATA_ENTRY.matcher(entry.getName()).matches())
-          .findFirst();
+      Optional<? extends ZipEntry> metadata =
+          zip.stream()
+              .filter(entry -> METADATA_ENTRY.matcher(entry.getName()).matches())
+              .findFirst();
       if (metadata.isEmpty()) {
         return null;
       }
-      try (BufferedReader reader = new BufferedReader(
-          new InputStreamReader(zip.getInputStream(metadata.get()), StandardCharsets.UTF_8))) {
+      try (BufferedReader reader =
+          new BufferedReader(
+              new InputStreamReader(zip.getInputStream(metadata.get()), StandardCharsets.UTF_8))) {
         for (String line; (line = reader.readLine()) != null && !line.isEmpty(); ) {
           if (line.startsWith("Requires-Python:")) {
             return line.substring("Requires-Python:".length()).strip();
@@ -293,15 +317,17 @@ public final class StaticIndexServer implements AutoCloseable {
 
   private static String sha256(Path file) throws IOException {
     try {
-      return HexFormat.of().formatHex(
-          MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+      return HexFormat.of()
+          .formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java runtime ships SHA-256", e);
     }
   }
 
   private static String escape(String text) {
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
         .replace("\"", "&quot;");
   }
 

@@ -53,8 +53,11 @@ public final class WheelBuilder {
 
   private WheelBuilder(String name, String version) {
     if (name == null || !PROJECT_NAME.matcher(name).matches()) {
-      throw new IllegalArgumentException("'" + name + "' is not a valid Python project name:"
-          + " use letters, digits, '.', '_' and '-', starting and ending with a letter or digit");
+      throw new IllegalArgumentException(
+          "'"
+              + name
+              + "' is not a valid Python project name:"
+              + " use letters, digits, '.', '_' and '-', starting and ending with a letter or digit");
     }
     if (version == null || !VERSION.matcher(version).matches()) {
       throw new IllegalArgumentException(
@@ -71,10 +74,17 @@ public final class WheelBuilder {
   /** Adds a file at {@code path} (relative, {@code /}-separated) inside the wheel. */
   public WheelBuilder module(String path, String source) {
     Objects.requireNonNull(source, "source");
-    if (path == null || path.isBlank() || path.startsWith("/") || path.contains("\\")
-        || path.contains("..") || path.contains(".dist-info/")) {
-      throw new IllegalArgumentException("module path '" + path + "' must be relative, use '/'"
-          + " and stay out of .dist-info, e.g. \"demo_pkg/__init__.py\"");
+    if (path == null
+        || path.isBlank()
+        || path.startsWith("/")
+        || path.contains("\\")
+        || path.contains("..")
+        || path.contains(".dist-info/")) {
+      throw new IllegalArgumentException(
+          "module path '"
+              + path
+              + "' must be relative, use '/'"
+              + " and stay out of .dist-info, e.g. \"demo_pkg/__init__.py\"");
     }
     modules.put(path, source);
     return this;
@@ -99,14 +109,14 @@ public final class WheelBuilder {
 
   /** Adds a {@code console_scripts} entry point, e.g. {@code ("demo", "demo_pkg:main")}. */
   public WheelBuilder consoleScript(String command, String target) {
-    consoleScripts.put(Objects.requireNonNull(command, "command"),
-        Objects.requireNonNull(target, "target"));
+    consoleScripts.put(
+        Objects.requireNonNull(command, "command"), Objects.requireNonNull(target, "target"));
     return this;
   }
 
   /**
-   * The wheel filename's distribution part: the name normalized (lowercase, runs of {@code -_.}
-   * as {@code _}), as the binary distribution format spec asks; also the default import name.
+   * The wheel filename's distribution part: the name normalized (lowercase, runs of {@code -_.} as
+   * {@code _}), as the binary distribution format spec asks; also the default import name.
    */
   public String distributionName() {
     return name.replaceAll("[-_.]+", "_").toLowerCase(Locale.ROOT);
@@ -133,24 +143,34 @@ public final class WheelBuilder {
   public byte[] bytes() {
     String distInfo = distributionName() + "-" + version + ".dist-info/";
     Map<String, byte[]> entries = new LinkedHashMap<>();
-    Map<String, String> sources = modules.isEmpty()
-        ? Map.of(distributionName() + "/__init__.py",
-            "__version__ = \"" + version + "\"\n")
-        : modules;
+    Map<String, String> sources =
+        modules.isEmpty()
+            ? Map.of(distributionName() + "/__init__.py", "__version__ = \"" + version + "\"\n")
+            : modules;
     sources.forEach((path, source) -> entries.put(path, utf8(source)));
     entries.put(distInfo + "METADATA", utf8(metadata()));
-    entries.put(distInfo + "WHEEL", utf8("Wheel-Version: 1.0\nGenerator: kiln-testkit\n"
-        + "Root-Is-Purelib: true\nTag: py3-none-any\n"));
+    entries.put(
+        distInfo + "WHEEL",
+        utf8(
+            "Wheel-Version: 1.0\nGenerator: kiln-testkit\n"
+                + "Root-Is-Purelib: true\nTag: py3-none-any\n"));
     if (!consoleScripts.isEmpty()) {
       StringBuilder entryPoints = new StringBuilder("[console_scripts]\n");
-      consoleScripts.forEach((command, target) ->
-          entryPoints.append(command).append(" = ").append(target).append('\n'));
+      consoleScripts.forEach(
+          (command, target) ->
+              entryPoints.append(command).append(" = ").append(target).append('\n'));
       entries.put(distInfo + "entry_points.txt", utf8(entryPoints.toString()));
     }
     StringBuilder record = new StringBuilder();
-    entries.forEach((path, content) -> record.append(csvField(path))
-        .append(",sha256=").append(urlsafeSha256(content)).append(',').append(content.length)
-        .append('\n'));
+    entries.forEach(
+        (path, content) ->
+            record
+                .append(csvField(path))
+                .append(",sha256=")
+                .append(urlsafeSha256(content))
+                .append(',')
+                .append(content.length)
+                .append('\n'));
     record.append(csvField(distInfo + "RECORD")).append(",,\n");
     entries.put(distInfo + "RECORD", utf8(record.toString()));
 
@@ -170,9 +190,14 @@ public final class WheelBuilder {
   }
 
   private String metadata() {
-    StringBuilder metadata = new StringBuilder("Metadata-Version: 2.1\n")
-        .append("Name: ").append(name).append('\n')
-        .append("Version: ").append(version).append('\n');
+    StringBuilder metadata =
+        new StringBuilder("Metadata-Version: 2.1\n")
+            .append("Name: ")
+            .append(name)
+            .append('\n')
+            .append("Version: ")
+            .append(version)
+            .append('\n');
     if (summary != null) {
       metadata.append("Summary: ").append(summary).append('\n');
     }
@@ -187,7 +212,8 @@ public final class WheelBuilder {
 
   private static String csvField(String value) {
     return value.contains(",") || value.contains("\"")
-        ? "\"" + value.replace("\"", "\"\"") + "\"" : value;
+        ? "\"" + value.replace("\"", "\"\"") + "\""
+        : value;
   }
 
   private static String urlsafeSha256(byte[] content) {

@@ -33,17 +33,21 @@ class WheelBuilderTest {
 
     assertThat(wheel.getFileName()).hasToString("demo_pkg-1.0-py3-none-any.whl");
     Map<String, String> entries = unzip(java.nio.file.Files.readAllBytes(wheel));
-    assertThat(entries.keySet()).containsExactly(
-        "demo_pkg/__init__.py",
-        "demo_pkg-1.0.dist-info/METADATA",
-        "demo_pkg-1.0.dist-info/WHEEL",
-        "demo_pkg-1.0.dist-info/entry_points.txt",
-        "demo_pkg-1.0.dist-info/RECORD");
-    assertThat(entries.get("demo_pkg-1.0.dist-info/METADATA")).isEqualTo(
-        "Metadata-Version: 2.1\nName: Demo-Pkg\nVersion: 1.0\nRequires-Python: >=3.9\n"
-            + "Requires-Dist: other>=1\n");
+    assertThat(entries.keySet())
+        .containsExactly(
+            "demo_pkg/__init__.py",
+            "demo_pkg-1.0.dist-info/METADATA",
+            "demo_pkg-1.0.dist-info/WHEEL",
+            "demo_pkg-1.0.dist-info/entry_points.txt",
+            "demo_pkg-1.0.dist-info/RECORD");
+    assertThat(entries.get("demo_pkg-1.0.dist-info/METADATA"))
+        .isEqualTo(
+            "Metadata-Version: 2.1\nName: Demo-Pkg\nVersion: 1.0\nRequires-Python: >=3.9\n"
+                + "Requires-Dist: other>=1\n");
     assertThat(entries.get("demo_pkg-1.0.dist-info/WHEEL"))
-        .contains("Wheel-Version: 1.0").contains("Root-Is-Purelib: true").contains("Tag: py3-none-any");
+        .contains("Wheel-Version: 1.0")
+        .contains("Root-Is-Purelib: true")
+        .contains("Tag: py3-none-any");
     assertThat(entries.get("demo_pkg-1.0.dist-info/entry_points.txt"))
         .isEqualTo("[console_scripts]\ndemo = demo_pkg:main\n");
   }
@@ -61,8 +65,10 @@ class WheelBuilderTest {
         continue;
       }
       byte[] content = entries.get(fields[0]).getBytes(StandardCharsets.UTF_8);
-      String hash = Base64.getUrlEncoder().withoutPadding()
-          .encodeToString(MessageDigest.getInstance("SHA-256").digest(content));
+      String hash =
+          Base64.getUrlEncoder()
+              .withoutPadding()
+              .encodeToString(MessageDigest.getInstance("SHA-256").digest(content));
       assertThat(fields[1]).isEqualTo("sha256=" + hash);
       assertThat(fields[2]).isEqualTo(Integer.toString(content.length));
     }

@@ -15,9 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A task's build log, published line by line to {@code kiln.logs} (keyed by build id, so a build's
- * lines stay in order) while the task runs. Steps call it from worker threads; every send is
- * handed to the verticle's context, because the Kafka producer wrapper is not thread-safe, and
- * lines keep the order they were written in.
+ * lines stay in order) while the task runs. Steps call it from worker threads; every send is handed
+ * to the verticle's context, because the Kafka producer wrapper is not thread-safe, and lines keep
+ * the order they were written in.
  */
 final class KafkaLogSink implements LogSink {
   private static final Logger LOG = LoggerFactory.getLogger(KafkaLogSink.class);
@@ -54,8 +54,13 @@ final class KafkaLogSink implements LogSink {
   private void publish(BuildLogLine.Level level, String text) {
     BuildLogLine line =
         new BuildLogLine(
-            task.buildId(), task.taskId(), task.kind(), sequence.getAndIncrement(), level,
-            text == null ? "" : text, Instant.now());
+            task.buildId(),
+            task.taskId(),
+            task.kind(),
+            sequence.getAndIncrement(),
+            level,
+            text == null ? "" : text,
+            Instant.now());
     context.runOnContext(ignored -> sends.add(publisher.publish(topic, task.buildId(), line)));
   }
 
@@ -69,13 +74,22 @@ final class KafkaLogSink implements LogSink {
     sends.clear();
     return Future.join(pending)
         .otherwiseEmpty()
-        .map(all -> {
-          long lost = pending.stream().filter(Future::failed).count();
-          if (lost > 0) {
-            LOG.warn("{} of {} log lines of {} could not be published: {}", lost, pending.size(),
-                task.taskId(), pending.stream().filter(Future::failed).findFirst().map(f -> f.cause().toString()).orElse(""));
-          }
-          return null;
-        });
+        .map(
+            all -> {
+              long lost = pending.stream().filter(Future::failed).count();
+              if (lost > 0) {
+                LOG.warn(
+                    "{} of {} log lines of {} could not be published: {}",
+                    lost,
+                    pending.size(),
+                    task.taskId(),
+                    pending.stream()
+                        .filter(Future::failed)
+                        .findFirst()
+                        .map(f -> f.cause().toString())
+                        .orElse(""));
+              }
+              return null;
+            });
   }
 }

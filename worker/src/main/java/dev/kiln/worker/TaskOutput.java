@@ -7,7 +7,11 @@ import java.util.Objects;
 
 /** What a task's step produced, in the shape a successful {@code TaskResult} carries it. */
 public record TaskOutput(
-    BuildPlanSummary plan, String dependencyKey, DependencyLayer layer, String image, Digest imageDigest) {
+    BuildPlanSummary plan,
+    String dependencyKey,
+    DependencyLayer layer,
+    String image,
+    Digest imageDigest) {
 
   /** DETECT: the plan and, when it installs anything, the dependency-set key. */
   public static TaskOutput detected(BuildPlanSummary plan, String dependencyKey) {
@@ -23,7 +27,10 @@ public record TaskOutput(
   /** ASSEMBLE: where the image is and its manifest digest. */
   public static TaskOutput assembled(String image, Digest imageDigest) {
     return new TaskOutput(
-        null, null, null, Objects.requireNonNull(image, "image"),
+        null,
+        null,
+        null,
+        Objects.requireNonNull(image, "image"),
         Objects.requireNonNull(imageDigest, "imageDigest"));
   }
 }

@@ -44,26 +44,52 @@ public final class TaskRunner {
     try {
       Optional<BuildStep<TaskOutput>> step = steps.step(task.kind());
       if (step.isEmpty()) {
-        return failed(task, new CodedMessage(UNSUPPORTED_TASK,
-            "worker " + workerId + " cannot run " + task.kind() + " tasks: it was started without"
-                + " a " + task.kind().name().toLowerCase(java.util.Locale.ROOT) + " step. Start"
-                + " the workers with one configured; the task will be delivered again after a"
-                + " retry."), log, started);
+        return failed(
+            task,
+            new CodedMessage(
+                UNSUPPORTED_TASK,
+                "worker "
+                    + workerId
+                    + " cannot run "
+                    + task.kind()
+                    + " tasks: it was started without"
+                    + " a "
+                    + task.kind().name().toLowerCase(java.util.Locale.ROOT)
+                    + " step. Start"
+                    + " the workers with one configured; the task will be delivered again after a"
+                    + " retry."),
+            log,
+            started);
       }
       Path source = fetcher.fetch(task.tenant(), task.repoUrl(), task.commit(), log);
       TaskOutput output = step.get().run(new StepContext(task, source, log));
       TaskResult result =
           new TaskResult(
-              task.buildId(), task.taskId(), task.kind(), task.attempt(),
-              TaskResult.Outcome.SUCCEEDED, null, output.plan(), output.dependencyKey(),
-              output.layer(), output.image(), output.imageDigest(), workerId, millisSince(started));
+              task.buildId(),
+              task.taskId(),
+              task.kind(),
+              task.attempt(),
+              TaskResult.Outcome.SUCCEEDED,
+              null,
+              output.plan(),
+              output.dependencyKey(),
+              output.layer(),
+              output.image(),
+              output.imageDigest(),
+              workerId,
+              millisSince(started));
       result.validate();
       return result;
     } catch (StepFailure failure) {
-      return failed(task, new CodedMessage(failure.code(), fit(failure.getMessage())), log, started);
+      return failed(
+          task, new CodedMessage(failure.code(), fit(failure.getMessage())), log, started);
     } catch (InvalidEventException e) {
       LOG.error("{} step of {} produced an invalid result", task.kind(), task.taskId(), e);
-      return failed(task, internalError(task, "its result was incomplete (" + e.getMessage() + ")"), log, started);
+      return failed(
+          task,
+          internalError(task, "its result was incomplete (" + e.getMessage() + ")"),
+          log,
+          started);
     } catch (RuntimeException | Error e) {
       if (e instanceof VirtualMachineError && !(e instanceof StackOverflowError)) {
         throw (VirtualMachineError) e;
@@ -74,10 +100,19 @@ public final class TaskRunner {
   }
 
   private CodedMessage internalError(BuildTask task, String what) {
-    return new CodedMessage(INTERNAL_ERROR, fit(
-        "worker " + workerId + " hit an internal error in the " + task.kind() + " step: " + what
-            + ". This is a bug in Kiln, not in the app; push again to retry, and report it with"
-            + " the build id " + task.buildId() + " if it happens again."));
+    return new CodedMessage(
+        INTERNAL_ERROR,
+        fit(
+            "worker "
+                + workerId
+                + " hit an internal error in the "
+                + task.kind()
+                + " step: "
+                + what
+                + ". This is a bug in Kiln, not in the app; push again to retry, and report it with"
+                + " the build id "
+                + task.buildId()
+                + " if it happens again."));
   }
 
   private TaskResult failed(BuildTask task, CodedMessage failure, LogSink log, long started) {
@@ -90,7 +125,9 @@ public final class TaskRunner {
 
   static String fit(String message) {
     String text = message == null || message.isBlank() ? "(no message)" : message;
-    return text.length() <= MAX_MESSAGE_CHARS ? text : text.substring(0, MAX_MESSAGE_CHARS - 1) + "…";
+    return text.length() <= MAX_MESSAGE_CHARS
+        ? text
+        : text.substring(0, MAX_MESSAGE_CHARS - 1) + "…";
   }
 
   private static long millisSince(long startedNanos) {

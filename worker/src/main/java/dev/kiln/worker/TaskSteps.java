@@ -52,10 +52,12 @@ public final class TaskSteps {
   }
 
   public TaskSteps withDetect(BuildStep<DetectStep.Detected> detect) {
-    return with(TaskKind.DETECT, ctx -> {
-      DetectStep.Detected detected = detect.run(ctx);
-      return TaskOutput.detected(detected.plan(), detected.dependencyKey());
-    });
+    return with(
+        TaskKind.DETECT,
+        ctx -> {
+          DetectStep.Detected detected = detect.run(ctx);
+          return TaskOutput.detected(detected.plan(), detected.dependencyKey());
+        });
   }
 
   public TaskSteps withInstall(BuildStep<dev.kiln.events.DependencyLayer> install) {
@@ -63,10 +65,12 @@ public final class TaskSteps {
   }
 
   public TaskSteps withAssemble(BuildStep<AssembledImage> assemble) {
-    return with(TaskKind.ASSEMBLE, ctx -> {
-      AssembledImage image = assemble.run(ctx);
-      return TaskOutput.assembled(image.reference(), image.digest());
-    });
+    return with(
+        TaskKind.ASSEMBLE,
+        ctx -> {
+          AssembledImage image = assemble.run(ctx);
+          return TaskOutput.assembled(image.reference(), image.digest());
+        });
   }
 
   public Optional<BuildStep<TaskOutput>> step(TaskKind kind) {

@@ -47,7 +47,8 @@ public record WorkerConfig(
           "concurrency is " + concurrency + "; a worker runs at least 1 task at a time");
     }
     gitTimeout = gitTimeout == null ? Duration.ofMinutes(10) : gitTimeout;
-    kafkaConsumerSettings = kafkaConsumerSettings == null ? Map.of() : Map.copyOf(kafkaConsumerSettings);
+    kafkaConsumerSettings =
+        kafkaConsumerSettings == null ? Map.of() : Map.copyOf(kafkaConsumerSettings);
     if ("true".equalsIgnoreCase(kafkaConsumerSettings.get("enable.auto.commit"))) {
       throw new IllegalArgumentException(
           "enable.auto.commit=true would commit tasks before their results exist; the worker"
@@ -57,25 +58,50 @@ public record WorkerConfig(
 
   /** A worker with the default group, git timeout and Kafka settings. */
   public static WorkerConfig of(
-      String workerId, String bootstrapServers, Topics topics, Path workDir, String cacheServiceUrl,
+      String workerId,
+      String bootstrapServers,
+      Topics topics,
+      Path workDir,
+      String cacheServiceUrl,
       int concurrency) {
     return new WorkerConfig(
-        workerId, bootstrapServers, topics, DEFAULT_CONSUMER_GROUP, workDir, cacheServiceUrl,
-        concurrency, null, Map.of());
+        workerId,
+        bootstrapServers,
+        topics,
+        DEFAULT_CONSUMER_GROUP,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        null,
+        Map.of());
   }
 
   public WorkerConfig withConsumerGroup(String group) {
     return new WorkerConfig(
-        workerId, bootstrapServers, topics, group, workDir, cacheServiceUrl, concurrency,
-        gitTimeout, kafkaConsumerSettings);
+        workerId,
+        bootstrapServers,
+        topics,
+        group,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        gitTimeout,
+        kafkaConsumerSettings);
   }
 
   public WorkerConfig withKafkaConsumerSetting(String name, String value) {
     Map<String, String> settings = new LinkedHashMap<>(kafkaConsumerSettings);
     settings.put(name, value);
     return new WorkerConfig(
-        workerId, bootstrapServers, topics, consumerGroup, workDir, cacheServiceUrl, concurrency,
-        gitTimeout, settings);
+        workerId,
+        bootstrapServers,
+        topics,
+        consumerGroup,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        gitTimeout,
+        settings);
   }
 
   private static void requireText(String value, String name, String example) {

@@ -9,4 +9,5 @@ import dev.kiln.worker.fs.BackgroundDeleter;
  * @param deleter takes scratch trees off the build path ({@code <workDir>/trash})
  * @param cache the cache-service client (blocking; for worker threads only)
  */
-public record WorkerResources(WorkerConfig config, BackgroundDeleter deleter, CacheServiceClient cache) {}
+public record WorkerResources(
+    WorkerConfig config, BackgroundDeleter deleter, CacheServiceClient cache) {}

@@ -84,28 +84,44 @@ public final class WorkerVerticle extends VerticleBase {
               Files.createDirectories(config.workDir());
               deleter = new BackgroundDeleter(config.workDir().resolve("trash"));
               WorkerResources resources =
-                  new WorkerResources(config, deleter, new CacheServiceClient(config.cacheServiceUrl()));
+                  new WorkerResources(
+                      config, deleter, new CacheServiceClient(config.cacheServiceUrl()));
               TaskSteps steps = stepsFactory.create(resources);
-              SourceFetcher fetcher = new SourceFetcher(config.workDir(), deleter, config.gitTimeout());
+              SourceFetcher fetcher =
+                  new SourceFetcher(config.workDir(), deleter, config.gitTimeout());
               runner = new TaskRunner(config.workerId(), fetcher, steps);
               return null;
             },
             false)
-        .compose(ready -> {
-          publisher = new EventPublisher(vertx, config.bootstrapServers(), "/kiln/worker/" + config.workerId());
-          deadLetters = new DeadLetterRouter(publisher, config.topics().deadLetters(), "worker/" + config.workerId());
-          executor =
-              vertx.createSharedWorkerExecutor(
-                  "kiln-worker-" + config.workerId(), config.concurrency(), 24, TimeUnit.HOURS);
-          consumer = KafkaConsumer.create(vertx, consumerSettings());
-          consumer.partitionsAssignedHandler(this::onAssigned);
-          consumer.partitionsRevokedHandler(this::onRevoked);
-          consumer.exceptionHandler(e -> LOG.warn("worker {}: Kafka consumer error: {}", config.workerId(), e.toString()));
-          consumer.handler(this::onRecord);
-          return consumer.subscribe(config.topics().tasks());
-        })
-        .onSuccess(subscribed -> LOG.info("worker {} consuming {} as group {} with {} task threads",
-            config.workerId(), config.topics().tasks(), config.consumerGroup(), config.concurrency()));
+        .compose(
+            ready -> {
+              publisher =
+                  new EventPublisher(
+                      vertx, config.bootstrapServers(), "/kiln/worker/" + config.workerId());
+              deadLetters =
+                  new DeadLetterRouter(
+                      publisher, config.topics().deadLetters(), "worker/" + config.workerId());
+              executor =
+                  vertx.createSharedWorkerExecutor(
+                      "kiln-worker-" + config.workerId(), config.concurrency(), 24, TimeUnit.HOURS);
+              consumer = KafkaConsumer.create(vertx, consumerSettings());
+              consumer.partitionsAssignedHandler(this::onAssigned);
+              consumer.partitionsRevokedHandler(this::onRevoked);
+              consumer.exceptionHandler(
+                  e ->
+                      LOG.warn(
+                          "worker {}: Kafka consumer error: {}", config.workerId(), e.toString()));
+              consumer.handler(this::onRecord);
+              return consumer.subscribe(config.topics().tasks());
+            })
+        .onSuccess(
+            subscribed ->
+                LOG.info(
+                    "worker {} consuming {} as group {} with {} task threads",
+                    config.workerId(),
+                    config.topics().tasks(),
+                    config.consumerGroup(),
+                    config.concurrency()));
   }
 
   @Override
@@ -114,15 +130,16 @@ public final class WorkerVerticle extends VerticleBase {
     Future<Void> closed = consumer == null ? Future.succeededFuture() : consumer.close();
     return closed
         .eventually(() -> publisher == null ? Future.succeededFuture() : publisher.close())
-        .eventually(() -> {
-          if (executor != null) {
-            executor.close();
-          }
-          if (deleter != null) {
-            deleter.close();
-          }
-          return Future.succeededFuture();
-        });
+        .eventually(
+            () -> {
+              if (executor != null) {
+                executor.close();
+              }
+              if (deleter != null) {
+                deleter.close();
+              }
+              return Future.succeededFuture();
+            });
   }
 
   /** Partitions of {@code kiln.tasks} this worker owns right now. */
@@ -130,7 +147,9 @@ public final class WorkerVerticle extends VerticleBase {
     return Set.copyOf(new TreeSet<>(assigned));
   }
 
-  /** How many times partitions were taken away from this worker (by rebalances) since it started. */
+  /**
+   * How many times partitions were taken away from this worker (by rebalances) since it started.
+   */
   public int revocations() {
     return revocations.get();
   }
@@ -146,7 +165,8 @@ public final class WorkerVerticle extends VerticleBase {
     settings.put("group.id", config.consumerGroup());
     settings.put("client.id", "kiln-worker-" + config.workerId());
     settings.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
-    settings.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+    settings.put(
+        "value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
     // The offset of a task is committed by hand, only after its result is acknowledged.
     settings.put("enable.auto.commit", "false");
     settings.put("auto.offset.reset", "earliest");
@@ -196,7 +216,8 @@ public final class WorkerVerticle extends VerticleBase {
     lane.queue.add(record);
     if (!lane.paused) {
       lane.paused = true;
-      consumer.pause(partition)
+      consumer
+          .pause(partition)
           .onFailure(e -> LOG.warn("could not pause {}: {}", partition, e.toString()));
     }
     lane.pump();
@@ -222,7 +243,8 @@ public final class WorkerVerticle extends VerticleBase {
       if (record == null) {
         if (paused) {
           paused = false;
-          consumer.resume(partition)
+          consumer
+              .resume(partition)
               .onFailure(e -> LOG.warn("could not resume {}: {}", partition, e.toString()));
         }
         return;
@@ -232,31 +254,37 @@ public final class WorkerVerticle extends VerticleBase {
           // A revoked partition's new owner runs its uncommitted tasks again and commits them; a
           // late commit from here could move its committed offset backwards.
           .compose(done -> revoked ? Future.<Void>succeededFuture() : commit(record))
-          .onComplete(done -> {
-            if (done.failed()) {
-              LOG.warn("task record {}-{}@{} is not committed and will be delivered again: {}",
-                  record.topic(), record.partition(), record.offset(), done.cause().toString());
-            }
-            busy = false;
-            pump();
-          });
+          .onComplete(
+              done -> {
+                if (done.failed()) {
+                  LOG.warn(
+                      "task record {}-{}@{} is not committed and will be delivered again: {}",
+                      record.topic(),
+                      record.partition(),
+                      record.offset(),
+                      done.cause().toString());
+                }
+                busy = false;
+                pump();
+              });
     }
   }
 
   private Future<Void> handle(KafkaConsumerRecord<String, byte[]> record, Lane lane) {
     return retrying(() -> deadLetters.decode(record), lane)
-        .compose(decoded -> {
-          if (decoded.isEmpty()) {
-            return Future.succeededFuture(); // dead-lettered, with the reason in its headers
-          }
-          BuildTask task;
-          try {
-            task = decoded.get().body(BuildTask.class);
-          } catch (InvalidEventException wrongType) {
-            return retrying(() -> deadLetters.reject(record, wrongType), lane);
-          }
-          return runTask(task, lane);
-        });
+        .compose(
+            decoded -> {
+              if (decoded.isEmpty()) {
+                return Future.succeededFuture(); // dead-lettered, with the reason in its headers
+              }
+              BuildTask task;
+              try {
+                task = decoded.get().body(BuildTask.class);
+              } catch (InvalidEventException wrongType) {
+                return retrying(() -> deadLetters.reject(record, wrongType), lane);
+              }
+              return runTask(task, lane);
+            });
   }
 
   private Future<Void> runTask(BuildTask task, Lane lane) {
@@ -264,21 +292,40 @@ public final class WorkerVerticle extends VerticleBase {
     KafkaLogSink log = new KafkaLogSink(context, publisher, config.topics().logs(), task);
     return executor
         .<TaskResult>executeBlocking(() -> runner.run(task, log), false)
-        .recover(unexpected -> {
-          LOG.error("task {} failed outside its step", task.taskId(), unexpected);
-          return Future.succeededFuture(TaskResult.failed(task, new CodedMessage(
-              TaskRunner.INTERNAL_ERROR,
-              TaskRunner.fit("worker " + config.workerId() + " could not run the task: " + unexpected
-                  + ". This is a bug in Kiln; push again to retry.")), config.workerId(), 0));
-        })
+        .recover(
+            unexpected -> {
+              LOG.error("task {} failed outside its step", task.taskId(), unexpected);
+              return Future.succeededFuture(
+                  TaskResult.failed(
+                      task,
+                      new CodedMessage(
+                          TaskRunner.INTERNAL_ERROR,
+                          TaskRunner.fit(
+                              "worker "
+                                  + config.workerId()
+                                  + " could not run the task: "
+                                  + unexpected
+                                  + ". This is a bug in Kiln; push again to retry.")),
+                      config.workerId(),
+                      0));
+            })
         .compose(result -> afterLogLines(log).map(result))
-        .compose(result -> retrying(
-            () -> publisher.publish(config.topics().results(), task.buildId(), result).mapEmpty(), lane))
+        .compose(
+            result ->
+                retrying(
+                    () ->
+                        publisher
+                            .publish(config.topics().results(), task.buildId(), result)
+                            .mapEmpty(),
+                    lane))
         .onSuccess(published -> LOG.info("worker {} reported {}", config.workerId(), task.taskId()))
         .mapEmpty();
   }
 
-  /** Waits for the task's log lines; the hop through the context lets every queued line be sent first. */
+  /**
+   * Waits for the task's log lines; the hop through the context lets every queued line be sent
+   * first.
+   */
   private Future<Void> afterLogLines(KafkaLogSink log) {
     Promise<Void> flushed = Promise.promise();
     context.runOnContext(ignored -> log.flushed().onComplete(flushed));
@@ -305,15 +352,24 @@ public final class WorkerVerticle extends VerticleBase {
   }
 
   private <T> void attempt(Supplier<Future<T>> action, Lane lane, Promise<T> outcome, long delay) {
-    action.get().onComplete(result -> {
-      if (result.succeeded()) {
-        outcome.complete(result.result());
-      } else if (lane.revoked || stopping) {
-        outcome.fail(result.cause());
-      } else {
-        LOG.warn("worker {}: {}; retrying in {} ms", config.workerId(), result.cause().toString(), delay);
-        vertx.setTimer(delay, id -> attempt(action, lane, outcome, Math.min(delay * 2, MAX_RETRY_MILLIS)));
-      }
-    });
+    action
+        .get()
+        .onComplete(
+            result -> {
+              if (result.succeeded()) {
+                outcome.complete(result.result());
+              } else if (lane.revoked || stopping) {
+                outcome.fail(result.cause());
+              } else {
+                LOG.warn(
+                    "worker {}: {}; retrying in {} ms",
+                    config.workerId(),
+                    result.cause().toString(),
+                    delay);
+                vertx.setTimer(
+                    delay,
+                    id -> attempt(action, lane, outcome, Math.min(delay * 2, MAX_RETRY_MILLIS)));
+              }
+            });
   }
 }

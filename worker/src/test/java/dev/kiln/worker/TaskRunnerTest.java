@@ -38,7 +38,8 @@ class TaskRunnerTest {
   }
 
   private TaskRunner runner(TaskSteps steps) {
-    return new TaskRunner("w1", new SourceFetcher(tmp.resolve("work"), deleter, Duration.ofMinutes(1)), steps);
+    return new TaskRunner(
+        "w1", new SourceFetcher(tmp.resolve("work"), deleter, Duration.ofMinutes(1)), steps);
   }
 
   @Test
@@ -53,18 +54,28 @@ class TaskRunnerTest {
   @Test
   void aStepFailureKeepsItsCodeAndIsFramedInTheLog() {
     RecordingLog log = new RecordingLog();
-    TaskResult result = runner(TaskSteps.none().with(TaskKind.DETECT, ctx -> {
-      throw new StepFailure("python-version::eol", "Python 2.7 is end of life.\nUse 3.12.");
-    })).run(task, log);
+    TaskResult result =
+        runner(
+                TaskSteps.none()
+                    .with(
+                        TaskKind.DETECT,
+                        ctx -> {
+                          throw new StepFailure(
+                              "python-version::eol", "Python 2.7 is end of life.\nUse 3.12.");
+                        }))
+            .run(task, log);
 
     assertThat(result.failure().code()).isEqualTo("python-version::eol");
-    assertThat(log.lines()).contains("ERROR  !     Error: python-version::eol", "ERROR  !     Use 3.12.");
+    assertThat(log.lines())
+        .contains("ERROR  !     Error: python-version::eol", "ERROR  !     Use 3.12.");
   }
 
   @Test
   void aStepThatReturnsAnIncompleteResultIsAnInternalError() {
     TaskResult result =
-        runner(TaskSteps.none().with(TaskKind.DETECT, ctx -> new TaskOutput(null, null, null, null, null)))
+        runner(
+                TaskSteps.none()
+                    .with(TaskKind.DETECT, ctx -> new TaskOutput(null, null, null, null, null)))
             .run(task, new RecordingLog());
 
     assertThat(result.failure().code()).isEqualTo("worker::internal-error");
@@ -73,9 +84,15 @@ class TaskRunnerTest {
 
   @Test
   void aVeryLongFailureMessageIsCutToFitTheEvent() throws Exception {
-    TaskResult result = runner(TaskSteps.none().with(TaskKind.DETECT, ctx -> {
-      throw new StepFailure("install::failed", "x".repeat(10_000));
-    })).run(task, new RecordingLog());
+    TaskResult result =
+        runner(
+                TaskSteps.none()
+                    .with(
+                        TaskKind.DETECT,
+                        ctx -> {
+                          throw new StepFailure("install::failed", "x".repeat(10_000));
+                        }))
+            .run(task, new RecordingLog());
 
     assertThat(result.failure().message()).hasSizeLessThanOrEqualTo(4000);
     result.validate();

@@ -25,7 +25,6 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -67,14 +66,23 @@ class WorkerVerticleTest {
 
   private WorkerConfig config(String workerId) {
     return WorkerConfig.of(
-            workerId, kafka.bootstrapServers(), topics.topics(), tmp.resolve(workerId),
-            "http://127.0.0.1:9", 2)
+            workerId,
+            kafka.bootstrapServers(),
+            topics.topics(),
+            tmp.resolve(workerId),
+            "http://127.0.0.1:9",
+            2)
         .withConsumerGroup(group);
   }
 
-  private WorkerVerticle deploy(WorkerConfig config, WorkerVerticle.StepsFactory steps) throws Exception {
+  private WorkerVerticle deploy(WorkerConfig config, WorkerVerticle.StepsFactory steps)
+      throws Exception {
     WorkerVerticle worker = new WorkerVerticle(config, steps);
-    vertx.deployVerticle(worker).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    vertx
+        .deployVerticle(worker)
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(60, TimeUnit.SECONDS);
     return worker;
   }
 
@@ -85,13 +93,15 @@ class WorkerVerticleTest {
   private static <T extends dev.kiln.events.EventBody> List<T> decoded(
       List<ConsumerRecord<String, byte[]>> records, Class<T> type) {
     return records.stream()
-        .map(record -> {
-          try {
-            return EventCodec.decode(record.headers(), record.value()).body(type);
-          } catch (Exception e) {
-            throw new AssertionError("not a " + type.getSimpleName() + ": " + e.getMessage(), e);
-          }
-        })
+        .map(
+            record -> {
+              try {
+                return EventCodec.decode(record.headers(), record.value()).body(type);
+              } catch (Exception e) {
+                throw new AssertionError(
+                    "not a " + type.getSimpleName() + ": " + e.getMessage(), e);
+              }
+            })
         .toList();
   }
 
@@ -119,7 +129,8 @@ class WorkerVerticleTest {
   @Test
   void aDetectTaskGivesAResultAndLogLinesAndItsOffsetIsCommittedAfterwards() throws Exception {
     WorkerVerticle worker =
-        deploy(config("w1"), resources -> TaskSteps.standard(resources, RuntimeCatalog.loadDefault()));
+        deploy(
+            config("w1"), resources -> TaskSteps.standard(resources, RuntimeCatalog.loadDefault()));
     BuildTask task = detectTaskForASampleApp();
 
     topics.publish(topics.topics().tasks(), task.partitionKey(), task);
@@ -133,10 +144,15 @@ class WorkerVerticleTest {
     assertThat(result.plan().runCommand()).isEqualTo("gunicorn app:app");
     assertThat(result.dependencyKey()).matches("[0-9a-f]{64}");
     int partition = partitionOf(task.buildId());
-    await().atMost(Duration.ofSeconds(30))
-        .until(() -> topics.committedOffsets(group, topics.topics().tasks()).get(partition), offset -> offset != null && offset == 1L);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> topics.committedOffsets(group, topics.topics().tasks()).get(partition),
+            offset -> offset != null && offset == 1L);
     List<BuildLogLine> logs = decoded(topics.readAll(topics.topics().logs()), BuildLogLine.class);
-    assertThat(logs).isNotEmpty().allSatisfy(line -> assertThat(line.buildId()).isEqualTo(task.buildId()));
+    assertThat(logs)
+        .isNotEmpty()
+        .allSatisfy(line -> assertThat(line.buildId()).isEqualTo(task.buildId()));
     assertThat(logs).extracting(BuildLogLine::seq).isSorted();
     assertThat(logs).extracting(BuildLogLine::text).anyMatch(text -> text.contains("Fetching"));
     assertThat(results()).hasSize(1);
@@ -160,9 +176,15 @@ class WorkerVerticleTest {
 
   @Test
   void anUnexpectedExceptionInAStepBecomesAnInternalErrorResult() throws Exception {
-    deploy(config("w1"), resources -> TaskSteps.none().with(TaskKind.DETECT, ctx -> {
-      throw new IllegalStateException("boom");
-    }));
+    deploy(
+        config("w1"),
+        resources ->
+            TaskSteps.none()
+                .with(
+                    TaskKind.DETECT,
+                    ctx -> {
+                      throw new IllegalStateException("boom");
+                    }));
     BuildTask task = detectTaskForASampleApp();
 
     topics.publish(topics.topics().tasks(), task.partitionKey(), task);
@@ -180,17 +202,22 @@ class WorkerVerticleTest {
     BuildTask task = detectTaskForASampleApp();
 
     // Same key, same partition: the good task queues behind the bad record.
-    topics.publishRaw(topics.topics().tasks(), task.partitionKey(), "{not a cloud event".getBytes());
+    topics.publishRaw(
+        topics.topics().tasks(), task.partitionKey(), "{not a cloud event".getBytes());
     topics.publish(topics.topics().tasks(), task.partitionKey(), task);
 
     await().atMost(Duration.ofSeconds(60)).until(() -> !results().isEmpty());
     assertThat(results().get(0).succeeded()).isTrue();
-    List<ConsumerRecord<String, byte[]>> deadLetters = topics.readAll(topics.topics().deadLetters());
+    List<ConsumerRecord<String, byte[]>> deadLetters =
+        topics.readAll(topics.topics().deadLetters());
     assertThat(deadLetters).hasSize(1);
     assertThat(deadLetters.get(0).headers().lastHeader(DeadLetters.REASON)).isNotNull();
     int partition = partitionOf(task.buildId());
-    await().atMost(Duration.ofSeconds(30))
-        .until(() -> topics.committedOffsets(group, topics.topics().tasks()).get(partition), offset -> offset != null && offset == 2L);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> topics.committedOffsets(group, topics.topics().tasks()).get(partition),
+            offset -> offset != null && offset == 2L);
   }
 
   @Test
@@ -203,18 +230,26 @@ class WorkerVerticleTest {
             .withKafkaConsumerSetting("max.poll.interval.ms", "3000")
             .withKafkaConsumerSetting("session.timeout.ms", "10000")
             .withKafkaConsumerSetting("heartbeat.interval.ms", "1000");
-    WorkerVerticle worker = deploy(config, resources -> TaskSteps.none().with(TaskKind.DETECT, ctx -> {
-      started.countDown();
-      try {
-        if (!release.await(120, TimeUnit.SECONDS)) {
-          throw new IllegalStateException("the test never released the long task");
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
-      return TaskOutput.detected(plan, null);
-    }));
+    WorkerVerticle worker =
+        deploy(
+            config,
+            resources ->
+                TaskSteps.none()
+                    .with(
+                        TaskKind.DETECT,
+                        ctx -> {
+                          started.countDown();
+                          try {
+                            if (!release.await(120, TimeUnit.SECONDS)) {
+                              throw new IllegalStateException(
+                                  "the test never released the long task");
+                            }
+                          } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new IllegalStateException(e);
+                          }
+                          return TaskOutput.detected(plan, null);
+                        }));
     await().atMost(Duration.ofSeconds(30)).until(() -> worker.assignedPartitions().size() == 12);
     Set<Integer> assignedBefore = worker.assignedPartitions();
     BuildTask task = detectTaskForASampleApp();
@@ -222,15 +257,21 @@ class WorkerVerticleTest {
     topics.publish(topics.topics().tasks(), task.partitionKey(), task);
     assertThat(started.await(60, TimeUnit.SECONDS)).isTrue();
     // Well past max.poll.interval.ms: a consumer that stopped polling would have been dropped.
-    await().during(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(20))
-        .until(() -> worker.revocations() == 0 && worker.assignedPartitions().equals(assignedBefore));
+    await()
+        .during(Duration.ofSeconds(8))
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () -> worker.revocations() == 0 && worker.assignedPartitions().equals(assignedBefore));
     release.countDown();
 
     await().atMost(Duration.ofSeconds(30)).until(() -> !results().isEmpty());
     assertThat(results().get(0).succeeded()).isTrue();
     int partition = partitionOf(task.buildId());
-    await().atMost(Duration.ofSeconds(30))
-        .until(() -> topics.committedOffsets(group, topics.topics().tasks()).get(partition), offset -> offset != null && offset == 1L);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> topics.committedOffsets(group, topics.topics().tasks()).get(partition),
+            offset -> offset != null && offset == 1L);
     assertThat(worker.revocations()).isZero();
     assertThat(worker.assignedPartitions()).isEqualTo(assignedBefore);
   }
@@ -240,57 +281,108 @@ class WorkerVerticleTest {
     CountDownLatch release = new CountDownLatch(1);
     BuildPlanSummary plan = Tasks.pipPlan("3.12.7");
     WorkerConfig slowConfig =
-        WorkerConfig.of("slow", kafka.bootstrapServers(), topics.topics(), tmp.resolve("slow"), "http://127.0.0.1:9", 12)
+        WorkerConfig.of(
+                "slow",
+                kafka.bootstrapServers(),
+                topics.topics(),
+                tmp.resolve("slow"),
+                "http://127.0.0.1:9",
+                12)
             .withConsumerGroup(group);
-    WorkerVerticle slow = deploy(slowConfig, resources -> TaskSteps.none().with(TaskKind.DETECT, ctx -> {
-      if (ctx.task().attempt() == 1) {
-        try {
-          if (!release.await(120, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("the test never released the first tasks");
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException(e);
-        }
-      }
-      return TaskOutput.detected(plan, null);
-    }));
+    WorkerVerticle slow =
+        deploy(
+            slowConfig,
+            resources ->
+                TaskSteps.none()
+                    .with(
+                        TaskKind.DETECT,
+                        ctx -> {
+                          if (ctx.task().attempt() == 1) {
+                            try {
+                              if (!release.await(120, TimeUnit.SECONDS)) {
+                                throw new IllegalStateException(
+                                    "the test never released the first tasks");
+                              }
+                            } catch (InterruptedException e) {
+                              Thread.currentThread().interrupt();
+                              throw new IllegalStateException(e);
+                            }
+                          }
+                          return TaskOutput.detected(plan, null);
+                        }));
     await().atMost(Duration.ofSeconds(30)).until(() -> slow.assignedPartitions().size() == 12);
     BuildTask sample = detectTaskForASampleApp();
-    // On every partition: a first attempt that blocks on the slow worker, and a second queued behind it.
+    // On every partition: a first attempt that blocks on the slow worker, and a second queued
+    // behind it.
     Map<Integer, BuildTask> queued = new java.util.HashMap<>();
     for (int partition = 0; partition < 12; partition++) {
       BuildTask first = Tasks.detect("acme", "app-" + partition, sample.repoUrl(), sample.commit());
-      BuildTask second = new BuildTask(
-          first.buildId(), BuildTask.taskId(first.buildId(), TaskKind.DETECT, 2), TaskKind.DETECT, 2,
-          first.tenant(), first.app(), first.repoUrl(), first.commit(), null, Map.of(), null, null, null, null);
+      BuildTask second =
+          new BuildTask(
+              first.buildId(),
+              BuildTask.taskId(first.buildId(), TaskKind.DETECT, 2),
+              TaskKind.DETECT,
+              2,
+              first.tenant(),
+              first.app(),
+              first.repoUrl(),
+              first.commit(),
+              null,
+              Map.of(),
+              null,
+              null,
+              null,
+              null);
       topics.publishTo(topics.topics().tasks(), partition, first.buildId(), first);
       topics.publishTo(topics.topics().tasks(), partition, first.buildId(), second);
       queued.put(partition, second);
     }
-    await().atMost(Duration.ofSeconds(60)).until(
-        () -> topics.readAll(topics.topics().logs()).stream().map(r -> r.key()).distinct().count() == 12);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                topics.readAll(topics.topics().logs()).stream().map(r -> r.key()).distinct().count()
+                    == 12);
 
     WorkerVerticle fast =
-        deploy(config("fast"), resources -> TaskSteps.none().with(TaskKind.DETECT, ctx -> TaskOutput.detected(plan, null)));
-    await().atMost(Duration.ofSeconds(60)).until(
-        () -> !fast.assignedPartitions().isEmpty() && slow.assignedPartitions().size() + fast.assignedPartitions().size() == 12);
+        deploy(
+            config("fast"),
+            resources ->
+                TaskSteps.none().with(TaskKind.DETECT, ctx -> TaskOutput.detected(plan, null)));
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                !fast.assignedPartitions().isEmpty()
+                    && slow.assignedPartitions().size() + fast.assignedPartitions().size() == 12);
     Set<Integer> moved = fast.assignedPartitions();
     // The new owner runs both tasks of each partition it got, while the first ones still block.
-    await().atMost(Duration.ofSeconds(60)).until(
-        () -> results().stream().filter(r -> r.worker().equals("fast")).count() == 2L * moved.size());
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                results().stream().filter(r -> r.worker().equals("fast")).count()
+                    == 2L * moved.size());
     release.countDown();
 
     await().atMost(Duration.ofSeconds(60)).until(() -> results().size() == 24 + moved.size());
     for (int partition = 0; partition < 12; partition++) {
       String secondTask = queued.get(partition).taskId();
-      List<String> ranBy = results().stream().filter(r -> r.taskId().equals(secondTask)).map(TaskResult::worker).toList();
-      assertThat(ranBy).as("second task on partition %d", partition)
+      List<String> ranBy =
+          results().stream()
+              .filter(r -> r.taskId().equals(secondTask))
+              .map(TaskResult::worker)
+              .toList();
+      assertThat(ranBy)
+          .as("second task on partition %d", partition)
           .containsExactly(moved.contains(partition) ? "fast" : "slow");
     }
     assertThat(slow.revocations()).isEqualTo(1);
-    await().atMost(Duration.ofSeconds(30)).until(
-        () -> topics.committedOffsets(group, topics.topics().tasks()),
-        offsets -> offsets.size() == 12 && offsets.values().stream().allMatch(offset -> offset == 2L));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> topics.committedOffsets(group, topics.topics().tasks()),
+            offsets ->
+                offsets.size() == 12 && offsets.values().stream().allMatch(offset -> offset == 2L));
   }
 }

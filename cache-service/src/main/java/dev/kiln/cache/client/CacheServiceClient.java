@@ -32,13 +32,17 @@ public final class CacheServiceClient {
   private final String baseUrl;
   private final HttpClient http;
 
-  /** @param baseUrl where the service listens, e.g. {@code http://127.0.0.1:8790} */
+  /**
+   * @param baseUrl where the service listens, e.g. {@code http://127.0.0.1:8790}
+   */
   public CacheServiceClient(String baseUrl) {
-    this(baseUrl, HttpClient.newBuilder()
-        // Plain HTTP/1.1: the JDK's h2c upgrade attempt buys nothing on a loopback connection.
-        .version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(CONNECT_TIMEOUT)
-        .build());
+    this(
+        baseUrl,
+        HttpClient.newBuilder()
+            // Plain HTTP/1.1: the JDK's h2c upgrade attempt buys nothing on a loopback connection.
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(CONNECT_TIMEOUT)
+            .build());
   }
 
   public CacheServiceClient(String baseUrl, HttpClient http) {
@@ -67,8 +71,8 @@ public final class CacheServiceClient {
    * @return {@code dest}, or empty when the store does not have the blob
    */
   public Optional<Path> getBlob(Digest digest, Path dest) {
-    HttpResponse<InputStream> response = send(request("/cas/" + digest.hex()).GET().build(),
-        BodyHandlers.ofInputStream());
+    HttpResponse<InputStream> response =
+        send(request("/cas/" + digest.hex()).GET().build(), BodyHandlers.ofInputStream());
     try (InputStream body = response.body()) {
       if (response.statusCode() == 404) {
         return Optional.empty();
@@ -87,8 +91,15 @@ public final class CacheServiceClient {
         }
         Digest received = Digest.fromSha256(sha256);
         if (!received.equals(digest)) {
-          throw new CacheServiceClientException(502, "cache-service at " + baseUrl + " sent "
-              + received + " when asked for " + digest + "; the store may be corrupt");
+          throw new CacheServiceClientException(
+              502,
+              "cache-service at "
+                  + baseUrl
+                  + " sent "
+                  + received
+                  + " when asked for "
+                  + digest
+                  + "; the store may be corrupt");
         }
         Files.move(temp, dest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return Optional.of(dest);
@@ -97,15 +108,23 @@ public final class CacheServiceClient {
       }
     } catch (IOException e) {
       throw new CacheServiceClientException(
-          "could not download " + digest + " from cache-service at " + baseUrl + " to " + dest
-              + ": " + e.getMessage(), e);
+          "could not download "
+              + digest
+              + " from cache-service at "
+              + baseUrl
+              + " to "
+              + dest
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
   public boolean hasBlob(Digest digest) {
-    HttpResponse<String> response = send(
-        request("/cas/" + digest.hex()).method("HEAD", BodyPublishers.noBody()).build(),
-        BodyHandlers.ofString());
+    HttpResponse<String> response =
+        send(
+            request("/cas/" + digest.hex()).method("HEAD", BodyPublishers.noBody()).build(),
+            BodyHandlers.ofString());
     if (response.statusCode() == 200) {
       return true;
     }
@@ -121,10 +140,11 @@ public final class CacheServiceClient {
     HttpRequest request;
     try {
       digest = Digest.compute(file);
-      request = request("/cas/" + digest.hex())
-          .header("Content-Type", "application/octet-stream")
-          .PUT(BodyPublishers.ofFile(file))
-          .build();
+      request =
+          request("/cas/" + digest.hex())
+              .header("Content-Type", "application/octet-stream")
+              .PUT(BodyPublishers.ofFile(file))
+              .build();
     } catch (IOException e) {
       throw new CacheServiceClientException(
           "could not read " + file + " to upload it: " + e.getMessage(), e);
@@ -139,8 +159,8 @@ public final class CacheServiceClient {
   /** The action result stored under {@code key}, if present and every blob it names still is. */
   public Optional<String> getAction(String key) {
     requireActionKey(key);
-    HttpResponse<String> response = send(request("/ac/" + key).GET().build(),
-        BodyHandlers.ofString(StandardCharsets.UTF_8));
+    HttpResponse<String> response =
+        send(request("/ac/" + key).GET().build(), BodyHandlers.ofString(StandardCharsets.UTF_8));
     if (response.statusCode() == 404) {
       return Optional.empty();
     }
@@ -151,16 +171,18 @@ public final class CacheServiceClient {
   }
 
   /**
-   * Stores an action result: a JSON object whose optional {@code blobs} array lists
-   * {@code "sha256:<hex>"} digests that must already be in the store.
+   * Stores an action result: a JSON object whose optional {@code blobs} array lists {@code
+   * "sha256:<hex>"} digests that must already be in the store.
    */
   public void putAction(String key, String json) {
     requireActionKey(key);
-    HttpResponse<String> response = send(request("/ac/" + key)
-            .header("Content-Type", "application/json")
-            .PUT(BodyPublishers.ofString(json, StandardCharsets.UTF_8))
-            .build(),
-        BodyHandlers.ofString());
+    HttpResponse<String> response =
+        send(
+            request("/ac/" + key)
+                .header("Content-Type", "application/json")
+                .PUT(BodyPublishers.ofString(json, StandardCharsets.UTF_8))
+                .build(),
+            BodyHandlers.ofString());
     if (response.statusCode() != 200 && response.statusCode() != 201) {
       throw refused(response.statusCode(), "PUT /ac/" + key, response.body());
     }
@@ -181,18 +203,41 @@ public final class CacheServiceClient {
     try {
       return http.send(request, handler);
     } catch (IOException e) {
-      throw new CacheServiceClientException("cache-service at " + baseUrl + " is unreachable ("
-          + request.method() + " " + request.uri().getPath() + "): " + e, e);
+      throw new CacheServiceClientException(
+          "cache-service at "
+              + baseUrl
+              + " is unreachable ("
+              + request.method()
+              + " "
+              + request.uri().getPath()
+              + "): "
+              + e,
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new CacheServiceClientException("interrupted while calling cache-service at "
-          + baseUrl + " (" + request.method() + " " + request.uri().getPath() + ")", e);
+      throw new CacheServiceClientException(
+          "interrupted while calling cache-service at "
+              + baseUrl
+              + " ("
+              + request.method()
+              + " "
+              + request.uri().getPath()
+              + ")",
+          e);
     }
   }
 
   private CacheServiceClientException refused(int status, String what, String body) {
-    return new CacheServiceClientException(status,
-        "cache-service at " + baseUrl + " answered " + status + " to " + what + ": " + body.strip());
+    return new CacheServiceClientException(
+        status,
+        "cache-service at "
+            + baseUrl
+            + " answered "
+            + status
+            + " to "
+            + what
+            + ": "
+            + body.strip());
   }
 
   private static String readAll(InputStream body) throws IOException {

@@ -69,7 +69,8 @@ class CacheServiceClientTest {
 
     assertThat(client.getAction(key)).contains(json);
     assertThat(client.getAction("d".repeat(64))).isEmpty();
-    assertThatThrownBy(() -> client.putAction(key, "{\"blobs\":[\"sha256:" + "e".repeat(64) + "\"]}"))
+    assertThatThrownBy(
+            () -> client.putAction(key, "{\"blobs\":[\"sha256:" + "e".repeat(64) + "\"]}"))
         .isInstanceOf(CacheServiceClientException.class)
         .hasMessageContaining("409")
         .hasMessageContaining("does not have");

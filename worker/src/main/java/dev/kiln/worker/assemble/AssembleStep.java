@@ -41,8 +41,8 @@ import java.util.regex.Pattern;
  * the {@link ImageTarget}. The creation time is the epoch and every file time is fixed, so the same
  * inputs give the same image digest.
  *
- * <p>Work directory layout: {@code layers/<hex>/} unpacked dependency layers,
- * {@code launcher/} the launcher script, {@code jib/base} and {@code jib/app} jib's caches.
+ * <p>Work directory layout: {@code layers/<hex>/} unpacked dependency layers, {@code launcher/} the
+ * launcher script, {@code jib/base} and {@code jib/app} jib's caches.
  */
 public final class AssembleStep implements BuildStep<AssembledImage> {
   public static final String FAILED = "assemble::failed";
@@ -83,11 +83,12 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
   /** A cached pool of daemon threads named {@code kiln-jib-N}, as jib needs it. */
   public static ExecutorService newJibExecutor() {
     AtomicInteger count = new AtomicInteger();
-    ThreadFactory threads = runnable -> {
-      Thread thread = new Thread(runnable, "kiln-jib-" + count.incrementAndGet());
-      thread.setDaemon(true);
-      return thread;
-    };
+    ThreadFactory threads =
+        runnable -> {
+          Thread thread = new Thread(runnable, "kiln-jib-" + count.incrementAndGet());
+          thread.setDaemon(true);
+          return thread;
+        };
     return Executors.newCachedThreadPool(threads);
   }
 
@@ -102,21 +103,29 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     LogSink log = ctx.log();
     BuildPlanSummary plan = task.plan();
     if (task.kind() != TaskKind.ASSEMBLE || plan == null) {
-      throw new StepFailure(FAILED, "Task " + task.taskId() + " is not an ASSEMBLE task with a "
-          + "build plan; the coordinator sent it to the wrong step. Rebuild, and report a bug if "
-          + "it happens again.");
+      throw new StepFailure(
+          FAILED,
+          "Task "
+              + task.taskId()
+              + " is not an ASSEMBLE task with a "
+              + "build plan; the coordinator sent it to the wrong step. Rebuild, and report a bug if "
+              + "it happens again.");
     }
     if (plan.runCommand() == null || plan.runCommand().isBlank()) {
-      throw new StepFailure(FAILED, "The build plan has no run command, so the image would not "
-          + "know what to start. Add a Procfile with a 'web:' line or set run_command in the app "
-          + "spec.");
+      throw new StepFailure(
+          FAILED,
+          "The build plan has no run command, so the image would not "
+              + "know what to start. Add a Procfile with a 'web:' line or set run_command in the app "
+              + "spec.");
     }
     RuntimeEnvironment env;
     try {
       env = RuntimeEnvironment.forApp(plan.runtimeEnv());
     } catch (IllegalArgumentException e) {
-      throw new StepFailure(FAILED, "The app's run-time environment cannot go into the image: "
-          + e.getMessage() + ".", e);
+      throw new StepFailure(
+          FAILED,
+          "The app's run-time environment cannot go into the image: " + e.getMessage() + ".",
+          e);
     }
     RuntimeImageReference base = runtimeImages.forPython(plan.pythonVersion());
 
@@ -133,20 +142,22 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     BuildExecutor executor = new BuildExecutor(jibExecutor);
     boolean delivered = false;
     try {
-      JibContainerBuilder image = base.jibBase()
-          .setFileEntriesLayers(layers)
-          .setEntrypoint(List.of(ImageLayers.LAUNCHER.toString()))
-          .setProgramArguments(List.of(plan.runCommand()))
-          .setWorkingDirectory(ImageLayers.APP_DIR)
-          .setUser(ImageLayers.APP_USER)
-          .setEnvironment(env.variables())
-          .setExposedPorts(Port.tcp(env.port()))
-          .setLabels(Map.of(
-              LABEL_BUILD_ID, task.buildId(),
-              LABEL_COMMIT, task.commit(),
-              LABEL_PYTHON_VERSION, plan.pythonVersion()))
-          .setCreationTime(Instant.EPOCH)
-          .setFormat(delivery.format());
+      JibContainerBuilder image =
+          base.jibBase()
+              .setFileEntriesLayers(layers)
+              .setEntrypoint(List.of(ImageLayers.LAUNCHER.toString()))
+              .setProgramArguments(List.of(plan.runCommand()))
+              .setWorkingDirectory(ImageLayers.APP_DIR)
+              .setUser(ImageLayers.APP_USER)
+              .setEnvironment(env.variables())
+              .setExposedPorts(Port.tcp(env.port()))
+              .setLabels(
+                  Map.of(
+                      LABEL_BUILD_ID, task.buildId(),
+                      LABEL_COMMIT, task.commit(),
+                      LABEL_PYTHON_VERSION, plan.pythonVersion()))
+              .setCreationTime(Instant.EPOCH)
+              .setFormat(delivery.format());
       JibContainer container = image.containerize(containerizer(delivery, base, executor, log));
       String reference = delivery.complete();
       delivered = true;
@@ -155,13 +166,21 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
       return new AssembledImage(reference, digest);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new StepFailure(FAILED, "The worker was stopped while it assembled the image, so "
-          + "no image was delivered.", e);
+      throw new StepFailure(
+          FAILED,
+          "The worker was stopped while it assembled the image, so " + "no image was delivered.",
+          e);
     } catch (RegistryException | ExecutionException | IOException | RuntimeException e) {
       throw JibFailures.classify(e, base, delivery, plan.pythonVersion());
     } catch (CacheDirectoryCreationException e) {
-      throw new StepFailure(FAILED, "jib could not create its cache under " + workDir.resolve("jib")
-          + ": " + e.getMessage() + ". Check that the worker can write to its work directory.", e);
+      throw new StepFailure(
+          FAILED,
+          "jib could not create its cache under "
+              + workDir.resolve("jib")
+              + ": "
+              + e.getMessage()
+              + ". Check that the worker can write to its work directory.",
+          e);
     } finally {
       awaitJib(executor, log);
       if (!delivered) {
@@ -177,8 +196,10 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (TimeoutException e) {
-      log.warn("       Some image building work was still running after "
-          + JIB_SETTLE_TIMEOUT.toSeconds() + " s; it goes on in the background");
+      log.warn(
+          "       Some image building work was still running after "
+              + JIB_SETTLE_TIMEOUT.toSeconds()
+              + " s; it goes on in the background");
     }
   }
 
@@ -186,14 +207,18 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     try {
       return target.open(task.tenant(), task.app(), task.commit());
     } catch (RuntimeException e) {
-      throw new StepFailure(FAILED, "Cannot deliver the image to " + target + ": "
-          + e.getMessage() + ".", e);
+      throw new StepFailure(
+          FAILED, "Cannot deliver the image to " + target + ": " + e.getMessage() + ".", e);
     }
   }
 
-  private Containerizer containerizer(ImageTarget.Delivery delivery, RuntimeImageReference base,
-      ExecutorService executor, LogSink log) {
-    return delivery.containerizer()
+  private Containerizer containerizer(
+      ImageTarget.Delivery delivery,
+      RuntimeImageReference base,
+      ExecutorService executor,
+      LogSink log) {
+    return delivery
+        .containerizer()
         .setBaseImageLayersCache(workDir.resolve("jib").resolve("base"))
         .setApplicationLayersCache(workDir.resolve("jib").resolve("app"))
         .setExecutorService(executor)
@@ -207,24 +232,40 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     try {
       return ImageLayers.launcher(Launcher.materialize(workDir.resolve("launcher")));
     } catch (IOException e) {
-      throw new StepFailure(FAILED, "Could not write the launcher script under "
-          + workDir.resolve("launcher") + ": " + e + ". Check that the worker can write to its "
-          + "work directory.", e);
+      throw new StepFailure(
+          FAILED,
+          "Could not write the launcher script under "
+              + workDir.resolve("launcher")
+              + ": "
+              + e
+              + ". Check that the worker can write to its "
+              + "work directory.",
+          e);
     }
   }
 
   private FileEntriesLayer dependencyLayer(BuildTask task, LogSink log) throws StepFailure {
     if (task.layer() == null || task.layer().blob() == null) {
-      throw new StepFailure(FAILED, "The plan uses " + task.plan().packageManager() + " but the "
-          + "task carries no dependency layer; the INSTALL result did not reach ASSEMBLE. Rebuild,"
-          + " and report a bug if it happens again.");
+      throw new StepFailure(
+          FAILED,
+          "The plan uses "
+              + task.plan().packageManager()
+              + " but the "
+              + "task carries no dependency layer; the INSTALL result did not reach ASSEMBLE. Rebuild,"
+              + " and report a bug if it happens again.");
     }
     Path directory = dependencyLayers.materialize(task.layer().blob(), log);
     try {
       return ImageLayers.dependencies(directory);
     } catch (IOException e) {
-      throw new StepFailure(FAILED, "Could not read the unpacked dependency layer " + directory
-          + ": " + e + ". Delete that directory so the next build unpacks it again.", e);
+      throw new StepFailure(
+          FAILED,
+          "Could not read the unpacked dependency layer "
+              + directory
+              + ": "
+              + e
+              + ". Delete that directory so the next build unpacks it again.",
+          e);
     }
   }
 
@@ -234,8 +275,8 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     try {
       return ImageLayers.app(appRoot, note -> log.warn("       " + note));
     } catch (IOException e) {
-      throw new StepFailure(FAILED, "Could not read the app's files under " + appRoot + ": " + e
-          + ".", e);
+      throw new StepFailure(
+          FAILED, "Could not read the app's files under " + appRoot + ": " + e + ".", e);
     }
   }
 
@@ -245,13 +286,18 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     if (relative.isEmpty() || relative.equals(".")) {
       return checkout;
     }
-    StepFailure notADirectory = new StepFailure(FAILED, "The app's source_dir '" + sourceDir
-        + "' is not a directory inside the repository. Set source_dir in the app spec to a "
-        + "directory of the repository, e.g. 'services/web'.");
+    StepFailure notADirectory =
+        new StepFailure(
+            FAILED,
+            "The app's source_dir '"
+                + sourceDir
+                + "' is not a directory inside the repository. Set source_dir in the app spec to a "
+                + "directory of the repository, e.g. 'services/web'.");
     try {
       Path root = checkout.toRealPath();
       Path resolved = root.resolve(relative).normalize();
-      if (!resolved.startsWith(root) || !Files.isDirectory(resolved)
+      if (!resolved.startsWith(root)
+          || !Files.isDirectory(resolved)
           || !resolved.toRealPath().startsWith(root)) {
         throw notADirectory;
       }

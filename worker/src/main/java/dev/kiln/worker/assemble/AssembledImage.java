@@ -6,8 +6,8 @@ import java.util.Objects;
 /**
  * A built image.
  *
- * @param reference where it is: {@code host/tenant/app:tag} in a registry,
- *     {@code tar:/abs/path.tar} for a tarball, {@code docker:tenant/app:tag} in the Docker daemon
+ * @param reference where it is: {@code host/tenant/app:tag} in a registry, {@code
+ *     tar:/abs/path.tar} for a tarball, {@code docker:tenant/app:tag} in the Docker daemon
  * @param digest the image manifest's digest
  */
 public record AssembledImage(String reference, Digest digest) {

@@ -27,13 +27,14 @@ final class BuildExecutor extends AbstractExecutorService {
   public void execute(Runnable task) {
     inFlight.register();
     try {
-      shared.execute(() -> {
-        try {
-          task.run();
-        } finally {
-          inFlight.arriveAndDeregister();
-        }
-      });
+      shared.execute(
+          () -> {
+            try {
+              task.run();
+            } finally {
+              inFlight.arriveAndDeregister();
+            }
+          });
     } catch (RuntimeException e) {
       inFlight.arriveAndDeregister();
       throw e;
@@ -42,7 +43,8 @@ final class BuildExecutor extends AbstractExecutorService {
 
   /** Waits until every task submitted so far has finished; call once, after the build. */
   void awaitTasks(Duration timeout) throws InterruptedException, TimeoutException {
-    inFlight.awaitAdvanceInterruptibly(inFlight.arrive(), timeout.toMillis(), TimeUnit.MILLISECONDS);
+    inFlight.awaitAdvanceInterruptibly(
+        inFlight.arrive(), timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   // jib never shuts down an executor it was given; the shared pool belongs to the worker.

@@ -27,12 +27,17 @@ final class ImageLayers {
   static final AbsoluteUnixPath APP_DIR = AbsoluteUnixPath.get("/app");
   static final AbsoluteUnixPath DEPENDENCIES_DIR = AbsoluteUnixPath.get("/opt/kiln/deps");
   static final AbsoluteUnixPath LAUNCHER = AbsoluteUnixPath.get("/opt/kiln/bin/launch");
-  /** The non-root user the app runs as, and owns {@code /app} (so it can write there, as on Heroku). */
-  static final String APP_USER = "1000:1000";
-  static final Instant FIXED_MTIME = MaterializedLayers.FIXED_MTIME;
+
   /**
-   * Recorded as jib's tool version in the image history; bump it when the layout above changes,
-   * so images of different layouts never share a digest.
+   * The non-root user the app runs as, and owns {@code /app} (so it can write there, as on Heroku).
+   */
+  static final String APP_USER = "1000:1000";
+
+  static final Instant FIXED_MTIME = MaterializedLayers.FIXED_MTIME;
+
+  /**
+   * Recorded as jib's tool version in the image history; bump it when the layout above changes, so
+   * images of different layouts never share a digest.
    */
   static final String LAYOUT_VERSION = "1";
 
@@ -46,14 +51,16 @@ final class ImageLayers {
   /** An unpacked dependency tree (see {@link MaterializedLayers}) at {@code /opt/kiln/deps}. */
   static FileEntriesLayer dependencies(Path materialized) throws IOException {
     FileEntriesLayer.Builder layer = FileEntriesLayer.builder().setName("dependencies");
-    layer.addEntry(new FileEntry(materialized, DEPENDENCIES_DIR, DIRECTORY, FIXED_MTIME, ROOT_OWNER));
+    layer.addEntry(
+        new FileEntry(materialized, DEPENDENCIES_DIR, DIRECTORY, FIXED_MTIME, ROOT_OWNER));
     for (Path path : sortedTree(materialized)) {
       PosixFileAttributes attributes = attributes(path);
       AbsoluteUnixPath inImage = DEPENDENCIES_DIR.resolve(materialized.relativize(path));
       if (attributes.isDirectory()) {
         layer.addEntry(new FileEntry(path, inImage, DIRECTORY, FIXED_MTIME, ROOT_OWNER));
       } else if (attributes.isRegularFile()) {
-        layer.addEntry(new FileEntry(path, inImage, permissions(attributes), FIXED_MTIME, ROOT_OWNER));
+        layer.addEntry(
+            new FileEntry(path, inImage, permissions(attributes), FIXED_MTIME, ROOT_OWNER));
       }
     }
     return layer.build();
@@ -61,9 +68,9 @@ final class ImageLayers {
 
   /**
    * The app's source tree at {@code /app}, owned by the app user. {@code .git} is left out. A
-   * symlink to a file inside the tree becomes a copy of that file; other symlinks are left out
-   * with a note to {@code skipped}, because a link out of the tree would copy files of the worker
-   * into the image.
+   * symlink to a file inside the tree becomes a copy of that file; other symlinks are left out with
+   * a note to {@code skipped}, because a link out of the tree would copy files of the worker into
+   * the image.
    */
   static FileEntriesLayer app(Path sourceRoot, Consumer<String> skipped) throws IOException {
     Path root = sourceRoot.toRealPath();
@@ -76,7 +83,8 @@ final class ImageLayers {
       if (attributes.isDirectory()) {
         layer.addEntry(new FileEntry(path, inImage, DIRECTORY, FIXED_MTIME, APP_USER));
       } else if (attributes.isRegularFile()) {
-        layer.addEntry(new FileEntry(path, inImage, permissions(attributes), FIXED_MTIME, APP_USER));
+        layer.addEntry(
+            new FileEntry(path, inImage, permissions(attributes), FIXED_MTIME, APP_USER));
       } else if (attributes.isSymbolicLink()) {
         String problem = symlinkProblem(root, path);
         if (problem == null) {
@@ -126,27 +134,29 @@ final class ImageLayers {
   /** Every path below {@code root} (not following symlinks, skipping {@code .git}), sorted. */
   private static List<Path> sortedTree(Path root) throws IOException {
     List<Path> paths = new ArrayList<>();
-    Files.walkFileTree(root, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attributes) {
-        if (dir.equals(root)) {
-          return FileVisitResult.CONTINUE;
-        }
-        if (isGitMetadata(dir.getFileName())) {
-          return FileVisitResult.SKIP_SUBTREE;
-        }
-        paths.add(dir);
-        return FileVisitResult.CONTINUE;
-      }
+    Files.walkFileTree(
+        root,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attributes) {
+            if (dir.equals(root)) {
+              return FileVisitResult.CONTINUE;
+            }
+            if (isGitMetadata(dir.getFileName())) {
+              return FileVisitResult.SKIP_SUBTREE;
+            }
+            paths.add(dir);
+            return FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
-        if (!isGitMetadata(file.getFileName())) {
-          paths.add(file);
-        }
-        return FileVisitResult.CONTINUE;
-      }
-    });
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+            if (!isGitMetadata(file.getFileName())) {
+              paths.add(file);
+            }
+            return FileVisitResult.CONTINUE;
+          }
+        });
     paths.sort(null);
     return paths;
   }
@@ -156,6 +166,8 @@ final class ImageLayers {
   }
 
   private static FilePermissions permissions(PosixFileAttributes attributes) {
-    return attributes.permissions().contains(PosixFilePermission.OWNER_EXECUTE) ? EXECUTABLE : REGULAR;
+    return attributes.permissions().contains(PosixFilePermission.OWNER_EXECUTE)
+        ? EXECUTABLE
+        : REGULAR;
   }
 }

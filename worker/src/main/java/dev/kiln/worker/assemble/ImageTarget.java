@@ -69,8 +69,8 @@ public abstract sealed class ImageTarget {
     if (trimmed.startsWith("tarballs:")) {
       String directory = trimmed.substring("tarballs:".length());
       if (directory.isEmpty()) {
-        throw new IllegalArgumentException("image target '" + trimmed + "' names no directory; "
-            + FORMS);
+        throw new IllegalArgumentException(
+            "image target '" + trimmed + "' names no directory; " + FORMS);
       }
       try {
         return tarballs(Path.of(directory));
@@ -79,7 +79,8 @@ public abstract sealed class ImageTarget {
             "image target '" + trimmed + "' has an invalid directory: " + e.getMessage(), e);
       }
     }
-    throw new IllegalArgumentException("image target '" + trimmed + "' is not understood; " + FORMS);
+    throw new IllegalArgumentException(
+        "image target '" + trimmed + "' is not understood; " + FORMS);
   }
 
   private static final String FORMS =
@@ -89,7 +90,9 @@ public abstract sealed class ImageTarget {
   /** The name a build's image gets at this target. */
   public abstract String referenceFor(String tenant, String app, String commit);
 
-  /** Starts delivering one build's image; the caller must {@link Delivery#complete()} or abandon. */
+  /**
+   * Starts delivering one build's image; the caller must {@link Delivery#complete()} or abandon.
+   */
   abstract Delivery open(String tenant, String app, String commit);
 
   /** One image on its way to the target. */
@@ -116,15 +119,21 @@ public abstract sealed class ImageTarget {
     requireName("app", app);
     if (commit == null || !COMMIT.matcher(commit).matches()) {
       throw new IllegalArgumentException(
-          "commit '" + commit + "' is not a full git commit id (40 or 64 lowercase hex characters)");
+          "commit '"
+              + commit
+              + "' is not a full git commit id (40 or 64 lowercase hex characters)");
     }
     return ImageReference.of(registry, tenant + "/" + app, commit.substring(0, TAG_LENGTH));
   }
 
   private static void requireName(String what, String value) {
     if (value == null || !NAME.matcher(value).matches()) {
-      throw new IllegalArgumentException(what + " '" + value + "' cannot be part of an image name; "
-          + "use 1-63 lowercase letters, digits and '-'");
+      throw new IllegalArgumentException(
+          what
+              + " '"
+              + value
+              + "' cannot be part of an image name; "
+              + "use 1-63 lowercase letters, digits and '-'");
     }
   }
 
@@ -135,9 +144,12 @@ public abstract sealed class ImageTarget {
       Objects.requireNonNull(hostAndPort, "hostAndPort");
       String trimmed = hostAndPort.strip();
       if (trimmed.isEmpty() || trimmed.contains("/") || !ImageReference.isValidRegistry(trimmed)) {
-        throw new IllegalArgumentException("registry '" + hostAndPort + "' is not HOST or "
-            + "HOST:PORT (e.g. localhost:5000 or registry.example.com); give only the registry, "
-            + "Kiln names the repositories itself (<tenant>/<app>)");
+        throw new IllegalArgumentException(
+            "registry '"
+                + hostAndPort
+                + "' is not HOST or "
+                + "HOST:PORT (e.g. localhost:5000 or registry.example.com); give only the registry, "
+                + "Kiln names the repositories itself (<tenant>/<app>)");
       }
       this.hostAndPort = trimmed;
     }
@@ -216,8 +228,12 @@ public abstract sealed class ImageTarget {
         temporary = Files.createTempFile(destination.getParent(), "." + commit + ".", ".tar.tmp");
       } catch (IOException e) {
         throw new UncheckedIOException(
-            "cannot write image tarballs under " + destination.getParent() + ": " + e.getMessage()
-                + "; check that the directory is writable by the worker", e);
+            "cannot write image tarballs under "
+                + destination.getParent()
+                + ": "
+                + e.getMessage()
+                + "; check that the directory is writable by the worker",
+            e);
       }
       return new Delivery() {
         @Override
@@ -242,8 +258,11 @@ public abstract sealed class ImageTarget {
 
         @Override
         public String complete() throws IOException {
-          Files.move(temporary, destination,
-              StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+          Files.move(
+              temporary,
+              destination,
+              StandardCopyOption.ATOMIC_MOVE,
+              StandardCopyOption.REPLACE_EXISTING);
           return RuntimeImageReference.TAR_PREFIX + destination;
         }
 

@@ -13,12 +13,16 @@ import java.util.concurrent.ExecutionException;
  */
 final class JibFailures {
   private static final String STEPS = "com.google.cloud.tools.jib.builder.steps.";
-  private static final Set<String> BASE_STEPS = Set.of(
-      STEPS + "PullBaseImageStep", STEPS + "LocalBaseImageSteps", STEPS + "ExtractTarStep");
-  private static final Set<String> PUSH_STEPS = Set.of(
-      STEPS + "AuthenticatePushStep", STEPS + "PushBlobStep", STEPS + "PushLayerStep",
-      STEPS + "PushContainerConfigurationStep", STEPS + "PushImageStep",
-      STEPS + "CheckManifestStep");
+  private static final Set<String> BASE_STEPS =
+      Set.of(STEPS + "PullBaseImageStep", STEPS + "LocalBaseImageSteps", STEPS + "ExtractTarStep");
+  private static final Set<String> PUSH_STEPS =
+      Set.of(
+          STEPS + "AuthenticatePushStep",
+          STEPS + "PushBlobStep",
+          STEPS + "PushLayerStep",
+          STEPS + "PushContainerConfigurationStep",
+          STEPS + "PushImageStep",
+          STEPS + "CheckManifestStep");
   private static final String BASE_LAYER_STEP = STEPS + "ObtainBaseImageLayerStep";
   private static final int MAX_REASON = 400;
 
@@ -39,14 +43,28 @@ final class JibFailures {
         unavailable.initCause(failure);
         yield unavailable;
       }
-      case PUSH -> new StepFailure(AssembleStep.PUSH_FAILED,
-          "Could not push the image to " + delivery.describe() + ": " + reason + ". Check that "
-              + "the registry is running and reachable from the worker, and, if it needs a login, "
-              + "that the worker's ~/.docker/config.json has credentials for it (docker login).",
-          failure);
-      case OTHER -> new StepFailure(AssembleStep.FAILED,
-          "Could not assemble the image for " + delivery.describe() + " on " + base + ": " + reason
-              + ".", failure);
+      case PUSH ->
+          new StepFailure(
+              AssembleStep.PUSH_FAILED,
+              "Could not push the image to "
+                  + delivery.describe()
+                  + ": "
+                  + reason
+                  + ". Check that "
+                  + "the registry is running and reachable from the worker, and, if it needs a login, "
+                  + "that the worker's ~/.docker/config.json has credentials for it (docker login).",
+              failure);
+      case OTHER ->
+          new StepFailure(
+              AssembleStep.FAILED,
+              "Could not assemble the image for "
+                  + delivery.describe()
+                  + " on "
+                  + base
+                  + ": "
+                  + reason
+                  + ".",
+              failure);
     };
   }
 
@@ -94,11 +112,12 @@ final class JibFailures {
   static String reason(Throwable failure) {
     Throwable telling = failure;
     while ((telling instanceof ExecutionException || telling.getMessage() == null)
-        && telling.getCause() != null && telling.getCause() != telling) {
+        && telling.getCause() != null
+        && telling.getCause() != telling) {
       telling = telling.getCause();
     }
-    String message = telling.getMessage() == null
-        ? telling.getClass().getSimpleName() : telling.getMessage();
+    String message =
+        telling.getMessage() == null ? telling.getClass().getSimpleName() : telling.getMessage();
     if (telling instanceof java.nio.file.NoSuchFileException) {
       message = "no such file " + message;
     }

@@ -12,24 +12,24 @@ import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * The image's entrypoint, {@code /opt/kiln/bin/launch}: a POSIX sh script that sets
- * {@code WEB_CONCURRENCY} from the container's memory and cores when it is not set, then runs the
- * command.
+ * The image's entrypoint, {@code /opt/kiln/bin/launch}: a POSIX sh script that sets {@code
+ * WEB_CONCURRENCY} from the container's memory and cores when it is not set, then runs the command.
  *
  * <p>Gunicorn and uvicorn read {@code WEB_CONCURRENCY}; the value is min(max(1, MB/256),
- * 2·cores+1), as Heroku's Python buildpack does. Memory comes from the cgroup limit (v2
- * {@code memory.max}, v1 {@code memory.limit_in_bytes}) or, with no limit, {@code /proc/meminfo};
- * cores from cgroup v2 {@code cpu.max} or v1 {@code cpu.cfs_quota_us}, else {@code nproc}.
+ * 2·cores+1), as Heroku's Python buildpack does. Memory comes from the cgroup limit (v2 {@code
+ * memory.max}, v1 {@code memory.limit_in_bytes}) or, with no limit, {@code /proc/meminfo}; cores
+ * from cgroup v2 {@code cpu.max} or v1 {@code cpu.cfs_quota_us}, else {@code nproc}.
  *
- * <p>With one argument (the image's {@code Cmd}, the app's run command) it runs that through
- * {@code /bin/sh -c}, so {@code $PORT} and friends expand as in a Procfile. With several (e.g.
- * {@code docker run IMAGE python manage.py migrate}) it runs them as they are.
+ * <p>With one argument (the image's {@code Cmd}, the app's run command) it runs that through {@code
+ * /bin/sh -c}, so {@code $PORT} and friends expand as in a Procfile. With several (e.g. {@code
+ * docker run IMAGE python manage.py migrate}) it runs them as they are.
  *
  * <p>{@code KILN_CGROUP_ROOT} and {@code KILN_MEMINFO} point the script at other files; they exist
  * for tests.
  */
 final class Launcher {
-  static final String SCRIPT = """
+  static final String SCRIPT =
+      """
       #!/bin/sh
       # Kiln launcher: sets WEB_CONCURRENCY from this container's memory and cores, then runs
       # the command. See docs/images.md.
@@ -106,12 +106,13 @@ final class Launcher {
   private Launcher() {}
 
   /**
-   * Writes the script once under {@code directory}, named by its content, with the fixed mtime;
-   * a stable path and mtime keep jib's layer cache warm across builds.
+   * Writes the script once under {@code directory}, named by its content, with the fixed mtime; a
+   * stable path and mtime keep jib's layer cache warm across builds.
    */
   static Path materialize(Path directory) throws IOException {
     byte[] content = SCRIPT.getBytes(StandardCharsets.UTF_8);
-    Path script = directory.resolve(Digest.compute(content).hex().substring(0, 16)).resolve("launch");
+    Path script =
+        directory.resolve(Digest.compute(content).hex().substring(0, 16)).resolve("launch");
     if (Files.isRegularFile(script, LinkOption.NOFOLLOW_LINKS)) {
       return script;
     }

@@ -33,8 +33,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * Dependency-layer tars unpacked once per blob at a stable path, {@code <root>/<hex>/}.
  *
  * <p>Why unpack at all, and why at a stable path: jib cannot take a pre-built tar as a layer, and
- * its application-layer cache key includes every file's absolute path and mtime. A tree that
- * always lives at the same path with the same fixed mtimes makes every later build with the same
+ * its application-layer cache key includes every file's absolute path and mtime. A tree that always
+ * lives at the same path with the same fixed mtimes makes every later build with the same
  * dependency set a cache hit, instead of re-tarring and re-hashing thousands of files.
  *
  * <p>A directory under the root is only ever complete: it is extracted into a hidden temporary
@@ -73,8 +73,13 @@ final class MaterializedLayers {
       Files.createDirectories(root);
       tarball = Files.createTempFile(root, "." + blob.hex() + ".", ".tar.tmp");
       if (!blobs.download(blob, tarball)) {
-        throw new StepFailure(AssembleStep.FAILED,
-            "The dependency layer " + blob + " is not in the cache-service (" + blobs + "). It was "
+        throw new StepFailure(
+            AssembleStep.FAILED,
+            "The dependency layer "
+                + blob
+                + " is not in the cache-service ("
+                + blobs
+                + "). It was "
                 + "stored by the INSTALL step of this build and has since been removed; push again "
                 + "to reinstall the dependencies.");
       }
@@ -93,19 +98,39 @@ final class MaterializedLayers {
       log.info("       Unpacked the dependency layer " + shortName(blob));
       return target;
     } catch (AtomicMoveNotSupportedException e) {
-      throw new StepFailure(AssembleStep.FAILED,
-          "Cannot rename a directory within " + root + " atomically (" + e.getMessage() + "); the "
-              + "worker's work directory must be on a local file system.", e);
+      throw new StepFailure(
+          AssembleStep.FAILED,
+          "Cannot rename a directory within "
+              + root
+              + " atomically ("
+              + e.getMessage()
+              + "); the "
+              + "worker's work directory must be on a local file system.",
+          e);
     } catch (LayerFormatException e) {
-      throw new StepFailure(AssembleStep.FAILED,
-          "The dependency layer " + blob + " is not a usable layer tar: " + e.getMessage()
+      throw new StepFailure(
+          AssembleStep.FAILED,
+          "The dependency layer "
+              + blob
+              + " is not a usable layer tar: "
+              + e.getMessage()
               + ". It was written by the INSTALL step; push again to reinstall, and report a bug"
-              + " if it happens again.", e);
+              + " if it happens again.",
+          e);
     } catch (IOException e) {
-      throw new StepFailure(AssembleStep.FAILED,
-          "Could not fetch and unpack the dependency layer " + blob + " from " + blobs + " into "
-              + root + ": " + e + ". Check that the cache-service is running and that the worker"
-              + " can write to its work directory.", e);
+      throw new StepFailure(
+          AssembleStep.FAILED,
+          "Could not fetch and unpack the dependency layer "
+              + blob
+              + " from "
+              + blobs
+              + " into "
+              + root
+              + ": "
+              + e
+              + ". Check that the cache-service is running and that the worker"
+              + " can write to its work directory.",
+          e);
     } finally {
       deleteQuietly(tarball);
       deleteQuietly(staging);
@@ -117,9 +142,9 @@ final class MaterializedLayers {
   }
 
   /**
-   * Extracts a layer tar. Entries are relative to the dependency directory ({@code ./} and
-   * {@code /} prefixes are ignored). Symlinks become copies of their targets inside the layer,
-   * because jib writes only regular files and directories; hard links become hard links.
+   * Extracts a layer tar. Entries are relative to the dependency directory ({@code ./} and {@code
+   * /} prefixes are ignored). Symlinks become copies of their targets inside the layer, because jib
+   * writes only regular files and directories; hard links become hard links.
    *
    * @return a note for each entry that was left out, and why
    */
@@ -142,8 +167,12 @@ final class MaterializedLayers {
         } else if (entry.isLink()) {
           Path existing = destination.resolve(relativeName(entry.getLinkName()));
           if (!Files.isRegularFile(existing, LinkOption.NOFOLLOW_LINKS)) {
-            throw new LayerFormatException("hard link " + entry.getName() + " points to "
-                + entry.getLinkName() + ", which is not an earlier regular file in the tar");
+            throw new LayerFormatException(
+                "hard link "
+                    + entry.getName()
+                    + " points to "
+                    + entry.getLinkName()
+                    + ", which is not an earlier regular file in the tar");
           }
           Files.createDirectories(path.getParent());
           Files.deleteIfExists(path);
@@ -157,8 +186,11 @@ final class MaterializedLayers {
           }
           setMode(path, entry.getMode());
         } else {
-          skipped.add("Left out " + entry.getName() + " from the dependency layer: device files, "
-              + "fifos and sockets do not belong in an image layer");
+          skipped.add(
+              "Left out "
+                  + entry.getName()
+                  + " from the dependency layer: device files, "
+                  + "fifos and sockets do not belong in an image layer");
         }
       }
     }
@@ -169,8 +201,8 @@ final class MaterializedLayers {
   /** Copies each symlink's target (followed within the layer) to the link's own path. */
   private static void resolveSymlinks(
       Map<String, String> symlinks, Path destination, List<String> skipped) throws IOException {
-    for (Map.Entry<String, String> link : symlinks.entrySet().stream()
-        .sorted(Map.Entry.comparingByKey()).toList()) {
+    for (Map.Entry<String, String> link :
+        symlinks.entrySet().stream().sorted(Map.Entry.comparingByKey()).toList()) {
       String name = link.getKey();
       String resolved = name;
       String target = link.getValue();
@@ -178,8 +210,10 @@ final class MaterializedLayers {
       String problem = null;
       while (target != null) {
         if (++hops > MAX_SYMLINK_HOPS || target.startsWith("/")) {
-          problem = target.startsWith("/") ? "points outside the layer (" + target + ")"
-              : "is part of a symlink loop";
+          problem =
+              target.startsWith("/")
+                  ? "points outside the layer (" + target + ")"
+                  : "is part of a symlink loop";
           break;
         }
         Path parent = Path.of(resolved).getParent();
@@ -193,9 +227,10 @@ final class MaterializedLayers {
       }
       Path source = destination.resolve(resolved);
       if (problem == null && !Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
-        problem = Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)
-            ? "points to a directory, which an image layer built by jib cannot express"
-            : "points to " + link.getValue() + ", which is not in the layer";
+        problem =
+            Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)
+                ? "points to a directory, which an image layer built by jib cannot express"
+                : "points to " + link.getValue() + ", which is not in the layer";
       }
       if (problem != null) {
         skipped.add("Left out the symlink " + name + " from the dependency layer: it " + problem);
@@ -230,31 +265,34 @@ final class MaterializedLayers {
 
   private static void setMode(Path file, int tarMode) throws IOException {
     boolean executable = (tarMode & 0111) != 0;
-    Files.setPosixFilePermissions(file,
-        PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
+    Files.setPosixFilePermissions(
+        file, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
   }
 
   /** Fixed mtimes everywhere; directories last, since filling them changes theirs. */
   private static void fixTimes(Path tree) throws IOException {
     FileTime fixed = FileTime.from(FIXED_MTIME);
-    Files.walkFileTree(tree, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
-          throws IOException {
-        Files.setLastModifiedTime(file, fixed);
-        return FileVisitResult.CONTINUE;
-      }
+    Files.walkFileTree(
+        tree,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
+              throws IOException {
+            Files.setLastModifiedTime(file, fixed);
+            return FileVisitResult.CONTINUE;
+          }
 
-      @Override
-      public FileVisitResult postVisitDirectory(Path dir, IOException failure) throws IOException {
-        if (failure != null) {
-          throw failure;
-        }
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Files.setLastModifiedTime(dir, fixed);
-        return FileVisitResult.CONTINUE;
-      }
-    });
+          @Override
+          public FileVisitResult postVisitDirectory(Path dir, IOException failure)
+              throws IOException {
+            if (failure != null) {
+              throw failure;
+            }
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.setLastModifiedTime(dir, fixed);
+            return FileVisitResult.CONTINUE;
+          }
+        });
   }
 
   private static void deleteQuietly(Path path) {

@@ -13,8 +13,8 @@ final class Registries {
   private Registries() {}
 
   /**
-   * Whether {@code registry} ({@code host[:port]}) is this machine, the only place where plain
-   * HTTP is acceptable (a registry started for tests or by {@code kiln up}).
+   * Whether {@code registry} ({@code host[:port]}) is this machine, the only place where plain HTTP
+   * is acceptable (a registry started for tests or by {@code kiln up}).
    */
   static boolean isLoopback(String registry) {
     String host = registry.toLowerCase(Locale.ROOT);

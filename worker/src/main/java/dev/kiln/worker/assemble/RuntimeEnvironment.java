@@ -10,10 +10,10 @@ import java.util.regex.Pattern;
 /**
  * The image's environment: the app's run-time variables merged with what the buildpack sets
  * (buildpack-spec §6). The app's value wins for {@code LANG}, {@code PORT}, {@code PYTHONPATH}'s
- * app part, {@code WEB_CONCURRENCY} and {@code GUNICORN_CMD_ARGS}; Kiln's wins for
- * {@code PYTHONUNBUFFERED}, {@code HOME} and {@code FORWARDED_ALLOW_IPS}; {@code PATH} gets the
- * dependency scripts in front of the app's (or the default) {@code PATH}, and the dependency
- * directory always stays on {@code PYTHONPATH}, because that is where the packages are.
+ * app part, {@code WEB_CONCURRENCY} and {@code GUNICORN_CMD_ARGS}; Kiln's wins for {@code
+ * PYTHONUNBUFFERED}, {@code HOME} and {@code FORWARDED_ALLOW_IPS}; {@code PATH} gets the dependency
+ * scripts in front of the app's (or the default) {@code PATH}, and the dependency directory always
+ * stays on {@code PYTHONPATH}, because that is where the packages are.
  */
 public final class RuntimeEnvironment {
   public static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
@@ -33,16 +33,18 @@ public final class RuntimeEnvironment {
   /**
    * Merges the app's run-time variables with Kiln's.
    *
-   * @throws IllegalArgumentException for a variable name that is not a shell name or a
-   *     {@code PORT} that is not a TCP port, saying how to fix it
+   * @throws IllegalArgumentException for a variable name that is not a shell name or a {@code PORT}
+   *     that is not a TCP port, saying how to fix it
    */
   public static RuntimeEnvironment forApp(Map<String, String> appVariables) {
     Objects.requireNonNull(appVariables, "appVariables");
     SortedMap<String, String> env = new TreeMap<>();
     for (Map.Entry<String, String> variable : appVariables.entrySet()) {
       if (variable.getKey() == null || !NAME.matcher(variable.getKey()).matches()) {
-        throw new IllegalArgumentException("the run-time variable name '" + variable.getKey()
-            + "' is not valid: use letters, digits and '_', not starting with a digit");
+        throw new IllegalArgumentException(
+            "the run-time variable name '"
+                + variable.getKey()
+                + "' is not valid: use letters, digits and '_', not starting with a digit");
       }
       env.put(variable.getKey(), variable.getValue() == null ? "" : variable.getValue());
     }
@@ -50,7 +52,8 @@ public final class RuntimeEnvironment {
     String appPath = env.getOrDefault("PATH", "");
     env.put("PATH", deps + "/bin:" + (appPath.isBlank() ? DEFAULT_PATH : appPath));
     String appPythonPath = env.getOrDefault("PYTHONPATH", "");
-    env.put("PYTHONPATH",
+    env.put(
+        "PYTHONPATH",
         (appPythonPath.isBlank() ? ImageLayers.APP_DIR.toString() : appPythonPath) + ":" + deps);
     env.put("PYTHONUNBUFFERED", "true");
     env.put("HOME", ImageLayers.APP_DIR.toString());
@@ -78,9 +81,12 @@ public final class RuntimeEnvironment {
     } catch (NumberFormatException e) {
       // Reported below with the value the app gave.
     }
-    throw new IllegalArgumentException("the run-time variable PORT is '" + text + "', which is "
-        + "not a TCP port: set it to a number from 1 to 65535, or leave it unset for "
-        + DEFAULT_PORT);
+    throw new IllegalArgumentException(
+        "the run-time variable PORT is '"
+            + text
+            + "', which is "
+            + "not a TCP port: set it to a number from 1 to 65535, or leave it unset for "
+            + DEFAULT_PORT);
   }
 
   /** Name → value, sorted by name. */

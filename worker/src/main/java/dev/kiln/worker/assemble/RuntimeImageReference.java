@@ -35,7 +35,9 @@ public sealed interface RuntimeImageReference {
       Objects.requireNonNull(path, "path");
       if (!path.isAbsolute()) {
         throw new IllegalArgumentException(
-            "runtime image tarball '" + path + "' must be an absolute path, e.g. tar:/var/lib/kiln/"
+            "runtime image tarball '"
+                + path
+                + "' must be an absolute path, e.g. tar:/var/lib/kiln/"
                 + "python-3.12.7.tar");
       }
     }
@@ -43,7 +45,8 @@ public sealed interface RuntimeImageReference {
     @Override
     public JibContainerBuilder jibBase() {
       // jib only uses the name for its log lines; the tarball's own manifest says what is inside.
-      return Jib.from(TarImage.at(path).named(ImageReference.of(null, "kiln/runtime-tarball", null)));
+      return Jib.from(
+          TarImage.at(path).named(ImageReference.of(null, "kiln/runtime-tarball", null)));
     }
 
     @Override
@@ -129,14 +132,23 @@ public sealed interface RuntimeImageReference {
         Path parsed = Path.of(path);
         if (!parsed.isAbsolute()) {
           throw new IllegalArgumentException(
-              "runtime image tarball '" + path + "' in '" + trimmed + "' is not an absolute path; "
+              "runtime image tarball '"
+                  + path
+                  + "' in '"
+                  + trimmed
+                  + "' is not an absolute path; "
                   + "write tar:/absolute/path/to/image.tar");
         }
         return new Tarball(parsed.normalize());
       } catch (InvalidPathException e) {
         throw new IllegalArgumentException(
-            "runtime image tarball '" + path + "' in '" + trimmed + "' is not a valid path: "
-                + e.getMessage(), e);
+            "runtime image tarball '"
+                + path
+                + "' in '"
+                + trimmed
+                + "' is not a valid path: "
+                + e.getMessage(),
+            e);
       }
     }
     if (trimmed.startsWith(DOCKER_PREFIX)) {
@@ -156,15 +168,21 @@ public sealed interface RuntimeImageReference {
       ImageReference parsed = ImageReference.parse(reference);
       if (parsed.isScratch()) {
         throw new IllegalArgumentException(
-            "runtime image reference '" + whole + "' is 'scratch', which has no Python; name an "
+            "runtime image reference '"
+                + whole
+                + "' is 'scratch', which has no Python; name an "
                 + "image that has the Python runtime");
       }
       return parsed;
     } catch (InvalidImageReferenceException e) {
       throw new IllegalArgumentException(
-          "runtime image reference '" + whole + "' is not a valid image name ('" + reference
+          "runtime image reference '"
+              + whole
+              + "' is not a valid image name ('"
+              + reference
               + "'): use lowercase repository names and an optional :tag or @sha256:digest; "
-              + forms(), e);
+              + forms(),
+          e);
     }
   }
 

@@ -22,7 +22,9 @@ public final class RuntimeImages {
 
   private final Function<String, Optional<String>> catalog;
 
-  /** @param catalog exact Python version (e.g. {@code 3.12.7}) → image reference, if it has one */
+  /**
+   * @param catalog exact Python version (e.g. {@code 3.12.7}) → image reference, if it has one
+   */
   public RuntimeImages(Function<String, Optional<String>> catalog) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
   }
@@ -35,23 +37,35 @@ public final class RuntimeImages {
    */
   public RuntimeImageReference forPython(String pythonVersion) throws StepFailure {
     if (pythonVersion == null || pythonVersion.isBlank()) {
-      throw new StepFailure(BASE_IMAGE_UNAVAILABLE,
+      throw new StepFailure(
+          BASE_IMAGE_UNAVAILABLE,
           "The build plan names no Python version, so no runtime image can be chosen. This is a "
               + "bug in the DETECT step; rebuild, and report it if it happens again.");
     }
     Optional<String> entry = catalog.apply(pythonVersion);
     if (entry.isEmpty()) {
-      throw new StepFailure(BASE_IMAGE_UNAVAILABLE,
-          "The runtime catalog has no image for Python " + pythonVersion + ". Add that version to "
-              + CATALOG_FILE + ", or choose a Python version the catalog has in .python-version.");
+      throw new StepFailure(
+          BASE_IMAGE_UNAVAILABLE,
+          "The runtime catalog has no image for Python "
+              + pythonVersion
+              + ". Add that version to "
+              + CATALOG_FILE
+              + ", or choose a Python version the catalog has in .python-version.");
     }
     RuntimeImageReference reference;
     try {
       reference = RuntimeImageReference.parse(entry.get());
     } catch (IllegalArgumentException e) {
-      throw new StepFailure(BASE_IMAGE_UNAVAILABLE,
-          "The runtime catalog entry for Python " + pythonVersion + " is not usable: "
-              + e.getMessage() + ". Fix the entry in " + CATALOG_FILE + ".", e);
+      throw new StepFailure(
+          BASE_IMAGE_UNAVAILABLE,
+          "The runtime catalog entry for Python "
+              + pythonVersion
+              + " is not usable: "
+              + e.getMessage()
+              + ". Fix the entry in "
+              + CATALOG_FILE
+              + ".",
+          e);
     }
     if (!reference.available()) {
       throw unavailable(reference, pythonVersion, "the file does not exist on this worker");
@@ -62,10 +76,19 @@ public final class RuntimeImages {
   /** The failure for a catalog image that could not be read when the build needed it. */
   static StepFailure unavailable(
       RuntimeImageReference reference, String pythonVersion, String reason) {
-    return new StepFailure(BASE_IMAGE_UNAVAILABLE,
-        "The runtime image for Python " + pythonVersion + ", " + reference + ", could not be read: "
-            + reason + ". Make it available to the worker (push it to that registry, load it into"
+    return new StepFailure(
+        BASE_IMAGE_UNAVAILABLE,
+        "The runtime image for Python "
+            + pythonVersion
+            + ", "
+            + reference
+            + ", could not be read: "
+            + reason
+            + ". Make it available to the worker (push it to that registry, load it into"
             + " the Docker daemon, or create the tarball), or point the catalog entry for "
-            + pythonVersion + " at an image that exists, in " + CATALOG_FILE + ".");
+            + pythonVersion
+            + " at an image that exists, in "
+            + CATALOG_FILE
+            + ".");
   }
 }

@@ -46,8 +46,11 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
     BuildTask task = ctx.task();
     String previous = task.previousPython();
     if (previous != null && !VERSION.matcher(previous).matches()) {
-      ctx.log().warn("       Ignoring the previous build's Python version '" + previous
-          + "': it is not a version number");
+      ctx.log()
+          .warn(
+              "       Ignoring the previous build's Python version '"
+                  + previous
+                  + "': it is not a version number");
       previous = null;
     }
     BuildInputs inputs =
@@ -68,7 +71,9 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
     if (result.packageManager() != null && summary.pythonVersion() != null) {
       key =
           DependencySetKey.compute(
-              summary.pythonVersion(), platform, result.packageManager(),
+              summary.pythonVersion(),
+              platform,
+              result.packageManager(),
               task.buildEnv().get(PipCommand.EXTRA_INDEX_VARIABLE),
               readRequirementFiles(result));
     }
@@ -105,6 +110,10 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
 
   private static dev.kiln.buildpack.AppSpec toBuildpack(AppSpec spec) {
     return new dev.kiln.buildpack.AppSpec(
-        spec.sourceDir(), spec.dockerfilePath(), spec.buildCommand(), spec.runCommand(), spec.envs());
+        spec.sourceDir(),
+        spec.dockerfilePath(),
+        spec.buildCommand(),
+        spec.runCommand(),
+        spec.envs());
   }
 }

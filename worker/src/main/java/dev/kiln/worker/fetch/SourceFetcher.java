@@ -35,7 +35,8 @@ public final class SourceFetcher {
 
   private static final Pattern FULL_COMMIT = Pattern.compile("[0-9a-f]{40}|[0-9a-f]{64}");
   private static final Pattern SAFE_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
-  private static final Pattern URL_USERINFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*://)[^/@\\s]+@");
+  private static final Pattern URL_USERINFO =
+      Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*://)[^/@\\s]+@");
   private static final Pattern SHA_WANT_REFUSED =
       Pattern.compile(
           "not our ref|unadvertised object|allowReachableSHA1InWant|allowAnySHA1InWant"
@@ -51,8 +52,8 @@ public final class SourceFetcher {
 
   /**
    * @param workDir the worker's state directory
-   * @param deleter takes failed or duplicate checkouts away in the background; its trash must be
-   *     on the same file system as {@code workDir}
+   * @param deleter takes failed or duplicate checkouts away in the background; its trash must be on
+   *     the same file system as {@code workDir}
    * @param timeout the longest one git command may run
    */
   public SourceFetcher(Path workDir, BackgroundDeleter deleter, Duration timeout) {
@@ -86,7 +87,9 @@ public final class SourceFetcher {
     if (commit == null || !FULL_COMMIT.matcher(commit).matches()) {
       throw new StepFailure(
           FAILED,
-          "'" + commit + "' is not a full commit id; send the 40 (or 64) lowercase hex characters"
+          "'"
+              + commit
+              + "' is not a full commit id; send the 40 (or 64) lowercase hex characters"
               + " that `git rev-parse HEAD` prints");
     }
     Path target = checkoutDir(tenant, commit);
@@ -102,8 +105,13 @@ public final class SourceFetcher {
       work = inProgressRoot.resolve(commit + "-" + UUID.randomUUID());
     } catch (IOException e) {
       throw new StepFailure(
-          FAILED, "could not prepare " + target.getParent() + " for the checkout: " + e.getMessage()
-              + "; check that the worker's work directory is writable and has free space", e);
+          FAILED,
+          "could not prepare "
+              + target.getParent()
+              + " for the checkout: "
+              + e.getMessage()
+              + "; check that the worker's work directory is writable and has free space",
+          e);
     }
     try {
       checkOut(repoUrl, commit, work, log);
@@ -131,27 +139,45 @@ public final class SourceFetcher {
       // uploadpack.allowReachableSHA1InWant, e.g. older servers and some hosting products), so it
       // will not hand out a commit by id. Clone every ref instead and check the commit out; this
       // costs the history but works with any server.
-      log.info("       The server does not serve commits by id; cloning the whole repository instead");
+      log.info(
+          "       The server does not serve commits by id; cloning the whole repository instead");
       discardQuietly(work);
       ExternalProcess.Outcome clone =
-          run(work.getParent(), List.of("clone", "--quiet", "--no-checkout", "--", repoUrl, work.toString()));
+          run(
+              work.getParent(),
+              List.of("clone", "--quiet", "--no-checkout", "--", repoUrl, work.toString()));
       if (!clone.succeeded()) {
         throw fetchFailed(repoUrl, commit, clone);
       }
-      ExternalProcess.Outcome checkout = run(work, List.of("checkout", "--quiet", "--detach", commit));
+      ExternalProcess.Outcome checkout =
+          run(work, List.of("checkout", "--quiet", "--detach", commit));
       if (!checkout.succeeded()) {
         throw new StepFailure(
             FAILED,
-            "commit " + commit + " is not on any branch or tag of " + redact(repoUrl)
-                + "; push it first (git said: " + redact(checkout.tailText()).strip() + ")");
+            "commit "
+                + commit
+                + " is not on any branch or tag of "
+                + redact(repoUrl)
+                + "; push it first (git said: "
+                + redact(checkout.tailText()).strip()
+                + ")");
       }
     } else {
-      git(work, List.of("checkout", "--quiet", "--detach", "FETCH_HEAD"), "check out " + shortId(commit));
+      git(
+          work,
+          List.of("checkout", "--quiet", "--detach", "FETCH_HEAD"),
+          "check out " + shortId(commit));
     }
     String head = git(work, List.of("rev-parse", "HEAD"), "read the checked-out commit").strip();
     if (!head.equals(commit)) {
       throw new StepFailure(
-          FAILED, "asked " + redact(repoUrl) + " for " + commit + " but got " + head
+          FAILED,
+          "asked "
+              + redact(repoUrl)
+              + " for "
+              + commit
+              + " but got "
+              + head
               + "; the repository URL may point at the wrong repository");
     }
   }
@@ -167,8 +193,13 @@ public final class SourceFetcher {
         return;
       }
       throw new StepFailure(
-          FAILED, "could not move the checkout into " + target + ": " + e.getMessage()
-              + "; check that the worker's work directory is writable", e);
+          FAILED,
+          "could not move the checkout into "
+              + target
+              + ": "
+              + e.getMessage()
+              + "; check that the worker's work directory is writable",
+          e);
     }
   }
 
@@ -176,8 +207,7 @@ public final class SourceFetcher {
     StringBuilder out = new StringBuilder();
     ExternalProcess.Outcome outcome = run(dir, args, line -> out.append(line).append('\n'));
     if (!outcome.succeeded()) {
-      throw new StepFailure(
-          FAILED, "git could not " + what + ": " + describe(outcome));
+      throw new StepFailure(FAILED, "git could not " + what + ": " + describe(outcome));
     }
     return out.toString();
   }
@@ -216,7 +246,12 @@ public final class SourceFetcher {
   private StepFailure fetchFailed(String repoUrl, String commit, ExternalProcess.Outcome outcome) {
     return new StepFailure(
         FAILED,
-        "could not fetch commit " + commit + " from " + redact(repoUrl) + ": " + describe(outcome)
+        "could not fetch commit "
+            + commit
+            + " from "
+            + redact(repoUrl)
+            + ": "
+            + describe(outcome)
             + "; check that the URL is right, that the worker may read the repository, and that"
             + " the commit has been pushed");
   }
@@ -229,7 +264,10 @@ public final class SourceFetcher {
     return "git exited with status " + outcome.exitCode() + (said.isEmpty() ? "" : ":\n" + said);
   }
 
-  /** Hides the user-info part of every URL ({@code https://user:token@host} → {@code https://***@host}). */
+  /**
+   * Hides the user-info part of every URL ({@code https://user:token@host} → {@code
+   * https://***@host}).
+   */
   public static String redact(String text) {
     return text == null ? "" : URL_USERINFO.matcher(text).replaceAll("$1***@");
   }

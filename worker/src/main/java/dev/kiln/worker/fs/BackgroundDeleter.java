@@ -31,7 +31,9 @@ public final class BackgroundDeleter implements AutoCloseable {
   private final Path trash;
   private final ExecutorService deleter;
 
-  /** @param trash a directory on the same file system as every tree passed to {@link #discard} */
+  /**
+   * @param trash a directory on the same file system as every tree passed to {@link #discard}
+   */
   public BackgroundDeleter(Path trash) throws IOException {
     this.trash = Files.createDirectories(trash);
     this.deleter =
@@ -64,7 +66,10 @@ public final class BackgroundDeleter implements AutoCloseable {
           try {
             deleteTree(path);
           } catch (IOException | UncheckedIOException e) {
-            LOG.warn("could not delete {} (it stays in the trash until the next start): {}", path, e.toString());
+            LOG.warn(
+                "could not delete {} (it stays in the trash until the next start): {}",
+                path,
+                e.toString());
           }
         });
   }
@@ -78,13 +83,15 @@ public final class BackgroundDeleter implements AutoCloseable {
         root,
         new SimpleFileVisitor<>() {
           @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
             Files.deleteIfExists(file);
             return FileVisitResult.CONTINUE;
           }
 
           @Override
-          public FileVisitResult visitFileFailed(Path file, IOException failure) throws IOException {
+          public FileVisitResult visitFileFailed(Path file, IOException failure)
+              throws IOException {
             // Another deleter (a second worker on the same work directory) got there first.
             if (failure instanceof NoSuchFileException) {
               return FileVisitResult.CONTINUE;

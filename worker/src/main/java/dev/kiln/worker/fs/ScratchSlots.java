@@ -31,7 +31,8 @@ public final class ScratchSlots {
     for (int index = 0; index < MAX_SLOTS; index++) {
       Path dir = Files.createDirectories(root.resolve(Integer.toString(index)));
       FileChannel channel =
-          FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+          FileChannel.open(
+              dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
       FileLock lock;
       try {
         lock = channel.tryLock();
@@ -44,7 +45,11 @@ public final class ScratchSlots {
       channel.close();
     }
     throw new IOException(
-        "all " + MAX_SLOTS + " scratch directories under " + root + " are in use; is another"
+        "all "
+            + MAX_SLOTS
+            + " scratch directories under "
+            + root
+            + " are in use; is another"
             + " process holding them?");
   }
 

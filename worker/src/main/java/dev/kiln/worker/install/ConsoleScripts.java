@@ -53,8 +53,10 @@ public final class ConsoleScripts {
     int bodyStart;
     String head = new String(content, 0, Math.min(content.length, 4096), StandardCharsets.UTF_8);
     if (head.startsWith(TRAMPOLINE_START) && head.indexOf(TRAMPOLINE_END) > 0) {
-      bodyStart = head.substring(0, head.indexOf(TRAMPOLINE_END) + TRAMPOLINE_END.length())
-          .getBytes(StandardCharsets.UTF_8).length;
+      bodyStart =
+          head.substring(0, head.indexOf(TRAMPOLINE_END) + TRAMPOLINE_END.length())
+              .getBytes(StandardCharsets.UTF_8)
+              .length;
     } else {
       int newline = indexOf(content, (byte) '\n');
       String firstLine =

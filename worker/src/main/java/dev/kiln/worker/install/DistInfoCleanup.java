@@ -24,7 +24,8 @@ final class DistInfoCleanup {
       return;
     }
     try (Stream<Path> entries = Files.list(target)) {
-      for (Path distInfo : entries.filter(p -> p.getFileName().toString().endsWith(".dist-info")).toList()) {
+      for (Path distInfo :
+          entries.filter(p -> p.getFileName().toString().endsWith(".dist-info")).toList()) {
         if (Files.deleteIfExists(distInfo.resolve(DIRECT_URL))) {
           dropFromRecord(distInfo.resolve("RECORD"), distInfo.getFileName() + "/" + DIRECT_URL);
         }

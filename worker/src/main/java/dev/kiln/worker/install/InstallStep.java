@@ -80,15 +80,19 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     String key = task.dependencyKey();
     if (plan == null || key == null || !KEY.matcher(key).matches()) {
       throw new IllegalArgumentException(
-          "an INSTALL task needs the DETECT plan and a 64-hex dependency key; got plan=" + plan
-              + " key=" + key);
+          "an INSTALL task needs the DETECT plan and a 64-hex dependency key; got plan="
+              + plan
+              + " key="
+              + key);
     }
     LogSink log = ctx.log();
     Optional<DependencyLayer> cached = lookUp(key, log);
     if (cached.isPresent()) {
       DependencyLayer layer = cached.get();
-      log.info("-----> Reusing the installed dependencies (" + layer.distributions().size()
-          + " packages, installed earlier for the same dependency set)");
+      log.info(
+          "-----> Reusing the installed dependencies ("
+              + layer.distributions().size()
+              + " packages, installed earlier for the same dependency set)");
       return layer;
     }
     Path checkout = ctx.sourceDir();
@@ -110,17 +114,31 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
       Files.deleteIfExists(tar);
       DependencyLayer layer = new DependencyLayer(key, blob, written.size(), distributions, false);
       remember(layer);
-      log.info("       Installed " + distributions.size() + " packages: " + String.join(", ", distributions));
+      log.info(
+          "       Installed "
+              + distributions.size()
+              + " packages: "
+              + String.join(", ", distributions));
       if (scripts > 0) {
         log.info("       Pointed " + scripts + " console script(s) at the image's python3");
       }
-      log.info("       Dependency layer " + blob + " (" + written.size() + " bytes, "
-          + written.entries() + " entries) stored for reuse");
+      log.info(
+          "       Dependency layer "
+              + blob
+              + " ("
+              + written.size()
+              + " bytes, "
+              + written.entries()
+              + " entries) stored for reuse");
       return layer;
     } catch (IOException e) {
       throw new StepFailure(
-          FAILED, "the worker could not prepare or package the dependencies: " + e.getMessage()
-              + "; check free space and permissions of " + settings.workDir(), e);
+          FAILED,
+          "the worker could not prepare or package the dependencies: "
+              + e.getMessage()
+              + "; check free space and permissions of "
+              + settings.workDir(),
+          e);
     }
   }
 
@@ -136,16 +154,21 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     }
     try {
       DependencyLayer stored =
-          EventCodec.mapper().readValue(json.get().getBytes(StandardCharsets.UTF_8), DependencyLayer.class);
+          EventCodec.mapper()
+              .readValue(json.get().getBytes(StandardCharsets.UTF_8), DependencyLayer.class);
       if (!key.equals(stored.key()) || stored.blob() == null) {
-        log.warn("       The cached entry for this dependency set is not a layer; installing again");
+        log.warn(
+            "       The cached entry for this dependency set is not a layer; installing again");
         return Optional.empty();
       }
       return Optional.of(
-          new DependencyLayer(stored.key(), stored.blob(), stored.size(), stored.distributions(), true));
+          new DependencyLayer(
+              stored.key(), stored.blob(), stored.size(), stored.distributions(), true));
     } catch (IOException | IllegalArgumentException e) {
-      log.warn("       The cached entry for this dependency set is unreadable (" + e.getMessage()
-          + "); installing again");
+      log.warn(
+          "       The cached entry for this dependency set is unreadable ("
+              + e.getMessage()
+              + "); installing again");
       return Optional.empty();
     }
   }
@@ -155,8 +178,13 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
       Digest stored = cache.putBlob(tar);
       if (!stored.equals(written.sha256())) {
         throw new StepFailure(
-            FAILED, "the dependency layer changed while it was uploaded (" + written.sha256()
-                + " became " + stored + "); nothing else may write to " + tar.getParent());
+            FAILED,
+            "the dependency layer changed while it was uploaded ("
+                + written.sha256()
+                + " became "
+                + stored
+                + "); nothing else may write to "
+                + tar.getParent());
       }
       return stored;
     } catch (CacheServiceClientException e) {
@@ -177,7 +205,8 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
   private StepFailure cacheUnavailable(CacheServiceClientException e) {
     return new StepFailure(
         CACHE_UNAVAILABLE,
-        "the cache-service did not answer as expected: " + e.getMessage()
+        "the cache-service did not answer as expected: "
+            + e.getMessage()
             + "; the build can be retried once it is reachable again",
         e);
   }
@@ -189,14 +218,19 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
       BuildPlanSummary plan, Path checkout, Path sourceRoot, ScratchSlots.Slot slot)
       throws StepFailure, IOException {
     // Files may link anywhere inside the repository (a monorepo's shared requirements), never out.
-    String prefix = plan.sourceDir() == null || plan.sourceDir().equals(".") ? "" : plan.sourceDir() + "/";
+    String prefix =
+        plan.sourceDir() == null || plan.sourceDir().equals(".") ? "" : plan.sourceDir() + "/";
     String manager = plan.packageManager() == null ? "" : plan.packageManager();
     List<String> files = plan.packageManagerFiles();
     switch (manager) {
       case "pip" -> {
-        if (files.contains("requirements.txt") || Files.isRegularFile(sourceRoot.resolve("requirements.txt"))) {
+        if (files.contains("requirements.txt")
+            || Files.isRegularFile(sourceRoot.resolve("requirements.txt"))) {
           return new Requirements(
-              inside(checkout, prefix + "requirements.txt"), "requirements.txt", false, "pip (requirements.txt)");
+              inside(checkout, prefix + "requirements.txt"),
+              "requirements.txt",
+              false,
+              "pip (requirements.txt)");
         }
         throw new StepFailure(
             PACKAGE_MANAGER_UNSUPPORTED,
@@ -213,43 +247,77 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
                   + " lock only: run `pipenv lock` and commit Pipfile.lock.");
         }
         PipfileLockRequirements.Converted converted =
-            PipfileLockRequirements.convert(Files.readAllBytes(inside(checkout, prefix + "Pipfile.lock")));
+            PipfileLockRequirements.convert(
+                Files.readAllBytes(inside(checkout, prefix + "Pipfile.lock")));
         Path written = slot.dir().resolve("requirements-from-Pipfile.lock.txt");
-        Files.write(written, (String.join("\n", converted.lines()) + "\n").getBytes(StandardCharsets.UTF_8));
+        Files.write(
+            written,
+            (String.join("\n", converted.lines()) + "\n").getBytes(StandardCharsets.UTF_8));
         return new Requirements(
-            written, "Pipfile.lock", true,
-            "pip from Pipfile.lock (" + converted.lines().size() + " pinned packages"
-                + (converted.hashed() ? ", hashes checked" : "") + ")");
+            written,
+            "Pipfile.lock",
+            true,
+            "pip from Pipfile.lock ("
+                + converted.lines().size()
+                + " pinned packages"
+                + (converted.hashed() ? ", hashes checked" : "")
+                + ")");
       }
-      case "poetry", "uv" -> throw new StepFailure(
-          PACKAGE_MANAGER_UNSUPPORTED,
-          "Kiln cannot install " + manager + " projects yet. Export the locked dependencies to a"
-              + " requirements.txt (" + ("poetry".equals(manager)
-                  ? "`poetry export --only main -f requirements.txt -o requirements.txt`"
-                  : "`uv export --no-dev --format requirements-txt -o requirements.txt`")
-              + "), commit it and remove " + ("poetry".equals(manager) ? "poetry.lock" : "uv.lock")
-              + " from the repository root, then push again.");
-      default -> throw new StepFailure(
-          PACKAGE_MANAGER_UNSUPPORTED,
-          "The build plan names no package manager Kiln can install with ('" + manager + "');"
-              + " add a requirements.txt to the app's source directory.");
+      case "poetry", "uv" ->
+          throw new StepFailure(
+              PACKAGE_MANAGER_UNSUPPORTED,
+              "Kiln cannot install "
+                  + manager
+                  + " projects yet. Export the locked dependencies to a"
+                  + " requirements.txt ("
+                  + ("poetry".equals(manager)
+                      ? "`poetry export --only main -f requirements.txt -o requirements.txt`"
+                      : "`uv export --no-dev --format requirements-txt -o requirements.txt`")
+                  + "), commit it and remove "
+                  + ("poetry".equals(manager) ? "poetry.lock" : "uv.lock")
+                  + " from the repository root, then push again.");
+      default ->
+          throw new StepFailure(
+              PACKAGE_MANAGER_UNSUPPORTED,
+              "The build plan names no package manager Kiln can install with ('"
+                  + manager
+                  + "');"
+                  + " add a requirements.txt to the app's source directory.");
     }
   }
 
   private void runPip(
-      StepContext ctx, BuildPlanSummary plan, Path sourceRoot, Path deps, Path wheels, Path tmp,
-      Requirements requirements) throws StepFailure, IOException {
+      StepContext ctx,
+      BuildPlanSummary plan,
+      Path sourceRoot,
+      Path deps,
+      Path wheels,
+      Path tmp,
+      Requirements requirements)
+      throws StepFailure, IOException {
     Map<String, String> env = PipCommand.environment(System.getenv(), ctx.task().buildEnv(), tmp);
     ExternalProcess.Outcome download =
-        pip(ctx, sourceRoot, env,
+        pip(
+            ctx,
+            sourceRoot,
+            env,
             PipCommand.download(
-                settings.python(), wheels, plan.pythonVersion(), settings.platform(),
-                cache.indexUrl(), settings.workDir().resolve("pip-cache"), requirements.file(),
+                settings.python(),
+                wheels,
+                plan.pythonVersion(),
+                settings.platform(),
+                cache.indexUrl(),
+                settings.workDir().resolve("pip-cache"),
+                requirements.file(),
                 requirements.locked()));
     if (!download.succeeded()) {
       throw PipFailures.classify(
-          download, requirements.shownName(), plan.pythonVersion(), settings.platform(),
-          cache.indexUrl(), settings.pipTimeout().toMinutes() + " minutes");
+          download,
+          requirements.shownName(),
+          plan.pythonVersion(),
+          settings.platform(),
+          cache.indexUrl(),
+          settings.pipTimeout().toMinutes() + " minutes");
     }
     List<Path> resolved;
     try (Stream<Path> files = Files.list(wheels)) {
@@ -260,27 +328,42 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
       return;
     }
     ExternalProcess.Outcome install =
-        pip(ctx, sourceRoot, env,
-            PipCommand.installWheels(settings.python(), deps, plan.pythonVersion(), settings.platform(), resolved));
+        pip(
+            ctx,
+            sourceRoot,
+            env,
+            PipCommand.installWheels(
+                settings.python(), deps, plan.pythonVersion(), settings.platform(), resolved));
     if (!install.succeeded()) {
       throw PipFailures.classify(
-          install, requirements.shownName(), plan.pythonVersion(), settings.platform(),
-          cache.indexUrl(), settings.pipTimeout().toMinutes() + " minutes");
+          install,
+          requirements.shownName(),
+          plan.pythonVersion(),
+          settings.platform(),
+          cache.indexUrl(),
+          settings.pipTimeout().toMinutes() + " minutes");
     }
   }
 
   private ExternalProcess.Outcome pip(
-      StepContext ctx, Path sourceRoot, Map<String, String> env, List<String> command) throws StepFailure {
+      StepContext ctx, Path sourceRoot, Map<String, String> env, List<String> command)
+      throws StepFailure {
     try {
       return new ExternalProcess(command, sourceRoot, env, settings.pipTimeout(), PIP_TAIL_LINES)
           .run(line -> ctx.log().info("       " + line));
     } catch (IOException e) {
       throw new StepFailure(
-          FAILED, "could not start " + settings.python() + " -m pip (" + e.getMessage()
-              + "); install Python 3 with pip on the worker", e);
+          FAILED,
+          "could not start "
+              + settings.python()
+              + " -m pip ("
+              + e.getMessage()
+              + "); install Python 3 with pip on the worker",
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new StepFailure(FAILED, "the install was interrupted because the worker is stopping", e);
+      throw new StepFailure(
+          FAILED, "the install was interrupted because the worker is stopping", e);
     }
   }
 
@@ -289,20 +372,27 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     return inside(checkout, sourceDir);
   }
 
-  /** {@code base/relative}, refusing anything (including symbolic links) that leads outside base. */
+  /**
+   * {@code base/relative}, refusing anything (including symbolic links) that leads outside base.
+   */
   private static Path inside(Path base, String relative) throws StepFailure {
     try {
       Path realBase = base.toRealPath();
       Path resolved = base.resolve(relative).normalize();
-      Path real = Files.exists(resolved, LinkOption.NOFOLLOW_LINKS) ? resolved.toRealPath() : resolved;
+      Path real =
+          Files.exists(resolved, LinkOption.NOFOLLOW_LINKS) ? resolved.toRealPath() : resolved;
       if (!real.startsWith(realBase)) {
         throw new StepFailure(
-            FAILED, "'" + relative + "' leads outside the repository; Kiln only reads files inside it."
+            FAILED,
+            "'"
+                + relative
+                + "' leads outside the repository; Kiln only reads files inside it."
                 + " Replace the symbolic link with the file itself.");
       }
       return resolved;
     } catch (IOException e) {
-      throw new StepFailure(FAILED, "could not read '" + relative + "' in the checkout: " + e.getMessage(), e);
+      throw new StepFailure(
+          FAILED, "could not read '" + relative + "' in the checkout: " + e.getMessage(), e);
     }
   }
 }

@@ -25,7 +25,8 @@ public final class InstalledDistributions {
       return found;
     }
     try (Stream<Path> entries = Files.list(target)) {
-      for (Path distInfo : entries.filter(p -> p.getFileName().toString().endsWith(".dist-info")).toList()) {
+      for (Path distInfo :
+          entries.filter(p -> p.getFileName().toString().endsWith(".dist-info")).toList()) {
         Path metadata = distInfo.resolve("METADATA");
         if (Files.isRegularFile(metadata)) {
           readNameAndVersion(metadata).ifPresent(found::add);
@@ -56,7 +57,10 @@ public final class InstalledDistributions {
 
   /** PEP 503 normalisation: lowercase, runs of {@code -_.} become {@code -}. */
   static String normalisedName(String requirement) {
-    String name = requirement.contains("==") ? requirement.substring(0, requirement.indexOf("==")) : requirement;
+    String name =
+        requirement.contains("==")
+            ? requirement.substring(0, requirement.indexOf("=="))
+            : requirement;
     return name.toLowerCase(Locale.ROOT).replaceAll("[-_.]+", "-");
   }
 }

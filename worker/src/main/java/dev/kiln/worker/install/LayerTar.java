@@ -23,9 +23,9 @@ import java.util.stream.Stream;
  * Writes a directory tree as a reproducible, uncompressed POSIX tar: the same tree gives the same
  * bytes on every worker. Entries are sorted by path and relative to the tree's root (no {@code ./}
  * prefix, directories end in {@code /}); every entry has mtime {@value #MTIME_SECONDS}, uid/gid 0
- * and no user names. Modes are normalised to 0755 (directories and anything executable) or 0644,
- * so the worker's umask cannot change the digest; executability is what survives. Names that do
- * not fit a ustar header travel in a pax extended header.
+ * and no user names. Modes are normalised to 0755 (directories and anything executable) or 0644, so
+ * the worker's umask cannot change the digest; executability is what survives. Names that do not
+ * fit a ustar header travel in a pax extended header.
  */
 public final class LayerTar {
   /** 1970-01-01T00:00:01Z, as jib uses: some tools treat an mtime of 0 as "unset". */
@@ -84,14 +84,19 @@ public final class LayerTar {
         long copied = in.transferTo(new LimitedOutputStream(out, size));
         if (copied != size) {
           throw new IOException(
-              path + " changed while it was archived (expected " + size + " bytes, read " + copied
+              path
+                  + " changed while it was archived (expected "
+                  + size
+                  + " bytes, read "
+                  + copied
                   + "); nothing else may write to the directory being archived");
         }
       }
       pad(out, size);
     } else {
       throw new IOException(
-          path + " is neither a file, a directory nor a symbolic link; a dependency layer cannot"
+          path
+              + " is neither a file, a directory nor a symbolic link; a dependency layer cannot"
               + " hold devices, sockets or pipes");
     }
   }
@@ -102,7 +107,8 @@ public final class LayerTar {
         || permissions.contains(PosixFilePermission.OTHERS_EXECUTE);
   }
 
-  private static void header(OutputStream out, String name, char type, int mode, long size, String link)
+  private static void header(
+      OutputStream out, String name, char type, int mode, long size, String link)
       throws IOException {
     byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
     byte[] linkBytes = link.getBytes(StandardCharsets.UTF_8);
@@ -160,7 +166,10 @@ public final class LayerTar {
   }
 
   private static String paxRecord(String key, String value) {
-    int payload = key.getBytes(StandardCharsets.UTF_8).length + value.getBytes(StandardCharsets.UTF_8).length + 3;
+    int payload =
+        key.getBytes(StandardCharsets.UTF_8).length
+            + value.getBytes(StandardCharsets.UTF_8).length
+            + 3;
     int length = payload + Integer.toString(payload).length();
     if (Integer.toString(length).length() != Integer.toString(payload).length()) {
       length++;
@@ -217,7 +226,8 @@ public final class LayerTar {
 
   /** Byte order of the UTF-8 names, so the order does not depend on Java's UTF-16 strings. */
   private static int compareUtf8(String a, String b) {
-    return Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    return Arrays.compareUnsigned(
+        a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
   }
 
   private static final class CountingOutputStream extends java.io.FilterOutputStream {

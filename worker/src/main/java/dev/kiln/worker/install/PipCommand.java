@@ -7,9 +7,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The pip command line and environment of an INSTALL: wheels only, for the image's interpreter
- * and platform rather than the worker's own, into a plain directory, against the cache-service
- * index. See {@code docs/worker.md} for why each flag is there.
+ * The pip command line and environment of an INSTALL: wheels only, for the image's interpreter and
+ * platform rather than the worker's own, into a plain directory, against the cache-service index.
+ * See {@code docs/worker.md} for why each flag is there.
  */
 public final class PipCommand {
   /** The only build-time variable that reaches pip, as on Heroku and App Platform. */
@@ -23,8 +23,8 @@ public final class PipCommand {
    * <p>Why download and install separately: {@code pip install} checks each downloaded wheel's
    * {@code Requires-Python} against the interpreter running pip, not against {@code
    * --python-version} (pip 23 passes the target only to {@code pip download}'s resolver), so an
-   * install for 3.12 on a worker with 3.11 would silently pick older releases. {@code pip
-   * download} resolves for the target; installing the resolved wheels then needs no resolution.
+   * install for 3.12 on a worker with 3.11 would silently pick older releases. {@code pip download}
+   * resolves for the target; installing the resolved wheels then needs no resolution.
    *
    * @param pythonVersion the exact target version ({@code 3.12.7}); pip checks Requires-Python
    *     against all of it and derives the {@code cp312} ABI from it
@@ -57,7 +57,11 @@ public final class PipCommand {
    * target's).
    */
   public static List<String> installWheels(
-      String python, Path target, String pythonVersion, TargetPlatform platform, List<Path> wheels) {
+      String python,
+      Path target,
+      String pythonVersion,
+      TargetPlatform platform,
+      List<Path> wheels) {
     List<String> command = new ArrayList<>(List.of(python, "-m", "pip", "install"));
     command.addAll(List.of("--target", target.toString()));
     target(command, pythonVersion, platform);
@@ -85,8 +89,8 @@ public final class PipCommand {
   }
 
   /**
-   * The worker's environment without any pip configuration of its own (config files, {@code
-   * PIP_*} variables, Python path overrides), plus the build's extra index if it set one.
+   * The worker's environment without any pip configuration of its own (config files, {@code PIP_*}
+   * variables, Python path overrides), plus the build's extra index if it set one.
    */
   public static Map<String, String> environment(
       Map<String, String> workerEnv, Map<String, String> buildEnv, Path tmpDir) {

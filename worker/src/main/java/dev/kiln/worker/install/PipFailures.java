@@ -20,12 +20,19 @@ final class PipFailures {
   private PipFailures() {}
 
   static StepFailure classify(
-      ExternalProcess.Outcome outcome, String requirementsName, String pythonVersion,
-      TargetPlatform platform, String indexUrl, String timeoutText) {
+      ExternalProcess.Outcome outcome,
+      String requirementsName,
+      String pythonVersion,
+      TargetPlatform platform,
+      String indexUrl,
+      String timeoutText) {
     if (outcome.timedOut()) {
       return new StepFailure(
           InstallStep.FAILED,
-          "pip did not finish within " + timeoutText + ". Its last output:\n" + lastLines(outcome.tail())
+          "pip did not finish within "
+              + timeoutText
+              + ". Its last output:\n"
+              + lastLines(outcome.tail())
               + "\nCheck that the package index answers, or split very large dependency sets.");
     }
     String output = outcome.tailText();
@@ -49,17 +56,37 @@ final class PipFailures {
               : "Versions the index has for this Python and platform: " + versions.strip() + ".";
       return new StepFailure(
           InstallStep.PACKAGE_NOT_FOUND,
-          "No distribution of " + packageName + " matches '" + requirement + "' (from "
-              + requirementsName + ") for Python " + pythonVersion + " on " + platform.id() + ". "
-              + available + "\nCheck the package name and version in " + requirementsName
-              + ", and that the package is published on the index (" + indexUrl + ", or the one in"
-              + " PIP_EXTRA_INDEX_URL) as a wheel for Python " + pythonVersion + " on "
-              + platform.id() + ": Kiln installs wheels only, never source distributions.");
+          "No distribution of "
+              + packageName
+              + " matches '"
+              + requirement
+              + "' (from "
+              + requirementsName
+              + ") for Python "
+              + pythonVersion
+              + " on "
+              + platform.id()
+              + ". "
+              + available
+              + "\nCheck the package name and version in "
+              + requirementsName
+              + ", and that the package is published on the index ("
+              + indexUrl
+              + ", or the one in"
+              + " PIP_EXTRA_INDEX_URL) as a wheel for Python "
+              + pythonVersion
+              + " on "
+              + platform.id()
+              + ": Kiln installs wheels only, never source distributions.");
     }
     return new StepFailure(
         InstallStep.FAILED,
-        "pip could not install the dependencies from " + requirementsName + " (exit status "
-            + outcome.exitCode() + "). Its last output:\n" + lastLines(outcome.tail()));
+        "pip could not install the dependencies from "
+            + requirementsName
+            + " (exit status "
+            + outcome.exitCode()
+            + "). Its last output:\n"
+            + lastLines(outcome.tail()));
   }
 
   static String lastLines(List<String> tail) {

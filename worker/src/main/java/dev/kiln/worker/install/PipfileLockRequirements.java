@@ -32,7 +32,9 @@ public final class PipfileLockRequirements {
     } catch (IOException e) {
       throw new StepFailure(
           "pipfile-lock::invalid-json",
-          "Pipfile.lock is not valid JSON (" + e.getMessage() + "); run `pipenv lock` and"
+          "Pipfile.lock is not valid JSON ("
+              + e.getMessage()
+              + "); run `pipenv lock` and"
               + " commit the new Pipfile.lock");
     }
     JsonNode section = lock == null ? null : lock.get("default");
@@ -49,8 +51,12 @@ public final class PipfileLockRequirements {
       if (!PINNED.matcher(version).matches()) {
         throw new StepFailure(
             InstallStep.PACKAGE_MANAGER_UNSUPPORTED,
-            "Pipfile.lock pins '" + name + "' "
-                + (version.isEmpty() ? "without a version (a git, path or file dependency)" : "as '" + version + "'")
+            "Pipfile.lock pins '"
+                + name
+                + "' "
+                + (version.isEmpty()
+                    ? "without a version (a git, path or file dependency)"
+                    : "as '" + version + "'")
                 + "; Kiln installs Pipenv apps from exact `==` versions of wheels on the package"
                 + " index. Publish the package to your index and depend on it by version, or use a"
                 + " requirements.txt");
@@ -68,11 +74,13 @@ public final class PipfileLockRequirements {
         line.append(" ; ").append(markers.strip());
       }
       List<String> entryHashes = new ArrayList<>();
-      spec.path("hashes").forEach(h -> {
-        if (HASH.matcher(h.asText()).matches()) {
-          entryHashes.add(h.asText());
-        }
-      });
+      spec.path("hashes")
+          .forEach(
+              h -> {
+                if (HASH.matcher(h.asText()).matches()) {
+                  entryHashes.add(h.asText());
+                }
+              });
       lines.add(line.toString());
       hashes.add(entryHashes);
     }

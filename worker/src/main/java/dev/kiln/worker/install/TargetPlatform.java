@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The machine the image runs on, as pip needs it to choose wheels for an interpreter other than
- * its own. Part of the dependency-set key: a layer for one platform is never reused for another.
+ * The machine the image runs on, as pip needs it to choose wheels for an interpreter other than its
+ * own. Part of the dependency-set key: a layer for one platform is never reused for another.
  *
  * @param id a stable name, e.g. {@code linux/amd64}
  * @param implementation the {@code --implementation} tag ({@code cp} for CPython)
@@ -21,7 +21,9 @@ public record TargetPlatform(String id, String implementation, List<String> pipP
    */
   public static final TargetPlatform LINUX_X86_64 =
       new TargetPlatform(
-          "linux/amd64", "cp", List.of("manylinux2014_x86_64", "manylinux_2_17_x86_64", "linux_x86_64"));
+          "linux/amd64",
+          "cp",
+          List.of("manylinux2014_x86_64", "manylinux_2_17_x86_64", "linux_x86_64"));
 
   public TargetPlatform {
     Objects.requireNonNull(id, "id");

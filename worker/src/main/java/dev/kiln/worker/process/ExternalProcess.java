@@ -88,7 +88,8 @@ public final class ExternalProcess {
     // The reader ends when the pipe closes, i.e. when the process and any children holding it exit.
     reader.join(TimeUnit.SECONDS.toMillis(10));
     synchronized (tail) {
-      return new Outcome(command, finished ? process.exitValue() : -1, !finished, new ArrayList<>(tail));
+      return new Outcome(
+          command, finished ? process.exitValue() : -1, !finished, new ArrayList<>(tail));
     }
   }
 
@@ -126,6 +127,7 @@ public final class ExternalProcess {
   }
 
   private static java.io.File nullDevice() {
-    return new java.io.File(System.getProperty("os.name").startsWith("Windows") ? "NUL" : "/dev/null");
+    return new java.io.File(
+        System.getProperty("os.name").startsWith("Windows") ? "NUL" : "/dev/null");
   }
 }

@@ -33,7 +33,8 @@ public class StepFailure extends Exception {
   private static String requireCode(String code) {
     Objects.requireNonNull(code, "code");
     if (!code.contains("::")) {
-      throw new IllegalArgumentException("step failure code '" + code + "' must look like area::reason");
+      throw new IllegalArgumentException(
+          "step failure code '" + code + "' must look like area::reason");
     }
     return code;
   }

@@ -27,7 +27,8 @@ final class AssembleFixture {
   static Path writeSource(Path dir) throws IOException {
     Files.createDirectories(dir.resolve(".git/objects"));
     Files.writeString(dir.resolve(".git/HEAD"), "ref: refs/heads/main\n");
-    Files.writeString(dir.resolve("app.py"),
+    Files.writeString(
+        dir.resolve("app.py"),
         "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'hi']\n");
     Files.writeString(dir.resolve("Procfile"), "web: " + RUN_COMMAND + "\n");
     Files.writeString(dir.resolve("requirements.txt"), "gunicorn==23.0.0\n");
@@ -61,7 +62,9 @@ final class AssembleFixture {
     Path python = rootfs.resolve("usr/local/bin/python3");
     Files.writeString(python, "#!/bin/sh\necho 'Python " + PYTHON + "'\n");
     Files.setPosixFilePermissions(python, PosixFilePermissions.fromString("rwxr-xr-x"));
-    return TestTars.dockerSave(rootfs, "kiln-test/python:" + PYTHON,
+    return TestTars.dockerSave(
+        rootfs,
+        "kiln-test/python:" + PYTHON,
         List.of("PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHON_VERSION=" + PYTHON),
         dir.resolve("python-" + PYTHON + ".tar"));
   }
@@ -72,9 +75,18 @@ final class AssembleFixture {
 
   static BuildPlanSummary plan(
       String python, String packageManager, String runCommand, Map<String, String> runtimeEnv) {
-    return new BuildPlanSummary("buildpack", null, python, python, ".python-version",
-        packageManager, packageManager == null ? List.of() : List.of("requirements.txt"),
-        runCommand, "Procfile", runtimeEnv, List.of());
+    return new BuildPlanSummary(
+        "buildpack",
+        null,
+        python,
+        python,
+        ".python-version",
+        packageManager,
+        packageManager == null ? List.of() : List.of("requirements.txt"),
+        runCommand,
+        "Procfile",
+        runtimeEnv,
+        List.of());
   }
 
   static BuildTask task(BuildPlanSummary plan, Digest layerBlob) {
@@ -83,10 +95,24 @@ final class AssembleFixture {
 
   static BuildTask task(BuildPlanSummary plan, Digest layerBlob, String tenant, String app) {
     String buildId = BuildIds.of(tenant, app, COMMIT);
-    DependencyLayer layer = layerBlob == null ? null
-        : new DependencyLayer("deps-key", layerBlob, 0, List.of("gunicorn==23.0.0"), false);
-    return new BuildTask(buildId, BuildTask.taskId(buildId, TaskKind.ASSEMBLE, 1),
-        TaskKind.ASSEMBLE, 1, tenant, app, "file:///srv/git/shop", COMMIT, null, Map.of(), null,
-        plan, "deps-key", layer);
+    DependencyLayer layer =
+        layerBlob == null
+            ? null
+            : new DependencyLayer("deps-key", layerBlob, 0, List.of("gunicorn==23.0.0"), false);
+    return new BuildTask(
+        buildId,
+        BuildTask.taskId(buildId, TaskKind.ASSEMBLE, 1),
+        TaskKind.ASSEMBLE,
+        1,
+        tenant,
+        app,
+        "file:///srv/git/shop",
+        COMMIT,
+        null,
+        Map.of(),
+        null,
+        plan,
+        "deps-key",
+        layer);
   }
 }

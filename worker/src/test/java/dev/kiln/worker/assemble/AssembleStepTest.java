@@ -1,6 +1,5 @@
 package dev.kiln.worker.assemble;
 
-import dev.kiln.testkit.ImageContents;
 import static dev.kiln.worker.assemble.AssembleFixture.APP;
 import static dev.kiln.worker.assemble.AssembleFixture.COMMIT;
 import static dev.kiln.worker.assemble.AssembleFixture.PYTHON;
@@ -11,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.events.BuildIds;
 import dev.kiln.events.Digest;
+import dev.kiln.testkit.ImageContents;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
 import dev.kiln.worker.testsupport.CacheServiceFixture;
@@ -67,21 +67,27 @@ class AssembleStepTest {
 
   private AssembleStep step(Path workDir, LayerBlobSource blobs) {
     return new AssembleStep(
-        new RuntimeImages(version -> version.equals(PYTHON)
-            ? Optional.of("tar:" + baseImage) : Optional.empty()),
-        ImageTarget.tarballs(images), blobs, workDir, jibExecutor);
+        new RuntimeImages(
+            version -> version.equals(PYTHON) ? Optional.of("tar:" + baseImage) : Optional.empty()),
+        ImageTarget.tarballs(images),
+        blobs,
+        workDir,
+        jibExecutor);
   }
 
-  private AssembledImage assemble(AssembleStep step, Path checkout, Map<String, String> env,
-      RecordingLog log) throws StepFailure {
-    return step.run(new StepContext(
-        AssembleFixture.task(AssembleFixture.plan("pip", env), layerBlob), checkout, log));
+  private AssembledImage assemble(
+      AssembleStep step, Path checkout, Map<String, String> env, RecordingLog log)
+      throws StepFailure {
+    return step.run(
+        new StepContext(
+            AssembleFixture.task(AssembleFixture.plan("pip", env), layerBlob), checkout, log));
   }
 
   @Test
   void tarballHoldsBaseLauncherDependenciesAndAppWithTheRunConfiguration() throws Exception {
     RecordingLog log = new RecordingLog();
-    AssembledImage image = assemble(step(dir.resolve("work")), source, Map.of("FEATURE", "on"), log);
+    AssembledImage image =
+        assemble(step(dir.resolve("work")), source, Map.of("FEATURE", "on"), log);
 
     Path tarball = images.resolve(TENANT).resolve(APP).resolve(COMMIT + ".tar");
     assertThat(image.reference()).isEqualTo("tar:" + tarball);
@@ -105,8 +111,10 @@ class AssembleStepTest {
     assertThat(files.get("opt/kiln/bin/launch").mode()).isEqualTo(0755);
     assertThat(files.get("opt/kiln/bin/launch").text()).startsWith("#!/bin/sh");
     assertThat(contents.layers().subList(1, 4))
-        .allSatisfy(layer -> assertThat(layer.values())
-            .allSatisfy(entry -> assertThat(entry.mtimeSeconds()).isLessThanOrEqualTo(1)));
+        .allSatisfy(
+            layer ->
+                assertThat(layer.values())
+                    .allSatisfy(entry -> assertThat(entry.mtimeSeconds()).isLessThanOrEqualTo(1)));
 
     var config = contents.containerConfig();
     assertThat(config.get("Entrypoint").get(0).asText()).isEqualTo("/opt/kiln/bin/launch");
@@ -115,22 +123,35 @@ class AssembleStepTest {
     assertThat(config.get("WorkingDir").asText()).isEqualTo("/app");
     assertThat(config.get("User").asText()).isEqualTo("1000:1000");
     assertThat(config.get("ExposedPorts").has("8080/tcp")).isTrue();
-    assertThat(contents.env()).contains(
-        "PORT=8080", "FEATURE=on", "PYTHONUNBUFFERED=true", "HOME=/app", "LANG=en_US.UTF-8",
-        "PATH=/opt/kiln/deps/bin:/usr/local/bin:/usr/bin:/bin", "PYTHONPATH=/app:/opt/kiln/deps",
-        "FORWARDED_ALLOW_IPS=*", "PYTHON_VERSION=" + PYTHON,
-        "GUNICORN_CMD_ARGS=--worker-tmp-dir /dev/shm --access-logfile -");
+    assertThat(contents.env())
+        .contains(
+            "PORT=8080",
+            "FEATURE=on",
+            "PYTHONUNBUFFERED=true",
+            "HOME=/app",
+            "LANG=en_US.UTF-8",
+            "PATH=/opt/kiln/deps/bin:/usr/local/bin:/usr/bin:/bin",
+            "PYTHONPATH=/app:/opt/kiln/deps",
+            "FORWARDED_ALLOW_IPS=*",
+            "PYTHON_VERSION=" + PYTHON,
+            "GUNICORN_CMD_ARGS=--worker-tmp-dir /dev/shm --access-logfile -");
     assertThat(config.get("Labels").get("dev.kiln.build-id").asText())
         .isEqualTo(BuildIds.of(TENANT, APP, COMMIT));
     assertThat(config.get("Labels").get("dev.kiln.commit").asText()).isEqualTo(COMMIT);
     assertThat(config.get("Labels").get("dev.kiln.python-version").asText()).isEqualTo(PYTHON);
     assertThat(contents.config().get("created").asText()).startsWith("1970-01-01T00:00:00");
 
-    assertThat(log.lines()).anyMatch(line -> line.startsWith("-----> Assembling the image on tar:"));
-    assertThat(log.lines()).anyMatch(line -> line.startsWith("-----> Writing the image to tarball"));
-    assertThat(log.lines()).filteredOn(line -> !line.startsWith("-----> "))
-        .allMatch(line -> line.startsWith("       ") || line.startsWith("WARN ")
-            || line.startsWith("ERROR "));
+    assertThat(log.lines())
+        .anyMatch(line -> line.startsWith("-----> Assembling the image on tar:"));
+    assertThat(log.lines())
+        .anyMatch(line -> line.startsWith("-----> Writing the image to tarball"));
+    assertThat(log.lines())
+        .filteredOn(line -> !line.startsWith("-----> "))
+        .allMatch(
+            line ->
+                line.startsWith("       ")
+                    || line.startsWith("WARN ")
+                    || line.startsWith("ERROR "));
     try (Stream<Path> leftovers = Files.list(tarball.getParent())) {
       assertThat(leftovers).containsExactly(tarball);
     }
@@ -138,12 +159,13 @@ class AssembleStepTest {
 
   @Test
   void sameInputsGiveTheSameDigestFromAnotherCheckoutAndAnotherWorker() throws Exception {
-    AssembledImage first = assemble(step(dir.resolve("work-1")), source, Map.of(), new RecordingLog());
+    AssembledImage first =
+        assemble(step(dir.resolve("work-1")), source, Map.of(), new RecordingLog());
     Path otherCheckout = AssembleFixture.writeSource(dir.resolve("another-checkout"));
-    AssembledImage second = assemble(step(dir.resolve("work-2")), otherCheckout, Map.of(),
-        new RecordingLog());
-    AssembledImage third = assemble(step(dir.resolve("work-1")), otherCheckout, Map.of(),
-        new RecordingLog());
+    AssembledImage second =
+        assemble(step(dir.resolve("work-2")), otherCheckout, Map.of(), new RecordingLog());
+    AssembledImage third =
+        assemble(step(dir.resolve("work-1")), otherCheckout, Map.of(), new RecordingLog());
 
     assertThat(second.digest()).isEqualTo(first.digest());
     assertThat(third.digest()).isEqualTo(first.digest());
@@ -153,7 +175,8 @@ class AssembleStepTest {
   void changedAppFileGivesANewDigest() throws Exception {
     AssembleStep step = step(dir.resolve("work"));
     AssembledImage before = assemble(step, source, Map.of(), new RecordingLog());
-    Files.writeString(source.resolve("app.py"), "# changed\n", java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(
+        source.resolve("app.py"), "# changed\n", java.nio.file.StandardOpenOption.APPEND);
     AssembledImage after = assemble(step, source, Map.of(), new RecordingLog());
 
     assertThat(after.digest()).isNotEqualTo(before.digest());
@@ -165,14 +188,18 @@ class AssembleStepTest {
     assemble(step, source, Map.of(), new RecordingLog());
     Path unpacked = step.dependencyLayerDirectory(layerBlob);
     FileTime directoryTime = Files.getLastModifiedTime(unpacked);
-    Object fileKey = Files.readAttributes(unpacked.resolve("gunicorn/__init__.py"),
-        java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+    Object fileKey =
+        Files.readAttributes(
+                unpacked.resolve("gunicorn/__init__.py"),
+                java.nio.file.attribute.BasicFileAttributes.class)
+            .fileKey();
 
     Path selectors = dir.resolve("work/jib/app/selectors");
     assertThat(countFiles(selectors)).isEqualTo(3); // launcher, dependencies, app
 
     // The same work directory, and a blob store that would fail any download.
-    AssembleStep offline = step(dir.resolve("work"), LayerBlobSource.cacheService("http://127.0.0.1:1"));
+    AssembleStep offline =
+        step(dir.resolve("work"), LayerBlobSource.cacheService("http://127.0.0.1:1"));
     RecordingLog secondLog = new RecordingLog();
     Path otherCheckout = AssembleFixture.writeSource(dir.resolve("another-checkout"));
     assemble(offline, otherCheckout, Map.of(), secondLog);
@@ -183,8 +210,12 @@ class AssembleStepTest {
 
     assertThat(unpacked).isEqualTo(dir.resolve("work/layers").resolve(layerBlob.hex()));
     assertThat(Files.getLastModifiedTime(unpacked)).isEqualTo(directoryTime);
-    assertThat(Files.readAttributes(unpacked.resolve("gunicorn/__init__.py"),
-        java.nio.file.attribute.BasicFileAttributes.class).fileKey()).isEqualTo(fileKey);
+    assertThat(
+            Files.readAttributes(
+                    unpacked.resolve("gunicorn/__init__.py"),
+                    java.nio.file.attribute.BasicFileAttributes.class)
+                .fileKey())
+        .isEqualTo(fileKey);
     assertThat(secondLog.text()).contains("Reusing the dependency layer");
     try (Stream<Path> entries = Files.list(dir.resolve("work/layers"))) {
       assertThat(entries).containsExactly(unpacked);
@@ -193,11 +224,16 @@ class AssembleStepTest {
 
   @Test
   void planWithoutPackageManagerGetsNoDependencyLayer() throws Exception {
-    AssembledImage image = step(dir.resolve("work")).run(new StepContext(
-        AssembleFixture.task(AssembleFixture.plan(null, Map.of()), null), source,
-        new RecordingLog()));
+    AssembledImage image =
+        step(dir.resolve("work"))
+            .run(
+                new StepContext(
+                    AssembleFixture.task(AssembleFixture.plan(null, Map.of()), null),
+                    source,
+                    new RecordingLog()));
 
-    ImageContents contents = ImageContents.fromDockerTarball(Path.of(image.reference().substring(4)));
+    ImageContents contents =
+        ImageContents.fromDockerTarball(Path.of(image.reference().substring(4)));
     assertThat(contents.layers()).hasSize(3);
     assertThat(contents.files().keySet()).noneMatch(path -> path.startsWith("opt/kiln/deps/"));
     assertThat(dir.resolve("work/layers")).doesNotExist();
@@ -205,10 +241,15 @@ class AssembleStepTest {
 
   @Test
   void appValuesForPortAndGunicornArgumentsWinAndPortIsExposed() throws Exception {
-    AssembledImage image = assemble(step(dir.resolve("work")), source,
-        Map.of("PORT", "5000", "GUNICORN_CMD_ARGS", "--workers 3"), new RecordingLog());
+    AssembledImage image =
+        assemble(
+            step(dir.resolve("work")),
+            source,
+            Map.of("PORT", "5000", "GUNICORN_CMD_ARGS", "--workers 3"),
+            new RecordingLog());
 
-    ImageContents contents = ImageContents.fromDockerTarball(Path.of(image.reference().substring(4)));
+    ImageContents contents =
+        ImageContents.fromDockerTarball(Path.of(image.reference().substring(4)));
     assertThat(contents.env()).contains("PORT=5000", "GUNICORN_CMD_ARGS=--workers 3");
     assertThat(contents.containerConfig().get("ExposedPorts").has("5000/tcp")).isTrue();
   }
@@ -219,32 +260,60 @@ class AssembleStepTest {
     AssembleFixture.writeSource(monorepo.resolve("services/web"));
     Files.writeString(monorepo.resolve("README.md"), "top level\n");
     var plan = AssembleFixture.plan("pip", Map.of());
-    plan = new dev.kiln.events.BuildPlanSummary(plan.strategy(), "services/web",
-        plan.pythonVersion(), plan.pythonRequested(), plan.pythonOrigin(), plan.packageManager(),
-        plan.packageManagerFiles(), plan.runCommand(), plan.runSource(), plan.runtimeEnv(),
-        plan.warnings());
-    AssembledImage image = step(dir.resolve("work")).run(new StepContext(
-        AssembleFixture.task(plan, layerBlob), monorepo, new RecordingLog()));
+    plan =
+        new dev.kiln.events.BuildPlanSummary(
+            plan.strategy(),
+            "services/web",
+            plan.pythonVersion(),
+            plan.pythonRequested(),
+            plan.pythonOrigin(),
+            plan.packageManager(),
+            plan.packageManagerFiles(),
+            plan.runCommand(),
+            plan.runSource(),
+            plan.runtimeEnv(),
+            plan.warnings());
+    AssembledImage image =
+        step(dir.resolve("work"))
+            .run(
+                new StepContext(
+                    AssembleFixture.task(plan, layerBlob), monorepo, new RecordingLog()));
 
     Map<String, ImageContents.Entry> files =
         ImageContents.fromDockerTarball(Path.of(image.reference().substring(4))).files();
-    assertThat(files).containsKey("app/app.py").doesNotContainKey("app/README.md")
+    assertThat(files)
+        .containsKey("app/app.py")
+        .doesNotContainKey("app/README.md")
         .doesNotContainKey("app/services");
   }
 
   @Test
   void sourceDirOutsideTheCheckoutFails() {
     var plan = AssembleFixture.plan("pip", Map.of());
-    var escaping = new dev.kiln.events.BuildPlanSummary(plan.strategy(), "../elsewhere",
-        plan.pythonVersion(), plan.pythonRequested(), plan.pythonOrigin(), plan.packageManager(),
-        plan.packageManagerFiles(), plan.runCommand(), plan.runSource(), plan.runtimeEnv(),
-        plan.warnings());
+    var escaping =
+        new dev.kiln.events.BuildPlanSummary(
+            plan.strategy(),
+            "../elsewhere",
+            plan.pythonVersion(),
+            plan.pythonRequested(),
+            plan.pythonOrigin(),
+            plan.packageManager(),
+            plan.packageManagerFiles(),
+            plan.runCommand(),
+            plan.runSource(),
+            plan.runtimeEnv(),
+            plan.warnings());
 
-    assertThatThrownBy(() -> step(dir.resolve("work")).run(new StepContext(
-        AssembleFixture.task(escaping, layerBlob), source, new RecordingLog())))
+    assertThatThrownBy(
+            () ->
+                step(dir.resolve("work"))
+                    .run(
+                        new StepContext(
+                            AssembleFixture.task(escaping, layerBlob), source, new RecordingLog())))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining("'../elsewhere' is not a directory inside the repository")
-        .extracting(failure -> ((StepFailure) failure).code()).isEqualTo(AssembleStep.FAILED);
+        .extracting(failure -> ((StepFailure) failure).code())
+        .isEqualTo(AssembleStep.FAILED);
   }
 
   @Test
@@ -261,16 +330,23 @@ class AssembleStepTest {
         ImageContents.fromDockerTarball(Path.of(image.reference().substring(4))).files();
     assertThat(files.get("app/wsgi.py").text()).isEqualTo(files.get("app/app.py").text());
     assertThat(files).doesNotContainKeys("app/secret.txt", "app/assets");
-    assertThat(log.text()).contains("WARN        Left out the symlink secret.txt from /app: it "
-        + "points outside the app");
-    assertThat(log.text()).contains("Left out the symlink assets from /app: it points to a directory");
+    assertThat(log.text())
+        .contains(
+            "WARN        Left out the symlink secret.txt from /app: it "
+                + "points outside the app");
+    assertThat(log.text())
+        .contains("Left out the symlink assets from /app: it points to a directory");
   }
 
   @Test
   void pythonWithoutCatalogEntryFailsNamingTheCatalog() {
-    var step = new AssembleStep(new RuntimeImages(version -> Optional.empty()),
-        ImageTarget.tarballs(images), LayerBlobSource.cacheService(cache.baseUrl()), dir.resolve("work"),
-        jibExecutor);
+    var step =
+        new AssembleStep(
+            new RuntimeImages(version -> Optional.empty()),
+            ImageTarget.tarballs(images),
+            LayerBlobSource.cacheService(cache.baseUrl()),
+            dir.resolve("work"),
+            jibExecutor);
 
     assertThatThrownBy(() -> assemble(step, source, Map.of(), new RecordingLog()))
         .isInstanceOf(StepFailure.class)
@@ -283,9 +359,13 @@ class AssembleStepTest {
   @Test
   void missingBaseTarballFailsNamingTheReferenceAndLeavesNoImage() {
     Path missing = dir.resolve("nowhere/python.tar");
-    var step = new AssembleStep(new RuntimeImages(version -> Optional.of("tar:" + missing)),
-        ImageTarget.tarballs(images), LayerBlobSource.cacheService(cache.baseUrl()), dir.resolve("work"),
-        jibExecutor);
+    var step =
+        new AssembleStep(
+            new RuntimeImages(version -> Optional.of("tar:" + missing)),
+            ImageTarget.tarballs(images),
+            LayerBlobSource.cacheService(cache.baseUrl()),
+            dir.resolve("work"),
+            jibExecutor);
 
     assertThatThrownBy(() -> assemble(step, source, Map.of(), new RecordingLog()))
         .isInstanceOf(StepFailure.class)
@@ -300,7 +380,8 @@ class AssembleStepTest {
   void corruptBaseTarballFailsAsBaseImageUnavailableAndLeavesNoPartialTarball() throws Exception {
     Files.writeString(baseImage, "this is not a tar");
 
-    assertThatThrownBy(() -> assemble(step(dir.resolve("work")), source, Map.of(), new RecordingLog()))
+    assertThatThrownBy(
+            () -> assemble(step(dir.resolve("work")), source, Map.of(), new RecordingLog()))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining("tar:" + baseImage)
         .extracting(failure -> ((StepFailure) failure).code())
@@ -315,11 +396,12 @@ class AssembleStepTest {
     Digest unknown = Digest.of("sha256:" + "ab".repeat(32));
     var task = AssembleFixture.task(AssembleFixture.plan("pip", Map.of()), unknown);
 
-    assertThatThrownBy(() -> step(dir.resolve("work")).run(
-        new StepContext(task, source, new RecordingLog())))
+    assertThatThrownBy(
+            () -> step(dir.resolve("work")).run(new StepContext(task, source, new RecordingLog())))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining("not in the cache-service")
-        .extracting(failure -> ((StepFailure) failure).code()).isEqualTo(AssembleStep.FAILED);
+        .extracting(failure -> ((StepFailure) failure).code())
+        .isEqualTo(AssembleStep.FAILED);
     try (Stream<Path> leftovers = Files.list(dir.resolve("work/layers"))) {
       assertThat(leftovers).isEmpty();
     }
@@ -332,8 +414,10 @@ class AssembleStepTest {
 
     try (CasStandIn corrupt = CasStandIn.start()) {
       corrupt.serve(claimed, AssembleFixture.dependencyLayerTar());
-      assertThatThrownBy(() -> step(dir.resolve("work"), LayerBlobSource.cacheService(corrupt.url()))
-          .run(new StepContext(task, source, new RecordingLog())))
+      assertThatThrownBy(
+              () ->
+                  step(dir.resolve("work"), LayerBlobSource.cacheService(corrupt.url()))
+                      .run(new StepContext(task, source, new RecordingLog())))
           .isInstanceOf(StepFailure.class)
           .hasMessageContaining("when asked for " + claimed);
     }
@@ -344,8 +428,10 @@ class AssembleStepTest {
 
   @Test
   void invalidPortFailsSayingWhatToSet() {
-    assertThatThrownBy(() -> assemble(step(dir.resolve("work")), source, Map.of("PORT", "http"),
-        new RecordingLog()))
+    assertThatThrownBy(
+            () ->
+                assemble(
+                    step(dir.resolve("work")), source, Map.of("PORT", "http"), new RecordingLog()))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining("PORT is 'http'")
         .hasMessageContaining("1 to 65535");

@@ -1,6 +1,5 @@
 package dev.kiln.worker.assemble;
 
-import dev.kiln.testkit.ImageContents;
 import static dev.kiln.worker.assemble.AssembleFixture.APP;
 import static dev.kiln.worker.assemble.AssembleFixture.PYTHON;
 import static dev.kiln.worker.assemble.AssembleFixture.RUN_COMMAND;
@@ -13,6 +12,7 @@ import com.google.cloud.tools.jib.api.Jib;
 import com.google.cloud.tools.jib.api.RegistryImage;
 import com.google.cloud.tools.jib.api.TarImage;
 import dev.kiln.events.Digest;
+import dev.kiln.testkit.ImageContents;
 import dev.kiln.testkit.LocalRegistry;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
@@ -28,8 +28,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * ASSEMBLE from and to a real registry (Debian's docker-registry on a free loopback port), with
- * the dependency layer in the real cache-service.
+ * ASSEMBLE from and to a real registry (Debian's docker-registry on a free loopback port), with the
+ * dependency layer in the real cache-service.
  */
 class AssembleToRegistryTest {
   @TempDir static Path shared;
@@ -45,16 +45,18 @@ class AssembleToRegistryTest {
   static void start() throws Exception {
     registry = LocalRegistry.start();
     cache = CacheServiceFixture.start(shared.resolve("cache"));
-    layerBlob = CacheBlobs.put(cache, AssembleFixture.dependencyLayerTar(), shared.resolve("scratch"));
+    layerBlob =
+        CacheBlobs.put(cache, AssembleFixture.dependencyLayerTar(), shared.resolve("scratch"));
     jibExecutor = AssembleStep.newJibExecutor();
     baseReference = registry.address() + "/kiln/python:" + PYTHON;
     Path baseTarball = AssembleFixture.writeBaseImage(shared.resolve("base"));
     Jib.from(TarImage.at(baseTarball).named("kiln-test/python:" + PYTHON))
-        .containerize(Containerizer.to(RegistryImage.named(baseReference))
-            .setAllowInsecureRegistries(true)
-            .setBaseImageLayersCache(shared.resolve("seed-cache/base"))
-            .setApplicationLayersCache(shared.resolve("seed-cache/app"))
-            .setExecutorService(jibExecutor));
+        .containerize(
+            Containerizer.to(RegistryImage.named(baseReference))
+                .setAllowInsecureRegistries(true)
+                .setBaseImageLayersCache(shared.resolve("seed-cache/base"))
+                .setApplicationLayersCache(shared.resolve("seed-cache/app"))
+                .setExecutorService(jibExecutor));
   }
 
   @AfterAll
@@ -66,22 +68,26 @@ class AssembleToRegistryTest {
 
   private AssembleStep step(String catalogEntry, ImageTarget target) {
     return new AssembleStep(
-        new RuntimeImages(version -> version.equals(PYTHON)
-            ? Optional.of(catalogEntry) : Optional.empty()),
-        target, LayerBlobSource.cacheService(cache.baseUrl()), dir.resolve("work"), jibExecutor);
+        new RuntimeImages(
+            version -> version.equals(PYTHON) ? Optional.of(catalogEntry) : Optional.empty()),
+        target,
+        LayerBlobSource.cacheService(cache.baseUrl()),
+        dir.resolve("work"),
+        jibExecutor);
   }
 
   private AssembledImage assemble(AssembleStep step, RecordingLog log) throws Exception {
     Path source = AssembleFixture.writeSource(dir.resolve("checkout-" + System.nanoTime()));
-    return step.run(new StepContext(
-        AssembleFixture.task(AssembleFixture.plan("pip", Map.of()), layerBlob), source, log));
+    return step.run(
+        new StepContext(
+            AssembleFixture.task(AssembleFixture.plan("pip", Map.of()), layerBlob), source, log));
   }
 
   @Test
   void pushedImageHasTheAppDependenciesAndConfigAndTheReportedDigest() throws Exception {
     RecordingLog log = new RecordingLog();
-    AssembledImage image = assemble(
-        step("registry:" + baseReference, ImageTarget.registry(registry.address())), log);
+    AssembledImage image =
+        assemble(step("registry:" + baseReference, ImageTarget.registry(registry.address())), log);
 
     String repository = TENANT + "/" + APP;
     String tag = AssembleFixture.COMMIT.substring(0, 12);
@@ -102,7 +108,8 @@ class AssembleToRegistryTest {
     assertThat(contents.env()).contains("PORT=8080");
     assertThat(contents.containerConfig().get("Labels").get("dev.kiln.python-version").asText())
         .isEqualTo(PYTHON);
-    assertThat(log.text()).contains("-----> Writing the image to registry " + registry.address())
+    assertThat(log.text())
+        .contains("-----> Writing the image to registry " + registry.address())
         .contains("Using base image with digest");
   }
 
@@ -120,11 +127,17 @@ class AssembleToRegistryTest {
   void tarballBaseCanBePushedToTheRegistry() throws Exception {
     Path baseTarball = AssembleFixture.writeBaseImage(dir.resolve("base"));
 
-    AssembledImage image = assemble(
-        step("tar:" + baseTarball, ImageTarget.registry(registry.address())), new RecordingLog());
+    AssembledImage image =
+        assemble(
+            step("tar:" + baseTarball, ImageTarget.registry(registry.address())),
+            new RecordingLog());
 
-    assertThat(ImageContents.manifestResponse(registry.address(), TENANT + "/" + APP,
-        image.reference().substring(image.reference().lastIndexOf(':') + 1)).statusCode())
+    assertThat(
+            ImageContents.manifestResponse(
+                    registry.address(),
+                    TENANT + "/" + APP,
+                    image.reference().substring(image.reference().lastIndexOf(':') + 1))
+                .statusCode())
         .isEqualTo(200);
   }
 
@@ -132,8 +145,10 @@ class AssembleToRegistryTest {
   void missingBaseImageFailsAsUnavailableNamingTheReference() {
     String missing = registry.address() + "/kiln/python:0.0.0";
 
-    assertThatThrownBy(() -> assemble(
-        step(missing, ImageTarget.registry(registry.address())), new RecordingLog()))
+    assertThatThrownBy(
+            () ->
+                assemble(
+                    step(missing, ImageTarget.registry(registry.address())), new RecordingLog()))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining(missing)
         .hasMessageContaining("manifest unknown")
@@ -144,8 +159,13 @@ class AssembleToRegistryTest {
 
   @Test
   void unreachableBaseRegistryFailsAsUnavailable() {
-    assertThatThrownBy(() -> assemble(step("127.0.0.1:1/kiln/python:" + PYTHON,
-        ImageTarget.tarballs(dir.resolve("images"))), new RecordingLog()))
+    assertThatThrownBy(
+            () ->
+                assemble(
+                    step(
+                        "127.0.0.1:1/kiln/python:" + PYTHON,
+                        ImageTarget.tarballs(dir.resolve("images"))),
+                    new RecordingLog()))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining("127.0.0.1:1/kiln/python:" + PYTHON)
         .hasMessageContaining("Connection refused")
@@ -155,8 +175,11 @@ class AssembleToRegistryTest {
 
   @Test
   void unreachableTargetRegistryFailsAsPushFailedNamingIt() {
-    assertThatThrownBy(() -> assemble(
-        step("registry:" + baseReference, ImageTarget.registry("127.0.0.1:1")), new RecordingLog()))
+    assertThatThrownBy(
+            () ->
+                assemble(
+                    step("registry:" + baseReference, ImageTarget.registry("127.0.0.1:1")),
+                    new RecordingLog()))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining("registry 127.0.0.1:1")
         .hasMessageContaining("Connection refused")

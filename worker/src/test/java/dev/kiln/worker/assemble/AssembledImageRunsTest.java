@@ -35,10 +35,10 @@ import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.utility.DockerImageName;
 
 /**
- * An image ASSEMBLE built on the real offline runtime (Debian bookworm, Python 3.11) runs in a
- * real Docker daemon: the launcher derives WEB_CONCURRENCY from the container's memory limit,
- * expands $PORT in the run command, the app runs as uid 1000 in /app, and the packages and
- * console scripts of the dependency layer work.
+ * An image ASSEMBLE built on the real offline runtime (Debian bookworm, Python 3.11) runs in a real
+ * Docker daemon: the launcher derives WEB_CONCURRENCY from the container's memory limit, expands
+ * $PORT in the run command, the app runs as uid 1000 in /app, and the packages and console scripts
+ * of the dependency layer work.
  */
 class AssembledImageRunsTest {
   private static final long MEMORY_LIMIT = 512L * 1024 * 1024;
@@ -52,7 +52,8 @@ class AssembledImageRunsTest {
   @BeforeAll
   static void start() throws Exception {
     if (!DockerClientFactory.instance().isDockerAvailable()) {
-      String howToStart = "start one with .ci/start-dockerd (as root; needs Debian's docker.io package)";
+      String howToStart =
+          "start one with .ci/start-dockerd (as root; needs Debian's docker.io package)";
       if ("true".equals(System.getenv("CI"))) {
         fail("CI=true but no Docker daemon is reachable; " + howToStart);
       }
@@ -72,15 +73,25 @@ class AssembledImageRunsTest {
 
   @Test
   void imageServesHttpOnPortAsNonRootWithDependenciesAndMemoryBasedConcurrency() throws Exception {
-    RuntimeImage runtime = LocalRuntimeImage.in(Path.of("target", "kiln-runtimes")).ensureAvailable();
-    Digest layer = CacheBlobs.put(cache, new TestTars.Layer()
-        .directory("greeting")
-        .file("greeting/__init__.py", "TEXT = 'hello from the dependency layer'\n", 0644)
-        .directory("bin")
-        .file("bin/greet", "#!/usr/bin/env python3\nimport greeting\nprint(greeting.TEXT)\n", 0755)
-        .bytes(), dir.resolve("scratch"));
+    RuntimeImage runtime =
+        LocalRuntimeImage.in(Path.of("target", "kiln-runtimes")).ensureAvailable();
+    Digest layer =
+        CacheBlobs.put(
+            cache,
+            new TestTars.Layer()
+                .directory("greeting")
+                .file("greeting/__init__.py", "TEXT = 'hello from the dependency layer'\n", 0644)
+                .directory("bin")
+                .file(
+                    "bin/greet",
+                    "#!/usr/bin/env python3\nimport greeting\nprint(greeting.TEXT)\n",
+                    0755)
+                .bytes(),
+            dir.resolve("scratch"));
     Path source = Files.createDirectories(dir.resolve("checkout"));
-    Files.writeString(source.resolve("app.py"), """
+    Files.writeString(
+        source.resolve("app.py"),
+        """
         import json, os, subprocess, sys
         from wsgiref.simple_server import make_server
         import greeting
@@ -101,34 +112,53 @@ class AssembledImageRunsTest {
         make_server("0.0.0.0", int(sys.argv[1]), app).serve_forever()
         """);
     String app = "run-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-    var step = new AssembleStep(
-        new RuntimeImages(version -> version.equals(runtime.pythonVersion())
-            ? Optional.of("tar:" + runtime.tarball().toAbsolutePath()) : Optional.empty()),
-        ImageTarget.tarballs(dir.resolve("images")), LayerBlobSource.cacheService(cache.baseUrl()),
-        dir.resolve("work"), jibExecutor);
-    var plan = AssembleFixture.plan(runtime.pythonVersion(), "pip", "python3 app.py $PORT",
-        Map.of("PORT", "5000"));
+    var step =
+        new AssembleStep(
+            new RuntimeImages(
+                version ->
+                    version.equals(runtime.pythonVersion())
+                        ? Optional.of("tar:" + runtime.tarball().toAbsolutePath())
+                        : Optional.empty()),
+            ImageTarget.tarballs(dir.resolve("images")),
+            LayerBlobSource.cacheService(cache.baseUrl()),
+            dir.resolve("work"),
+            jibExecutor);
+    var plan =
+        AssembleFixture.plan(
+            runtime.pythonVersion(), "pip", "python3 app.py $PORT", Map.of("PORT", "5000"));
 
-    AssembledImage image = step.run(new StepContext(
-        AssembleFixture.task(plan, layer, "kiln-test", app), source, new RecordingLog()));
+    AssembledImage image =
+        step.run(
+            new StepContext(
+                AssembleFixture.task(plan, layer, "kiln-test", app), source, new RecordingLog()));
 
     var docker = DockerClientFactory.instance().client();
     try (InputStream tarball = Files.newInputStream(Path.of(image.reference().substring(4)))) {
       docker.loadImageCmd(tarball).exec();
     }
     String name = "kiln-test/" + app + ":" + AssembleFixture.COMMIT.substring(0, 12);
-    try (GenericContainer<?> container = new GenericContainer<>(DockerImageName.parse(name))
-        .withImagePullPolicy(imageName -> false)
-        .withExposedPorts(5000)
-        .withCreateContainerCmdModifier(create -> create.getHostConfig().withMemory(MEMORY_LIMIT))
-        .waitingFor(Wait.forHttp("/").forStatusCode(200)
-            .withStartupTimeout(Duration.ofMinutes(1)))) {
+    try (GenericContainer<?> container =
+        new GenericContainer<>(DockerImageName.parse(name))
+            .withImagePullPolicy(imageName -> false)
+            .withExposedPorts(5000)
+            .withCreateContainerCmdModifier(
+                create -> create.getHostConfig().withMemory(MEMORY_LIMIT))
+            .waitingFor(
+                Wait.forHttp("/").forStatusCode(200).withStartupTimeout(Duration.ofMinutes(1)))) {
       container.start();
 
-      HttpResponse<String> response = HttpClient.newHttpClient().send(
-          HttpRequest.newBuilder(URI.create(
-              "http://" + container.getHost() + ":" + container.getMappedPort(5000) + "/")).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create(
+                              "http://"
+                                  + container.getHost()
+                                  + ":"
+                                  + container.getMappedPort(5000)
+                                  + "/"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
       JsonNode facts = new ObjectMapper().readTree(response.body());
 
       assertThat(facts.get("greeting").asText()).isEqualTo("hello from the dependency layer");
@@ -147,15 +177,24 @@ class AssembledImageRunsTest {
   @Test
   void dockerDaemonTargetLoadsTheImageUnderItsName() throws Exception {
     Path base = AssembleFixture.writeBaseImage(dir.resolve("base"));
-    Digest layer = CacheBlobs.put(cache, AssembleFixture.dependencyLayerTar(), dir.resolve("scratch"));
+    Digest layer =
+        CacheBlobs.put(cache, AssembleFixture.dependencyLayerTar(), dir.resolve("scratch"));
     String app = "load-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-    var step = new AssembleStep(
-        new RuntimeImages(version -> Optional.of("tar:" + base)), ImageTarget.dockerDaemon(),
-        LayerBlobSource.cacheService(cache.baseUrl()), dir.resolve("work"), jibExecutor);
+    var step =
+        new AssembleStep(
+            new RuntimeImages(version -> Optional.of("tar:" + base)),
+            ImageTarget.dockerDaemon(),
+            LayerBlobSource.cacheService(cache.baseUrl()),
+            dir.resolve("work"),
+            jibExecutor);
 
-    AssembledImage image = step.run(new StepContext(
-        AssembleFixture.task(AssembleFixture.plan("pip", Map.of()), layer, "kiln-test", app),
-        AssembleFixture.writeSource(dir.resolve("checkout")), new RecordingLog()));
+    AssembledImage image =
+        step.run(
+            new StepContext(
+                AssembleFixture.task(
+                    AssembleFixture.plan("pip", Map.of()), layer, "kiln-test", app),
+                AssembleFixture.writeSource(dir.resolve("checkout")),
+                new RecordingLog()));
 
     String name = "kiln-test/" + app + ":" + AssembleFixture.COMMIT.substring(0, 12);
     var docker = DockerClientFactory.instance().client();

@@ -11,10 +11,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A corrupt cache-service: a real HTTP server on a free loopback port that answers
- * {@code GET /cas/{sha256}} with whatever bytes it was given for that digest. The real
- * cache-service verifies every blob it stores, so it cannot be made to serve a wrong one; this
- * stand-in exists only to show that the worker verifies what it downloads.
+ * A corrupt cache-service: a real HTTP server on a free loopback port that answers {@code GET
+ * /cas/{sha256}} with whatever bytes it was given for that digest. The real cache-service verifies
+ * every blob it stores, so it cannot be made to serve a wrong one; this stand-in exists only to
+ * show that the worker verifies what it downloads.
  */
 final class CasStandIn implements AutoCloseable {
   private final HttpServer server;

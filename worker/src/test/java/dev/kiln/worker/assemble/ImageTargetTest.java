@@ -72,7 +72,8 @@ class ImageTargetTest {
   void dockerDaemonTargetUsesDockerFormat() {
     ImageTarget target = ImageTarget.dockerDaemon();
 
-    assertThat(target.referenceFor("acme", "shop", COMMIT)).isEqualTo("docker:acme/shop:0123456789ab");
+    assertThat(target.referenceFor("acme", "shop", COMMIT))
+        .isEqualTo("docker:acme/shop:0123456789ab");
     assertThat(target.open("acme", "shop", COMMIT).format()).isEqualTo(ImageFormat.Docker);
   }
 

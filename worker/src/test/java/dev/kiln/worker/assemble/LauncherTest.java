@@ -30,8 +30,8 @@ class LauncherTest {
   }
 
   private void writeMeminfoMegabytes(long megabytes) throws IOException {
-    Files.writeString(meminfo, "MemTotal:       " + megabytes * 1024 + " kB\n"
-        + "MemFree:         1000 kB\n");
+    Files.writeString(
+        meminfo, "MemTotal:       " + megabytes * 1024 + " kB\n" + "MemFree:         1000 kB\n");
   }
 
   private void write(String relative, String content) throws IOException {

@@ -37,8 +37,9 @@ class MaterializedLayersTest {
 
   @BeforeEach
   void setUp() {
-    layers = new MaterializedLayers(dir.resolve("layers"),
-        LayerBlobSource.cacheService(cache.baseUrl()));
+    layers =
+        new MaterializedLayers(
+            dir.resolve("layers"), LayerBlobSource.cacheService(cache.baseUrl()));
   }
 
   private Digest store(TestTars.Layer layer) throws Exception {
@@ -47,33 +48,44 @@ class MaterializedLayersTest {
 
   @Test
   void unpacksWithNormalisedModesAndFixedTimes() throws Exception {
-    Digest blob = store(new TestTars.Layer()
-        .file("./pkg/__init__.py", "x = 1\n", 0600)
-        .file("bin/tool", "#!/bin/sh\n", 0700));
+    Digest blob =
+        store(
+            new TestTars.Layer()
+                .file("./pkg/__init__.py", "x = 1\n", 0600)
+                .file("bin/tool", "#!/bin/sh\n", 0700));
 
     Path unpacked = layers.materialize(blob, new RecordingLog());
 
     assertThat(unpacked).isEqualTo(dir.resolve("layers").resolve(blob.hex()));
     assertThat(Files.readString(unpacked.resolve("pkg/__init__.py"))).isEqualTo("x = 1\n");
-    assertThat(PosixFilePermissions.toString(
-        Files.getPosixFilePermissions(unpacked.resolve("pkg/__init__.py")))).isEqualTo("rw-r--r--");
-    assertThat(PosixFilePermissions.toString(
-        Files.getPosixFilePermissions(unpacked.resolve("bin/tool")))).isEqualTo("rwxr-xr-x");
+    assertThat(
+            PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(unpacked.resolve("pkg/__init__.py"))))
+        .isEqualTo("rw-r--r--");
+    assertThat(
+            PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(unpacked.resolve("bin/tool"))))
+        .isEqualTo("rwxr-xr-x");
     try (Stream<Path> tree = Files.walk(unpacked)) {
-      assertThat(tree).allSatisfy(path -> assertThat(Files.getLastModifiedTime(path).toInstant())
-          .isEqualTo(MaterializedLayers.FIXED_MTIME));
+      assertThat(tree)
+          .allSatisfy(
+              path ->
+                  assertThat(Files.getLastModifiedTime(path).toInstant())
+                      .isEqualTo(MaterializedLayers.FIXED_MTIME));
     }
   }
 
   @Test
   void symlinksInsideTheLayerBecomeCopiesAndOthersAreLeftOutWithAWarning() throws Exception {
-    Digest blob = store(new TestTars.Layer()
-        .file("pkg/real.py", "real\n", 0644)
-        .symlink("pkg/alias.py", "real.py")
-        .symlink("pkg/chain.py", "alias.py")
-        .symlink("pkg/escape.py", "../../etc/passwd")
-        .symlink("pkg/absolute.py", "/etc/passwd")
-        .hardlink("pkg/hard.py", "pkg/real.py"));
+    Digest blob =
+        store(
+            new TestTars.Layer()
+                .file("pkg/real.py", "real\n", 0644)
+                .symlink("pkg/alias.py", "real.py")
+                .symlink("pkg/chain.py", "alias.py")
+                .symlink("pkg/escape.py", "../../etc/passwd")
+                .symlink("pkg/absolute.py", "/etc/passwd")
+                .hardlink("pkg/hard.py", "pkg/real.py"));
     RecordingLog log = new RecordingLog();
 
     Path unpacked = layers.materialize(blob, log);
@@ -83,15 +95,19 @@ class MaterializedLayersTest {
     assertThat(Files.isSymbolicLink(unpacked.resolve("pkg/alias.py"))).isFalse();
     assertThat(Files.readString(unpacked.resolve("pkg/hard.py"))).isEqualTo("real\n");
     assertThat(unpacked.resolve("pkg/escape.py")).doesNotExist();
-    assertThat(Files.exists(unpacked.resolve("pkg/absolute.py"), LinkOption.NOFOLLOW_LINKS)).isFalse();
-    assertThat(log.text()).contains("Left out the symlink pkg/escape.py", "points outside the layer");
+    assertThat(Files.exists(unpacked.resolve("pkg/absolute.py"), LinkOption.NOFOLLOW_LINKS))
+        .isFalse();
+    assertThat(log.text())
+        .contains("Left out the symlink pkg/escape.py", "points outside the layer");
   }
 
   @Test
   void entriesEscapingTheLayerFailTheBuildAndLeaveNothing() throws Exception {
-    Digest blob = store(new TestTars.Layer()
-        .file("ok.py", "fine\n", 0644)
-        .file("../outside.py", "bad\n", 0644));
+    Digest blob =
+        store(
+            new TestTars.Layer()
+                .file("ok.py", "fine\n", 0644)
+                .file("../outside.py", "bad\n", 0644));
 
     assertThatThrownBy(() -> layers.materialize(blob, new RecordingLog()))
         .isInstanceOf(StepFailure.class)
@@ -104,11 +120,12 @@ class MaterializedLayersTest {
 
   @Test
   void unreachableStoreFailsNamingIt() {
-    var offline = new MaterializedLayers(dir.resolve("layers"),
-        LayerBlobSource.cacheService("http://127.0.0.1:1"));
+    var offline =
+        new MaterializedLayers(
+            dir.resolve("layers"), LayerBlobSource.cacheService("http://127.0.0.1:1"));
 
-    assertThatThrownBy(() -> offline.materialize(Digest.of("sha256:" + "ab".repeat(32)),
-        new RecordingLog()))
+    assertThatThrownBy(
+            () -> offline.materialize(Digest.of("sha256:" + "ab".repeat(32)), new RecordingLog()))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining("cache-service at http://127.0.0.1:1")
         .hasMessageContaining("Check that the cache-service is running");

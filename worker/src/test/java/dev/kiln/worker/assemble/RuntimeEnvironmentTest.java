@@ -12,25 +12,38 @@ class RuntimeEnvironmentTest {
   void defaultsWithoutAppValues() {
     RuntimeEnvironment env = RuntimeEnvironment.forApp(Map.of());
 
-    assertThat(env.variables()).containsExactlyInAnyOrderEntriesOf(Map.of(
-        "PATH", "/opt/kiln/deps/bin:/usr/local/bin:/usr/bin:/bin",
-        "PYTHONPATH", "/app:/opt/kiln/deps",
-        "PYTHONUNBUFFERED", "true",
-        "LANG", "en_US.UTF-8",
-        "PORT", "8080",
-        "HOME", "/app",
-        "FORWARDED_ALLOW_IPS", "*",
-        "GUNICORN_CMD_ARGS", "--worker-tmp-dir /dev/shm --access-logfile -"));
+    assertThat(env.variables())
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "PATH", "/opt/kiln/deps/bin:/usr/local/bin:/usr/bin:/bin",
+                "PYTHONPATH", "/app:/opt/kiln/deps",
+                "PYTHONUNBUFFERED", "true",
+                "LANG", "en_US.UTF-8",
+                "PORT", "8080",
+                "HOME", "/app",
+                "FORWARDED_ALLOW_IPS", "*",
+                "GUNICORN_CMD_ARGS", "--worker-tmp-dir /dev/shm --access-logfile -"));
     assertThat(env.port()).isEqualTo(8080);
   }
 
   @Test
   void appValuesWinForLangPortPythonPathConcurrencyAndGunicornArgs() {
-    RuntimeEnvironment env = RuntimeEnvironment.forApp(Map.of(
-        "LANG", "de_DE.UTF-8", "PORT", "5000", "PYTHONPATH", "/app/src",
-        "WEB_CONCURRENCY", "4", "GUNICORN_CMD_ARGS", "--timeout 60"));
+    RuntimeEnvironment env =
+        RuntimeEnvironment.forApp(
+            Map.of(
+                "LANG",
+                "de_DE.UTF-8",
+                "PORT",
+                "5000",
+                "PYTHONPATH",
+                "/app/src",
+                "WEB_CONCURRENCY",
+                "4",
+                "GUNICORN_CMD_ARGS",
+                "--timeout 60"));
 
-    assertThat(env.variables()).containsEntry("LANG", "de_DE.UTF-8")
+    assertThat(env.variables())
+        .containsEntry("LANG", "de_DE.UTF-8")
         .containsEntry("PORT", "5000")
         .containsEntry("WEB_CONCURRENCY", "4")
         .containsEntry("GUNICORN_CMD_ARGS", "--timeout 60")
@@ -41,10 +54,12 @@ class RuntimeEnvironmentTest {
 
   @Test
   void kilnValuesWinForUnbufferedHomeAndForwardedIps() {
-    RuntimeEnvironment env = RuntimeEnvironment.forApp(Map.of(
-        "PYTHONUNBUFFERED", "", "HOME", "/root", "FORWARDED_ALLOW_IPS", "10.0.0.1"));
+    RuntimeEnvironment env =
+        RuntimeEnvironment.forApp(
+            Map.of("PYTHONUNBUFFERED", "", "HOME", "/root", "FORWARDED_ALLOW_IPS", "10.0.0.1"));
 
-    assertThat(env.variables()).containsEntry("PYTHONUNBUFFERED", "true")
+    assertThat(env.variables())
+        .containsEntry("PYTHONUNBUFFERED", "true")
         .containsEntry("HOME", "/app")
         .containsEntry("FORWARDED_ALLOW_IPS", "*");
   }
@@ -58,7 +73,8 @@ class RuntimeEnvironmentTest {
 
   @Test
   void unsetWebConcurrencyIsLeftToTheLauncher() {
-    assertThat(RuntimeEnvironment.forApp(Map.of()).variables()).doesNotContainKey("WEB_CONCURRENCY");
+    assertThat(RuntimeEnvironment.forApp(Map.of()).variables())
+        .doesNotContainKey("WEB_CONCURRENCY");
   }
 
   @Test

@@ -17,8 +17,8 @@ class RuntimeImageReferenceTest {
   void tarPrefixNamesADockerSaveTarball() {
     var reference = RuntimeImageReference.parse("tar:/var/lib/kiln/python-3.12.7.tar");
 
-    assertThat(reference).isEqualTo(
-        new RuntimeImageReference.Tarball(Path.of("/var/lib/kiln/python-3.12.7.tar")));
+    assertThat(reference)
+        .isEqualTo(new RuntimeImageReference.Tarball(Path.of("/var/lib/kiln/python-3.12.7.tar")));
     assertThat(reference.toString()).isEqualTo("tar:/var/lib/kiln/python-3.12.7.tar");
     assertThat(reference.usesPlainHttp()).isFalse();
   }
@@ -72,8 +72,7 @@ class RuntimeImageReferenceTest {
         .hasMessageContaining("tar:/abs/path.tar");
     assertThatThrownBy(() -> RuntimeImageReference.parse("docker:"))
         .hasMessageContaining("names no image");
-    assertThatThrownBy(() -> RuntimeImageReference.parse("  "))
-        .hasMessageContaining("is empty");
+    assertThatThrownBy(() -> RuntimeImageReference.parse("  ")).hasMessageContaining("is empty");
     assertThatThrownBy(() -> RuntimeImageReference.parse("scratch"))
         .hasMessageContaining("has no Python");
   }
@@ -81,9 +80,16 @@ class RuntimeImageReferenceTest {
   @Test
   void runtimeImagesLooksUpTheExactVersion(@TempDir Path dir) throws Exception {
     Path tarball = Files.writeString(dir.resolve("python.tar"), "tar bytes");
-    var images = new RuntimeImages(version -> Optional.ofNullable(Map.of(
-        "3.12.7", "tar:" + tarball,
-        "3.11.10", "registry:localhost:5000/python:3.11.10").get(version)));
+    var images =
+        new RuntimeImages(
+            version ->
+                Optional.ofNullable(
+                    Map.of(
+                            "3.12.7",
+                            "tar:" + tarball,
+                            "3.11.10",
+                            "registry:localhost:5000/python:3.11.10")
+                        .get(version)));
 
     assertThat(images.forPython("3.12.7")).isEqualTo(new RuntimeImageReference.Tarball(tarball));
     assertThat(images.forPython("3.11.10").toString()).isEqualTo("localhost:5000/python:3.11.10");

@@ -94,8 +94,8 @@ final class TestTars {
   }
 
   /**
-   * Writes a {@code docker save} tarball with one layer holding {@code root}, named
-   * {@code repoTag}, with {@code env} in its config.
+   * Writes a {@code docker save} tarball with one layer holding {@code root}, named {@code
+   * repoTag}, with {@code env} in its config.
    */
   static Path dockerSave(Path root, String repoTag, List<String> env, Path tarball)
       throws IOException {
@@ -107,13 +107,22 @@ final class TestTars {
     config.put("created", "1970-01-01T00:00:00Z");
     config.put("config", Map.of("Env", env, "Cmd", List.of("python3")));
     config.put("rootfs", Map.of("type", "layers", "diff_ids", List.of(diffId)));
-    config.put("history", List.of(Map.of("created", "1970-01-01T00:00:00Z",
-        "created_by", "kiln test base image")));
+    config.put(
+        "history",
+        List.of(Map.of("created", "1970-01-01T00:00:00Z", "created_by", "kiln test base image")));
     byte[] configJson = JSON.writeValueAsBytes(config);
     String configName = sha256(configJson) + ".json";
     String layerName = sha256(layer) + "/layer.tar";
-    byte[] manifest = JSON.writeValueAsBytes(List.of(Map.of(
-        "Config", configName, "RepoTags", List.of(repoTag), "Layers", List.of(layerName))));
+    byte[] manifest =
+        JSON.writeValueAsBytes(
+            List.of(
+                Map.of(
+                    "Config",
+                    configName,
+                    "RepoTags",
+                    List.of(repoTag),
+                    "Layers",
+                    List.of(layerName))));
 
     Files.createDirectories(tarball.toAbsolutePath().getParent());
     try (OutputStream out = Files.newOutputStream(tarball);

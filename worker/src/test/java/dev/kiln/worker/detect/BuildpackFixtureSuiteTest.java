@@ -3,6 +3,7 @@ package dev.kiln.worker.detect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.buildpack.AppSpec;
 import dev.kiln.buildpack.BuildInputs;
 import dev.kiln.buildpack.BuildPlanner;
@@ -13,7 +14,6 @@ import dev.kiln.buildpack.PlanResult;
 import dev.kiln.buildpack.PythonSelection;
 import dev.kiln.buildpack.RunCommand;
 import dev.kiln.buildpack.RuntimeCatalog;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -48,9 +48,13 @@ class BuildpackFixtureSuiteTest {
     Path root = fixturesRoot();
     List<Arguments> result = new ArrayList<>();
     try (Stream<Path> files = Files.list(root)) {
-      files.filter(p -> p.getFileName().toString().endsWith(".fixture.json"))
+      files
+          .filter(p -> p.getFileName().toString().endsWith(".fixture.json"))
           .sorted()
-          .forEach(p -> result.add(Arguments.of(p.getFileName().toString().replace(".fixture.json", ""), p)));
+          .forEach(
+              p ->
+                  result.add(
+                      Arguments.of(p.getFileName().toString().replace(".fixture.json", ""), p)));
     }
     return result.stream();
   }
@@ -79,7 +83,8 @@ class BuildpackFixtureSuiteTest {
       expect.path("warnings").forEach(w -> seen.add(w.asText()));
     }
     List<String> failures = new ArrayList<>(Codes.PLAN_FAILURES);
-    // an unreadable file needs a non-root user to set up; the buildpack module's PlanRenderingTest covers it directly
+    // an unreadable file needs a non-root user to set up; the buildpack module's PlanRenderingTest
+    // covers it directly
     failures.remove(Codes.SOURCE_UNREADABLE);
     assertThat(seen).containsAll(failures).containsAll(Codes.PLAN_WARNINGS);
   }
@@ -118,7 +123,9 @@ class BuildpackFixtureSuiteTest {
 
   private static void assertPlan(JsonNode expect, PlanResult plan, String name) {
     String context = name + ": " + plan.toJson();
-    assertThat(plan.error().map(Diagnostic::code).orElse(null)).as(context).isEqualTo(text(expect, "error"));
+    assertThat(plan.error().map(Diagnostic::code).orElse(null))
+        .as(context)
+        .isEqualTo(text(expect, "error"));
     assertThat(plan.strategy()).as(context).isEqualTo(text(expect, "strategy"));
     assertThat(plan.sourceDir()).as(context).isEqualTo(text(expect, "sourceDir"));
     assertThat(plan.dockerfilePath()).as(context).isEqualTo(text(expect, "dockerfilePath"));
@@ -128,19 +135,29 @@ class BuildpackFixtureSuiteTest {
     } else {
       assertThat(plan.python())
           .as(context)
-          .isEqualTo(new PythonSelection(text(python, "version"), text(python, "requested"), text(python, "origin")));
+          .isEqualTo(
+              new PythonSelection(
+                  text(python, "version"), text(python, "requested"), text(python, "origin")));
       if (python.hasNonNull("version")) {
-        assertThat(plan.runtimeImage()).as(context).isEqualTo(CATALOG.imageFor(python.get("version").asText()).orElseThrow());
+        assertThat(plan.runtimeImage())
+            .as(context)
+            .isEqualTo(CATALOG.imageFor(python.get("version").asText()).orElseThrow());
       }
     }
     assertThat(plan.packageManager()).as(context).isEqualTo(text(expect, "packageManager"));
-    assertThat(plan.packageManagerFiles()).as(context).isEqualTo(strings(expect.path("packageManagerFiles")));
-    assertThat(plan.requirementFiles()).as(context).isEqualTo(strings(expect.path("requirementFiles")));
+    assertThat(plan.packageManagerFiles())
+        .as(context)
+        .isEqualTo(strings(expect.path("packageManagerFiles")));
+    assertThat(plan.requirementFiles())
+        .as(context)
+        .isEqualTo(strings(expect.path("requirementFiles")));
     JsonNode run = expect.path("run");
     if (run.isNull() || run.isMissingNode()) {
       assertThat(plan.run()).as(context).isNull();
     } else {
-      assertThat(plan.run()).as(context).isEqualTo(new RunCommand(text(run, "command"), text(run, "source")));
+      assertThat(plan.run())
+          .as(context)
+          .isEqualTo(new RunCommand(text(run, "command"), text(run, "source")));
     }
     assertThat(plan.warnings().stream().map(Diagnostic::code).toList())
         .as(context)
@@ -156,10 +173,15 @@ class BuildpackFixtureSuiteTest {
     }
     if (expect.has("runtimeEnvironment")) {
       Map<String, String> env = new LinkedHashMap<>();
-      expect.get("runtimeEnvironment").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+      expect
+          .get("runtimeEnvironment")
+          .properties()
+          .forEach(e -> env.put(e.getKey(), e.getValue().asText()));
       assertThat(plan.runtimeEnvironment()).as(context).isEqualTo(env);
     } else if (plan.succeeded() && PlanResult.STRATEGY_BUILDPACK.equals(plan.strategy())) {
-      assertThat(plan.runtimeEnvironment()).as(context).containsKeys("PYTHONUNBUFFERED", "FORWARDED_ALLOW_IPS");
+      assertThat(plan.runtimeEnvironment())
+          .as(context)
+          .containsKeys("PYTHONUNBUFFERED", "FORWARDED_ALLOW_IPS");
     } else {
       assertThat(plan.runtimeEnvironment()).as(context).isEmpty();
     }
@@ -179,10 +201,19 @@ class BuildpackFixtureSuiteTest {
     for (String line : plan.logLines()) {
       assertThat(line).doesNotContainPattern("\\p{Cc}");
     }
-    plan.error().ifPresent(error -> assertThat(plan.logLines()).contains(" !     (code: " + error.code() + ")"));
+    plan.error()
+        .ifPresent(
+            error -> assertThat(plan.logLines()).contains(" !     (code: " + error.code() + ")"));
     JsonNode json = JSON.readTree(plan.toJson());
-    assertThat(json.has("strategy") && json.has("sourceDir") && json.has("python") && json.has("packageManager")
-            && json.has("packageManagerFiles") && json.has("run") && json.has("warnings") && json.has("error"))
+    assertThat(
+            json.has("strategy")
+                && json.has("sourceDir")
+                && json.has("python")
+                && json.has("packageManager")
+                && json.has("packageManagerFiles")
+                && json.has("run")
+                && json.has("warnings")
+                && json.has("error"))
         .isTrue();
   }
 
@@ -199,21 +230,28 @@ class BuildpackFixtureSuiteTest {
     }
   }
 
-  private static void applySetup(JsonNode steps, Path repository, Path outside) throws IOException, InterruptedException {
+  private static void applySetup(JsonNode steps, Path repository, Path outside)
+      throws IOException, InterruptedException {
     for (JsonNode step : steps) {
       Path path = repository.resolve(step.path("path").asText());
       Files.createDirectories(path.getParent());
       switch (step.path("action").asText()) {
         case "write" -> {
-          byte[] bytes = step.has("base64")
-              ? Base64.getDecoder().decode(step.get("base64").asText())
-              : step.has("repeat")
-                  ? step.get("repeat").asText().repeat(step.get("times").asInt()).getBytes(StandardCharsets.UTF_8)
-                  : step.get("text").asText().getBytes(StandardCharsets.UTF_8);
+          byte[] bytes =
+              step.has("base64")
+                  ? Base64.getDecoder().decode(step.get("base64").asText())
+                  : step.has("repeat")
+                      ? step.get("repeat")
+                          .asText()
+                          .repeat(step.get("times").asInt())
+                          .getBytes(StandardCharsets.UTF_8)
+                      : step.get("text").asText().getBytes(StandardCharsets.UTF_8);
           Files.write(path, bytes);
         }
-        case "symlink" -> Files.createSymbolicLink(
-            path, Path.of(step.get("target").asText().replace("{outside}", outside.toString())));
+        case "symlink" ->
+            Files.createSymbolicLink(
+                path,
+                Path.of(step.get("target").asText().replace("{outside}", outside.toString())));
         case "mkdir" -> Files.createDirectories(path);
         case "fifo" -> {
           Process mkfifo = new ProcessBuilder("mkfifo", path.toString()).inheritIO().start();

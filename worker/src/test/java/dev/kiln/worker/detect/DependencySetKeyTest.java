@@ -33,8 +33,7 @@ class DependencySetKeyTest {
   @Test
   void boundariesBetweenFieldsAreUnambiguous() {
     assertThat(key(Map.of("a", utf8("bc")))).isNotEqualTo(key(Map.of("ab", utf8("c"))));
-    assertThat(key(Map.of("requirements.txt", utf8(""))))
-        .isNotEqualTo(key(Map.of()));
+    assertThat(key(Map.of("requirements.txt", utf8("")))).isNotEqualTo(key(Map.of()));
   }
 
   @Test
@@ -42,8 +41,10 @@ class DependencySetKeyTest {
     Map<String, byte[]> files = Map.of("requirements.txt", utf8("flask\n"));
     TargetPlatform arm = new TargetPlatform("linux/arm64", "cp", List.of("manylinux2014_aarch64"));
 
-    assertThat(DependencySetKey.compute("3.12.7", arm, "pip", null, files)).isNotEqualTo(key(files));
-    assertThat(DependencySetKey.compute("3.12.7", TargetPlatform.LINUX_X86_64, "pipenv", null, files))
+    assertThat(DependencySetKey.compute("3.12.7", arm, "pip", null, files))
+        .isNotEqualTo(key(files));
+    assertThat(
+            DependencySetKey.compute("3.12.7", TargetPlatform.LINUX_X86_64, "pipenv", null, files))
         .isNotEqualTo(key(files));
   }
 }

@@ -34,25 +34,43 @@ class DetectStepTest {
 
   private static Map<String, String> flaskApp(String requirements, String pythonVersion) {
     return Map.of(
-        "requirements.txt", requirements,
-        ".python-version", pythonVersion + "\n",
-        "Procfile", "web: gunicorn app:app\n",
-        "app.py", "app = None\n");
+        "requirements.txt",
+        requirements,
+        ".python-version",
+        pythonVersion + "\n",
+        "Procfile",
+        "web: gunicorn app:app\n",
+        "app.py",
+        "app = None\n");
   }
 
-  private DetectStep.Detected run(Path dir, Map<String, String> buildEnv, RecordingLog log) throws StepFailure {
+  private DetectStep.Detected run(Path dir, Map<String, String> buildEnv, RecordingLog log)
+      throws StepFailure {
     BuildTask detectTask = Tasks.detect("acme", "web", "file:///repo", COMMIT);
     BuildTask task =
         new BuildTask(
-            detectTask.buildId(), detectTask.taskId(), detectTask.kind(), 1, "acme", "web",
-            "file:///repo", COMMIT, null, buildEnv, null, null, null, null);
+            detectTask.buildId(),
+            detectTask.taskId(),
+            detectTask.kind(),
+            1,
+            "acme",
+            "web",
+            "file:///repo",
+            COMMIT,
+            null,
+            buildEnv,
+            null,
+            null,
+            null,
+            null);
     return detect.run(new StepContext(task, dir, log));
   }
 
   @Test
   void plansAPipAppAndLogsThePlan() throws Exception {
     RecordingLog log = new RecordingLog();
-    DetectStep.Detected detected = run(app("a", flaskApp("gunicorn==22.0.0\n", "3.12")), Map.of(), log);
+    DetectStep.Detected detected =
+        run(app("a", flaskApp("gunicorn==22.0.0\n", "3.12")), Map.of(), log);
 
     assertThat(detected.plan().strategy()).isEqualTo("buildpack");
     assertThat(detected.plan().pythonVersion()).isEqualTo("3.12.7");
@@ -65,9 +83,12 @@ class DetectStepTest {
 
   @Test
   void theKeyIsTheSameForTheSameInputsWhereverTheyAre() throws Exception {
-    String first = run(app("a", flaskApp("gunicorn==22.0.0\n", "3.12")), Map.of(), new RecordingLog()).dependencyKey();
+    String first =
+        run(app("a", flaskApp("gunicorn==22.0.0\n", "3.12")), Map.of(), new RecordingLog())
+            .dependencyKey();
     String again = run(tmp.resolve("a"), Map.of(), new RecordingLog()).dependencyKey();
-    Map<String, String> otherAppCode = new java.util.HashMap<>(flaskApp("gunicorn==22.0.0\n", "3.12"));
+    Map<String, String> otherAppCode =
+        new java.util.HashMap<>(flaskApp("gunicorn==22.0.0\n", "3.12"));
     otherAppCode.put("app.py", "app = 'something else'\n");
     String elsewhere = run(app("b", otherAppCode), Map.of(), new RecordingLog()).dependencyKey();
 
@@ -77,9 +98,18 @@ class DetectStepTest {
 
   @Test
   void theKeyChangesWithTheRequirementsBytes() throws Exception {
-    String pinned = run(app("a", flaskApp("gunicorn==22.0.0\n", "3.12")), Map.of(), new RecordingLog()).dependencyKey();
-    String bumped = run(app("b", flaskApp("gunicorn==23.0.0\n", "3.12")), Map.of(), new RecordingLog()).dependencyKey();
-    String commented = run(app("c", flaskApp("gunicorn==22.0.0\n# web server\n", "3.12")), Map.of(), new RecordingLog()).dependencyKey();
+    String pinned =
+        run(app("a", flaskApp("gunicorn==22.0.0\n", "3.12")), Map.of(), new RecordingLog())
+            .dependencyKey();
+    String bumped =
+        run(app("b", flaskApp("gunicorn==23.0.0\n", "3.12")), Map.of(), new RecordingLog())
+            .dependencyKey();
+    String commented =
+        run(
+                app("c", flaskApp("gunicorn==22.0.0\n# web server\n", "3.12")),
+                Map.of(),
+                new RecordingLog())
+            .dependencyKey();
 
     assertThat(bumped).isNotEqualTo(pinned);
     assertThat(commented).isNotEqualTo(pinned);
@@ -87,10 +117,18 @@ class DetectStepTest {
 
   @Test
   void theKeyChangesWithTheResolvedPythonVersion() throws Exception {
-    String minor = run(app("a", flaskApp("gunicorn==22.0.0\n", "3.12")), Map.of(), new RecordingLog()).dependencyKey();
-    String samePatch = run(app("b", flaskApp("gunicorn==22.0.0\n", "3.12.7")), Map.of(), new RecordingLog()).dependencyKey();
-    String olderPatch = run(app("c", flaskApp("gunicorn==22.0.0\n", "3.12.6")), Map.of(), new RecordingLog()).dependencyKey();
-    String otherMinor = run(app("d", flaskApp("gunicorn==22.0.0\n", "3.11")), Map.of(), new RecordingLog()).dependencyKey();
+    String minor =
+        run(app("a", flaskApp("gunicorn==22.0.0\n", "3.12")), Map.of(), new RecordingLog())
+            .dependencyKey();
+    String samePatch =
+        run(app("b", flaskApp("gunicorn==22.0.0\n", "3.12.7")), Map.of(), new RecordingLog())
+            .dependencyKey();
+    String olderPatch =
+        run(app("c", flaskApp("gunicorn==22.0.0\n", "3.12.6")), Map.of(), new RecordingLog())
+            .dependencyKey();
+    String otherMinor =
+        run(app("d", flaskApp("gunicorn==22.0.0\n", "3.11")), Map.of(), new RecordingLog())
+            .dependencyKey();
 
     assertThat(samePatch).as("3.12 resolves to 3.12.7").isEqualTo(minor);
     assertThat(olderPatch).isNotEqualTo(minor);
@@ -102,7 +140,12 @@ class DetectStepTest {
     Path dir = app("a", flaskApp("gunicorn==22.0.0\n", "3.12"));
     String plain = run(dir, Map.of(), new RecordingLog()).dependencyKey();
     String withDebug = run(dir, Map.of("DEBUG", "1"), new RecordingLog()).dependencyKey();
-    String withIndex = run(dir, Map.of("PIP_EXTRA_INDEX_URL", "https://pkgs.acme.test/simple/"), new RecordingLog()).dependencyKey();
+    String withIndex =
+        run(
+                dir,
+                Map.of("PIP_EXTRA_INDEX_URL", "https://pkgs.acme.test/simple/"),
+                new RecordingLog())
+            .dependencyKey();
 
     assertThat(withDebug).isEqualTo(plain);
     assertThat(withIndex).isNotEqualTo(plain);

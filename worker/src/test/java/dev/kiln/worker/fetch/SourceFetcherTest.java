@@ -70,19 +70,23 @@ class SourceFetcherTest {
   @Test
   void concurrentFetchesOfOneCommitAllSucceedWithOneCheckout() throws Exception {
     SourceFetcher fetcher = fetcher(Map.of());
-    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(6);
     try {
       java.util.List<java.util.concurrent.Future<Path>> fetches = new java.util.ArrayList<>();
       for (int i = 0; i < 6; i++) {
-        fetches.add(pool.submit(() -> fetcher.fetch("acme", repo.url(), first, new RecordingLog())));
+        fetches.add(
+            pool.submit(() -> fetcher.fetch("acme", repo.url(), first, new RecordingLog())));
       }
       for (var fetch : fetches) {
-        assertThat(fetch.get(60, TimeUnit.SECONDS)).isEqualTo(tmp.resolve("work/sources/acme").resolve(first));
+        assertThat(fetch.get(60, TimeUnit.SECONDS))
+            .isEqualTo(tmp.resolve("work/sources/acme").resolve(first));
       }
     } finally {
       pool.shutdownNow();
     }
-    assertThat(Files.readString(tmp.resolve("work/sources/acme").resolve(first).resolve("app.py"))).isEqualTo("v1\n");
+    assertThat(Files.readString(tmp.resolve("work/sources/acme").resolve(first).resolve("app.py")))
+        .isEqualTo("v1\n");
   }
 
   @Test
@@ -112,7 +116,8 @@ class SourceFetcherTest {
   void aMissingCommitFailsWithFetchFailedAndLeavesNoCheckout() throws Exception {
     String unknown = "0123456789abcdef0123456789abcdef01234567";
 
-    assertThatThrownBy(() -> fetcher(Map.of()).fetch("acme", repo.url(), unknown, new RecordingLog()))
+    assertThatThrownBy(
+            () -> fetcher(Map.of()).fetch("acme", repo.url(), unknown, new RecordingLog()))
         .isInstanceOf(StepFailure.class)
         .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("fetch::failed"))
         .hasMessageContaining(unknown)
@@ -133,8 +138,11 @@ class SourceFetcherTest {
 
   @Test
   void redactsUserInfoOfEveryUrlInText() {
-    assertThat(SourceFetcher.redact("fatal: unable to access 'https://u:p@h/x/': 403 and ssh://me@h2/y"))
+    assertThat(
+            SourceFetcher.redact(
+                "fatal: unable to access 'https://u:p@h/x/': 403 and ssh://me@h2/y"))
         .isEqualTo("fatal: unable to access 'https://***@h/x/': 403 and ssh://***@h2/y");
-    assertThat(SourceFetcher.redact("git@github.com:acme/app.git")).isEqualTo("git@github.com:acme/app.git");
+    assertThat(SourceFetcher.redact("git@github.com:acme/app.git"))
+        .isEqualTo("git@github.com:acme/app.git");
   }
 }

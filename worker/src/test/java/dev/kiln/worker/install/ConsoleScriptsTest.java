@@ -14,19 +14,25 @@ class ConsoleScriptsTest {
   @Test
   void pointsPythonShebangsAtEnvPython3AndKeepsTheBodyAndMode() throws Exception {
     Path script = bin.resolve("flask");
-    Files.writeString(script, "#!/root/.pyenv/versions/3.11.7/bin/python3.11\n# -*- coding: utf-8 -*-\nimport sys\n");
+    Files.writeString(
+        script,
+        "#!/root/.pyenv/versions/3.11.7/bin/python3.11\n# -*- coding: utf-8 -*-\nimport sys\n");
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
 
     assertThat(ConsoleScripts.rewriteShebangs(bin)).isEqualTo(1);
 
-    assertThat(Files.readString(script)).isEqualTo("#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\nimport sys\n");
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(script))).isEqualTo("rwxr-xr-x");
+    assertThat(Files.readString(script))
+        .isEqualTo("#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\nimport sys\n");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(script)))
+        .isEqualTo("rwxr-xr-x");
   }
 
   @Test
   void replacesTheShellTrampolinePipWritesForLongInterpreterPaths() throws Exception {
     Path script = bin.resolve("gunicorn");
-    Files.writeString(script, "#!/bin/sh\n'''exec' /a/very/long/path/bin/python3 \"$0\" \"$@\"\n' '''\nimport re\n");
+    Files.writeString(
+        script,
+        "#!/bin/sh\n'''exec' /a/very/long/path/bin/python3 \"$0\" \"$@\"\n' '''\nimport re\n");
 
     ConsoleScripts.rewriteShebangs(bin);
 

@@ -70,7 +70,10 @@ class InstallStepTest {
     Files.writeString(app.resolve("requirements.txt"), requirements);
     String key =
         DependencySetKey.compute(
-            pythonVersion, TargetPlatform.LINUX_X86_64, "pip", null,
+            pythonVersion,
+            TargetPlatform.LINUX_X86_64,
+            "pip",
+            null,
             Map.of("requirements.txt", requirements.getBytes(StandardCharsets.UTF_8)));
     BuildTask task = Tasks.install(Tasks.pipPlan(pythonVersion), key, Map.of());
     return new StepContext(task, app, log);
@@ -88,20 +91,28 @@ class InstallStepTest {
     Map<String, TarArchiveEntry> entries = new LinkedHashMap<>();
     Map<String, String> contents = new LinkedHashMap<>();
     readLayer(cache.client(), layer, entries, contents);
-    assertThat(entries).containsKeys(
-        "demo_lib/", "demo_lib/__init__.py", "demo_dep/__init__.py", "bin/demo-cli",
-        "py_picky-2.0.dist-info/METADATA");
-    assertThat(entries.keySet()).allSatisfy(name -> assertThat(name).doesNotStartWith("/").doesNotStartWith("./"));
-    assertThat(entries.keySet().stream().map(name -> name.replaceAll("/$", "")).toList()).isSorted();
+    assertThat(entries)
+        .containsKeys(
+            "demo_lib/",
+            "demo_lib/__init__.py",
+            "demo_dep/__init__.py",
+            "bin/demo-cli",
+            "py_picky-2.0.dist-info/METADATA");
+    assertThat(entries.keySet())
+        .allSatisfy(name -> assertThat(name).doesNotStartWith("/").doesNotStartWith("./"));
+    assertThat(entries.keySet().stream().map(name -> name.replaceAll("/$", "")).toList())
+        .isSorted();
     assertThat(entries.keySet()).noneMatch(name -> name.endsWith("direct_url.json"));
     assertThat(contents.values()).noneMatch(text -> text.contains(shared.toString()));
     assertThat(contents.get("bin/demo-cli")).startsWith("#!/usr/bin/env python3\n");
     assertThat(entries.get("bin/demo-cli").getMode() & 0777).isEqualTo(0755);
-    assertThat(entries.values()).allSatisfy(entry -> {
-      assertThat(entry.getLongUserId()).isZero();
-      assertThat(entry.getLongGroupId()).isZero();
-      assertThat(entry.getModTime().getTime()).isEqualTo(1000L);
-    });
+    assertThat(entries.values())
+        .allSatisfy(
+            entry -> {
+              assertThat(entry.getLongUserId()).isZero();
+              assertThat(entry.getLongGroupId()).isZero();
+              assertThat(entry.getModTime().getTime()).isEqualTo(1000L);
+            });
     assertThat(entries.keySet()).noneMatch(name -> name.endsWith(".pyc"));
     assertThat(log.text()).contains("       Successfully installed");
   }
@@ -109,7 +120,8 @@ class InstallStepTest {
   @Test
   void theSameDependencySetIsAnActionCacheHitWithoutRunningPip() throws Exception {
     String requirements = "demo-lib==1.0\n";
-    DependencyLayer first = installStep().run(installContext(requirements, "3.12.7", new RecordingLog()));
+    DependencyLayer first =
+        installStep().run(installContext(requirements, "3.12.7", new RecordingLog()));
     int upstreamFetches = cache.upstream().fileRequestCount();
 
     RecordingLog log = new RecordingLog();
@@ -118,7 +130,9 @@ class InstallStepTest {
     assertThat(second.reused()).isTrue();
     assertThat(second.blob()).isEqualTo(first.blob());
     assertThat(second.distributions()).isEqualTo(first.distributions());
-    assertThat(log.text()).contains("Reusing the installed dependencies").doesNotContain("Collecting");
+    assertThat(log.text())
+        .contains("Reusing the installed dependencies")
+        .doesNotContain("Collecting");
     assertThat(cache.upstream().fileRequestCount()).isEqualTo(upstreamFetches);
   }
 
@@ -126,11 +140,15 @@ class InstallStepTest {
   void theSameDependencySetGivesTheSameLayerBytesFromAnyScratchDirectory() throws Exception {
     String requirements = "demo-lib==1.0\npy-picky==1.0\n";
     DependencyLayer first =
-        installStep().run(installContext(requirements + "# first\n", "3.11.10", new RecordingLog()));
+        installStep()
+            .run(installContext(requirements + "# first\n", "3.11.10", new RecordingLog()));
     DependencyLayer second;
     // Holding slot 0 sends the second install to another scratch directory.
-    try (var held = new dev.kiln.worker.fs.ScratchSlots(shared.resolve("worker/scratch"), deleter).acquire()) {
-      second = installStep().run(installContext(requirements + "# second\n", "3.11.10", new RecordingLog()));
+    try (var held =
+        new dev.kiln.worker.fs.ScratchSlots(shared.resolve("worker/scratch"), deleter).acquire()) {
+      second =
+          installStep()
+              .run(installContext(requirements + "# second\n", "3.11.10", new RecordingLog()));
     }
 
     assertThat(second.key()).isNotEqualTo(first.key());
@@ -146,31 +164,55 @@ class InstallStepTest {
     Files.writeString(repo.resolve("shared/base.txt"), "demo-dep==1.2\n");
     String requirements = "-r ../../shared/base.txt\ndemo-lib==1.0\n";
     Files.writeString(repo.resolve("services/web/requirements.txt"), requirements);
-    dev.kiln.events.BuildPlanSummary plan = new dev.kiln.events.BuildPlanSummary(
-        "buildpack", "services/web", "3.12.7", "3.12", ".python-version", "pip",
-        java.util.List.of("requirements.txt"), "gunicorn app:app", "procfile", Map.of(), java.util.List.of());
-    String key = DependencySetKey.compute("3.12.7", TargetPlatform.LINUX_X86_64, "pip", null,
-        Map.of("requirements.txt", requirements.getBytes(StandardCharsets.UTF_8), "../../shared/base.txt", "demo-dep==1.2\n".getBytes(StandardCharsets.UTF_8)));
+    dev.kiln.events.BuildPlanSummary plan =
+        new dev.kiln.events.BuildPlanSummary(
+            "buildpack",
+            "services/web",
+            "3.12.7",
+            "3.12",
+            ".python-version",
+            "pip",
+            java.util.List.of("requirements.txt"),
+            "gunicorn app:app",
+            "procfile",
+            Map.of(),
+            java.util.List.of());
+    String key =
+        DependencySetKey.compute(
+            "3.12.7",
+            TargetPlatform.LINUX_X86_64,
+            "pip",
+            null,
+            Map.of(
+                "requirements.txt",
+                requirements.getBytes(StandardCharsets.UTF_8),
+                "../../shared/base.txt",
+                "demo-dep==1.2\n".getBytes(StandardCharsets.UTF_8)));
 
-    DependencyLayer layer = installStep().run(new StepContext(Tasks.install(plan, key, Map.of()), repo, new RecordingLog()));
+    DependencyLayer layer =
+        installStep()
+            .run(new StepContext(Tasks.install(plan, key, Map.of()), repo, new RecordingLog()));
 
     assertThat(layer.distributions()).containsExactly("demo-dep==1.2", "demo-lib==1.0");
   }
 
   @Test
   void anOlderTargetPythonGetsTheReleaseThatSupportsIt() throws Exception {
-    DependencyLayer layer = installStep().run(installContext("py-picky\n", "3.10.15", new RecordingLog()));
+    DependencyLayer layer =
+        installStep().run(installContext("py-picky\n", "3.10.15", new RecordingLog()));
 
     assertThat(layer.distributions()).containsExactly("py-picky==1.0");
   }
 
   @Test
   void aPackageThatIsNotOnTheIndexFailsWithPackageNotFoundNamingIt() throws Exception {
-    StepContext ctx = installContext("demo-lib\nnot-on-the-index==4.2\n", "3.12.7", new RecordingLog());
+    StepContext ctx =
+        installContext("demo-lib\nnot-on-the-index==4.2\n", "3.12.7", new RecordingLog());
 
     assertThatThrownBy(() -> installStep().run(ctx))
         .isInstanceOf(StepFailure.class)
-        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("install::package-not-found"))
+        .satisfies(
+            e -> assertThat(((StepFailure) e).code()).isEqualTo("install::package-not-found"))
         .hasMessageContaining("not-on-the-index")
         .hasMessageContaining("requirements.txt")
         .hasMessageContaining("Check the package name and version");
@@ -182,14 +224,16 @@ class InstallStepTest {
 
     assertThatThrownBy(() -> installStep().run(ctx))
         .isInstanceOf(StepFailure.class)
-        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("install::package-not-found"))
+        .satisfies(
+            e -> assertThat(((StepFailure) e).code()).isEqualTo("install::package-not-found"))
         .hasMessageContaining("demo-dep")
         .hasMessageContaining("1.2");
   }
 
   @Test
   void aBrokenRequirementsFileFailsWithInstallFailedAndPipsOutput() throws Exception {
-    StepContext ctx = installContext("demo-lib\n--no-such-pip-option\n", "3.12.7", new RecordingLog());
+    StepContext ctx =
+        installContext("demo-lib\n--no-such-pip-option\n", "3.12.7", new RecordingLog());
 
     assertThatThrownBy(() -> installStep().run(ctx))
         .isInstanceOf(StepFailure.class)
@@ -203,18 +247,31 @@ class InstallStepTest {
     Files.writeString(app.resolve("Pipfile.lock"), pipfileLock);
     String key =
         DependencySetKey.compute(
-            "3.12.7", TargetPlatform.LINUX_X86_64, "pipenv", null,
+            "3.12.7",
+            TargetPlatform.LINUX_X86_64,
+            "pipenv",
+            null,
             Map.of("Pipfile.lock", pipfileLock.getBytes(StandardCharsets.UTF_8)));
-    dev.kiln.events.BuildPlanSummary plan = new dev.kiln.events.BuildPlanSummary(
-        "buildpack", ".", "3.12.7", "3.12", "Pipfile.lock", "pipenv",
-        java.util.List.of("Pipfile", "Pipfile.lock"), "gunicorn app:app", "procfile", Map.of(),
-        java.util.List.of());
+    dev.kiln.events.BuildPlanSummary plan =
+        new dev.kiln.events.BuildPlanSummary(
+            "buildpack",
+            ".",
+            "3.12.7",
+            "3.12",
+            "Pipfile.lock",
+            "pipenv",
+            java.util.List.of("Pipfile", "Pipfile.lock"),
+            "gunicorn app:app",
+            "procfile",
+            Map.of(),
+            java.util.List.of());
     return new StepContext(Tasks.install(plan, key, Map.of()), app, log);
   }
 
   private static String sha256(byte[] bytes) throws Exception {
-    return "sha256:" + java.util.HexFormat.of().formatHex(
-        java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+    return "sha256:"
+        + java.util.HexFormat.of()
+            .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
   }
 
   private static String pipfileLock(String libHash, String depHash) {
@@ -224,13 +281,16 @@ class InstallStepTest {
            "demo-lib": {"hashes": ["%s"], "version": "==1.0"},
            "demo-dep": {"hashes": ["%s"], "version": "==1.2"}},
          "develop": {"py-picky": {"hashes": ["%s"], "version": "==2.0"}}}
-        """.formatted(libHash, depHash, depHash);
+        """
+        .formatted(libHash, depHash, depHash);
   }
 
   @Test
   void aPipenvAppInstallsExactlyTheDefaultSectionOfItsLockWithHashesChecked() throws Exception {
-    String libHash = sha256(Files.readAllBytes(cache.wheels().resolve("demo_lib-1.0-py3-none-any.whl")));
-    String depHash = sha256(Files.readAllBytes(cache.wheels().resolve("demo_dep-1.2-py3-none-any.whl")));
+    String libHash =
+        sha256(Files.readAllBytes(cache.wheels().resolve("demo_lib-1.0-py3-none-any.whl")));
+    String depHash =
+        sha256(Files.readAllBytes(cache.wheels().resolve("demo_dep-1.2-py3-none-any.whl")));
     RecordingLog log = new RecordingLog();
 
     DependencyLayer layer = installStep().run(pipenvContext(pipfileLock(libHash, depHash), log));
@@ -241,18 +301,23 @@ class InstallStepTest {
 
   @Test
   void aPipenvLockWithAWrongHashFailsTheInstall() throws Exception {
-    String libHash = sha256(Files.readAllBytes(cache.wheels().resolve("demo_lib-1.0-py3-none-any.whl")));
+    String libHash =
+        sha256(Files.readAllBytes(cache.wheels().resolve("demo_lib-1.0-py3-none-any.whl")));
     String wrong = "sha256:" + "0".repeat(64);
 
-    assertThatThrownBy(() -> installStep().run(pipenvContext(pipfileLock(libHash, wrong), new RecordingLog())))
+    assertThatThrownBy(
+            () -> installStep().run(pipenvContext(pipfileLock(libHash, wrong), new RecordingLog())))
         .isInstanceOf(StepFailure.class)
         .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("install::failed"))
         .hasMessageContaining("HASHES");
   }
 
   static void readLayer(
-      CacheServiceClient client, DependencyLayer layer, Map<String, TarArchiveEntry> entries,
-      Map<String, String> contents) throws Exception {
+      CacheServiceClient client,
+      DependencyLayer layer,
+      Map<String, TarArchiveEntry> entries,
+      Map<String, String> contents)
+      throws Exception {
     Path tar = Files.createTempFile("layer", ".tar");
     try {
       client.getBlob(layer.blob(), tar).orElseThrow();
@@ -262,7 +327,8 @@ class InstallStepTest {
         for (TarArchiveEntry entry; (entry = archive.getNextEntry()) != null; ) {
           entries.put(entry.getName(), entry);
           if (entry.isFile()) {
-            contents.put(entry.getName(), new String(archive.readAllBytes(), StandardCharsets.UTF_8));
+            contents.put(
+                entry.getName(), new String(archive.readAllBytes(), StandardCharsets.UTF_8));
           }
         }
       }

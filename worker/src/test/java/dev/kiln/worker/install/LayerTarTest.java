@@ -22,14 +22,17 @@ class LayerTarTest {
 
   private static final String LONG_NAME = "pkg/" + "very_long_module_name_".repeat(8) + "end.py";
 
-  private Path tree(String name, String mode, long mtimeMillis, boolean reverseCreation) throws Exception {
+  private Path tree(String name, String mode, long mtimeMillis, boolean reverseCreation)
+      throws Exception {
     Path root = Files.createDirectories(tmp.resolve(name));
-    List<Map.Entry<String, String>> files = new ArrayList<>(List.of(
-        Map.entry("pkg/__init__.py", "x = 1\n"),
-        Map.entry("pkg/sub/data.txt", "data\n"),
-        Map.entry("bin/tool", "#!/usr/bin/env python3\n"),
-        Map.entry(LONG_NAME, "long\n"),
-        Map.entry("pkg/é.py", "unicode\n")));
+    List<Map.Entry<String, String>> files =
+        new ArrayList<>(
+            List.of(
+                Map.entry("pkg/__init__.py", "x = 1\n"),
+                Map.entry("pkg/sub/data.txt", "data\n"),
+                Map.entry("bin/tool", "#!/usr/bin/env python3\n"),
+                Map.entry(LONG_NAME, "long\n"),
+                Map.entry("pkg/é.py", "unicode\n")));
     if (reverseCreation) {
       java.util.Collections.reverse(files);
     }
@@ -40,14 +43,17 @@ class LayerTarTest {
       Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(mode));
       Files.setLastModifiedTime(path, FileTime.fromMillis(mtimeMillis));
     }
-    Files.setPosixFilePermissions(root.resolve("bin/tool"), PosixFilePermissions.fromString("rwxr-x---"));
+    Files.setPosixFilePermissions(
+        root.resolve("bin/tool"), PosixFilePermissions.fromString("rwxr-x---"));
     Files.createSymbolicLink(root.resolve("pkg/link.py"), Path.of("__init__.py"));
     return root;
   }
 
-  private static Map<String, TarArchiveEntry> entries(Path tar, Map<String, String> contents) throws Exception {
+  private static Map<String, TarArchiveEntry> entries(Path tar, Map<String, String> contents)
+      throws Exception {
     Map<String, TarArchiveEntry> entries = new LinkedHashMap<>();
-    try (InputStream in = Files.newInputStream(tar); TarArchiveInputStream archive = new TarArchiveInputStream(in)) {
+    try (InputStream in = Files.newInputStream(tar);
+        TarArchiveInputStream archive = new TarArchiveInputStream(in)) {
       for (TarArchiveEntry entry; (entry = archive.getNextEntry()) != null; ) {
         entries.put(entry.getName(), entry);
         if (entry.isFile()) {
@@ -60,8 +66,10 @@ class LayerTarTest {
 
   @Test
   void theSameTreeGivesTheSameBytesWhateverItsTimesModesAndCreationOrder() throws Exception {
-    LayerTar.Written first = LayerTar.write(tree("a", "rw-r--r--", 1_000_000L, false), tmp.resolve("a.tar"));
-    LayerTar.Written second = LayerTar.write(tree("b", "rw-rw----", 2_000_000_000L, true), tmp.resolve("b.tar"));
+    LayerTar.Written first =
+        LayerTar.write(tree("a", "rw-r--r--", 1_000_000L, false), tmp.resolve("a.tar"));
+    LayerTar.Written second =
+        LayerTar.write(tree("b", "rw-rw----", 2_000_000_000L, true), tmp.resolve("b.tar"));
 
     assertThat(second.sha256()).isEqualTo(first.sha256());
     assertThat(Files.mismatch(tmp.resolve("a.tar"), tmp.resolve("b.tar"))).isEqualTo(-1L);
@@ -74,9 +82,17 @@ class LayerTarTest {
     Map<String, String> contents = new LinkedHashMap<>();
     Map<String, TarArchiveEntry> entries = entries(tmp.resolve("a.tar"), contents);
 
-    assertThat(entries.keySet()).containsExactly(
-        "bin/", "bin/tool", "pkg/", "pkg/__init__.py", "pkg/link.py", "pkg/sub/", "pkg/sub/data.txt",
-        LONG_NAME, "pkg/é.py");
+    assertThat(entries.keySet())
+        .containsExactly(
+            "bin/",
+            "bin/tool",
+            "pkg/",
+            "pkg/__init__.py",
+            "pkg/link.py",
+            "pkg/sub/",
+            "pkg/sub/data.txt",
+            LONG_NAME,
+            "pkg/é.py");
     assertThat(contents.get(LONG_NAME)).isEqualTo("long\n");
     assertThat(contents.get("pkg/é.py")).isEqualTo("unicode\n");
     assertThat(entries.get("bin/tool").getMode()).isEqualTo(0755);
@@ -84,11 +100,13 @@ class LayerTarTest {
     assertThat(entries.get("pkg/").getMode()).isEqualTo(0755);
     assertThat(entries.get("pkg/link.py").isSymbolicLink()).isTrue();
     assertThat(entries.get("pkg/link.py").getLinkName()).isEqualTo("__init__.py");
-    assertThat(entries.values()).allSatisfy(entry -> {
-      assertThat(entry.getModTime().getTime()).isEqualTo(LayerTar.MTIME_SECONDS * 1000);
-      assertThat(entry.getLongUserId()).isZero();
-      assertThat(entry.getLongGroupId()).isZero();
-      assertThat(entry.getUserName()).isEmpty();
-    });
+    assertThat(entries.values())
+        .allSatisfy(
+            entry -> {
+              assertThat(entry.getModTime().getTime()).isEqualTo(LayerTar.MTIME_SECONDS * 1000);
+              assertThat(entry.getLongUserId()).isZero();
+              assertThat(entry.getLongGroupId()).isZero();
+              assertThat(entry.getUserName()).isEmpty();
+            });
   }
 }

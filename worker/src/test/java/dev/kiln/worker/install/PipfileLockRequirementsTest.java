@@ -17,25 +17,34 @@ class PipfileLockRequirementsTest {
 
   @Test
   void takesTheDefaultSectionOnlyWithExtrasMarkersAndHashes() throws Exception {
-    PipfileLockRequirements.Converted converted = PipfileLockRequirements.convert("""
+    PipfileLockRequirements.Converted converted =
+        PipfileLockRequirements.convert(
+            """
         {"_meta": {"requires": {"python_version": "3.12"}},
          "default": {
            "flask": {"hashes": ["%s"], "version": "==3.0.0"},
            "uvicorn": {"extras": ["standard"], "hashes": ["%s"], "markers": "python_version >= '3.8'", "version": "==0.30.1"}},
          "develop": {"pytest": {"hashes": ["%s"], "version": "==8.0.0"}}}
-        """.formatted(A, B, A).getBytes(StandardCharsets.UTF_8));
+        """
+                .formatted(A, B, A)
+                .getBytes(StandardCharsets.UTF_8));
 
     assertThat(converted.hashed()).isTrue();
-    assertThat(converted.lines()).containsExactly(
-        "flask==3.0.0 --hash=" + A,
-        "uvicorn[standard]==0.30.1 ; python_version >= '3.8' --hash=" + B);
+    assertThat(converted.lines())
+        .containsExactly(
+            "flask==3.0.0 --hash=" + A,
+            "uvicorn[standard]==0.30.1 ; python_version >= '3.8' --hash=" + B);
   }
 
   @Test
   void dropsHashesWhenSomeEntryHasNone() throws Exception {
-    PipfileLockRequirements.Converted converted = PipfileLockRequirements.convert(json("""
+    PipfileLockRequirements.Converted converted =
+        PipfileLockRequirements.convert(
+            json(
+                """
         {'default': {'flask': {'hashes': ['%s'], 'version': '==3.0.0'}, 'click': {'version': '==8.1.7'}}}
-        """.formatted(A)));
+        """
+                    .formatted(A)));
 
     assertThat(converted.hashed()).isFalse();
     assertThat(converted.lines()).containsExactly("flask==3.0.0", "click==8.1.7");
@@ -43,12 +52,19 @@ class PipfileLockRequirementsTest {
 
   @Test
   void aGitDependencyIsReportedAsUnsupportedNamingThePackage() {
-    assertThatThrownBy(() -> PipfileLockRequirements.convert(json("""
+    assertThatThrownBy(
+            () ->
+                PipfileLockRequirements.convert(
+                    json(
+                        """
         {'default': {'mylib': {'git': 'https://example.test/mylib.git', 'ref': 'abc'}}}
         """)))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining("mylib")
-        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("install::package-manager-unsupported"));
+        .satisfies(
+            e ->
+                assertThat(((StepFailure) e).code())
+                    .isEqualTo("install::package-manager-unsupported"));
   }
 
   @Test

@@ -18,7 +18,8 @@ public final class CacheServiceFixture implements AutoCloseable {
   private final CacheServiceVerticle service;
   private final Path wheels;
 
-  private CacheServiceFixture(Vertx vertx, StaticIndexServer upstream, CacheServiceVerticle service, Path wheels) {
+  private CacheServiceFixture(
+      Vertx vertx, StaticIndexServer upstream, CacheServiceVerticle service, Path wheels) {
     this.vertx = vertx;
     this.upstream = upstream;
     this.service = service;
@@ -33,7 +34,11 @@ public final class CacheServiceFixture implements AutoCloseable {
         new CacheServiceVerticle(
             CacheServiceConfig.of(dir.resolve("cache-store"), upstream.indexUrl())
                 .withProjectPageTtl(java.time.Duration.ZERO));
-    vertx.deployVerticle(service).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    vertx
+        .deployVerticle(service)
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(30, TimeUnit.SECONDS);
     return new CacheServiceFixture(vertx, upstream, service, wheels);
   }
 

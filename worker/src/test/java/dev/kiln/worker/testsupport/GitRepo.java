@@ -33,14 +33,24 @@ public final class GitRepo {
   }
 
   /** Writes the files (path → content) and commits them; returns the commit id. */
-  public String commit(Map<String, String> files, String message) throws IOException, InterruptedException {
+  public String commit(Map<String, String> files, String message)
+      throws IOException, InterruptedException {
     for (var file : files.entrySet()) {
       Path path = dir.resolve(file.getKey());
       Files.createDirectories(path.getParent());
       Files.writeString(path, file.getValue(), StandardCharsets.UTF_8);
     }
     git("add", "--all");
-    git("-c", "user.name=Kiln Test", "-c", "user.email=test@kiln.dev", "commit", "--quiet", "--allow-empty", "-m", message);
+    git(
+        "-c",
+        "user.name=Kiln Test",
+        "-c",
+        "user.email=test@kiln.dev",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        message);
     return git("rev-parse", "HEAD").strip();
   }
 
@@ -52,7 +62,8 @@ public final class GitRepo {
     List<String> command = new ArrayList<>();
     command.add("git");
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+    ProcessBuilder builder =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
     builder.environment().put("GIT_CONFIG_NOSYSTEM", "1");
     Process process = builder.start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

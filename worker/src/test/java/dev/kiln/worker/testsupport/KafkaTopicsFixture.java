@@ -25,7 +25,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-/** A fresh set of Kiln topics (random prefix) on a real broker, with plain clients to drive them. */
+/**
+ * A fresh set of Kiln topics (random prefix) on a real broker, with plain clients to drive them.
+ */
 public final class KafkaTopicsFixture implements AutoCloseable {
   private final EmbeddedKafka kafka;
   private final Topics topics;
@@ -38,7 +40,8 @@ public final class KafkaTopicsFixture implements AutoCloseable {
     this.producer =
         new KafkaProducer<>(
             Map.of("bootstrap.servers", kafka.bootstrapServers(), "acks", "all"),
-            new StringSerializer(), new ByteArraySerializer());
+            new StringSerializer(),
+            new ByteArraySerializer());
   }
 
   public static KafkaTopicsFixture create(EmbeddedKafka kafka) throws Exception {
@@ -63,13 +66,16 @@ public final class KafkaTopicsFixture implements AutoCloseable {
   /** Publishes an event to one chosen partition. */
   public void publishTo(String topic, int partition, String key, EventBody body) throws Exception {
     ProducerRecord<String, byte[]> record = codec.toRecord(topic, key, body);
-    producer.send(new ProducerRecord<>(topic, partition, key, record.value(), record.headers()))
+    producer
+        .send(new ProducerRecord<>(topic, partition, key, record.value(), record.headers()))
         .get(30, TimeUnit.SECONDS);
   }
 
   /** Publishes raw bytes without any CloudEvents headers. */
   public void publishRaw(String topic, String key, byte[] value) throws Exception {
-    producer.send(new ProducerRecord<>(topic, null, key, value, new RecordHeaders())).get(30, TimeUnit.SECONDS);
+    producer
+        .send(new ProducerRecord<>(topic, null, key, value, new RecordHeaders()))
+        .get(30, TimeUnit.SECONDS);
   }
 
   /** Every record on the topic so far (all partitions, from the beginning). */
@@ -77,7 +83,8 @@ public final class KafkaTopicsFixture implements AutoCloseable {
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(
             Map.of("bootstrap.servers", kafka.bootstrapServers(), "enable.auto.commit", "false"),
-            new StringDeserializer(), new ByteArrayDeserializer())) {
+            new StringDeserializer(),
+            new ByteArrayDeserializer())) {
       List<TopicPartition> partitions =
           consumer.partitionsFor(topic).stream()
               .map(info -> new TopicPartition(topic, info.partition()))
@@ -101,7 +108,10 @@ public final class KafkaTopicsFixture implements AutoCloseable {
   public Map<Integer, Long> committedOffsets(String group, String topic) throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       Map<TopicPartition, OffsetAndMetadata> offsets =
-          admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+          admin
+              .listConsumerGroupOffsets(group)
+              .partitionsToOffsetAndMetadata()
+              .get(30, TimeUnit.SECONDS);
       return offsets.entrySet().stream()
           .filter(e -> e.getKey().topic().equals(topic) && e.getValue() != null)
           .collect(Collectors.toMap(e -> e.getKey().partition(), e -> e.getValue().offset()));

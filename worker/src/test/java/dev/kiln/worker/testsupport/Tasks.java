@@ -15,8 +15,20 @@ public final class Tasks {
   public static BuildTask detect(String tenant, String app, String repoUrl, String commit) {
     String buildId = BuildIds.of(tenant, app, commit);
     return new BuildTask(
-        buildId, BuildTask.taskId(buildId, TaskKind.DETECT, 1), TaskKind.DETECT, 1, tenant, app,
-        repoUrl, commit, AppSpec.empty(), Map.of(), null, null, null, null);
+        buildId,
+        BuildTask.taskId(buildId, TaskKind.DETECT, 1),
+        TaskKind.DETECT,
+        1,
+        tenant,
+        app,
+        repoUrl,
+        commit,
+        AppSpec.empty(),
+        Map.of(),
+        null,
+        null,
+        null,
+        null);
   }
 
   public static BuildTask install(
@@ -24,14 +36,35 @@ public final class Tasks {
     String commit = "0123456789abcdef0123456789abcdef01234567";
     String buildId = BuildIds.of("acme", "web", commit);
     return new BuildTask(
-        buildId, BuildTask.taskId(buildId, TaskKind.INSTALL, 1), TaskKind.INSTALL, 1, "acme", "web",
-        "file:///nowhere", commit, AppSpec.empty(), buildEnv, null, plan, dependencyKey, null);
+        buildId,
+        BuildTask.taskId(buildId, TaskKind.INSTALL, 1),
+        TaskKind.INSTALL,
+        1,
+        "acme",
+        "web",
+        "file:///nowhere",
+        commit,
+        AppSpec.empty(),
+        buildEnv,
+        null,
+        plan,
+        dependencyKey,
+        null);
   }
 
   /** A pip plan for the given exact Python version, app at the repository root. */
   public static BuildPlanSummary pipPlan(String pythonVersion) {
     return new BuildPlanSummary(
-        "buildpack", ".", pythonVersion, pythonVersion, ".python-version", "pip",
-        List.of("requirements.txt"), "gunicorn app:app", "procfile", Map.of(), List.of());
+        "buildpack",
+        ".",
+        pythonVersion,
+        pythonVersion,
+        ".python-version",
+        "pip",
+        List.of("requirements.txt"),
+        "gunicorn app:app",
+        "procfile",
+        Map.of(),
+        List.of());
   }
 }
