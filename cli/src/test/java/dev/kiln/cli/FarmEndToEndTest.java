@@ -140,17 +140,7 @@ class FarmEndToEndTest {
   @Test
   void sameCommitPushedThreeTimesBuildsOnce() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/twice"));
-    String commit =
-        repo.commit(
-            Map.of(
-                "app.py",
-                "print('x')\n",
-                "requirements.txt",
-                "helper-lib==0.5\n",
-                ".python-version",
-                "3.11\n",
-                "Procfile",
-                "web: python app.py\n"));
+    String commit = repo.commit(pythonApp("helper-lib==0.5\n", "3.11\n"));
     PushEvent push = push("e2e", "twice", repo, commit);
     CoordinatorClient coordinator = new CoordinatorClient(farm.endpoints().coordinatorUrl());
 
@@ -184,17 +174,7 @@ class FarmEndToEndTest {
     publishRaw(pushTopic, "bad-commit", body, true, badCommit);
 
     GitRepo repo = GitRepo.init(temp.resolve("repos/after-garbage"));
-    String commit =
-        repo.commit(
-            Map.of(
-                "app.py",
-                "print('x')\n",
-                "requirements.txt",
-                "helper-lib==0.5\n",
-                ".python-version",
-                "3.11\n",
-                "Procfile",
-                "web: python app.py\n"));
+    String commit = repo.commit(pythonApp("helper-lib==0.5\n", "3.11\n"));
     buildSucceeds("e2e", "after-garbage", repo, commit);
 
     var deadLetters =
@@ -216,17 +196,7 @@ class FarmEndToEndTest {
   @Test
   void requirementMissingFromTheIndexFailsTheBuildWithACodeNamingThePackage() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/missing"));
-    String commit =
-        repo.commit(
-            Map.of(
-                "app.py",
-                "print('x')\n",
-                "requirements.txt",
-                "no-such-package==1.0\n",
-                ".python-version",
-                "3.11\n",
-                "Procfile",
-                "web: python app.py\n"));
+    String commit = repo.commit(pythonApp("no-such-package==1.0\n", "3.11\n"));
     StringWriter log = new StringWriter();
 
     PushCommand.Result result =
@@ -252,17 +222,7 @@ class FarmEndToEndTest {
   @Test
   void coordinatorStoppedMidBuildIsReplacedAndTheBuildCompletesExactlyOnce() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/restart"));
-    String commit =
-        repo.commit(
-            Map.of(
-                "app.py",
-                "print('restart')\n",
-                "requirements.txt",
-                "slow-download==1.0\n",
-                ".python-version",
-                "3.11.4\n",
-                "Procfile",
-                "web: python app.py\n"));
+    String commit = repo.commit(pythonApp("slow-download==1.0\n", "3.11.4\n"));
     PushEvent push = push("e2e", "restart", repo, commit);
     CoordinatorClient coordinator = new CoordinatorClient(farm.endpoints().coordinatorUrl());
     Runnable releaseDownload = index.hold("slow_download-1.0-py3-none-any.whl");
@@ -321,6 +281,19 @@ class FarmEndToEndTest {
     assertThat(result.exitCode()).as(log + "\nfarm:\n" + farmLog).isZero();
     assertThat(result.outcome().imageReady().commit()).isEqualTo(commit);
     return result.outcome().imageReady();
+  }
+
+  /** A minimal app: one module, a Procfile, a Python version and the given requirements. */
+  private static Map<String, String> pythonApp(String requirements, String pythonVersion) {
+    return Map.of(
+        "app.py",
+        "print('hello')\n",
+        "requirements.txt",
+        requirements,
+        ".python-version",
+        pythonVersion,
+        "Procfile",
+        "web: python app.py\n");
   }
 
   private PushEvent push(String tenant, String app, GitRepo repo, String commit) {
