@@ -13,6 +13,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(
+    mixinStandardHelpOptions = true,
     name = "demo",
     description = {
       "Start the embedded farm, push the bundled sample app (samples/hello-wsgi), wait for its image",

@@ -89,7 +89,8 @@ public final class Farm implements AutoCloseable {
                   "127.0.0.1",
                   settings.cachePort(),
                   null));
-      vertx.deployVerticle(cache).await();
+      deployListening(
+          vertx, cache, "cache-service", settings.cachePort(), "--cache-port / KILN_CACHE_PORT");
       String cacheUrl = cache.baseUrl();
 
       Farm farm = new Farm(settings, kafka, vertx, jib, topics, bootstrap, cacheUrl);
@@ -144,8 +145,37 @@ public final class Farm implements AutoCloseable {
             .withHttp("127.0.0.1", httpPort)
             .withCacheServiceUrl(cacheUrl);
     CoordinatorVerticle verticle = new CoordinatorVerticle(config);
-    coordinatorDeployment = vertx.deployVerticle(verticle).await();
+    coordinatorDeployment =
+        deployListening(vertx, verticle, "coordinator", httpPort, "--http-port / KILN_HTTP_PORT");
     coordinator = verticle;
+  }
+
+  /** Deploys a verticle that listens on {@code port}, turning "address in use" into a fix. */
+  private static String deployListening(
+      Vertx vertx, io.vertx.core.Deployable verticle, String what, int port, String option) {
+    try {
+      return vertx.deployVerticle(verticle).await();
+    } catch (Exception e) { // await() rethrows the failure as it is, checked or not
+      Throwable failure = e;
+      if (failure instanceof java.net.BindException
+          || failure.getCause() instanceof java.net.BindException
+          || String.valueOf(failure.getMessage()).contains("Address already in use")) {
+        throw new UserError(
+            "port "
+                + port
+                + " for the "
+                + what
+                + " is already in use (another `kiln up`?); stop that process or pick another"
+                + " port with "
+                + option
+                + " (0 picks a free one)",
+            1);
+      }
+      if (e instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IllegalStateException("the " + what + " did not start: " + e.getMessage(), e);
+    }
   }
 
   /** Stops the coordinator, as a crash would; {@link #startCoordinatorAgain()} brings a new one. */

@@ -18,6 +18,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(
+    mixinStandardHelpOptions = true,
     name = "push",
     description = {
       "Publish a push of a commit to a running farm, follow its build log and print the image.",

@@ -13,6 +13,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(
+    mixinStandardHelpOptions = true,
     name = "status",
     description = "Show one build, or a tenant's builds, from a running farm.")
 public final class StatusCommand implements Callable<Integer> {

@@ -9,6 +9,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 @Command(
+    mixinStandardHelpOptions = true,
     name = "up",
     description = {
       "Run the whole farm in one process: an embedded Kafka broker (KRaft) unless --kafka is given,",

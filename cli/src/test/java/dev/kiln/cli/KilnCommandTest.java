@@ -1,0 +1,113 @@
+package dev.kiln.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class KilnCommandTest {
+  @TempDir Path temp;
+
+  @Test
+  void upHelpListsEveryEnvironmentVariable() {
+    StringWriter out = new StringWriter();
+    CommandLine cli = KilnCommand.commandLine();
+    cli.setOut(new PrintWriter(out));
+
+    int status = cli.execute("up", "--help");
+
+    assertThat(status).isZero();
+    assertThat(out.toString())
+        .contains(
+            "KILN_HOME",
+            "KILN_KAFKA",
+            "KILN_UPSTREAM_INDEX",
+            "KILN_REGISTRY",
+            "KILN_HTTP_PORT",
+            "KILN_CACHE_PORT",
+            "KILN_WORKERS",
+            "KILN_RUNTIME_CATALOG",
+            "KILN_TOPIC_PREFIX");
+  }
+
+  @Test
+  void optionsParseIntoFarmSettings() {
+    UpCommand up = new UpCommand();
+    new CommandLine(up)
+        .parseArgs(
+            "--home",
+            temp.toString(),
+            "--kafka",
+            "broker-1:9092,broker-2:9092",
+            "--registry",
+            "localhost:5000",
+            "--workers",
+            "3",
+            "--http-port",
+            "0");
+
+    FarmSettings settings = up.options.toSettings();
+
+    assertThat(settings.home()).isEqualTo(temp.toAbsolutePath());
+    assertThat(settings.kafka()).isEqualTo("broker-1:9092,broker-2:9092");
+    assertThat(settings.registry()).isEqualTo("localhost:5000");
+    assertThat(settings.workers()).isEqualTo(3);
+    assertThat(settings.httpPort()).isZero();
+  }
+
+  @Test
+  void badOptionsAreUsageErrorsThatSayTheFix() {
+    StringWriter err = new StringWriter();
+    CommandLine cli = KilnCommand.commandLine();
+    cli.setErr(new PrintWriter(err));
+
+    assertThat(cli.execute("up", "--home", temp.toString(), "--workers", "0")).isEqualTo(2);
+    assertThat(err.toString()).contains("--workers must be 1 or more");
+    assertThat(cli.execute("up", "--home", temp.toString(), "--registry", "https://r.example/x"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("is not HOST[:PORT]");
+  }
+
+  @Test
+  void pushWithoutARunningFarmSaysHowToStartOne() {
+    StringWriter err = new StringWriter();
+    CommandLine cli = KilnCommand.commandLine();
+    cli.setErr(new PrintWriter(err));
+
+    int status = cli.execute("push", ".", "--home", temp.toString());
+
+    assertThat(status).isEqualTo(2);
+    assertThat(err.toString()).contains("no running farm found").contains("./kiln up");
+  }
+
+  @Test
+  void busyPortFailsTheStartWithTheOptionToChangeAndLeavesNoFarmFile() throws Exception {
+    try (ServerSocket busy = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      FarmSettings settings =
+          new FarmSettings(
+              temp.resolve("home"),
+              null,
+              temp.toUri().toString(),
+              null,
+              0,
+              busy.getLocalPort(),
+              1,
+              null,
+              "");
+
+      assertThatThrownBy(() -> Farm.start(settings, null, line -> {}))
+          .isInstanceOf(UserError.class)
+          .hasMessageContaining("port " + busy.getLocalPort())
+          .hasMessageContaining("--cache-port / KILN_CACHE_PORT");
+      assertThat(Files.exists(FarmEndpoints.file(settings.home()))).isFalse();
+    }
+  }
+}
