@@ -11,6 +11,7 @@ import dev.kiln.events.DependencyLayer;
 import dev.kiln.events.Digest;
 import dev.kiln.events.ImageReady;
 import dev.kiln.events.PushEvent;
+import dev.kiln.events.StepTiming;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
 import java.time.Clock;
@@ -85,7 +86,8 @@ final class BuildStateMachine {
             null,
             false,
             now,
-            now);
+            now,
+            List.of());
     return new Decision(
         detecting,
         List.of(
@@ -139,13 +141,16 @@ final class BuildStateMachine {
               + current.currentTaskId()
               + "; duplicate or stale delivery");
     }
+    // Timed before deciding, so that every way the result ends the step (including a failure the
+    // coordinator itself finds in it) shows in the report.
+    BuildSnapshot timed = withStep(current, StepTiming.ran(result));
     if (!result.succeeded()) {
-      return fail(current, result.kind(), result.failure());
+      return fail(timed, result.kind(), result.failure());
     }
     return switch (result.kind()) {
-      case DETECT -> afterDetect(current, result);
-      case INSTALL -> afterInstall(current, result.layer(), false);
-      case ASSEMBLE -> succeed(current, result.image(), result.imageDigest());
+      case DETECT -> afterDetect(timed, result);
+      case INSTALL -> afterInstall(timed, result.layer(), false);
+      case ASSEMBLE -> succeed(timed, result.image(), result.imageDigest());
     };
   }
 
@@ -179,7 +184,9 @@ final class BuildStateMachine {
         earlier.add(action);
       }
     }
-    Decision assemble = afterInstall(installing, reused, true);
+    BuildSnapshot skippedInstall =
+        withStep(installing, StepTiming.skipped(TaskKind.INSTALL, installing.currentTaskId()));
+    Decision assemble = afterInstall(skippedInstall, reused, true);
     List<Action> actions = new ArrayList<>(assemble.actions());
     actions.addAll(1, earlier);
     return new Decision(assemble.next(), actions);
@@ -256,8 +263,15 @@ final class BuildStateMachine {
     }
     Instant now = clock.instant();
     if (plan.packageManager() == null) {
+      BuildSnapshot skippedInstall =
+          withStep(
+              detecting,
+              StepTiming.skipped(
+                  TaskKind.INSTALL,
+                  BuildTask.taskId(detecting.buildId(), TaskKind.INSTALL, detecting.attempt())));
       BuildSnapshot assembling =
-          transition(detecting, BuildState.ASSEMBLING, TaskKind.ASSEMBLE, plan, null, null, now);
+          transition(
+              skippedInstall, BuildState.ASSEMBLING, TaskKind.ASSEMBLE, plan, null, null, now);
       return new Decision(
           assembling,
           List.of(
@@ -349,7 +363,8 @@ final class BuildStateMachine {
             null,
             false,
             assembling.createdAt(),
-            now);
+            now,
+            assembling.steps());
     BuildSnapshot published = withOutcomePublished(succeeded);
     return new Decision(
         published,
@@ -381,7 +396,8 @@ final class BuildStateMachine {
             failure,
             false,
             current.createdAt(),
-            now);
+            now,
+            current.steps());
     BuildSnapshot published = withOutcomePublished(failed);
     return new Decision(
         published,
@@ -451,7 +467,31 @@ final class BuildStateMachine {
         s.failure(),
         true,
         s.createdAt(),
-        clock.instant());
+        clock.instant(),
+        s.steps());
+  }
+
+  /** The snapshot with one more step timing and otherwise unchanged. */
+  private static BuildSnapshot withStep(BuildSnapshot s, StepTiming step) {
+    List<StepTiming> steps = new ArrayList<>(s.steps());
+    steps.add(step);
+    return new BuildSnapshot(
+        s.buildId(),
+        s.state(),
+        s.push(),
+        s.attempt(),
+        s.currentTaskId(),
+        s.plan(),
+        s.dependencyKey(),
+        s.layer(),
+        s.image(),
+        s.imageDigest(),
+        s.failedStage(),
+        s.failure(),
+        s.outcomePublished(),
+        s.createdAt(),
+        s.updatedAt(),
+        steps);
   }
 
   private static BuildSnapshot transition(
@@ -477,7 +517,8 @@ final class BuildStateMachine {
         null,
         false,
         from.createdAt(),
-        now);
+        now,
+        from.steps());
   }
 
   private static CodedMessage noDockerfileBuilder(PushEvent push) {

@@ -14,6 +14,7 @@ import dev.kiln.events.BuildTask;
 import dev.kiln.events.DependencyLayer;
 import dev.kiln.events.ImageReady;
 import dev.kiln.events.PushEvent;
+import dev.kiln.events.StepTiming;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
 import java.time.Clock;
@@ -430,6 +431,123 @@ class BuildStateMachineTest {
     assertThat(tasks).isEqualTo(3);
   }
 
+  @Test
+  void aFullBuildRecordsTheWorkerAndDurationOfEveryStepInOrder() {
+    BuildSnapshot detecting = machine.onPush(push, null, null).next();
+    assertThat(detecting.steps()).isEmpty();
+    BuildSnapshot installing =
+        machine
+            .onResult(
+                ranOn(
+                    "worker-2",
+                    64,
+                    Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY)),
+                detecting)
+            .next();
+    BuildSnapshot assembling =
+        machine
+            .onResult(
+                ranOn(
+                    "worker-1",
+                    1320,
+                    Fixtures.installed(task(installing), Fixtures.layer(DEPENDENCY_KEY))),
+                installing)
+            .next();
+
+    Decision done =
+        machine.onResult(
+            ranOn(
+                "worker-2", 547, Fixtures.assembled(task(assembling), "img", Fixtures.digest('d'))),
+            assembling);
+
+    List<StepTiming> expected =
+        List.of(
+            new StepTiming(TaskKind.DETECT, buildId + "/detect/1", "worker-2", 64, false),
+            new StepTiming(TaskKind.INSTALL, buildId + "/install/1", "worker-1", 1320, false),
+            new StepTiming(TaskKind.ASSEMBLE, buildId + "/assemble/1", "worker-2", 547, false));
+    assertThat(installing.steps()).isEqualTo(expected.subList(0, 1));
+    assertThat(assembling.steps()).isEqualTo(expected.subList(0, 2));
+    assertThat(done.snapshotWrites())
+        .allSatisfy(written -> assertThat(written.steps()).isEqualTo(expected));
+    assertThat(done.next().steps()).isEqualTo(expected);
+  }
+
+  @Test
+  void anInstallAnsweredByTheActionCacheIsRecordedAsSkippedWithoutWorkerOrDuration() {
+    BuildSnapshot detecting = machine.onPush(push, null, null).next();
+    Decision planned =
+        machine.onResult(
+            ranOn(
+                "worker-2",
+                64,
+                Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY)),
+            detecting);
+
+    BuildSnapshot assembling = machine.reuseLayer(planned, Fixtures.layer(DEPENDENCY_KEY)).next();
+
+    assertThat(assembling.steps())
+        .containsExactly(
+            new StepTiming(TaskKind.DETECT, buildId + "/detect/1", "worker-2", 64, false),
+            new StepTiming(TaskKind.INSTALL, buildId + "/install/1", null, 0, true));
+  }
+
+  @Test
+  void aPlanWithoutAPackageManagerRecordsTheInstallAsSkipped() {
+    BuildSnapshot detecting = machine.onPush(push, null, null).next();
+
+    BuildSnapshot assembling =
+        machine
+            .onResult(
+                ranOn(
+                    "worker-2", 64, Fixtures.detected(task(detecting), Fixtures.plan(null), null)),
+                detecting)
+            .next();
+
+    assertThat(assembling.steps())
+        .containsExactly(
+            new StepTiming(TaskKind.DETECT, buildId + "/detect/1", "worker-2", 64, false),
+            StepTiming.skipped(TaskKind.INSTALL, buildId + "/install/1"));
+  }
+
+  @Test
+  void aFailedResultRecordsTheTimingOfTheStepThatFailed() {
+    BuildSnapshot detecting = machine.onPush(push, null, null).next();
+
+    Decision d =
+        machine.onResult(
+            ranOn("worker-3", 25, Fixtures.failed(task(detecting), "pip::not-found", "nope")),
+            detecting);
+
+    assertThat(d.next().steps())
+        .containsExactly(
+            new StepTiming(TaskKind.DETECT, buildId + "/detect/1", "worker-3", 25, false));
+    assertThat(d.snapshotWrites()).allSatisfy(w -> assertThat(w.steps()).hasSize(1));
+  }
+
+  @Test
+  void aDuplicateOrLateResultAddsNoStepTiming() {
+    BuildSnapshot detecting = machine.onPush(push, null, null).next();
+    TaskResult detected = Fixtures.detected(task(detecting), Fixtures.plan("pip"), DEPENDENCY_KEY);
+    BuildSnapshot installing = machine.onResult(detected, detecting).next();
+    BuildSnapshot assembling =
+        machine
+            .onResult(
+                Fixtures.installed(task(installing), Fixtures.layer(DEPENDENCY_KEY)), installing)
+            .next();
+    TaskResult assembled = Fixtures.assembled(task(assembling), "img", Fixtures.digest('d'));
+    BuildSnapshot succeeded = machine.onResult(assembled, assembling).next();
+
+    Decision duplicate = machine.onResult(detected, installing);
+    Decision late = machine.onResult(assembled, succeeded);
+
+    assertThat(duplicate.snapshot()).isEmpty();
+    assertThat(late.snapshot()).isEmpty();
+    assertThat(installing.steps()).extracting(StepTiming::kind).containsExactly(TaskKind.DETECT);
+    assertThat(succeeded.steps())
+        .extracting(StepTiming::kind)
+        .containsExactly(TaskKind.DETECT, TaskKind.INSTALL, TaskKind.ASSEMBLE);
+  }
+
   private BuildSnapshot installing() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
     return machine
@@ -443,6 +561,24 @@ class BuildStateMachineTest {
     return machine
         .onResult(Fixtures.installed(task(installing), Fixtures.layer(DEPENDENCY_KEY)), installing)
         .next();
+  }
+
+  /** The same result as reported by another worker after another time. */
+  private static TaskResult ranOn(String worker, long millis, TaskResult r) {
+    return new TaskResult(
+        r.buildId(),
+        r.taskId(),
+        r.kind(),
+        r.attempt(),
+        r.outcome(),
+        r.failure(),
+        r.plan(),
+        r.dependencyKey(),
+        r.layer(),
+        r.image(),
+        r.imageDigest(),
+        worker,
+        millis);
   }
 
   private static BuildTask task(BuildSnapshot s) {

@@ -264,6 +264,7 @@ class CoordinatorApiTest {
         null,
         false,
         at,
-        at);
+        at,
+        List.of());
   }
 }

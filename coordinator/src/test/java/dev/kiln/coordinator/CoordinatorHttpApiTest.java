@@ -3,6 +3,7 @@ package dev.kiln.coordinator;
 import static dev.kiln.coordinator.CoordinatorKafkaTest.BUILD_TIMEOUT;
 import static dev.kiln.coordinator.CoordinatorKafkaTest.awaitExactlyOne;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -10,6 +11,7 @@ import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.ImageReady;
 import dev.kiln.events.PushEvent;
+import dev.kiln.events.StepTiming;
 import dev.kiln.events.TaskKind;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
@@ -59,6 +61,12 @@ class CoordinatorHttpApiTest {
               assertThat(snapshot.state().name()).isEqualTo("SUCCEEDED");
               assertThat(snapshot.outcomePublished()).isTrue();
               assertThat(snapshot.imageDigest()).isEqualTo(Fixtures.digest('e'));
+              assertThat(snapshot.steps())
+                  .extracting(StepTiming::kind, StepTiming::skipped)
+                  .containsExactly(
+                      tuple(TaskKind.DETECT, false),
+                      tuple(TaskKind.INSTALL, false),
+                      tuple(TaskKind.ASSEMBLE, false));
             });
     HttpJson.Response list = http.get("/v1/builds?tenant=acme&app=web");
     assertThat(list.json().get("builds"))

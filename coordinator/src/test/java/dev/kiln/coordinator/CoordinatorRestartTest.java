@@ -89,7 +89,8 @@ class CoordinatorRestartTest {
             null,
             false,
             at,
-            at);
+            at,
+            List.of());
     await(farm.publisher.publish(farm.topics.builds(), push.buildId(), unpublished));
     farm.workers(ScriptedWorkers::succeedEverything);
 

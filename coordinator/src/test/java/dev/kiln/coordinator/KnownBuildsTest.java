@@ -92,6 +92,7 @@ class KnownBuildsTest {
         null,
         false,
         at,
-        at);
+        at,
+        List.of());
   }
 }
