@@ -71,23 +71,15 @@ final class BuildStateMachine {
     Instant now = clock.instant();
     String taskId = BuildTask.taskId(buildId, TaskKind.DETECT, FIRST_ATTEMPT);
     BuildSnapshot detecting =
-        new BuildSnapshot(
-            buildId,
-            BuildState.DETECTING,
-            push,
-            FIRST_ATTEMPT,
-            taskId,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            false,
-            now,
-            now,
-            List.of());
+        BuildSnapshot.builder()
+            .buildId(buildId)
+            .state(BuildState.DETECTING)
+            .push(push)
+            .attempt(FIRST_ATTEMPT)
+            .currentTaskId(taskId)
+            .createdAt(now)
+            .updatedAt(now)
+            .build();
     return new Decision(
         detecting,
         List.of(
@@ -348,23 +340,15 @@ final class BuildStateMachine {
   private Decision succeed(BuildSnapshot assembling, String image, Digest digest) {
     Instant now = clock.instant();
     BuildSnapshot succeeded =
-        new BuildSnapshot(
-            assembling.buildId(),
-            BuildState.SUCCEEDED,
-            assembling.push(),
-            assembling.attempt(),
-            assembling.currentTaskId(),
-            assembling.plan(),
-            assembling.dependencyKey(),
-            assembling.layer(),
-            image,
-            digest,
-            null,
-            null,
-            false,
-            assembling.createdAt(),
-            now,
-            assembling.steps());
+        assembling.toBuilder()
+            .state(BuildState.SUCCEEDED)
+            .image(image)
+            .imageDigest(digest)
+            .failedStage(null)
+            .failure(null)
+            .outcomePublished(false)
+            .updatedAt(now)
+            .build();
     BuildSnapshot published = withOutcomePublished(succeeded);
     return new Decision(
         published,
@@ -381,23 +365,15 @@ final class BuildStateMachine {
   private Decision fail(BuildSnapshot current, TaskKind stage, CodedMessage failure) {
     Instant now = clock.instant();
     BuildSnapshot failed =
-        new BuildSnapshot(
-            current.buildId(),
-            BuildState.FAILED,
-            current.push(),
-            current.attempt(),
-            current.currentTaskId(),
-            current.plan(),
-            current.dependencyKey(),
-            current.layer(),
-            null,
-            null,
-            stage,
-            failure,
-            false,
-            current.createdAt(),
-            now,
-            current.steps());
+        current.toBuilder()
+            .state(BuildState.FAILED)
+            .image(null)
+            .imageDigest(null)
+            .failedStage(stage)
+            .failure(failure)
+            .outcomePublished(false)
+            .updatedAt(now)
+            .build();
     BuildSnapshot published = withOutcomePublished(failed);
     return new Decision(
         published,
@@ -452,46 +428,14 @@ final class BuildStateMachine {
   }
 
   private BuildSnapshot withOutcomePublished(BuildSnapshot s) {
-    return new BuildSnapshot(
-        s.buildId(),
-        s.state(),
-        s.push(),
-        s.attempt(),
-        s.currentTaskId(),
-        s.plan(),
-        s.dependencyKey(),
-        s.layer(),
-        s.image(),
-        s.imageDigest(),
-        s.failedStage(),
-        s.failure(),
-        true,
-        s.createdAt(),
-        clock.instant(),
-        s.steps());
+    return s.toBuilder().outcomePublished(true).updatedAt(clock.instant()).build();
   }
 
   /** The snapshot with one more step timing and otherwise unchanged. */
   private static BuildSnapshot withStep(BuildSnapshot s, StepTiming step) {
     List<StepTiming> steps = new ArrayList<>(s.steps());
     steps.add(step);
-    return new BuildSnapshot(
-        s.buildId(),
-        s.state(),
-        s.push(),
-        s.attempt(),
-        s.currentTaskId(),
-        s.plan(),
-        s.dependencyKey(),
-        s.layer(),
-        s.image(),
-        s.imageDigest(),
-        s.failedStage(),
-        s.failure(),
-        s.outcomePublished(),
-        s.createdAt(),
-        s.updatedAt(),
-        steps);
+    return s.toBuilder().steps(steps).build();
   }
 
   private static BuildSnapshot transition(
@@ -502,23 +446,19 @@ final class BuildStateMachine {
       String dependencyKey,
       DependencyLayer layer,
       Instant now) {
-    return new BuildSnapshot(
-        from.buildId(),
-        state,
-        from.push(),
-        from.attempt(),
-        BuildTask.taskId(from.buildId(), nextTask, from.attempt()),
-        plan,
-        dependencyKey,
-        layer,
-        null,
-        null,
-        null,
-        null,
-        false,
-        from.createdAt(),
-        now,
-        from.steps());
+    return from.toBuilder()
+        .state(state)
+        .currentTaskId(BuildTask.taskId(from.buildId(), nextTask, from.attempt()))
+        .plan(plan)
+        .dependencyKey(dependencyKey)
+        .layer(layer)
+        .image(null)
+        .imageDigest(null)
+        .failedStage(null)
+        .failure(null)
+        .outcomePublished(false)
+        .updatedAt(now)
+        .build();
   }
 
   private static CodedMessage noDockerfileBuilder(PushEvent push) {

@@ -51,4 +51,157 @@ public record BuildSnapshot(
       steps.get(i).validate("steps[" + i + "]");
     }
   }
+
+  /** A builder holding this snapshot's values, to change a few of them. */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /** A new build's first snapshot is built from scratch. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Copies a snapshot with some fields changed; {@link #build()} makes the immutable record. */
+  public static final class Builder {
+    private String buildId;
+    private BuildState state;
+    private PushEvent push;
+    private int attempt;
+    private String currentTaskId;
+    private BuildPlanSummary plan;
+    private String dependencyKey;
+    private DependencyLayer layer;
+    private String image;
+    private Digest imageDigest;
+    private TaskKind failedStage;
+    private CodedMessage failure;
+    private boolean outcomePublished;
+    private Instant createdAt;
+    private Instant updatedAt;
+    private List<StepTiming> steps;
+
+    private Builder() {
+      steps = List.of();
+    }
+
+    private Builder(BuildSnapshot s) {
+      buildId = s.buildId;
+      state = s.state;
+      push = s.push;
+      attempt = s.attempt;
+      currentTaskId = s.currentTaskId;
+      plan = s.plan;
+      dependencyKey = s.dependencyKey;
+      layer = s.layer;
+      image = s.image;
+      imageDigest = s.imageDigest;
+      failedStage = s.failedStage;
+      failure = s.failure;
+      outcomePublished = s.outcomePublished;
+      createdAt = s.createdAt;
+      updatedAt = s.updatedAt;
+      steps = s.steps;
+    }
+
+    public Builder buildId(String value) {
+      buildId = value;
+      return this;
+    }
+
+    public Builder state(BuildState value) {
+      state = value;
+      return this;
+    }
+
+    public Builder push(PushEvent value) {
+      push = value;
+      return this;
+    }
+
+    public Builder attempt(int value) {
+      attempt = value;
+      return this;
+    }
+
+    public Builder currentTaskId(String value) {
+      currentTaskId = value;
+      return this;
+    }
+
+    public Builder plan(BuildPlanSummary value) {
+      plan = value;
+      return this;
+    }
+
+    public Builder dependencyKey(String value) {
+      dependencyKey = value;
+      return this;
+    }
+
+    public Builder layer(DependencyLayer value) {
+      layer = value;
+      return this;
+    }
+
+    public Builder image(String value) {
+      image = value;
+      return this;
+    }
+
+    public Builder imageDigest(Digest value) {
+      imageDigest = value;
+      return this;
+    }
+
+    public Builder failedStage(TaskKind value) {
+      failedStage = value;
+      return this;
+    }
+
+    public Builder failure(CodedMessage value) {
+      failure = value;
+      return this;
+    }
+
+    public Builder outcomePublished(boolean value) {
+      outcomePublished = value;
+      return this;
+    }
+
+    public Builder createdAt(Instant value) {
+      createdAt = value;
+      return this;
+    }
+
+    public Builder updatedAt(Instant value) {
+      updatedAt = value;
+      return this;
+    }
+
+    public Builder steps(List<StepTiming> value) {
+      steps = value;
+      return this;
+    }
+
+    public BuildSnapshot build() {
+      return new BuildSnapshot(
+          buildId,
+          state,
+          push,
+          attempt,
+          currentTaskId,
+          plan,
+          dependencyKey,
+          layer,
+          image,
+          imageDigest,
+          failedStage,
+          failure,
+          outcomePublished,
+          createdAt,
+          updatedAt,
+          steps);
+    }
+  }
 }
