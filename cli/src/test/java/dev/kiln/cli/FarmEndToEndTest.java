@@ -10,6 +10,7 @@ import dev.kiln.events.ImageReady;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
+import dev.kiln.testkit.GitRepo;
 import dev.kiln.testkit.ImageContents;
 import dev.kiln.testkit.LocalRegistry;
 import dev.kiln.testkit.StaticIndexServer;
@@ -108,7 +109,8 @@ class FarmEndToEndTest {
                 "app.py", "from greeting import VERSION\n",
                 "requirements.txt", "greeting\n",
                 ".python-version", "3.11\n",
-                "Procfile", "web: greet --port $PORT\n"));
+                "Procfile", "web: greet --port $PORT\n"),
+            "the app with a console script");
 
     ImageReady ready = buildSucceeds("e2e", "hello", repo, commit);
 
@@ -140,7 +142,7 @@ class FarmEndToEndTest {
   @Test
   void sameCommitPushedThreeTimesBuildsOnce() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/twice"));
-    String commit = repo.commit(pythonApp("helper-lib==0.5\n", "3.11\n"));
+    String commit = repo.commit(pythonApp("helper-lib==0.5\n", "3.11\n"), "test commit");
     PushEvent push = push("e2e", "twice", repo, commit);
     CoordinatorClient coordinator = new CoordinatorClient(farm.endpoints().coordinatorUrl());
 
@@ -174,7 +176,7 @@ class FarmEndToEndTest {
     publishRaw(pushTopic, "bad-commit", body, true, badCommit);
 
     GitRepo repo = GitRepo.init(temp.resolve("repos/after-garbage"));
-    String commit = repo.commit(pythonApp("helper-lib==0.5\n", "3.11\n"));
+    String commit = repo.commit(pythonApp("helper-lib==0.5\n", "3.11\n"), "test commit");
     buildSucceeds("e2e", "after-garbage", repo, commit);
 
     var deadLetters =
@@ -196,7 +198,7 @@ class FarmEndToEndTest {
   @Test
   void requirementMissingFromTheIndexFailsTheBuildWithACodeNamingThePackage() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/missing"));
-    String commit = repo.commit(pythonApp("no-such-package==1.0\n", "3.11\n"));
+    String commit = repo.commit(pythonApp("no-such-package==1.0\n", "3.11\n"), "test commit");
     StringWriter log = new StringWriter();
 
     PushCommand.Result result =
@@ -222,7 +224,7 @@ class FarmEndToEndTest {
   @Test
   void coordinatorStoppedMidBuildIsReplacedAndTheBuildCompletesExactlyOnce() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/restart"));
-    String commit = repo.commit(pythonApp("slow-download==1.0\n", "3.11.4\n"));
+    String commit = repo.commit(pythonApp("slow-download==1.0\n", "3.11.4\n"), "test commit");
     PushEvent push = push("e2e", "restart", repo, commit);
     CoordinatorClient coordinator = new CoordinatorClient(farm.endpoints().coordinatorUrl());
     Runnable releaseDownload = index.hold("slow_download-1.0-py3-none-any.whl");

@@ -12,7 +12,7 @@ import dev.kiln.events.EventCodec;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
 import dev.kiln.testkit.EmbeddedKafka;
-import dev.kiln.worker.testsupport.GitRepo;
+import dev.kiln.testkit.GitRepo;
 import dev.kiln.worker.testsupport.KafkaTopicsFixture;
 import dev.kiln.worker.testsupport.Tasks;
 import io.vertx.core.Vertx;

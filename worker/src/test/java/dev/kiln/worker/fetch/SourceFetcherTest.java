@@ -3,9 +3,9 @@ package dev.kiln.worker.fetch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kiln.testkit.GitRepo;
 import dev.kiln.worker.fs.BackgroundDeleter;
 import dev.kiln.worker.steps.StepFailure;
-import dev.kiln.worker.testsupport.GitRepo;
 import dev.kiln.worker.testsupport.RecordingLog;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.kiln.worker.testsupport;
+package dev.kiln.testkit;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
