@@ -338,7 +338,6 @@ final class BuildStateMachine {
   }
 
   private Decision succeed(BuildSnapshot assembling, String image, Digest digest) {
-    Instant now = clock.instant();
     BuildSnapshot succeeded =
         assembling.toBuilder()
             .state(BuildState.SUCCEEDED)
@@ -347,23 +346,17 @@ final class BuildStateMachine {
             .failedStage(null)
             .failure(null)
             .outcomePublished(false)
-            .updatedAt(now)
+            .updatedAt(clock.instant())
             .build();
-    BuildSnapshot published = withOutcomePublished(succeeded);
-    return new Decision(
-        published,
-        List.of(
-            new Action.WriteSnapshot(succeeded),
-            log(
-                succeeded,
-                Level.INFO,
-                "-----> Build " + succeeded.buildId() + " succeeded: " + image + "@" + digest),
-            outcome(succeeded),
-            new Action.WriteSnapshot(published)));
+    return finish(
+        succeeded,
+        log(
+            succeeded,
+            Level.INFO,
+            "-----> Build " + succeeded.buildId() + " succeeded: " + image + "@" + digest));
   }
 
   private Decision fail(BuildSnapshot current, TaskKind stage, CodedMessage failure) {
-    Instant now = clock.instant();
     BuildSnapshot failed =
         current.toBuilder()
             .state(BuildState.FAILED)
@@ -372,25 +365,35 @@ final class BuildStateMachine {
             .failedStage(stage)
             .failure(failure)
             .outcomePublished(false)
-            .updatedAt(now)
+            .updatedAt(clock.instant())
             .build();
-    BuildSnapshot published = withOutcomePublished(failed);
+    return finish(
+        failed,
+        log(
+            failed,
+            Level.ERROR,
+            " !     Build "
+                + failed.buildId()
+                + " failed at "
+                + stage
+                + " ["
+                + failure.code()
+                + "]: "
+                + failure.message()));
+  }
+
+  /**
+   * A final snapshot, then the log line and the outcome event, then the same snapshot marked
+   * published: after a crash between the two writes, resume publishes the outcome again.
+   */
+  private Decision finish(BuildSnapshot finished, Action logLine) {
+    BuildSnapshot published = withOutcomePublished(finished);
     return new Decision(
         published,
         List.of(
-            new Action.WriteSnapshot(failed),
-            log(
-                failed,
-                Level.ERROR,
-                " !     Build "
-                    + failed.buildId()
-                    + " failed at "
-                    + stage
-                    + " ["
-                    + failure.code()
-                    + "]: "
-                    + failure.message()),
-            outcome(failed),
+            new Action.WriteSnapshot(finished),
+            logLine,
+            outcome(finished),
             new Action.WriteSnapshot(published)));
   }
 

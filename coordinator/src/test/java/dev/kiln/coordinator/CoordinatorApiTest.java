@@ -249,22 +249,13 @@ class CoordinatorApiTest {
 
   private static BuildSnapshot snapshot(PushEvent push, BuildState state, long second) {
     Instant at = Instant.ofEpochSecond(1_700_000_000L + second);
-    return new BuildSnapshot(
-        push.buildId(),
-        state,
-        push,
-        1,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        false,
-        at,
-        at,
-        List.of());
+    return BuildSnapshot.builder()
+        .buildId(push.buildId())
+        .state(state)
+        .push(push)
+        .attempt(1)
+        .createdAt(at)
+        .updatedAt(at)
+        .build();
   }
 }

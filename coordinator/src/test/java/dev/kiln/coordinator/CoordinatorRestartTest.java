@@ -74,23 +74,21 @@ class CoordinatorRestartTest {
     PushEvent push = Fixtures.push();
     Instant at = Instant.parse("2025-01-01T00:00:00Z");
     BuildSnapshot unpublished =
-        new BuildSnapshot(
-            push.buildId(),
-            BuildState.SUCCEEDED,
-            push,
-            1,
-            BuildTask.taskId(push.buildId(), TaskKind.ASSEMBLE, 1),
-            Fixtures.plan("pip"),
-            Fixtures.DEPENDENCY_KEY,
-            Fixtures.layer(Fixtures.DEPENDENCY_KEY),
-            "registry.test/acme/web:1",
-            Fixtures.digest('e'),
-            null,
-            null,
-            false,
-            at,
-            at,
-            List.of());
+        BuildSnapshot.builder()
+            .buildId(push.buildId())
+            .state(BuildState.SUCCEEDED)
+            .push(push)
+            .attempt(1)
+            .currentTaskId(BuildTask.taskId(push.buildId(), TaskKind.ASSEMBLE, 1))
+            .plan(Fixtures.plan("pip"))
+            .dependencyKey(Fixtures.DEPENDENCY_KEY)
+            .layer(Fixtures.layer(Fixtures.DEPENDENCY_KEY))
+            .image("registry.test/acme/web:1")
+            .imageDigest(Fixtures.digest('e'))
+            .outcomePublished(false)
+            .createdAt(at)
+            .updatedAt(at)
+            .build();
     await(farm.publisher.publish(farm.topics.builds(), push.buildId(), unpublished));
     farm.workers(ScriptedWorkers::succeedEverything);
 

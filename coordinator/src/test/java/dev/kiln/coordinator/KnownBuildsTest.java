@@ -77,22 +77,14 @@ class KnownBuildsTest {
                 Map.of(),
                 List.of());
     Instant at = Instant.ofEpochSecond(second);
-    return new BuildSnapshot(
-        push.buildId(),
-        state,
-        push,
-        1,
-        null,
-        plan,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        false,
-        at,
-        at,
-        List.of());
+    return BuildSnapshot.builder()
+        .buildId(push.buildId())
+        .state(state)
+        .push(push)
+        .attempt(1)
+        .plan(plan)
+        .createdAt(at)
+        .updatedAt(at)
+        .build();
   }
 }

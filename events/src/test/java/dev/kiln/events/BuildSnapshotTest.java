@@ -110,22 +110,15 @@ class BuildSnapshotTest {
             new AppSpec(null, null, null, null, Map.of()),
             Map.of(),
             Instant.parse("2026-11-21T02:53:10Z"));
-    return new BuildSnapshot(
-        BUILD_ID,
-        BuildState.ASSEMBLING,
-        push,
-        1,
-        BUILD_ID + "/assemble/1",
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        false,
-        Instant.parse("2026-11-21T02:53:11Z"),
-        Instant.parse("2026-11-21T02:53:12Z"),
-        steps);
+    return BuildSnapshot.builder()
+        .buildId(BUILD_ID)
+        .state(BuildState.ASSEMBLING)
+        .push(push)
+        .attempt(1)
+        .currentTaskId(BUILD_ID + "/assemble/1")
+        .createdAt(Instant.parse("2026-11-21T02:53:11Z"))
+        .updatedAt(Instant.parse("2026-11-21T02:53:12Z"))
+        .steps(steps)
+        .build();
   }
 }
