@@ -10,6 +10,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.LocalDateTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,8 +22,8 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /**
- * Builds real, installable PEP 427 wheels ({@code py3-none-any}) for tests, byte-for-byte
- * reproducible: the same builder calls always give the same file and the same sha256.
+ * Builds real, installable PEP 427 wheels for tests, byte-for-byte reproducible: the same builder
+ * calls always give the same file and the same sha256.
  *
  * <pre>{@code
  * Path wheel = WheelBuilder.wheel("demo-pkg", "1.0")
@@ -33,21 +34,37 @@ import java.util.zip.ZipOutputStream;
  *     .writeTo(dir);
  * }</pre>
  *
- * Without {@link #module} calls the wheel holds {@code <distribution name>/__init__.py} defining
- * {@code __version__} (e.g. {@code demo_pkg/__init__.py} for {@code Demo-Pkg}).
+ * Wheels are {@code py3-none-any} unless {@link #tag} says otherwise, e.g. a wheel only pip for
+ * CPython 3.13 on x86_64 Linux accepts:
+ *
+ * <pre>{@code
+ * WheelBuilder.wheel("fast-thing", "2.0")
+ *     .tag("cp313", "cp313", "manylinux_2_17_x86_64.manylinux2014_x86_64")
+ *     .file("fast_thing/_speedups.cpython-313-x86_64-linux-gnu.so", bytes)
+ *     .writeTo(dir); // fast_thing-2.0-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+ * }</pre>
+ *
+ * Without {@link #module} or {@link #file} calls the wheel holds {@code <distribution
+ * name>/__init__.py} defining {@code __version__} (e.g. {@code demo_pkg/__init__.py} for {@code
+ * Demo-Pkg}).
  */
 public final class WheelBuilder {
   private static final Pattern PROJECT_NAME =
       Pattern.compile("^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$");
   private static final Pattern VERSION = Pattern.compile("^[A-Za-z0-9.+!_]+$");
+  // One PEP 425 tag component, or a compressed set of them joined with '.'.
+  private static final Pattern TAG_SET = Pattern.compile("^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$");
   // The earliest time a zip entry can hold: fixed so the bytes never depend on when a test ran.
   private static final LocalDateTime ZIP_EPOCH = LocalDateTime.of(1980, 1, 1, 0, 0);
 
   private final String name;
   private final String version;
-  private final Map<String, String> modules = new LinkedHashMap<>();
+  private final Map<String, byte[]> files = new LinkedHashMap<>();
   private final List<String> requirements = new ArrayList<>();
   private final Map<String, String> consoleScripts = new LinkedHashMap<>();
+  private String pythonTag = "py3";
+  private String abiTag = "none";
+  private String platformTag = "any";
   private String requiresPython;
   private String summary;
 
@@ -71,22 +88,50 @@ public final class WheelBuilder {
     return new WheelBuilder(name, version);
   }
 
-  /** Adds a file at {@code path} (relative, {@code /}-separated) inside the wheel. */
+  /**
+   * Adds a text file at {@code path} (relative, {@code /}-separated) inside the wheel, as UTF-8.
+   */
   public WheelBuilder module(String path, String source) {
     Objects.requireNonNull(source, "source");
+    return file(path, utf8(source));
+  }
+
+  /**
+   * Adds a file with exactly these bytes (e.g. an extension module, a font, a {@code .mo} catalog)
+   * at {@code path} (relative, {@code /}-separated) inside the wheel. The bytes are copied, so
+   * changing the array afterwards does not change the wheel.
+   */
+  public WheelBuilder file(String path, byte[] content) {
+    Objects.requireNonNull(content, "content");
     if (path == null
         || path.isBlank()
         || path.startsWith("/")
         || path.contains("\\")
-        || path.contains("..")
+        || Arrays.stream(path.split("/", -1))
+            .anyMatch(segment -> segment.isEmpty() || segment.equals(".") || segment.equals(".."))
         || path.contains(".dist-info/")) {
       throw new IllegalArgumentException(
-          "module path '"
+          "file path '"
               + path
               + "' must be relative, use '/'"
               + " and stay out of .dist-info, e.g. \"demo_pkg/__init__.py\"");
     }
-    modules.put(path, source);
+    files.put(path, content.clone());
+    return this;
+  }
+
+  /**
+   * Sets the wheel's PEP 425 tags (by default {@code py3}, {@code none}, {@code any}), e.g. {@code
+   * ("cp313", "cp313", "manylinux_2_17_x86_64")}. Each part may be a compressed tag set joined with
+   * {@code .}, e.g. platform {@code "manylinux_2_17_x86_64.manylinux2014_x86_64"}: the filename
+   * keeps the sets as given and the WHEEL file gets one {@code Tag:} line per combination. A wheel
+   * with an ABI other than {@code none} or a platform other than {@code any} is not pure ({@code
+   * Root-Is-Purelib: false}).
+   */
+  public WheelBuilder tag(String python, String abi, String platform) {
+    this.pythonTag = checkTagSet("python", python);
+    this.abiTag = checkTagSet("ABI", abi);
+    this.platformTag = checkTagSet("platform", platform);
     return this;
   }
 
@@ -122,9 +167,37 @@ public final class WheelBuilder {
     return name.replaceAll("[-_.]+", "_").toLowerCase(Locale.ROOT);
   }
 
-  /** E.g. {@code demo_pkg-1.0-py3-none-any.whl}. */
+  /**
+   * E.g. {@code demo_pkg-1.0-py3-none-any.whl}, or {@code
+   * demo_pkg-1.0-cp313-cp313-manylinux_2_17_x86_64.whl} after {@link #tag}.
+   */
   public String filename() {
-    return distributionName() + "-" + version + "-py3-none-any.whl";
+    return distributionName()
+        + "-"
+        + version
+        + "-"
+        + pythonTag
+        + "-"
+        + abiTag
+        + "-"
+        + platformTag
+        + ".whl";
+  }
+
+  /**
+   * The expanded tags the WHEEL file lists, in order, e.g. {@code
+   * [cp313-cp313-manylinux_2_17_x86_64, cp313-cp313-manylinux2014_x86_64]}.
+   */
+  public List<String> tags() {
+    List<String> tags = new ArrayList<>();
+    for (String python : pythonTag.split("\\.")) {
+      for (String abi : abiTag.split("\\.")) {
+        for (String platform : platformTag.split("\\.")) {
+          tags.add(python + "-" + abi + "-" + platform);
+        }
+      }
+    }
+    return tags;
   }
 
   /** Writes the wheel into {@code directory} (created if missing) and returns its path. */
@@ -143,17 +216,13 @@ public final class WheelBuilder {
   public byte[] bytes() {
     String distInfo = distributionName() + "-" + version + ".dist-info/";
     Map<String, byte[]> entries = new LinkedHashMap<>();
-    Map<String, String> sources =
-        modules.isEmpty()
-            ? Map.of(distributionName() + "/__init__.py", "__version__ = \"" + version + "\"\n")
-            : modules;
-    sources.forEach((path, source) -> entries.put(path, utf8(source)));
+    if (files.isEmpty()) {
+      entries.put(distributionName() + "/__init__.py", utf8("__version__ = \"" + version + "\"\n"));
+    } else {
+      entries.putAll(files);
+    }
     entries.put(distInfo + "METADATA", utf8(metadata()));
-    entries.put(
-        distInfo + "WHEEL",
-        utf8(
-            "Wheel-Version: 1.0\nGenerator: kiln-testkit\n"
-                + "Root-Is-Purelib: true\nTag: py3-none-any\n"));
+    entries.put(distInfo + "WHEEL", utf8(wheelFile()));
     if (!consoleScripts.isEmpty()) {
       StringBuilder entryPoints = new StringBuilder("[console_scripts]\n");
       consoleScripts.forEach(
@@ -187,6 +256,34 @@ public final class WheelBuilder {
       throw new UncheckedIOException("could not build " + filename() + " in memory", e);
     }
     return out.toByteArray();
+  }
+
+  private String wheelFile() {
+    boolean pure =
+        Arrays.stream(abiTag.split("\\.")).allMatch("none"::equals)
+            && Arrays.stream(platformTag.split("\\.")).allMatch("any"::equals);
+    StringBuilder wheel =
+        new StringBuilder("Wheel-Version: 1.0\nGenerator: kiln-testkit\n")
+            .append("Root-Is-Purelib: ")
+            .append(pure)
+            .append('\n');
+    for (String tag : tags()) {
+      wheel.append("Tag: ").append(tag).append('\n');
+    }
+    return wheel.toString();
+  }
+
+  private static String checkTagSet(String part, String tagSet) {
+    if (tagSet == null || !TAG_SET.matcher(tagSet).matches()) {
+      throw new IllegalArgumentException(
+          "'"
+              + tagSet
+              + "' is not a usable "
+              + part
+              + " tag: use letters, digits and '_', several joined with '.',"
+              + " e.g. \"cp313\" or \"manylinux_2_17_x86_64.manylinux2014_x86_64\"");
+    }
+    return tagSet;
   }
 
   private String metadata() {
