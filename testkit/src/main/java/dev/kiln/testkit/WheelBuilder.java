@@ -54,12 +54,15 @@ public final class WheelBuilder {
   private static final Pattern VERSION = Pattern.compile("^[A-Za-z0-9.+!_]+$");
   // One PEP 425 tag component, or a compressed set of them joined with '.'.
   private static final Pattern TAG_SET = Pattern.compile("^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$");
+  // The builder writes these two itself, from what it holds.
+  private static final List<String> GENERATED_DIST_INFO_FILES = List.of("WHEEL", "RECORD");
   // The earliest time a zip entry can hold: fixed so the bytes never depend on when a test ran.
   private static final LocalDateTime ZIP_EPOCH = LocalDateTime.of(1980, 1, 1, 0, 0);
 
   private final String name;
   private final String version;
   private final Map<String, byte[]> files = new LinkedHashMap<>();
+  private final Map<String, byte[]> distInfoFiles = new LinkedHashMap<>();
   private final List<String> requirements = new ArrayList<>();
   private final Map<String, String> consoleScripts = new LinkedHashMap<>();
   private String pythonTag = "py3";
@@ -200,6 +203,29 @@ public final class WheelBuilder {
     return tags;
   }
 
+  /**
+   * Puts {@code content} in the wheel's {@code .dist-info} directory as {@code filename}, verbatim:
+   * for wheels made from an existing distribution's metadata. A {@code METADATA} given here
+   * replaces the one made from {@link #requires} and the like; an {@code entry_points.txt} cannot
+   * be combined with {@link #consoleScript}. WHEEL and RECORD are always written by the builder.
+   */
+  WheelBuilder distInfoFile(String filename, byte[] content) {
+    Objects.requireNonNull(content, "content");
+    if (filename == null
+        || filename.isBlank()
+        || filename.contains("/")
+        || filename.contains("\\")
+        || GENERATED_DIST_INFO_FILES.contains(filename)) {
+      throw new IllegalArgumentException(
+          "'"
+              + filename
+              + "' cannot be put in .dist-info: use a plain file name other than "
+              + String.join(" or ", GENERATED_DIST_INFO_FILES));
+    }
+    distInfoFiles.put(filename, content.clone());
+    return this;
+  }
+
   /** Writes the wheel into {@code directory} (created if missing) and returns its path. */
   public Path writeTo(Path directory) {
     try {
@@ -215,13 +241,19 @@ public final class WheelBuilder {
   /** The wheel's bytes. */
   public byte[] bytes() {
     String distInfo = distributionName() + "-" + version + ".dist-info/";
+    if (!consoleScripts.isEmpty() && distInfoFiles.containsKey("entry_points.txt")) {
+      throw new IllegalStateException(
+          filename()
+              + " has both console scripts and a verbatim entry_points.txt:"
+              + " put the scripts in the entry_points.txt");
+    }
     Map<String, byte[]> entries = new LinkedHashMap<>();
     if (files.isEmpty()) {
       entries.put(distributionName() + "/__init__.py", utf8("__version__ = \"" + version + "\"\n"));
     } else {
       entries.putAll(files);
     }
-    entries.put(distInfo + "METADATA", utf8(metadata()));
+    entries.put(distInfo + "METADATA", distInfoFiles.getOrDefault("METADATA", utf8(metadata())));
     entries.put(distInfo + "WHEEL", utf8(wheelFile()));
     if (!consoleScripts.isEmpty()) {
       StringBuilder entryPoints = new StringBuilder("[console_scripts]\n");
@@ -230,6 +262,7 @@ public final class WheelBuilder {
               entryPoints.append(command).append(" = ").append(target).append('\n'));
       entries.put(distInfo + "entry_points.txt", utf8(entryPoints.toString()));
     }
+    distInfoFiles.forEach((filename, content) -> entries.putIfAbsent(distInfo + filename, content));
     StringBuilder record = new StringBuilder();
     entries.forEach(
         (path, content) ->

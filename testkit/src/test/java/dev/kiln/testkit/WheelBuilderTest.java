@@ -171,6 +171,35 @@ class WheelBuilderTest {
   }
 
   @Test
+  void verbatimDistInfoFilesReplaceTheGeneratedMetadataButNeverWheelOrRecord() throws Exception {
+    byte[] metadata =
+        "Metadata-Version: 2.1\nName: Demo-Pkg\nVersion: 1.0\n\nBody\n"
+            .getBytes(StandardCharsets.UTF_8);
+    Map<String, String> entries =
+        unzip(
+            WheelBuilder.wheel("Demo-Pkg", "1.0")
+                .distInfoFile("METADATA", metadata)
+                .distInfoFile(
+                    "entry_points.txt",
+                    "[console_scripts]\nx = y:z\n".getBytes(StandardCharsets.UTF_8))
+                .bytes());
+
+    assertThat(entries.get("demo_pkg-1.0.dist-info/METADATA"))
+        .isEqualTo(new String(metadata, StandardCharsets.UTF_8));
+    assertThat(entries.get("demo_pkg-1.0.dist-info/entry_points.txt"))
+        .isEqualTo("[console_scripts]\nx = y:z\n");
+    assertThatThrownBy(() -> WheelBuilder.wheel("ok", "1.0").distInfoFile("RECORD", new byte[0]))
+        .hasMessageContaining("other than WHEEL or RECORD");
+    assertThatThrownBy(
+            () ->
+                demo()
+                    .distInfoFile(
+                        "entry_points.txt", "[console_scripts]\n".getBytes(StandardCharsets.UTF_8))
+                    .bytes())
+        .hasMessageContaining("both console scripts and a verbatim entry_points.txt");
+  }
+
+  @Test
   void pipPicksACp313WheelForCpython313AndRejectsItFor311() throws Exception {
     Path wheels = Files.createDirectories(dir.resolve("wheels"));
     WheelBuilder.wheel("fast-thing", "2.0")
