@@ -102,12 +102,42 @@ final class BlobStore {
     }
   }
 
+  /** Stores {@code content} (small, already in memory) through the same verified path. */
+  Digest putBytes(byte[] content) throws IOException {
+    Digest digest = Digest.compute(content);
+    Path temp = newTempFile();
+    Files.write(temp, content);
+    commit(temp, digest, digest);
+    return digest;
+  }
+
   /** Copies {@code source} over {@code target}, returning the digest of the bytes copied. */
   static Digest copyHashing(Path source, Path target) throws IOException {
+    return copyHashing(source, target, Long.MAX_VALUE, null);
+  }
+
+  /**
+   * Copies at most {@code maxBytes + 1} bytes of {@code source} over {@code target}, so a caller
+   * expecting at most {@code maxBytes} sees a longer source without copying all of it.
+   *
+   * @param alsoHash fed the same bytes, or null
+   * @return the digest of the bytes copied
+   */
+  static Digest copyHashing(Path source, Path target, long maxBytes, MessageDigest alsoHash)
+      throws IOException {
     MessageDigest sha256 = Digest.newSha256();
     try (InputStream in = new DigestInputStream(Files.newInputStream(source), sha256);
         OutputStream out = Files.newOutputStream(target)) {
-      in.transferTo(out);
+      byte[] buffer = new byte[64 * 1024];
+      long left = maxBytes == Long.MAX_VALUE ? Long.MAX_VALUE : maxBytes + 1;
+      for (int read;
+          left > 0 && (read = in.read(buffer, 0, (int) Math.min(buffer.length, left))) != -1; ) {
+        out.write(buffer, 0, read);
+        if (alsoHash != null) {
+          alsoHash.update(buffer, 0, read);
+        }
+        left -= read;
+      }
     }
     return Digest.fromSha256(sha256);
   }

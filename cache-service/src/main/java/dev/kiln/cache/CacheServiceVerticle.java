@@ -1,6 +1,7 @@
 package dev.kiln.cache;
 
 import dev.kiln.events.Digest;
+import dev.kiln.events.Quote;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -26,8 +27,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The cache-service: content-addressed blobs ({@code /cas/}), action results ({@code /ac/}) and a
- * PEP 503 / PEP 691 index proxying one upstream ({@code /simple/}, {@code /files/}).
+ * The cache-service: content-addressed blobs ({@code /cas/}), action results ({@code /ac/}), a PEP
+ * 503 / PEP 691 index proxying one upstream ({@code /simple/}, {@code /files/}) and NLTK data
+ * proxying one upstream NLTK data index ({@code /nltk/}).
  *
  * <p>Deploy it with {@code vertx.deployVerticle(verticle)}; the deployment completes once the
  * server listens, after which {@link #actualPort()} and {@link #baseUrl()} are set. All file I/O
@@ -39,14 +41,18 @@ public final class CacheServiceVerticle extends VerticleBase {
   private static final Duration STALE_TEMP_FILE_AGE = Duration.ofHours(1);
   private static final String ENDPOINTS =
       "GET|HEAD|PUT /cas/{sha256}, GET|PUT /ac/{key},"
-          + " GET /simple/, GET /simple/{project}/, GET /files/{sha256}/{filename}, GET /health";
+          + " GET /simple/, GET /simple/{project}/, GET /files/{sha256}/{filename},"
+          + " GET|HEAD /nltk/index.xml, GET|HEAD /nltk/packages/{subdir}/{id}.zip, GET /health";
+  private static final String NLTK_PACKAGE_EXAMPLE = "/nltk/packages/corpora/stopwords.zip";
 
   private final CacheServiceConfig config;
   private volatile int actualPort = -1;
   private BlobStore store;
   private ActionCache actions;
   private UpstreamHttp upstreamHttp;
+  private UpstreamHttp nltkHttp;
   private PackageIndex index;
+  private NltkData nltk;
   private HttpServer server;
 
   public CacheServiceVerticle(CacheServiceConfig config) {
@@ -89,6 +95,16 @@ public final class CacheServiceVerticle extends VerticleBase {
             upstream -> {
               index =
                   new PackageIndex(vertx, upstream, upstreamHttp, store, config.projectPageTtl());
+              nltkHttp = new UpstreamHttp(vertx, config.nltkDataUrl());
+              nltk =
+                  new NltkData(
+                      vertx,
+                      URI.create(config.nltkDataUrl()),
+                      nltkHttp,
+                      store,
+                      actions,
+                      config.projectPageTtl(),
+                      config.maxNltkPackageBytes());
               return vertx
                   .createHttpServer(
                       new HttpServerOptions()
@@ -114,8 +130,9 @@ public final class CacheServiceVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     Future<Void> serverClosed = server == null ? Future.succeededFuture() : server.close();
-    return serverClosed.eventually(
-        () -> upstreamHttp == null ? Future.succeededFuture() : upstreamHttp.close());
+    return serverClosed
+        .eventually(() -> upstreamHttp == null ? Future.succeededFuture() : upstreamHttp.close())
+        .eventually(() -> nltkHttp == null ? Future.succeededFuture() : nltkHttp.close());
   }
 
   private Void openStore() {
@@ -176,6 +193,9 @@ public final class CacheServiceVerticle extends VerticleBase {
 
   private Router router() {
     Router router = Router.router(vertx);
+    // Routes match the normalized path, in which "/nltk/packages/../../x" is already "/x"; refuse
+    // such requests outright rather than answer for a path the client did not write.
+    router.route().handler(this::refuseDotSegmentsUnderNltk);
     router.get("/health").handler(this::health);
 
     router.getWithRegex("/cas/(?<digest>[^/]*)").handler(this::getBlob);
@@ -196,6 +216,18 @@ public final class CacheServiceVerticle extends VerticleBase {
     router.getWithRegex("/simple/(?<project>[^/]+)/").handler(this::projectPage);
     router.getWithRegex("/files/(?<digest>[^/]*)/(?<filename>[^/]+)").handler(this::getFile);
     router.headWithRegex("/files/(?<digest>[^/]*)/(?<filename>[^/]+)").handler(this::getFile);
+
+    router.getWithRegex("/nltk/index\\.xml").handler(this::nltkIndex);
+    router.headWithRegex("/nltk/index\\.xml").handler(this::nltkIndex);
+    router
+        .getWithRegex("/nltk/packages/(?<subdir>[^/]*)/(?<file>[^/]*)")
+        .handler(this::nltkPackage);
+    router
+        .headWithRegex("/nltk/packages/(?<subdir>[^/]*)/(?<file>[^/]*)")
+        .handler(this::nltkPackage);
+    // Deeper or shallower paths (an id with an encoded slash decodes into one) are not packages.
+    router.getWithRegex("/nltk/packages/.*").handler(this::notAnNltkPackagePath);
+    router.headWithRegex("/nltk/packages/.*").handler(this::notAnNltkPackagePath);
 
     router.route().failureHandler(this::renderFailure);
     router.errorHandler(
@@ -229,6 +261,7 @@ public final class CacheServiceVerticle extends VerticleBase {
         new JsonObject()
             .put("status", "UP")
             .put("upstreamIndex", config.upstreamIndexUrl())
+            .put("nltkData", config.nltkDataUrl())
             .put("store", config.root().toString());
     send(ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json"), health.encode());
   }
@@ -289,12 +322,18 @@ public final class CacheServiceVerticle extends VerticleBase {
   }
 
   private void sendBlob(RoutingContext ctx, Digest digest, long size) {
+    // Content-addressed: the bytes behind a URL never change.
+    sendStored(
+        ctx, digest, size, "application/octet-stream", "public, max-age=31536000, immutable");
+  }
+
+  private void sendStored(
+      RoutingContext ctx, Digest digest, long size, String contentType, String cacheControl) {
     HttpServerResponse response =
         ctx.response()
             .putHeader(HttpHeaders.ETAG, etag(digest))
-            // Content-addressed: the bytes behind a URL never change.
-            .putHeader(HttpHeaders.CACHE_CONTROL, "public, max-age=31536000, immutable")
-            .putHeader(HttpHeaders.CONTENT_TYPE, "application/octet-stream");
+            .putHeader(HttpHeaders.CACHE_CONTROL, cacheControl)
+            .putHeader(HttpHeaders.CONTENT_TYPE, contentType);
     String ifNoneMatch = ctx.request().getHeader(HttpHeaders.IF_NONE_MATCH);
     if (ifNoneMatch != null && (ifNoneMatch.contains(etag(digest)) || ifNoneMatch.equals("*"))) {
       endWithoutBody(response.setStatusCode(304));
@@ -371,6 +410,83 @@ public final class CacheServiceVerticle extends VerticleBase {
         .compose(path -> vertx.executeBlocking(() -> Files.size(path), false))
         .onSuccess(size -> sendBlob(ctx, digest, size))
         .onFailure(ctx::fail);
+  }
+
+  // ---- /nltk/
+
+  private void nltkIndex(RoutingContext ctx) {
+    nltk.index()
+        .onSuccess(
+            listing ->
+                send(
+                    ctx.response()
+                        .putHeader(HttpHeaders.CONTENT_TYPE, "application/xml; charset=utf-8"),
+                    listing.rewritten()))
+        .onFailure(ctx::fail);
+  }
+
+  private void nltkPackage(RoutingContext ctx) {
+    String subdir = ctx.pathParam("subdir");
+    String file = ctx.pathParam("file");
+    if (!file.endsWith(".zip")) {
+      notAnNltkPackagePath(ctx);
+      return;
+    }
+    String id = file.substring(0, file.length() - ".zip".length());
+    requirePlainName(ctx, "subdir", subdir);
+    requirePlainName(ctx, "package id", id);
+    nltk.packageZip(subdir, id)
+        .compose(
+            digest ->
+                vertx
+                    .executeBlocking(() -> Files.size(store.pathOf(digest)), false)
+                    .onSuccess(
+                        size ->
+                            // The URL names a package, not its bytes: a new upstream release may
+                            // change them, so clients revalidate (the ETag is the content's hash).
+                            sendStored(ctx, digest, size, "application/zip", "no-cache")))
+        .onFailure(ctx::fail);
+  }
+
+  private void refuseDotSegmentsUnderNltk(RoutingContext ctx) {
+    String raw = ctx.request().path();
+    if (raw != null && raw.startsWith("/nltk/")) {
+      for (String segment : raw.split("/", -1)) {
+        String decoded = segment.replace("%2e", ".").replace("%2E", ".");
+        if (decoded.equals(".") || decoded.equals("..")) {
+          throw CacheError.badRequest(
+              "'"
+                  + Quote.safe(raw, 200)
+                  + "' has a '.' or '..' segment: NLTK paths take plain names only, e.g. "
+                  + NLTK_PACKAGE_EXAMPLE);
+        }
+      }
+    }
+    ctx.next();
+  }
+
+  private void notAnNltkPackagePath(RoutingContext ctx) {
+    throw CacheError.badRequest(
+        "'"
+            + Quote.safe(ctx.request().path(), 200)
+            + "' is not an NLTK package path: expected /nltk/packages/{subdir}/{id}.zip with"
+            + " plain names, e.g. "
+            + NLTK_PACKAGE_EXAMPLE);
+  }
+
+  private static void requirePlainName(RoutingContext ctx, String what, String value) {
+    if (!NltkIndex.isPlainName(value)) {
+      throw CacheError.badRequest(
+          "'"
+              + Quote.safe(value, 80)
+              + "' in "
+              + Quote.safe(ctx.request().path(), 200)
+              + " is not a plain NLTK "
+              + what
+              + ": use letters, digits, '.', '_' and '-', starting with a letter or digit (no"
+              + " slashes, no '..'), e.g. "
+              + NLTK_PACKAGE_EXAMPLE);
+    }
   }
 
   private void sendPage(RoutingContext ctx, SimpleIndexFormat format, String body) {

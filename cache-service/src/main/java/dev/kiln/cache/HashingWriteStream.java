@@ -15,15 +15,47 @@ import java.security.MessageDigest;
 final class HashingWriteStream implements WriteStream<Buffer> {
   private final AsyncFile file;
   private final MessageDigest sha256 = Digest.newSha256();
+  private final long maxBytes;
+  private final MessageDigest alsoHash;
   private long bytesWritten;
+  // Set once a write went past the limit: the pipe then ends (closes) the file at once.
+  private boolean overLimit;
 
   HashingWriteStream(AsyncFile file) {
+    this(file, Long.MAX_VALUE, null);
+  }
+
+  /**
+   * @param maxBytes a write that would take the stream past this many bytes fails with {@link
+   *     TooLong} and writes nothing, which stops a pipe into this stream
+   * @param alsoHash a second digest fed the same bytes (e.g. the MD5 an upstream promises), or null
+   */
+  HashingWriteStream(AsyncFile file, long maxBytes, MessageDigest alsoHash) {
     this.file = file;
+    this.maxBytes = maxBytes;
+    this.alsoHash = alsoHash;
+  }
+
+  /** The stream went past its limit. */
+  static final class TooLong extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    TooLong(long maxBytes) {
+      super("more than " + maxBytes + " bytes", null, false, false);
+    }
   }
 
   @Override
   public Future<Void> write(Buffer data) {
-    sha256.update(data.getBytes());
+    if (overLimit || data.length() > maxBytes - bytesWritten) {
+      overLimit = true;
+      return Future.failedFuture(new TooLong(maxBytes));
+    }
+    byte[] bytes = data.getBytes();
+    sha256.update(bytes);
+    if (alsoHash != null) {
+      alsoHash.update(bytes);
+    }
     bytesWritten += data.length();
     return file.write(data);
   }
@@ -57,7 +89,8 @@ final class HashingWriteStream implements WriteStream<Buffer> {
 
   @Override
   public boolean writeQueueFull() {
-    return file.writeQueueFull();
+    // A pipe asks right after a write, even one that failed and had it close the file.
+    return !overLimit && file.writeQueueFull();
   }
 
   @Override

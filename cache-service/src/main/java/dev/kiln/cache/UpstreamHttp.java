@@ -2,16 +2,19 @@ package dev.kiln.cache;
 
 import dev.kiln.events.Digest;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.file.OpenOptions;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import java.net.URI;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -45,9 +48,46 @@ final class UpstreamHttp {
     return send(url, accept, what).compose(response -> response.body());
   }
 
+  /**
+   * The body of a 200 answer to GET {@code url}, refused (502, connection closed) as soon as it is
+   * longer than {@code maxBytes}, so an upstream cannot make the service buffer without bound.
+   */
+  Future<Buffer> get(URI url, String accept, String what, long maxBytes) {
+    return send(url, accept, what)
+        .compose(response -> withinDeclaredLength(response, url, what, maxBytes))
+        .compose(
+            response -> {
+              Promise<Buffer> received = Promise.promise();
+              Buffer body = Buffer.buffer();
+              response.exceptionHandler(broken -> received.tryFail(brokeOff(url, what, broken)));
+              response.handler(
+                  chunk -> {
+                    if (chunk.length() <= maxBytes - body.length()) {
+                      body.appendBuffer(chunk);
+                    } else if (received.tryFail(tooLong(url, what, maxBytes))) {
+                      abandon(response);
+                    }
+                  });
+              response.endHandler(end -> received.tryComplete(body));
+              return received.future();
+            });
+  }
+
   /** Streams GET {@code url} into {@code temp}, returning the digest of what arrived. */
   Future<Digest> download(URI url, Path temp, String what) {
+    return download(url, temp, what, Long.MAX_VALUE, null);
+  }
+
+  /**
+   * Streams GET {@code url} into {@code temp}, returning the SHA-256 of what arrived.
+   *
+   * @param maxBytes the transfer is stopped (502, connection closed) as soon as the body is longer
+   * @param alsoHash fed the same bytes (e.g. an MD5 to check against what upstream promised), or
+   *     null
+   */
+  Future<Digest> download(URI url, Path temp, String what, long maxBytes, MessageDigest alsoHash) {
     return send(url, "*/*", what)
+        .compose(response -> withinDeclaredLength(response, url, what, maxBytes))
         .compose(
             response -> {
               // Hold the body while the file opens: a small one would otherwise be over before the
@@ -59,22 +99,19 @@ final class UpstreamHttp {
                   .onFailure(cannotWrite -> response.resume())
                   .compose(
                       file -> {
-                        HashingWriteStream hashing = new HashingWriteStream(file);
+                        HashingWriteStream hashing =
+                            new HashingWriteStream(file, maxBytes, alsoHash);
                         return response
                             .pipeTo(hashing)
                             .recover(
-                                broken ->
-                                    Future.failedFuture(
-                                        CacheError.badGateway(
-                                            "the download of "
-                                                + what
-                                                + " from upstream index "
-                                                + indexLocation
-                                                + " ("
-                                                + url
-                                                + ") broke off: "
-                                                + broken.getMessage(),
-                                            broken)))
+                                broken -> {
+                                  if (broken instanceof HashingWriteStream.TooLong) {
+                                    // Stop the transfer rather than drain an endless body.
+                                    abandon(response);
+                                    return Future.failedFuture(tooLong(url, what, maxBytes));
+                                  }
+                                  return Future.failedFuture(brokeOff(url, what, broken));
+                                })
                             .map(done -> hashing.digest());
                       });
             });
@@ -139,6 +176,56 @@ final class UpstreamHttp {
               // Drain the unwanted body first so the connection can be reused.
               return response.end().transform(drained -> Future.failedFuture(error));
             });
+  }
+
+  /** Refuses a body whose Content-Length is already over the limit, before reading any of it. */
+  private Future<HttpClientResponse> withinDeclaredLength(
+      HttpClientResponse response, URI url, String what, long maxBytes) {
+    String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
+    long length;
+    try {
+      length = declared == null ? -1 : Long.parseLong(declared.strip());
+    } catch (NumberFormatException e) {
+      length = -1;
+    }
+    if (length > maxBytes) {
+      abandon(response);
+      return Future.failedFuture(tooLong(url, what, maxBytes));
+    }
+    return Future.succeededFuture(response);
+  }
+
+  /** Closes the connection mid-body; the reset this causes is expected, not worth a log line. */
+  private static void abandon(HttpClientResponse response) {
+    response.exceptionHandler(reset -> {});
+    response.request().reset();
+  }
+
+  private CacheError tooLong(URI url, String what, long maxBytes) {
+    return CacheError.badGateway(
+        "upstream index "
+            + indexLocation
+            + " sent more than the "
+            + maxBytes
+            + " bytes accepted for "
+            + what
+            + " ("
+            + url
+            + "); the transfer was stopped and nothing was stored",
+        null);
+  }
+
+  private CacheError brokeOff(URI url, String what, Throwable broken) {
+    return CacheError.badGateway(
+        "the download of "
+            + what
+            + " from upstream index "
+            + indexLocation
+            + " ("
+            + url
+            + ") broke off: "
+            + broken.getMessage(),
+        broken);
   }
 
   private static String describe(Throwable failure) {
