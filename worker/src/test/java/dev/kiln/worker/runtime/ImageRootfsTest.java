@@ -13,6 +13,7 @@ import com.google.cloud.tools.jib.api.buildplan.ImageFormat;
 import dev.kiln.events.Digest;
 import dev.kiln.worker.runtime.ImageRootfs.MountPoint;
 import dev.kiln.worker.runtime.ImageRootfsException.Code;
+import dev.kiln.worker.runtime.TestImageArchives.Layer;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -22,6 +23,11 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.junit.jupiter.api.BeforeEach;
@@ -375,6 +381,47 @@ class ImageRootfsTest {
         .isInstanceOfSatisfying(
             ImageRootfsException.class, e -> assertThat(e.code()).isEqualTo(Code.TARGET_EXISTS));
     assertThat(listing(target)).containsExactly("in-use");
+  }
+
+  @Test
+  void concurrentUnpacksOfOneTargetGiveOneTreeAndTargetExistsForTheOthers() throws Exception {
+    Layer big = layer();
+    for (int file = 0; file < 300; file++) {
+      big.file("usr/lib/file" + file, "content " + file);
+    }
+    TestImageArchives.write(archive, big);
+    ImageRootfs unpacker = ImageRootfs.withDefaults();
+    Files.createDirectories(target.getParent());
+    Path alias = Files.createSymbolicLink(work.resolve("alias"), target.getParent());
+    ExecutorService threads = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<ImageRootfs.Unpacked>> calls = new ArrayList<>();
+      for (int call = 0; call < 4; call++) {
+        // Half through a symlinked parent: the lock is per directory, not per spelling.
+        Path spelling = call % 2 == 0 ? target : alias.resolve("image");
+        calls.add(threads.submit(() -> unpacker.unpack(archive, spelling, line -> {})));
+      }
+      int succeeded = 0;
+      for (Future<ImageRootfs.Unpacked> call : calls) {
+        try {
+          assertThat(call.get(1, TimeUnit.MINUTES).entries()).isEqualTo(300);
+          succeeded++;
+        } catch (ExecutionException e) {
+          assertThat(e.getCause())
+              .isInstanceOfSatisfying(
+                  ImageRootfsException.class,
+                  refused -> assertThat(refused.code()).isEqualTo(Code.TARGET_EXISTS));
+        }
+      }
+      assertThat(succeeded).isEqualTo(1);
+    } finally {
+      threads.shutdownNow();
+    }
+    assertThat(listing(target.resolve("usr/lib"))).hasSize(300);
+    try (Stream<Path> siblings = Files.list(target.getParent())) {
+      assertThat(siblings.map(path -> path.getFileName().toString()))
+          .containsExactlyInAnyOrder("image", ".image.lock");
+    }
   }
 
   @Test

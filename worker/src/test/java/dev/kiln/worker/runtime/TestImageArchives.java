@@ -191,12 +191,6 @@ final class TestImageArchives {
     return tarball;
   }
 
-  static String config(Path tarball) throws IOException {
-    try (DockerArchive.Reader reader = DockerArchive.Reader.open(tarball)) {
-      return reader.configJson();
-    }
-  }
-
   private static void put(TarArchiveOutputStream tar, String name, byte[] content)
       throws IOException {
     TarArchiveEntry entry = new TarArchiveEntry(name);
