@@ -133,6 +133,22 @@ class DockerArchiveTest {
   }
 
   @Test
+  void theReaderOpensTheTarballAndChecksItsLayerAgainstTheDiffId() throws Exception {
+    Path tarball = work.resolve("runtime.tar");
+    DockerArchive.Written written = write(tarball);
+
+    try (DockerArchive.Reader reader = DockerArchive.Reader.open(tarball)) {
+      assertThat(reader.configJson()).contains(written.diffId());
+      assertThat(reader.layers()).containsExactly(written.diffId().substring(7) + "/layer.tar.gz");
+      try (DockerArchive.Reader.Layer layer = reader.openLayer(0)) {
+        assertThat(LayerTarWriterTest.entries(layer.content().readAllBytes()))
+            .containsKeys("usr/bin/python3", "app/");
+        layer.verify();
+      }
+    }
+  }
+
+  @Test
   void findsNoConfigurationInFilesItDidNotWrite() throws Exception {
     Path garbage = Files.writeString(work.resolve("garbage.tar"), "not a tar at all");
     Path empty = Files.write(work.resolve("empty.tar"), new byte[0]);
