@@ -12,24 +12,63 @@ import java.util.Map;
 
 /**
  * The fields of one App Platform app spec component that matter to a build. Null fields were not
- * set. {@code envs} holds every environment variable the component declares (any scope).
+ * set. {@code envs} holds every environment variable the component declares, with its scope (the
+ * app-level {@code envs} of a whole spec come first; a component's own value wins).
  */
 public record AppSpec(
     String sourceDir,
     String dockerfilePath,
     String buildCommand,
     String runCommand,
-    Map<String, String> envs) {
+    List<Env> envs) {
 
   private static final List<String> COMPONENT_KINDS = List.of("services", "workers", "jobs");
   private static final int MAX_YAML_CHARS = 1024 * 1024;
 
+  /** When a variable exists, as App Platform's {@code scope} says. */
+  public enum Scope {
+    RUN_TIME,
+    BUILD_TIME,
+    RUN_AND_BUILD_TIME;
+
+    public boolean atBuildTime() {
+      return this != RUN_TIME;
+    }
+
+    public boolean atRunTime() {
+      return this != BUILD_TIME;
+    }
+  }
+
+  /** One environment variable; App Platform's default scope is {@link Scope#RUN_AND_BUILD_TIME}. */
+  public record Env(String key, String value, Scope scope) {
+    public Env {
+      java.util.Objects.requireNonNull(key, "key");
+      value = value == null ? "" : value;
+      scope = scope == null ? Scope.RUN_AND_BUILD_TIME : scope;
+    }
+  }
+
   public AppSpec {
-    envs = envs == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(envs));
+    envs = envs == null ? List.of() : List.copyOf(envs);
   }
 
   public static AppSpec empty() {
-    return new AppSpec(null, null, null, null, Map.of());
+    return new AppSpec(null, null, null, null, List.of());
+  }
+
+  /** The variables the build steps see (scope {@code BUILD_TIME} or {@code RUN_AND_BUILD_TIME}). */
+  public Map<String, String> buildTimeEnv() {
+    Map<String, String> env = new LinkedHashMap<>();
+    envs.stream().filter(e -> e.scope().atBuildTime()).forEach(e -> env.put(e.key(), e.value()));
+    return Collections.unmodifiableMap(env);
+  }
+
+  /** The variables the image runs with (scope {@code RUN_TIME} or {@code RUN_AND_BUILD_TIME}). */
+  public Map<String, String> runTimeEnv() {
+    Map<String, String> env = new LinkedHashMap<>();
+    envs.stream().filter(e -> e.scope().atRunTime()).forEach(e -> env.put(e.key(), e.value()));
+    return Collections.unmodifiableMap(env);
   }
 
   /**
@@ -86,29 +125,37 @@ public record AppSpec(
       if (componentName != null) {
         throw componentNotFound(componentName, names);
       }
-      return fromComponent(root, "the top level");
+      return fromComponent(root, "the top level", List.of());
     }
+    List<Env> appEnvs = envs(root.get("envs"), "the app");
     if (componentName == null) {
-      return fromComponent(components.get(0), componentLabel(names.get(0)));
+      return fromComponent(components.get(0), componentLabel(names.get(0)), appEnvs);
     }
     int index = names.indexOf(componentName);
     if (index < 0) {
       throw componentNotFound(componentName, names);
     }
-    return fromComponent(components.get(index), componentLabel(componentName));
+    return fromComponent(components.get(index), componentLabel(componentName), appEnvs);
   }
 
   private static String componentLabel(String name) {
     return name.isEmpty() ? "the first component" : "component '" + Text.quote(name) + "'";
   }
 
-  private static AppSpec fromComponent(JsonNode component, String where) throws BuildpackException {
+  private static AppSpec fromComponent(JsonNode component, String where, List<Env> appEnvs)
+      throws BuildpackException {
+    Map<String, Env> merged = new LinkedHashMap<>();
+    appEnvs.forEach(env -> merged.put(env.key(), env));
+    for (Env env : envs(component.get("envs"), where)) {
+      merged.remove(env.key());
+      merged.put(env.key(), env);
+    }
     return new AppSpec(
         text(component, "source_dir", where),
         text(component, "dockerfile_path", where),
         text(component, "build_command", where),
         text(component, "run_command", where),
-        envs(component.get("envs"), where));
+        List.copyOf(merged.values()));
   }
 
   private static String text(JsonNode component, String field, String where)
@@ -123,15 +170,19 @@ public record AppSpec(
     return value.asText();
   }
 
-  private static Map<String, String> envs(JsonNode envs, String where) throws BuildpackException {
-    Map<String, String> result = new LinkedHashMap<>();
+  private static List<Env> envs(JsonNode envs, String where) throws BuildpackException {
+    List<Env> result = new ArrayList<>();
     if (envs == null || envs.isNull()) {
       return result;
     }
     if (envs.isObject()) {
       for (Map.Entry<String, JsonNode> field : envs.properties()) {
         JsonNode value = field.getValue();
-        result.put(field.getKey(), value == null || value.isNull() ? "" : value.asText());
+        result.add(
+            new Env(
+                checkedName(field.getKey(), where),
+                value == null || value.isNull() ? "" : value.asText(),
+                Scope.RUN_AND_BUILD_TIME));
       }
       return result;
     }
@@ -146,9 +197,44 @@ public record AppSpec(
             "every entry of 'envs' in " + where + " needs a 'key' (for example: - key: LANG)");
       }
       JsonNode value = env.get("value");
-      result.put(key.asText(), value == null || value.isNull() ? "" : value.asText());
+      result.add(
+          new Env(
+              checkedName(key.asText(), where),
+              value == null || value.isNull() ? "" : value.asText(),
+              scope(env.get("scope"), key.asText(), where)));
     }
     return result;
+  }
+
+  private static String checkedName(String key, String where) throws BuildpackException {
+    if (!key.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+      throw invalid(
+          "'"
+              + Text.quote(key, 60)
+              + "' in 'envs' of "
+              + where
+              + " is not an environment variable name (letters, digits and '_', not starting with"
+              + " a digit)");
+    }
+    return key;
+  }
+
+  private static Scope scope(JsonNode node, String key, String where) throws BuildpackException {
+    if (node == null || node.isNull()) {
+      return Scope.RUN_AND_BUILD_TIME;
+    }
+    try {
+      return Scope.valueOf(node.asText().strip().toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw invalid(
+          "the scope of "
+              + Text.quote(key, 60)
+              + " in "
+              + where
+              + " is '"
+              + Text.quote(node.asText(), 60)
+              + "'; use RUN_TIME, BUILD_TIME or RUN_AND_BUILD_TIME");
+    }
   }
 
   private static String describe(JsonNode node) {

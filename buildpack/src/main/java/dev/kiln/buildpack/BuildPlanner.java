@@ -2,9 +2,8 @@ package dev.kiln.buildpack;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.HashSet;
+import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * Turns a source tree and the build inputs into a {@link PlanResult}: a build plan, or the first
@@ -17,6 +16,11 @@ public final class BuildPlanner {
 
   public BuildPlanner(RuntimeCatalog catalog) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
+  }
+
+  /** The runtimes this planner resolves versions against. */
+  public RuntimeCatalog catalog() {
+    return catalog;
   }
 
   public PlanResult plan(Path repositoryRoot, BuildInputs inputs) {
@@ -49,13 +53,8 @@ public final class BuildPlanner {
     PackageManagerChoice choice = PackageManagerRules.apply(context);
     PythonVersionRules.apply(context, choice);
     RunCommandRules.apply(context, choice);
-    context.plan.runtimeEnvironment.putAll(
-        RuntimeEnvironment.defaults(userSetVariables(context.inputs)));
-  }
-
-  private static Set<String> userSetVariables(BuildInputs inputs) {
-    Set<String> keys = new HashSet<>(inputs.appSpec().envs().keySet());
-    keys.addAll(inputs.buildEnv().keySet());
-    return keys;
+    Map<String, String> userRunTime = context.inputs.appSpec().runTimeEnv();
+    context.plan.runtimeEnvironment.putAll(RuntimeEnvironment.defaults(userRunTime.keySet()));
+    context.plan.runtimeEnvironment.putAll(userRunTime);
   }
 }

@@ -60,6 +60,12 @@ public final class Codes {
   public static final String RUN_COMMAND_NOT_FOUND = "run-command::not-found";
   public static final String PROCFILE_NO_WEB_PROCESS = "procfile::no-web-process";
 
+  // §5 build steps (decided after the install; the worker runs them)
+  public static final String NLTK_NO_NLTK_TXT = "nltk::no-nltk-txt";
+  public static final String NLTK_INVALID_CORPUS_NAME = "nltk::invalid-corpus-name";
+  public static final String COLLECTSTATIC_DISABLED_FILE_DEPRECATED =
+      "collectstatic::disabled-file-deprecated";
+
   // Inputs given to the farm rather than found in the source
   public static final String APP_SPEC_INVALID = "app-spec::invalid";
   public static final String APP_SPEC_COMPONENT_NOT_FOUND = "app-spec::component-not-found";

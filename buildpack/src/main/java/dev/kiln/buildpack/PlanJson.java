@@ -29,6 +29,7 @@ final class PlanJson {
       python.put("requested", plan.python().requested());
       python.put("origin", plan.python().origin());
       python.put("image", plan.runtimeImage());
+      python.put("glibc", plan.runtime() == null ? null : plan.runtime().glibc());
     }
     root.put("packageManager", plan.packageManager());
     ArrayNode files = root.putArray("packageManagerFiles");

@@ -14,7 +14,7 @@ final class PlanRecorder {
   Path repositoryRoot;
   String dockerfilePath;
   PythonSelection python;
-  String runtimeImage;
+  RuntimeCatalog.Runtime runtime;
   String packageManager;
   final List<String> packageManagerFiles = new ArrayList<>();
   final List<String> requirementFiles = new ArrayList<>();

@@ -21,7 +21,7 @@ public final class PlanResult {
   private final Path repositoryRoot;
   private final String dockerfilePath;
   private final PythonSelection python;
-  private final String runtimeImage;
+  private final RuntimeCatalog.Runtime runtime;
   private final String packageManager;
   private final List<String> packageManagerFiles;
   private final List<String> requirementFiles;
@@ -39,7 +39,7 @@ public final class PlanResult {
     this.repositoryRoot = recorder.repositoryRoot;
     this.dockerfilePath = recorder.dockerfilePath;
     this.python = recorder.python;
-    this.runtimeImage = recorder.runtimeImage;
+    this.runtime = recorder.runtime;
     this.packageManager = recorder.packageManager;
     this.packageManagerFiles = List.copyOf(recorder.packageManagerFiles);
     this.requirementFiles = List.copyOf(recorder.requirementFiles);
@@ -78,7 +78,15 @@ public final class PlanResult {
 
   /** The runtime base image for the resolved Python version, from the runtime catalog. */
   public String runtimeImage() {
-    return runtimeImage;
+    return runtime == null ? null : runtime.image();
+  }
+
+  /**
+   * The runtime catalog entry of the resolved Python version (image and glibc); null when the
+   * version was not resolved.
+   */
+  public RuntimeCatalog.Runtime runtime() {
+    return runtime;
   }
 
   /** {@code pip}, {@code pipenv}, {@code poetry}, {@code uv}, or null. */
@@ -131,9 +139,10 @@ public final class PlanResult {
   }
 
   /**
-   * The runtime environment defaults the image carries for a buildpack build (§6), leaving out
-   * every variable the user set themselves. {@code PATH} (prepended with the install's bin
-   * directory) and {@code WEB_CONCURRENCY} (computed at container start) are not included.
+   * The run-time environment of a buildpack image before Kiln's own paths: the app's variables of
+   * scope {@code RUN_TIME} and {@code RUN_AND_BUILD_TIME}, plus the §6 defaults for everything the
+   * app did not set. {@code PATH} (prepended with the install's bin directory) and {@code
+   * WEB_CONCURRENCY} (computed at container start) are not included.
    */
   public Map<String, String> runtimeEnvironment() {
     return runtimeEnvironment;

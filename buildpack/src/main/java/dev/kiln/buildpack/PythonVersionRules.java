@@ -111,8 +111,8 @@ final class PythonVersionRules {
     VersionNumber resolved = asked.exact() ? asked : minor.withPatch(newestPatch);
     plan.python =
         new PythonSelection(resolved.toString(), request.version().text(), request.origin());
-    plan.runtimeImage = catalog.imageFor(resolved.toString()).orElseThrow();
-    plan.detail("Python " + resolved + " (runtime image " + plan.runtimeImage + ")");
+    plan.runtime = catalog.runtimeFor(resolved.toString()).orElseThrow();
+    plan.detail("Python " + resolved + " (runtime image " + plan.runtime.image() + ")");
 
     if (!plan.python.explicit()) {
       plan.warn(unspecified(context, request, resolved));

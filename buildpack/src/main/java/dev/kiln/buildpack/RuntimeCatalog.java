@@ -19,26 +19,62 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * The Python versions the farm can build, each mapped to the runtime base image that provides it.
- * This is data: the default ships as the resource {@code dev/kiln/buildpack/runtime-catalog.json};
- * operators replace or extend it with their own file (see {@code docs/buildpack.md}).
+ * The Python runtimes the farm can build on: each exact Python version mapped to the runtime base
+ * image that contains exactly that version, and the glibc that image has (which decides the wheels
+ * that run on it). This is data, verified by the worker the first time it uses an image: the
+ * default ships as the resource {@code dev/kiln/buildpack/runtime-catalog.json} (the App Platform
+ * list, registry images), the offline one as {@code runtime-catalog-offline.json} (Debian suites
+ * Kiln builds itself), and operators replace or extend either with their own file (see {@code
+ * docs/buildpack.md}).
  *
  * <p>Image references are opaque strings; the worker understands prefixes such as {@code
- * registry:}, {@code tar:} and {@code docker:}.
+ * registry:}, {@code tar:}, {@code docker:} and {@code debootstrap:}.
  */
 public final class RuntimeCatalog {
   static final String DEFAULT_RESOURCE = "runtime-catalog.json";
+  static final String OFFLINE_RESOURCE = "runtime-catalog-offline.json";
+
+  /**
+   * The glibc assumed when a catalog does not say: the manylinux2014 baseline, which every image
+   * Kiln can run on has, so wheels chosen for it always load.
+   */
+  public static final String BASELINE_GLIBC = "2.17";
+
   private static final long MAX_FILE_BYTES = 1024 * 1024;
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final java.util.regex.Pattern GLIBC =
+      java.util.regex.Pattern.compile("2\\.\\d{1,3}");
 
-  /** minor ({@code X.Y}) → patch → image reference. */
-  private final NavigableMap<VersionNumber, NavigableMap<Integer, String>> versions;
+  /**
+   * One runtime: an image that contains exactly {@code python}, on a glibc of {@code glibc}.
+   *
+   * @param python the exact version the image's {@code python3} reports ({@code 3.11.2})
+   * @param image the image reference (opaque here; the worker parses it)
+   * @param glibc the image's glibc version ({@code 2.36}); wheels are chosen for it
+   */
+  public record Runtime(String python, String image, String glibc) {
+    public Runtime {
+      java.util.Objects.requireNonNull(python, "python");
+      java.util.Objects.requireNonNull(image, "image");
+      java.util.Objects.requireNonNull(glibc, "glibc");
+    }
+
+    /** The {@code X.Y} part of {@link #python()}. */
+    public String minor() {
+      return VersionNumber.parse(python).map(v -> v.minorVersion().toString()).orElse(python);
+    }
+  }
+
+  private record Entry(String image, String glibc) {}
+
+  /** minor ({@code X.Y}) → patch → image and glibc. */
+  private final NavigableMap<VersionNumber, NavigableMap<Integer, Entry>> versions;
 
   private final VersionNumber defaultMinor;
   private final Set<VersionNumber> deprecatedMinors;
 
   private RuntimeCatalog(
-      NavigableMap<VersionNumber, NavigableMap<Integer, String>> versions,
+      NavigableMap<VersionNumber, NavigableMap<Integer, Entry>> versions,
       VersionNumber defaultMinor,
       Set<VersionNumber> deprecatedMinors) {
     this.versions = versions;
@@ -46,25 +82,63 @@ public final class RuntimeCatalog {
     this.deprecatedMinors = deprecatedMinors;
   }
 
-  /** The catalog shipped with Kiln: the App Platform list of Python versions. */
+  /** The catalog shipped with Kiln: the App Platform list of Python versions, registry images. */
   public static RuntimeCatalog loadDefault() {
-    try (InputStream in = RuntimeCatalog.class.getResourceAsStream(DEFAULT_RESOURCE)) {
+    return builtIn(DEFAULT_RESOURCE, "the built-in runtime catalog");
+  }
+
+  /**
+   * The catalog for a farm that cannot pull images: one runtime per Debian suite, built by the
+   * worker with debootstrap on first use (bullseye 3.9.2, bookworm 3.11.2, trixie 3.13.5, forky
+   * 3.14.8). There is no Debian suite with 3.10 or 3.12, so offline those are not available.
+   */
+  public static RuntimeCatalog loadOffline() {
+    return builtIn(OFFLINE_RESOURCE, "the built-in offline runtime catalog");
+  }
+
+  private static RuntimeCatalog builtIn(String resource, String source) {
+    try (InputStream in = RuntimeCatalog.class.getResourceAsStream(resource)) {
       if (in == null) {
-        throw new IllegalStateException(
-            "the built-in runtime catalog resource is missing from the jar");
+        throw new IllegalStateException(source + " (" + resource + ") is missing from the jar");
       }
-      return parse(in.readAllBytes(), "the built-in runtime catalog", null);
+      return parse(in.readAllBytes(), source, Map.of());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (BuildpackException e) {
-      throw new IllegalStateException(
-          "the built-in runtime catalog is invalid: " + e.getMessage(), e);
+      throw new IllegalStateException(source + " is invalid: " + e.getMessage(), e);
     }
   }
 
   /**
-   * Reads an operator's catalog file. With {@code "extends": "default"} it changes the built-in
-   * catalog (a minor listed in the file replaces that minor); without, it replaces it.
+   * A catalog of exactly these runtimes (tests, programs that build their own); the default minor
+   * is the newest, none is deprecated.
+   *
+   * @throws IllegalArgumentException for an empty list or a version that is not exact
+   */
+  public static RuntimeCatalog of(List<Runtime> runtimes) {
+    NavigableMap<VersionNumber, NavigableMap<Integer, Entry>> versions = new TreeMap<>();
+    for (Runtime runtime : runtimes) {
+      VersionNumber version =
+          VersionNumber.parse(runtime.python())
+              .filter(VersionNumber::exact)
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          "'" + runtime.python() + "' is not an exact version such as 3.12.7"));
+      versions
+          .computeIfAbsent(version.minorVersion(), k -> new TreeMap<>())
+          .put(version.patch(), new Entry(runtime.image(), runtime.glibc()));
+    }
+    if (versions.isEmpty()) {
+      throw new IllegalArgumentException("a runtime catalog needs at least one runtime");
+    }
+    return new RuntimeCatalog(versions, versions.lastKey(), Set.of());
+  }
+
+  /**
+   * Reads an operator's catalog file. With {@code "extends": "default"} (or {@code "offline"}) it
+   * changes that built-in catalog (a minor listed in the file replaces that minor); without, it
+   * replaces it.
    */
   public static RuntimeCatalog load(Path jsonFile) throws BuildpackException {
     byte[] bytes;
@@ -95,10 +169,15 @@ public final class RuntimeCatalog {
               + Text.quote(String.valueOf(e.getMessage()), 300));
     }
     return parse(
-        bytes, "the runtime catalog " + Text.quote(jsonFile.toString(), 300), loadDefault());
+        bytes,
+        "the runtime catalog " + Text.quote(jsonFile.toString(), 300),
+        Map.of("default", RuntimeCatalog::loadDefault, "offline", RuntimeCatalog::loadOffline));
   }
 
-  static RuntimeCatalog parse(byte[] bytes, String source, RuntimeCatalog base)
+  static RuntimeCatalog parse(
+      byte[] bytes,
+      String source,
+      Map<String, java.util.function.Supplier<RuntimeCatalog>> extendable)
       throws BuildpackException {
     JsonNode root;
     try {
@@ -117,20 +196,23 @@ public final class RuntimeCatalog {
       throw invalid(source, "schemaVersion must be 1");
     }
 
-    NavigableMap<VersionNumber, NavigableMap<Integer, String>> versions = new TreeMap<>();
+    NavigableMap<VersionNumber, NavigableMap<Integer, Entry>> versions = new TreeMap<>();
     VersionNumber defaultMinor = null;
     Set<VersionNumber> deprecated = new TreeSet<>();
     JsonNode extendsNode = root.get("extends");
     if (extendsNode != null && !extendsNode.isNull()) {
-      if (!"default".equals(extendsNode.asText()) || base == null) {
-        throw invalid(source, "\"extends\" can only be \"default\"");
+      var base = extendable.get(extendsNode.asText());
+      if (base == null) {
+        throw invalid(source, "\"extends\" can only be \"default\" or \"offline\"");
       }
-      base.versions.forEach((minor, patches) -> versions.put(minor, new TreeMap<>(patches)));
-      defaultMinor = base.defaultMinor;
-      deprecated.addAll(base.deprecatedMinors);
+      RuntimeCatalog extended = base.get();
+      extended.versions.forEach((minor, patches) -> versions.put(minor, new TreeMap<>(patches)));
+      defaultMinor = extended.defaultMinor;
+      deprecated.addAll(extended.deprecatedMinors);
     }
 
     String template = optionalText(root, "imageTemplate", source);
+    String catalogGlibc = glibc(root, "the catalog", source, BASELINE_GLIBC);
     JsonNode minors = root.get("minors");
     if (minors != null && !minors.isNull()) {
       if (!minors.isObject()) {
@@ -151,13 +233,52 @@ public final class RuntimeCatalog {
               source,
               "minor " + entry.getKey() + " has no imageTemplate and the catalog has none either");
         }
-        NavigableMap<Integer, String> patches = new TreeMap<>();
+        String minorGlibc = glibc(spec, "minor " + entry.getKey(), source, catalogGlibc);
+        NavigableMap<Integer, Entry> patches = new TreeMap<>();
         for (int patch : patchList(spec.get("patches"), entry.getKey(), source)) {
           String version = minor + "." + patch;
           patches.put(
-              patch, effective.replace("{version}", version).replace("{minor}", minor.toString()));
+              patch,
+              new Entry(
+                  effective.replace("{version}", version).replace("{minor}", minor.toString()),
+                  minorGlibc));
         }
         versions.put(minor, patches);
+      }
+    }
+
+    JsonNode runtimes = root.get("runtimes");
+    if (runtimes != null && !runtimes.isNull()) {
+      if (!runtimes.isArray()) {
+        throw invalid(
+            source,
+            "\"runtimes\" must be a list such as [{\"python\": \"3.11.2\", \"image\":"
+                + " \"debootstrap:bookworm\", \"glibc\": \"2.36\"}]");
+      }
+      for (JsonNode runtime : runtimes) {
+        if (!runtime.isObject()) {
+          throw invalid(source, "every entry of \"runtimes\" must be an object");
+        }
+        String python = optionalText(runtime, "python", source);
+        Optional<VersionNumber> exact =
+            python == null ? Optional.empty() : VersionNumber.parse(python);
+        if (exact.isEmpty() || !exact.get().exact()) {
+          throw invalid(
+              source,
+              "every runtime needs \"python\": the exact version its image contains, such as"
+                  + " \"3.11.2\" (got "
+                  + (python == null ? "none" : "'" + Text.quote(python) + "'")
+                  + ")");
+        }
+        String image = optionalText(runtime, "image", source);
+        if (image == null || image.isBlank()) {
+          throw invalid(source, "the runtime for Python " + python + " needs an \"image\"");
+        }
+        String runtimeGlibc =
+            glibc(runtime, "the runtime for Python " + python, source, catalogGlibc);
+        versions
+            .computeIfAbsent(exact.get().minorVersion(), k -> new TreeMap<>())
+            .put(exact.get().patch(), new Entry(image.strip(), runtimeGlibc));
       }
     }
 
@@ -167,13 +288,19 @@ public final class RuntimeCatalog {
         throw invalid(source, "\"images\" must be an object from version to image reference");
       }
       for (Map.Entry<String, JsonNode> entry : images.properties()) {
-        if (!entry.getValue().isTextual() || entry.getValue().asText().isBlank()) {
+        JsonNode value = entry.getValue();
+        String image = value.isObject() ? optionalText(value, "image", source) : value.asText();
+        if (!(value.isTextual() || value.isObject()) || image == null || image.isBlank()) {
           throw invalid(
               source,
-              "the image for " + Text.quote(entry.getKey()) + " must be a non-empty string");
+              "the image for "
+                  + Text.quote(entry.getKey())
+                  + " must be a non-empty string or {\"image\": …, \"glibc\": …}");
         }
+        String imageGlibc =
+            value.isObject() ? glibc(value, "the image for " + entry.getKey(), source, null) : null;
         try {
-          applyOverride(versions, entry.getKey(), entry.getValue().asText());
+          applyOverride(versions, entry.getKey(), image, imageGlibc);
         } catch (IllegalArgumentException e) {
           throw invalid(source, e.getMessage());
         }
@@ -208,10 +335,35 @@ public final class RuntimeCatalog {
     return new RuntimeCatalog(versions, defaultMinor, Collections.unmodifiableSet(deprecated));
   }
 
+  /** The glibc field of a catalog node, or {@code inherited} when it has none. */
+  private static String glibc(JsonNode node, String what, String source, String inherited)
+      throws BuildpackException {
+    String value = optionalText(node, "glibc", source);
+    if (value == null) {
+      return inherited;
+    }
+    if (!GLIBC.matcher(value.strip()).matches()) {
+      throw invalid(
+          source,
+          "the glibc of "
+              + what
+              + " is '"
+              + Text.quote(value)
+              + "'; give the version its image has, such as \"2.36\" (ldd --version prints it)");
+    }
+    return value.strip();
+  }
+
+  /**
+   * Points a version at another image: an exact version is added or replaced; a minor changes the
+   * image of every patch it has. A null {@code glibc} keeps what the catalog says (the baseline for
+   * a new version).
+   */
   private static void applyOverride(
-      NavigableMap<VersionNumber, NavigableMap<Integer, String>> versions,
+      NavigableMap<VersionNumber, NavigableMap<Integer, Entry>> versions,
       String key,
-      String image) {
+      String image,
+      String glibc) {
     Optional<VersionNumber> parsed = VersionNumber.parse(key);
     if (parsed.isEmpty()) {
       throw new IllegalArgumentException(
@@ -219,12 +371,14 @@ public final class RuntimeCatalog {
     }
     VersionNumber version = parsed.get();
     if (version.exact()) {
-      versions
-          .computeIfAbsent(version.minorVersion(), k -> new TreeMap<>())
-          .put(version.patch(), image);
+      NavigableMap<Integer, Entry> patches =
+          versions.computeIfAbsent(version.minorVersion(), k -> new TreeMap<>());
+      Entry old = patches.get(version.patch());
+      String kept = glibc != null ? glibc : old != null ? old.glibc() : BASELINE_GLIBC;
+      patches.put(version.patch(), new Entry(image, kept));
       return;
     }
-    NavigableMap<Integer, String> patches = versions.get(version);
+    NavigableMap<Integer, Entry> patches = versions.get(version);
     if (patches == null || patches.isEmpty()) {
       throw new IllegalArgumentException(
           "the catalog has no patches of "
@@ -235,7 +389,7 @@ public final class RuntimeCatalog {
               + version
               + ".0 to add one");
     }
-    patches.replaceAll((patch, old) -> image);
+    patches.replaceAll((patch, old) -> new Entry(image, glibc != null ? glibc : old.glibc()));
   }
 
   private static String optionalText(JsonNode node, String field, String source)
@@ -351,10 +505,31 @@ public final class RuntimeCatalog {
 
   /** The runtime base image for an exact version, if the catalog has it. */
   public Optional<String> imageFor(String exactVersion) {
+    return runtimeFor(exactVersion).map(Runtime::image);
+  }
+
+  /** The runtime for an exact version ({@code 3.11.2}), if the catalog has it. */
+  public Optional<Runtime> runtimeFor(String exactVersion) {
     return VersionNumber.parse(exactVersion)
         .filter(VersionNumber::exact)
         .flatMap(
-            v -> Optional.ofNullable(versions.get(v.minorVersion())).map(p -> p.get(v.patch())));
+            v ->
+                Optional.ofNullable(versions.get(v.minorVersion()))
+                    .map(p -> p.get(v.patch()))
+                    .map(entry -> new Runtime(v.toString(), entry.image(), entry.glibc())));
+  }
+
+  /** Every runtime, oldest version first. */
+  public List<Runtime> runtimes() {
+    List<Runtime> all = new ArrayList<>();
+    versions.forEach(
+        (minor, patches) ->
+            patches.forEach(
+                (patch, entry) ->
+                    all.add(
+                        new Runtime(
+                            minor.withPatch(patch).toString(), entry.image(), entry.glibc()))));
+    return all;
   }
 
   /**
@@ -368,9 +543,9 @@ public final class RuntimeCatalog {
     if (imageReference == null || imageReference.isBlank()) {
       throw new IllegalArgumentException("the image reference must not be empty");
     }
-    NavigableMap<VersionNumber, NavigableMap<Integer, String>> copy = new TreeMap<>();
+    NavigableMap<VersionNumber, NavigableMap<Integer, Entry>> copy = new TreeMap<>();
     versions.forEach((minor, patches) -> copy.put(minor, new TreeMap<>(patches)));
-    applyOverride(copy, versionOrMinor, imageReference);
+    applyOverride(copy, versionOrMinor, imageReference, null);
     return new RuntimeCatalog(copy, defaultMinor, deprecatedMinors);
   }
 
@@ -387,12 +562,12 @@ public final class RuntimeCatalog {
   }
 
   Optional<Integer> newestPatchOf(VersionNumber minor) {
-    NavigableMap<Integer, String> patches = versions.get(minor.minorVersion());
+    NavigableMap<Integer, Entry> patches = versions.get(minor.minorVersion());
     return patches == null ? Optional.empty() : Optional.of(patches.lastKey());
   }
 
   boolean hasExact(VersionNumber version) {
-    NavigableMap<Integer, String> patches = versions.get(version.minorVersion());
+    NavigableMap<Integer, Entry> patches = versions.get(version.minorVersion());
     return patches != null && version.exact() && patches.containsKey(version.patch());
   }
 }

@@ -3,7 +3,7 @@ package dev.kiln.buildpack;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.util.Map;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class AppSpecTest {
@@ -49,7 +49,7 @@ class AppSpecTest {
                 null,
                 "python manage.py compilemessages",
                 "gunicorn api.wsgi",
-                Map.of("LANG", "C.UTF-8")));
+                List.of(new AppSpec.Env("LANG", "C.UTF-8", AppSpec.Scope.RUN_AND_BUILD_TIME))));
   }
 
   @Test
@@ -57,7 +57,7 @@ class AppSpecTest {
     AppSpec first = AppSpec.fromYaml(WHOLE_SPEC, null);
     assertThat(first.sourceDir()).isEqualTo("/");
     assertThat(first.runCommand()).isEqualTo("gunicorn shop.wsgi");
-    assertThat(first.envs())
+    assertThat(first.runTimeEnv())
         .containsEntry("DJANGO_SETTINGS_MODULE", "shop.settings")
         .containsKey("SECRET");
 
@@ -66,6 +66,71 @@ class AppSpecTest {
     assertThat(worker.dockerfilePath()).isEqualTo("worker/Dockerfile");
     assertThat(worker.buildCommand()).isEqualTo("make assets");
     assertThat(worker.envs()).isEmpty();
+  }
+
+  @Test
+  void envScopesDecideWhetherAVariableReachesTheBuildTheImageOrBoth() throws Exception {
+    AppSpec spec =
+        AppSpec.fromYaml(
+            """
+            envs:
+              - key: SHARED
+                value: app-level
+              - key: OVERRIDDEN
+                value: app-level
+            services:
+              - name: web
+                envs:
+                  - key: BOTH
+                    value: b
+                  - key: BUILD_ONLY
+                    value: secret-token
+                    scope: BUILD_TIME
+                  - key: RUN_ONLY
+                    value: r
+                    scope: run_time
+                  - key: OVERRIDDEN
+                    value: component
+                    scope: RUN_TIME
+            """,
+            null);
+
+    assertThat(spec.buildTimeEnv())
+        .containsOnlyKeys("SHARED", "BOTH", "BUILD_ONLY")
+        .containsEntry("BUILD_ONLY", "secret-token");
+    assertThat(spec.runTimeEnv())
+        .containsOnlyKeys("SHARED", "BOTH", "RUN_ONLY", "OVERRIDDEN")
+        .containsEntry("OVERRIDDEN", "component");
+  }
+
+  @Test
+  void runTimeEnvsReachThePlanAndDefaultsStayWhereTheUserSetNothing(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path app) throws Exception {
+    java.nio.file.Files.writeString(app.resolve("requirements.txt"), "");
+    java.nio.file.Files.writeString(app.resolve("Procfile"), "web: python app.py\n");
+    AppSpec spec =
+        AppSpec.fromYaml(
+            """
+            envs:
+              - key: PORT
+                value: "9000"
+                scope: RUN_TIME
+              - key: LANG
+                value: C.UTF-8
+                scope: BUILD_TIME
+              - key: FEATURE
+                value: "on"
+            """,
+            null);
+    PlanResult plan =
+        new BuildPlanner(RuntimeCatalog.loadDefault())
+            .plan(app, BuildInputs.builder().appSpec(spec).build());
+
+    assertThat(plan.runtimeEnvironment())
+        .containsEntry("PORT", "9000")
+        .containsEntry("FEATURE", "on")
+        .containsEntry("LANG", "en_US.UTF-8")
+        .containsEntry("PYTHONUNBUFFERED", "true");
   }
 
   @Test
@@ -92,6 +157,10 @@ class AppSpecTest {
     assertInvalid("services: web\n", "'services' must be a list");
     assertInvalid("run_command: [a, b]\n", "'run_command' in the top level must be a string");
     assertInvalid("envs:\n  - value: x\n", "needs a 'key'");
+    assertInvalid(
+        "envs:\n  - key: X\n    scope: SOMETIMES\n",
+        "use RUN_TIME, BUILD_TIME or RUN_AND_BUILD_TIME");
+    assertInvalid("envs:\n  - key: 1X\n", "not an environment variable name");
   }
 
   private static void assertInvalid(String yaml, String fragment) {

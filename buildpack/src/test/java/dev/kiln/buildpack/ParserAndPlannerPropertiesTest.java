@@ -293,7 +293,7 @@ class ParserAndPlannerPropertiesTest {
         .as(
             (dir, docker, prev, run, strict, builder) ->
                 BuildInputs.builder()
-                    .appSpec(new AppSpec(dir, docker, null, run, java.util.Map.of()))
+                    .appSpec(new AppSpec(dir, docker, null, run, java.util.List.of()))
                     .previousPythonVersion(prev.isEmpty() ? null : prev)
                     .strict(strict)
                     .dockerfileBuilderAvailable(builder)

@@ -117,7 +117,7 @@ class PlanRenderingTest {
     Files.writeString(api.resolve("app.py"), "app = 1\n");
     BuildInputs inputs =
         BuildInputs.builder()
-            .appSpec(new AppSpec("services/api", null, null, null, java.util.Map.of()))
+            .appSpec(new AppSpec("services/api", null, null, null, java.util.List.of()))
             .build();
     PlanResult plan = PLANNER.plan(app, inputs);
 
@@ -142,7 +142,7 @@ class PlanRenderingTest {
     Files.writeString(app.resolve("Procfile"), "web: x\n");
     BuildInputs inputs =
         BuildInputs.builder()
-            .appSpec(new AppSpec(null, null, "npm run build", null, java.util.Map.of()))
+            .appSpec(new AppSpec(null, null, "npm run build", null, java.util.List.of()))
             .build();
     assertThat(PLANNER.plan(app, inputs).buildCommand()).isEqualTo("npm run build");
   }

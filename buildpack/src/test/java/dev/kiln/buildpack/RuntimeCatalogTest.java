@@ -33,6 +33,78 @@ class RuntimeCatalogTest {
   }
 
   @Test
+  void defaultCatalogSaysWhichGlibcEachImageHas() {
+    RuntimeCatalog catalog = RuntimeCatalog.loadDefault();
+    assertThat(catalog.runtimeFor("3.12.7"))
+        .contains(
+            new RuntimeCatalog.Runtime(
+                "3.12.7", "docker.io/library/python:3.12.7-slim-bookworm", "2.36"));
+    // Older -slim tags were bullseye: the catalog promises only what every one of them has.
+    assertThat(catalog.runtimeFor("3.10.4").orElseThrow().glibc()).isEqualTo("2.31");
+    assertThat(catalog.runtimeFor("3.12")).isEmpty();
+  }
+
+  @Test
+  void offlineCatalogListsExactlyTheDebianSuitesKilnCanBuild() {
+    RuntimeCatalog catalog = RuntimeCatalog.loadOffline();
+    assertThat(catalog.runtimes())
+        .containsExactly(
+            new RuntimeCatalog.Runtime("3.9.2", "debootstrap:bullseye", "2.31"),
+            new RuntimeCatalog.Runtime("3.11.2", "debootstrap:bookworm", "2.36"),
+            new RuntimeCatalog.Runtime("3.13.5", "debootstrap:trixie", "2.41"),
+            new RuntimeCatalog.Runtime("3.14.8", "debootstrap:forky", "2.43"));
+    assertThat(catalog.defaultMinor()).isEqualTo("3.13");
+    assertThat(catalog.newestPatch("3.11")).contains("3.11.2");
+    assertThat(catalog.patches("3.12")).isEmpty();
+    assertThat(catalog.isDeprecated("3.9")).isTrue();
+  }
+
+  @Test
+  void offlineMinorResolvesToTheVersionTheImageReallyHas() throws Exception {
+    PlanResult plan = planWith(RuntimeCatalog.loadOffline(), "3.11\n");
+    assertThat(plan.error()).isEmpty();
+    assertThat(plan.python().version()).isEqualTo("3.11.2");
+    assertThat(plan.runtime())
+        .isEqualTo(new RuntimeCatalog.Runtime("3.11.2", "debootstrap:bookworm", "2.36"));
+    assertThat(plan.toJson()).contains("\"glibc\" : \"2.36\"");
+    assertThat(plan.logLines()).anySatisfy(line -> assertThat(line).contains("Python 3.11.2"));
+  }
+
+  @Test
+  void offlineVersionsWithoutADebianSuiteAreNotAvailableAndSayWhatIs() throws Exception {
+    PlanResult minor = planWith(RuntimeCatalog.loadOffline(), "3.12\n");
+    assertThat(minor.error().orElseThrow().code()).isEqualTo(Codes.PYTHON_VERSION_NOT_AVAILABLE);
+    assertThat(minor.error().orElseThrow().message())
+        .contains("no Python 3.12")
+        .contains("3.9, 3.11, 3.13, 3.14");
+
+    PlanResult patch = planWith(RuntimeCatalog.loadOffline(), "3.11.10\n");
+    assertThat(patch.error().orElseThrow().code()).isEqualTo(Codes.PYTHON_VERSION_NOT_AVAILABLE);
+    assertThat(patch.error().orElseThrow().message()).contains("Available 3.11 versions: 3.11.2");
+  }
+
+  @Test
+  void addingAPythonVersionIsOnlyCatalogData() throws Exception {
+    Path file = temp.resolve("catalog.json");
+    Files.writeString(
+        file,
+        """
+        {"extends": "offline", "defaultMinor": "3.14",
+         "runtimes": [{"python": "3.14.10", "image": "debootstrap:sid", "glibc": "2.43"}],
+         "images": {"3.13.5": {"image": "registry:mirror.local/python:3.13.5", "glibc": "2.36"}}}
+        """);
+    RuntimeCatalog catalog = RuntimeCatalog.load(file);
+    assertThat(catalog.newestPatch("3.14")).contains("3.14.10");
+    assertThat(catalog.runtimeFor("3.14.10"))
+        .contains(new RuntimeCatalog.Runtime("3.14.10", "debootstrap:sid", "2.43"));
+    assertThat(catalog.runtimeFor("3.14.8").orElseThrow().image()).isEqualTo("debootstrap:forky");
+    assertThat(catalog.runtimeFor("3.13.5"))
+        .contains(
+            new RuntimeCatalog.Runtime("3.13.5", "registry:mirror.local/python:3.13.5", "2.36"));
+    assertThat(planWith(catalog, "").python().version()).isEqualTo("3.14.10");
+  }
+
+  @Test
   void operatorFileExtendingTheDefaultAddsAMinorAndPinsImages() throws Exception {
     Path file = temp.resolve("catalog.json");
     Files.writeString(
@@ -106,7 +178,27 @@ class RuntimeCatalogTest {
         "{\"defaultMinor\": \"3.12\", \"minors\": {\"3.12\": {\"patches\": \"0\"}}}",
         "no imageTemplate");
     assertInvalid("{\"defaultMinor\": \"3.12.1\"}", "not a minor version");
-    assertInvalid("{\"extends\": \"other\"}", "\"extends\" can only be \"default\"");
+    assertInvalid("{\"extends\": \"other\"}", "\"extends\" can only be \"default\" or \"offline\"");
+    assertInvalid(
+        "{\"defaultMinor\": \"3.12\", \"runtimes\": [{\"python\": \"3.12\", \"image\": \"x\"}]}",
+        "the exact version its image contains");
+    assertInvalid(
+        "{\"defaultMinor\": \"3.12\", \"runtimes\": [{\"python\": \"3.12.1\"}]}",
+        "needs an \"image\"");
+    assertInvalid(
+        "{\"defaultMinor\": \"3.12\", \"runtimes\": [{\"python\": \"3.12.1\", \"image\": \"x\", \"glibc\": \"bookworm\"}]}",
+        "ldd --version");
+    assertInvalid("{\"defaultMinor\": \"3.12\", \"runtimes\": {}}", "must be a list");
+  }
+
+  private PlanResult planWith(RuntimeCatalog catalog, String pythonVersionFile) throws Exception {
+    Path app = Files.createDirectories(temp.resolve("app-" + System.nanoTime()));
+    if (!pythonVersionFile.isEmpty()) {
+      Files.writeString(app.resolve(".python-version"), pythonVersionFile);
+    }
+    Files.writeString(app.resolve("requirements.txt"), "");
+    Files.writeString(app.resolve("Procfile"), "web: python -m http.server $PORT\n");
+    return new BuildPlanner(catalog).plan(app, BuildInputs.defaults());
   }
 
   @Test

@@ -63,8 +63,7 @@ public final class DemoCommand implements Callable<Integer> {
       options.cachePort = 0;
     }
     FarmSettings settings = options.toSettings();
-    try (Farm farm =
-        Farm.start(settings, OfflineRuntime.whenOffline(settings, out::println), out::println)) {
+    try (Farm farm = Farm.start(settings, out::println)) {
       PushCommand.Result result =
           PushCommand.push(
               farm.endpoints(),
@@ -72,6 +71,7 @@ public final class DemoCommand implements Callable<Integer> {
               app.toString(),
               "demo",
               "hello-wsgi",
+              null,
               null,
               Map.of(),
               timeout,

@@ -1,6 +1,5 @@
 package dev.kiln.cli;
 
-import dev.kiln.buildpack.BuildpackException;
 import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.cache.CacheServiceConfig;
 import dev.kiln.cache.CacheServiceVerticle;
@@ -14,10 +13,16 @@ import dev.kiln.worker.WorkerConfig;
 import dev.kiln.worker.WorkerVerticle;
 import dev.kiln.worker.assemble.AssembleStep;
 import dev.kiln.worker.assemble.ImageTarget;
-import dev.kiln.worker.assemble.LayerBlobSource;
-import dev.kiln.worker.assemble.RuntimeImages;
+import dev.kiln.worker.buildsteps.BuildStepRunner;
+import dev.kiln.worker.runtime.LocalRuntimeImage;
+import dev.kiln.worker.runtime.RuntimeStore;
+import dev.kiln.worker.sandbox.Sandbox;
+import dev.kiln.worker.sandbox.SandboxException;
+import dev.kiln.worker.sandbox.SandboxLimits;
 import io.vertx.core.Vertx;
+import java.net.URI;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Consumer;
 
@@ -58,9 +63,8 @@ public final class Farm implements AutoCloseable {
    * Starts every part and writes {@code <home>/farm.json}. On any failure everything started so far
    * is stopped again and a {@link UserError} says what went wrong.
    */
-  public static Farm start(
-      FarmSettings settings, OfflineRuntime.Override runtimeOverride, Consumer<String> say) {
-    RuntimeCatalog catalog = loadCatalog(settings, runtimeOverride);
+  public static Farm start(FarmSettings settings, Consumer<String> say) {
+    RuntimeCatalog catalog = RuntimeCatalogs.forFarm(settings.runtimeCatalog(), say);
     EmbeddedKafka kafka = null;
     Vertx vertx = null;
     ExecutorService jib = null;
@@ -84,11 +88,12 @@ public final class Farm implements AutoCloseable {
       CacheServiceVerticle cache =
           new CacheServiceVerticle(
               new CacheServiceConfig(
-                  settings.home().resolve("store"),
-                  settings.upstreamIndex(),
-                  "127.0.0.1",
-                  settings.cachePort(),
-                  null));
+                      settings.home().resolve("store"),
+                      settings.upstreamIndex(),
+                      "127.0.0.1",
+                      settings.cachePort(),
+                      null)
+                  .withNltkDataUrl(settings.nltkDataUrl()));
       deployListening(
           vertx, cache, "cache-service", settings.cachePort(), "--cache-port / KILN_CACHE_PORT");
       String cacheUrl = cache.baseUrl();
@@ -102,6 +107,36 @@ public final class Farm implements AutoCloseable {
               ? ImageTarget.registry(settings.registry())
               : ImageTarget.tarballs(settings.home().resolve("images"));
       say.accept("-----> Starting " + settings.workers() + " worker(s); images go to " + target);
+      Sandbox sandbox = new Sandbox(Sandbox.Settings.defaults());
+      try {
+        sandbox.check();
+        say.accept(
+            "       Build steps run in a bubblewrap sandbox (limits enforced by "
+                + sandbox.limitsEnforcedBy()
+                + ")");
+      } catch (SandboxException e) {
+        say.accept(
+            "       Warning: "
+                + e.getMessage()
+                + " Apps with build steps (bin/pre_compile, bin/post_compile, collectstatic,"
+                + " nltk.txt, build_command) will fail with sandbox::unavailable.");
+      }
+      RuntimeStore runtimes =
+          new RuntimeStore(
+              new RuntimeStore.Settings(
+                  settings.home().resolve("runtimes"),
+                  Optional.of(LocalRuntimeImage.DEFAULT_MACHINE_CACHE),
+                  settings.debianMirror()),
+              catalog,
+              sandbox,
+              jib);
+      BuildStepRunner buildSteps =
+          new BuildStepRunner(
+              sandbox,
+              URI.create(cacheUrl),
+              SandboxLimits.defaults()
+                  .withTime(settings.buildStepTimeout())
+                  .withMemoryBytes(settings.buildStepMemoryMiB() << 20));
       for (int i = 1; i <= settings.workers(); i++) {
         Path workDir = settings.home().resolve("workers").resolve("worker-" + i);
         WorkerConfig config =
@@ -112,14 +147,7 @@ public final class Farm implements AutoCloseable {
                 new WorkerVerticle(
                     config,
                     resources ->
-                        TaskSteps.standard(resources, catalog)
-                            .withAssemble(
-                                new AssembleStep(
-                                    new RuntimeImages(catalog::imageFor),
-                                    target,
-                                    LayerBlobSource.cacheService(cacheUrl),
-                                    workDir,
-                                    jibThreads))))
+                        TaskSteps.complete(resources, runtimes, buildSteps, target, jibThreads)))
             .await();
       }
       farm.endpoints =
@@ -202,22 +230,6 @@ public final class Farm implements AutoCloseable {
   public void close() {
     FarmEndpoints.remove(settings.home());
     stopQuietly(vertx, jibExecutor, embeddedKafka);
-  }
-
-  private static RuntimeCatalog loadCatalog(
-      FarmSettings settings, OfflineRuntime.Override override) {
-    RuntimeCatalog catalog;
-    try {
-      catalog =
-          settings.runtimeCatalog() == null
-              ? RuntimeCatalog.loadDefault()
-              : RuntimeCatalog.load(settings.runtimeCatalog());
-    } catch (BuildpackException e) {
-      throw new UserError("--runtime-catalog " + settings.runtimeCatalog() + ": " + e.getMessage());
-    }
-    return override == null
-        ? catalog
-        : catalog.withOverride(override.pythonMinor(), override.imageReference());
   }
 
   private static void stopQuietly(Vertx vertx, ExecutorService jib, EmbeddedKafka kafka) {

@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import picocli.CommandLine.Option;
 
 /**
@@ -60,11 +61,49 @@ public final class FarmOptions {
 
   @Option(
       names = "--runtime-catalog",
-      paramLabel = "FILE",
+      paramLabel = "default|offline|FILE",
       defaultValue = "${env:KILN_RUNTIME_CATALOG}",
+      description = {
+        "Which Python runtimes the farm builds on. 'default': the App Platform versions as registry"
+            + " images (docker.io/library/python:X.Y.Z-slim); 'offline': Debian suites built on this"
+            + " machine with debootstrap (3.9.2, 3.11.2, 3.13.5, 3.14.8); or a JSON catalog file"
+            + " mapping versions to your own images, e.g. registry.internal/python:3.12-slim (see"
+            + " docs/images.md). Env: KILN_RUNTIME_CATALOG. Default: 'default' when Docker Hub"
+            + " can be reached, else 'offline'."
+      })
+  String runtimeCatalog;
+
+  @Option(
+      names = "--nltk-data-url",
+      paramLabel = "URL",
+      defaultValue = "${env:KILN_NLTK_DATA_URL}",
       description =
-          "JSON runtime catalog overriding the built-in Python version -> base image list. Env: KILN_RUNTIME_CATALOG.")
-  Path runtimeCatalog;
+          "The NLTK data index (index.xml, http(s):// or file://) the cache-service proxies for apps' nltk.txt. Env: KILN_NLTK_DATA_URL. Default: NLTK's public index.")
+  String nltkDataUrl;
+
+  @Option(
+      names = "--debian-mirror",
+      paramLabel = "URL",
+      defaultValue = "${env:KILN_DEBIAN_MIRROR:-http://deb.debian.org/debian}",
+      description =
+          "Where the offline runtimes' Debian packages come from (an apt proxy works). Env: KILN_DEBIAN_MIRROR. Default: ${DEFAULT-VALUE}")
+  String debianMirror;
+
+  @Option(
+      names = "--build-step-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KILN_BUILD_STEP_TIMEOUT:-PT15M}",
+      description =
+          "The longest one build step (bin/post_compile, collectstatic, build_command…) may run, ISO-8601. Env: KILN_BUILD_STEP_TIMEOUT. Default: ${DEFAULT-VALUE}")
+  Duration buildStepTimeout;
+
+  @Option(
+      names = "--build-step-memory",
+      paramLabel = "MIB",
+      defaultValue = "${env:KILN_BUILD_STEP_MEMORY:-2048}",
+      description =
+          "The memory one build step may use, in MiB. Env: KILN_BUILD_STEP_MEMORY. Default: ${DEFAULT-VALUE}")
+  long buildStepMemoryMiB;
 
   @Option(
       names = "--topic-prefix",
@@ -83,6 +122,17 @@ public final class FarmOptions {
     if (registry != null && !registry.isBlank() && !registry.matches("[A-Za-z0-9.-]+(:\\d+)?")) {
       throw new UserError("--registry '" + registry + "' is not HOST[:PORT] (no scheme, no path)");
     }
+    if (buildStepTimeout == null || buildStepTimeout.isNegative() || buildStepTimeout.isZero()) {
+      throw new UserError(
+          "--build-step-timeout must be a positive ISO-8601 duration such as PT15M");
+    }
+    if (buildStepMemoryMiB < 64) {
+      throw new UserError("--build-step-memory must be at least 64 (MiB)");
+    }
+    if (debianMirror == null || !debianMirror.matches("(?i)(https?|file)://\\S+")) {
+      throw new UserError(
+          "--debian-mirror '" + debianMirror + "' is not an http(s):// or file:// URL");
+    }
     return new FarmSettings(
         home.toAbsolutePath().normalize(),
         blankToNull(kafka),
@@ -91,8 +141,12 @@ public final class FarmOptions {
         httpPort,
         cachePort,
         workers,
-        runtimeCatalog,
-        topicPrefix == null ? "" : topicPrefix);
+        blankToNull(runtimeCatalog),
+        topicPrefix == null ? "" : topicPrefix,
+        debianMirror,
+        buildStepTimeout,
+        buildStepMemoryMiB,
+        blankToNull(nltkDataUrl));
   }
 
   private static String blankToNull(String s) {

@@ -1,8 +1,18 @@
 package dev.kiln.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
 
-/** Everything needed to start a farm in one process. */
+/**
+ * Everything needed to start a farm in one process.
+ *
+ * @param runtimeCatalog {@code default}, {@code offline}, a catalog file, or null to choose by
+ *     whether Docker Hub can be reached
+ * @param debianMirror where the offline runtimes' Debian packages come from
+ * @param buildStepTimeout the longest one build step (a hook, collectstatic, build_command) runs
+ * @param buildStepMemoryMiB the memory one build step may use
+ * @param nltkDataUrl the NLTK data index the cache-service proxies for {@code nltk.txt}
+ */
 public record FarmSettings(
     Path home,
     String kafka,
@@ -11,11 +21,67 @@ public record FarmSettings(
     int httpPort,
     int cachePort,
     int workers,
-    Path runtimeCatalog,
-    String topicPrefix) {
+    String runtimeCatalog,
+    String topicPrefix,
+    String debianMirror,
+    Duration buildStepTimeout,
+    long buildStepMemoryMiB,
+    String nltkDataUrl) {
 
-  public FarmSettings withRuntimeCatalog(Path catalog) {
+  public static final String DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian";
+  public static final Duration DEFAULT_BUILD_STEP_TIMEOUT = Duration.ofMinutes(15);
+  public static final long DEFAULT_BUILD_STEP_MEMORY_MIB = 2048;
+
+  /** A farm in {@code home} with the defaults for everything a test or demo does not care about. */
+  public static FarmSettings local(
+      Path home, String upstreamIndex, String registry, int workers, String runtimeCatalog) {
     return new FarmSettings(
-        home, kafka, upstreamIndex, registry, httpPort, cachePort, workers, catalog, topicPrefix);
+        home,
+        null,
+        upstreamIndex,
+        registry,
+        0,
+        0,
+        workers,
+        runtimeCatalog,
+        "",
+        DEFAULT_DEBIAN_MIRROR,
+        DEFAULT_BUILD_STEP_TIMEOUT,
+        DEFAULT_BUILD_STEP_MEMORY_MIB,
+        null);
+  }
+
+  public FarmSettings withRuntimeCatalog(String catalog) {
+    return new FarmSettings(
+        home,
+        kafka,
+        upstreamIndex,
+        registry,
+        httpPort,
+        cachePort,
+        workers,
+        catalog,
+        topicPrefix,
+        debianMirror,
+        buildStepTimeout,
+        buildStepMemoryMiB,
+        nltkDataUrl);
+  }
+
+  public FarmSettings withNltkDataUrl(String url) {
+    return new FarmSettings(
+        home,
+        kafka,
+        upstreamIndex,
+        registry,
+        httpPort,
+        cachePort,
+        workers,
+        runtimeCatalog,
+        topicPrefix,
+        debianMirror,
+        buildStepTimeout,
+        buildStepMemoryMiB,
+        url);
   }
 }

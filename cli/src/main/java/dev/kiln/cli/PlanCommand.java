@@ -3,12 +3,9 @@ package dev.kiln.cli;
 import dev.kiln.buildpack.AppSpec;
 import dev.kiln.buildpack.BuildInputs;
 import dev.kiln.buildpack.BuildPlanner;
-import dev.kiln.buildpack.BuildpackException;
 import dev.kiln.buildpack.PlanResult;
 import dev.kiln.buildpack.RuntimeCatalog;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -38,7 +35,6 @@ public final class PlanCommand implements Callable<Integer> {
   static final int OK = 0;
   static final int CANNOT_BUILD = 1;
   static final int USAGE = 2;
-  private static final long MAX_APP_SPEC_BYTES = 1024 * 1024;
 
   @Spec CommandSpec spec;
 
@@ -90,11 +86,11 @@ public final class PlanCommand implements Callable<Integer> {
 
   @Option(
       names = "--runtime-catalog",
-      paramLabel = "FILE",
+      paramLabel = "default|offline|FILE",
       defaultValue = "${env:KILN_RUNTIME_CATALOG}",
       description =
-          "JSON runtime catalog replacing or extending the built-in list of Python versions. Env: KILN_RUNTIME_CATALOG.")
-  Path runtimeCatalog;
+          "The runtimes to plan against: 'default' (App Platform's list, the default), 'offline' (the Debian suites an offline farm builds) or a JSON catalog file. Env: KILN_RUNTIME_CATALOG.")
+  String runtimeCatalog;
 
   @Override
   public Integer call() {
@@ -144,48 +140,18 @@ public final class PlanCommand implements Callable<Integer> {
   }
 
   private AppSpec appSpec() throws UsageProblem {
-    if (appSpecFile == null) {
-      if (component != null) {
-        throw new UsageProblem(
-            "--component needs --app-spec FILE: it picks a component of that app spec.");
-      }
-      return AppSpec.empty();
-    }
-    String yaml;
     try {
-      if (!Files.isRegularFile(appSpecFile)) {
-        throw new UsageProblem(
-            "--app-spec '"
-                + appSpecFile
-                + "' is not a file. Give the path of an app spec in YAML.");
-      }
-      if (Files.size(appSpecFile) > MAX_APP_SPEC_BYTES) {
-        throw new UsageProblem(
-            "--app-spec '"
-                + appSpecFile
-                + "' is larger than 1 MiB; an app spec is a short YAML file.");
-      }
-      yaml = Files.readString(appSpecFile, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UsageProblem(
-          "--app-spec '" + appSpecFile + "' could not be read: " + e.getMessage());
-    }
-    try {
-      return AppSpec.fromYaml(yaml, component);
-    } catch (BuildpackException e) {
-      throw new UsageProblem(
-          "--app-spec '" + appSpecFile + "': " + e.getMessage() + " [" + e.code() + "]");
+      return AppSpecFiles.read(appSpecFile, component);
+    } catch (IllegalArgumentException e) {
+      throw new UsageProblem(e.getMessage());
     }
   }
 
   private RuntimeCatalog catalog() throws UsageProblem {
-    if (runtimeCatalog == null || runtimeCatalog.toString().isBlank()) {
-      return RuntimeCatalog.loadDefault();
-    }
     try {
-      return RuntimeCatalog.load(runtimeCatalog);
-    } catch (BuildpackException e) {
-      throw new UsageProblem("--runtime-catalog: " + e.getMessage() + " [" + e.code() + "]");
+      return RuntimeCatalogs.named(runtimeCatalog);
+    } catch (UserError e) {
+      throw new UsageProblem(e.getMessage());
     }
   }
 

@@ -75,8 +75,22 @@ public final class PushCommand implements Callable<Integer> {
   @Option(
       names = "--env",
       paramLabel = "K=V",
-      description = "Build-time environment variable (repeatable).")
+      description =
+          "Build-time environment variable (repeatable); it reaches the build steps, not the image. Scoped variables go in the app spec's envs.")
   Map<String, String> buildEnv = Map.of();
+
+  @Option(
+      names = "--app-spec",
+      paramLabel = "FILE",
+      description =
+          "An App Platform app spec (YAML) sent with the push: source_dir, build_command, run_command and envs with their scope (RUN_TIME, BUILD_TIME, RUN_AND_BUILD_TIME).")
+  Path appSpecFile;
+
+  @Option(
+      names = "--component",
+      paramLabel = "NAME",
+      description = "The app spec component to build. Default: the first service or worker.")
+  String component;
 
   @Override
   public Integer call() {
@@ -86,8 +100,15 @@ public final class PushCommand implements Callable<Integer> {
             ? new FarmEndpoints(
                 kafka, coordinator, null, System.getenv().getOrDefault("KILN_TOPIC_PREFIX", ""))
             : FarmEndpoints.read(home.toAbsolutePath());
+    dev.kiln.events.AppSpec appSpec;
+    try {
+      appSpec = AppSpecFiles.toEvent(AppSpecFiles.read(appSpecFile, component));
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
+    }
     Result result =
-        push(farm, home.toAbsolutePath(), source, tenant, app, ref, buildEnv, timeout, out);
+        push(
+            farm, home.toAbsolutePath(), source, tenant, app, ref, appSpec, buildEnv, timeout, out);
     return result.exitCode();
   }
 
@@ -101,6 +122,7 @@ public final class PushCommand implements Callable<Integer> {
       String tenant,
       String app,
       String ref,
+      dev.kiln.events.AppSpec appSpec,
       Map<String, String> buildEnv,
       Duration timeout,
       PrintWriter out) {
@@ -114,7 +136,7 @@ public final class PushCommand implements Callable<Integer> {
             resolved.repoUrl(),
             resolved.ref(),
             resolved.commit(),
-            null,
+            appSpec,
             buildEnv,
             Instant.now());
     try {

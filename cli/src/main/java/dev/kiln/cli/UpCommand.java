@@ -25,8 +25,7 @@ public final class UpCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     FarmSettings settings = options.toSettings();
     CountDownLatch stopped = new CountDownLatch(1);
-    Farm farm =
-        Farm.start(settings, OfflineRuntime.whenOffline(settings, out::println), out::println);
+    Farm farm = Farm.start(settings, out::println);
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

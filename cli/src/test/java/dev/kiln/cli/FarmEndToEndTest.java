@@ -15,8 +15,6 @@ import dev.kiln.testkit.ImageContents;
 import dev.kiln.testkit.LocalRegistry;
 import dev.kiln.testkit.StaticIndexServer;
 import dev.kiln.testkit.WheelBuilder;
-import dev.kiln.worker.runtime.LocalRuntimeImage;
-import dev.kiln.worker.runtime.RuntimeImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -74,16 +72,10 @@ class FarmEndToEndTest {
         .writeTo(wheels);
     index = StaticIndexServer.start(wheels);
     registry = LocalRegistry.start();
-    RuntimeImage runtime = LocalRuntimeImage.in(temp.resolve("runtimes")).ensureAvailable();
     FarmSettings settings =
-        new FarmSettings(
-            temp.resolve("home"), null, index.indexUrl(), registry.address(), 0, 0, 2, null, "");
-    farm =
-        Farm.start(
-            settings,
-            new OfflineRuntime.Override(
-                runtime.pythonMinorVersion(), "tar:" + runtime.tarball(), runtime.pythonVersion()),
-            farmLog::append);
+        FarmSettings.local(
+            temp.resolve("home"), index.indexUrl(), registry.address(), 2, "offline");
+    farm = Farm.start(settings, farmLog::append);
   }
 
   @AfterAll
@@ -114,7 +106,7 @@ class FarmEndToEndTest {
 
     ImageReady ready = buildSucceeds("e2e", "hello", repo, commit);
 
-    assertThat(ready.pythonVersion()).isEqualTo("3.11.10");
+    assertThat(ready.pythonVersion()).isEqualTo("3.11.2");
     assertThat(ready.runCommand()).isEqualTo("greet --port $PORT");
     assertExactlyOneImageReady(ready.buildId());
 
@@ -209,6 +201,7 @@ class FarmEndToEndTest {
             "e2e",
             "missing",
             null,
+            null,
             Map.of(),
             BUILD_TIMEOUT,
             new PrintWriter(log, true));
@@ -224,7 +217,7 @@ class FarmEndToEndTest {
   @Test
   void coordinatorStoppedMidBuildIsReplacedAndTheBuildCompletesExactlyOnce() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/restart"));
-    String commit = repo.commit(pythonApp("slow-download==1.0\n", "3.11.4\n"), "test commit");
+    String commit = repo.commit(pythonApp("slow-download==1.0\n", "3.11.2\n"), "test commit");
     PushEvent push = push("e2e", "restart", repo, commit);
     CoordinatorClient coordinator = new CoordinatorClient(farm.endpoints().coordinatorUrl());
     Runnable releaseDownload = index.hold("slow_download-1.0-py3-none-any.whl");
@@ -257,7 +250,7 @@ class FarmEndToEndTest {
     farm.startCoordinatorAgain();
 
     ImageReady ready = awaitImageReady(push);
-    assertThat(ready.pythonVersion()).isEqualTo("3.11.4");
+    assertThat(ready.pythonVersion()).isEqualTo("3.11.2");
     assertExactlyOneImageReady(push.buildId());
     assertThat(
             new CoordinatorClient(farm.endpoints().coordinatorUrl())
@@ -276,6 +269,7 @@ class FarmEndToEndTest {
             repo.dir().toString(),
             tenant,
             app,
+            null,
             null,
             Map.of(),
             BUILD_TIMEOUT,

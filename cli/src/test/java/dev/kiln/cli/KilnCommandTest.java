@@ -35,7 +35,11 @@ class KilnCommandTest {
             "KILN_CACHE_PORT",
             "KILN_WORKERS",
             "KILN_RUNTIME_CATALOG",
-            "KILN_TOPIC_PREFIX");
+            "KILN_TOPIC_PREFIX",
+            "KILN_DEBIAN_MIRROR",
+            "KILN_BUILD_STEP_TIMEOUT",
+            "KILN_BUILD_STEP_MEMORY",
+            "KILN_NLTK_DATA_URL");
   }
 
   @Test
@@ -52,7 +56,13 @@ class KilnCommandTest {
             "--workers",
             "3",
             "--http-port",
-            "0");
+            "0",
+            "--runtime-catalog",
+            "offline",
+            "--build-step-timeout",
+            "PT2M",
+            "--build-step-memory",
+            "512");
 
     FarmSettings settings = up.options.toSettings();
 
@@ -61,6 +71,10 @@ class KilnCommandTest {
     assertThat(settings.registry()).isEqualTo("localhost:5000");
     assertThat(settings.workers()).isEqualTo(3);
     assertThat(settings.httpPort()).isZero();
+    assertThat(settings.runtimeCatalog()).isEqualTo("offline");
+    assertThat(settings.buildStepTimeout()).isEqualTo(java.time.Duration.ofMinutes(2));
+    assertThat(settings.buildStepMemoryMiB()).isEqualTo(512);
+    assertThat(settings.debianMirror()).isEqualTo("http://deb.debian.org/debian");
   }
 
   @Test
@@ -74,6 +88,12 @@ class KilnCommandTest {
     assertThat(cli.execute("up", "--home", temp.toString(), "--registry", "https://r.example/x"))
         .isEqualTo(2);
     assertThat(err.toString()).contains("is not HOST[:PORT]");
+    assertThat(cli.execute("up", "--home", temp.toString(), "--runtime-catalog", "/no/such.json"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("/no/such.json").contains("does not exist");
+    assertThat(cli.execute("up", "--home", temp.toString(), "--build-step-memory", "1"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("--build-step-memory must be at least 64");
   }
 
   @Test
@@ -91,19 +111,25 @@ class KilnCommandTest {
   @Test
   void busyPortFailsTheStartWithTheOptionToChangeAndLeavesNoFarmFile() throws Exception {
     try (ServerSocket busy = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      FarmSettings local =
+          FarmSettings.local(temp.resolve("home"), temp.toUri().toString(), null, 1, "offline");
       FarmSettings settings =
           new FarmSettings(
-              temp.resolve("home"),
+              local.home(),
               null,
-              temp.toUri().toString(),
+              local.upstreamIndex(),
               null,
               0,
               busy.getLocalPort(),
               1,
-              null,
-              "");
+              "offline",
+              "",
+              local.debianMirror(),
+              local.buildStepTimeout(),
+              local.buildStepMemoryMiB(),
+              null);
 
-      assertThatThrownBy(() -> Farm.start(settings, null, line -> {}))
+      assertThatThrownBy(() -> Farm.start(settings, line -> {}))
           .isInstanceOf(UserError.class)
           .hasMessageContaining("port " + busy.getLocalPort())
           .hasMessageContaining("--cache-port / KILN_CACHE_PORT");

@@ -1,27 +1,19 @@
 package dev.kiln.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.kiln.testkit.ImageContents;
-import dev.kiln.worker.runtime.LocalRuntimeImage;
-import dev.kiln.worker.runtime.RuntimeImage;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.utility.DockerImageName;
@@ -35,41 +27,22 @@ class SampleImageRunsTest {
 
   @BeforeAll
   static void requireDockerDaemon() {
-    if (DockerClientFactory.instance().isDockerAvailable()) {
-      return;
-    }
-    String howToStart =
-        "start one with .ci/start-dockerd (as root; needs Debian's docker.io package)";
-    if ("true".equals(System.getenv("CI"))) {
-      fail("CI=true but no Docker daemon is reachable; " + howToStart);
-    }
-    assumeTrue(
-        false, "No Docker daemon is reachable, so the built image cannot be run; " + howToStart);
+    TestImages.requireDockerDaemon();
   }
 
   @Test
   void sampleAppImageAnswersHttpOnItsPort() throws Exception {
     Path samples = Path.of("..", "samples").toAbsolutePath().normalize();
-    RuntimeImage runtime = LocalRuntimeImage.in(temp.resolve("runtimes")).ensureAvailable();
     FarmSettings settings =
-        new FarmSettings(
+        FarmSettings.local(
             temp.resolve("home"),
-            null,
             samples.resolve("index/simple").toUri().toString(),
             null,
-            0,
-            0,
             1,
-            null,
-            "");
+            "offline");
     StringWriter log = new StringWriter();
     PushCommand.Result result;
-    try (Farm farm =
-        Farm.start(
-            settings,
-            new OfflineRuntime.Override(
-                runtime.pythonMinorVersion(), "tar:" + runtime.tarball(), runtime.pythonVersion()),
-            line -> log.append(line).append('\n'))) {
+    try (Farm farm = Farm.start(settings, line -> log.append(line).append('\n'))) {
       result =
           PushCommand.push(
               farm.endpoints(),
@@ -78,17 +51,14 @@ class SampleImageRunsTest {
               "demo",
               "hello-wsgi",
               null,
+              null,
               Map.of(),
               Duration.ofMinutes(5),
               new PrintWriter(log, true));
     }
     assertThat(result.exitCode()).as(log.toString()).isZero();
 
-    Path tarball = Path.of(result.outcome().imageReady().image().replaceFirst("^tar:", ""));
-    String name = ImageContents.repoTags(tarball).get(0);
-    try (InputStream in = Files.newInputStream(tarball)) {
-      DockerClientFactory.instance().client().loadImageCmd(in).exec();
-    }
+    String name = TestImages.load(result.outcome().imageReady().image());
     try (GenericContainer<?> app =
         new GenericContainer<>(DockerImageName.parse(name))
             .withImagePullPolicy(imageName -> false)

@@ -27,7 +27,8 @@ final class Fixtures {
         "file:///srv/git/" + app + ".git",
         "refs/heads/main",
         commit,
-        new AppSpec(null, null, null, null, Map.of("DEBUG", "0")),
+        new AppSpec(
+            null, null, null, null, java.util.List.of(new AppSpec.EnvVar("DEBUG", "0", null))),
         Map.of("PIP_NO_CACHE", "1"),
         Instant.parse("2025-01-01T00:00:00Z"));
   }
@@ -47,17 +48,33 @@ final class Fixtures {
         "3.12.7",
         "3.12",
         ".python-version",
+        "docker.io/library/python:3.12.7-slim-bookworm",
+        "2.36",
         packageManager,
         packageManager == null ? List.of() : List.of("requirements.txt"),
         "gunicorn app:app",
         "Procfile",
         Map.of("PORT", "8080"),
-        List.of(new CodedMessage("runtime-txt::deprecated", "use .python-version")));
+        List.of(new CodedMessage("runtime-txt::deprecated", "use .python-version")),
+        null);
   }
 
   static BuildPlanSummary dockerfilePlan() {
     return new BuildPlanSummary(
-        "dockerfile", ".", null, null, null, null, List.of(), null, null, Map.of(), List.of());
+        "dockerfile",
+        ".",
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        List.of(),
+        null,
+        null,
+        Map.of(),
+        List.of(),
+        null);
   }
 
   static DependencyLayer layer(String key) {

@@ -70,12 +70,15 @@ class KnownBuildsTest {
                 python,
                 null,
                 null,
+                null,
+                null,
                 "pip",
                 List.of(),
                 null,
                 null,
                 Map.of(),
-                List.of());
+                List.of(),
+                null);
     Instant at = Instant.ofEpochSecond(second);
     return BuildSnapshot.builder()
         .buildId(push.buildId())

@@ -32,6 +32,16 @@ public record BuildTask(
     return buildId + "/" + kind.name().toLowerCase(java.util.Locale.ROOT) + "/" + attempt;
   }
 
+  /**
+   * Every variable the build steps see: the app spec's build-time envs, then the push's own build
+   * variables, which win.
+   */
+  public Map<String, String> buildTimeEnv() {
+    java.util.Map<String, String> env = new java.util.LinkedHashMap<>(appSpec.buildTimeEnv());
+    env.putAll(buildEnv);
+    return java.util.Collections.unmodifiableMap(env);
+  }
+
   /** The Kafka key: INSTALL tasks of identical dependency sets share a partition. */
   public String partitionKey() {
     return kind == TaskKind.INSTALL && dependencyKey != null ? dependencyKey : buildId;
@@ -50,6 +60,7 @@ public record BuildTask(
     Check.name("app", app);
     Check.repositoryUrl("repoUrl", repoUrl);
     Check.commit("commit", commit);
+    appSpec.validate("appSpec");
     if (kind != TaskKind.DETECT) {
       Check.present("plan", plan);
     }

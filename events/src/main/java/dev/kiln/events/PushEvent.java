@@ -20,6 +20,16 @@ public record PushEvent(
     buildEnv = buildEnv == null ? Map.of() : Map.copyOf(buildEnv);
   }
 
+  /**
+   * Every variable the build steps see: the app spec's build-time envs, then the push's own build
+   * variables ({@code kiln push --env}), which win.
+   */
+  public Map<String, String> buildTimeEnv() {
+    java.util.Map<String, String> env = new java.util.LinkedHashMap<>(appSpec.buildTimeEnv());
+    env.putAll(buildEnv);
+    return java.util.Collections.unmodifiableMap(env);
+  }
+
   /** The same tenant, app and commit always map to the same build. */
   public String buildId() {
     return BuildIds.of(tenant, app, commit);
@@ -34,6 +44,7 @@ public record PushEvent(
     if (ref != null) {
       Check.text("ref", ref);
     }
+    appSpec.validate("appSpec");
     for (var e : buildEnv.entrySet()) {
       if (!e.getKey().matches("[A-Za-z_][A-Za-z0-9_]*")) {
         throw new InvalidEventException(

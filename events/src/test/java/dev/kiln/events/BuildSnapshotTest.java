@@ -107,7 +107,7 @@ class BuildSnapshotTest {
             "file:///tmp/evhome/repos/acme/hello.git",
             "HEAD",
             COMMIT,
-            new AppSpec(null, null, null, null, Map.of()),
+            new AppSpec(null, null, null, null, java.util.List.of()),
             Map.of(),
             Instant.parse("2026-11-21T02:53:10Z"));
     return BuildSnapshot.builder()

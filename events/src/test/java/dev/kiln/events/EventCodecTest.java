@@ -22,7 +22,12 @@ class EventCodecTest {
         "file:///srv/git/shop.git",
         "refs/heads/main",
         COMMIT,
-        new AppSpec(null, null, null, "gunicorn app:app", Map.of("A", "1")),
+        new AppSpec(
+            null,
+            null,
+            null,
+            "gunicorn app:app",
+            java.util.List.of(new AppSpec.EnvVar("A", "1", null))),
         Map.of(),
         Instant.parse("2026-11-21T10:00:00Z"));
   }

@@ -5,6 +5,7 @@ import dev.kiln.events.CodedMessage;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.TaskResult;
 import dev.kiln.worker.fetch.SourceFetcher;
+import dev.kiln.worker.fetch.SourceSnapshots;
 import dev.kiln.worker.steps.BuildStep;
 import dev.kiln.worker.steps.LogSink;
 import dev.kiln.worker.steps.StepContext;
@@ -31,11 +32,18 @@ public final class TaskRunner {
 
   private final String workerId;
   private final SourceFetcher fetcher;
+  private final SourceSnapshots snapshots;
   private final TaskSteps steps;
 
-  public TaskRunner(String workerId, SourceFetcher fetcher, TaskSteps steps) {
+  /**
+   * @param snapshots where a build whose plan names a source snapshot (the app's files as {@code
+   *     bin/pre_compile} left them) takes them from, instead of the commit
+   */
+  public TaskRunner(
+      String workerId, SourceFetcher fetcher, SourceSnapshots snapshots, TaskSteps steps) {
     this.workerId = Objects.requireNonNull(workerId, "workerId");
     this.fetcher = Objects.requireNonNull(fetcher, "fetcher");
+    this.snapshots = Objects.requireNonNull(snapshots, "snapshots");
     this.steps = Objects.requireNonNull(steps, "steps");
   }
 
@@ -61,7 +69,10 @@ public final class TaskRunner {
             log,
             started);
       }
-      Path source = fetcher.fetch(task.tenant(), task.repoUrl(), task.commit(), log);
+      Path source =
+          task.plan() != null && task.plan().sourceSnapshot() != null
+              ? snapshots.materialize(task.plan().sourceSnapshot(), log)
+              : fetcher.fetch(task.tenant(), task.repoUrl(), task.commit(), log);
       TaskOutput output = step.get().run(new StepContext(task, source, log));
       TaskResult result =
           new TaskResult(

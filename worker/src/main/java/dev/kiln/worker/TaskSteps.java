@@ -3,14 +3,23 @@ package dev.kiln.worker;
 import dev.kiln.buildpack.BuildPlanner;
 import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.events.TaskKind;
+import dev.kiln.worker.assemble.AssembleStep;
 import dev.kiln.worker.assemble.AssembledImage;
+import dev.kiln.worker.assemble.ImageTarget;
+import dev.kiln.worker.assemble.LayerBlobSource;
+import dev.kiln.worker.buildsteps.BuildStepRunner;
+import dev.kiln.worker.buildsteps.PreCompile;
 import dev.kiln.worker.detect.DetectStep;
+import dev.kiln.worker.fetch.SourceSnapshots;
+import dev.kiln.worker.fs.ScratchSlots;
 import dev.kiln.worker.install.InstallStep;
-import dev.kiln.worker.install.TargetPlatform;
+import dev.kiln.worker.runtime.RuntimeStore;
 import dev.kiln.worker.steps.BuildStep;
+import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
 
 /**
  * Which step runs each kind of task on this worker. A worker without an ASSEMBLE step reports
@@ -18,8 +27,7 @@ import java.util.Optional;
  *
  * <pre>{@code
  * new WorkerVerticle(config, resources ->
- *     TaskSteps.standard(resources, RuntimeCatalog.loadDefault())
- *         .withAssemble(new AssembleStep(...)));
+ *     TaskSteps.complete(resources, runtimeStore, buildStepRunner, target, jibExecutor));
  * }</pre>
  */
 public final class TaskSteps {
@@ -33,15 +41,57 @@ public final class TaskSteps {
     return new TaskSteps(new EnumMap<>(TaskKind.class));
   }
 
-  /** DETECT with the buildpack rules and INSTALL with pip against the cache-service. */
+  /**
+   * DETECT with the buildpack rules and INSTALL with pip against the cache-service, without a build
+   * sandbox (an app with {@code bin/pre_compile} fails at DETECT).
+   */
   public static TaskSteps standard(WorkerResources resources, RuntimeCatalog catalog) {
-    DetectStep detect = new DetectStep(new BuildPlanner(catalog), TargetPlatform.LINUX_X86_64);
-    InstallStep install =
-        new InstallStep(
-            resources.cache(),
-            InstallStep.Settings.defaults(resources.config().workDir()),
-            resources.deleter());
-    return none().withDetect(detect).withInstall(install);
+    return none()
+        .withDetect(new DetectStep(new BuildPlanner(catalog)))
+        .withInstall(install(resources));
+  }
+
+  /**
+   * Everything a farm's worker runs: DETECT (with {@code bin/pre_compile} in the build sandbox),
+   * INSTALL, and ASSEMBLE to {@code target} on the verified runtimes of {@code runtimes}, with the
+   * app's build steps in the sandbox.
+   *
+   * @param jibExecutor threads for jib, shared by the workers of a process; the caller shuts it
+   *     down
+   */
+  public static TaskSteps complete(
+      WorkerResources resources,
+      RuntimeStore runtimes,
+      BuildStepRunner buildSteps,
+      ImageTarget target,
+      ExecutorService jibExecutor) {
+    Path workDir = resources.config().workDir();
+    PreCompile preCompile =
+        new PreCompile(
+            runtimes,
+            buildSteps,
+            new SourceSnapshots(workDir, resources.cache()),
+            new ScratchSlots(workDir.resolve("pre-compile"), resources.deleter()));
+    return none()
+        .withDetect(new DetectStep(new BuildPlanner(runtimes.catalog()), preCompile))
+        .withInstall(install(resources))
+        .withAssemble(
+            AssembleStep.builder()
+                .runtimes(runtimes)
+                .target(target)
+                .layerBlobs(LayerBlobSource.cacheService(resources.cache()))
+                .buildSteps(buildSteps)
+                .deleter(resources.deleter())
+                .workDir(workDir)
+                .jibExecutor(jibExecutor)
+                .build());
+  }
+
+  private static InstallStep install(WorkerResources resources) {
+    return new InstallStep(
+        resources.cache(),
+        InstallStep.Settings.defaults(resources.config().workDir()),
+        resources.deleter());
   }
 
   public TaskSteps with(TaskKind kind, BuildStep<TaskOutput> step) {

@@ -8,6 +8,7 @@ import dev.kiln.events.TaskResult;
 import dev.kiln.messaging.DeadLetterRouter;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.worker.fetch.SourceFetcher;
+import dev.kiln.worker.fetch.SourceSnapshots;
 import dev.kiln.worker.fs.BackgroundDeleter;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -83,13 +84,17 @@ public final class WorkerVerticle extends VerticleBase {
             () -> {
               Files.createDirectories(config.workDir());
               deleter = new BackgroundDeleter(config.workDir().resolve("trash"));
-              WorkerResources resources =
-                  new WorkerResources(
-                      config, deleter, new CacheServiceClient(config.cacheServiceUrl()));
+              CacheServiceClient cache = new CacheServiceClient(config.cacheServiceUrl());
+              WorkerResources resources = new WorkerResources(config, deleter, cache);
               TaskSteps steps = stepsFactory.create(resources);
               SourceFetcher fetcher =
                   new SourceFetcher(config.workDir(), deleter, config.gitTimeout());
-              runner = new TaskRunner(config.workerId(), fetcher, steps);
+              runner =
+                  new TaskRunner(
+                      config.workerId(),
+                      fetcher,
+                      new SourceSnapshots(config.workDir(), cache),
+                      steps);
               return null;
             },
             false)

@@ -7,6 +7,7 @@ import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
 import dev.kiln.testkit.GitRepo;
 import dev.kiln.worker.fetch.SourceFetcher;
+import dev.kiln.worker.fetch.SourceSnapshots;
 import dev.kiln.worker.fs.BackgroundDeleter;
 import dev.kiln.worker.steps.StepFailure;
 import dev.kiln.worker.testsupport.RecordingLog;
@@ -39,7 +40,12 @@ class TaskRunnerTest {
 
   private TaskRunner runner(TaskSteps steps) {
     return new TaskRunner(
-        "w1", new SourceFetcher(tmp.resolve("work"), deleter, Duration.ofMinutes(1)), steps);
+        "w1",
+        new SourceFetcher(tmp.resolve("work"), deleter, Duration.ofMinutes(1)),
+        new SourceSnapshots(
+            tmp.resolve("work"),
+            new dev.kiln.cache.client.CacheServiceClient("http://127.0.0.1:9")),
+        steps);
   }
 
   @Test

@@ -8,10 +8,18 @@ import com.google.cloud.tools.jib.api.LogEvent;
 import com.google.cloud.tools.jib.api.RegistryException;
 import com.google.cloud.tools.jib.api.buildplan.FileEntriesLayer;
 import com.google.cloud.tools.jib.api.buildplan.Port;
+import dev.kiln.buildpack.BuildStepRules;
+import dev.kiln.buildpack.BuildpackException;
 import dev.kiln.events.BuildPlanSummary;
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.Digest;
 import dev.kiln.events.TaskKind;
+import dev.kiln.worker.buildsteps.BuildStepRunner;
+import dev.kiln.worker.fs.AppTree;
+import dev.kiln.worker.fs.BackgroundDeleter;
+import dev.kiln.worker.fs.ScratchSlots;
+import dev.kiln.worker.runtime.RuntimeImageReference;
+import dev.kiln.worker.runtime.RuntimeStore;
 import dev.kiln.worker.steps.BuildStep;
 import dev.kiln.worker.steps.LogSink;
 import dev.kiln.worker.steps.StepContext;
@@ -35,49 +43,129 @@ import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
- * ASSEMBLE: the runtime image for the build's Python, plus three layers — the launcher, the
- * dependencies (unpacked once per dependency set, see {@link MaterializedLayers}) and the app at
- * {@code /app} — with the run-time environment, a non-root user and the run command; delivered to
- * the {@link ImageTarget}. The creation time is the epoch and every file time is fixed, so the same
- * inputs give the same image digest.
+ * ASSEMBLE: the runtime image for the build's Python (verified to have exactly that version, see
+ * {@link RuntimeStore}), plus three layers — the launcher, the dependencies (unpacked once per
+ * dependency set, see {@link MaterializedLayers}) and the app at {@code /app} — with the run-time
+ * environment, a non-root user and the run command; delivered to the {@link ImageTarget}. Before
+ * the app layer is made, the app's own build steps (NLTK corpora, collectstatic, {@code
+ * bin/post_compile}, the app spec's {@code build_command}) run in the build sandbox on a private
+ * copy of the app, and the app layer is that copy. The creation time is the epoch and every file
+ * time is fixed, so the same inputs give the same image digest.
  *
  * <p>Work directory layout: {@code layers/<hex>/} unpacked dependency layers, {@code launcher/} the
- * launcher script, {@code jib/base} and {@code jib/app} jib's caches.
+ * launcher script, {@code jib/base} and {@code jib/app} jib's caches, {@code app-builds/<n>/} the
+ * reusable slots where build steps run.
+ *
+ * <pre>{@code
+ * AssembleStep assemble = AssembleStep.builder()
+ *     .runtimes(runtimeStore)
+ *     .target(ImageTarget.registry("registry.internal:5000"))
+ *     .layerBlobs(LayerBlobSource.cacheService(cacheUrl))
+ *     .buildSteps(new BuildStepRunner(sandbox, URI.create(cacheUrl), SandboxLimits.defaults()))
+ *     .workDir(workDir)
+ *     .jibExecutor(AssembleStep.newJibExecutor())
+ *     .build();
+ * }</pre>
  */
 public final class AssembleStep implements BuildStep<AssembledImage> {
   public static final String FAILED = "assemble::failed";
   public static final String PUSH_FAILED = "assemble::push-failed";
-  public static final String BASE_IMAGE_UNAVAILABLE = RuntimeImages.BASE_IMAGE_UNAVAILABLE;
+  public static final String BASE_IMAGE_UNAVAILABLE = "assemble::base-image-unavailable";
 
   private static final Duration JIB_SETTLE_TIMEOUT = Duration.ofMinutes(2);
 
   static final String LABEL_BUILD_ID = "dev.kiln.build-id";
   static final String LABEL_COMMIT = "dev.kiln.commit";
   static final String LABEL_PYTHON_VERSION = "dev.kiln.python-version";
+  static final String LABEL_RUNTIME = "dev.kiln.runtime";
 
-  private final RuntimeImages runtimeImages;
+  private final RuntimeStore runtimes;
   private final ImageTarget target;
   private final MaterializedLayers dependencyLayers;
+  private final BuildStepRunner buildSteps;
+  private final ScratchSlots appBuilds;
   private final Path workDir;
   private final ExecutorService jibExecutor;
 
-  /**
-   * @param workDir this worker's scratch space; keep it between builds, it holds the caches
-   * @param jibExecutor threads for jib, shared by all builds; must be unbounded (jib's steps wait
-   *     on each other), e.g. {@link #newJibExecutor()}; the caller shuts it down
-   */
-  public AssembleStep(
-      RuntimeImages runtimeImages,
-      ImageTarget target,
-      LayerBlobSource layerBlobs,
-      Path workDir,
-      ExecutorService jibExecutor) {
-    this.runtimeImages = Objects.requireNonNull(runtimeImages, "runtimeImages");
-    this.target = Objects.requireNonNull(target, "target");
-    this.workDir = workDir.toAbsolutePath().normalize();
+  private AssembleStep(Builder builder) {
+    this.runtimes = Objects.requireNonNull(builder.runtimes, "runtimes");
+    this.target = Objects.requireNonNull(builder.target, "target");
+    this.workDir = Objects.requireNonNull(builder.workDir, "workDir").toAbsolutePath().normalize();
     this.dependencyLayers =
-        new MaterializedLayers(this.workDir.resolve("layers"), Objects.requireNonNull(layerBlobs));
-    this.jibExecutor = Objects.requireNonNull(jibExecutor, "jibExecutor");
+        new MaterializedLayers(
+            this.workDir.resolve("layers"),
+            Objects.requireNonNull(builder.layerBlobs, "layerBlobs"));
+    this.buildSteps = Objects.requireNonNull(builder.buildSteps, "buildSteps");
+    this.appBuilds =
+        new ScratchSlots(
+            this.workDir.resolve("app-builds"), Objects.requireNonNull(builder.deleter, "deleter"));
+    this.jibExecutor = Objects.requireNonNull(builder.jibExecutor, "jibExecutor");
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Everything ASSEMBLE needs; every part is required. */
+  public static final class Builder {
+    private RuntimeStore runtimes;
+    private ImageTarget target;
+    private LayerBlobSource layerBlobs;
+    private BuildStepRunner buildSteps;
+    private BackgroundDeleter deleter;
+    private Path workDir;
+    private ExecutorService jibExecutor;
+
+    private Builder() {}
+
+    /** Where runtime base images come from, verified. */
+    public Builder runtimes(RuntimeStore runtimes) {
+      this.runtimes = runtimes;
+      return this;
+    }
+
+    /** Where images go. */
+    public Builder target(ImageTarget target) {
+      this.target = target;
+      return this;
+    }
+
+    /** Where dependency-layer tars come from. */
+    public Builder layerBlobs(LayerBlobSource layerBlobs) {
+      this.layerBlobs = layerBlobs;
+      return this;
+    }
+
+    /** Runs the app's build steps in the sandbox. */
+    public Builder buildSteps(BuildStepRunner buildSteps) {
+      this.buildSteps = buildSteps;
+      return this;
+    }
+
+    /** Takes old app build copies off the build path. */
+    public Builder deleter(BackgroundDeleter deleter) {
+      this.deleter = deleter;
+      return this;
+    }
+
+    /** This worker's scratch space; keep it between builds, it holds the caches. */
+    public Builder workDir(Path workDir) {
+      this.workDir = workDir;
+      return this;
+    }
+
+    /**
+     * Threads for jib, shared by all builds; must be unbounded (jib's steps wait on each other),
+     * e.g. {@link #newJibExecutor()}; the caller shuts it down.
+     */
+    public Builder jibExecutor(ExecutorService jibExecutor) {
+      this.jibExecutor = jibExecutor;
+      return this;
+    }
+
+    public AssembleStep build() {
+      return new AssembleStep(this);
+    }
   }
 
   /** A cached pool of daemon threads named {@code kiln-jib-N}, as jib needs it. */
@@ -118,25 +206,82 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
               + "know what to start. Add a Procfile with a 'web:' line or set run_command in the app "
               + "spec.");
     }
-    RuntimeEnvironment env;
+    environment(plan.runtimeEnv());
+    RuntimeStore.VerifiedRuntime runtime = runtimes.forPython(plan.pythonVersion(), log);
+    RuntimeImageReference base = runtime.base();
+
+    List<FileEntriesLayer> layers = new ArrayList<>();
+    layers.add(launcherLayer());
+    Path dependencies = null;
+    if (plan.packageManager() != null) {
+      dependencies = materializedDependencies(task, log);
+      layers.add(dependencyLayer(dependencies));
+    }
+    Path appRoot = appRoot(ctx.sourceDir(), plan.sourceDir());
+    BuildStepRules.Plan steps = buildStepPlan(task, appRoot, dependencies);
+    Map<String, String> runtimeEnv = new java.util.LinkedHashMap<>(plan.runtimeEnv());
+    try (ScratchSlots.Slot slot = steps.afterInstall().isEmpty() ? null : appBuilds.acquire()) {
+      if (slot == null) {
+        buildSteps.report(steps, log);
+      } else {
+        Path app = slot.fresh("app");
+        AppTree.copy(appRoot, app);
+        runtimeEnv.putAll(
+            buildSteps.runAfterInstall(
+                steps,
+                new BuildStepRunner.Workspace(
+                    runtimes.rootfs(runtime, log), app, dependencies, task.buildTimeEnv()),
+                log));
+        appRoot = app;
+      }
+      log.info("-----> Assembling the image on " + base + " (Python " + runtime.python() + ")");
+      layers.add(appLayer(appRoot, log));
+      return containerize(task, plan, runtime, layers, environment(runtimeEnv), log);
+    } catch (IOException e) {
+      throw new StepFailure(
+          FAILED,
+          "Could not prepare a copy of the app for its build steps under "
+              + workDir.resolve("app-builds")
+              + ": "
+              + e.getMessage()
+              + ". Check free space and permissions of the worker's work directory.",
+          e);
+    }
+  }
+
+  private static RuntimeEnvironment environment(Map<String, String> variables) throws StepFailure {
     try {
-      env = RuntimeEnvironment.forApp(plan.runtimeEnv());
+      return RuntimeEnvironment.forApp(variables);
     } catch (IllegalArgumentException e) {
       throw new StepFailure(
           FAILED,
           "The app's run-time environment cannot go into the image: " + e.getMessage() + ".",
           e);
     }
-    RuntimeImageReference base = runtimeImages.forPython(plan.pythonVersion());
+  }
 
-    log.info("-----> Assembling the image on " + base + " (Python " + plan.pythonVersion() + ")");
-    List<FileEntriesLayer> layers = new ArrayList<>();
-    layers.add(launcherLayer());
-    if (plan.packageManager() != null) {
-      layers.add(dependencyLayer(task, log));
+  private static BuildStepRules.Plan buildStepPlan(BuildTask task, Path appRoot, Path dependencies)
+      throws StepFailure {
+    try {
+      return BuildStepRules.plan(
+          appRoot,
+          task.buildTimeEnv(),
+          BuildStepRunner.installedModules(dependencies, appRoot),
+          task.appSpec().buildCommand());
+    } catch (BuildpackException e) {
+      throw new StepFailure(e.code(), e.getMessage(), e);
     }
-    layers.add(appLayer(ctx, plan, log));
+  }
 
+  private AssembledImage containerize(
+      BuildTask task,
+      BuildPlanSummary plan,
+      RuntimeStore.VerifiedRuntime runtime,
+      List<FileEntriesLayer> layers,
+      RuntimeEnvironment env,
+      LogSink log)
+      throws StepFailure {
+    RuntimeImageReference base = runtime.base();
     ImageTarget.Delivery delivery = openDelivery(task);
     log.info("-----> Writing the image to " + delivery.describe());
     BuildExecutor executor = new BuildExecutor(jibExecutor);
@@ -155,7 +300,8 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
                   Map.of(
                       LABEL_BUILD_ID, task.buildId(),
                       LABEL_COMMIT, task.commit(),
-                      LABEL_PYTHON_VERSION, plan.pythonVersion()))
+                      LABEL_PYTHON_VERSION, runtime.python(),
+                      LABEL_RUNTIME, runtime.entry().image()))
               .setCreationTime(Instant.EPOCH)
               .setFormat(delivery.format());
       JibContainer container = image.containerize(containerizer(delivery, base, executor, log));
@@ -171,7 +317,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
           "The worker was stopped while it assembled the image, so " + "no image was delivered.",
           e);
     } catch (RegistryException | ExecutionException | IOException | RuntimeException e) {
-      throw JibFailures.classify(e, base, delivery, plan.pythonVersion());
+      throw JibFailures.classify(e, base, delivery, runtime.python());
     } catch (CacheDirectoryCreationException e) {
       throw new StepFailure(
           FAILED,
@@ -244,7 +390,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     }
   }
 
-  private FileEntriesLayer dependencyLayer(BuildTask task, LogSink log) throws StepFailure {
+  private Path materializedDependencies(BuildTask task, LogSink log) throws StepFailure {
     if (task.layer() == null || task.layer().blob() == null) {
       throw new StepFailure(
           FAILED,
@@ -254,7 +400,10 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
               + "task carries no dependency layer; the INSTALL result did not reach ASSEMBLE. Rebuild,"
               + " and report a bug if it happens again.");
     }
-    Path directory = dependencyLayers.materialize(task.layer().blob(), log);
+    return dependencyLayers.materialize(task.layer().blob(), log);
+  }
+
+  private static FileEntriesLayer dependencyLayer(Path directory) throws StepFailure {
     try {
       return ImageLayers.dependencies(directory);
     } catch (IOException e) {
@@ -269,9 +418,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     }
   }
 
-  private FileEntriesLayer appLayer(StepContext ctx, BuildPlanSummary plan, LogSink log)
-      throws StepFailure {
-    Path appRoot = appRoot(ctx.sourceDir(), plan.sourceDir());
+  private static FileEntriesLayer appLayer(Path appRoot, LogSink log) throws StepFailure {
     try {
       return ImageLayers.app(appRoot, note -> log.warn("       " + note));
     } catch (IOException e) {

@@ -5,6 +5,8 @@ import com.google.cloud.tools.jib.api.DockerDaemonImage;
 import com.google.cloud.tools.jib.api.ImageReference;
 import com.google.cloud.tools.jib.api.TarImage;
 import com.google.cloud.tools.jib.api.buildplan.ImageFormat;
+import dev.kiln.worker.runtime.Registries;
+import dev.kiln.worker.runtime.RuntimeImageReference;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

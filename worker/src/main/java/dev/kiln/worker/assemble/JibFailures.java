@@ -1,5 +1,6 @@
 package dev.kiln.worker.assemble;
 
+import dev.kiln.worker.runtime.RuntimeImageReference;
 import dev.kiln.worker.steps.StepFailure;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -38,11 +39,21 @@ final class JibFailures {
       Exception failure, RuntimeImageReference base, ImageTarget.Delivery delivery, String python) {
     String reason = reason(failure);
     return switch (sideOf(failure)) {
-      case BASE_IMAGE -> {
-        StepFailure unavailable = RuntimeImages.unavailable(base, python, reason);
-        unavailable.initCause(failure);
-        yield unavailable;
-      }
+      case BASE_IMAGE ->
+          new StepFailure(
+              AssembleStep.BASE_IMAGE_UNAVAILABLE,
+              "The runtime image for Python "
+                  + python
+                  + ", "
+                  + base
+                  + ", could not be read: "
+                  + reason
+                  + ". Make it available to the worker (push it to that registry, load it into"
+                  + " the Docker daemon, or create the tarball), or point the catalog entry for "
+                  + python
+                  + " at an image that exists, in the runtime catalog (--runtime-catalog /"
+                  + " KILN_RUNTIME_CATALOG; see docs/images.md).",
+              failure);
       case PUSH ->
           new StepFailure(
               AssembleStep.PUSH_FAILED,

@@ -19,7 +19,11 @@ public interface LayerBlobSource {
 
   /** {@code GET {cacheUrl}/cas/{hex}} through {@link CacheServiceClient#getBlob}. */
   static LayerBlobSource cacheService(String cacheUrl) {
-    CacheServiceClient client = new CacheServiceClient(cacheUrl);
+    return cacheService(new CacheServiceClient(cacheUrl));
+  }
+
+  /** The same through an existing client. */
+  static LayerBlobSource cacheService(CacheServiceClient client) {
     return new LayerBlobSource() {
       @Override
       public boolean download(Digest blob, Path destination) throws IOException {

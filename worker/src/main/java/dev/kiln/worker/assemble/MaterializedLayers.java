@@ -41,7 +41,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * directory and renamed into place. Its files are regular files and directories only, with modes
  * {@code 0755}/{@code 0644} (exec bits kept) and the mtime {@link #FIXED_MTIME}.
  */
-final class MaterializedLayers {
+public final class MaterializedLayers {
   /** jib's own default for reproducible layers (one second after the epoch). */
   static final Instant FIXED_MTIME = Instant.ofEpochSecond(1);
 
@@ -50,18 +50,18 @@ final class MaterializedLayers {
   private final Path root;
   private final LayerBlobSource blobs;
 
-  MaterializedLayers(Path root, LayerBlobSource blobs) {
+  public MaterializedLayers(Path root, LayerBlobSource blobs) {
     this.root = root.toAbsolutePath().normalize();
     this.blobs = blobs;
   }
 
   /** The directory the blob is (or would be) unpacked to. */
-  Path directoryFor(Digest blob) {
+  public Path directoryFor(Digest blob) {
     return root.resolve(blob.hex());
   }
 
   /** Unpacks {@code blob} unless an earlier build already did; returns its directory. */
-  Path materialize(Digest blob, LogSink log) throws StepFailure {
+  public Path materialize(Digest blob, LogSink log) throws StepFailure {
     Path target = directoryFor(blob);
     if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
       log.info("       Reusing the dependency layer " + shortName(blob) + " unpacked earlier");

@@ -2,6 +2,7 @@ package dev.kiln.worker.detect;
 
 import dev.kiln.buildpack.BuildInputs;
 import dev.kiln.buildpack.BuildPlanner;
+import dev.kiln.buildpack.BuildStepRules;
 import dev.kiln.buildpack.BuildpackException;
 import dev.kiln.buildpack.Diagnostic;
 import dev.kiln.buildpack.PlanResult;
@@ -9,14 +10,20 @@ import dev.kiln.events.AppSpec;
 import dev.kiln.events.BuildPlanSummary;
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.CodedMessage;
+import dev.kiln.events.Digest;
+import dev.kiln.worker.buildsteps.BuildStepRunner;
+import dev.kiln.worker.buildsteps.PreCompile;
 import dev.kiln.worker.install.PipCommand;
 import dev.kiln.worker.install.TargetPlatform;
 import dev.kiln.worker.steps.BuildStep;
+import dev.kiln.worker.steps.LogSink;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -34,11 +41,19 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
   public record Detected(BuildPlanSummary plan, String dependencyKey) {}
 
   private final BuildPlanner planner;
-  private final TargetPlatform platform;
+  private final PreCompile preCompile;
 
-  public DetectStep(BuildPlanner planner, TargetPlatform platform) {
+  /** DETECT without a build sandbox: an app with {@code bin/pre_compile} fails. */
+  public DetectStep(BuildPlanner planner) {
+    this(planner, null);
+  }
+
+  /**
+   * @param preCompile runs {@code bin/pre_compile} before the plan is made from what it left
+   */
+  public DetectStep(BuildPlanner planner, PreCompile preCompile) {
     this.planner = Objects.requireNonNull(planner, "planner");
-    this.platform = Objects.requireNonNull(platform, "platform");
+    this.preCompile = preCompile;
   }
 
   @Override
@@ -56,25 +71,63 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
     BuildInputs inputs =
         BuildInputs.builder()
             .appSpec(toBuildpack(task.appSpec()))
-            .buildEnv(task.buildEnv())
+            .buildEnv(task.buildTimeEnv())
             .previousPythonVersion(previous)
             .strict(false)
             .build();
     PlanResult result = planner.plan(ctx.sourceDir(), inputs);
-    result.logLines().forEach(ctx.log()::info);
+    Optional<BuildStepRules.Hook> hook =
+        result.sourceRoot() == null || PlanResult.STRATEGY_DOCKERFILE.equals(result.strategy())
+            ? Optional.empty()
+            : BuildStepRules.preCompile(result.sourceRoot());
+    if (hook.isEmpty()) {
+      return finish(result, task, ctx.log(), null);
+    }
+    if (preCompile == null) {
+      throw new StepFailure(
+          BuildStepRunner.SANDBOX_UNAVAILABLE,
+          "This app has bin/pre_compile, but this worker runs no build sandbox to run it in."
+              + " Start the workers with the build sandbox (bubblewrap) configured.");
+    }
+    // The buildpack runs the hook before it looks for a package manager: plan again on what the
+    // hook left, and build every later step from that.
+    String python =
+        result.python() != null && result.python().version() != null
+            ? result.python().version()
+            : planner.catalog().newestPatch(planner.catalog().defaultMinor()).orElseThrow();
+    try (PreCompile.Run run =
+        preCompile.run(
+            hook.get(),
+            ctx.sourceDir(),
+            result.sourceDir(),
+            python,
+            task.buildTimeEnv(),
+            ctx.log())) {
+      return finish(planner.plan(run.repository(), inputs), task, ctx.log(), run.snapshot());
+    } catch (IOException e) {
+      throw new StepFailure(
+          BuildStepRunner.PRE_COMPILE_FAILED,
+          "The worker could not release the copy bin/pre_compile ran on: " + e.getMessage(),
+          e);
+    }
+  }
+
+  private static Detected finish(PlanResult result, BuildTask task, LogSink log, Digest snapshot)
+      throws StepFailure {
+    result.logLines().forEach(log::info);
     if (!result.succeeded()) {
       Diagnostic error = result.error().orElseThrow();
       throw new StepFailure(error.code(), error.message());
     }
-    BuildPlanSummary summary = summarise(result);
+    BuildPlanSummary summary = summarise(result).withSourceSnapshot(snapshot);
     String key = null;
     if (result.packageManager() != null && summary.pythonVersion() != null) {
       key =
           DependencySetKey.compute(
               summary.pythonVersion(),
-              platform,
+              TargetPlatform.forRuntimeGlibc(summary.glibc()),
               result.packageManager(),
-              task.buildEnv().get(PipCommand.EXTRA_INDEX_VARIABLE),
+              task.buildTimeEnv().get(PipCommand.EXTRA_INDEX_VARIABLE),
               readRequirementFiles(result));
     }
     return new Detected(summary, key);
@@ -100,20 +153,30 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
         python == null ? null : python.version(),
         python == null ? null : python.requested(),
         python == null ? null : python.origin(),
+        result.runtime() == null ? null : result.runtime().image(),
+        result.runtime() == null ? null : result.runtime().glibc(),
         result.packageManager(),
         result.packageManagerFiles(),
         run == null ? null : run.command(),
         run == null ? null : run.source(),
         result.runtimeEnvironment(),
-        warnings);
+        warnings,
+        null);
   }
 
-  private static dev.kiln.buildpack.AppSpec toBuildpack(AppSpec spec) {
+  static dev.kiln.buildpack.AppSpec toBuildpack(AppSpec spec) {
     return new dev.kiln.buildpack.AppSpec(
         spec.sourceDir(),
         spec.dockerfilePath(),
         spec.buildCommand(),
         spec.runCommand(),
-        spec.envs());
+        spec.envs().stream()
+            .map(
+                env ->
+                    new dev.kiln.buildpack.AppSpec.Env(
+                        env.key(),
+                        env.value(),
+                        dev.kiln.buildpack.AppSpec.Scope.valueOf(env.scope().name())))
+            .toList());
   }
 }

@@ -48,18 +48,19 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
   private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
   private static final int PIP_TAIL_LINES = 200;
 
-  /** How INSTALL runs on this worker. */
-  public record Settings(
-      Path workDir, String python, TargetPlatform platform, Duration pipTimeout) {
+  /**
+   * How INSTALL runs on this worker. The target platform is not a setting: it comes from the plan's
+   * runtime (its glibc), so the wheels match the image they go into.
+   */
+  public record Settings(Path workDir, String python, Duration pipTimeout) {
     public Settings {
       Objects.requireNonNull(workDir, "workDir");
       Objects.requireNonNull(python, "python");
-      Objects.requireNonNull(platform, "platform");
       Objects.requireNonNull(pipTimeout, "pipTimeout");
     }
 
     public static Settings defaults(Path workDir) {
-      return new Settings(workDir, "python3", TargetPlatform.LINUX_X86_64, Duration.ofMinutes(30));
+      return new Settings(workDir, "python3", Duration.ofMinutes(30));
     }
   }
 
@@ -295,7 +296,9 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
       Path tmp,
       Requirements requirements)
       throws StepFailure, IOException {
-    Map<String, String> env = PipCommand.environment(System.getenv(), ctx.task().buildEnv(), tmp);
+    Map<String, String> env =
+        PipCommand.environment(System.getenv(), ctx.task().buildTimeEnv(), tmp);
+    TargetPlatform platform = TargetPlatform.forRuntimeGlibc(plan.glibc());
     ExternalProcess.Outcome download =
         pip(
             ctx,
@@ -305,7 +308,7 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
                 settings.python(),
                 wheels,
                 plan.pythonVersion(),
-                settings.platform(),
+                platform,
                 cache.indexUrl(),
                 settings.workDir().resolve("pip-cache"),
                 requirements.file(),
@@ -315,7 +318,7 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
           download,
           requirements.shownName(),
           plan.pythonVersion(),
-          settings.platform(),
+          platform,
           cache.indexUrl(),
           settings.pipTimeout().toMinutes() + " minutes");
     }
@@ -333,13 +336,13 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
             sourceRoot,
             env,
             PipCommand.installWheels(
-                settings.python(), deps, plan.pythonVersion(), settings.platform(), resolved));
+                settings.python(), deps, plan.pythonVersion(), platform, resolved));
     if (!install.succeeded()) {
       throw PipFailures.classify(
           install,
           requirements.shownName(),
           plan.pythonVersion(),
-          settings.platform(),
+          platform,
           cache.indexUrl(),
           settings.pipTimeout().toMinutes() + " minutes");
     }

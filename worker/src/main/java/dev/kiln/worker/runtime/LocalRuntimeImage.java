@@ -22,16 +22,19 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A Debian bookworm Python runtime base image built on this machine, for when no base image can be
- * pulled (offline, no Docker Hub).
+ * A Debian Python runtime base image built on this machine from one Debian suite (bullseye has
+ * Python 3.9, bookworm 3.11, trixie 3.13, forky 3.14), for when no base image can be pulled
+ * (offline, no Docker Hub). The runtime catalog names such an image {@code debootstrap:<suite>}.
  *
  * <p>{@link #ensureAvailable()} returns a cached tarball when there is one, and otherwise builds
- * it: {@code debootstrap --variant=minbase --include=python3,ca-certificates bookworm}, trimmed of
- * package lists, manuals, translations and docs, plus a non-root user {@code app} (uid/gid 1000,
- * home {@code /app}); then written, without a Docker daemon, as a {@code docker save} tarball with
- * one layer. The tarball works as a jib base image ({@code TarImage}) and with {@code docker load}.
+ * it: {@code debootstrap --variant=minbase --include=python3,ca-certificates,netbase,tzdata
+ * <suite>}, trimmed of package lists, manuals, translations and docs, plus a non-root user {@code
+ * app} (uid/gid 1000, home {@code /app}); then written, without a Docker daemon, as a {@code docker
+ * save} tarball with one layer whose labels say the Python and glibc versions it really has (read
+ * from the built root file system, never assumed). The tarball works as a jib base image ({@code
+ * TarImage}) and with {@code docker load}. There is no compiler in it: it is what apps run on.
  *
- * <p>Where the tarball lives: {@code <runtimesDirectory>/debian-bookworm-python3.tar}. A
+ * <p>Where the tarball lives: {@code <runtimesDirectory>/debian-<suite>-python3.tar}. A
  * machine-wide cache ({@code /var/cache/kiln/runtimes/} by default) is read when it has a tarball
  * and written when it is writable, so another Kiln home, another {@code kiln demo} or another CI
  * job on the same machine does not bootstrap again. One build runs at a time per machine cache
@@ -42,20 +45,30 @@ import java.util.regex.Pattern;
  */
 public final class LocalRuntimeImage {
 
-  /** The reference the tarball's manifest carries (bookworm's python3 is 3.11). */
-  public static final String IMAGE_REFERENCE = "kiln/python-runtime:3.11-bookworm";
-
-  public static final String TARBALL_NAME = "debian-bookworm-python3.tar";
   public static final Path DEFAULT_MACHINE_CACHE = Path.of("/var/cache/kiln/runtimes");
   public static final String DEFAULT_MIRROR = "http://deb.debian.org/debian";
 
   /** Bumped whenever the image contents change meaning, so older cached tarballs get rebuilt. */
-  static final String FORMAT = "1";
+  static final String FORMAT = "2";
 
   static final String FORMAT_LABEL = "dev.kiln.runtime.format";
-  static final String PYTHON_VERSION_LABEL = "dev.kiln.runtime.python-version";
-  static final String SUITE = "bookworm";
-  static final List<String> PACKAGES = List.of("python3", "ca-certificates");
+
+  /** The Python version the image's {@code python3} reported when it was built. */
+  public static final String PYTHON_VERSION_LABEL = "dev.kiln.runtime.python-version";
+
+  /** The glibc version of the image, read from it when it was built. */
+  public static final String GLIBC_LABEL = "dev.kiln.runtime.glibc";
+
+  static final List<String> PACKAGES = List.of("python3", "ca-certificates", "netbase", "tzdata");
+
+  /**
+   * debootstrap's script for suites it does not know by name (a newer release than the worker's own
+   * Debian): every current suite bootstraps the same way.
+   */
+  private static final Path GENERIC_SCRIPT = Path.of("/usr/share/debootstrap/scripts/sid");
+
+  private static final Path SCRIPTS = Path.of("/usr/share/debootstrap/scripts");
+  private static final Pattern SUITE_NAME = Pattern.compile("[a-z][a-z0-9-]{1,30}");
 
   private static final String SYSTEM_PATH =
       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -63,21 +76,23 @@ public final class LocalRuntimeImage {
   private static final Duration APT_TIMEOUT = Duration.ofMinutes(10);
   private static final Duration PYTHON_TIMEOUT = Duration.ofMinutes(1);
   private static final Duration PACKAGE_LINE_INTERVAL = Duration.ofSeconds(5);
-  private static final Pattern PYTHON_VERSION_ENV =
-      Pattern.compile("\"PYTHON_VERSION=([0-9][0-9A-Za-z.+~-]*)\"");
-  private static final Pattern VERSION = Pattern.compile("\\d+\\.\\d+\\.\\d+\\S*");
+  private static final Pattern PROBE =
+      Pattern.compile("(\\d+\\.\\d+\\.\\d+)\\S* glibc (\\d+\\.\\d+)");
   private static final Object IN_PROCESS_LOCK = new Object();
 
+  private final String suite;
   private final Path runtimesDirectory;
   private final Optional<Path> machineCache;
   private final Consumer<String> progress;
   private final String mirror;
 
   private LocalRuntimeImage(
+      String suite,
       Path runtimesDirectory,
       Optional<Path> machineCache,
       Consumer<String> progress,
       String mirror) {
+    this.suite = suite;
     this.runtimesDirectory = runtimesDirectory.toAbsolutePath();
     this.machineCache = machineCache.map(Path::toAbsolutePath);
     this.progress = progress;
@@ -85,27 +100,57 @@ public final class LocalRuntimeImage {
   }
 
   /**
-   * The runtime image cached in {@code runtimesDirectory} (e.g. {@code $KILN_HOME/runtimes}), with
-   * the machine-wide cache at {@link #DEFAULT_MACHINE_CACHE}, the Debian mirror {@link
-   * #DEFAULT_MIRROR}, and progress discarded.
+   * The runtime of Debian {@code suite} (e.g. {@code bookworm}) cached in {@code runtimesDirectory}
+   * (e.g. {@code $KILN_HOME/runtimes}), with the machine-wide cache at {@link
+   * #DEFAULT_MACHINE_CACHE}, the Debian mirror {@link #DEFAULT_MIRROR}, and progress discarded.
+   *
+   * @throws IllegalArgumentException when {@code suite} is not a Debian suite name
    */
-  public static LocalRuntimeImage in(Path runtimesDirectory) {
+  public static LocalRuntimeImage forSuite(String suite, Path runtimesDirectory) {
+    if (suite == null || !SUITE_NAME.matcher(suite).matches()) {
+      throw new IllegalArgumentException(
+          "'"
+              + suite
+              + "' is not a Debian suite name such as bookworm or trixie (lowercase letters,"
+              + " digits and '-')");
+    }
     return new LocalRuntimeImage(
+        suite,
         Objects.requireNonNull(runtimesDirectory, "runtimesDirectory"),
         Optional.of(DEFAULT_MACHINE_CACHE),
         line -> {},
         DEFAULT_MIRROR);
   }
 
+  /** The Debian suite this runtime is built from. */
+  public String suite() {
+    return suite;
+  }
+
+  /** The reference the tarball's manifest carries: {@code kiln/python-runtime:<suite>}. */
+  public String reference() {
+    return "kiln/python-runtime:" + suite;
+  }
+
+  /** The tarball's file name: {@code debian-<suite>-python3.tar}. */
+  public String tarballName() {
+    return "debian-" + suite + "-python3.tar";
+  }
+
   /** Progress lines (one sentence each) go to {@code progress}, from the calling thread. */
   public LocalRuntimeImage withProgress(Consumer<String> progress) {
     return new LocalRuntimeImage(
-        runtimesDirectory, machineCache, Objects.requireNonNull(progress, "progress"), mirror);
+        suite,
+        runtimesDirectory,
+        machineCache,
+        Objects.requireNonNull(progress, "progress"),
+        mirror);
   }
 
   /** Uses {@code directory} as the machine-wide cache instead of the default. */
   public LocalRuntimeImage withMachineCache(Path directory) {
     return new LocalRuntimeImage(
+        suite,
         runtimesDirectory,
         Optional.of(Objects.requireNonNull(directory, "directory")),
         progress,
@@ -114,7 +159,7 @@ public final class LocalRuntimeImage {
 
   /** Only {@code runtimesDirectory} is used; nothing is read from or written to a machine cache. */
   public LocalRuntimeImage withoutMachineCache() {
-    return new LocalRuntimeImage(runtimesDirectory, Optional.empty(), progress, mirror);
+    return new LocalRuntimeImage(suite, runtimesDirectory, Optional.empty(), progress, mirror);
   }
 
   /** Bootstraps from this Debian mirror (e.g. a local apt proxy) instead of deb.debian.org. */
@@ -126,14 +171,14 @@ public final class LocalRuntimeImage {
               + "' is not an http(s):// or file:// URL; e.g. "
               + DEFAULT_MIRROR);
     }
-    return new LocalRuntimeImage(runtimesDirectory, machineCache, progress, mirrorUrl);
+    return new LocalRuntimeImage(suite, runtimesDirectory, machineCache, progress, mirrorUrl);
   }
 
   /**
-   * Where this instance keeps the tarball: {@code <runtimesDirectory>/debian-bookworm-python3.tar}.
+   * Where this instance keeps the tarball: {@code <runtimesDirectory>/debian-<suite>-python3.tar}.
    */
   public Path tarball() {
-    return runtimesDirectory.resolve(TARBALL_NAME);
+    return runtimesDirectory.resolve(tarballName());
   }
 
   /** The cached image, from the runtimes directory or the machine cache, without building. */
@@ -141,7 +186,7 @@ public final class LocalRuntimeImage {
     Optional<RuntimeImage> own = readCached(tarball());
     return own.isPresent()
         ? own
-        : machineCache.flatMap(cache -> readCached(cache.resolve(TARBALL_NAME)));
+        : machineCache.flatMap(cache -> readCached(cache.resolve(tarballName())));
   }
 
   /**
@@ -164,7 +209,7 @@ public final class LocalRuntimeImage {
       }
       Optional<Path> writableMachineCache = machineCache.filter(LocalRuntimeImage::makeWritable);
       Path lockFile =
-          writableMachineCache.orElse(runtimesDirectory).resolve("." + TARBALL_NAME + ".lock");
+          writableMachineCache.orElse(runtimesDirectory).resolve("." + tarballName() + ".lock");
       try (FileChannel channel =
           FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
         FileLock lock = lockAnnouncingWaits(channel);
@@ -190,7 +235,10 @@ public final class LocalRuntimeImage {
     if (lock != null) {
       return lock;
     }
-    progress.accept("Another Kiln process is building the local Python runtime; waiting for it…");
+    progress.accept(
+        "Another Kiln process is building the local Debian "
+            + suite
+            + " Python runtime; waiting for it…");
     return channel.lock();
   }
 
@@ -202,18 +250,18 @@ public final class LocalRuntimeImage {
       return own.get();
     }
     Optional<RuntimeImage> shared =
-        machineCache.flatMap(cache -> readCached(cache.resolve(TARBALL_NAME)));
+        machineCache.flatMap(cache -> readCached(cache.resolve(tarballName())));
     if (shared.isPresent()) {
       RuntimeImage image = shared.get();
       Path local = linkOrCopy(image.tarball(), tarball()) ? tarball() : image.tarball();
       RuntimeImage reused =
-          new RuntimeImage(local, image.reference(), image.pythonVersion(), false);
+          new RuntimeImage(local, image.reference(), image.pythonVersion(), image.glibc(), false);
       progress.accept(reusing(image));
       return reused;
     }
     RuntimeImage built = build();
     for (Path cache : writableMachineCache.stream().toList()) {
-      if (linkOrCopy(built.tarball(), cache.resolve(TARBALL_NAME))) {
+      if (linkOrCopy(built.tarball(), cache.resolve(tarballName()))) {
         progress.accept(
             "Cached it machine-wide in " + cache + " for other Kiln homes and CI runs.");
       }
@@ -221,8 +269,10 @@ public final class LocalRuntimeImage {
     return built;
   }
 
-  private static String reusing(RuntimeImage image) {
-    return "Using the local Debian bookworm Python runtime "
+  private String reusing(RuntimeImage image) {
+    return "Using the local Debian "
+        + suite
+        + " Python runtime "
         + image.reference()
         + " (Python "
         + image.pythonVersion()
@@ -232,7 +282,9 @@ public final class LocalRuntimeImage {
 
   private RuntimeImage build() throws IOException, RuntimeImageException {
     progress.accept(
-        "Building a local Debian bookworm Python runtime with debootstrap (offline mode)…");
+        "Building a local Debian "
+            + suite
+            + " Python runtime with debootstrap (once per machine; a minute or two)…");
     boolean root = isRoot();
     Path debootstrap = findDebootstrap(root);
     if (!root) {
@@ -258,17 +310,24 @@ public final class LocalRuntimeImage {
               + " s; trimming the root file system.");
       Rootfs.trim(rootfs);
       Rootfs.addAppUser(rootfs);
-      String pythonVersion = pythonVersionIn(rootfs);
-      progress.accept("The runtime has Python " + pythonVersion + "; writing the image tarball.");
+      String[] versions = versionsIn(rootfs);
+      String pythonVersion = versions[0];
+      String glibc = versions[1];
+      progress.accept(
+          "The runtime has Python "
+              + pythonVersion
+              + " on glibc "
+              + glibc
+              + "; writing the image tarball.");
       LayerTarWriter layer =
           LayerTarWriter.keepingOwners()
               .withOwner(Rootfs.APP_HOME.substring(1), new Owner(Rootfs.APP_UID, Rootfs.APP_GID));
       DockerArchive.Written written =
           DockerArchive.write(
-              rootfs, layer, imageConfig(pythonVersion), IMAGE_REFERENCE, tarball());
+              rootfs, layer, imageConfig(suite, pythonVersion, glibc), reference(), tarball());
       progress.accept(
           "Built "
-              + IMAGE_REFERENCE
+              + reference()
               + " (Python "
               + pythonVersion
               + ", "
@@ -279,13 +338,13 @@ public final class LocalRuntimeImage {
               + Duration.ofNanos(System.nanoTime() - started).toSeconds()
               + " s: "
               + tarball());
-      return new RuntimeImage(tarball(), IMAGE_REFERENCE, pythonVersion, true);
+      return new RuntimeImage(tarball(), reference(), pythonVersion, glibc, true);
     } finally {
       Rootfs.removeTree(work);
     }
   }
 
-  static ImageConfig imageConfig(String pythonVersion) {
+  static ImageConfig imageConfig(String suite, String pythonVersion, String glibc) {
     return new ImageConfig(
         ImageConfig.architectureOf(System.getProperty("os.arch")),
         List.of("PATH=" + SYSTEM_PATH, "LANG=C.UTF-8", "PYTHON_VERSION=" + pythonVersion),
@@ -297,24 +356,36 @@ public final class LocalRuntimeImage {
             FORMAT,
             PYTHON_VERSION_LABEL,
             pythonVersion,
+            GLIBC_LABEL,
+            glibc,
+            "dev.kiln.runtime.debian-suite",
+            suite,
             "org.opencontainers.image.description",
-            "Debian " + SUITE + " (minbase) with python3 and ca-certificates, built by Kiln"),
+            "Debian "
+                + suite
+                + " (minbase) with "
+                + String.join(", ", PACKAGES)
+                + ", built by Kiln"),
         "debootstrap --variant=minbase --include="
             + String.join(",", PACKAGES)
             + " "
-            + SUITE
+            + suite
             + "; trimmed; user app (1000:1000) with home /app");
   }
 
   private void bootstrap(Path debootstrap, Path rootfs) throws RuntimeImageException {
     List<String> command =
-        List.of(
-            debootstrap.toString(),
-            "--variant=minbase",
-            "--include=" + String.join(",", PACKAGES),
-            SUITE,
-            rootfs.toString(),
-            mirror);
+        new ArrayList<>(
+            List.of(
+                debootstrap.toString(),
+                "--variant=minbase",
+                "--include=" + String.join(",", PACKAGES),
+                suite,
+                rootfs.toString(),
+                mirror));
+    if (!Files.exists(SCRIPTS.resolve(suite)) && Files.exists(GENERIC_SCRIPT)) {
+      command.add(GENERIC_SCRIPT.toString());
+    }
     long[] lastReported = {System.nanoTime()};
     Command.Outcome outcome =
         runTool(
@@ -333,13 +404,14 @@ public final class LocalRuntimeImage {
       throw new RuntimeImageException(
           Code.DEBOOTSTRAP_FAILED,
           "debootstrap could not build a Debian "
-              + SUITE
+              + suite
               + " root file system from "
               + mirror
               + " (exit status "
               + outcome.exitCode()
-              + "). Check that the mirror is reachable "
-              + "(or pass another one), then retry. Its last lines:\n"
+              + "). Check that the mirror is reachable and still has the suite "
+              + suite
+              + " (or pass another one), then retry. Its last lines:\n"
               + outcome.tailText());
     }
   }
@@ -350,7 +422,8 @@ public final class LocalRuntimeImage {
         && !line.matches("I: (Retrieving|Validating|Extracting|Unpacking|Configuring) .*");
   }
 
-  private String pythonVersionIn(Path rootfs) throws RuntimeImageException {
+  /** The Python and glibc versions the root file system really has: {python, glibc}. */
+  private String[] versionsIn(Path rootfs) throws RuntimeImageException {
     StringBuilder output = new StringBuilder();
     Command.Outcome outcome =
         runTool(
@@ -359,11 +432,12 @@ public final class LocalRuntimeImage {
                 rootfs.toString(),
                 "/usr/bin/python3",
                 "-c",
-                "import platform; print(platform.python_version())"),
+                "import platform; print(platform.python_version(), 'glibc',"
+                    + " platform.libc_ver()[1])"),
             PYTHON_TIMEOUT,
             line -> output.append(line).append('\n'));
-    Matcher version = VERSION.matcher(output);
-    if (!outcome.succeeded() || !version.find()) {
+    Matcher versions = PROBE.matcher(output);
+    if (!outcome.succeeded() || !versions.find()) {
       throw new RuntimeImageException(
           Code.BROKEN_ROOTFS,
           "The bootstrapped root file system has no working /usr/bin/python3 (exit status "
@@ -374,7 +448,7 @@ public final class LocalRuntimeImage {
               + runtimesDirectory
               + " and retry; report it if it happens again.");
     }
-    return version.group();
+    return new String[] {versions.group(1), versions.group(2)};
   }
 
   private Path findDebootstrap(boolean root) throws RuntimeImageException {
@@ -452,15 +526,24 @@ public final class LocalRuntimeImage {
    * The image in {@code tarball} when it is a complete runtime tarball of the current format; empty
    * otherwise (missing, truncated, older format), which makes the caller rebuild it.
    */
-  static Optional<RuntimeImage> readCached(Path tarball) {
+  Optional<RuntimeImage> readCached(Path tarball) {
     if (!Files.isRegularFile(tarball)) {
       return Optional.empty();
     }
     return DockerArchive.readConfig(tarball)
-        .filter(config -> config.contains("\"" + FORMAT_LABEL + "\":\"" + FORMAT + "\""))
-        .map(PYTHON_VERSION_ENV::matcher)
-        .filter(Matcher::find)
-        .map(version -> new RuntimeImage(tarball, IMAGE_REFERENCE, version.group(1), false));
+        .map(ImageConfigJson::labels)
+        .filter(labels -> FORMAT.equals(labels.get(FORMAT_LABEL)))
+        .filter(labels -> suite.equals(labels.get("dev.kiln.runtime.debian-suite")))
+        .filter(labels -> labels.containsKey(PYTHON_VERSION_LABEL))
+        .filter(labels -> labels.containsKey(GLIBC_LABEL))
+        .map(
+            labels ->
+                new RuntimeImage(
+                    tarball,
+                    reference(),
+                    labels.get(PYTHON_VERSION_LABEL),
+                    labels.get(GLIBC_LABEL),
+                    false));
   }
 
   /**

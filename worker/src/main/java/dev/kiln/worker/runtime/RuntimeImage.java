@@ -11,17 +11,19 @@ import java.util.Objects;
  *
  * @param tarball the image tarball (single gzip-compressed layer)
  * @param reference the image reference its manifest carries, e.g. {@code
- *     kiln/python-runtime:3.11-bookworm}
+ *     kiln/python-runtime:bookworm}
  * @param pythonVersion the interpreter's version as it reports it, e.g. {@code 3.11.2}
+ * @param glibc the image's glibc version, e.g. {@code 2.36}
  * @param freshlyBuilt whether this call built it (false when a cached tarball was reused)
  */
 public record RuntimeImage(
-    Path tarball, String reference, String pythonVersion, boolean freshlyBuilt) {
+    Path tarball, String reference, String pythonVersion, String glibc, boolean freshlyBuilt) {
 
   public RuntimeImage {
     Objects.requireNonNull(tarball, "tarball");
     Objects.requireNonNull(reference, "reference");
     Objects.requireNonNull(pythonVersion, "pythonVersion");
+    Objects.requireNonNull(glibc, "glibc");
   }
 
   /** The {@code major.minor} part of {@link #pythonVersion()}, e.g. {@code 3.11}. */

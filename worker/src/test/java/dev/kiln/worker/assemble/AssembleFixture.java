@@ -1,17 +1,24 @@
 package dev.kiln.worker.assemble;
 
+import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.events.BuildIds;
 import dev.kiln.events.BuildPlanSummary;
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.DependencyLayer;
 import dev.kiln.events.Digest;
 import dev.kiln.events.TaskKind;
+import dev.kiln.worker.buildsteps.BuildStepRunner;
+import dev.kiln.worker.fs.BackgroundDeleter;
+import dev.kiln.worker.runtime.RuntimeStore;
+import dev.kiln.worker.sandbox.Sandbox;
+import dev.kiln.worker.sandbox.SandboxLimits;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
 
 /** The inputs of an ASSEMBLE test: a source tree, a dependency layer tar and a base image. */
 final class AssembleFixture {
@@ -19,6 +26,7 @@ final class AssembleFixture {
   static final String APP = "shop";
   static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
   static final String PYTHON = "3.12.7";
+  static final String GLIBC = "2.36";
   static final String RUN_COMMAND = "gunicorn app:app --bind 0.0.0.0:$PORT";
 
   private AssembleFixture() {}
@@ -66,7 +74,48 @@ final class AssembleFixture {
         rootfs,
         "kiln-test/python:" + PYTHON,
         List.of("PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "PYTHON_VERSION=" + PYTHON),
+        Map.of("dev.kiln.runtime.python-version", PYTHON, "dev.kiln.runtime.glibc", GLIBC),
         dir.resolve("python-" + PYTHON + ".tar"));
+  }
+
+  /**
+   * A runtime store whose catalog has exactly {@code images} (Python version → image reference),
+   * each on glibc {@value #GLIBC}.
+   */
+  static RuntimeStore runtimes(Path dir, Map<String, String> images, ExecutorService jib) {
+    RuntimeCatalog catalog =
+        RuntimeCatalog.of(
+            images.entrySet().stream()
+                .map(e -> new RuntimeCatalog.Runtime(e.getKey(), e.getValue(), GLIBC))
+                .toList());
+    return new RuntimeStore(
+        RuntimeStore.Settings.in(dir.resolve("runtimes")).withoutMachineCache(),
+        catalog,
+        new Sandbox(Sandbox.Settings.defaults()),
+        jib);
+  }
+
+  /** ASSEMBLE with the usual parts around {@code runtimes}. */
+  static AssembleStep.Builder step(
+      Path workDir,
+      RuntimeStore runtimes,
+      ImageTarget target,
+      LayerBlobSource blobs,
+      String cacheServiceUrl,
+      BackgroundDeleter deleter,
+      ExecutorService jib) {
+    return AssembleStep.builder()
+        .runtimes(runtimes)
+        .target(target)
+        .layerBlobs(blobs)
+        .buildSteps(
+            new BuildStepRunner(
+                new Sandbox(Sandbox.Settings.defaults()),
+                java.net.URI.create(cacheServiceUrl),
+                SandboxLimits.defaults()))
+        .deleter(deleter)
+        .workDir(workDir)
+        .jibExecutor(jib);
   }
 
   static BuildPlanSummary plan(String packageManager, Map<String, String> runtimeEnv) {
@@ -81,12 +130,15 @@ final class AssembleFixture {
         python,
         python,
         ".python-version",
+        null,
+        "2.36",
         packageManager,
         packageManager == null ? List.of() : List.of("requirements.txt"),
         runCommand,
         "Procfile",
         runtimeEnv,
-        List.of());
+        List.of(),
+        null);
   }
 
   static BuildTask task(BuildPlanSummary plan, Digest layerBlob) {

@@ -11,6 +11,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kiln.events.BuildIds;
 import dev.kiln.events.Digest;
 import dev.kiln.testkit.ImageContents;
+import dev.kiln.worker.fs.BackgroundDeleter;
+import dev.kiln.worker.runtime.RuntimeStore;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
 import dev.kiln.worker.testsupport.CacheServiceFixture;
@@ -20,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 class AssembleStepTest {
   @TempDir static Path shared;
   private static ExecutorService jibExecutor;
+  private static BackgroundDeleter deleter;
   private static CacheServiceFixture cache;
 
   @TempDir Path dir;
@@ -45,12 +47,14 @@ class AssembleStepTest {
   static void start() throws Exception {
     jibExecutor = AssembleStep.newJibExecutor();
     cache = CacheServiceFixture.start(shared);
+    deleter = new BackgroundDeleter(shared.resolve("trash"));
   }
 
   @AfterAll
   static void stop() {
     cache.close();
     jibExecutor.shutdownNow();
+    deleter.close();
   }
 
   @BeforeEach
@@ -66,13 +70,19 @@ class AssembleStepTest {
   }
 
   private AssembleStep step(Path workDir, LayerBlobSource blobs) {
-    return new AssembleStep(
-        new RuntimeImages(
-            version -> version.equals(PYTHON) ? Optional.of("tar:" + baseImage) : Optional.empty()),
-        ImageTarget.tarballs(images),
-        blobs,
-        workDir,
-        jibExecutor);
+    return step(workDir, blobs, Map.of(PYTHON, "tar:" + baseImage));
+  }
+
+  private AssembleStep step(Path workDir, LayerBlobSource blobs, Map<String, String> catalog) {
+    return AssembleFixture.step(
+            workDir,
+            AssembleFixture.runtimes(dir, catalog, jibExecutor),
+            ImageTarget.tarballs(images),
+            blobs,
+            cache.baseUrl(),
+            deleter,
+            jibExecutor)
+        .build();
   }
 
   private AssembledImage assemble(
@@ -260,19 +270,7 @@ class AssembleStepTest {
     AssembleFixture.writeSource(monorepo.resolve("services/web"));
     Files.writeString(monorepo.resolve("README.md"), "top level\n");
     var plan = AssembleFixture.plan("pip", Map.of());
-    plan =
-        new dev.kiln.events.BuildPlanSummary(
-            plan.strategy(),
-            "services/web",
-            plan.pythonVersion(),
-            plan.pythonRequested(),
-            plan.pythonOrigin(),
-            plan.packageManager(),
-            plan.packageManagerFiles(),
-            plan.runCommand(),
-            plan.runSource(),
-            plan.runtimeEnv(),
-            plan.warnings());
+    plan = plan.withSourceDir("services/web");
     AssembledImage image =
         step(dir.resolve("work"))
             .run(
@@ -290,19 +288,7 @@ class AssembleStepTest {
   @Test
   void sourceDirOutsideTheCheckoutFails() {
     var plan = AssembleFixture.plan("pip", Map.of());
-    var escaping =
-        new dev.kiln.events.BuildPlanSummary(
-            plan.strategy(),
-            "../elsewhere",
-            plan.pythonVersion(),
-            plan.pythonRequested(),
-            plan.pythonOrigin(),
-            plan.packageManager(),
-            plan.packageManagerFiles(),
-            plan.runCommand(),
-            plan.runSource(),
-            plan.runtimeEnv(),
-            plan.warnings());
+    var escaping = plan.withSourceDir("../elsewhere");
 
     assertThatThrownBy(
             () ->
@@ -341,43 +327,39 @@ class AssembleStepTest {
   @Test
   void pythonWithoutCatalogEntryFailsNamingTheCatalog() {
     var step =
-        new AssembleStep(
-            new RuntimeImages(version -> Optional.empty()),
-            ImageTarget.tarballs(images),
-            LayerBlobSource.cacheService(cache.baseUrl()),
+        step(
             dir.resolve("work"),
-            jibExecutor);
+            LayerBlobSource.cacheService(cache.baseUrl()),
+            Map.of("3.11.2", "tar:" + baseImage));
 
     assertThatThrownBy(() -> assemble(step, source, Map.of(), new RecordingLog()))
         .isInstanceOf(StepFailure.class)
-        .hasMessageContaining("no image for Python " + PYTHON)
+        .hasMessageContaining("no runtime for Python " + PYTHON)
         .hasMessageContaining("KILN_RUNTIME_CATALOG")
         .extracting(failure -> ((StepFailure) failure).code())
-        .isEqualTo(AssembleStep.BASE_IMAGE_UNAVAILABLE);
+        .isEqualTo(RuntimeStore.UNAVAILABLE);
   }
 
   @Test
   void missingBaseTarballFailsNamingTheReferenceAndLeavesNoImage() {
     Path missing = dir.resolve("nowhere/python.tar");
     var step =
-        new AssembleStep(
-            new RuntimeImages(version -> Optional.of("tar:" + missing)),
-            ImageTarget.tarballs(images),
-            LayerBlobSource.cacheService(cache.baseUrl()),
+        step(
             dir.resolve("work"),
-            jibExecutor);
+            LayerBlobSource.cacheService(cache.baseUrl()),
+            Map.of(PYTHON, "tar:" + missing));
 
     assertThatThrownBy(() -> assemble(step, source, Map.of(), new RecordingLog()))
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining("tar:" + missing)
         .hasMessageContaining("KILN_RUNTIME_CATALOG")
         .extracting(failure -> ((StepFailure) failure).code())
-        .isEqualTo(AssembleStep.BASE_IMAGE_UNAVAILABLE);
+        .isEqualTo(RuntimeStore.UNAVAILABLE);
     assertThat(images.resolve(TENANT).resolve(APP).resolve(COMMIT + ".tar")).doesNotExist();
   }
 
   @Test
-  void corruptBaseTarballFailsAsBaseImageUnavailableAndLeavesNoPartialTarball() throws Exception {
+  void corruptBaseTarballFailsAsUnavailableAndLeavesNoImage() throws Exception {
     Files.writeString(baseImage, "this is not a tar");
 
     assertThatThrownBy(
@@ -385,10 +367,8 @@ class AssembleStepTest {
         .isInstanceOf(StepFailure.class)
         .hasMessageContaining("tar:" + baseImage)
         .extracting(failure -> ((StepFailure) failure).code())
-        .isEqualTo(AssembleStep.BASE_IMAGE_UNAVAILABLE);
-    try (Stream<Path> leftovers = Files.list(images.resolve(TENANT).resolve(APP))) {
-      assertThat(leftovers).isEmpty();
-    }
+        .isEqualTo(RuntimeStore.UNAVAILABLE);
+    assertThat(images.resolve(TENANT).resolve(APP).resolve(COMMIT + ".tar")).doesNotExist();
   }
 
   @Test

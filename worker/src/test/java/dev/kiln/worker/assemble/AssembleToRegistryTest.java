@@ -14,13 +14,14 @@ import com.google.cloud.tools.jib.api.TarImage;
 import dev.kiln.events.Digest;
 import dev.kiln.testkit.ImageContents;
 import dev.kiln.testkit.LocalRegistry;
+import dev.kiln.worker.fs.BackgroundDeleter;
+import dev.kiln.worker.runtime.RuntimeStore;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
 import dev.kiln.worker.testsupport.CacheServiceFixture;
 import dev.kiln.worker.testsupport.RecordingLog;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,6 +37,7 @@ class AssembleToRegistryTest {
   private static LocalRegistry registry;
   private static CacheServiceFixture cache;
   private static ExecutorService jibExecutor;
+  private static BackgroundDeleter deleter;
   private static Digest layerBlob;
   private static String baseReference;
 
@@ -48,6 +50,7 @@ class AssembleToRegistryTest {
     layerBlob =
         CacheBlobs.put(cache, AssembleFixture.dependencyLayerTar(), shared.resolve("scratch"));
     jibExecutor = AssembleStep.newJibExecutor();
+    deleter = new BackgroundDeleter(shared.resolve("trash"));
     baseReference = registry.address() + "/kiln/python:" + PYTHON;
     Path baseTarball = AssembleFixture.writeBaseImage(shared.resolve("base"));
     Jib.from(TarImage.at(baseTarball).named("kiln-test/python:" + PYTHON))
@@ -64,16 +67,19 @@ class AssembleToRegistryTest {
     cache.close();
     registry.close();
     jibExecutor.shutdownNow();
+    deleter.close();
   }
 
   private AssembleStep step(String catalogEntry, ImageTarget target) {
-    return new AssembleStep(
-        new RuntimeImages(
-            version -> version.equals(PYTHON) ? Optional.of(catalogEntry) : Optional.empty()),
-        target,
-        LayerBlobSource.cacheService(cache.baseUrl()),
-        dir.resolve("work"),
-        jibExecutor);
+    return AssembleFixture.step(
+            dir.resolve("work"),
+            AssembleFixture.runtimes(dir, Map.of(PYTHON, catalogEntry), jibExecutor),
+            target,
+            LayerBlobSource.cacheService(cache.baseUrl()),
+            cache.baseUrl(),
+            deleter,
+            jibExecutor)
+        .build();
   }
 
   private AssembledImage assemble(AssembleStep step, RecordingLog log) throws Exception {
@@ -154,7 +160,7 @@ class AssembleToRegistryTest {
         .hasMessageContaining("manifest unknown")
         .hasMessageContaining("KILN_RUNTIME_CATALOG")
         .extracting(failure -> ((StepFailure) failure).code())
-        .isEqualTo(AssembleStep.BASE_IMAGE_UNAVAILABLE);
+        .isEqualTo(RuntimeStore.UNAVAILABLE);
   }
 
   @Test
@@ -170,7 +176,7 @@ class AssembleToRegistryTest {
         .hasMessageContaining("127.0.0.1:1/kiln/python:" + PYTHON)
         .hasMessageContaining("Connection refused")
         .extracting(failure -> ((StepFailure) failure).code())
-        .isEqualTo(AssembleStep.BASE_IMAGE_UNAVAILABLE);
+        .isEqualTo(RuntimeStore.UNAVAILABLE);
   }
 
   @Test

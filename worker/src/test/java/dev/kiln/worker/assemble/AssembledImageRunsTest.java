@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.events.Digest;
+import dev.kiln.worker.fs.BackgroundDeleter;
 import dev.kiln.worker.runtime.LocalRuntimeImage;
 import dev.kiln.worker.runtime.RuntimeImage;
 import dev.kiln.worker.steps.StepContext;
@@ -22,7 +23,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -45,6 +45,7 @@ class AssembledImageRunsTest {
 
   @TempDir static Path shared;
   private static ExecutorService jibExecutor;
+  private static BackgroundDeleter deleter;
   private static CacheServiceFixture cache;
 
   @TempDir Path dir;
@@ -61,6 +62,7 @@ class AssembledImageRunsTest {
     }
     jibExecutor = AssembleStep.newJibExecutor();
     cache = CacheServiceFixture.start(shared);
+    deleter = new BackgroundDeleter(shared.resolve("trash"));
   }
 
   @AfterAll
@@ -68,13 +70,15 @@ class AssembledImageRunsTest {
     if (cache != null) {
       cache.close();
       jibExecutor.shutdownNow();
+      deleter.close();
     }
   }
 
   @Test
   void imageServesHttpOnPortAsNonRootWithDependenciesAndMemoryBasedConcurrency() throws Exception {
     RuntimeImage runtime =
-        LocalRuntimeImage.in(Path.of("target", "kiln-runtimes")).ensureAvailable();
+        LocalRuntimeImage.forSuite("bookworm", Path.of("target", "kiln-runtimes"))
+            .ensureAvailable();
     Digest layer =
         CacheBlobs.put(
             cache,
@@ -113,16 +117,18 @@ class AssembledImageRunsTest {
         """);
     String app = "run-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
     var step =
-        new AssembleStep(
-            new RuntimeImages(
-                version ->
-                    version.equals(runtime.pythonVersion())
-                        ? Optional.of("tar:" + runtime.tarball().toAbsolutePath())
-                        : Optional.empty()),
-            ImageTarget.tarballs(dir.resolve("images")),
-            LayerBlobSource.cacheService(cache.baseUrl()),
-            dir.resolve("work"),
-            jibExecutor);
+        AssembleFixture.step(
+                dir.resolve("work"),
+                AssembleFixture.runtimes(
+                    dir,
+                    Map.of(runtime.pythonVersion(), "tar:" + runtime.tarball().toAbsolutePath()),
+                    jibExecutor),
+                ImageTarget.tarballs(dir.resolve("images")),
+                LayerBlobSource.cacheService(cache.baseUrl()),
+                cache.baseUrl(),
+                deleter,
+                jibExecutor)
+            .build();
     var plan =
         AssembleFixture.plan(
             runtime.pythonVersion(), "pip", "python3 app.py $PORT", Map.of("PORT", "5000"));
@@ -181,12 +187,16 @@ class AssembledImageRunsTest {
         CacheBlobs.put(cache, AssembleFixture.dependencyLayerTar(), dir.resolve("scratch"));
     String app = "load-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
     var step =
-        new AssembleStep(
-            new RuntimeImages(version -> Optional.of("tar:" + base)),
-            ImageTarget.dockerDaemon(),
-            LayerBlobSource.cacheService(cache.baseUrl()),
-            dir.resolve("work"),
-            jibExecutor);
+        AssembleFixture.step(
+                dir.resolve("work"),
+                AssembleFixture.runtimes(
+                    dir, Map.of(AssembleFixture.PYTHON, "tar:" + base), jibExecutor),
+                ImageTarget.dockerDaemon(),
+                LayerBlobSource.cacheService(cache.baseUrl()),
+                cache.baseUrl(),
+                deleter,
+                jibExecutor)
+            .build();
 
     AssembledImage image =
         step.run(

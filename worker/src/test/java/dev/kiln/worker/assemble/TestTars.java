@@ -99,13 +99,20 @@ final class TestTars {
    */
   static Path dockerSave(Path root, String repoTag, List<String> env, Path tarball)
       throws IOException {
+    return dockerSave(root, repoTag, env, Map.of(), tarball);
+  }
+
+  /** The same, with {@code labels} in its config. */
+  static Path dockerSave(
+      Path root, String repoTag, List<String> env, Map<String, String> labels, Path tarball)
+      throws IOException {
     byte[] layer = layerOf(root);
     String diffId = "sha256:" + sha256(layer);
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("architecture", "amd64");
     config.put("os", "linux");
     config.put("created", "1970-01-01T00:00:00Z");
-    config.put("config", Map.of("Env", env, "Cmd", List.of("python3")));
+    config.put("config", Map.of("Env", env, "Cmd", List.of("python3"), "Labels", labels));
     config.put("rootfs", Map.of("type", "layers", "diff_ids", List.of(diffId)));
     config.put(
         "history",

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kiln.buildpack.BuildPlanner;
 import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.events.BuildTask;
-import dev.kiln.worker.install.TargetPlatform;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
 import dev.kiln.worker.testsupport.RecordingLog;
@@ -19,8 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class DetectStepTest {
   private static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
-  private final DetectStep detect =
-      new DetectStep(new BuildPlanner(RuntimeCatalog.loadDefault()), TargetPlatform.LINUX_X86_64);
+  private final DetectStep detect = new DetectStep(new BuildPlanner(RuntimeCatalog.loadDefault()));
 
   @TempDir Path tmp;
 

@@ -49,6 +49,20 @@ class InstallStepTest {
     // install was for (the worker's own python3 is older than the target).
     WheelBuilder.wheel("py-picky", "1.0").requiresPython(">=3.9").writeTo(cache.wheels());
     WheelBuilder.wheel("py-picky", "2.0").requiresPython(">=3.12").writeTo(cache.wheels());
+    // Platform wheels as projects publish them: an old release for the manylinux2014 baseline, a
+    // new one only for glibc 2.28+ (numpy 2.3, pandas 2.3 do this), one needing glibc 2.34.
+    WheelBuilder.wheel("numeric-lib", "1.0")
+        .tag("cp312", "cp312", "manylinux_2_17_x86_64.manylinux2014_x86_64")
+        .writeTo(cache.wheels());
+    WheelBuilder.wheel("numeric-lib", "2.0")
+        .tag("cp312", "cp312", "manylinux_2_28_x86_64")
+        .writeTo(cache.wheels());
+    WheelBuilder.wheel("frames-lib", "2.0")
+        .tag("cp312", "cp312", "manylinux_2_24_x86_64.manylinux_2_28_x86_64")
+        .writeTo(cache.wheels());
+    WheelBuilder.wheel("new-glibc-lib", "1.0")
+        .tag("cp312", "cp312", "manylinux_2_34_x86_64")
+        .writeTo(cache.wheels());
     deleter = new BackgroundDeleter(shared.resolve("worker/trash"));
   }
 
@@ -71,7 +85,7 @@ class InstallStepTest {
     String key =
         DependencySetKey.compute(
             pythonVersion,
-            TargetPlatform.LINUX_X86_64,
+            TargetPlatform.linuxX86_64("2.36"),
             "pip",
             null,
             Map.of("requirements.txt", requirements.getBytes(StandardCharsets.UTF_8)));
@@ -164,23 +178,11 @@ class InstallStepTest {
     Files.writeString(repo.resolve("shared/base.txt"), "demo-dep==1.2\n");
     String requirements = "-r ../../shared/base.txt\ndemo-lib==1.0\n";
     Files.writeString(repo.resolve("services/web/requirements.txt"), requirements);
-    dev.kiln.events.BuildPlanSummary plan =
-        new dev.kiln.events.BuildPlanSummary(
-            "buildpack",
-            "services/web",
-            "3.12.7",
-            "3.12",
-            ".python-version",
-            "pip",
-            java.util.List.of("requirements.txt"),
-            "gunicorn app:app",
-            "procfile",
-            Map.of(),
-            java.util.List.of());
+    dev.kiln.events.BuildPlanSummary plan = Tasks.pipPlan("3.12.7").withSourceDir("services/web");
     String key =
         DependencySetKey.compute(
             "3.12.7",
-            TargetPlatform.LINUX_X86_64,
+            TargetPlatform.linuxX86_64("2.36"),
             "pip",
             null,
             Map.of(
@@ -194,6 +196,61 @@ class InstallStepTest {
             .run(new StepContext(Tasks.install(plan, key, Map.of()), repo, new RecordingLog()));
 
     assertThat(layer.distributions()).containsExactly("demo-dep==1.2", "demo-lib==1.0");
+  }
+
+  private StepContext installContextOn(String requirements, String glibc) throws Exception {
+    Path app = Files.createDirectories(tmp.resolve("app-" + (glibc == null ? "baseline" : glibc)));
+    Files.writeString(app.resolve("requirements.txt"), requirements);
+    dev.kiln.events.BuildPlanSummary pip = Tasks.pipPlan("3.12.7");
+    dev.kiln.events.BuildPlanSummary plan =
+        new dev.kiln.events.BuildPlanSummary(
+            pip.strategy(),
+            pip.sourceDir(),
+            pip.pythonVersion(),
+            pip.pythonRequested(),
+            pip.pythonOrigin(),
+            pip.runtimeImage(),
+            glibc,
+            pip.packageManager(),
+            pip.packageManagerFiles(),
+            pip.runCommand(),
+            pip.runSource(),
+            pip.runtimeEnv(),
+            pip.warnings(),
+            null);
+    String key =
+        DependencySetKey.compute(
+            "3.12.7",
+            TargetPlatform.forRuntimeGlibc(glibc),
+            "pip",
+            null,
+            Map.of("requirements.txt", requirements.getBytes(StandardCharsets.UTF_8)));
+    return new StepContext(Tasks.install(plan, key, Map.of()), app, new RecordingLog());
+  }
+
+  @Test
+  void wheelsAreChosenForTheRuntimesRealGlibcNotTheOldestBaseline() throws Exception {
+    DependencyLayer bookworm =
+        installStep().run(installContextOn("numeric-lib\nframes-lib\n", "2.36"));
+
+    assertThat(bookworm.distributions()).containsExactly("frames-lib==2.0", "numeric-lib==2.0");
+  }
+
+  @Test
+  void anOlderGlibcNeverGetsAWheelBuiltForANewerOne() throws Exception {
+    assertThat(installStep().run(installContextOn("numeric-lib\n", "2.31")).distributions())
+        .containsExactly("numeric-lib==2.0");
+    StepContext needs234 = installContextOn("new-glibc-lib\n", "2.31");
+
+    assertThatThrownBy(() -> installStep().run(needs234))
+        .isInstanceOfSatisfying(
+            StepFailure.class, e -> assertThat(e.code()).isEqualTo("install::package-not-found"));
+  }
+
+  @Test
+  void aPlanWithoutAGlibcStaysOnTheManylinux2014Baseline() throws Exception {
+    assertThat(installStep().run(installContextOn("numeric-lib\n", null)).distributions())
+        .containsExactly("numeric-lib==1.0");
   }
 
   @Test
@@ -248,7 +305,7 @@ class InstallStepTest {
     String key =
         DependencySetKey.compute(
             "3.12.7",
-            TargetPlatform.LINUX_X86_64,
+            TargetPlatform.linuxX86_64("2.36"),
             "pipenv",
             null,
             Map.of("Pipfile.lock", pipfileLock.getBytes(StandardCharsets.UTF_8)));
@@ -259,12 +316,15 @@ class InstallStepTest {
             "3.12.7",
             "3.12",
             "Pipfile.lock",
+            null,
+            "2.36",
             "pipenv",
             java.util.List.of("Pipfile", "Pipfile.lock"),
             "gunicorn app:app",
             "procfile",
             Map.of(),
-            java.util.List.of());
+            java.util.List.of(),
+            null);
     return new StepContext(Tasks.install(plan, key, Map.of()), app, log);
   }
 

@@ -28,6 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The docker-save writer on a synthetic rootfs: format, digests, atomic write, jib as a reader. */
 class DockerArchiveTest {
+  private static final LocalRuntimeImage BOOKWORM =
+      LocalRuntimeImage.forSuite("bookworm", java.nio.file.Path.of("unused"));
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -57,8 +59,7 @@ class DockerArchiveTest {
     Map<String, byte[]> files = outerEntries(tarball);
     JsonNode manifest = JSON.readTree(files.get("manifest.json"));
     assertThat(manifest).hasSize(1);
-    assertThat(manifest.get(0).get("RepoTags").get(0).asText())
-        .isEqualTo(LocalRuntimeImage.IMAGE_REFERENCE);
+    assertThat(manifest.get(0).get("RepoTags").get(0).asText()).isEqualTo(BOOKWORM.reference());
     String configName = manifest.get(0).get("Config").asText();
     assertThat("sha256:" + configName.replace(".json", "")).isEqualTo(written.configDigest());
     assertThat(LayerTarWriterTest.sha256(files.get(configName)))
@@ -112,8 +113,8 @@ class DockerArchiveTest {
                 DockerArchive.write(
                     work.resolve("no-such-rootfs"),
                     LayerTarWriter.keepingOwners(),
-                    LocalRuntimeImage.imageConfig("3.11.2"),
-                    LocalRuntimeImage.IMAGE_REFERENCE,
+                    LocalRuntimeImage.imageConfig("bookworm", "3.11.2", "2.36"),
+                    BOOKWORM.reference(),
                     tarball))
         .isInstanceOf(IOException.class);
 
@@ -168,7 +169,7 @@ class DockerArchiveTest {
     Path image = work.resolve("app.tar");
 
     JibContainer container =
-        Jib.from(TarImage.at(base).named(LocalRuntimeImage.IMAGE_REFERENCE))
+        Jib.from(TarImage.at(base).named(BOOKWORM.reference()))
             .setFormat(ImageFormat.Docker)
             .addLayer(List.of(app), AbsoluteUnixPath.get("/app"))
             .containerize(
@@ -191,8 +192,8 @@ class DockerArchiveTest {
     return DockerArchive.write(
         rootfs,
         layer,
-        LocalRuntimeImage.imageConfig("3.11.2"),
-        LocalRuntimeImage.IMAGE_REFERENCE,
+        LocalRuntimeImage.imageConfig("bookworm", "3.11.2", "2.36"),
+        BOOKWORM.reference(),
         tarball);
   }
 

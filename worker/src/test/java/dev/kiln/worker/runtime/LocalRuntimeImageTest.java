@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Finding and reusing cached runtime tarballs; building is covered by the real build test. */
 class LocalRuntimeImageTest {
+  private static final String TARBALL = "debian-bookworm-python3.tar";
 
   @TempDir Path work;
   private Path rootfs;
@@ -31,23 +32,24 @@ class LocalRuntimeImageTest {
   void reusesTheTarballInTheRuntimesDirectoryWithoutBuilding() throws Exception {
     Path runtimes = work.resolve("runtimes");
     writeRuntimeTarball(
-        runtimes.resolve(LocalRuntimeImage.TARBALL_NAME), LocalRuntimeImage.imageConfig("3.11.2"));
+        runtimes.resolve(TARBALL), LocalRuntimeImage.imageConfig("bookworm", "3.11.2", "2.36"));
 
     RuntimeImage image = runtimeImage(runtimes, work.resolve("machine")).ensureAvailable();
 
     assertThat(image)
         .isEqualTo(
             new RuntimeImage(
-                runtimes.resolve(LocalRuntimeImage.TARBALL_NAME).toAbsolutePath(),
-                "kiln/python-runtime:3.11-bookworm",
+                runtimes.resolve(TARBALL).toAbsolutePath(),
+                "kiln/python-runtime:bookworm",
                 "3.11.2",
+                "2.36",
                 false));
     assertThat(image.pythonMinorVersion()).isEqualTo("3.11");
     assertThat(progress)
         .singleElement()
         .asString()
         .startsWith(
-            "Using the local Debian bookworm Python runtime kiln/python-runtime:3.11-bookworm"
+            "Using the local Debian bookworm Python runtime kiln/python-runtime:bookworm"
                 + " (Python 3.11.2)");
   }
 
@@ -55,20 +57,17 @@ class LocalRuntimeImageTest {
   void takesTheTarballFromTheMachineCacheIntoTheRuntimesDirectory() throws Exception {
     Path machine = work.resolve("machine");
     writeRuntimeTarball(
-        machine.resolve(LocalRuntimeImage.TARBALL_NAME), LocalRuntimeImage.imageConfig("3.11.4"));
+        machine.resolve(TARBALL), LocalRuntimeImage.imageConfig("bookworm", "3.11.4", "2.36"));
     Path runtimes = work.resolve("home/runtimes");
 
     RuntimeImage image = runtimeImage(runtimes, machine).ensureAvailable();
 
-    assertThat(image.tarball())
-        .isEqualTo(runtimes.resolve(LocalRuntimeImage.TARBALL_NAME).toAbsolutePath());
+    assertThat(image.tarball()).isEqualTo(runtimes.resolve(TARBALL).toAbsolutePath());
     assertThat(image.pythonVersion()).isEqualTo("3.11.4");
     assertThat(image.freshlyBuilt()).isFalse();
-    assertThat(Files.mismatch(image.tarball(), machine.resolve(LocalRuntimeImage.TARBALL_NAME)))
-        .isEqualTo(-1);
+    assertThat(Files.mismatch(image.tarball(), machine.resolve(TARBALL))).isEqualTo(-1);
     try (var files = Files.list(runtimes)) {
-      assertThat(files.map(path -> path.getFileName().toString()))
-          .containsExactly(LocalRuntimeImage.TARBALL_NAME);
+      assertThat(files.map(path -> path.getFileName().toString())).containsExactly(TARBALL);
     }
   }
 
@@ -82,7 +81,7 @@ class LocalRuntimeImageTest {
   void ignoresCachedFilesThatAreNotCurrentRuntimeTarballs() throws Exception {
     Path garbage = Files.writeString(work.resolve("garbage.tar"), "definitely not a tarball");
     Path olderFormat = work.resolve("older.tar");
-    ImageConfig current = LocalRuntimeImage.imageConfig("3.11.2");
+    ImageConfig current = LocalRuntimeImage.imageConfig("bookworm", "3.11.2", "2.36");
     Map<String, String> labels = new java.util.HashMap<>(current.labels());
     labels.put(LocalRuntimeImage.FORMAT_LABEL, "0");
     writeRuntimeTarball(
@@ -96,16 +95,30 @@ class LocalRuntimeImageTest {
             labels,
             current.createdBy()));
 
-    assertThat(LocalRuntimeImage.readCached(garbage)).isEmpty();
-    assertThat(LocalRuntimeImage.readCached(olderFormat)).isEmpty();
+    LocalRuntimeImage bookworm = LocalRuntimeImage.forSuite("bookworm", work);
+    assertThat(bookworm.readCached(garbage)).isEmpty();
+    assertThat(bookworm.readCached(olderFormat)).isEmpty();
+    Path otherSuite = work.resolve("trixie.tar");
+    writeRuntimeTarball(otherSuite, LocalRuntimeImage.imageConfig("trixie", "3.13.5", "2.41"));
+    assertThat(bookworm.readCached(otherSuite)).isEmpty();
   }
 
   @Test
   void aMirrorThatIsNotAUrlIsRejectedWithAnExample() {
-    assertThatThrownBy(() -> LocalRuntimeImage.in(work).withMirror("deb.debian.org"))
+    assertThatThrownBy(
+            () -> LocalRuntimeImage.forSuite("bookworm", work).withMirror("deb.debian.org"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'deb.debian.org'")
         .hasMessageContaining("http://deb.debian.org/debian");
+  }
+
+  @Test
+  void aSuiteNameThatIsNotOneIsRejected() {
+    assertThatThrownBy(() -> LocalRuntimeImage.forSuite("../bookworm", work))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("not a Debian suite name");
+    assertThat(LocalRuntimeImage.forSuite("forky", work).tarball())
+        .isEqualTo(work.resolve("debian-forky-python3.tar").toAbsolutePath());
   }
 
   @Test
@@ -119,11 +132,13 @@ class LocalRuntimeImageTest {
   }
 
   private LocalRuntimeImage runtimeImage(Path runtimes, Path machine) {
-    return LocalRuntimeImage.in(runtimes).withMachineCache(machine).withProgress(progress::add);
+    return LocalRuntimeImage.forSuite("bookworm", runtimes)
+        .withMachineCache(machine)
+        .withProgress(progress::add);
   }
 
   private void writeRuntimeTarball(Path tarball, ImageConfig config) throws IOException {
     DockerArchive.write(
-        rootfs, LayerTarWriter.keepingOwners(), config, LocalRuntimeImage.IMAGE_REFERENCE, tarball);
+        rootfs, LayerTarWriter.keepingOwners(), config, "kiln/python-runtime:bookworm", tarball);
   }
 }

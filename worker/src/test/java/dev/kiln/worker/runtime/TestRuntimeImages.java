@@ -12,7 +12,7 @@ final class TestRuntimeImages {
   private TestRuntimeImages() {}
 
   static RuntimeImage ensureAvailable(Consumer<String> progress) throws RuntimeImageException {
-    return LocalRuntimeImage.in(Path.of("target", "kiln-runtimes"))
+    return LocalRuntimeImage.forSuite("bookworm", Path.of("target", "kiln-runtimes"))
         .withProgress(progress)
         .ensureAvailable();
   }

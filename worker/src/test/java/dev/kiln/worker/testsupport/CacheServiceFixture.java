@@ -27,13 +27,20 @@ public final class CacheServiceFixture implements AutoCloseable {
   }
 
   public static CacheServiceFixture start(Path dir) throws Exception {
+    return start(dir, config -> config);
+  }
+
+  /** The same, with the configuration changed by {@code configure} (e.g. an NLTK data index). */
+  public static CacheServiceFixture start(
+      Path dir, java.util.function.UnaryOperator<CacheServiceConfig> configure) throws Exception {
     Path wheels = java.nio.file.Files.createDirectories(dir.resolve("upstream-wheels"));
     StaticIndexServer upstream = StaticIndexServer.start(wheels);
     Vertx vertx = Vertx.vertx();
     CacheServiceVerticle service =
         new CacheServiceVerticle(
-            CacheServiceConfig.of(dir.resolve("cache-store"), upstream.indexUrl())
-                .withProjectPageTtl(java.time.Duration.ZERO));
+            configure.apply(
+                CacheServiceConfig.of(dir.resolve("cache-store"), upstream.indexUrl())
+                    .withProjectPageTtl(java.time.Duration.ZERO)));
     vertx
         .deployVerticle(service)
         .toCompletionStage()

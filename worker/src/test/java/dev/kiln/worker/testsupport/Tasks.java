@@ -60,11 +60,14 @@ public final class Tasks {
         pythonVersion,
         pythonVersion,
         ".python-version",
+        "registry:example.test/python:" + pythonVersion,
+        "2.36",
         "pip",
         List.of("requirements.txt"),
         "gunicorn app:app",
         "procfile",
         Map.of(),
-        List.of());
+        List.of(),
+        null);
   }
 }

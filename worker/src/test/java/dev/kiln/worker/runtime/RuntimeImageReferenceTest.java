@@ -1,15 +1,10 @@
-package dev.kiln.worker.assemble;
+package dev.kiln.worker.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.kiln.worker.steps.StepFailure;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 class RuntimeImageReferenceTest {
 
@@ -75,35 +70,5 @@ class RuntimeImageReferenceTest {
     assertThatThrownBy(() -> RuntimeImageReference.parse("  ")).hasMessageContaining("is empty");
     assertThatThrownBy(() -> RuntimeImageReference.parse("scratch"))
         .hasMessageContaining("has no Python");
-  }
-
-  @Test
-  void runtimeImagesLooksUpTheExactVersion(@TempDir Path dir) throws Exception {
-    Path tarball = Files.writeString(dir.resolve("python.tar"), "tar bytes");
-    var images =
-        new RuntimeImages(
-            version ->
-                Optional.ofNullable(
-                    Map.of(
-                            "3.12.7",
-                            "tar:" + tarball,
-                            "3.11.10",
-                            "registry:localhost:5000/python:3.11.10")
-                        .get(version)));
-
-    assertThat(images.forPython("3.12.7")).isEqualTo(new RuntimeImageReference.Tarball(tarball));
-    assertThat(images.forPython("3.11.10").toString()).isEqualTo("localhost:5000/python:3.11.10");
-  }
-
-  @Test
-  void invalidCatalogEntryFailsAsBaseImageUnavailable() {
-    var images = new RuntimeImages(version -> Optional.of("tar:relative.tar"));
-
-    assertThatThrownBy(() -> images.forPython("3.12.7"))
-        .isInstanceOf(StepFailure.class)
-        .hasMessageContaining("catalog entry for Python 3.12.7 is not usable")
-        .hasMessageContaining("KILN_RUNTIME_CATALOG")
-        .extracting(failure -> ((StepFailure) failure).code())
-        .isEqualTo(RuntimeImages.BASE_IMAGE_UNAVAILABLE);
   }
 }

@@ -1,4 +1,4 @@
-package dev.kiln.worker.assemble;
+package dev.kiln.worker.runtime;
 
 import com.google.cloud.tools.jib.api.ImageReference;
 import com.google.cloud.tools.jib.api.RegistryImage;
@@ -7,16 +7,30 @@ import java.util.Locale;
 import java.util.Set;
 
 /** What base images and targets share about registries: transport and credentials. */
-final class Registries {
+public final class Registries {
   private static final Set<String> LOOPBACK_HOSTS = Set.of("localhost", "127.0.0.1", "[::1]");
 
+  /**
+   * jib's connect and read timeout for every registry request, in milliseconds: short enough that
+   * an unreachable registry fails a build in seconds, not minutes (jib's own default is 20 s per
+   * request, and a pull makes several). An operator's {@code -Djib.httpTimeout} wins.
+   */
+  static final String HTTP_TIMEOUT_MILLIS = "10000";
+
   private Registries() {}
+
+  /** Sets jib's registry timeout unless the operator already did (jib reads only this property). */
+  public static void boundTimeouts() {
+    if (System.getProperty("jib.httpTimeout") == null) {
+      System.setProperty("jib.httpTimeout", HTTP_TIMEOUT_MILLIS);
+    }
+  }
 
   /**
    * Whether {@code registry} ({@code host[:port]}) is this machine, the only place where plain HTTP
    * is acceptable (a registry started for tests or by {@code kiln up}).
    */
-  static boolean isLoopback(String registry) {
+  public static boolean isLoopback(String registry) {
     String host = registry.toLowerCase(Locale.ROOT);
     if (host.startsWith("[")) {
       int close = host.indexOf(']');
@@ -32,7 +46,7 @@ final class Registries {
    * Adds the credentials {@code docker login} stored in {@code ~/.docker/config.json}, so a worker
    * reaches private registries the way the operator's Docker does; anonymous otherwise.
    */
-  static RegistryImage withDockerCredentials(ImageReference reference) {
+  public static RegistryImage withDockerCredentials(ImageReference reference) {
     return RegistryImage.named(reference)
         .addCredentialRetriever(
             CredentialRetrieverFactory.forImage(reference, event -> {}).dockerConfig());

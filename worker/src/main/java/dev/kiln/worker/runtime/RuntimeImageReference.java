@@ -1,4 +1,4 @@
-package dev.kiln.worker.assemble;
+package dev.kiln.worker.runtime;
 
 import com.google.cloud.tools.jib.api.DockerDaemonImage;
 import com.google.cloud.tools.jib.api.ImageReference;
