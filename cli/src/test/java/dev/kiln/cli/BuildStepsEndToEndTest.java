@@ -10,7 +10,6 @@ import dev.kiln.testkit.GitRepo;
 import dev.kiln.testkit.ImageContents;
 import dev.kiln.testkit.NltkDataTree;
 import dev.kiln.testkit.StaticIndexServer;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -43,6 +42,7 @@ class BuildStepsEndToEndTest {
   @TempDir static Path temp;
   private StaticIndexServer index;
   private Farm farm;
+  private TestPushes pushes;
   private final StringWriter farmLog = new StringWriter();
 
   @BeforeAll
@@ -56,11 +56,11 @@ class BuildStepsEndToEndTest {
     NltkDataTree nltkData = NltkDataTree.in(temp.resolve("nltk_data"));
     nltkData.addPackage("corpora", "stopwords", Map.of("english", "i\nme\nmy\nmyself\n"));
     nltkData.writeIndex();
-    farm =
-        Farm.start(
-            FarmSettings.local(temp.resolve("home"), index.indexUrl(), null, 2, "offline")
-                .withNltkDataUrl(nltkData.indexUrl()),
-            farmLog::append);
+    FarmSettings settings =
+        FarmSettings.local(temp.resolve("home"), index.indexUrl(), null, 2, "offline")
+            .withNltkDataUrl(nltkData.indexUrl());
+    farm = Farm.start(settings, farmLog::append);
+    pushes = new TestPushes(farm, settings, farmLog, BUILD_TIMEOUT);
   }
 
   @AfterAll
@@ -97,7 +97,7 @@ class BuildStepsEndToEndTest {
                 new AppSpec.EnvVar("DJANGO_SECRET", "s3cret", null)));
 
     StringWriter log = new StringWriter();
-    ImageReady ready = buildSucceeds("shop", repo, spec, log);
+    ImageReady ready = pushes.succeeds("steps", "shop", repo, spec, log);
 
     assertThat(log.toString())
         .contains("-----> Downloading NLTK corpora: stopwords")
@@ -165,7 +165,7 @@ class BuildStepsEndToEndTest {
         "a pre_compile hook that fails");
 
     StringWriter log = new StringWriter();
-    BuildFailed failed = buildFails("broken-hook", repo, log);
+    BuildFailed failed = pushes.fails("steps", "broken-hook", repo, log);
 
     assertThat(failed.code()).isEqualTo("hooks::pre_compile");
     assertThat(failed.message()).contains("exit status 3").contains("cannot find the assets");
@@ -190,38 +190,12 @@ class BuildStepsEndToEndTest {
         "a pre_compile hook that adds a requirement");
 
     StringWriter log = new StringWriter();
-    ImageReady ready = buildSucceeds("pre-hook", repo, null, log);
+    ImageReady ready = pushes.succeeds("steps", "pre-hook", repo, null, log);
 
     Map<String, ImageContents.Entry> image =
         ImageContents.fromDockerTarball(Path.of(ready.image().replaceFirst("^tar:", ""))).files();
     assertThat(image.get("app/pre_compile.txt").text()).isEqualTo("generated\n");
     assertThat(image).containsKey("opt/kiln/deps/sqlparse/__init__.py");
-  }
-
-  private ImageReady buildSucceeds(String app, GitRepo repo, AppSpec spec, StringWriter log) {
-    PushCommand.Result result = push(app, repo, spec, log);
-    assertThat(result.exitCode()).as(log + "\nfarm:\n" + farmLog).isZero();
-    return result.outcome().imageReady();
-  }
-
-  private BuildFailed buildFails(String app, GitRepo repo, StringWriter log) {
-    PushCommand.Result result = push(app, repo, null, log);
-    assertThat(result.exitCode()).as(log.toString()).isEqualTo(1);
-    return result.outcome().buildFailed();
-  }
-
-  private PushCommand.Result push(String app, GitRepo repo, AppSpec spec, StringWriter log) {
-    return PushCommand.push(
-        farm.endpoints(),
-        temp.resolve("home"),
-        repo.dir().toString(),
-        "steps",
-        app,
-        null,
-        spec,
-        Map.of(),
-        BUILD_TIMEOUT,
-        new PrintWriter(log, true));
   }
 
   /**

@@ -15,7 +15,6 @@ import dev.kiln.testkit.ImageContents;
 import dev.kiln.testkit.LocalRegistry;
 import dev.kiln.testkit.StaticIndexServer;
 import dev.kiln.testkit.WheelBuilder;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,6 +46,7 @@ class FarmEndToEndTest {
   private StaticIndexServer index;
   private LocalRegistry registry;
   private Farm farm;
+  private TestPushes pushes;
   private final StringWriter farmLog = new StringWriter();
 
   @BeforeAll
@@ -76,6 +76,7 @@ class FarmEndToEndTest {
         FarmSettings.local(
             temp.resolve("home"), index.indexUrl(), registry.address(), 2, "offline");
     farm = Farm.start(settings, farmLog::append);
+    pushes = new TestPushes(farm, settings, farmLog, BUILD_TIMEOUT);
   }
 
   @AfterAll
@@ -190,24 +191,11 @@ class FarmEndToEndTest {
   @Test
   void requirementMissingFromTheIndexFailsTheBuildWithACodeNamingThePackage() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/missing"));
-    String commit = repo.commit(pythonApp("no-such-package==1.0\n", "3.11\n"), "test commit");
+    repo.commit(pythonApp("no-such-package==1.0\n", "3.11\n"), "test commit");
     StringWriter log = new StringWriter();
 
-    PushCommand.Result result =
-        PushCommand.push(
-            farm.endpoints(),
-            temp.resolve("home"),
-            repo.dir().toString(),
-            "e2e",
-            "missing",
-            null,
-            null,
-            Map.of(),
-            BUILD_TIMEOUT,
-            new PrintWriter(log, true));
+    BuildFailed failed = pushes.fails("e2e", "missing", repo, log);
 
-    assertThat(result.exitCode()).as(log.toString()).isEqualTo(1);
-    BuildFailed failed = result.outcome().buildFailed();
     assertThat(failed.stage()).isEqualTo(TaskKind.INSTALL);
     assertThat(failed.code()).isEqualTo("install::package-not-found");
     assertThat(failed.message()).contains("no-such-package");
@@ -261,22 +249,9 @@ class FarmEndToEndTest {
   }
 
   private ImageReady buildSucceeds(String tenant, String app, GitRepo repo, String commit) {
-    StringWriter log = new StringWriter();
-    PushCommand.Result result =
-        PushCommand.push(
-            farm.endpoints(),
-            temp.resolve("home"),
-            repo.dir().toString(),
-            tenant,
-            app,
-            null,
-            null,
-            Map.of(),
-            BUILD_TIMEOUT,
-            new PrintWriter(log, true));
-    assertThat(result.exitCode()).as(log + "\nfarm:\n" + farmLog).isZero();
-    assertThat(result.outcome().imageReady().commit()).isEqualTo(commit);
-    return result.outcome().imageReady();
+    ImageReady ready = pushes.succeeds(tenant, app, repo);
+    assertThat(ready.commit()).isEqualTo(commit);
+    return ready;
   }
 
   /** A minimal app: one module, a Procfile, a Python version and the given requirements. */

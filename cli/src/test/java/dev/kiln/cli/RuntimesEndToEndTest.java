@@ -10,7 +10,6 @@ import dev.kiln.testkit.GitRepo;
 import dev.kiln.testkit.ImageContents;
 import dev.kiln.testkit.StaticIndexServer;
 import dev.kiln.testkit.WheelBuilder;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,6 +36,7 @@ class RuntimesEndToEndTest {
   @TempDir static Path temp;
   private StaticIndexServer index;
   private Farm farm;
+  private TestPushes pushes;
   private final StringWriter farmLog = new StringWriter();
 
   @BeforeAll
@@ -53,10 +53,10 @@ class RuntimesEndToEndTest {
         .module("fast_ext/__init__.py", "KIND = 'cp313 wheel'\n")
         .writeTo(wheels);
     index = StaticIndexServer.start(wheels);
-    farm =
-        Farm.start(
-            FarmSettings.local(temp.resolve("home"), index.indexUrl(), null, 2, "offline"),
-            farmLog::append);
+    FarmSettings settings =
+        FarmSettings.local(temp.resolve("home"), index.indexUrl(), null, 2, "offline");
+    farm = Farm.start(settings, farmLog::append);
+    pushes = new TestPushes(farm, settings, farmLog, BUILD_TIMEOUT);
   }
 
   @AfterAll
@@ -88,7 +88,7 @@ class RuntimesEndToEndTest {
                 "web: python3 -m http.server $PORT\n"),
             "an app on Python " + requested);
 
-    ImageReady ready = buildSucceeds(app, repo);
+    ImageReady ready = pushes.succeeds("runtimes", app, repo);
 
     assertThat(ready.pythonVersion()).isEqualTo(exact);
     JsonNode report =
@@ -122,7 +122,7 @@ class RuntimesEndToEndTest {
                 "Procfile", "web: python3 -m http.server $PORT\n"),
             "needs a 3.13-only wheel on 3.11");
 
-    BuildFailed failed = buildFails("wrong-python", repo);
+    BuildFailed failed = pushes.fails("runtimes", "wrong-python", repo, new StringWriter());
 
     assertThat(failed.stage()).isEqualTo(TaskKind.INSTALL);
     assertThat(failed.code()).isEqualTo("install::package-not-found");
@@ -138,38 +138,10 @@ class RuntimesEndToEndTest {
             "Procfile", "web: python3 -m http.server $PORT\n"),
         "an app on Python 3.12");
 
-    BuildFailed failed = buildFails("py312", repo);
+    BuildFailed failed = pushes.fails("runtimes", "py312", repo, new StringWriter());
 
     assertThat(failed.stage()).isEqualTo(TaskKind.DETECT);
     assertThat(failed.code()).isEqualTo("python-version::not-available");
     assertThat(failed.message()).contains("no Python 3.12").contains("3.9, 3.11, 3.13, 3.14");
-  }
-
-  private ImageReady buildSucceeds(String app, GitRepo repo) {
-    StringWriter log = new StringWriter();
-    PushCommand.Result result = push(app, repo, log);
-    assertThat(result.exitCode()).as(log + "\nfarm:\n" + farmLog).isZero();
-    return result.outcome().imageReady();
-  }
-
-  private BuildFailed buildFails(String app, GitRepo repo) {
-    StringWriter log = new StringWriter();
-    PushCommand.Result result = push(app, repo, log);
-    assertThat(result.exitCode()).as(log.toString()).isEqualTo(1);
-    return result.outcome().buildFailed();
-  }
-
-  private PushCommand.Result push(String app, GitRepo repo, StringWriter log) {
-    return PushCommand.push(
-        farm.endpoints(),
-        temp.resolve("home"),
-        repo.dir().toString(),
-        "runtimes",
-        app,
-        null,
-        null,
-        Map.of(),
-        BUILD_TIMEOUT,
-        new PrintWriter(log, true));
   }
 }
