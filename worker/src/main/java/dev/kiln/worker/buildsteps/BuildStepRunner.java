@@ -236,13 +236,23 @@ public final class BuildStepRunner {
               + " nltk.txt), or ask the farm's operator to make the corpus available in the NLTK"
               + " data index the cache-service proxies.");
     }
+    List<String> reasons =
+        outcome.tail().stream().filter(line -> line.startsWith("kiln-nltk: ")).toList();
+    if (outcome.ending() == SandboxOutcome.Ending.EXITED && !reasons.isEmpty()) {
+      throw new StepFailure(
+          NLTK_DOWNLOAD_FAILED,
+          "The NLTK corpora of nltk.txt could not be downloaded from the farm's store:\n"
+              + String.join("\n", reasons).replace("kiln-nltk: ", "  ")
+              + "\n\nPush again; if it keeps failing, the farm's operator should check that the"
+              + " cache-service reaches its NLTK data index (--nltk-data-url / KILN_NLTK_DATA_URL).");
+    }
     throw failure(
         outcome,
         "NLTK download",
         NLTK_DOWNLOAD_FAILED,
         "The NLTK corpora of nltk.txt could not be downloaded from the farm's store; its output is"
             + " above. Push again; if it keeps failing, the operator should check the cache-service's"
-            + " NLTK data index.");
+            + " NLTK data index (--nltk-data-url / KILN_NLTK_DATA_URL).");
   }
 
   private void buildCommand(BuildStepRules.BuildCommand step, Workspace workspace, LogSink log)

@@ -3,10 +3,12 @@
 # relay), the target directory (NLTK_DATA), then the corpus or collection ids of nltk.txt.
 # It lays the data out as nltk.downloader does: <dir>/<subdir>/<id>.zip, unzipped next to it when
 # the index says unzip="1". Standard library only: it runs on any runtime, with or without nltk.
-# Exit status 3 means an id is not in the index (the line "kiln-nltk: not in the index: …" names it).
+# Exit status 3 means an id is not in the index (the line "kiln-nltk: not in the index: …" names it);
+# 4 that the store could not provide something (a "kiln-nltk: …" line says what and why).
 import hashlib
 import os
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ElementTree
@@ -14,8 +16,15 @@ import zipfile
 
 
 def fetch(url):
-    with urllib.request.urlopen(url, timeout=120) as response:
-        return response.read()
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response:
+            return response.read()
+    except urllib.error.HTTPError as error:
+        reason = error.read(500).decode("utf-8", "replace").strip().replace("\n", " ")
+        print("kiln-nltk: the farm's store answered HTTP %d for %s: %s" % (error.code, url, reason), flush=True)
+    except (urllib.error.URLError, OSError) as error:
+        print("kiln-nltk: the farm's store could not be reached for %s: %s" % (url, error), flush=True)
+    sys.exit(4)
 
 
 def main():

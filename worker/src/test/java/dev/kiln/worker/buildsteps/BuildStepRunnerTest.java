@@ -198,6 +198,40 @@ class BuildStepRunnerTest {
   }
 
   @Test
+  void aStoreThatCannotReachItsNltkIndexIsACodedErrorSayingSoWithoutATraceback() throws Exception {
+    try (CacheServiceFixture unreachable =
+        CacheServiceFixture.start(
+            temp.resolve("cache"),
+            config -> config.withNltkDataUrl("http://127.0.0.1:9/index.xml"))) {
+      BuildStepRunner runner =
+          new BuildStepRunner(
+              new Sandbox(Sandbox.Settings.defaults()),
+              URI.create(unreachable.baseUrl()),
+              SandboxLimits.defaults());
+
+      assertThatThrownBy(
+              () ->
+                  runner.runAfterInstall(
+                      new BuildStepRules.Plan(
+                          Optional.empty(),
+                          List.of(new BuildStepRules.NltkDownload(List.of("stopwords"))),
+                          List.of(),
+                          List.of()),
+                      new BuildStepRunner.Workspace(rootfs, app, deps, Map.of()),
+                      new RecordingLog()))
+          .isInstanceOfSatisfying(
+              StepFailure.class,
+              failure -> {
+                assertThat(failure.code()).isEqualTo(BuildStepRunner.NLTK_DOWNLOAD_FAILED);
+                assertThat(failure.getMessage())
+                    .contains("answered HTTP 502")
+                    .contains("KILN_NLTK_DATA_URL")
+                    .doesNotContain("Traceback");
+              });
+    }
+  }
+
+  @Test
   void aBuildCommandRunsInTheAppWithTheIndexAndFailsWithItsOwnCode() throws Exception {
     RecordingLog log = new RecordingLog();
     run(
