@@ -3,6 +3,9 @@ package dev.kiln.worker.runtime;
 import com.google.cloud.tools.jib.api.ImageReference;
 import com.google.cloud.tools.jib.api.RegistryImage;
 import com.google.cloud.tools.jib.frontend.CredentialRetrieverFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.util.Locale;
 import java.util.Set;
 
@@ -18,6 +21,38 @@ public final class Registries {
   static final String HTTP_TIMEOUT_MILLIS = "10000";
 
   private Registries() {}
+
+  /** How long {@link #checkReachable} waits for a TCP connection. */
+  static final int CONNECT_CHECK_MILLIS = 5000;
+
+  /**
+   * Fails fast when the registry of {@code reference} cannot even be connected to (no DNS name, no
+   * route, nothing listening): jib retries every failed request with exponential back-off for about
+   * a minute, which is right for a flaky registry and wrong for one that is not there at all.
+   *
+   * @throws IOException saying which host and port could not be reached and why
+   */
+  public static void checkReachable(ImageReference reference) throws IOException {
+    String registry = reference.getRegistry();
+    String host = registry;
+    int port = isLoopback(registry) ? 80 : 443;
+    int colon = registry.lastIndexOf(':');
+    if (colon > 0 && registry.indexOf(']') < colon) {
+      host = registry.substring(0, colon);
+      port = Integer.parseInt(registry.substring(colon + 1));
+    }
+    host = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress(host, port), CONNECT_CHECK_MILLIS);
+    } catch (IOException | IllegalArgumentException e) {
+      String why =
+          e instanceof java.net.UnknownHostException
+              ? "the name " + host + " does not resolve"
+              : String.valueOf(e.getMessage());
+      throw new IOException(
+          "the registry " + host + ":" + port + " cannot be reached (" + why + ")", e);
+    }
+  }
 
   /** Sets jib's registry timeout unless the operator already did (jib reads only this property). */
   public static void boundTimeouts() {

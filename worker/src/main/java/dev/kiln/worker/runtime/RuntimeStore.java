@@ -337,6 +337,13 @@ public final class RuntimeStore {
       log.info("       Pulling the runtime image " + base + " (once per worker)…");
       Path temp = images.resolve("." + name + "." + UUID.randomUUID() + ".tmp");
       try {
+        if (base instanceof RuntimeImageReference.Registry registry) {
+          try {
+            Registries.checkReachable(registry.image());
+          } catch (IOException unreachable) {
+            throw unavailable(entry, unreachable.getMessage(), unreachable);
+          }
+        }
         Files.createDirectories(images);
         base.jibBase()
             .setFormat(ImageFormat.Docker)

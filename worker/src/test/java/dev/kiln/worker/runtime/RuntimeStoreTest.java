@@ -144,6 +144,24 @@ class RuntimeStoreTest {
   }
 
   @Test
+  void aRegistryWhoseNameDoesNotResolveFailsWithoutJibsMinuteOfRetries() {
+    RuntimeStore store =
+        store(
+            new RuntimeCatalog.Runtime(
+                "3.12.7", "registry.invalid/library/python:3.12.7-slim", "2.36"));
+
+    assertThatThrownBy(() -> store.forPython("3.12.7", new RecordingLog()))
+        .isInstanceOfSatisfying(
+            StepFailure.class,
+            failure -> {
+              assertThat(failure.code()).isEqualTo(RuntimeStore.UNAVAILABLE);
+              assertThat(failure.getMessage())
+                  .contains("registry.invalid/library/python:3.12.7-slim")
+                  .contains("the name registry.invalid does not resolve");
+            });
+  }
+
+  @Test
   void aVersionThisWorkersCatalogDoesNotHaveIsUnavailable() {
     RuntimeStore store = store(new RuntimeCatalog.Runtime("3.11.2", BOOKWORM, "2.36"));
 
