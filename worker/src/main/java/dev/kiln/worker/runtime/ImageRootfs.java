@@ -1,6 +1,7 @@
 package dev.kiln.worker.runtime;
 
 import dev.kiln.worker.runtime.ImageRootfsException.Code;
+import dev.kiln.worker.sandbox.Sandbox;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -57,13 +58,14 @@ public final class ImageRootfs {
     }
   }
 
-  /** The directories Kiln binds into build sandboxes. */
+  /**
+   * The directories Kiln binds into build sandboxes ({@link Sandbox#MOUNT_POINTS}); {@code /tmp} is
+   * world-writable and sticky as everywhere, the others 0755.
+   */
   public static final List<MountPoint> KILN_MOUNT_POINTS =
-      List.of(
-          new MountPoint("/app", 0755),
-          new MountPoint("/tmp", 01777),
-          new MountPoint("/opt/kiln/deps", 0755),
-          new MountPoint("/opt/kiln/run", 0755));
+      Sandbox.MOUNT_POINTS.stream()
+          .map(path -> new MountPoint(path, path.equals("/tmp") ? 01777 : 0755))
+          .toList();
 
   public static final long DEFAULT_MAX_BYTES = 8L << 30;
   public static final long DEFAULT_MAX_ENTRIES = 1_000_000;
