@@ -1,10 +1,13 @@
 package dev.kiln.cache.client;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.events.Digest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
@@ -17,6 +20,9 @@ import java.nio.file.StandardCopyOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -28,6 +34,7 @@ import java.util.Optional;
  */
 public final class CacheServiceClient {
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final String baseUrl;
   private final HttpClient http;
@@ -71,14 +78,81 @@ public final class CacheServiceClient {
    * @return {@code dest}, or empty when the store does not have the blob
    */
   public Optional<Path> getBlob(Digest digest, Path dest) {
+    return download("/cas/" + digest.hex(), digest, dest);
+  }
+
+  /**
+   * Downloads a file of the package index by its hash ({@code GET /files/<sha256>/<filename>}): the
+   * cache-service fetches it from its upstream once and serves it from the store after that. The
+   * hash is verified on the way.
+   *
+   * @return {@code dest}, or empty when neither the store nor the upstream index has the file
+   */
+  public Optional<Path> getIndexFile(Digest digest, String filename, Path dest) {
+    if (filename.isBlank() || filename.contains("/") || filename.contains("\\")) {
+      throw new IllegalArgumentException("'" + filename + "' is not a file name");
+    }
+    return download(
+        "/files/" + digest.hex() + "/" + URLEncoder.encode(filename, StandardCharsets.UTF_8),
+        digest,
+        dest);
+  }
+
+  /** One file the index lists for a project. */
+  public record IndexFile(String filename, Digest sha256, String requiresPython, boolean yanked) {}
+
+  /**
+   * The files the package index lists for {@code project} (its PEP 691 JSON page); empty when the
+   * index does not know the project.
+   */
+  public List<IndexFile> projectFiles(String project) {
+    String normalized = project.toLowerCase(Locale.ROOT).replaceAll("[-_.]+", "-");
+    if (!normalized.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?")) {
+      throw new IllegalArgumentException("'" + project + "' is not a project name");
+    }
+    String path = "/simple/" + normalized + "/";
+    HttpResponse<String> response =
+        send(
+            request(path).header("Accept", "application/vnd.pypi.simple.v1+json").GET().build(),
+            BodyHandlers.ofString(StandardCharsets.UTF_8));
+    if (response.statusCode() == 404) {
+      return List.of();
+    }
+    if (response.statusCode() != 200) {
+      throw refused(response.statusCode(), "GET " + path, response.body());
+    }
+    try {
+      List<IndexFile> files = new ArrayList<>();
+      for (JsonNode file : JSON.readTree(response.body()).path("files")) {
+        String sha256 = file.path("hashes").path("sha256").asText("");
+        if (!Digest.isHex(sha256)) {
+          continue;
+        }
+        JsonNode requires = file.get("requires-python");
+        JsonNode yanked = file.get("yanked");
+        files.add(
+            new IndexFile(
+                file.path("filename").asText(),
+                Digest.ofHex(sha256),
+                requires == null || requires.isNull() ? null : requires.asText(),
+                yanked != null && (yanked.asBoolean(false) || yanked.isTextual())));
+      }
+      return files;
+    } catch (IOException e) {
+      throw new CacheServiceClientException(
+          "cache-service at " + baseUrl + " sent an unreadable page for " + path + ": " + e, e);
+    }
+  }
+
+  private Optional<Path> download(String path, Digest digest, Path dest) {
     HttpResponse<InputStream> response =
-        send(request("/cas/" + digest.hex()).GET().build(), BodyHandlers.ofInputStream());
+        send(request(path).GET().build(), BodyHandlers.ofInputStream());
     try (InputStream body = response.body()) {
       if (response.statusCode() == 404) {
         return Optional.empty();
       }
       if (response.statusCode() != 200) {
-        throw refused(response.statusCode(), "GET /cas/" + digest.hex(), readAll(body));
+        throw refused(response.statusCode(), "GET " + path, readAll(body));
       }
       Path parent = dest.toAbsolutePath().getParent();
       Files.createDirectories(parent);
@@ -99,7 +173,9 @@ public final class CacheServiceClient {
                   + received
                   + " when asked for "
                   + digest
-                  + "; the store may be corrupt");
+                  + " ("
+                  + path
+                  + "); the store or its upstream may be corrupt");
         }
         Files.move(temp, dest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return Optional.of(dest);

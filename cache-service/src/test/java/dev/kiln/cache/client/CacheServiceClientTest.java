@@ -51,6 +51,27 @@ class CacheServiceClientTest {
   }
 
   @Test
+  void indexFilesAreListedWithTheirHashesAndFetchedByHash() throws Exception {
+    Path wheel =
+        dev.kiln.testkit.WheelBuilder.wheel("Demo_Pkg", "1.0")
+            .requiresPython(">=3.9")
+            .writeTo(work);
+    Digest sha256 = Digest.compute(work.resolve(wheel.getFileName()));
+
+    java.util.List<CacheServiceClient.IndexFile> files = client.projectFiles("demo.pkg");
+    Optional<Path> fetched =
+        client.getIndexFile(sha256, wheel.getFileName().toString(), work.resolve("out/demo.whl"));
+
+    assertThat(files)
+        .containsExactly(
+            new CacheServiceClient.IndexFile(
+                wheel.getFileName().toString(), sha256, ">=3.9", false));
+    assertThat(fetched).contains(work.resolve("out/demo.whl"));
+    assertThat(Digest.compute(work.resolve("out/demo.whl"))).isEqualTo(sha256);
+    assertThat(client.projectFiles("not-there")).isEmpty();
+  }
+
+  @Test
   void absentBlobIsEmptyAndLeavesNoFile() {
     Digest absent = Digest.ofHex("0".repeat(64));
 
