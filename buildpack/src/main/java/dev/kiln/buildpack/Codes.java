@@ -34,6 +34,9 @@ public final class Codes {
       "package-manager::pipenv-missing-lockfile";
   public static final String PM_SETUP_PY_ONLY = "package-manager::setup-py-only";
   public static final String PM_MISSING_PYPROJECT = "package-manager::missing-pyproject";
+  public static final String PM_PYLOCK_AMBIGUOUS = "package-manager::pylock-ambiguous";
+  public static final String REQUIREMENTS_LOCAL_PROJECT_NOT_FOUND =
+      "requirements::local-project-not-found";
   public static final String REQUIREMENTS_INCLUDE_NOT_FOUND = "requirements::include-not-found";
   public static final String REQUIREMENTS_INCLUDE_OUTSIDE =
       "requirements::include-outside-repository";
@@ -90,6 +93,8 @@ public final class Codes {
           PM_PIPENV_MISSING_LOCKFILE,
           PM_SETUP_PY_ONLY,
           PM_MISSING_PYPROJECT,
+          PM_PYLOCK_AMBIGUOUS,
+          REQUIREMENTS_LOCAL_PROJECT_NOT_FOUND,
           REQUIREMENTS_INCLUDE_NOT_FOUND,
           REQUIREMENTS_INCLUDE_OUTSIDE,
           RUNTIME_TXT_INVALID_VERSION,

@@ -24,6 +24,9 @@ final class DependencyNames {
       case UV ->
           LockfileNames.lockedPackages(
               Text.decode(read(context, "uv.lock", SourceTree.LOCK_FILE_LIMIT)));
+      case PYLOCK ->
+          LockfileNames.pylockPackages(
+              Text.decode(read(context, choice.filesFound().get(0), SourceTree.LOCK_FILE_LIMIT)));
       case PIP_SETUP_PY -> setupPyPackages(context);
     };
   }

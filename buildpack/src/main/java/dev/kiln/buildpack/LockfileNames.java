@@ -30,6 +30,15 @@ final class LockfileNames {
    * {@code groups = ["dev"]}).
    */
   static Set<String> lockedPackages(String text) {
+    return arrayTableNames(text, "package");
+  }
+
+  /** {@code [[packages]]} names of a PEP 751 {@code pylock.toml}. */
+  static Set<String> pylockPackages(String text) {
+    return arrayTableNames(text, "packages");
+  }
+
+  private static Set<String> arrayTableNames(String text, String table) {
     Set<String> names = new LinkedHashSet<>();
     String name = null;
     boolean main = true;
@@ -42,7 +51,7 @@ final class LockfileNames {
         }
         name = null;
         main = true;
-        inPackageTopLevel = arrayTable.group(1).equals("package");
+        inPackageTopLevel = arrayTable.group(1).equals(table);
         continue;
       }
       if (TABLE.matcher(line).find()) {

@@ -6,7 +6,8 @@ import java.util.Set;
 /**
  * The package manager a build uses.
  *
- * @param name {@code pip}, {@code pipenv}, {@code poetry} or {@code uv}
+ * @param name {@code pip}, {@code pipenv}, {@code poetry}, {@code uv} or {@code pylock} (a PEP 751
+ *     lock, which names no tool)
  * @param variant how it installs (locked Pipenv, Pipenv from a Pipfile alone, pip from
  *     requirements.txt, pip installing the project's setup.py)
  * @param filesFound every package-manager file found, in checking order
@@ -26,11 +27,13 @@ record PackageManagerChoice(
     PIP_REQUIREMENTS,
     PIP_SETUP_PY,
     POETRY,
-    UV
+    UV,
+    PYLOCK
   }
 
   static final String PIP = "pip";
   static final String PIPENV = "pipenv";
   static final String POETRY = "poetry";
   static final String UV = "uv";
+  static final String PYLOCK = "pylock";
 }

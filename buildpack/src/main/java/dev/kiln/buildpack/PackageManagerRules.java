@@ -2,11 +2,15 @@ package dev.kiln.buildpack;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * §3: which package manager installs the app. Checked in order: {@code Pipfile.lock} (else {@code
- * Pipfile} alone), {@code requirements.txt}, {@code poetry.lock}, {@code uv.lock}; {@code setup.py}
- * only when none of these is there. The first found is used.
+ * Pipfile} alone), {@code requirements.txt}, {@code poetry.lock}, {@code uv.lock}, then a PEP 751
+ * lock ({@code pylock.toml}, else the one {@code pylock.<name>.toml}; Kiln's own addition, after
+ * every tool the classic buildpack knows, so no app that builds there changes here); {@code
+ * setup.py} only when none of these is there. The first found is used.
  */
 final class PackageManagerRules {
   private static final List<String> MISSPELLINGS =
@@ -16,6 +20,11 @@ final class PackageManagerRules {
           "requirements.text",
           "requirements.txt.txt",
           "requirments.txt");
+
+  /** PEP 751: {@code pylock.toml}, or {@code pylock.<name>.toml} with a name without dots. */
+  static final String PYLOCK = "pylock.toml";
+
+  private static final Pattern NAMED_PYLOCK = Pattern.compile("pylock\\.[^.]+\\.toml");
 
   private PackageManagerRules() {}
 
@@ -52,6 +61,12 @@ final class PackageManagerRules {
     if (context.inspectSafely("uv.lock").isFile()) {
       found.add(new Found("uv.lock", PackageManagerChoice.UV, PackageManagerChoice.Variant.UV));
     }
+    pylock(context)
+        .ifPresent(
+            file ->
+                found.add(
+                    new Found(
+                        file, PackageManagerChoice.PYLOCK, PackageManagerChoice.Variant.PYLOCK)));
     if (found.isEmpty() && context.inspectSafely("setup.py").isFile()) {
       found.add(
           new Found(
@@ -93,6 +108,34 @@ final class PackageManagerRules {
     return choice;
   }
 
+  /**
+   * The PEP 751 lock to install from: {@code pylock.toml}, else the only {@code
+   * pylock.<name>.toml}. Several named locks and no {@code pylock.toml} is an error: which
+   * environment each is for is the app's knowledge, not something to guess.
+   */
+  private static Optional<String> pylock(PlanContext context) throws BuildpackException {
+    if (context.inspectSafely(PYLOCK).isFile()) {
+      return Optional.of(PYLOCK);
+    }
+    List<String> named = new ArrayList<>();
+    for (String name : context.tree.listing(context.sourceRoot)) {
+      if (NAMED_PYLOCK.matcher(name).matches() && context.inspectSafely(name).isFile()) {
+        named.add(name);
+      }
+    }
+    if (named.size() > 1) {
+      throw new BuildpackException(
+          Codes.PM_PYLOCK_AMBIGUOUS,
+          "Found several PEP 751 lock files and no pylock.toml: "
+              + Text.commaList(named)
+              + ".\n\n"
+              + "Each named lock is for another environment, and Kiln will not guess which one"
+              + " is for deployment. Rename the one to deploy to pylock.toml (or keep only that"
+              + " one), commit, and push again.");
+    }
+    return named.stream().findFirst();
+  }
+
   private static PackageManagerChoice installInputs(
       PlanContext context, Found chosen, List<String> files) throws BuildpackException {
     List<String> inputs = new ArrayList<>();
@@ -122,6 +165,14 @@ final class PackageManagerRules {
         if (chosen.variant() == PackageManagerChoice.Variant.UV) {
           addIfFile(context, inputs, ".python-version");
         }
+      }
+      case PYLOCK -> {
+        inputs.add(chosen.file());
+        // A lock may install the app's own project (a directory package); its metadata decides
+        // what that project needs, so it belongs to the install's inputs.
+        addIfFile(context, inputs, "pyproject.toml");
+        addIfFile(context, inputs, "setup.py");
+        addIfFile(context, inputs, "setup.cfg");
       }
     }
     return new PackageManagerChoice(chosen.manager(), chosen.variant(), files, inputs, null);
@@ -222,7 +273,8 @@ final class PackageManagerRules {
     }
     message.append(
         "Add one of these at the top level of the source directory:\n"
-            + "  requirements.txt (pip), Pipfile.lock (Pipenv), poetry.lock (Poetry) or uv.lock (uv).\n"
+            + "  requirements.txt (pip), Pipfile.lock (Pipenv), poetry.lock (Poetry), uv.lock (uv)"
+            + " or pylock.toml (a PEP 751 lock).\n"
             + "An app without dependencies can commit an empty requirements.txt.");
     return message.toString();
   }

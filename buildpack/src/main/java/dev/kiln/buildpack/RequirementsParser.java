@@ -20,25 +20,72 @@ final class RequirementsParser {
 
   record Include(IncludeKind kind, String path) {}
 
-  record Parsed(List<String> packageNames, List<Include> includes) {}
+  /**
+   * A local path pip installs: a project directory ({@code .}, {@code ./lib}, {@code -e .}) or a
+   * distribution file in the repository ({@code ./vendor/lib-1.0-py3-none-any.whl}).
+   */
+  record LocalPath(String path, boolean editable) {
+    boolean isArchive() {
+      return ARCHIVE.matcher(path).find();
+    }
+  }
+
+  private static final Pattern ARCHIVE =
+      Pattern.compile("\\.(whl|zip|tar\\.gz|tgz|tar\\.bz2|tar)$", Pattern.CASE_INSENSITIVE);
+
+  record Parsed(List<String> packageNames, List<Include> includes, List<LocalPath> localPaths) {
+    Parsed(List<String> packageNames, List<Include> includes) {
+      this(packageNames, includes, List.of());
+    }
+  }
 
   private RequirementsParser() {}
 
   static Parsed parse(String text) {
     List<String> names = new ArrayList<>();
     List<Include> includes = new ArrayList<>();
+    List<LocalPath> localPaths = new ArrayList<>();
     for (String line : logicalLines(text)) {
       String content = COMMENT.matcher(line).replaceFirst("").strip();
       if (content.isEmpty()) {
         continue;
       }
       if (content.startsWith("-")) {
-        option(content, names, includes);
+        option(content, names, includes, localPaths);
+      } else if (isLocalPath(content)) {
+        LocalPath local = new LocalPath(pathPart(content), false);
+        localPaths.add(local);
+        if (local.isArchive()) {
+          PackageNames.fromRequirement(content).ifPresent(names::add);
+        }
       } else {
         PackageNames.fromRequirement(content).ifPresent(names::add);
       }
     }
-    return new Parsed(names, includes);
+    return new Parsed(names, includes, localPaths);
+  }
+
+  /**
+   * pip's reading of a requirement that is a path rather than a name: it starts with {@code .} or
+   * {@code /}, or names a {@code file:} URL. (pip also accepts a bare relative path containing a
+   * separator when it exists; a name with a {@code /} is no valid requirement either way.)
+   */
+  static boolean isLocalPath(String requirement) {
+    String value = pathPart(requirement);
+    return value.startsWith(".")
+        || value.startsWith("/")
+        || value.startsWith("file:")
+        || (value.contains("/") && !value.contains("://") && !value.contains("@"));
+  }
+
+  /** The path without pip's trailing {@code [extras]}, options or {@code ; markers}. */
+  private static String pathPart(String requirement) {
+    String value = requirement.split("[;\\s]", 2)[0];
+    int extras = value.indexOf('[');
+    if (extras > 0) {
+      value = value.substring(0, extras);
+    }
+    return value;
   }
 
   private static List<String> logicalLines(String text) {
@@ -60,7 +107,8 @@ final class RequirementsParser {
     return result;
   }
 
-  private static void option(String content, List<String> names, List<Include> includes) {
+  private static void option(
+      String content, List<String> names, List<Include> includes, List<LocalPath> localPaths) {
     String[] parts = content.split("\\s+", 2);
     String flag = parts[0];
     String rest = parts.length > 1 ? parts[1].strip() : "";
@@ -81,7 +129,9 @@ final class RequirementsParser {
       case "-r", "--requirement" -> addInclude(includes, IncludeKind.REQUIREMENTS, value);
       case "-c", "--constraint" -> addInclude(includes, IncludeKind.CONSTRAINTS, value);
       case "-e", "--editable" -> {
-        if (value != null && value.contains("egg=")) {
+        if (value != null && isLocalPath(value)) {
+          localPaths.add(new LocalPath(pathPart(value), true));
+        } else if (value != null && value.contains("egg=")) {
           PackageNames.fromRequirement(value).ifPresent(names::add);
         }
       }

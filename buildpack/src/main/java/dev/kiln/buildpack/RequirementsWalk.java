@@ -12,10 +12,15 @@ import java.util.Set;
 
 /**
  * Follows {@code requirements.txt} and every file it includes with {@code -r} / {@code -c} (paths
- * relative to the including file, as pip reads them), staying inside the repository.
+ * relative to the including file, as pip reads them), staying inside the repository. A local
+ * project it installs ({@code .}, {@code -e ./lib}; relative to the source directory, where pip
+ * runs) adds its metadata files, because they decide what the install pulls in: a {@code setup.py}
+ * that gains a dependency is a new dependency set.
  */
 final class RequirementsWalk {
   private static final int MAX_FILES = 200;
+  private static final List<String> PROJECT_METADATA =
+      List.of("pyproject.toml", "setup.py", "setup.cfg");
 
   record Result(List<String> files, Set<String> packageNames) {}
 
@@ -37,6 +42,13 @@ final class RequirementsWalk {
           RequirementsParser.parse(context.readText(current.entry(), SourceTree.TEXT_FILE_LIMIT));
       if (current.installs()) {
         names.addAll(parsed.packageNames());
+        for (RequirementsParser.LocalPath local : parsed.localPaths()) {
+          for (String metadata : localProjectMetadata(context, current, local)) {
+            if (files.size() < MAX_FILES && !files.contains(metadata)) {
+              files.add(metadata);
+            }
+          }
+        }
       }
       for (RequirementsParser.Include include : parsed.includes()) {
         if (include.path().contains("${")) {
@@ -75,6 +87,78 @@ final class RequirementsWalk {
       }
     }
     return new Result(files, names);
+  }
+
+  /** The metadata files of a local project, as paths relative to the source directory. */
+  private static List<String> localProjectMetadata(
+      PlanContext context, Pending current, RequirementsParser.LocalPath local)
+      throws BuildpackException {
+    String raw = local.path();
+    String shown = (local.editable() ? "-e " : "") + raw;
+    if (raw.startsWith("file:")) {
+      raw = raw.substring("file:".length());
+    }
+    Path location = null;
+    if (!raw.startsWith("/")) {
+      try {
+        location = context.sourceRoot.resolve(raw).normalize();
+      } catch (InvalidPathException e) {
+        location = null;
+      }
+    }
+    if (location == null || !context.tree.containsLexically(location)) {
+      throw new BuildpackException(
+          Codes.REQUIREMENTS_INCLUDE_OUTSIDE,
+          Text.quote(current.entry().display())
+              + " installs the local project '"
+              + Text.quote(shown)
+              + "', which is outside the repository. Kiln only builds projects inside the"
+              + " repository being built.\n\n"
+              + "Use a path relative to the source directory, for example\n  -e .");
+    }
+    if (local.isArchive()) {
+      String file = display(context, location);
+      SourceTree.Entry entry =
+          context.tree.inspect(location.getParent(), location.getFileName().toString(), file);
+      if (entry.unsafe()) {
+        throw SourceTree.unsafe(entry);
+      }
+      if (!entry.isFile()) {
+        throw new BuildpackException(
+            Codes.REQUIREMENTS_LOCAL_PROJECT_NOT_FOUND,
+            Text.quote(current.entry().display())
+                + " installs the file '"
+                + Text.quote(shown)
+                + "', which is not a file in the repository.\n\n"
+                + "pip reads a local path relative to the source directory, and the name is"
+                + " case-sensitive. Fix the path or commit the file.");
+      }
+      return List.of(file);
+    }
+    String display = location.equals(context.sourceRoot) ? "" : display(context, location) + "/";
+    List<String> metadata = new ArrayList<>();
+    for (String name : PROJECT_METADATA) {
+      SourceTree.Entry entry = context.tree.inspect(location, name, display + name);
+      if (entry.unsafe()) {
+        throw SourceTree.unsafe(entry);
+      }
+      if (entry.isFile()) {
+        metadata.add(display + name);
+      }
+    }
+    if (metadata.stream().noneMatch(m -> !m.endsWith("setup.cfg"))) {
+      throw new BuildpackException(
+          Codes.REQUIREMENTS_LOCAL_PROJECT_NOT_FOUND,
+          Text.quote(current.entry().display())
+              + " installs the local project '"
+              + Text.quote(shown)
+              + "', but "
+              + (display.isEmpty() ? "the source directory" : Text.quote(display))
+              + " has neither a pyproject.toml nor a setup.py, so there is no project to build.\n\n"
+              + "pip reads a local path relative to the source directory. Fix the path, or add"
+              + " the project's pyproject.toml or setup.py.");
+    }
+    return metadata;
   }
 
   private static Path includeLocation(

@@ -50,6 +50,35 @@ class TextAndRequirementsTest {
         .extracting(RequirementsParser.Include::path)
         .containsExactly(
             "base.txt", "more.txt", "short.txt", "constraints.txt", "${CI_REQUIREMENTS}");
+    assertThat(parsed.localPaths())
+        .containsExactly(
+            new RequirementsParser.LocalPath(".", true),
+            new RequirementsParser.LocalPath("./wheels/Some.Lib-1.0-py3-none-any.whl", false));
+  }
+
+  @Test
+  void requirementsParserTellsLocalProjectsFromNames() {
+    RequirementsParser.Parsed parsed =
+        RequirementsParser.parse(
+            String.join(
+                "\n",
+                ".",
+                "./lib[extra] ; python_version >= \"3.8\"",
+                "-e./editable",
+                "--editable ../up",
+                "file:local/pkg",
+                "libs/other",
+                "flask>=3",
+                "name @ https://example.com/a/b.whl"));
+    assertThat(parsed.localPaths())
+        .containsExactly(
+            new RequirementsParser.LocalPath(".", false),
+            new RequirementsParser.LocalPath("./lib", false),
+            new RequirementsParser.LocalPath("./editable", true),
+            new RequirementsParser.LocalPath("../up", true),
+            new RequirementsParser.LocalPath("file:local/pkg", false),
+            new RequirementsParser.LocalPath("libs/other", false));
+    assertThat(parsed.packageNames()).containsExactly("flask", "name");
   }
 
   @Test

@@ -167,9 +167,7 @@ final class BuildStateMachine {
               + " is not for dependency set "
               + installing.dependencyKey());
     }
-    DependencyLayer reused =
-        new DependencyLayer(
-            cached.key(), cached.blob(), cached.size(), cached.distributions(), true);
+    DependencyLayer reused = cached.asReused();
     List<Action> earlier = new ArrayList<>();
     for (Action action : planned.actions()) {
       if (action instanceof Action.Log) {
