@@ -28,11 +28,12 @@ import java.util.regex.Pattern;
  *
  * <p>{@link #ensureAvailable()} returns a cached tarball when there is one, and otherwise builds
  * it: {@code debootstrap --variant=minbase --include=python3,ca-certificates,netbase,tzdata
- * <suite>}, trimmed of package lists, manuals, translations and docs, plus a non-root user {@code
- * app} (uid/gid 1000, home {@code /app}); then written, without a Docker daemon, as a {@code docker
- * save} tarball with one layer whose labels say the Python and glibc versions it really has (read
- * from the built root file system, never assumed). The tarball works as a jib base image ({@code
- * TarImage}) and with {@code docker load}. There is no compiler in it: it is what apps run on.
+ * <suite>} (bullseye adds {@code python3-distutils}, which pip needs on 3.9), trimmed of package
+ * lists, manuals, translations and docs, plus a non-root user {@code app} (uid/gid 1000, home
+ * {@code /app}); then written, without a Docker daemon, as a {@code docker save} tarball with one
+ * layer whose labels say the Python and glibc versions it really has (read from the built root file
+ * system, never assumed). The tarball works as a jib base image ({@code TarImage}) and with {@code
+ * docker load}. There is no compiler in it: it is what apps run on.
  *
  * <p>Where the tarball lives: {@code <runtimesDirectory>/debian-<suite>-python3.tar}. A
  * machine-wide cache ({@code /var/cache/kiln/runtimes/} by default) is read when it has a tarball
@@ -60,6 +61,23 @@ public final class LocalRuntimeImage {
   public static final String GLIBC_LABEL = "dev.kiln.runtime.glibc";
 
   static final List<String> PACKAGES = List.of("python3", "ca-certificates", "netbase", "tzdata");
+
+  static final String PACKAGES_LABEL = "dev.kiln.runtime.packages";
+
+  /**
+   * Packages one suite needs beyond {@link #PACKAGES}: Debian splits distutils out of Python 3.9,
+   * and pip reads its install locations through distutils before Python 3.10, so without it the
+   * sandbox could not run pip (an unpinned resolution, an sdist build) on bullseye's 3.9.
+   */
+  private static final Map<String, List<String>> SUITE_PACKAGES =
+      Map.of("bullseye", List.of("python3-distutils"));
+
+  /** What debootstrap includes for {@code suite}. */
+  static List<String> packages(String suite) {
+    List<String> all = new ArrayList<>(PACKAGES);
+    all.addAll(SUITE_PACKAGES.getOrDefault(suite, List.of()));
+    return List.copyOf(all);
+  }
 
   /**
    * debootstrap's script for suites it does not know by name (a newer release than the worker's own
@@ -345,6 +363,7 @@ public final class LocalRuntimeImage {
   }
 
   static ImageConfig imageConfig(String suite, String pythonVersion, String glibc) {
+    List<String> packages = packages(suite);
     return new ImageConfig(
         ImageConfig.architectureOf(System.getProperty("os.arch")),
         List.of("PATH=" + SYSTEM_PATH, "LANG=C.UTF-8", "PYTHON_VERSION=" + pythonVersion),
@@ -360,14 +379,16 @@ public final class LocalRuntimeImage {
             glibc,
             "dev.kiln.runtime.debian-suite",
             suite,
+            PACKAGES_LABEL,
+            String.join(",", packages),
             "org.opencontainers.image.description",
             "Debian "
                 + suite
                 + " (minbase) with "
-                + String.join(", ", PACKAGES)
+                + String.join(", ", packages)
                 + ", built by Kiln"),
         "debootstrap --variant=minbase --include="
-            + String.join(",", PACKAGES)
+            + String.join(",", packages)
             + " "
             + suite
             + "; trimmed; user app (1000:1000) with home /app");
@@ -379,7 +400,7 @@ public final class LocalRuntimeImage {
             List.of(
                 debootstrap.toString(),
                 "--variant=minbase",
-                "--include=" + String.join(",", PACKAGES),
+                "--include=" + String.join(",", packages(suite)),
                 suite,
                 rootfs.toString(),
                 mirror));
@@ -534,6 +555,11 @@ public final class LocalRuntimeImage {
         .map(ImageConfigJson::labels)
         .filter(labels -> FORMAT.equals(labels.get(FORMAT_LABEL)))
         .filter(labels -> suite.equals(labels.get("dev.kiln.runtime.debian-suite")))
+        // Tarballs from before the label carry exactly the base packages.
+        .filter(
+            labels ->
+                String.join(",", packages(suite))
+                    .equals(labels.getOrDefault(PACKAGES_LABEL, String.join(",", PACKAGES))))
         .filter(labels -> labels.containsKey(PYTHON_VERSION_LABEL))
         .filter(labels -> labels.containsKey(GLIBC_LABEL))
         .map(
