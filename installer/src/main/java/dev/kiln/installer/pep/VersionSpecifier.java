@@ -2,9 +2,11 @@ package dev.kiln.installer.pep;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -143,8 +145,8 @@ public final class VersionSpecifier {
     }
 
     /** The version this clause compares with, absent for {@code ===}. */
-    public java.util.Optional<Pep440Version> version() {
-      return java.util.Optional.ofNullable(version);
+    public Optional<Pep440Version> version() {
+      return Optional.ofNullable(version);
     }
 
     /** Whether this is a prefix match ({@code ==1.2.*}, {@code !=1.2.*}). */
@@ -418,11 +420,11 @@ public final class VersionSpecifier {
   @Override
   public boolean equals(Object o) {
     return o instanceof VersionSpecifier other
-        && new java.util.HashSet<>(clauses).equals(new java.util.HashSet<>(other.clauses));
+        && new HashSet<>(clauses).equals(new HashSet<>(other.clauses));
   }
 
   @Override
   public int hashCode() {
-    return new java.util.HashSet<>(clauses).hashCode();
+    return new HashSet<>(clauses).hashCode();
   }
 }

@@ -3,6 +3,7 @@ package dev.kiln.installer.wheel;
 import dev.kiln.installer.pep.Pep440Version;
 import dev.kiln.installer.pep.ProjectName;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -21,7 +22,7 @@ final class SdistFilename {
   }
 
   private static Optional<String> extension(String filename) {
-    String lower = filename.toLowerCase(java.util.Locale.ROOT);
+    String lower = filename.toLowerCase(Locale.ROOT);
     return EXTENSIONS.stream().filter(lower::endsWith).findFirst();
   }
 
