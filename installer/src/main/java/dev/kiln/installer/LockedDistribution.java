@@ -1,6 +1,7 @@
 package dev.kiln.installer;
 
 import dev.kiln.events.Digest;
+import dev.kiln.installer.pep.ProjectName;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -30,6 +31,6 @@ public record LockedDistribution(
   }
 
   public static String normalize(String name) {
-    return name.toLowerCase(java.util.Locale.ROOT).replaceAll("[-_.]+", "-");
+    return ProjectName.normalize(name);
   }
 }

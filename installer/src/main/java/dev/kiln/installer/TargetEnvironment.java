@@ -1,5 +1,9 @@
 package dev.kiln.installer;
 
+import dev.kiln.installer.wheel.PlatformTags;
+import dev.kiln.installer.wheel.SupportedTags;
+import dev.kiln.installer.wheel.WheelTag;
+import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -42,5 +46,26 @@ public record TargetEnvironment(String pythonVersion, String glibc, String machi
   /** {@code 312}, as in the {@code cp312} tag. */
   public String pythonTagDigits() {
     return pythonMinor().replace(".", "");
+  }
+
+  /**
+   * The platform tags this machine accepts, best first: {@code manylinux_2_G_<arch>} for this glibc
+   * down to the architecture's oldest baseline, with the legacy aliases in their places, then
+   * {@code linux_<arch>} (see {@link PlatformTags}).
+   */
+  public List<String> platformTags() {
+    return PlatformTags.linux(glibc, machine);
+  }
+
+  /**
+   * Every wheel tag this interpreter accepts, best first, in the order {@code
+   * packaging.tags.sys_tags()} gives them for CPython X.Y on this glibc and machine: {@code
+   * cpXY-cpXY-*}, {@code cpXY-abi3-*}, {@code cpXY-none-*}, the {@code abi3} tags of older CPython
+   * 3 releases, {@code pyXY-none-*} and {@code py3-none-*}, then the pure {@code any} tags (see
+   * {@link SupportedTags}).
+   */
+  public List<WheelTag> supportedTags() {
+    int minor = Integer.parseInt(pythonMinor().substring(2));
+    return SupportedTags.cpython(3, minor, platformTags());
   }
 }

@@ -1,6 +1,6 @@
 package dev.kiln.worker.install;
 
-import java.util.ArrayList;
+import dev.kiln.installer.wheel.PlatformTags;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Matcher;
@@ -41,6 +41,8 @@ public record TargetPlatform(String id, String implementation, List<String> pipP
    * {@code linux_x86_64} for wheels built on Linux without a manylinux tag (private indexes).
    * Listing only the old baselines would make pip silently pick an older release of a project that
    * has stopped publishing them (numpy 2.3 ships only {@code manylinux_2_27}/{@code _2_28} wheels).
+   * The list is the install engine's ({@link PlatformTags}), so pip and the engine accept the same
+   * wheels.
    *
    * @throws IllegalArgumentException when {@code glibc} is not a version such as {@code 2.36}
    */
@@ -51,17 +53,7 @@ public record TargetPlatform(String id, String implementation, List<String> pipP
           "the runtime's glibc '" + glibc + "' is not a version such as 2.36");
     }
     int newest = Math.max(Integer.parseInt(version.group(1)), OLDEST_MANYLINUX_MINOR);
-    List<String> tags = new ArrayList<>();
-    for (int minor = newest; minor >= OLDEST_MANYLINUX_MINOR; minor--) {
-      tags.add("manylinux_2_" + minor + "_x86_64");
-      switch (minor) {
-        case 17 -> tags.add("manylinux2014_x86_64");
-        case 12 -> tags.add("manylinux2010_x86_64");
-        case 5 -> tags.add("manylinux1_x86_64");
-        default -> {}
-      }
-    }
-    tags.add("linux_x86_64");
+    List<String> tags = PlatformTags.linux("2." + newest, "x86_64");
     return new TargetPlatform("linux/amd64 glibc 2." + newest, "cp", tags);
   }
 

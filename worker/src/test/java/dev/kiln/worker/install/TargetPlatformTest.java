@@ -3,6 +3,7 @@ package dev.kiln.worker.install;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kiln.installer.wheel.PlatformTags;
 import org.junit.jupiter.api.Test;
 
 class TargetPlatformTest {
@@ -40,6 +41,14 @@ class TargetPlatformTest {
     assertThat(TargetPlatform.LINUX_X86_64.pipPlatforms())
         .startsWith("manylinux_2_17_x86_64", "manylinux2014_x86_64")
         .doesNotContain("manylinux_2_18_x86_64");
+  }
+
+  @Test
+  void pipGetsTheSamePlatformListAsTheInstallEngine() {
+    assertThat(TargetPlatform.linuxX86_64("2.36").pipPlatforms())
+        .isEqualTo(PlatformTags.linux("2.36", "x86_64"));
+    assertThat(TargetPlatform.linuxX86_64("2.3").pipPlatforms())
+        .isEqualTo(PlatformTags.linux("2.5", "x86_64"));
   }
 
   @Test
