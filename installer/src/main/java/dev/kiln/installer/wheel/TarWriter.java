@@ -29,6 +29,7 @@ final class TarWriter {
 
   private final OutputStream out;
   private final MessageDigest sha256 = Digest.newSha256();
+  private final byte[] buffer = new byte[1 << 16];
   private long written;
 
   TarWriter(OutputStream out) {
@@ -52,7 +53,6 @@ final class TarWriter {
    */
   void file(String path, int mode, long size, InputStream content) throws IOException {
     header(path, '0', mode, size);
-    byte[] buffer = new byte[64 * 1024];
     long remaining = size;
     while (remaining > 0) {
       int read = content.read(buffer, 0, (int) Math.min(buffer.length, remaining));

@@ -118,6 +118,7 @@ final class WheelUnpacker {
   private final Path file;
   private final String wheel;
   private final List<WheelFragment.Warning> warnings = new ArrayList<>();
+  private final byte[] buffer = new byte[1 << 16];
 
   private String distInfo;
   private Map<String, RecordFile.Row> record;
@@ -881,8 +882,7 @@ final class WheelUnpacker {
     }
   }
 
-  private static long drain(InputStream in, MessageDigest sha256) throws IOException {
-    byte[] buffer = new byte[64 * 1024];
+  private long drain(InputStream in, MessageDigest sha256) throws IOException {
     long total = 0;
     for (int read; (read = in.read(buffer)) >= 0; ) {
       sha256.update(buffer, 0, read);
