@@ -223,7 +223,24 @@ final class WheelUnpacker {
             : EntryPoints.parse(wheel, entryPointsPath, readSmall(zip, entryPointsEntry));
 
     Map<String, Planned> planned = plan(files, entryPoints);
-    verify(zip, files, planned);
+    if (planned.containsKey(recordPath)) {
+      throw unsafe(
+          planned.get(recordPath).entry.getName(),
+          "installs to " + recordPath + ", which only the installer may write");
+    }
+    try {
+      verify(zip, files, planned);
+    } catch (java.util.zip.ZipException | java.io.EOFException e) {
+      // The hash matched, so the wheel was built this way: its compressed data is broken.
+      throw new InstallerException(
+          Codes.INVALID_WHEEL,
+          wheel
+              + " is a damaged zip ("
+              + e.getMessage()
+              + "), although it is the expected file; it cannot be unpacked. Use another"
+              + " release",
+          e);
+    }
     planned.put(
         recordPath, new Planned(installedRecord(planned, recordPath), Origin.METADATA, 0644));
 

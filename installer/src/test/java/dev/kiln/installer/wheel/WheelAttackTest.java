@@ -308,6 +308,28 @@ class WheelAttackTest {
   }
 
   @Test
+  void dataSchemeOverwritingTheInstalledRecordIsRefused() throws Exception {
+    Path wheel =
+        wheel(
+            RawWheel.of("demo", "1.0")
+                .file("demo.py", "x=1")
+                .file("demo-1.0.data/purelib/demo-1.0.dist-info/RECORD", "demo.py,,\n"));
+
+    assertRefused(wheel, Codes.UNSAFE_WHEEL, "only the installer may write");
+  }
+
+  @Test
+  void fileAndDirectoryAtOnePathAreRefused() throws Exception {
+    Path wheel =
+        wheel(
+            RawWheel.of("demo", "1.0")
+                .file("demo/__init__.py", "x=1")
+                .file("demo-1.0.data/purelib/demo", "a file where a package is"));
+
+    assertRefused(wheel, Codes.UNSAFE_WHEEL, "as a file and as a directory");
+  }
+
+  @Test
   void consoleScriptNamedLikeAPathIsRefused() throws Exception {
     Path wheel =
         wheel(

@@ -322,6 +322,23 @@ class WheelFragmentsTest {
   }
 
   @Test
+  void damagedCompressedDataIsInvalid() throws Exception {
+    byte[] text = new byte[20_000];
+    for (int i = 0; i < text.length; i++) {
+      text[i] = (byte) ('a' + i * 7 % 26);
+    }
+    byte[] zip = RawWheel.of("demo", "1.0").file("demo/data.txt", text).bytes();
+    long header = ZipBytes.centralField(zip, "demo/data.txt", ZipBytes.LOCAL_HEADER_OFFSET);
+    for (int i = 0; i < 40; i++) {
+      zip[(int) header + 60 + i] ^= 0x5a;
+    }
+    Path wheel = work.resolve("demo-1.0-py3-none-any.whl");
+    Files.write(wheel, zip);
+
+    assertCode(wheel, Codes.INVALID_WHEEL, "damaged zip");
+  }
+
+  @Test
   void badWheelFileNameIsInvalid() throws Exception {
     Path wheel = RawWheel.of("demo", "1.0").file("demo.py", "").writeTo(work.resolve("w"));
     Path renamed = Files.move(wheel, work.resolve("demo.whl"));
