@@ -314,7 +314,7 @@ class WheelFragmentsTest {
   }
 
   @Test
-  void wheelWithoutMetadataIsInvalid() throws Exception {
+  void fileThatIsNotAZipIsInvalid() throws Exception {
     Path wheel = work.resolve("demo-1.0-py3-none-any.whl");
     Files.write(wheel, "not a zip".getBytes(StandardCharsets.UTF_8));
 
