@@ -1,6 +1,33 @@
 package dev.kiln.installer;
 
+import java.util.List;
+
 /** Every stable code the install engine produces. Codes never change meaning. */
 public final class Codes {
   private Codes() {}
+
+  // uv.lock (with pyproject.toml)
+  /** uv.lock or pyproject.toml is not TOML, or uv.lock lacks what every uv.lock has. */
+  public static final String UV_LOCK_INVALID = "uv-lock::invalid";
+
+  /** uv.lock's {@code version} is not one this reader knows (it reads version 1). */
+  public static final String UV_LOCK_UNSUPPORTED_VERSION = "uv-lock::unsupported-version";
+
+  /** uv.lock no longer matches pyproject.toml; {@code uv sync --locked} refuses it. */
+  public static final String UV_LOCK_STALE = "uv-lock::stale";
+
+  /** The target Python is outside the project's {@code requires-python}. */
+  public static final String UV_LOCK_PYTHON_INCOMPATIBLE = "uv-lock::python-incompatible";
+
+  /** A package to install comes from git, a URL or a local archive; not supported yet. */
+  public static final String UV_LOCK_UNSUPPORTED_SOURCE = "uv-lock::unsupported-source";
+
+  /** Every code above, for documentation checks. */
+  public static final List<String> ALL =
+      List.of(
+          UV_LOCK_INVALID,
+          UV_LOCK_UNSUPPORTED_VERSION,
+          UV_LOCK_STALE,
+          UV_LOCK_PYTHON_INCOMPATIBLE,
+          UV_LOCK_UNSUPPORTED_SOURCE);
 }
