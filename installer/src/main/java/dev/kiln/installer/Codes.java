@@ -22,6 +22,22 @@ public final class Codes {
   /** A package to install comes from git, a URL or a local archive; not supported yet. */
   public static final String UV_LOCK_UNSUPPORTED_SOURCE = "uv-lock::unsupported-source";
 
+  // poetry.lock (with pyproject.toml)
+  /** poetry.lock or pyproject.toml is not TOML, or poetry.lock lacks what every lock has. */
+  public static final String POETRY_LOCK_INVALID = "poetry-lock::invalid";
+
+  /** poetry.lock's {@code lock-version} is not one this reader knows (1.1, 2.0, 2.1). */
+  public static final String POETRY_LOCK_UNSUPPORTED_VERSION = "poetry-lock::unsupported-version";
+
+  /** poetry.lock's {@code content-hash} does not match pyproject.toml. */
+  public static final String POETRY_LOCK_STALE = "poetry-lock::stale";
+
+  /** The target Python is outside the project's Python constraint. */
+  public static final String POETRY_LOCK_PYTHON_INCOMPATIBLE = "poetry-lock::python-incompatible";
+
+  /** A package to install comes from git, a URL or a local archive; not supported yet. */
+  public static final String POETRY_LOCK_UNSUPPORTED_SOURCE = "poetry-lock::unsupported-source";
+
   /** Every code above, for documentation checks. */
   public static final List<String> ALL =
       List.of(
@@ -29,5 +45,10 @@ public final class Codes {
           UV_LOCK_UNSUPPORTED_VERSION,
           UV_LOCK_STALE,
           UV_LOCK_PYTHON_INCOMPATIBLE,
-          UV_LOCK_UNSUPPORTED_SOURCE);
+          UV_LOCK_UNSUPPORTED_SOURCE,
+          POETRY_LOCK_INVALID,
+          POETRY_LOCK_UNSUPPORTED_VERSION,
+          POETRY_LOCK_STALE,
+          POETRY_LOCK_PYTHON_INCOMPATIBLE,
+          POETRY_LOCK_UNSUPPORTED_SOURCE);
 }
