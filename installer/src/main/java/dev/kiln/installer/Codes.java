@@ -38,6 +38,22 @@ public final class Codes {
   /** A package to install comes from git, a URL or a local archive; not supported yet. */
   public static final String POETRY_LOCK_UNSUPPORTED_SOURCE = "poetry-lock::unsupported-source";
 
+  // Pipfile.lock (with Pipfile)
+  /** Pipfile.lock is not JSON (the same code the buildpack rules use). */
+  public static final String PIPFILE_LOCK_INVALID_JSON = "pipfile-lock::invalid-json";
+
+  /** Pipfile.lock lacks what every lock has, or the Pipfile is not TOML or is missing. */
+  public static final String PIPFILE_LOCK_INVALID = "pipfile-lock::invalid";
+
+  /** Pipfile.lock's {@code _meta.pipfile-spec} is not one this reader knows (it reads 6). */
+  public static final String PIPFILE_LOCK_UNSUPPORTED_VERSION = "pipfile-lock::unsupported-version";
+
+  /** Pipfile.lock's {@code _meta.hash} does not match the Pipfile; {@code --deploy} refuses it. */
+  public static final String PIPFILE_LOCK_STALE = "pipfile-lock::stale";
+
+  /** An entry comes from git or a file URL, or is not pinned with {@code ==}; not supported yet. */
+  public static final String PIPFILE_LOCK_UNSUPPORTED_SOURCE = "pipfile-lock::unsupported-source";
+
   /** Every code above, for documentation checks. */
   public static final List<String> ALL =
       List.of(
@@ -50,5 +66,10 @@ public final class Codes {
           POETRY_LOCK_UNSUPPORTED_VERSION,
           POETRY_LOCK_STALE,
           POETRY_LOCK_PYTHON_INCOMPATIBLE,
-          POETRY_LOCK_UNSUPPORTED_SOURCE);
+          POETRY_LOCK_UNSUPPORTED_SOURCE,
+          PIPFILE_LOCK_INVALID_JSON,
+          PIPFILE_LOCK_INVALID,
+          PIPFILE_LOCK_UNSUPPORTED_VERSION,
+          PIPFILE_LOCK_STALE,
+          PIPFILE_LOCK_UNSUPPORTED_SOURCE);
 }

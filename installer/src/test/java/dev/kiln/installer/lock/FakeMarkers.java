@@ -11,11 +11,12 @@ import java.util.Set;
  * elsewhere): CPython on x86-64 Linux at one Python version. It answers only the subset of markers
  * the fixtures use: {@code and}/{@code or}/parentheses over {@code variable op 'value'} and {@code
  * 'value' in variable}; {@code python_version}/{@code python_full_version} compared as release
- * numbers; {@code sys_platform}, {@code platform_system}, {@code os_name}, {@code
- * platform_machine}, {@code implementation_name}, {@code platform_python_implementation} as
- * strings; {@code extra} against the requested extras; PEP 751's {@code extras} and {@code
- * dependency_groups} sets. Anything else fails the test, so a reader never silently depends on an
- * answer the fake made up. Every marker asked is recorded.
+ * numbers (and {@code python_version not in '3.0, 3.1'} as substring containment, as PEP 508 says);
+ * {@code sys_platform}, {@code platform_system}, {@code os_name}, {@code platform_machine}, {@code
+ * implementation_name}, {@code platform_python_implementation} as strings; {@code extra} against
+ * the requested extras; PEP 751's {@code extras} and {@code dependency_groups} sets. Anything else
+ * fails the test, so a reader never silently depends on an answer the fake made up. Every marker
+ * asked is recorded.
  */
 final class FakeMarkers implements MarkerEvaluator {
   private final String pythonFullVersion;
@@ -139,6 +140,13 @@ final class FakeMarkers implements MarkerEvaluator {
     }
 
     boolean compare(String left, String op, String right) {
+      if ((op.equals("in") || op.equals("not in"))
+          && !right.equals("extras")
+          && !right.equals("dependency_groups")) {
+        // PEP 508: a variable "in" a string is substring containment
+        boolean in = unquote(right).contains(variable(left));
+        return op.equals("in") == in;
+      }
       if (op.equals("in") || op.equals("not in")) {
         Set<String> set =
             switch (right) {
@@ -158,24 +166,31 @@ final class FakeMarkers implements MarkerEvaluator {
         };
       }
       if (left.equals("python_version") || left.equals("python_full_version")) {
-        String actual =
-            left.equals("python_version")
-                ? pythonFullVersion.substring(0, pythonFullVersion.lastIndexOf('.'))
-                : pythonFullVersion;
-        return FakePython.check(actual, op, unquote(right));
+        return FakePython.check(variable(left), op, unquote(right));
       }
       if (right.equals("python_version") || right.equals("python_full_version")) {
         throw new AssertionError("FakeMarkers: version on the right");
       }
-      String value = strings.get(left);
-      if (value == null) {
-        throw new AssertionError("FakeMarkers does not know the variable " + left);
-      }
+      String value = variable(left);
       return switch (op) {
         case "==" -> value.equals(unquote(right));
         case "!=" -> !value.equals(unquote(right));
         default -> throw new AssertionError("FakeMarkers: " + left + " " + op);
       };
+    }
+
+    String variable(String name) {
+      if (name.equals("python_version")) {
+        return pythonFullVersion.substring(0, pythonFullVersion.lastIndexOf('.'));
+      }
+      if (name.equals("python_full_version")) {
+        return pythonFullVersion;
+      }
+      String value = strings.get(name);
+      if (value == null) {
+        throw new AssertionError("FakeMarkers does not know the variable " + name);
+      }
+      return value;
     }
 
     boolean peek(String token) {
