@@ -54,6 +54,25 @@ public final class Codes {
   /** An entry comes from git or a file URL, or is not pinned with {@code ==}; not supported yet. */
   public static final String PIPFILE_LOCK_UNSUPPORTED_SOURCE = "pipfile-lock::unsupported-source";
 
+  // pylock.toml (PEP 751)
+  /** The lock is not TOML or breaks PEP 751 (a package without a source, two sources, …). */
+  public static final String PYLOCK_INVALID = "pylock::invalid";
+
+  /** The lock's major {@code lock-version} is not 1. */
+  public static final String PYLOCK_UNSUPPORTED_VERSION = "pylock::unsupported-version";
+
+  /** The target is outside the lock's {@code requires-python} or a chosen package's. */
+  public static final String PYLOCK_PYTHON_INCOMPATIBLE = "pylock::python-incompatible";
+
+  /** None of the lock's {@code environments} markers applies to the target. */
+  public static final String PYLOCK_ENVIRONMENT_MISMATCH = "pylock::environment-mismatch";
+
+  /** Two entries of one package apply to the target. */
+  public static final String PYLOCK_AMBIGUOUS_PACKAGE = "pylock::ambiguous-package";
+
+  /** A package to install comes from git ({@code vcs}) or an {@code archive}; not supported yet. */
+  public static final String PYLOCK_UNSUPPORTED_SOURCE = "pylock::unsupported-source";
+
   /** Every code above, for documentation checks. */
   public static final List<String> ALL =
       List.of(
@@ -71,5 +90,11 @@ public final class Codes {
           PIPFILE_LOCK_INVALID,
           PIPFILE_LOCK_UNSUPPORTED_VERSION,
           PIPFILE_LOCK_STALE,
-          PIPFILE_LOCK_UNSUPPORTED_SOURCE);
+          PIPFILE_LOCK_UNSUPPORTED_SOURCE,
+          PYLOCK_INVALID,
+          PYLOCK_UNSUPPORTED_VERSION,
+          PYLOCK_PYTHON_INCOMPATIBLE,
+          PYLOCK_ENVIRONMENT_MISMATCH,
+          PYLOCK_AMBIGUOUS_PACKAGE,
+          PYLOCK_UNSUPPORTED_SOURCE);
 }
