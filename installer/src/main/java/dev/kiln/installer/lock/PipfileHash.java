@@ -68,8 +68,8 @@ final class PipfileHash {
       return node;
     }
     ObjectNode normalized = JsonNodeFactory.instance.objectNode();
-    node.fields()
-        .forEachRemaining(
+    node.properties()
+        .forEach(
             entry ->
                 normalized.set(LockedDistribution.normalize(entry.getKey()), entry.getValue()));
     return normalized;

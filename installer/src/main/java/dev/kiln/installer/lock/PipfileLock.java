@@ -179,8 +179,7 @@ public final class PipfileLock {
           Codes.PIPFILE_LOCK_INVALID,
           "Pipfile.lock's \"" + section + "\" section is not an object. " + FIX_LOCK);
     }
-    for (var it = table.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> entry = it.next();
+    for (Map.Entry<String, JsonNode> entry : table.properties()) {
       String key = LockedDistribution.normalize(entry.getKey());
       JsonNode previous = null;
       for (Map.Entry<String, JsonNode> seen : earlier.entrySet()) {
