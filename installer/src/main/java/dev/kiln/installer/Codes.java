@@ -73,6 +73,22 @@ public final class Codes {
   /** A package to install comes from git ({@code vcs}) or an {@code archive}; not supported yet. */
   public static final String PYLOCK_UNSUPPORTED_SOURCE = "pylock::unsupported-source";
 
+  // requirements.txt with --hash pins
+  /** A line Kiln cannot read as a requirement or a known option. */
+  public static final String REQUIREMENTS_INVALID_LINE = "requirements::invalid-line";
+
+  /** An option such as {@code --index-url} that would change Kiln's fixed package index. */
+  public static final String REQUIREMENTS_UNSUPPORTED_OPTION = "requirements::unsupported-option";
+
+  /** A {@code -r}/{@code -c} file that does not exist (or is a URL or absolute path). */
+  public static final String REQUIREMENTS_INCLUDE_NOT_FOUND = "requirements::include-not-found";
+
+  /** Files that include each other in a loop. */
+  public static final String REQUIREMENTS_INCLUDE_CYCLE = "requirements::include-cycle";
+
+  /** Two pins of one package that cannot both hold. */
+  public static final String REQUIREMENTS_CONFLICTING_PINS = "requirements::conflicting-pins";
+
   /** Every code above, for documentation checks. */
   public static final List<String> ALL =
       List.of(
@@ -96,5 +112,10 @@ public final class Codes {
           PYLOCK_PYTHON_INCOMPATIBLE,
           PYLOCK_ENVIRONMENT_MISMATCH,
           PYLOCK_AMBIGUOUS_PACKAGE,
-          PYLOCK_UNSUPPORTED_SOURCE);
+          PYLOCK_UNSUPPORTED_SOURCE,
+          REQUIREMENTS_INVALID_LINE,
+          REQUIREMENTS_UNSUPPORTED_OPTION,
+          REQUIREMENTS_INCLUDE_NOT_FOUND,
+          REQUIREMENTS_INCLUDE_CYCLE,
+          REQUIREMENTS_CONFLICTING_PINS);
 }

@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
  */
 record Requirement(String name, List<String> extras, String specifier, String url, String marker) {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?");
-  private static final Pattern SPECIFIER = Pattern.compile("[\\sA-Za-z0-9.*+!_<>=~,-]*");
+  private static final Pattern CLAUSE =
+      Pattern.compile("(~=|===|==|!=|<=|>=|<|>)\\s*[A-Za-z0-9.*+!_-]+");
   private static final Pattern EXTRA_IN_MARKER =
       Pattern.compile(
           "\\bextra\\s*==\\s*(['\"])([^'\"]+)\\1|(['\"])([^'\"]+)\\3\\s*==\\s*extra\\b");
@@ -81,8 +82,12 @@ record Requirement(String name, List<String> extras, String specifier, String ur
       if (spec.startsWith("(") && spec.endsWith(")")) {
         spec = spec.substring(1, spec.length() - 1).strip();
       }
-      if (!SPECIFIER.matcher(spec).matches()) {
-        return null;
+      if (!spec.isEmpty()) {
+        for (String clause : spec.split(",", -1)) {
+          if (!CLAUSE.matcher(clause.strip()).matches()) {
+            return null;
+          }
+        }
       }
       specifier = spec;
     }
