@@ -30,6 +30,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  *   <li>pipenv/parrot-lab: Gilbert-Omosa/python-p3-parrot-lab @
  *       56580e722d046b18fe89033e026c9811ddaa979c (python_full_version)
  *   <li>pipenv/todo-app: chukaibejih/todo_app @ 29ec3a9fc8317ce3adccbddf28cd4637a8a474d7
+ *   <li>pipenv/postcard-stale: chuckkainrath/postcard @ 02a0a24dfe1a771e2654a438e36c98da5d7ecad2
+ *       (genuinely stale: a merge removed `eventlet = "*"` from the Pipfile without relocking)
  * </ul>
  */
 class PipfileLockTest {
@@ -106,6 +108,13 @@ class PipfileLockTest {
         .hasFieldOrPropertyWithValue("code", Codes.PIPFILE_LOCK_STALE)
         .hasMessageContaining("Pipfile.lock")
         .hasMessageContaining("pipenv lock");
+  }
+
+  @Test
+  void realLockLeftBehindByAMergeIsStale() {
+    assertThatThrownBy(() -> read("postcard-stale", Sections.DEFAULT, "3.9.20"))
+        .hasFieldOrPropertyWithValue("code", Codes.PIPFILE_LOCK_STALE)
+        .hasMessageContaining("0032f34562cb");
   }
 
   @Test
