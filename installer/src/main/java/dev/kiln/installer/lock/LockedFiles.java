@@ -2,11 +2,15 @@ package dev.kiln.installer.lock;
 
 import dev.kiln.events.Digest;
 import dev.kiln.installer.ArtifactFile;
+import dev.kiln.installer.InstallerException;
+import dev.kiln.installer.LockedDistribution;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /** Turning the files a lock lists into {@link ArtifactFile}s, the same way for every format. */
@@ -103,6 +107,32 @@ final class LockedFiles {
       normalized = normalized.substring(0, normalized.length() - 1);
     }
     return normalized.isEmpty() ? "." : normalized;
+  }
+
+  /**
+   * Fails when two versions of one name were chosen for the target, which a consistent lock never
+   * asks for (its markers tell forks apart).
+   */
+  static void requireOnePerName(
+      List<LockedDistribution> distributions, String code, String fileName, String fix)
+      throws InstallerException {
+    Map<String, LockedDistribution> seen = new HashMap<>();
+    for (LockedDistribution distribution : distributions) {
+      LockedDistribution previous = seen.put(distribution.normalizedName(), distribution);
+      if (previous != null) {
+        throw new InstallerException(
+            code,
+            fileName
+                + " asks for both "
+                + previous.name()
+                + " "
+                + previous.version()
+                + " and "
+                + distribution.version()
+                + " on the target, and one environment can hold only one. "
+                + fix);
+      }
+    }
   }
 
   /** Adds {@code file} when it is not null. */

@@ -185,6 +185,8 @@ public final class PoetryLock {
                     + " by version (then run `poetry lock`).");
       }
     }
+    LockedFiles.requireOnePerName(
+        distributions, Codes.POETRY_LOCK_INVALID, "poetry.lock", FIX_LOCK);
     return new LockedSet(distributions, localProjects);
   }
 

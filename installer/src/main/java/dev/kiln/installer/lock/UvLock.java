@@ -271,6 +271,7 @@ public final class UvLock {
                     + " workspace member.");
       }
     }
+    LockedFiles.requireOnePerName(distributions, Codes.UV_LOCK_INVALID, "uv.lock", FIX_LOCK);
     return new LockedSet(distributions, localProjects);
   }
 

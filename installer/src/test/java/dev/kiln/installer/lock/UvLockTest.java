@@ -377,6 +377,34 @@ class UvLockTest {
   }
 
   @Test
+  void twoVersionsOfOnePackageForTheTargetFailWithCode() {
+    String forked =
+        lock("{ virtual = \".\" }")
+                .replace(
+                    "    { name = \"lib\" },\n]",
+                    "    { name = \"lib\" },\n"
+                        + "    { name = \"tomli\", version = \"2.2.1\", marker = \"python_full_version >= '3.10'\" },\n"
+                        + "    { name = \"tomli\", version = \"2.0.0\" },\n]")
+            + """
+
+            [[package]]
+            name = "tomli"
+            version = "2.0.0"
+            source = { registry = "https://pypi.org/simple" }
+            """;
+
+    assertThatThrownBy(
+            () ->
+                UvLock.read(
+                    utf8(forked),
+                    utf8(PYPROJECT),
+                    FakeMarkers.linux("3.12.7"),
+                    new FakePython("3.12.7")))
+        .hasFieldOrPropertyWithValue("code", Codes.UV_LOCK_INVALID)
+        .hasMessageContaining("both tomli");
+  }
+
+  @Test
   void unknownLockVersionFailsWithCode() {
     assertThatThrownBy(
             () ->
