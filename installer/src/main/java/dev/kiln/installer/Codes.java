@@ -1,5 +1,7 @@
 package dev.kiln.installer;
 
+import java.util.List;
+
 /** Every stable code the install engine produces. Codes never change meaning. */
 public final class Codes {
   /**
@@ -50,4 +52,117 @@ public final class Codes {
   public static final String INVALID_FRAGMENT = "install::invalid-fragment";
 
   private Codes() {}
+
+  // uv.lock (with pyproject.toml)
+  /** uv.lock or pyproject.toml is not TOML, or uv.lock lacks what every uv.lock has. */
+  public static final String UV_LOCK_INVALID = "uv-lock::invalid";
+
+  /** uv.lock's {@code version} is not one this reader knows (it reads version 1). */
+  public static final String UV_LOCK_UNSUPPORTED_VERSION = "uv-lock::unsupported-version";
+
+  /** uv.lock no longer matches pyproject.toml; {@code uv sync --locked} refuses it. */
+  public static final String UV_LOCK_STALE = "uv-lock::stale";
+
+  /** The target Python is outside the project's {@code requires-python}. */
+  public static final String UV_LOCK_PYTHON_INCOMPATIBLE = "uv-lock::python-incompatible";
+
+  /** A package to install comes from git, a URL or a local archive; not supported yet. */
+  public static final String UV_LOCK_UNSUPPORTED_SOURCE = "uv-lock::unsupported-source";
+
+  // poetry.lock (with pyproject.toml)
+  /** poetry.lock or pyproject.toml is not TOML, or poetry.lock lacks what every lock has. */
+  public static final String POETRY_LOCK_INVALID = "poetry-lock::invalid";
+
+  /** poetry.lock's {@code lock-version} is not one this reader knows (1.1, 2.0, 2.1). */
+  public static final String POETRY_LOCK_UNSUPPORTED_VERSION = "poetry-lock::unsupported-version";
+
+  /** poetry.lock's {@code content-hash} does not match pyproject.toml. */
+  public static final String POETRY_LOCK_STALE = "poetry-lock::stale";
+
+  /** The target Python is outside the project's Python constraint. */
+  public static final String POETRY_LOCK_PYTHON_INCOMPATIBLE = "poetry-lock::python-incompatible";
+
+  /** A package to install comes from git, a URL or a local archive; not supported yet. */
+  public static final String POETRY_LOCK_UNSUPPORTED_SOURCE = "poetry-lock::unsupported-source";
+
+  // Pipfile.lock (with Pipfile)
+  /** Pipfile.lock is not JSON (the same code the buildpack rules use). */
+  public static final String PIPFILE_LOCK_INVALID_JSON = "pipfile-lock::invalid-json";
+
+  /** Pipfile.lock lacks what every lock has, or the Pipfile is not TOML or is missing. */
+  public static final String PIPFILE_LOCK_INVALID = "pipfile-lock::invalid";
+
+  /** Pipfile.lock's {@code _meta.pipfile-spec} is not one this reader knows (it reads 6). */
+  public static final String PIPFILE_LOCK_UNSUPPORTED_VERSION = "pipfile-lock::unsupported-version";
+
+  /** Pipfile.lock's {@code _meta.hash} does not match the Pipfile; {@code --deploy} refuses it. */
+  public static final String PIPFILE_LOCK_STALE = "pipfile-lock::stale";
+
+  /** An entry comes from git or a file URL, or is not pinned with {@code ==}; not supported yet. */
+  public static final String PIPFILE_LOCK_UNSUPPORTED_SOURCE = "pipfile-lock::unsupported-source";
+
+  // pylock.toml (PEP 751)
+  /** The lock is not TOML or breaks PEP 751 (a package without a source, two sources, …). */
+  public static final String PYLOCK_INVALID = "pylock::invalid";
+
+  /** The lock's major {@code lock-version} is not 1. */
+  public static final String PYLOCK_UNSUPPORTED_VERSION = "pylock::unsupported-version";
+
+  /** The target is outside the lock's {@code requires-python} or a chosen package's. */
+  public static final String PYLOCK_PYTHON_INCOMPATIBLE = "pylock::python-incompatible";
+
+  /** None of the lock's {@code environments} markers applies to the target. */
+  public static final String PYLOCK_ENVIRONMENT_MISMATCH = "pylock::environment-mismatch";
+
+  /** Two entries of one package apply to the target. */
+  public static final String PYLOCK_AMBIGUOUS_PACKAGE = "pylock::ambiguous-package";
+
+  /** A package to install comes from git ({@code vcs}) or an {@code archive}; not supported yet. */
+  public static final String PYLOCK_UNSUPPORTED_SOURCE = "pylock::unsupported-source";
+
+  // requirements.txt with --hash pins
+  /** A line Kiln cannot read as a requirement or a known option. */
+  public static final String REQUIREMENTS_INVALID_LINE = "requirements::invalid-line";
+
+  /** An option such as {@code --index-url} that would change Kiln's fixed package index. */
+  public static final String REQUIREMENTS_UNSUPPORTED_OPTION = "requirements::unsupported-option";
+
+  /** A {@code -r}/{@code -c} file that does not exist (or is a URL or absolute path). */
+  public static final String REQUIREMENTS_INCLUDE_NOT_FOUND = "requirements::include-not-found";
+
+  /** Files that include each other in a loop. */
+  public static final String REQUIREMENTS_INCLUDE_CYCLE = "requirements::include-cycle";
+
+  /** Two pins of one package that cannot both hold. */
+  public static final String REQUIREMENTS_CONFLICTING_PINS = "requirements::conflicting-pins";
+
+  /** Every code above, for documentation checks. */
+  public static final List<String> ALL =
+      List.of(
+          UV_LOCK_INVALID,
+          UV_LOCK_UNSUPPORTED_VERSION,
+          UV_LOCK_STALE,
+          UV_LOCK_PYTHON_INCOMPATIBLE,
+          UV_LOCK_UNSUPPORTED_SOURCE,
+          POETRY_LOCK_INVALID,
+          POETRY_LOCK_UNSUPPORTED_VERSION,
+          POETRY_LOCK_STALE,
+          POETRY_LOCK_PYTHON_INCOMPATIBLE,
+          POETRY_LOCK_UNSUPPORTED_SOURCE,
+          PIPFILE_LOCK_INVALID_JSON,
+          PIPFILE_LOCK_INVALID,
+          PIPFILE_LOCK_UNSUPPORTED_VERSION,
+          PIPFILE_LOCK_STALE,
+          PIPFILE_LOCK_UNSUPPORTED_SOURCE,
+          PYLOCK_INVALID,
+          PYLOCK_UNSUPPORTED_VERSION,
+          PYLOCK_PYTHON_INCOMPATIBLE,
+          PYLOCK_ENVIRONMENT_MISMATCH,
+          PYLOCK_AMBIGUOUS_PACKAGE,
+          PYLOCK_UNSUPPORTED_SOURCE,
+          REQUIREMENTS_INVALID_LINE,
+          REQUIREMENTS_UNSUPPORTED_OPTION,
+          REQUIREMENTS_INCLUDE_NOT_FOUND,
+          REQUIREMENTS_INCLUDE_CYCLE,
+          REQUIREMENTS_CONFLICTING_PINS);
 }
