@@ -136,6 +136,18 @@ public final class Codes {
   /** Two pins of one package that cannot both hold. */
   public static final String REQUIREMENTS_CONFLICTING_PINS = "requirements::conflicting-pins";
 
+  /**
+   * A requirement names something Kiln cannot fetch from its index: a version-control checkout, a
+   * URL, a directory outside the app's source.
+   */
+  public static final String UNSUPPORTED_REQUIREMENT = "install::unsupported-requirement";
+
+  /** pip's resolution report could not be read (a fault of the worker's pip, not of the app). */
+  public static final String RESOLUTION_UNREADABLE = "install::resolution-unreadable";
+
+  /** An unlocked Pipfile is not valid TOML or names something that is not a package. */
+  public static final String PIPFILE_INVALID = "pipfile::invalid";
+
   /** Every code above, for documentation checks. */
   public static final List<String> ALL =
       List.of(
@@ -164,5 +176,17 @@ public final class Codes {
           REQUIREMENTS_UNSUPPORTED_OPTION,
           REQUIREMENTS_INCLUDE_NOT_FOUND,
           REQUIREMENTS_INCLUDE_CYCLE,
-          REQUIREMENTS_CONFLICTING_PINS);
+          REQUIREMENTS_CONFLICTING_PINS,
+          NO_COMPATIBLE_FILE,
+          REQUIRES_PYTHON,
+          HASH_MISMATCH,
+          RECORD_MISMATCH,
+          UNSAFE_WHEEL,
+          INVALID_WHEEL,
+          UNSUPPORTED_WHEEL_VERSION,
+          NEWER_WHEEL_VERSION,
+          INVALID_FRAGMENT,
+          UNSUPPORTED_REQUIREMENT,
+          RESOLUTION_UNREADABLE,
+          PIPFILE_INVALID);
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.events.Digest;
 import dev.kiln.installer.ArtifactFile;
+import dev.kiln.installer.Codes;
 import dev.kiln.installer.InstallerException;
 import dev.kiln.installer.LocalProject;
 import dev.kiln.installer.LockedDistribution;
@@ -29,8 +30,6 @@ import java.util.Set;
  * installed from the store and fails.
  */
 public final class PipReport {
-  public static final String UNSUPPORTED_REQUIREMENT = "install::unsupported-requirement";
-  public static final String REPORT_UNREADABLE = "install::resolution-unreadable";
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -86,7 +85,7 @@ public final class PipReport {
                 Set.of(sha256)));
       } else {
         throw new InstallerException(
-            UNSUPPORTED_REQUIREMENT,
+            Codes.UNSUPPORTED_REQUIREMENT,
             shownAs
                 + " installs "
                 + name
@@ -112,7 +111,7 @@ public final class PipReport {
     String root = sourceMount.endsWith("/") ? sourceMount : sourceMount + "/";
     if (path == null || !(path.equals(sourceMount) || path.startsWith(root))) {
       throw new InstallerException(
-          UNSUPPORTED_REQUIREMENT,
+          Codes.UNSUPPORTED_REQUIREMENT,
           shownAs
               + " installs "
               + name
@@ -138,7 +137,7 @@ public final class PipReport {
       return Digest.of(hex);
     } catch (IllegalArgumentException e) {
       throw new InstallerException(
-          UNSUPPORTED_REQUIREMENT,
+          Codes.UNSUPPORTED_REQUIREMENT,
           shownAs
               + " installs "
               + name
@@ -165,7 +164,7 @@ public final class PipReport {
 
   private static InstallerException unreadable(String why) {
     return new InstallerException(
-        REPORT_UNREADABLE,
+        Codes.RESOLUTION_UNREADABLE,
         "pip's resolution report could not be read: "
             + why
             + ". This is a fault of the worker's pip, not of the app; the build can be retried.");

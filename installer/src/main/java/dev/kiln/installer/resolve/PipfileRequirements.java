@@ -2,6 +2,7 @@ package dev.kiln.installer.resolve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import dev.kiln.installer.Codes;
 import dev.kiln.installer.InstallerException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -19,7 +20,6 @@ import java.util.Set;
  * fails with the package named. {@code [dev-packages]} is read only for CI builds.
  */
 public final class PipfileRequirements {
-  public static final String INVALID = "pipfile::invalid";
 
   private static final TomlMapper TOML = new TomlMapper();
   private static final Set<String> MARKER_KEYS =
@@ -49,7 +49,7 @@ public final class PipfileRequirements {
       root = TOML.readTree(pipfile);
     } catch (IOException e) {
       throw new InstallerException(
-          INVALID,
+          Codes.PIPFILE_INVALID,
           "The Pipfile is not valid TOML: "
               + firstLine(e.getMessage())
               + ". Fix it (pipenv reads it the same way), then push again.");
@@ -69,7 +69,8 @@ public final class PipfileRequirements {
     }
     if (!table.isObject()) {
       throw new InstallerException(
-          INVALID, "The Pipfile's [" + tableName + "] is not a table of package = version.");
+          Codes.PIPFILE_INVALID,
+          "The Pipfile's [" + tableName + "] is not a table of package = version.");
     }
     Iterator<Map.Entry<String, JsonNode>> entries = table.fields();
     while (entries.hasNext()) {
@@ -82,14 +83,15 @@ public final class PipfileRequirements {
       throws InstallerException {
     if (!name.matches("[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")) {
       throw new InstallerException(
-          INVALID, "The Pipfile's [" + tableName + "] names '" + name + "', not a package name.");
+          Codes.PIPFILE_INVALID,
+          "The Pipfile's [" + tableName + "] names '" + name + "', not a package name.");
     }
     if (value.isTextual()) {
       return name + version(value.asText());
     }
     if (!value.isObject()) {
       throw new InstallerException(
-          INVALID,
+          Codes.PIPFILE_INVALID,
           "The Pipfile gives "
               + name
               + " the value "
@@ -99,7 +101,7 @@ public final class PipfileRequirements {
     for (String unreachable : List.of("git", "hg", "svn", "bzr", "file")) {
       if (value.has(unreachable)) {
         throw new InstallerException(
-            PipReport.UNSUPPORTED_REQUIREMENT,
+            Codes.UNSUPPORTED_REQUIREMENT,
             "The Pipfile installs "
                 + name
                 + " from "

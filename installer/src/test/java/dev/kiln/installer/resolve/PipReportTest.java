@@ -71,7 +71,7 @@ class PipReportTest {
         .hasMessageContaining("pkg")
         .hasMessageContaining("version-control")
         .extracting(e -> ((InstallerException) e).code())
-        .isEqualTo(PipReport.UNSUPPORTED_REQUIREMENT);
+        .isEqualTo(dev.kiln.installer.Codes.UNSUPPORTED_REQUIREMENT);
   }
 
   @Test
@@ -92,7 +92,7 @@ class PipReportTest {
     assertThatThrownBy(() -> PipReport.read(bytes("{\"version\": \"2\"}"), "/app", "x"))
         .isInstanceOf(InstallerException.class)
         .extracting(e -> ((InstallerException) e).code())
-        .isEqualTo(PipReport.REPORT_UNREADABLE);
+        .isEqualTo(dev.kiln.installer.Codes.RESOLUTION_UNREADABLE);
     assertThatThrownBy(() -> PipReport.read(bytes("not json"), "/app", "x"))
         .isInstanceOf(InstallerException.class);
   }

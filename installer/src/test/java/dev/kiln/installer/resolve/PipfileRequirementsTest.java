@@ -69,7 +69,7 @@ class PipfileRequirementsTest {
     assertThatThrownBy(() -> PipfileRequirements.lines(bytes("[packages\nflask = "), false))
         .isInstanceOf(InstallerException.class)
         .extracting(e -> ((InstallerException) e).code())
-        .isEqualTo(PipfileRequirements.INVALID);
+        .isEqualTo(dev.kiln.installer.Codes.PIPFILE_INVALID);
   }
 
   private static byte[] bytes(String text) {
