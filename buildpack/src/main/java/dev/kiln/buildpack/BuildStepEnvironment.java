@@ -14,6 +14,13 @@ import java.util.Set;
 public final class BuildStepEnvironment {
   public static final String APP_DIR = "/app";
   public static final String DEPENDENCIES_DIR = "/opt/kiln/deps";
+
+  /**
+   * Where the app's own local projects ({@code -e .}, a setup.py-only app, a packaged uv or Poetry
+   * root) are installed: inside the app, because they are built from its source.
+   */
+  public static final String LOCAL_PROJECTS_DIR = "/app/.kiln/site-packages";
+
   static final String SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin";
 
   /** Variables an app may not set for its build steps (as Heroku's buildpack ignores them). */
@@ -35,6 +42,16 @@ public final class BuildStepEnvironment {
    *     RUN_AND_BUILD_TIME} envs, and the push's build variables)
    */
   public static Map<String, String> forSteps(Map<String, String> appBuildEnv) {
+    return forSteps(appBuildEnv, false);
+  }
+
+  /**
+   * @param localProjects the app's local projects are installed in {@link #LOCAL_PROJECTS_DIR}: it
+   *     goes between the app and the dependencies on {@code PYTHONPATH}, its scripts first on
+   *     {@code PATH}
+   */
+  public static Map<String, String> forSteps(
+      Map<String, String> appBuildEnv, boolean localProjects) {
     Map<String, String> env = new LinkedHashMap<>();
     env.put("HOME", APP_DIR);
     env.put("LANG", "en_US.UTF-8");
@@ -44,10 +61,16 @@ public final class BuildStepEnvironment {
             env.put(name, value == null ? "" : value);
           }
         });
-    env.put("PATH", DEPENDENCIES_DIR + "/bin:" + SYSTEM_PATH);
+    String local = localProjects ? LOCAL_PROJECTS_DIR : null;
+    env.put(
+        "PATH", (local == null ? "" : local + "/bin:") + DEPENDENCIES_DIR + "/bin:" + SYSTEM_PATH);
     String appPythonPath = appBuildEnv.getOrDefault("PYTHONPATH", "");
     env.put(
-        "PYTHONPATH", (appPythonPath.isBlank() ? APP_DIR : appPythonPath) + ":" + DEPENDENCIES_DIR);
+        "PYTHONPATH",
+        (appPythonPath.isBlank() ? APP_DIR : appPythonPath)
+            + (local == null ? "" : ":" + local)
+            + ":"
+            + DEPENDENCIES_DIR);
     env.put("PYTHONUNBUFFERED", "1");
     // Bytecode written during the build would carry the checkout's file times into the app layer
     // and make the same commit give a different image digest on every build.

@@ -9,6 +9,7 @@ import dev.kiln.testkit.DebianPythonPackages;
 import dev.kiln.testkit.GitRepo;
 import dev.kiln.testkit.ImageContents;
 import dev.kiln.testkit.NltkDataTree;
+import dev.kiln.testkit.PythonBuildTools;
 import dev.kiln.testkit.StaticIndexServer;
 import java.io.StringWriter;
 import java.net.URI;
@@ -49,6 +50,8 @@ class BuildStepsEndToEndTest {
   void startFarm() throws Exception {
     TestImages.requireDockerDaemon();
     Path wheels = Files.createDirectories(temp.resolve("wheels"));
+    // pip for resolving unpinned requirements in the build sandbox comes from the index.
+    PythonBuildTools.copyTo(wheels);
     DebianPythonPackages debian = DebianPythonPackages.onThisMachine();
     debian.wheelsWithDependencies("python3-django", wheels);
     debian.wheelsWithDependencies("python3-nltk", wheels);

@@ -13,6 +13,7 @@ import dev.kiln.events.TaskResult;
 import dev.kiln.testkit.GitRepo;
 import dev.kiln.testkit.ImageContents;
 import dev.kiln.testkit.LocalRegistry;
+import dev.kiln.testkit.PythonBuildTools;
 import dev.kiln.testkit.StaticIndexServer;
 import dev.kiln.testkit.WheelBuilder;
 import java.io.StringWriter;
@@ -52,6 +53,8 @@ class FarmEndToEndTest {
   @BeforeAll
   void startFarm() throws Exception {
     Path wheels = Files.createDirectories(temp.resolve("wheels"));
+    // pip for resolving unpinned requirements in the build sandbox comes from the index.
+    PythonBuildTools.copyTo(wheels);
     WheelBuilder.wheel("greeting", "1.0")
         .module(
             "greeting/__init__.py", "VERSION = '1.0'\n\ndef main():\n    print('hello', VERSION)\n")

@@ -8,6 +8,7 @@ import dev.kiln.events.ImageReady;
 import dev.kiln.events.TaskKind;
 import dev.kiln.testkit.GitRepo;
 import dev.kiln.testkit.ImageContents;
+import dev.kiln.testkit.PythonBuildTools;
 import dev.kiln.testkit.StaticIndexServer;
 import dev.kiln.testkit.WheelBuilder;
 import java.io.StringWriter;
@@ -43,6 +44,8 @@ class RuntimesEndToEndTest {
   void startFarm() throws Exception {
     TestImages.requireDockerDaemon();
     Path wheels = Files.createDirectories(temp.resolve("wheels"));
+    // pip for resolving unpinned requirements in the build sandbox comes from the index.
+    PythonBuildTools.copyTo(wheels);
     WheelBuilder.wheel("greeting", "1.0")
         .module("greeting/__init__.py", "def hello():\n    return 'hello'\n")
         .requiresPython(">=3.9")

@@ -79,6 +79,12 @@ public record DependencyLayer(
         key, blob, size, distributions, true, resolvedSet, resolved, localProjects);
   }
 
+  /** The same layer for a build whose own projects are these (a layer is shared by sets). */
+  public DependencyLayer withLocalProjects(List<LocalProject> projects) {
+    return new DependencyLayer(
+        key, blob, size, distributions, reused, resolvedSet, resolved, projects);
+  }
+
   /** The same layer filed under another key (an install key pointing at a set's layer). */
   public DependencyLayer withKey(String newKey) {
     return new DependencyLayer(

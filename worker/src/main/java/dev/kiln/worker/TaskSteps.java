@@ -13,6 +13,9 @@ import dev.kiln.worker.detect.DetectStep;
 import dev.kiln.worker.fetch.SourceSnapshots;
 import dev.kiln.worker.fs.ScratchSlots;
 import dev.kiln.worker.install.InstallStep;
+import dev.kiln.worker.install.PipTool;
+import dev.kiln.worker.install.SandboxPip;
+import dev.kiln.worker.install.SourceBuilds;
 import dev.kiln.worker.runtime.RuntimeStore;
 import dev.kiln.worker.steps.BuildStep;
 import java.nio.file.Path;
@@ -42,8 +45,9 @@ public final class TaskSteps {
   }
 
   /**
-   * DETECT with the buildpack rules and INSTALL with pip against the cache-service, without a build
-   * sandbox (an app with {@code bin/pre_compile} fails at DETECT).
+   * DETECT with the buildpack rules and INSTALL against the cache-service, without a build sandbox
+   * (an app with {@code bin/pre_compile} fails at DETECT; unpinned requirements and sdists fail at
+   * INSTALL).
    */
   public static TaskSteps standard(WorkerResources resources, RuntimeCatalog catalog) {
     return none()
@@ -72,15 +76,24 @@ public final class TaskSteps {
             buildSteps,
             new SourceSnapshots(workDir, resources.cache()),
             new ScratchSlots(workDir.resolve("pre-compile"), resources.deleter()));
+    SandboxPip pip =
+        new SandboxPip(buildSteps.sandbox(), buildSteps.cacheService(), buildSteps.limits());
+    PipTool pipTool = new PipTool(resources.cache(), workDir.resolve("tools"));
     return none()
         .withDetect(new DetectStep(new BuildPlanner(runtimes.catalog()), preCompile))
-        .withInstall(install(resources))
+        .withInstall(
+            new InstallStep(
+                resources.cache(),
+                InstallStep.Settings.defaults(workDir),
+                resources.deleter(),
+                new InstallStep.Sandboxed(runtimes, pip, pipTool)))
         .withAssemble(
             AssembleStep.builder()
                 .runtimes(runtimes)
                 .target(target)
                 .layerBlobs(LayerBlobSource.cacheService(resources.cache()))
                 .buildSteps(buildSteps)
+                .localProjects(new SourceBuilds(pip), pipTool)
                 .deleter(resources.deleter())
                 .workDir(workDir)
                 .jibExecutor(jibExecutor)

@@ -141,6 +141,15 @@ public final class PipfileLock {
     return new LockedSet(distributions, localProjects);
   }
 
+  /**
+   * The {@code _meta.hash.sha256} Pipenv writes for this Pipfile, as {@code pipenv lock} would: for
+   * tools and test fixtures that write a lock Kiln must accept.
+   */
+  public static String pipfileHash(byte[] pipfile) throws InstallerException {
+    return PipfileHash.compute(
+        Documents.toml(pipfile, "Pipfile", Codes.PIPFILE_LOCK_INVALID, "Fix the Pipfile."), false);
+  }
+
   private static void checkFresh(JsonNode meta, byte[] pipfile) throws InstallerException {
     if (pipfile == null) {
       throw new InstallerException(

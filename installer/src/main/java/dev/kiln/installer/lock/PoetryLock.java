@@ -232,6 +232,17 @@ public final class PoetryLock {
     return false;
   }
 
+  /**
+   * The {@code content-hash} Poetry 2.3+ writes for this pyproject.toml, as {@code poetry lock}
+   * would: for tools and test fixtures that write a lock Kiln must accept.
+   */
+  public static String contentHash(byte[] pyprojectToml) throws InstallerException {
+    return PoetryContentHash.compute(
+        Documents.toml(
+            pyprojectToml, "pyproject.toml", Codes.POETRY_LOCK_INVALID, "Fix pyproject.toml."),
+        true);
+  }
+
   private static void checkFresh(byte[] poetryLock, JsonNode metadata, JsonNode pyproject)
       throws InstallerException {
     String recorded = Documents.text(metadata, "content-hash");

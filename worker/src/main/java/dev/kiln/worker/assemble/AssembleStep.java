@@ -12,12 +12,16 @@ import dev.kiln.buildpack.BuildStepRules;
 import dev.kiln.buildpack.BuildpackException;
 import dev.kiln.events.BuildPlanSummary;
 import dev.kiln.events.BuildTask;
+import dev.kiln.events.DependencyLayer;
 import dev.kiln.events.Digest;
 import dev.kiln.events.TaskKind;
+import dev.kiln.installer.TargetEnvironment;
 import dev.kiln.worker.buildsteps.BuildStepRunner;
 import dev.kiln.worker.fs.AppTree;
 import dev.kiln.worker.fs.BackgroundDeleter;
 import dev.kiln.worker.fs.ScratchSlots;
+import dev.kiln.worker.install.PipTool;
+import dev.kiln.worker.install.SourceBuilds;
 import dev.kiln.worker.runtime.RuntimeImageReference;
 import dev.kiln.worker.runtime.RuntimeStore;
 import dev.kiln.worker.steps.BuildStep;
@@ -78,6 +82,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
   static final String LABEL_COMMIT = "dev.kiln.commit";
   static final String LABEL_PYTHON_VERSION = "dev.kiln.python-version";
   static final String LABEL_RUNTIME = "dev.kiln.runtime";
+  static final String LABEL_RESOLVED_SET = "dev.kiln.resolved-set";
 
   private final RuntimeStore runtimes;
   private final ImageTarget target;
@@ -86,6 +91,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
   private final ScratchSlots appBuilds;
   private final Path workDir;
   private final ExecutorService jibExecutor;
+  private final LocalProjects localProjects;
 
   private AssembleStep(Builder builder) {
     this.runtimes = Objects.requireNonNull(builder.runtimes, "runtimes");
@@ -100,6 +106,10 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
         new ScratchSlots(
             this.workDir.resolve("app-builds"), Objects.requireNonNull(builder.deleter, "deleter"));
     this.jibExecutor = Objects.requireNonNull(builder.jibExecutor, "jibExecutor");
+    this.localProjects =
+        builder.sourceBuilds == null
+            ? null
+            : new LocalProjects(builder.sourceBuilds, builder.pipTool);
   }
 
   public static Builder builder() {
@@ -115,8 +125,20 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     private BackgroundDeleter deleter;
     private Path workDir;
     private ExecutorService jibExecutor;
+    private SourceBuilds sourceBuilds;
+    private PipTool pipTool;
 
     private Builder() {}
+
+    /**
+     * Builds the app's local projects in the sandbox, with pip from the index (optional: without it
+     * an app with a local project fails).
+     */
+    public Builder localProjects(SourceBuilds sourceBuilds, PipTool pipTool) {
+      this.sourceBuilds = Objects.requireNonNull(sourceBuilds, "sourceBuilds");
+      this.pipTool = Objects.requireNonNull(pipTool, "pipTool");
+      return this;
+    }
 
     /** Where runtime base images come from, verified. */
     public Builder runtimes(RuntimeStore runtimes) {
@@ -218,14 +240,20 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
       layers.add(dependencyLayer(dependencies));
     }
     Path appRoot = appRoot(ctx.sourceDir(), plan.sourceDir());
+    List<DependencyLayer.LocalProject> projects =
+        task.layer() == null ? List.of() : task.layer().localProjects();
     BuildStepRules.Plan steps = buildStepPlan(task, appRoot, dependencies);
     Map<String, String> runtimeEnv = new java.util.LinkedHashMap<>(plan.runtimeEnv());
-    try (ScratchSlots.Slot slot = steps.afterInstall().isEmpty() ? null : appBuilds.acquire()) {
+    boolean needsCopy = !steps.afterInstall().isEmpty() || !projects.isEmpty();
+    try (ScratchSlots.Slot slot = needsCopy ? appBuilds.acquire() : null) {
       if (slot == null) {
         buildSteps.report(steps, log);
       } else {
         Path app = slot.fresh("app");
         AppTree.copy(appRoot, app);
+        if (!projects.isEmpty()) {
+          installLocalProjects(projects, app, runtime, plan, slot.fresh("local-projects"), log);
+        }
         runtimeEnv.putAll(
             buildSteps.runAfterInstall(
                 steps,
@@ -236,7 +264,11 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
       }
       log.info("-----> Assembling the image on " + base + " (Python " + runtime.python() + ")");
       layers.add(appLayer(appRoot, log));
-      return containerize(task, plan, runtime, layers, environment(runtimeEnv), log);
+      if (task.layer() != null && task.layer().resolvedSet() != null) {
+        layers.add(InstallReport.layer(workDir.resolve("install-reports"), task.layer()));
+      }
+      return containerize(
+          task, plan, runtime, layers, environment(runtimeEnv, !projects.isEmpty()), log);
     } catch (IOException e) {
       throw new StepFailure(
           FAILED,
@@ -249,9 +281,40 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     }
   }
 
+  private void installLocalProjects(
+      List<DependencyLayer.LocalProject> projects,
+      Path app,
+      RuntimeStore.VerifiedRuntime runtime,
+      BuildPlanSummary plan,
+      Path scratch,
+      LogSink log)
+      throws StepFailure {
+    if (localProjects == null) {
+      throw new StepFailure(
+          BuildStepRunner.SANDBOX_UNAVAILABLE,
+          "This app installs its own project ("
+              + projects.get(0).path()
+              + "), which is built in the build sandbox, and this worker runs none. Start the"
+              + " workers with the build sandbox.");
+    }
+    localProjects.install(
+        projects,
+        app,
+        runtimes.rootfs(runtime, log),
+        TargetEnvironment.linuxX86_64(
+            runtime.python(), plan.glibc() == null ? "2.17" : plan.glibc()),
+        scratch,
+        log);
+  }
+
   private static RuntimeEnvironment environment(Map<String, String> variables) throws StepFailure {
+    return environment(variables, false);
+  }
+
+  private static RuntimeEnvironment environment(Map<String, String> variables, boolean local)
+      throws StepFailure {
     try {
-      return RuntimeEnvironment.forApp(variables);
+      return RuntimeEnvironment.forApp(variables, local);
     } catch (IllegalArgumentException e) {
       throw new StepFailure(
           FAILED,
@@ -296,12 +359,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
               .setUser(ImageLayers.APP_USER)
               .setEnvironment(env.variables())
               .setExposedPorts(Port.tcp(env.port()))
-              .setLabels(
-                  Map.of(
-                      LABEL_BUILD_ID, task.buildId(),
-                      LABEL_COMMIT, task.commit(),
-                      LABEL_PYTHON_VERSION, runtime.python(),
-                      LABEL_RUNTIME, runtime.entry().image()))
+              .setLabels(labels(task, runtime))
               .setCreationTime(Instant.EPOCH)
               .setFormat(delivery.format());
       JibContainer container = image.containerize(containerizer(delivery, base, executor, log));
@@ -333,6 +391,18 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
         delivery.abandon();
       }
     }
+  }
+
+  private static Map<String, String> labels(BuildTask task, RuntimeStore.VerifiedRuntime runtime) {
+    Map<String, String> labels = new java.util.TreeMap<>();
+    labels.put(LABEL_BUILD_ID, task.buildId());
+    labels.put(LABEL_COMMIT, task.commit());
+    labels.put(LABEL_PYTHON_VERSION, runtime.python());
+    labels.put(LABEL_RUNTIME, runtime.entry().image());
+    if (task.layer() != null && task.layer().resolvedSet() != null) {
+      labels.put(LABEL_RESOLVED_SET, task.layer().resolvedSet().toString());
+    }
+    return labels;
   }
 
   /** Lets the jib tasks a failure left running finish, so nothing outlives the step. */

@@ -1,5 +1,6 @@
 package dev.kiln.worker.assemble;
 
+import dev.kiln.buildpack.BuildStepEnvironment;
 import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
@@ -37,6 +38,15 @@ public final class RuntimeEnvironment {
    *     that is not a TCP port, saying how to fix it
    */
   public static RuntimeEnvironment forApp(Map<String, String> appVariables) {
+    return forApp(appVariables, false);
+  }
+
+  /**
+   * As {@link #forApp(Map)}, for an image with the app's local projects installed in {@code
+   * /app/.kiln/site-packages}: that directory goes between the app and the dependencies on {@code
+   * PYTHONPATH}, and its scripts first on {@code PATH}.
+   */
+  public static RuntimeEnvironment forApp(Map<String, String> appVariables, boolean localProjects) {
     Objects.requireNonNull(appVariables, "appVariables");
     SortedMap<String, String> env = new TreeMap<>();
     for (Map.Entry<String, String> variable : appVariables.entrySet()) {
@@ -49,12 +59,21 @@ public final class RuntimeEnvironment {
       env.put(variable.getKey(), variable.getValue() == null ? "" : variable.getValue());
     }
     String deps = ImageLayers.DEPENDENCIES_DIR.toString();
+    String local = localProjects ? BuildStepEnvironment.LOCAL_PROJECTS_DIR : null;
     String appPath = env.getOrDefault("PATH", "");
-    env.put("PATH", deps + "/bin:" + (appPath.isBlank() ? DEFAULT_PATH : appPath));
+    env.put(
+        "PATH",
+        (local == null ? "" : local + "/bin:")
+            + deps
+            + "/bin:"
+            + (appPath.isBlank() ? DEFAULT_PATH : appPath));
     String appPythonPath = env.getOrDefault("PYTHONPATH", "");
     env.put(
         "PYTHONPATH",
-        (appPythonPath.isBlank() ? ImageLayers.APP_DIR.toString() : appPythonPath) + ":" + deps);
+        (appPythonPath.isBlank() ? ImageLayers.APP_DIR.toString() : appPythonPath)
+            + (local == null ? "" : ":" + local)
+            + ":"
+            + deps);
     env.put("PYTHONUNBUFFERED", "true");
     env.put("HOME", ImageLayers.APP_DIR.toString());
     env.put("FORWARDED_ALLOW_IPS", "*");

@@ -75,6 +75,21 @@ public final class BuildStepRunner {
     this.nltkScript = resource("nltk_fetch.py");
   }
 
+  /** The sandbox the steps run in, for other sandboxed work of the same worker. */
+  public Sandbox sandbox() {
+    return sandbox;
+  }
+
+  /** The cache-service whose index the sandbox may reach. */
+  public URI cacheService() {
+    return cacheService;
+  }
+
+  /** Each step's limits. */
+  public SandboxLimits limits() {
+    return limits;
+  }
+
   /** Where the steps run: the runtime, the app's private copy, the installed dependencies. */
   public record Workspace(Path rootfs, Path app, Path dependencies, Map<String, String> buildEnv) {
     public Workspace {
@@ -287,8 +302,13 @@ public final class BuildStepRunner {
       boolean index,
       java.util.function.Consumer<String> output)
       throws StepFailure {
+    boolean localProjects =
+        java.nio.file.Files.isDirectory(
+            workspace
+                .app()
+                .resolve(BuildStepEnvironment.LOCAL_PROJECTS_DIR.substring("/app/".length())));
     Map<String, String> env =
-        new LinkedHashMap<>(BuildStepEnvironment.forSteps(workspace.buildEnv()));
+        new LinkedHashMap<>(BuildStepEnvironment.forSteps(workspace.buildEnv(), localProjects));
     SandboxSpec spec =
         new SandboxSpec(workspace.rootfs(), List.of(), command, "/app", Map.of(), null, limits);
     spec = spec.withMount(SandboxSpec.Mount.writable(workspace.app(), "/app"));

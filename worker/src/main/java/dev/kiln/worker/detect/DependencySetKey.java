@@ -22,28 +22,53 @@ import java.util.TreeMap;
  *   <li>the extra index from the build's {@code PIP_EXTRA_INDEX_URL} (another index can serve other
  *       files under the same names);
  *   <li>the name and exact bytes of every file the installer reads (requirements and everything
- *       they include, or the lockfile).
+ *       they include, the lockfile, local projects' metadata);
+ *   <li>for inputs that must be resolved (ranges in {@code requirements.txt}, a Pipfile without a
+ *       lock, a setup.py-only app): the tenant and the app.
  * </ul>
  *
  * <p>Every field is length-prefixed before hashing, so no two different inputs run together into
- * the same bytes. Unpinned requirements ({@code flask>=3}) keep the layer they first resolved to
- * until their file changes, which is what the classic buildpack's cache does too.
+ * the same bytes. Unpinned requirements ({@code flask>=3}) keep what they first resolved to for
+ * that app until their files change, which is what the classic buildpack's cache does too; another
+ * app with the same file resolves for itself. Locked inputs name no app: every app with the same
+ * lock shares the key, and INSTALL files the layer under its resolved set too, so different locks
+ * that come to the same distributions share one layer.
  */
 public final class DependencySetKey {
-  public static final String VERSION = "kiln-dependency-set-v1";
+  public static final String VERSION = "kiln-dependency-set-v2";
 
   private DependencySetKey() {}
 
-  /**
-   * @param files requirement files: path relative to the source directory → bytes
-   * @param extraIndexUrl the build's {@code PIP_EXTRA_INDEX_URL}, or null
-   */
+  /** Whose resolution a key is for: the tenant and app of a build with unpinned inputs. */
+  public record ResolvedFor(String tenant, String app) {
+    public ResolvedFor {
+      Objects.requireNonNull(tenant, "tenant");
+      Objects.requireNonNull(app, "app");
+    }
+  }
+
+  /** The key of locked inputs, shared by every app with the same files. */
   public static String compute(
       String pythonVersion,
       TargetPlatform platform,
       String packageManager,
       String extraIndexUrl,
       Map<String, byte[]> files) {
+    return compute(pythonVersion, platform, packageManager, extraIndexUrl, files, null);
+  }
+
+  /**
+   * @param files requirement files: path relative to the source directory → bytes
+   * @param extraIndexUrl the build's {@code PIP_EXTRA_INDEX_URL}, or null
+   * @param resolvedFor the tenant and app when the inputs must be resolved, else null
+   */
+  public static String compute(
+      String pythonVersion,
+      TargetPlatform platform,
+      String packageManager,
+      String extraIndexUrl,
+      Map<String, byte[]> files,
+      ResolvedFor resolvedFor) {
     Objects.requireNonNull(pythonVersion, "pythonVersion");
     Objects.requireNonNull(platform, "platform");
     Objects.requireNonNull(packageManager, "packageManager");
@@ -55,6 +80,10 @@ public final class DependencySetKey {
     field(sha256, "pip-platforms=" + String.join(",", platform.pipPlatforms()));
     field(sha256, "package-manager=" + packageManager);
     field(sha256, "extra-index=" + (extraIndexUrl == null ? "" : extraIndexUrl.strip()));
+    field(
+        sha256,
+        "resolved-for="
+            + (resolvedFor == null ? "" : resolvedFor.tenant() + "/" + resolvedFor.app()));
     Map<String, byte[]> sorted = new TreeMap<>(files);
     field(sha256, "files=" + sorted.size());
     for (Map.Entry<String, byte[]> file : sorted.entrySet()) {

@@ -13,6 +13,7 @@ import dev.kiln.events.CodedMessage;
 import dev.kiln.events.Digest;
 import dev.kiln.worker.buildsteps.BuildStepRunner;
 import dev.kiln.worker.buildsteps.PreCompile;
+import dev.kiln.worker.install.InstallInputs;
 import dev.kiln.worker.install.PipCommand;
 import dev.kiln.worker.install.TargetPlatform;
 import dev.kiln.worker.steps.BuildStep;
@@ -119,16 +120,23 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
       Diagnostic error = result.error().orElseThrow();
       throw new StepFailure(error.code(), error.message());
     }
-    BuildPlanSummary summary = summarise(result).withSourceSnapshot(snapshot);
+    BuildPlanSummary summary =
+        summarise(result)
+            .withSourceSnapshot(snapshot)
+            .withRequirementFiles(result.requirementFiles());
     String key = null;
     if (result.packageManager() != null && summary.pythonVersion() != null) {
+      Map<String, byte[]> files = readRequirementFiles(result);
+      boolean locked =
+          InstallInputs.isLocked(result.packageManager(), files, InstallInputs.target(summary));
       key =
           DependencySetKey.compute(
               summary.pythonVersion(),
               TargetPlatform.forRuntimeGlibc(summary.glibc()),
               result.packageManager(),
               task.buildTimeEnv().get(PipCommand.EXTRA_INDEX_VARIABLE),
-              readRequirementFiles(result));
+              files,
+              locked ? null : new DependencySetKey.ResolvedFor(task.tenant(), task.app()));
     }
     return new Detected(summary, key);
   }

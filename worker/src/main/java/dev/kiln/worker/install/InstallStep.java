@@ -6,38 +6,49 @@ import dev.kiln.cache.client.CacheServiceClientException;
 import dev.kiln.events.BuildPlanSummary;
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.DependencyLayer;
-import dev.kiln.events.Digest;
 import dev.kiln.events.EventCodec;
+import dev.kiln.installer.InstallerException;
+import dev.kiln.installer.LockedSet;
+import dev.kiln.installer.ResolvedSet;
+import dev.kiln.installer.TargetEnvironment;
+import dev.kiln.installer.lock.Locks;
+import dev.kiln.installer.wheel.WheelFragments;
+import dev.kiln.worker.buildsteps.BuildStepRunner;
 import dev.kiln.worker.fs.BackgroundDeleter;
 import dev.kiln.worker.fs.ScratchSlots;
-import dev.kiln.worker.process.ExternalProcess;
+import dev.kiln.worker.runtime.RuntimeStore;
 import dev.kiln.worker.steps.BuildStep;
 import dev.kiln.worker.steps.LogSink;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
- * INSTALL: the build's dependency set as one reproducible, uncompressed layer tar in the
- * cache-service, named by the dependency-set key.
+ * INSTALL: the build's dependencies as one reproducible, uncompressed layer tar in the
+ * cache-service, built by Kiln itself rather than by a package manager (docs/worker.md, "The
+ * install engine").
  *
- * <p>The action cache is asked first ({@code GET /ac/{key}}): a dependency set installed once, by
- * any build of any tenant, is never installed again. Otherwise pip installs the set into a scratch
- * directory for the image's Python and platform; console-script shebangs are made portable, the
- * installed distributions are listed, the tree is written as a tar (paths relative to the
- * dependency root, which ASSEMBLE places at {@code /opt/kiln/deps}), stored in the CAS, and the
- * action entry is written last, so an entry always names a complete blob.
+ * <ol>
+ *   <li>The action cache is asked for the build's install key: inputs seen before (by any app for a
+ *       lock, by this app for unpinned requirements) cost one lookup.
+ *   <li>The inputs become a locked set: a lock ({@code uv.lock}, {@code poetry.lock}, {@code
+ *       Pipfile.lock}, {@code pylock.toml}, hashed requirements) is read for the target, stale
+ *       locks failing as the package managers fail; unpinned inputs are resolved by pip under the
+ *       target's Python in the build sandbox, and that resolution is remembered for this app.
+ *   <li>A file is chosen per distribution for the target's tags and checked against the index; the
+ *       resolved set's digest is looked up, so different locks of the same set share a layer.
+ *   <li>Otherwise the layer is built from stored wheel fragments ({@link LayerBuilder}).
+ * </ol>
+ *
+ * The action entries are written last, so an entry always names complete blobs. Local projects are
+ * recorded in the layer and built into the app layer at ASSEMBLE.
  */
 public final class InstallStep implements BuildStep<DependencyLayer> {
   public static final String PACKAGE_NOT_FOUND = "install::package-not-found";
@@ -46,11 +57,13 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
   public static final String CACHE_UNAVAILABLE = "install::cache-unavailable";
 
   private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
-  private static final int PIP_TAIL_LINES = 200;
 
   /**
-   * How INSTALL runs on this worker. The target platform is not a setting: it comes from the plan's
-   * runtime (its glibc), so the wheels match the image they go into.
+   * How INSTALL runs on this worker. The target is not a setting: it comes from the plan's runtime
+   * (its Python and glibc), so the wheels match the image they go into.
+   *
+   * @param python the worker's python3, which runs pip only for builds with {@code
+   *     PIP_EXTRA_INDEX_URL}
    */
   public record Settings(Path workDir, String python, Duration pipTimeout) {
     public Settings {
@@ -64,14 +77,43 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     }
   }
 
+  /**
+   * What INSTALL needs of the build sandbox: the runtimes (their root file systems), pip in the
+   * sandbox and where pip comes from. Without it, locked sets of wheels still install; resolutions
+   * and sdist builds fail with {@code sandbox::unavailable}.
+   */
+  public record Sandboxed(RuntimeStore runtimes, SandboxPip pip, PipTool pipTool) {
+    public Sandboxed {
+      Objects.requireNonNull(runtimes, "runtimes");
+      Objects.requireNonNull(pip, "pip");
+      Objects.requireNonNull(pipTool, "pipTool");
+    }
+  }
+
   private final CacheServiceClient cache;
   private final Settings settings;
   private final ScratchSlots slots;
+  private final Sandboxed sandboxed;
+  private final HostPipInstall hostPip;
+  private final FileChoice fileChoice;
+  private final LayerBuilder layers;
+  private final Resolution resolution;
 
+  /** INSTALL without a build sandbox: locked sets of wheels only. */
   public InstallStep(CacheServiceClient cache, Settings settings, BackgroundDeleter deleter) {
+    this(cache, settings, deleter, null);
+  }
+
+  public InstallStep(
+      CacheServiceClient cache, Settings settings, BackgroundDeleter deleter, Sandboxed sandboxed) {
     this.cache = Objects.requireNonNull(cache, "cache");
     this.settings = Objects.requireNonNull(settings, "settings");
     this.slots = new ScratchSlots(settings.workDir().resolve("scratch"), deleter);
+    this.sandboxed = sandboxed;
+    this.hostPip = new HostPipInstall(cache, settings, deleter);
+    this.fileChoice = new FileChoice(cache);
+    this.layers = new LayerBuilder(cache, settings.workDir());
+    this.resolution = sandboxed == null ? null : new Resolution(cache, sandboxed.pip());
   }
 
   @Override
@@ -93,54 +135,190 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
       log.info(
           "-----> Reusing the installed dependencies ("
               + layer.distributions().size()
-              + " packages, installed earlier for the same dependency set)");
+              + " packages, installed earlier for the same inputs)");
       return layer;
     }
-    Path checkout = ctx.sourceDir();
-    Path sourceRoot = sourceRoot(checkout, plan);
-    try (ScratchSlots.Slot slot = slots.acquire()) {
-      Path deps = slot.fresh("deps");
-      Path wheels = slot.fresh("wheels");
-      Path tmp = slot.fresh("tmp");
-      Requirements requirements = requirements(plan, checkout, sourceRoot, slot);
-      log.info("-----> Installing dependencies with " + requirements.describedAs());
-      runPip(ctx, plan, sourceRoot, deps, wheels, tmp, requirements);
-
-      DistInfoCleanup.removeDirectUrls(deps);
-      int scripts = ConsoleScripts.rewriteShebangs(deps.resolve("bin"));
-      List<String> distributions = InstalledDistributions.list(deps);
-      Path tar = slot.dir().resolve("layer.tar");
-      LayerTar.Written written = LayerTar.write(deps, tar);
-      Digest blob = store(tar, written);
-      Files.deleteIfExists(tar);
-      DependencyLayer layer = new DependencyLayer(key, blob, written.size(), distributions, false);
-      remember(layer);
+    String extraIndex = task.buildTimeEnv().get(PipCommand.EXTRA_INDEX_VARIABLE);
+    if (extraIndex != null && !extraIndex.isBlank()) {
       log.info(
-          "       Installed "
-              + distributions.size()
-              + " packages: "
-              + String.join(", ", distributions));
-      if (scripts > 0) {
-        log.info("       Pointed " + scripts + " console script(s) at the image's python3");
+          "-----> PIP_EXTRA_INDEX_URL is set: installing with pip on the worker, which can reach"
+              + " that index");
+      return hostPip.run(ctx);
+    }
+    TargetEnvironment target = InstallInputs.target(plan);
+    Path checkout = ctx.sourceDir();
+    Path sourceRoot = InstallInputs.sourceRoot(checkout, plan);
+    Map<String, byte[]> files = InstallInputs.read(checkout, plan);
+    String manager = plan.packageManager() == null ? "" : plan.packageManager();
+    Source source = Source.of(manager, files);
+    try (ScratchSlots.Slot slot = slots.acquire()) {
+      Path scratch = slot.fresh("install");
+      LockedSet locked = lockedSet(key, manager, files, source, target, sourceRoot, scratch, log);
+      ResolvedSet set = fileChoice.choose(locked, target, source.shownAs(), source.fix());
+      String setKey = set.digest(target.pythonMinor(), WheelFragments.LAYOUT_VERSION).hex();
+      Optional<DependencyLayer> sameSet = lookUp(setKey, log);
+      if (sameSet.isPresent()) {
+        DependencyLayer layer =
+            sameSet
+                .get()
+                .withKey(key)
+                .withLocalProjects(
+                    set.localProjects().stream()
+                        .map(p -> new DependencyLayer.LocalProject(p.path(), p.editable()))
+                        .toList());
+        remember(layer);
+        log.info(
+            "       Reusing the dependency layer of the same "
+                + set.distributions().size()
+                + " distributions, installed earlier from other inputs");
+        return layer;
+      }
+      log.info(
+          "-----> Installing "
+              + set.distributions().size()
+              + " distributions without a package manager");
+      LayerBuilder.Built built =
+          layers.build(key, set, target, sourceRoot, sdistBuilder(plan, target), scratch, log);
+      DependencyLayer layer = built.layer();
+      remember(layer.withKey(setKey));
+      remember(layer);
+      LayerBuilder.Counts counts = built.counts();
+      log.info(
+          "       "
+              + counts.fetched()
+              + " wheels fetched, "
+              + counts.unpacked()
+              + " unpacked fresh, "
+              + counts.reused()
+              + " reused"
+              + (counts.builtFromSource() > 0
+                  ? ", " + counts.builtFromSource() + " built from sdists"
+                  : ""));
+      log.info("       Installed: " + String.join(", ", layer.distributions()));
+      if (!layer.localProjects().isEmpty()) {
+        log.info(
+            "       Local projects (built into the app layer): "
+                + String.join(
+                    ", ",
+                    layer.localProjects().stream()
+                        .map(p -> (p.editable() ? "-e " : "") + p.path())
+                        .toList()));
       }
       log.info(
           "       Dependency layer "
-              + blob
+              + layer.blob()
               + " ("
-              + written.size()
-              + " bytes, "
-              + written.entries()
-              + " entries) stored for reuse");
+              + layer.size()
+              + " bytes) stored for reuse");
       return layer;
     } catch (IOException e) {
       throw new StepFailure(
           FAILED,
-          "the worker could not prepare or package the dependencies: "
+          "the worker could not prepare a scratch directory: "
               + e.getMessage()
               + "; check free space and permissions of "
               + settings.workDir(),
           e);
     }
+  }
+
+  /** Where the set comes from, as messages name it. */
+  private record Source(String shownAs, String fix) {
+    static Source of(String manager, Map<String, byte[]> files) {
+      return switch (manager) {
+        case Locks.UV -> new Source("uv.lock", "uv lock");
+        case Locks.POETRY -> new Source("poetry.lock", "poetry lock");
+        case Locks.PIPENV ->
+            files.containsKey("Pipfile.lock")
+                ? new Source("Pipfile.lock", "pipenv lock")
+                : new Source("Pipfile", null);
+        case Locks.PYLOCK ->
+            new Source(
+                files.keySet().stream()
+                    .filter(f -> f.startsWith("pylock."))
+                    .findFirst()
+                    .orElse("pylock.toml"),
+                null);
+        default ->
+            files.containsKey("requirements.txt")
+                ? new Source("requirements.txt", null)
+                : new Source("setup.py", null);
+      };
+    }
+  }
+
+  private LockedSet lockedSet(
+      String key,
+      String manager,
+      Map<String, byte[]> files,
+      Source source,
+      TargetEnvironment target,
+      Path sourceRoot,
+      Path scratch,
+      LogSink log)
+      throws StepFailure {
+    Optional<LockedSet> locked;
+    try {
+      locked = Locks.read(manager, files, target, false);
+    } catch (InstallerException e) {
+      throw new StepFailure(e.code(), e.getMessage(), e);
+    }
+    if (locked.isPresent()) {
+      log.info(
+          "-----> Reading "
+              + source.shownAs()
+              + " for Python "
+              + target.pythonVersion()
+              + ": "
+              + locked.get().distributions().size()
+              + " distributions");
+      return locked.get();
+    }
+    if (resolution == null) {
+      throw new StepFailure(
+          BuildStepRunner.SANDBOX_UNAVAILABLE,
+          source.shownAs()
+              + " does not pin every dependency with a hash, so pip must resolve it under the"
+              + " image's Python in the build sandbox, and this worker runs none. Start the workers"
+              + " with the build sandbox, or commit a lock file.");
+    }
+    Optional<LockedSet> remembered = resolution.remembered(key);
+    if (remembered.isPresent()) {
+      log.info(
+          "-----> Using this app's earlier resolution of "
+              + source.shownAs()
+              + " (it has not changed)");
+      return remembered.get();
+    }
+    Resolution.Sandbox sandbox = sandbox(target, log);
+    byte[] pipfile = Locks.PIPENV.equals(manager) ? files.get("Pipfile") : null;
+    return resolution.resolve(
+        key, manager, sourceRoot, pipfile, sandbox, scratch, target.pythonVersion(), log);
+  }
+
+  private Resolution.Sandbox sandbox(TargetEnvironment target, LogSink log) throws StepFailure {
+    RuntimeStore.VerifiedRuntime runtime =
+        sandboxed.runtimes().forPython(target.pythonVersion(), log);
+    Path rootfs = sandboxed.runtimes().rootfs(runtime, log);
+    return new Resolution.Sandbox(rootfs, sandboxed.pipTool().forTarget(target, log));
+  }
+
+  private LayerBuilder.SdistWheels sdistBuilder(BuildPlanSummary plan, TargetEnvironment target) {
+    if (sandboxed == null) {
+      return null;
+    }
+    SourceBuilds builds = new SourceBuilds(sandboxed.pip());
+    return (sdist, sdistFile, outputDir, log) -> {
+      Resolution.Sandbox sandbox = sandbox(target, log);
+      return builds.sdist(
+          sandbox.rootfs(),
+          sandbox.pip(),
+          sdistFile.getParent(),
+          sdistFile.getFileName().toString(),
+          outputDir,
+          sdist.name() + " " + sdist.version(),
+          log);
+    };
   }
 
   private Optional<DependencyLayer> lookUp(String key, LogSink log) throws StepFailure {
@@ -158,38 +336,16 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
           EventCodec.mapper()
               .readValue(json.get().getBytes(StandardCharsets.UTF_8), DependencyLayer.class);
       if (!key.equals(stored.key()) || stored.blob() == null) {
-        log.warn(
-            "       The cached entry for this dependency set is not a layer; installing again");
+        log.warn("       The cached entry for these inputs is not a layer; installing again");
         return Optional.empty();
       }
-      return Optional.of(
-          new DependencyLayer(
-              stored.key(), stored.blob(), stored.size(), stored.distributions(), true));
+      return Optional.of(stored.asReused());
     } catch (IOException | IllegalArgumentException e) {
       log.warn(
-          "       The cached entry for this dependency set is unreadable ("
+          "       The cached entry for these inputs is unreadable ("
               + e.getMessage()
               + "); installing again");
       return Optional.empty();
-    }
-  }
-
-  private Digest store(Path tar, LayerTar.Written written) throws StepFailure {
-    try {
-      Digest stored = cache.putBlob(tar);
-      if (!stored.equals(written.sha256())) {
-        throw new StepFailure(
-            FAILED,
-            "the dependency layer changed while it was uploaded ("
-                + written.sha256()
-                + " became "
-                + stored
-                + "); nothing else may write to "
-                + tar.getParent());
-      }
-      return stored;
-    } catch (CacheServiceClientException e) {
-      throw cacheUnavailable(e);
     }
   }
 
@@ -203,199 +359,12 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     }
   }
 
-  private StepFailure cacheUnavailable(CacheServiceClientException e) {
+  static StepFailure cacheUnavailable(CacheServiceClientException e) {
     return new StepFailure(
         CACHE_UNAVAILABLE,
         "the cache-service did not answer as expected: "
             + e.getMessage()
             + "; the build can be retried once it is reachable again",
         e);
-  }
-
-  /** What pip reads: the app's requirements file, or one written from a lockfile. */
-  private record Requirements(Path file, String shownName, boolean locked, String describedAs) {}
-
-  private Requirements requirements(
-      BuildPlanSummary plan, Path checkout, Path sourceRoot, ScratchSlots.Slot slot)
-      throws StepFailure, IOException {
-    // Files may link anywhere inside the repository (a monorepo's shared requirements), never out.
-    String prefix =
-        plan.sourceDir() == null || plan.sourceDir().equals(".") ? "" : plan.sourceDir() + "/";
-    String manager = plan.packageManager() == null ? "" : plan.packageManager();
-    List<String> files = plan.packageManagerFiles();
-    switch (manager) {
-      case "pip" -> {
-        if (files.contains("requirements.txt")
-            || Files.isRegularFile(sourceRoot.resolve("requirements.txt"))) {
-          return new Requirements(
-              inside(checkout, prefix + "requirements.txt"),
-              "requirements.txt",
-              false,
-              "pip (requirements.txt)");
-        }
-        throw new StepFailure(
-            PACKAGE_MANAGER_UNSUPPORTED,
-            "This app has a setup.py but no requirements.txt. Kiln does not install a project from"
-                + " setup.py yet. Add a requirements.txt listing the app's dependencies (it may"
-                + " contain just `.` once Kiln builds local projects; for now list the packages).");
-      }
-      case "pipenv" -> {
-        Path lockFile = sourceRoot.resolve("Pipfile.lock");
-        if (!Files.isRegularFile(lockFile)) {
-          throw new StepFailure(
-              PACKAGE_MANAGER_UNSUPPORTED,
-              "This app has a Pipfile but no Pipfile.lock. Kiln installs Pipenv apps from their"
-                  + " lock only: run `pipenv lock` and commit Pipfile.lock.");
-        }
-        PipfileLockRequirements.Converted converted =
-            PipfileLockRequirements.convert(
-                Files.readAllBytes(inside(checkout, prefix + "Pipfile.lock")));
-        Path written = slot.dir().resolve("requirements-from-Pipfile.lock.txt");
-        Files.write(
-            written,
-            (String.join("\n", converted.lines()) + "\n").getBytes(StandardCharsets.UTF_8));
-        return new Requirements(
-            written,
-            "Pipfile.lock",
-            true,
-            "pip from Pipfile.lock ("
-                + converted.lines().size()
-                + " pinned packages"
-                + (converted.hashed() ? ", hashes checked" : "")
-                + ")");
-      }
-      case "poetry", "uv" ->
-          throw new StepFailure(
-              PACKAGE_MANAGER_UNSUPPORTED,
-              "Kiln cannot install "
-                  + manager
-                  + " projects yet. Export the locked dependencies to a"
-                  + " requirements.txt ("
-                  + ("poetry".equals(manager)
-                      ? "`poetry export --only main -f requirements.txt -o requirements.txt`"
-                      : "`uv export --no-dev --format requirements-txt -o requirements.txt`")
-                  + "), commit it and remove "
-                  + ("poetry".equals(manager) ? "poetry.lock" : "uv.lock")
-                  + " from the repository root, then push again.");
-      default ->
-          throw new StepFailure(
-              PACKAGE_MANAGER_UNSUPPORTED,
-              "The build plan names no package manager Kiln can install with ('"
-                  + manager
-                  + "');"
-                  + " add a requirements.txt to the app's source directory.");
-    }
-  }
-
-  private void runPip(
-      StepContext ctx,
-      BuildPlanSummary plan,
-      Path sourceRoot,
-      Path deps,
-      Path wheels,
-      Path tmp,
-      Requirements requirements)
-      throws StepFailure, IOException {
-    Map<String, String> env =
-        PipCommand.environment(System.getenv(), ctx.task().buildTimeEnv(), tmp);
-    TargetPlatform platform = TargetPlatform.forRuntimeGlibc(plan.glibc());
-    ExternalProcess.Outcome download =
-        pip(
-            ctx,
-            sourceRoot,
-            env,
-            PipCommand.download(
-                settings.python(),
-                wheels,
-                plan.pythonVersion(),
-                platform,
-                cache.indexUrl(),
-                settings.workDir().resolve("pip-cache"),
-                requirements.file(),
-                requirements.locked()));
-    if (!download.succeeded()) {
-      throw PipFailures.classify(
-          download,
-          requirements.shownName(),
-          plan.pythonVersion(),
-          platform,
-          cache.indexUrl(),
-          settings.pipTimeout().toMinutes() + " minutes");
-    }
-    List<Path> resolved;
-    try (Stream<Path> files = Files.list(wheels)) {
-      resolved = files.filter(f -> f.getFileName().toString().endsWith(".whl")).sorted().toList();
-    }
-    if (resolved.isEmpty()) {
-      ctx.log().info("       No packages to install");
-      return;
-    }
-    ExternalProcess.Outcome install =
-        pip(
-            ctx,
-            sourceRoot,
-            env,
-            PipCommand.installWheels(
-                settings.python(), deps, plan.pythonVersion(), platform, resolved));
-    if (!install.succeeded()) {
-      throw PipFailures.classify(
-          install,
-          requirements.shownName(),
-          plan.pythonVersion(),
-          platform,
-          cache.indexUrl(),
-          settings.pipTimeout().toMinutes() + " minutes");
-    }
-  }
-
-  private ExternalProcess.Outcome pip(
-      StepContext ctx, Path sourceRoot, Map<String, String> env, List<String> command)
-      throws StepFailure {
-    try {
-      return new ExternalProcess(command, sourceRoot, env, settings.pipTimeout(), PIP_TAIL_LINES)
-          .run(line -> ctx.log().info("       " + line));
-    } catch (IOException e) {
-      throw new StepFailure(
-          FAILED,
-          "could not start "
-              + settings.python()
-              + " -m pip ("
-              + e.getMessage()
-              + "); install Python 3 with pip on the worker",
-          e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StepFailure(
-          FAILED, "the install was interrupted because the worker is stopping", e);
-    }
-  }
-
-  private static Path sourceRoot(Path checkout, BuildPlanSummary plan) throws StepFailure {
-    String sourceDir = plan.sourceDir() == null ? "." : plan.sourceDir();
-    return inside(checkout, sourceDir);
-  }
-
-  /**
-   * {@code base/relative}, refusing anything (including symbolic links) that leads outside base.
-   */
-  private static Path inside(Path base, String relative) throws StepFailure {
-    try {
-      Path realBase = base.toRealPath();
-      Path resolved = base.resolve(relative).normalize();
-      Path real =
-          Files.exists(resolved, LinkOption.NOFOLLOW_LINKS) ? resolved.toRealPath() : resolved;
-      if (!real.startsWith(realBase)) {
-        throw new StepFailure(
-            FAILED,
-            "'"
-                + relative
-                + "' leads outside the repository; Kiln only reads files inside it."
-                + " Replace the symbolic link with the file itself.");
-      }
-      return resolved;
-    } catch (IOException e) {
-      throw new StepFailure(
-          FAILED, "could not read '" + relative + "' in the checkout: " + e.getMessage(), e);
-    }
   }
 }

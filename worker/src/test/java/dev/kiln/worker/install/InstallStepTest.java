@@ -3,9 +3,9 @@ package dev.kiln.worker.install;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.kiln.cache.client.CacheServiceClient;
-import dev.kiln.events.BuildTask;
+import dev.kiln.events.BuildPlanSummary;
 import dev.kiln.events.DependencyLayer;
+import dev.kiln.events.Digest;
 import dev.kiln.testkit.WheelBuilder;
 import dev.kiln.worker.detect.DependencySetKey;
 import dev.kiln.worker.fs.BackgroundDeleter;
@@ -14,55 +14,59 @@ import dev.kiln.worker.steps.StepFailure;
 import dev.kiln.worker.testsupport.CacheServiceFixture;
 import dev.kiln.worker.testsupport.RecordingLog;
 import dev.kiln.worker.testsupport.Tasks;
-import java.io.InputStream;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
-/** INSTALL against the real cache-service, a real index of real wheels, and real pip. */
+/**
+ * INSTALL by Kiln's own engine against the real cache-service and an index of real wheels, on a
+ * worker with no build sandbox and a {@code python3} that does not exist: a locked set installs
+ * without any pip process, because there is none to run.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class InstallStepTest {
   @TempDir static Path shared;
   private static CacheServiceFixture cache;
   private static BackgroundDeleter deleter;
+  private static String libSha;
+  private static String depSha;
+  private static String extraSha;
 
   @TempDir Path tmp;
 
   @BeforeAll
   static void startCacheServiceWithWheels() throws Exception {
     cache = CacheServiceFixture.start(shared);
-    WheelBuilder.wheel("demo-lib", "1.0")
-        .requires("demo-dep>=1")
-        .consoleScript("demo-cli", "demo_lib:main")
-        .module("demo_lib/__init__.py", "def main():\n    print('demo')\n")
-        .writeTo(cache.wheels());
-    WheelBuilder.wheel("demo-dep", "1.2").writeTo(cache.wheels());
-    // Two releases of one package for different Pythons: which one lands shows which Python the
-    // install was for (the worker's own python3 is older than the target).
-    WheelBuilder.wheel("py-picky", "1.0").requiresPython(">=3.9").writeTo(cache.wheels());
-    WheelBuilder.wheel("py-picky", "2.0").requiresPython(">=3.12").writeTo(cache.wheels());
-    // Platform wheels as projects publish them: an old release for the manylinux2014 baseline, a
-    // new one only for glibc 2.28+ (numpy 2.3, pandas 2.3 do this), one needing glibc 2.34.
-    WheelBuilder.wheel("numeric-lib", "1.0")
-        .tag("cp312", "cp312", "manylinux_2_17_x86_64.manylinux2014_x86_64")
-        .writeTo(cache.wheels());
-    WheelBuilder.wheel("numeric-lib", "2.0")
-        .tag("cp312", "cp312", "manylinux_2_28_x86_64")
-        .writeTo(cache.wheels());
-    WheelBuilder.wheel("frames-lib", "2.0")
-        .tag("cp312", "cp312", "manylinux_2_24_x86_64.manylinux_2_28_x86_64")
-        .writeTo(cache.wheels());
-    WheelBuilder.wheel("new-glibc-lib", "1.0")
-        .tag("cp312", "cp312", "manylinux_2_34_x86_64")
-        .writeTo(cache.wheels());
+    libSha =
+        sha256(
+            WheelBuilder.wheel("demo-lib", "1.0")
+                .requires("demo-dep>=1")
+                .consoleScript("demo-cli", "demo_lib:main")
+                .module("demo_lib/__init__.py", "def main():\n    print('demo')\n")
+                .file("demo_lib-1.0.data/data/share/demo/readme.txt", "data\n".getBytes())
+                .file("demo_lib-1.0.data/scripts/demo-tool", "#!python\nprint('tool')\n".getBytes())
+                .writeTo(cache.wheels()));
+    depSha = sha256(WheelBuilder.wheel("demo-dep", "1.2").writeTo(cache.wheels()));
+    extraSha = sha256(WheelBuilder.wheel("demo-extra", "3.0").writeTo(cache.wheels()));
+    // Same name and version as demo-extra 3.0 can never be: a wheel that writes outside its root.
+    Files.write(cache.wheels().resolve("evil_pkg-1.0-py3-none-any.whl"), zipSlipWheel());
     deleter = new BackgroundDeleter(shared.resolve("worker/trash"));
   }
 
@@ -73,327 +77,341 @@ class InstallStepTest {
     cache.close();
   }
 
+  /** A worker whose own python3 does not exist: any pip run would fail the install. */
   private InstallStep installStep() {
     return new InstallStep(
-        cache.client(), InstallStep.Settings.defaults(shared.resolve("worker")), deleter);
+        cache.client(),
+        new InstallStep.Settings(
+            shared.resolve("worker"), "/nonexistent/no-pip-here/python3", Duration.ofMinutes(1)),
+        deleter);
   }
 
-  private StepContext installContext(String requirements, String pythonVersion, RecordingLog log)
+  private StepContext context(
+      String manager, Map<String, String> files, List<String> packageManagerFiles, RecordingLog log)
       throws Exception {
-    Path app = Files.createDirectories(tmp.resolve("app"));
-    Files.writeString(app.resolve("requirements.txt"), requirements);
-    String key =
-        DependencySetKey.compute(
-            pythonVersion,
-            TargetPlatform.linuxX86_64("2.36"),
-            "pip",
-            null,
-            Map.of("requirements.txt", requirements.getBytes(StandardCharsets.UTF_8)));
-    BuildTask task = Tasks.install(Tasks.pipPlan(pythonVersion), key, Map.of());
-    return new StepContext(task, app, log);
-  }
-
-  @Test
-  void installsAWheelAndItsDependencyForTheTargetPythonIntoAReproducibleLayer() throws Exception {
-    RecordingLog log = new RecordingLog();
-    DependencyLayer layer =
-        installStep().run(installContext("demo-lib\npy-picky\n", "3.12.7", log));
-
-    assertThat(layer.reused()).isFalse();
-    assertThat(layer.distributions())
-        .containsExactly("demo-dep==1.2", "demo-lib==1.0", "py-picky==2.0");
-    Map<String, TarArchiveEntry> entries = new LinkedHashMap<>();
-    Map<String, String> contents = new LinkedHashMap<>();
-    readLayer(cache.client(), layer, entries, contents);
-    assertThat(entries)
-        .containsKeys(
-            "demo_lib/",
-            "demo_lib/__init__.py",
-            "demo_dep/__init__.py",
-            "bin/demo-cli",
-            "py_picky-2.0.dist-info/METADATA");
-    assertThat(entries.keySet())
-        .allSatisfy(name -> assertThat(name).doesNotStartWith("/").doesNotStartWith("./"));
-    assertThat(entries.keySet().stream().map(name -> name.replaceAll("/$", "")).toList())
-        .isSorted();
-    assertThat(entries.keySet()).noneMatch(name -> name.endsWith("direct_url.json"));
-    assertThat(contents.values()).noneMatch(text -> text.contains(shared.toString()));
-    assertThat(contents.get("bin/demo-cli")).startsWith("#!/usr/bin/env python3\n");
-    assertThat(entries.get("bin/demo-cli").getMode() & 0777).isEqualTo(0755);
-    assertThat(entries.values())
-        .allSatisfy(
-            entry -> {
-              assertThat(entry.getLongUserId()).isZero();
-              assertThat(entry.getLongGroupId()).isZero();
-              assertThat(entry.getModTime().getTime()).isEqualTo(1000L);
-            });
-    assertThat(entries.keySet()).noneMatch(name -> name.endsWith(".pyc"));
-    assertThat(log.text()).contains("       Successfully installed");
-  }
-
-  @Test
-  void theSameDependencySetIsAnActionCacheHitWithoutRunningPip() throws Exception {
-    String requirements = "demo-lib==1.0\n";
-    DependencyLayer first =
-        installStep().run(installContext(requirements, "3.12.7", new RecordingLog()));
-    int upstreamFetches = cache.upstream().fileRequestCount();
-
-    RecordingLog log = new RecordingLog();
-    DependencyLayer second = installStep().run(installContext(requirements, "3.12.7", log));
-
-    assertThat(second.reused()).isTrue();
-    assertThat(second.blob()).isEqualTo(first.blob());
-    assertThat(second.distributions()).isEqualTo(first.distributions());
-    assertThat(log.text())
-        .contains("Reusing the installed dependencies")
-        .doesNotContain("Collecting");
-    assertThat(cache.upstream().fileRequestCount()).isEqualTo(upstreamFetches);
-  }
-
-  @Test
-  void theSameDependencySetGivesTheSameLayerBytesFromAnyScratchDirectory() throws Exception {
-    String requirements = "demo-lib==1.0\npy-picky==1.0\n";
-    DependencyLayer first =
-        installStep()
-            .run(installContext(requirements + "# first\n", "3.11.10", new RecordingLog()));
-    DependencyLayer second;
-    // Holding slot 0 sends the second install to another scratch directory.
-    try (var held =
-        new dev.kiln.worker.fs.ScratchSlots(shared.resolve("worker/scratch"), deleter).acquire()) {
-      second =
-          installStep()
-              .run(installContext(requirements + "# second\n", "3.11.10", new RecordingLog()));
+    Path app = Files.createDirectories(tmp.resolve("app-" + manager + "-" + files.hashCode()));
+    Map<String, byte[]> bytes = new LinkedHashMap<>();
+    for (Map.Entry<String, String> file : files.entrySet()) {
+      Files.writeString(app.resolve(file.getKey()), file.getValue());
+      bytes.put(file.getKey(), file.getValue().getBytes(StandardCharsets.UTF_8));
     }
-
-    assertThat(second.key()).isNotEqualTo(first.key());
-    assertThat(second.reused()).isFalse();
-    assertThat(second.blob()).isEqualTo(first.blob());
-  }
-
-  @Test
-  void aMonorepoAppInstallsRequirementsItIncludesFromElsewhereInTheRepository() throws Exception {
-    Path repo = tmp.resolve("monorepo");
-    Files.createDirectories(repo.resolve("services/web"));
-    Files.createDirectories(repo.resolve("shared"));
-    Files.writeString(repo.resolve("shared/base.txt"), "demo-dep==1.2\n");
-    String requirements = "-r ../../shared/base.txt\ndemo-lib==1.0\n";
-    Files.writeString(repo.resolve("services/web/requirements.txt"), requirements);
-    dev.kiln.events.BuildPlanSummary plan = Tasks.pipPlan("3.12.7").withSourceDir("services/web");
+    BuildPlanSummary plan =
+        Tasks.plan("3.11.2", manager, packageManagerFiles, List.copyOf(files.keySet()));
     String key =
         DependencySetKey.compute(
-            "3.12.7",
-            TargetPlatform.linuxX86_64("2.36"),
-            "pip",
-            null,
-            Map.of(
-                "requirements.txt",
-                requirements.getBytes(StandardCharsets.UTF_8),
-                "../../shared/base.txt",
-                "demo-dep==1.2\n".getBytes(StandardCharsets.UTF_8)));
-
-    DependencyLayer layer =
-        installStep()
-            .run(new StepContext(Tasks.install(plan, key, Map.of()), repo, new RecordingLog()));
-
-    assertThat(layer.distributions()).containsExactly("demo-dep==1.2", "demo-lib==1.0");
-  }
-
-  private StepContext installContextOn(String requirements, String glibc) throws Exception {
-    Path app = Files.createDirectories(tmp.resolve("app-" + (glibc == null ? "baseline" : glibc)));
-    Files.writeString(app.resolve("requirements.txt"), requirements);
-    dev.kiln.events.BuildPlanSummary pip = Tasks.pipPlan("3.12.7");
-    dev.kiln.events.BuildPlanSummary plan =
-        new dev.kiln.events.BuildPlanSummary(
-            pip.strategy(),
-            pip.sourceDir(),
-            pip.pythonVersion(),
-            pip.pythonRequested(),
-            pip.pythonOrigin(),
-            pip.runtimeImage(),
-            glibc,
-            pip.packageManager(),
-            pip.packageManagerFiles(),
-            pip.runCommand(),
-            pip.runSource(),
-            pip.runtimeEnv(),
-            pip.warnings(),
-            null);
-    String key =
-        DependencySetKey.compute(
-            "3.12.7",
-            TargetPlatform.forRuntimeGlibc(glibc),
-            "pip",
-            null,
-            Map.of("requirements.txt", requirements.getBytes(StandardCharsets.UTF_8)));
-    return new StepContext(Tasks.install(plan, key, Map.of()), app, new RecordingLog());
-  }
-
-  @Test
-  void wheelsAreChosenForTheRuntimesRealGlibcNotTheOldestBaseline() throws Exception {
-    DependencyLayer bookworm =
-        installStep().run(installContextOn("numeric-lib\nframes-lib\n", "2.36"));
-
-    assertThat(bookworm.distributions()).containsExactly("frames-lib==2.0", "numeric-lib==2.0");
-  }
-
-  @Test
-  void anOlderGlibcNeverGetsAWheelBuiltForANewerOne() throws Exception {
-    assertThat(installStep().run(installContextOn("numeric-lib\n", "2.31")).distributions())
-        .containsExactly("numeric-lib==2.0");
-    StepContext needs234 = installContextOn("new-glibc-lib\n", "2.31");
-
-    assertThatThrownBy(() -> installStep().run(needs234))
-        .isInstanceOfSatisfying(
-            StepFailure.class, e -> assertThat(e.code()).isEqualTo("install::package-not-found"));
-  }
-
-  @Test
-  void aPlanWithoutAGlibcStaysOnTheManylinux2014Baseline() throws Exception {
-    assertThat(installStep().run(installContextOn("numeric-lib\n", null)).distributions())
-        .containsExactly("numeric-lib==1.0");
-  }
-
-  @Test
-  void anOlderTargetPythonGetsTheReleaseThatSupportsIt() throws Exception {
-    DependencyLayer layer =
-        installStep().run(installContext("py-picky\n", "3.10.15", new RecordingLog()));
-
-    assertThat(layer.distributions()).containsExactly("py-picky==1.0");
-  }
-
-  @Test
-  void aPackageThatIsNotOnTheIndexFailsWithPackageNotFoundNamingIt() throws Exception {
-    StepContext ctx =
-        installContext("demo-lib\nnot-on-the-index==4.2\n", "3.12.7", new RecordingLog());
-
-    assertThatThrownBy(() -> installStep().run(ctx))
-        .isInstanceOf(StepFailure.class)
-        .satisfies(
-            e -> assertThat(((StepFailure) e).code()).isEqualTo("install::package-not-found"))
-        .hasMessageContaining("not-on-the-index")
-        .hasMessageContaining("requirements.txt")
-        .hasMessageContaining("Check the package name and version");
-  }
-
-  @Test
-  void aVersionThatDoesNotExistListsTheVersionsTheIndexHas() throws Exception {
-    StepContext ctx = installContext("demo-dep==9.9\n", "3.12.7", new RecordingLog());
-
-    assertThatThrownBy(() -> installStep().run(ctx))
-        .isInstanceOf(StepFailure.class)
-        .satisfies(
-            e -> assertThat(((StepFailure) e).code()).isEqualTo("install::package-not-found"))
-        .hasMessageContaining("demo-dep")
-        .hasMessageContaining("1.2");
-  }
-
-  @Test
-  void aBrokenRequirementsFileFailsWithInstallFailedAndPipsOutput() throws Exception {
-    StepContext ctx =
-        installContext("demo-lib\n--no-such-pip-option\n", "3.12.7", new RecordingLog());
-
-    assertThatThrownBy(() -> installStep().run(ctx))
-        .isInstanceOf(StepFailure.class)
-        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("install::failed"))
-        .hasMessageContaining("no-such-pip-option");
-  }
-
-  private StepContext pipenvContext(String pipfileLock, RecordingLog log) throws Exception {
-    Path app = Files.createDirectories(tmp.resolve("pipenv-app"));
-    Files.writeString(app.resolve("Pipfile"), "[packages]\ndemo-lib = \"*\"\n");
-    Files.writeString(app.resolve("Pipfile.lock"), pipfileLock);
-    String key =
-        DependencySetKey.compute(
-            "3.12.7",
-            TargetPlatform.linuxX86_64("2.36"),
-            "pipenv",
-            null,
-            Map.of("Pipfile.lock", pipfileLock.getBytes(StandardCharsets.UTF_8)));
-    dev.kiln.events.BuildPlanSummary plan =
-        new dev.kiln.events.BuildPlanSummary(
-            "buildpack",
-            ".",
-            "3.12.7",
-            "3.12",
-            "Pipfile.lock",
-            null,
-            "2.36",
-            "pipenv",
-            java.util.List.of("Pipfile", "Pipfile.lock"),
-            "gunicorn app:app",
-            "procfile",
-            Map.of(),
-            java.util.List.of(),
-            null);
+            "3.11.2", TargetPlatform.linuxX86_64("2.36"), manager, null, bytes);
     return new StepContext(Tasks.install(plan, key, Map.of()), app, log);
   }
 
-  private static String sha256(byte[] bytes) throws Exception {
-    return "sha256:"
-        + java.util.HexFormat.of()
-            .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+  private StepContext hashedRequirements(String requirements, RecordingLog log) throws Exception {
+    return context(
+        "pip", Map.of("requirements.txt", requirements), List.of("requirements.txt"), log);
   }
 
-  private static String pipfileLock(String libHash, String depHash) {
-    return """
-        {"_meta": {"requires": {"python_version": "3.12"}},
-         "default": {
-           "demo-lib": {"hashes": ["%s"], "version": "==1.0"},
-           "demo-dep": {"hashes": ["%s"], "version": "==1.2"}},
-         "develop": {"py-picky": {"hashes": ["%s"], "version": "==2.0"}}}
-        """
-        .formatted(libHash, depHash, depHash);
+  private static String pinned(String name, String version, String sha) {
+    return name + "==" + version + " --hash=sha256:" + sha + "\n";
   }
 
   @Test
-  void aPipenvAppInstallsExactlyTheDefaultSectionOfItsLockWithHashesChecked() throws Exception {
-    String libHash =
-        sha256(Files.readAllBytes(cache.wheels().resolve("demo_lib-1.0-py3-none-any.whl")));
-    String depHash =
-        sha256(Files.readAllBytes(cache.wheels().resolve("demo_dep-1.2-py3-none-any.whl")));
+  @Order(1) // the first install of these wheels: every one is fetched and unpacked
+  void hashedRequirementsInstallWithoutPipIntoTheLayerLayout() throws Exception {
     RecordingLog log = new RecordingLog();
 
-    DependencyLayer layer = installStep().run(pipenvContext(pipfileLock(libHash, depHash), log));
+    DependencyLayer layer =
+        installStep()
+            .run(
+                hashedRequirements(
+                    "# the layout test\n"
+                        + pinned("demo-lib", "1.0", libSha)
+                        + pinned("demo-dep", "1.2", depSha),
+                    log));
 
+    assertThat(layer.reused()).isFalse();
     assertThat(layer.distributions()).containsExactly("demo-dep==1.2", "demo-lib==1.0");
-    assertThat(log.text()).contains("Pipfile.lock (2 pinned packages, hashes checked)");
+    assertThat(layer.resolved())
+        .extracting(DependencyLayer.Distribution::name, d -> d.sha256().hex())
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("demo-dep", depSha),
+            org.assertj.core.groups.Tuple.tuple("demo-lib", libSha));
+    assertThat(layer.resolvedSet()).isNotNull();
+    Map<String, TarArchiveEntry> entries = new LinkedHashMap<>();
+    Map<String, String> contents = new LinkedHashMap<>();
+    HostPipInstallTest.readLayer(cache.client(), layer, entries, contents);
+    assertThat(entries)
+        .containsKeys(
+            "demo_lib/__init__.py",
+            "demo_dep/__init__.py",
+            "demo_lib-1.0.dist-info/METADATA",
+            "bin/demo-cli",
+            "bin/demo-tool",
+            "share/demo/readme.txt");
+    assertThat(contents.get("bin/demo-cli")).startsWith("#!/usr/bin/env python3\n");
+    assertThat(contents.get("bin/demo-tool")).startsWith("#!/usr/bin/env python3\n");
+    assertThat(entries.keySet()).noneMatch(name -> name.endsWith(".pyc"));
+    assertThat(log.text())
+        .contains("-----> Reading requirements.txt for Python 3.11.2: 2 distributions")
+        .contains("2 wheels fetched, 2 unpacked fresh, 0 reused");
   }
 
   @Test
-  void aPipenvLockWithAWrongHashFailsTheInstall() throws Exception {
-    String libHash =
-        sha256(Files.readAllBytes(cache.wheels().resolve("demo_lib-1.0-py3-none-any.whl")));
-    String wrong = "sha256:" + "0".repeat(64);
+  void aNewSetOfKnownWheelsReusesTheirFragmentsAndOnlyUnpacksTheNewOne() throws Exception {
+    installStep()
+        .run(
+            hashedRequirements(
+                pinned("demo-lib", "1.0", libSha) + pinned("demo-dep", "1.2", depSha),
+                new RecordingLog()));
+    RecordingLog log = new RecordingLog();
 
-    assertThatThrownBy(
-            () -> installStep().run(pipenvContext(pipfileLock(libHash, wrong), new RecordingLog())))
-        .isInstanceOf(StepFailure.class)
-        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("install::failed"))
-        .hasMessageContaining("HASHES");
+    DependencyLayer layer =
+        installStep()
+            .run(
+                hashedRequirements(
+                    pinned("demo-lib", "1.0", libSha)
+                        + pinned("demo-dep", "1.2", depSha)
+                        + pinned("demo-extra", "3.0", extraSha),
+                    log));
+
+    assertThat(layer.distributions()).hasSize(3);
+    assertThat(log.text()).contains("1 wheels fetched, 1 unpacked fresh, 2 reused");
   }
 
-  static void readLayer(
-      CacheServiceClient client,
-      DependencyLayer layer,
-      Map<String, TarArchiveEntry> entries,
-      Map<String, String> contents)
+  @Test
+  void differentLockFilesOfTheSameDistributionsShareOneLayer() throws Exception {
+    DependencyLayer fromRequirements =
+        installStep()
+            .run(
+                hashedRequirements(
+                    "# the same two wheels\n"
+                        + pinned("demo-dep", "1.2", depSha)
+                        + pinned("demo-lib", "1.0", libSha),
+                    new RecordingLog()));
+    RecordingLog log = new RecordingLog();
+
+    DependencyLayer fromPylock =
+        installStep()
+            .run(
+                context(
+                    "pylock",
+                    Map.of("pylock.toml", pylock(Map.of("demo-lib", libSha, "demo-dep", depSha))),
+                    List.of("pylock.toml"),
+                    log));
+
+    assertThat(fromPylock.key()).isNotEqualTo(fromRequirements.key());
+    assertThat(fromPylock.blob()).isEqualTo(fromRequirements.blob());
+    assertThat(fromPylock.resolvedSet()).isEqualTo(fromRequirements.resolvedSet());
+    assertThat(log.text()).contains("Reusing the dependency layer of the same 2 distributions");
+  }
+
+  @Test
+  void theSameInputsAreOneActionCacheLookup() throws Exception {
+    String requirements = pinned("demo-dep", "1.2", depSha) + "# once more\n";
+    DependencyLayer first = installStep().run(hashedRequirements(requirements, new RecordingLog()));
+    RecordingLog log = new RecordingLog();
+
+    DependencyLayer second = installStep().run(hashedRequirements(requirements, log));
+
+    assertThat(second.reused()).isTrue();
+    assertThat(second.blob()).isEqualTo(first.blob());
+    assertThat(log.text()).contains("Reusing the installed dependencies");
+  }
+
+  @Test
+  void aPylockHashTheIndexFileDoesNotHaveFailsWithHashMismatchAndInstallsNothing()
       throws Exception {
-    Path tar = Files.createTempFile("layer", ".tar");
-    try {
-      client.getBlob(layer.blob(), tar).orElseThrow();
-      assertThat(Files.size(tar)).isEqualTo(layer.size());
-      try (InputStream in = Files.newInputStream(tar);
-          TarArchiveInputStream archive = new TarArchiveInputStream(in)) {
-        for (TarArchiveEntry entry; (entry = archive.getNextEntry()) != null; ) {
-          entries.put(entry.getName(), entry);
-          if (entry.isFile()) {
-            contents.put(
-                entry.getName(), new String(archive.readAllBytes(), StandardCharsets.UTF_8));
-          }
-        }
-      }
-    } finally {
-      Files.deleteIfExists(tar);
+    String wrong = "0".repeat(64);
+    StepContext ctx =
+        context(
+            "pylock",
+            Map.of("pylock.toml", pylock(Map.of("demo-dep", wrong))),
+            List.of("pylock.toml"),
+            new RecordingLog());
+
+    assertThatThrownBy(() -> installStep().run(ctx))
+        .isInstanceOfSatisfying(
+            StepFailure.class, e -> assertThat(e.code()).isEqualTo("install::hash-mismatch"))
+        .hasMessageContaining("demo_dep-1.2-py3-none-any.whl")
+        .hasMessageContaining(depSha);
+  }
+
+  @Test
+  void aRequirementsHashNoFileOfTheIndexHasFailsWithHashMismatch() throws Exception {
+    StepContext ctx =
+        hashedRequirements(pinned("demo-dep", "1.2", "1".repeat(64)), new RecordingLog());
+
+    assertThatThrownBy(() -> installStep().run(ctx))
+        .isInstanceOfSatisfying(
+            StepFailure.class, e -> assertThat(e.code()).isEqualTo("install::hash-mismatch"))
+        .hasMessageContaining("demo-dep");
+  }
+
+  @Test
+  void aZipSlipWheelFailsAsUnsafeAndWritesNothingOutsideTheScratchArea() throws Exception {
+    String evilSha = sha256(cache.wheels().resolve("evil_pkg-1.0-py3-none-any.whl"));
+    StepContext ctx = hashedRequirements(pinned("evil-pkg", "1.0", evilSha), new RecordingLog());
+
+    assertThatThrownBy(() -> installStep().run(ctx))
+        .isInstanceOfSatisfying(
+            StepFailure.class, e -> assertThat(e.code()).isEqualTo("install::unsafe-wheel"))
+        .hasMessageContaining("evil-pkg");
+    try (Stream<Path> everything = Files.walk(shared.getParent(), 6)) {
+      assertThat(everything.filter(p -> p.getFileName().toString().equals("kiln-zip-slip.txt")))
+          .isEmpty();
     }
+  }
+
+  @Test
+  void unpinnedRequirementsNeedTheSandboxAndSaySo() throws Exception {
+    StepContext ctx = hashedRequirements("demo-lib>=1\n", new RecordingLog());
+
+    assertThatThrownBy(() -> installStep().run(ctx))
+        .isInstanceOfSatisfying(
+            StepFailure.class, e -> assertThat(e.code()).isEqualTo("sandbox::unavailable"))
+        .hasMessageContaining("requirements.txt")
+        .hasMessageContaining("lock file");
+  }
+
+  @Test
+  void aStaleUvLockFailsWithItsCodeAndTheCommandThatFixesIt() throws Exception {
+    String pyproject =
+        "[project]\nname = \"web\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\n"
+            + "dependencies = [\"demo-lib\", \"demo-extra\"]\n";
+    StepContext ctx =
+        context(
+            "uv",
+            Map.of(
+                "pyproject.toml",
+                pyproject,
+                "uv.lock",
+                uvLock(Map.of("demo-lib", libSha, "demo-dep", depSha), List.of("demo-lib")),
+                ".python-version",
+                "3.11\n"),
+            List.of("uv.lock"),
+            new RecordingLog());
+
+    assertThatThrownBy(() -> installStep().run(ctx))
+        .isInstanceOfSatisfying(
+            StepFailure.class, e -> assertThat(e.code()).isEqualTo("uv-lock::stale"))
+        .hasMessageContaining("uv lock");
+  }
+
+  @Test
+  void aFreshUvLockInstallsItsMainDependenciesOnly() throws Exception {
+    String pyproject =
+        "[project]\nname = \"web\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\n"
+            + "dependencies = [\"demo-lib\"]\n\n[dependency-groups]\ndev = [\"demo-extra\"]\n";
+    RecordingLog log = new RecordingLog();
+
+    DependencyLayer layer =
+        installStep()
+            .run(
+                context(
+                    "uv",
+                    Map.of(
+                        "pyproject.toml",
+                        pyproject,
+                        "uv.lock",
+                        uvLockWithDevGroup(),
+                        ".python-version",
+                        "3.11\n"),
+                    List.of("uv.lock"),
+                    log));
+
+    assertThat(layer.distributions()).containsExactly("demo-dep==1.2", "demo-lib==1.0");
+    assertThat(layer.localProjects()).isEmpty();
+  }
+
+  // ------------------------------------------------------------------ fixtures
+
+  static String pylock(Map<String, String> shaByName) {
+    StringBuilder text =
+        new StringBuilder(
+            "lock-version = \"1.0\"\ncreated-by = \"kiln-test\"\nrequires-python = \">=3.9\"\n");
+    shaByName.keySet().stream()
+        .sorted()
+        .forEach(
+            name -> {
+              String version =
+                  name.equals("demo-lib") ? "1.0" : name.equals("demo-dep") ? "1.2" : "3.0";
+              String file = name.replace('-', '_') + "-" + version + "-py3-none-any.whl";
+              text.append("\n[[packages]]\nname = \"")
+                  .append(name)
+                  .append("\"\nversion = \"")
+                  .append(version)
+                  .append("\"\n[[packages.wheels]]\nname = \"")
+                  .append(file)
+                  .append("\"\nurl = \"https://files.example.test/")
+                  .append(file)
+                  .append("\"\nhashes = { sha256 = \"")
+                  .append(shaByName.get(name))
+                  .append("\" }\n");
+            });
+    return text.toString();
+  }
+
+  /** A uv.lock of a virtual project depending on {@code rootDependencies}. */
+  static String uvLock(Map<String, String> shaByName, List<String> rootDependencies) {
+    StringBuilder text =
+        new StringBuilder("version = 1\nrevision = 2\nrequires-python = \">=3.11\"\n");
+    for (String name : shaByName.keySet().stream().sorted().toList()) {
+      String version = name.equals("demo-lib") ? "1.0" : name.equals("demo-dep") ? "1.2" : "3.0";
+      String file = name.replace('-', '_') + "-" + version + "-py3-none-any.whl";
+      text.append("\n[[package]]\nname = \"")
+          .append(name)
+          .append("\"\nversion = \"")
+          .append(version)
+          .append("\"\nsource = { registry = \"https://pypi.org/simple\" }\n");
+      if (name.equals("demo-lib")) {
+        text.append("dependencies = [\n    { name = \"demo-dep\" },\n]\n");
+      }
+      text.append("wheels = [\n    { url = \"https://files.example.test/")
+          .append(file)
+          .append("\", hash = \"sha256:")
+          .append(shaByName.get(name))
+          .append("\" },\n]\n");
+    }
+    text.append(
+        "\n[[package]]\nname = \"web\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\n");
+    text.append("dependencies = [\n");
+    rootDependencies.forEach(d -> text.append("    { name = \"").append(d).append("\" },\n"));
+    text.append("]\n\n[package.metadata]\nrequires-dist = [");
+    text.append(
+        String.join(", ", rootDependencies.stream().map(d -> "{ name = \"" + d + "\" }").toList()));
+    text.append("]\n");
+    return text.toString();
+  }
+
+  private static String uvLockWithDevGroup() {
+    String base =
+        uvLock(
+            Map.of("demo-lib", libSha, "demo-dep", depSha, "demo-extra", extraSha),
+            List.of("demo-lib"));
+    return base.replace(
+            "]\n\n[package.metadata]\n",
+            "]\n\n[package.dev-dependencies]\ndev = [\n    { name = \"demo-extra\" },\n]\n\n[package.metadata]\n")
+        + "\n[package.metadata.requires-dev]\ndev = [{ name = \"demo-extra\" }]\n";
+  }
+
+  private static byte[] zipSlipWheel() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      zip.putNextEntry(new ZipEntry("../../../../kiln-zip-slip.txt"));
+      zip.write("escaped\n".getBytes(StandardCharsets.UTF_8));
+      zip.putNextEntry(new ZipEntry("evil_pkg-1.0.dist-info/METADATA"));
+      zip.write(
+          "Metadata-Version: 2.1\nName: evil-pkg\nVersion: 1.0\n".getBytes(StandardCharsets.UTF_8));
+      zip.putNextEntry(new ZipEntry("evil_pkg-1.0.dist-info/WHEEL"));
+      zip.write(
+          "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+              .getBytes(StandardCharsets.UTF_8));
+      zip.putNextEntry(new ZipEntry("evil_pkg-1.0.dist-info/RECORD"));
+      zip.write(
+          "../../../../kiln-zip-slip.txt,,\nevil_pkg-1.0.dist-info/METADATA,,\n"
+              .getBytes(StandardCharsets.UTF_8));
+    }
+    return bytes.toByteArray();
+  }
+
+  private static String sha256(Path file) throws Exception {
+    return Digest.compute(file).hex();
   }
 }

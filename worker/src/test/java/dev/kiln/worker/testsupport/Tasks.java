@@ -54,6 +54,18 @@ public final class Tasks {
 
   /** A pip plan for the given exact Python version, app at the repository root. */
   public static BuildPlanSummary pipPlan(String pythonVersion) {
+    return plan(pythonVersion, "pip", List.of("requirements.txt"), List.of("requirements.txt"));
+  }
+
+  /**
+   * A plan for the runtime with this exact Python on bookworm's glibc, installing with {@code
+   * manager} from {@code requirementFiles}.
+   */
+  public static BuildPlanSummary plan(
+      String pythonVersion,
+      String manager,
+      List<String> packageManagerFiles,
+      List<String> requirementFiles) {
     return new BuildPlanSummary(
         "buildpack",
         ".",
@@ -62,12 +74,13 @@ public final class Tasks {
         ".python-version",
         "registry:example.test/python:" + pythonVersion,
         "2.36",
-        "pip",
-        List.of("requirements.txt"),
+        manager,
+        packageManagerFiles,
         "gunicorn app:app",
         "procfile",
         Map.of(),
         List.of(),
-        null);
+        null,
+        requirementFiles);
   }
 }

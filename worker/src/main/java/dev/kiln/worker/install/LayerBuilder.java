@@ -1,0 +1,439 @@
+package dev.kiln.worker.install;
+
+import dev.kiln.cache.client.CacheServiceClient;
+import dev.kiln.cache.client.CacheServiceClientException;
+import dev.kiln.events.ActionResults;
+import dev.kiln.events.DependencyLayer;
+import dev.kiln.events.Digest;
+import dev.kiln.events.EventCodec;
+import dev.kiln.installer.ArtifactFile;
+import dev.kiln.installer.InstallerException;
+import dev.kiln.installer.ResolvedSet;
+import dev.kiln.installer.TargetEnvironment;
+import dev.kiln.installer.wheel.ConcatenatedLayer;
+import dev.kiln.installer.wheel.LayerConcatenation;
+import dev.kiln.installer.wheel.WheelFragment;
+import dev.kiln.installer.wheel.WheelFragments;
+import dev.kiln.worker.steps.LogSink;
+import dev.kiln.worker.steps.StepFailure;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A dependency layer built without a package manager: every wheel of the resolved set is unpacked
+ * once per (wheel hash, target Python minor, layout version) into a stored fragment, and the layer
+ * is the fragments concatenated in the set's order. A set whose wheels were all seen before, by any
+ * build of any tenant, costs a concatenation and a hash. An sdist is built into a wheel once per
+ * (sdist hash, target Python, platform) and then treated like any wheel.
+ *
+ * <p>Fragments are kept on the worker's disk under {@code <workDir>/fragments/<digest>.tar} as well
+ * as in the CAS, so the usual case reads no fragment over the network.
+ */
+final class LayerBuilder {
+  static final String FRAGMENT_KEY_VERSION = "kiln-fragment-key-v1";
+  static final String BUILT_WHEEL_KEY_VERSION = "kiln-built-wheel-v1";
+
+  /** Builds a wheel from an sdist file; the sandbox's pip does it in a real farm. */
+  interface SdistWheels {
+    Path build(ResolvedSet.Chosen sdist, Path sdistFile, Path outputDir, LogSink log)
+        throws StepFailure;
+  }
+
+  /** What the build did, for the log. */
+  record Counts(int fetched, int unpacked, int reused, int builtFromSource) {}
+
+  record Built(DependencyLayer layer, Counts counts) {}
+
+  private final CacheServiceClient cache;
+  private final Path fragmentsDir;
+
+  LayerBuilder(CacheServiceClient cache, Path workDir) {
+    this.cache = Objects.requireNonNull(cache, "cache");
+    this.fragmentsDir = workDir.resolve("fragments");
+  }
+
+  /**
+   * @param key the action-cache key the layer is filed under besides its set's own
+   * @param sourceRoot the app's source directory, for distribution files committed to it
+   * @param sdists builds an sdist's wheel, or null when this worker cannot (no sandbox)
+   */
+  Built build(
+      String key,
+      ResolvedSet set,
+      TargetEnvironment target,
+      Path sourceRoot,
+      SdistWheels sdists,
+      Path scratch,
+      LogSink log)
+      throws StepFailure {
+    WheelFragments unpacker = new WheelFragments(target);
+    List<Path> fragments = new ArrayList<>();
+    List<DependencyLayer.Distribution> resolved = new ArrayList<>();
+    List<String> installed = new ArrayList<>();
+    int fetched = 0;
+    int unpacked = 0;
+    int reused = 0;
+    int built = 0;
+    try {
+      Files.createDirectories(fragmentsDir);
+      for (ResolvedSet.Chosen chosen : set.distributions()) {
+        ArtifactFile wheel = chosen.file();
+        Digest builtWheel = null;
+        Path wheelFile = null;
+        if (!wheel.isWheel()) {
+          BuiltFromSdist fromSdist =
+              wheelFromSdist(chosen, target, sourceRoot, sdists, scratch, log);
+          builtWheel = fromSdist.wheel().sha256();
+          wheel = fromSdist.wheel();
+          wheelFile = fromSdist.file();
+          if (fromSdist.fresh()) {
+            built++;
+          }
+        }
+        String fragmentKey = fragmentKey(wheel.sha256(), target.pythonMinor());
+        Optional<ActionResults.WheelFragment> known = knownFragment(fragmentKey);
+        ActionResults.WheelFragment fragment;
+        if (known.isPresent() && localFragment(known.get().blob()).isPresent()) {
+          fragment = known.get();
+          reused++;
+        } else {
+          if (wheelFile == null) {
+            wheelFile = fetch(wheel, sourceRoot, scratch);
+            fetched++;
+          }
+          WheelFragment unpackedFragment;
+          try {
+            unpackedFragment = unpacker.unpack(wheel, wheelFile, scratch.resolve("unpack"));
+          } catch (InstallerException e) {
+            throw new StepFailure(
+                e.code(),
+                chosen.name()
+                    + " "
+                    + chosen.version()
+                    + " ("
+                    + wheel.filename()
+                    + "): "
+                    + e.getMessage(),
+                e);
+          }
+          for (WheelFragment.Warning warning : unpackedFragment.warnings()) {
+            log.warn(" !     " + warning.code() + ": " + warning.message());
+          }
+          Path stored = fragmentsDir.resolve(unpackedFragment.sha256().hex() + ".tar");
+          Files.move(unpackedFragment.tar(), stored, StandardCopyOption.REPLACE_EXISTING);
+          putBlob(stored, unpackedFragment.sha256());
+          fragment =
+              new ActionResults.WheelFragment(
+                  wheel.sha256(),
+                  wheel.filename(),
+                  unpackedFragment.distribution(),
+                  unpackedFragment.version(),
+                  unpackedFragment.sha256(),
+                  unpackedFragment.size(),
+                  unpackedFragment.topLevelNames(),
+                  unpackedFragment.scripts());
+          putAction(fragmentKey, EventCodec.mapper().writeValueAsString(fragment));
+          unpacked++;
+        }
+        fragments.add(fragmentsDir.resolve(fragment.blob().hex() + ".tar"));
+        installed.add(fragment.distribution() + "==" + fragment.version());
+        resolved.add(
+            new DependencyLayer.Distribution(
+                chosen.name(),
+                chosen.version(),
+                chosen.file().filename(),
+                chosen.file().sha256(),
+                builtWheel));
+      }
+      Path layerTar = scratch.resolve("layer.tar");
+      ConcatenatedLayer layer;
+      try {
+        layer = LayerConcatenation.concatenate(fragments, layerTar);
+      } catch (InstallerException e) {
+        throw new StepFailure(
+            e.code(), "the stored fragments could not be joined: " + e.getMessage(), e);
+      }
+      for (ConcatenatedLayer.Overlap overlap : layer.overlaps()) {
+        log.warn(
+            " !     "
+                + set.distributions().get(overlap.laterFragment()).name()
+                + " replaces "
+                + overlap.path()
+                + " installed by "
+                + set.distributions().get(overlap.earlierFragment()).name()
+                + " (pip would do the same: the later one wins)");
+      }
+      putBlob(layer.tar(), layer.sha256());
+      Files.deleteIfExists(layer.tar());
+      DependencyLayer result =
+          new DependencyLayer(
+              key,
+              layer.sha256(),
+              layer.size(),
+              installed.stream().sorted().toList(),
+              false,
+              set.digest(target.pythonMinor(), WheelFragments.LAYOUT_VERSION),
+              resolved,
+              set.localProjects().stream()
+                  .map(p -> new DependencyLayer.LocalProject(p.path(), p.editable()))
+                  .toList());
+      return new Built(result, new Counts(fetched, unpacked, reused, built));
+    } catch (IOException e) {
+      throw new StepFailure(
+          InstallStep.FAILED,
+          "the worker could not write the dependency layer: "
+              + e.getMessage()
+              + "; check free space and permissions of "
+              + fragmentsDir.getParent(),
+          e);
+    }
+  }
+
+  /** The action-cache key of a wheel's fragment. */
+  static String fragmentKey(Digest wheel, String pythonMinor) {
+    return key(FRAGMENT_KEY_VERSION, WheelFragments.LAYOUT_VERSION, wheel.hex(), pythonMinor);
+  }
+
+  /** The action-cache key of the wheel built from an sdist for a target. */
+  static String builtWheelKey(Digest sdist, TargetEnvironment target) {
+    return key(
+        BUILT_WHEEL_KEY_VERSION,
+        sdist.hex(),
+        target.pythonVersion(),
+        target.glibc(),
+        target.machine());
+  }
+
+  private static String key(String... fields) {
+    MessageDigest sha256 = Digest.newSha256();
+    for (String field : fields) {
+      byte[] bytes = field.getBytes(StandardCharsets.UTF_8);
+      sha256.update(ByteBuffer.allocate(Long.BYTES).putLong(bytes.length).array());
+      sha256.update(bytes);
+    }
+    return Digest.fromSha256(sha256).hex();
+  }
+
+  private record BuiltFromSdist(ArtifactFile wheel, Path file, boolean fresh) {}
+
+  private BuiltFromSdist wheelFromSdist(
+      ResolvedSet.Chosen sdist,
+      TargetEnvironment target,
+      Path sourceRoot,
+      SdistWheels sdists,
+      Path scratch,
+      LogSink log)
+      throws StepFailure, IOException {
+    String key = builtWheelKey(sdist.file().sha256(), target);
+    Optional<String> json = getAction(key);
+    if (json.isPresent()) {
+      try {
+        ActionResults.BuiltWheel known =
+            EventCodec.mapper().readValue(json.get(), ActionResults.BuiltWheel.class);
+        Path file = scratch.resolve("built").resolve(known.wheelFilename());
+        if (getBlob(known.wheel(), file)) {
+          log.info(
+              "       "
+                  + sdist.name()
+                  + " "
+                  + sdist.version()
+                  + ": using the wheel built from its sdist earlier");
+          return new BuiltFromSdist(
+              new ArtifactFile(known.wheelFilename(), known.wheel(), null, known.size()),
+              file,
+              false);
+        }
+      } catch (IOException | IllegalArgumentException unreadable) {
+        log.warn("       The stored wheel of " + sdist.name() + " is unreadable; building again");
+      }
+    }
+    if (sdists == null) {
+      throw new StepFailure(
+          dev.kiln.worker.buildsteps.BuildStepRunner.SANDBOX_UNAVAILABLE,
+          sdist.name()
+              + " "
+              + sdist.version()
+              + " has only an sdist ("
+              + sdist.file().filename()
+              + ") for this Python, and this worker runs no build sandbox to build it in. Start"
+              + " the workers with the build sandbox, or pin a version that publishes a wheel.");
+    }
+    Path input = Files.createDirectories(scratch.resolve("sdist-in"));
+    Path sdistFile = fetch(sdist.file(), sourceRoot, input);
+    Path output = Files.createDirectories(scratch.resolve("sdist-out-" + sdist.normalizedName()));
+    log.info(
+        "-----> Building "
+            + sdist.name()
+            + " "
+            + sdist.version()
+            + " from its sdist (no wheel fits this Python); the wheel is kept for every later"
+            + " build");
+    Path wheel = sdists.build(sdist, sdistFile, output, log);
+    Digest digest = Digest.of(sha256Hex(wheel));
+    long size = Files.size(wheel);
+    putBlob(wheel, digest);
+    putAction(
+        key,
+        EventCodec.mapper()
+            .writeValueAsString(
+                new ActionResults.BuiltWheel(
+                    sdist.file().sha256(),
+                    sdist.file().filename(),
+                    digest,
+                    wheel.getFileName().toString(),
+                    size)));
+    return new BuiltFromSdist(
+        new ArtifactFile(wheel.getFileName().toString(), digest, null, size), wheel, true);
+  }
+
+  private static String sha256Hex(Path file) throws IOException {
+    return Digest.compute(file).hex();
+  }
+
+  /**
+   * The file into {@code dir}: from the app's repository for a {@code file:} URL (a wheel committed
+   * next to the app), else from Kiln's store by hash (verified).
+   */
+  private Path fetch(ArtifactFile file, Path sourceRoot, Path dir) throws StepFailure, IOException {
+    Files.createDirectories(dir);
+    Path target = dir.resolve(file.filename());
+    if (file.url() != null && file.url().startsWith("file:")) {
+      Path local = localFile(file, sourceRoot);
+      Files.copy(local, target, StandardCopyOption.REPLACE_EXISTING);
+      return target;
+    }
+    try {
+      if (cache.getIndexFile(file.sha256(), file.filename(), target).isEmpty()) {
+        throw new StepFailure(
+            dev.kiln.installer.Codes.NO_COMPATIBLE_FILE,
+            "Kiln's store no longer serves "
+                + file.filename()
+                + " ("
+                + file.sha256()
+                + "); the build can be retried, and the index will be asked again.");
+      }
+      return target;
+    } catch (CacheServiceClientException e) {
+      if (e.getMessage() != null && e.getMessage().contains(" sent sha256:")) {
+        throw new StepFailure(
+            dev.kiln.installer.Codes.HASH_MISMATCH,
+            file.filename()
+                + " arrived with other bytes than its hash "
+                + file.sha256()
+                + " promises; nothing was installed. "
+                + e.getMessage(),
+            e);
+      }
+      throw cacheUnavailable(e);
+    }
+  }
+
+  /** A distribution file inside the app's source, from the {@code file:///app/…} URL pip wrote. */
+  private static Path localFile(ArtifactFile file, Path sourceRoot)
+      throws StepFailure, IOException {
+    String path = URI.create(file.url()).getPath();
+    String prefix = SandboxPip.SOURCE_DIR + "/";
+    if (path == null || !path.startsWith(prefix)) {
+      throw new StepFailure(
+          dev.kiln.installer.Codes.UNSUPPORTED_REQUIREMENT,
+          file.filename() + " comes from " + file.url() + ", outside the app's source directory.");
+    }
+    Path root = sourceRoot.toRealPath();
+    Path resolved = root.resolve(path.substring(prefix.length())).normalize();
+    if (!Files.isRegularFile(resolved, LinkOption.NOFOLLOW_LINKS)
+        || !resolved.toRealPath().startsWith(root)) {
+      throw new StepFailure(
+          dev.kiln.installer.Codes.UNSUPPORTED_REQUIREMENT,
+          file.filename()
+              + " is not a regular file inside the app's source directory; commit the file"
+              + " itself, not a link.");
+    }
+    return resolved;
+  }
+
+  private Optional<ActionResults.WheelFragment> knownFragment(String fragmentKey)
+      throws StepFailure {
+    Optional<String> json = getAction(fragmentKey);
+    if (json.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(
+          EventCodec.mapper().readValue(json.get(), ActionResults.WheelFragment.class));
+    } catch (IOException | IllegalArgumentException unreadable) {
+      return Optional.empty();
+    }
+  }
+
+  /** The fragment on this worker's disk, fetched from the CAS when it is not there yet. */
+  private Optional<Path> localFragment(Digest blob) throws StepFailure {
+    Path file = fragmentsDir.resolve(blob.hex() + ".tar");
+    if (Files.isRegularFile(file)) {
+      return Optional.of(file);
+    }
+    return getBlob(blob, file) ? Optional.of(file) : Optional.empty();
+  }
+
+  private boolean getBlob(Digest blob, Path file) throws StepFailure {
+    try {
+      return cache.getBlob(blob, file).isPresent();
+    } catch (CacheServiceClientException e) {
+      throw cacheUnavailable(e);
+    }
+  }
+
+  private Optional<String> getAction(String key) throws StepFailure {
+    try {
+      return cache.getAction(key);
+    } catch (CacheServiceClientException e) {
+      throw cacheUnavailable(e);
+    }
+  }
+
+  private void putAction(String key, String json) throws StepFailure {
+    try {
+      cache.putAction(key, json);
+    } catch (CacheServiceClientException e) {
+      throw cacheUnavailable(e);
+    }
+  }
+
+  private void putBlob(Path file, Digest expected) throws StepFailure {
+    try {
+      Digest stored = cache.putBlob(file);
+      if (!stored.equals(expected)) {
+        throw new StepFailure(
+            InstallStep.FAILED,
+            file.getFileName()
+                + " changed while it was uploaded ("
+                + expected
+                + " became "
+                + stored
+                + "); nothing else may write to "
+                + file.getParent());
+      }
+    } catch (CacheServiceClientException e) {
+      throw cacheUnavailable(e);
+    }
+  }
+
+  private static StepFailure cacheUnavailable(CacheServiceClientException e) {
+    return new StepFailure(
+        InstallStep.CACHE_UNAVAILABLE,
+        "the cache-service did not answer as expected: "
+            + e.getMessage()
+            + "; the build can be retried once it is reachable again",
+        e);
+  }
+}
