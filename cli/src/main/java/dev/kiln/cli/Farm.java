@@ -92,7 +92,7 @@ public final class Farm implements AutoCloseable {
                       settings.upstreamIndex(),
                       "127.0.0.1",
                       settings.cachePort(),
-                      null)
+                      settings.indexPageTtl())
                   .withNltkDataUrl(settings.nltkDataUrl()));
       deployListening(
           vertx, cache, "cache-service", settings.cachePort(), "--cache-port / KILN_CACHE_PORT");

@@ -106,6 +106,16 @@ public final class FarmOptions {
   long buildStepMemoryMiB;
 
   @Option(
+      names = "--index-page-ttl",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KILN_INDEX_PAGE_TTL:-PT10M}",
+      description =
+          "How long the cache-service reuses a project page of the upstream index, ISO-8601; a new"
+              + " release reaches new resolutions after at most this long. Env: KILN_INDEX_PAGE_TTL."
+              + " Default: ${DEFAULT-VALUE}")
+  Duration indexPageTtl;
+
+  @Option(
       names = "--topic-prefix",
       defaultValue = "${env:KILN_TOPIC_PREFIX:-}",
       description =
@@ -125,6 +135,10 @@ public final class FarmOptions {
     if (buildStepTimeout == null || buildStepTimeout.isNegative() || buildStepTimeout.isZero()) {
       throw new UserError(
           "--build-step-timeout must be a positive ISO-8601 duration such as PT15M");
+    }
+    if (indexPageTtl == null || indexPageTtl.isNegative()) {
+      throw new UserError(
+          "--index-page-ttl must be an ISO-8601 duration such as PT10M (PT0S: none)");
     }
     if (buildStepMemoryMiB < 64) {
       throw new UserError("--build-step-memory must be at least 64 (MiB)");
@@ -146,7 +160,8 @@ public final class FarmOptions {
         debianMirror,
         buildStepTimeout,
         buildStepMemoryMiB,
-        blankToNull(nltkDataUrl));
+        blankToNull(nltkDataUrl),
+        indexPageTtl);
   }
 
   private static String blankToNull(String s) {

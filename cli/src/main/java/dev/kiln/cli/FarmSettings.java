@@ -12,6 +12,8 @@ import java.time.Duration;
  * @param buildStepTimeout the longest one build step (a hook, collectstatic, build_command) runs
  * @param buildStepMemoryMiB the memory one build step may use
  * @param nltkDataUrl the NLTK data index the cache-service proxies for {@code nltk.txt}
+ * @param indexPageTtl how long the cache-service reuses a project page of the upstream index (null:
+ *     its default); a new release is seen by new resolutions after at most this long
  */
 public record FarmSettings(
     Path home,
@@ -26,7 +28,8 @@ public record FarmSettings(
     String debianMirror,
     Duration buildStepTimeout,
     long buildStepMemoryMiB,
-    String nltkDataUrl) {
+    String nltkDataUrl,
+    Duration indexPageTtl) {
 
   public static final String DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian";
   public static final Duration DEFAULT_BUILD_STEP_TIMEOUT = Duration.ofMinutes(15);
@@ -48,6 +51,7 @@ public record FarmSettings(
         DEFAULT_DEBIAN_MIRROR,
         DEFAULT_BUILD_STEP_TIMEOUT,
         DEFAULT_BUILD_STEP_MEMORY_MIB,
+        null,
         null);
   }
 
@@ -65,7 +69,8 @@ public record FarmSettings(
         debianMirror,
         buildStepTimeout,
         buildStepMemoryMiB,
-        nltkDataUrl);
+        nltkDataUrl,
+        indexPageTtl);
   }
 
   public FarmSettings withNltkDataUrl(String url) {
@@ -82,6 +87,25 @@ public record FarmSettings(
         debianMirror,
         buildStepTimeout,
         buildStepMemoryMiB,
-        url);
+        url,
+        indexPageTtl);
+  }
+
+  public FarmSettings withIndexPageTtl(Duration ttl) {
+    return new FarmSettings(
+        home,
+        kafka,
+        upstreamIndex,
+        registry,
+        httpPort,
+        cachePort,
+        workers,
+        runtimeCatalog,
+        topicPrefix,
+        debianMirror,
+        buildStepTimeout,
+        buildStepMemoryMiB,
+        nltkDataUrl,
+        ttl);
   }
 }

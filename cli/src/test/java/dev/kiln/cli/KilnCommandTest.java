@@ -127,6 +127,7 @@ class KilnCommandTest {
               local.debianMirror(),
               local.buildStepTimeout(),
               local.buildStepMemoryMiB(),
+              null,
               null);
 
       assertThatThrownBy(() -> Farm.start(settings, line -> {}))

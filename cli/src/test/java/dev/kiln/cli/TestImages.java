@@ -53,4 +53,34 @@ final class TestImages {
       return container.getLogs();
     }
   }
+
+  /**
+   * Starts the image's run command, waits for HTTP 200 on {@code path} of port 8080 and returns
+   * that response's body.
+   */
+  static String serve(String image, String path) throws Exception {
+    try (GenericContainer<?> app =
+        new GenericContainer<>(DockerImageName.parse(image))
+            .withImagePullPolicy(name -> false)
+            .withExposedPorts(8080)
+            .waitingFor(
+                org.testcontainers.containers.wait.strategy.Wait.forHttp(path)
+                    .forStatusCode(200)
+                    .withStartupTimeout(Duration.ofMinutes(1)))) {
+      app.start();
+      java.net.http.HttpResponse<String> response =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create(
+                              "http://" + app.getHost() + ":" + app.getMappedPort(8080) + path))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 200) {
+        throw new AssertionError(
+            image + " answered " + response.statusCode() + " on " + path + ":\n" + app.getLogs());
+      }
+      return response.body();
+    }
+  }
 }

@@ -48,6 +48,7 @@ public final class SourceBuilds {
       throws StepFailure {
     SandboxPip.Workspace workspace =
         new SandboxPip.Workspace(rootfs, pipDir, null, inputDir, outputDir);
+    readableBySandbox(inputDir.resolve(sdistFilename));
     SandboxOutcome outcome =
         run(
             () ->
@@ -98,6 +99,22 @@ public final class SourceBuilds {
               + " again.");
     }
     return builtWheel(outputDir, LOCAL_PROJECT_BUILD_FAILED, described);
+  }
+
+  /**
+   * Downloads land with owner-only permissions; the sandbox's unprivileged user must read the sdist
+   * through its read-only mount.
+   */
+  private static void readableBySandbox(Path file) throws StepFailure {
+    try {
+      Files.setPosixFilePermissions(
+          file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    } catch (IOException e) {
+      throw new StepFailure(
+          SDIST_BUILD_FAILED,
+          "could not make " + file.getFileName() + " readable for the build",
+          e);
+    }
   }
 
   private interface SandboxRun {
