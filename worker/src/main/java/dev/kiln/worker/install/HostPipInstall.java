@@ -220,17 +220,19 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
         }
         throw new StepFailure(
             PACKAGE_MANAGER_UNSUPPORTED,
-            "This app has a setup.py but no requirements.txt. Kiln does not install a project from"
-                + " setup.py yet. Add a requirements.txt listing the app's dependencies (it may"
-                + " contain just `.` once Kiln builds local projects; for now list the packages).");
+            "This app sets PIP_EXTRA_INDEX_URL and has a setup.py but no requirements.txt. Builds"
+                + " with an extra index install with pip on the worker, which takes"
+                + " requirements.txt or Pipfile.lock only (until the cache-service proxies private"
+                + " indexes). Add a requirements.txt listing the app's dependencies.");
       }
       case "pipenv" -> {
         Path lockFile = sourceRoot.resolve("Pipfile.lock");
         if (!Files.isRegularFile(lockFile)) {
           throw new StepFailure(
               PACKAGE_MANAGER_UNSUPPORTED,
-              "This app has a Pipfile but no Pipfile.lock. Kiln installs Pipenv apps from their"
-                  + " lock only: run `pipenv lock` and commit Pipfile.lock.");
+              "This app sets PIP_EXTRA_INDEX_URL and has a Pipfile but no Pipfile.lock. Builds"
+                  + " with an extra index install Pipenv apps from their lock only: run `pipenv"
+                  + " lock` and commit Pipfile.lock.");
         }
         PipfileLockRequirements.Converted converted =
             PipfileLockRequirements.convert(
@@ -252,10 +254,11 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
       case "poetry", "uv" ->
           throw new StepFailure(
               PACKAGE_MANAGER_UNSUPPORTED,
-              "Kiln cannot install "
+              "This app sets PIP_EXTRA_INDEX_URL: builds with an extra index install with pip on"
+                  + " the worker (until the cache-service proxies private indexes), which cannot"
+                  + " read a "
                   + manager
-                  + " projects yet. Export the locked dependencies to a"
-                  + " requirements.txt ("
+                  + " lock. Export the locked dependencies to a requirements.txt ("
                   + ("poetry".equals(manager)
                       ? "`poetry export --only main -f requirements.txt -o requirements.txt`"
                       : "`uv export --no-dev --format requirements-txt -o requirements.txt`")
@@ -265,10 +268,10 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
       default ->
           throw new StepFailure(
               PACKAGE_MANAGER_UNSUPPORTED,
-              "The build plan names no package manager Kiln can install with ('"
+              "This app sets PIP_EXTRA_INDEX_URL, so it installs with pip on the worker, which"
+                  + " reads requirements.txt or Pipfile.lock, not '"
                   + manager
-                  + "');"
-                  + " add a requirements.txt to the app's source directory.");
+                  + "'; add a requirements.txt to the app's source directory.");
     }
   }
 

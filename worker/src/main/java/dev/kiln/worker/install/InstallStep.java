@@ -12,11 +12,12 @@ import dev.kiln.installer.LockedSet;
 import dev.kiln.installer.ResolvedSet;
 import dev.kiln.installer.TargetEnvironment;
 import dev.kiln.installer.lock.Locks;
-import dev.kiln.installer.wheel.WheelFragments;
 import dev.kiln.worker.buildsteps.BuildStepRunner;
 import dev.kiln.worker.fs.BackgroundDeleter;
 import dev.kiln.worker.fs.ScratchSlots;
 import dev.kiln.worker.runtime.RuntimeStore;
+import dev.kiln.worker.sandbox.SandboxException;
+import dev.kiln.worker.sandbox.SandboxOutcome;
 import dev.kiln.worker.steps.BuildStep;
 import dev.kiln.worker.steps.LogSink;
 import dev.kiln.worker.steps.StepContext;
@@ -155,7 +156,10 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
       Path scratch = slot.fresh("install");
       LockedSet locked = lockedSet(key, manager, files, source, target, sourceRoot, scratch, log);
       ResolvedSet set = fileChoice.choose(locked, target, source.shownAs(), source.fix());
-      String setKey = set.digest(target.pythonMinor(), WheelFragments.LAYOUT_VERSION).hex();
+      // A worker with the sandbox compiles bytecode into the fragments; one without cannot, and
+      // its layers are other layers.
+      String setKey =
+          set.digest(target.pythonMinor(), LayerBuilder.layoutVersion(sandboxed != null)).hex();
       Optional<DependencyLayer> sameSet = lookUp(setKey, log);
       if (sameSet.isPresent()) {
         DependencyLayer layer =
@@ -178,7 +182,15 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
               + set.distributions().size()
               + " distributions without a package manager");
       LayerBuilder.Built built =
-          layers.build(key, set, target, sourceRoot, sdistBuilder(plan, target), scratch, log);
+          layers.build(
+              key,
+              set,
+              target,
+              sourceRoot,
+              sdistBuilder(plan, target),
+              bytecode(target),
+              scratch,
+              log);
       DependencyLayer layer = built.layer();
       remember(layer.withKey(setKey));
       remember(layer);
@@ -188,7 +200,9 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
               + counts.fetched()
               + " wheels fetched, "
               + counts.unpacked()
-              + " unpacked fresh, "
+              + " unpacked fresh"
+              + (counts.bytecode() && counts.unpacked() > 0 ? " (bytecode compiled)" : "")
+              + ", "
               + counts.reused()
               + " reused"
               + (counts.builtFromSource() > 0
@@ -301,6 +315,40 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
         sandboxed.runtimes().forPython(target.pythonVersion(), log);
     Path rootfs = sandboxed.runtimes().rootfs(runtime, log);
     return new Resolution.Sandbox(rootfs, sandboxed.pipTool().forTarget(target, log));
+  }
+
+  /** Bytecode compiled by the runtime's own Python in the sandbox; none without a sandbox. */
+  private LayerBuilder.Bytecode bytecode(TargetEnvironment target) {
+    if (sandboxed == null) {
+      return null;
+    }
+    return (trees, log) -> {
+      RuntimeStore.VerifiedRuntime runtime =
+          sandboxed.runtimes().forPython(target.pythonVersion(), log);
+      Path rootfs = sandboxed.runtimes().rootfs(runtime, log);
+      SandboxOutcome outcome;
+      try {
+        outcome = sandboxed.pip().compileAll(rootfs, trees, line -> {});
+      } catch (SandboxException e) {
+        throw new StepFailure(
+            BuildStepRunner.SANDBOX_UNAVAILABLE,
+            "The build sandbox could not start to compile bytecode: " + e.getMessage(),
+            e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new StepFailure(FAILED, "bytecode compilation was interrupted", e);
+      }
+      if (!outcome.succeeded()) {
+        throw new StepFailure(
+            FAILED,
+            "the runtime's Python could not compile the dependencies' bytecode (exit status "
+                + outcome.exitCode()
+                + ", "
+                + outcome.ending()
+                + "): "
+                + outcome.tailText());
+      }
+    };
   }
 
   private LayerBuilder.SdistWheels sdistBuilder(BuildPlanSummary plan, TargetEnvironment target) {

@@ -11,6 +11,7 @@ import dev.kiln.installer.InstallerException;
 import dev.kiln.installer.ResolvedSet;
 import dev.kiln.installer.TargetEnvironment;
 import dev.kiln.installer.wheel.ConcatenatedLayer;
+import dev.kiln.installer.wheel.FragmentBytecode;
 import dev.kiln.installer.wheel.LayerConcatenation;
 import dev.kiln.installer.wheel.WheelFragment;
 import dev.kiln.installer.wheel.WheelFragments;
@@ -50,8 +51,16 @@ final class LayerBuilder {
         throws StepFailure;
   }
 
+  /**
+   * Compiles the Python sources under each top-level directory of a tree to {@code
+   * __pycache__/*.pyc}, with the target's own interpreter (the build sandbox does it).
+   */
+  interface Bytecode {
+    void compile(Path trees, LogSink log) throws StepFailure;
+  }
+
   /** What the build did, for the log. */
-  record Counts(int fetched, int unpacked, int reused, int builtFromSource) {}
+  record Counts(int fetched, int unpacked, int reused, int builtFromSource, boolean bytecode) {}
 
   record Built(DependencyLayer layer, Counts counts) {}
 
@@ -74,20 +83,23 @@ final class LayerBuilder {
       TargetEnvironment target,
       Path sourceRoot,
       SdistWheels sdists,
+      Bytecode bytecode,
       Path scratch,
       LogSink log)
       throws StepFailure {
     WheelFragments unpacker = new WheelFragments(target);
-    List<Path> fragments = new ArrayList<>();
+    boolean compiled = bytecode != null;
     List<DependencyLayer.Distribution> resolved = new ArrayList<>();
-    List<String> installed = new ArrayList<>();
+    ActionResults.WheelFragment[] fragments =
+        new ActionResults.WheelFragment[set.distributions().size()];
+    List<Fresh> fresh = new ArrayList<>();
     int fetched = 0;
-    int unpacked = 0;
     int reused = 0;
     int built = 0;
     try {
       Files.createDirectories(fragmentsDir);
-      for (ResolvedSet.Chosen chosen : set.distributions()) {
+      for (int i = 0; i < set.distributions().size(); i++) {
+        ResolvedSet.Chosen chosen = set.distributions().get(i);
         ArtifactFile wheel = chosen.file();
         Digest builtWheel = null;
         Path wheelFile = null;
@@ -101,53 +113,6 @@ final class LayerBuilder {
             built++;
           }
         }
-        String fragmentKey = fragmentKey(wheel.sha256(), target.pythonMinor());
-        Optional<ActionResults.WheelFragment> known = knownFragment(fragmentKey);
-        ActionResults.WheelFragment fragment;
-        if (known.isPresent() && localFragment(known.get().blob()).isPresent()) {
-          fragment = known.get();
-          reused++;
-        } else {
-          if (wheelFile == null) {
-            wheelFile = fetch(wheel, sourceRoot, scratch);
-            fetched++;
-          }
-          WheelFragment unpackedFragment;
-          try {
-            unpackedFragment = unpacker.unpack(wheel, wheelFile, scratch.resolve("unpack"));
-          } catch (InstallerException e) {
-            throw new StepFailure(
-                e.code(),
-                chosen.name()
-                    + " "
-                    + chosen.version()
-                    + " ("
-                    + wheel.filename()
-                    + "): "
-                    + e.getMessage(),
-                e);
-          }
-          for (WheelFragment.Warning warning : unpackedFragment.warnings()) {
-            log.warn(" !     " + warning.code() + ": " + warning.message());
-          }
-          Path stored = fragmentsDir.resolve(unpackedFragment.sha256().hex() + ".tar");
-          Files.move(unpackedFragment.tar(), stored, StandardCopyOption.REPLACE_EXISTING);
-          putBlob(stored, unpackedFragment.sha256());
-          fragment =
-              new ActionResults.WheelFragment(
-                  wheel.sha256(),
-                  wheel.filename(),
-                  unpackedFragment.distribution(),
-                  unpackedFragment.version(),
-                  unpackedFragment.sha256(),
-                  unpackedFragment.size(),
-                  unpackedFragment.topLevelNames(),
-                  unpackedFragment.scripts());
-          putAction(fragmentKey, EventCodec.mapper().writeValueAsString(fragment));
-          unpacked++;
-        }
-        fragments.add(fragmentsDir.resolve(fragment.blob().hex() + ".tar"));
-        installed.add(fragment.distribution() + "==" + fragment.version());
         resolved.add(
             new DependencyLayer.Distribution(
                 chosen.name(),
@@ -155,11 +120,70 @@ final class LayerBuilder {
                 chosen.file().filename(),
                 chosen.file().sha256(),
                 builtWheel));
+        String fragmentKey = fragmentKey(wheel.sha256(), target.pythonMinor(), compiled);
+        Optional<ActionResults.WheelFragment> known = knownFragment(fragmentKey);
+        if (known.isPresent() && localFragment(known.get().blob()).isPresent()) {
+          fragments[i] = known.get();
+          reused++;
+          continue;
+        }
+        if (wheelFile == null) {
+          wheelFile = fetch(wheel, sourceRoot, scratch);
+          fetched++;
+        }
+        WheelFragment unpacked;
+        try {
+          unpacked = unpacker.unpack(wheel, wheelFile, scratch.resolve("unpack"));
+        } catch (InstallerException e) {
+          throw new StepFailure(
+              e.code(),
+              chosen.name()
+                  + " "
+                  + chosen.version()
+                  + " ("
+                  + wheel.filename()
+                  + "): "
+                  + e.getMessage(),
+              e);
+        }
+        for (WheelFragment.Warning warning : unpacked.warnings()) {
+          log.warn(" !     " + warning.code() + ": " + warning.message());
+        }
+        fresh.add(new Fresh(i, wheel, fragmentKey, unpacked));
+      }
+      if (!fresh.isEmpty()) {
+        List<Path> tars = compiled ? compile(fresh, bytecode, scratch, log) : null;
+        for (int n = 0; n < fresh.size(); n++) {
+          Fresh f = fresh.get(n);
+          Path tar = compiled ? tars.get(n) : f.fragment().tar();
+          Digest digest = compiled ? Digest.compute(tar) : f.fragment().sha256();
+          Path stored = fragmentsDir.resolve(digest.hex() + ".tar");
+          Files.move(tar, stored, StandardCopyOption.REPLACE_EXISTING);
+          putBlob(stored, digest);
+          ActionResults.WheelFragment fragment =
+              new ActionResults.WheelFragment(
+                  f.wheel().sha256(),
+                  f.wheel().filename(),
+                  f.fragment().distribution(),
+                  f.fragment().version(),
+                  digest,
+                  Files.size(stored),
+                  f.fragment().topLevelNames(),
+                  f.fragment().scripts());
+          putAction(f.key(), EventCodec.mapper().writeValueAsString(fragment));
+          fragments[f.index()] = fragment;
+        }
+      }
+      List<Path> fragmentTars = new ArrayList<>();
+      List<String> installed = new ArrayList<>();
+      for (ActionResults.WheelFragment fragment : fragments) {
+        fragmentTars.add(fragmentsDir.resolve(fragment.blob().hex() + ".tar"));
+        installed.add(fragment.distribution() + "==" + fragment.version());
       }
       Path layerTar = scratch.resolve("layer.tar");
       ConcatenatedLayer layer;
       try {
-        layer = LayerConcatenation.concatenate(fragments, layerTar);
+        layer = LayerConcatenation.concatenate(fragmentTars, layerTar);
       } catch (InstallerException e) {
         throw new StepFailure(
             e.code(), "the stored fragments could not be joined: " + e.getMessage(), e);
@@ -183,12 +207,12 @@ final class LayerBuilder {
               layer.size(),
               installed.stream().sorted().toList(),
               false,
-              set.digest(target.pythonMinor(), WheelFragments.LAYOUT_VERSION),
+              set.digest(target.pythonMinor(), layoutVersion(compiled)),
               resolved,
               set.localProjects().stream()
                   .map(p -> new DependencyLayer.LocalProject(p.path(), p.editable()))
                   .toList());
-      return new Built(result, new Counts(fetched, unpacked, reused, built));
+      return new Built(result, new Counts(fetched, fresh.size(), reused, built, compiled));
     } catch (IOException e) {
       throw new StepFailure(
           InstallStep.FAILED,
@@ -200,9 +224,42 @@ final class LayerBuilder {
     }
   }
 
+  /** A wheel unpacked in this build, before its bytecode is added and it is stored. */
+  private record Fresh(int index, ArtifactFile wheel, String key, WheelFragment fragment) {}
+
+  /** The layout a resolved set's layer has: fragments with or without bytecode. */
+  static String layoutVersion(boolean bytecode) {
+    return WheelFragments.LAYOUT_VERSION + (bytecode ? "+bytecode" : "");
+  }
+
+  /**
+   * Compiles the fresh fragments' sources in one sandbox run (a fresh interpreter per fragment) and
+   * writes each fragment again with its bytecode; returns the new tars in the same order.
+   */
+  private static List<Path> compile(List<Fresh> fresh, Bytecode bytecode, Path scratch, LogSink log)
+      throws StepFailure, IOException {
+    Path trees = Files.createDirectories(scratch.resolve("compile"));
+    for (int n = 0; n < fresh.size(); n++) {
+      FragmentBytecode.extractSources(
+          fresh.get(n).fragment().tar(), trees.resolve(Integer.toString(n)));
+    }
+    bytecode.compile(trees, log);
+    List<Path> tars = new ArrayList<>();
+    for (int n = 0; n < fresh.size(); n++) {
+      FragmentBytecode.Written written =
+          FragmentBytecode.withBytecode(
+              fresh.get(n).fragment().tar(),
+              trees.resolve(Integer.toString(n)),
+              scratch.resolve("bytecode"));
+      Files.deleteIfExists(fresh.get(n).fragment().tar());
+      tars.add(written.tar());
+    }
+    return tars;
+  }
+
   /** The action-cache key of a wheel's fragment. */
-  static String fragmentKey(Digest wheel, String pythonMinor) {
-    return key(FRAGMENT_KEY_VERSION, WheelFragments.LAYOUT_VERSION, wheel.hex(), pythonMinor);
+  static String fragmentKey(Digest wheel, String pythonMinor, boolean bytecode) {
+    return key(FRAGMENT_KEY_VERSION, layoutVersion(bytecode), wheel.hex(), pythonMinor);
   }
 
   /** The action-cache key of the wheel built from an sdist for a target. */
