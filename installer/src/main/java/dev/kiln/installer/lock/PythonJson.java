@@ -1,6 +1,7 @@
 package dev.kiln.installer.lock;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.installer.pep.PythonStrings;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -28,21 +29,7 @@ final class PythonJson {
     }
   }
 
-  private static final Comparator<String> CODE_POINT_ORDER =
-      (a, b) -> {
-        int i = 0;
-        int j = 0;
-        while (i < a.length() && j < b.length()) {
-          int ca = a.codePointAt(i);
-          int cb = b.codePointAt(j);
-          if (ca != cb) {
-            return Integer.compare(ca, cb);
-          }
-          i += Character.charCount(ca);
-          j += Character.charCount(cb);
-        }
-        return Integer.compare(a.length() - i, b.length() - j);
-      };
+  private static final Comparator<String> CODE_POINT_ORDER = PythonStrings::compare;
 
   private PythonJson() {}
 

@@ -1,7 +1,7 @@
 package dev.kiln.installer.pep;
 
 /** Python's idea of whitespace and string order, where the packaging standards lean on it. */
-final class PythonStrings {
+public final class PythonStrings {
   private static final int SHOWN = 120;
 
   private PythonStrings() {}
@@ -28,7 +28,7 @@ final class PythonStrings {
   }
 
   /** Python's {@code <} on strings: by code point. */
-  static int compare(String a, String b) {
+  public static int compare(String a, String b) {
     int i = 0;
     int j = 0;
     while (i < a.length() && j < b.length()) {

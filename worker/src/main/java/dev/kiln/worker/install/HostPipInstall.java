@@ -1,13 +1,11 @@
 package dev.kiln.worker.install;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kiln.cache.client.CacheServiceClient;
 import dev.kiln.cache.client.CacheServiceClientException;
 import dev.kiln.events.BuildPlanSummary;
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.DependencyLayer;
 import dev.kiln.events.Digest;
-import dev.kiln.events.EventCodec;
 import dev.kiln.worker.fs.BackgroundDeleter;
 import dev.kiln.worker.fs.ScratchSlots;
 import dev.kiln.worker.process.ExternalProcess;
@@ -18,12 +16,10 @@ import dev.kiln.worker.steps.StepFailure;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -72,17 +68,8 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
               + key);
     }
     LogSink log = ctx.log();
-    Optional<DependencyLayer> cached = lookUp(key, log);
-    if (cached.isPresent()) {
-      DependencyLayer layer = cached.get();
-      log.info(
-          "-----> Reusing the installed dependencies ("
-              + layer.distributions().size()
-              + " packages, installed earlier for the same dependency set)");
-      return layer;
-    }
     Path checkout = ctx.sourceDir();
-    Path sourceRoot = sourceRoot(checkout, plan);
+    Path sourceRoot = InstallInputs.sourceRoot(checkout, plan);
     try (ScratchSlots.Slot slot = slots.acquire()) {
       Path deps = slot.fresh("deps");
       Path wheels = slot.fresh("wheels");
@@ -99,7 +86,7 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
       Digest blob = store(tar, written);
       Files.deleteIfExists(tar);
       DependencyLayer layer = new DependencyLayer(key, blob, written.size(), distributions, false);
-      remember(layer);
+      InstallStep.remember(cache, layer);
       log.info(
           "       Installed "
               + distributions.size()
@@ -128,37 +115,6 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
     }
   }
 
-  private Optional<DependencyLayer> lookUp(String key, LogSink log) throws StepFailure {
-    Optional<String> json;
-    try {
-      json = cache.getAction(key);
-    } catch (CacheServiceClientException e) {
-      throw cacheUnavailable(e);
-    }
-    if (json.isEmpty()) {
-      return Optional.empty();
-    }
-    try {
-      DependencyLayer stored =
-          EventCodec.mapper()
-              .readValue(json.get().getBytes(StandardCharsets.UTF_8), DependencyLayer.class);
-      if (!key.equals(stored.key()) || stored.blob() == null) {
-        log.warn(
-            "       The cached entry for this dependency set is not a layer; installing again");
-        return Optional.empty();
-      }
-      return Optional.of(
-          new DependencyLayer(
-              stored.key(), stored.blob(), stored.size(), stored.distributions(), true));
-    } catch (IOException | IllegalArgumentException e) {
-      log.warn(
-          "       The cached entry for this dependency set is unreadable ("
-              + e.getMessage()
-              + "); installing again");
-      return Optional.empty();
-    }
-  }
-
   private Digest store(Path tar, LayerTar.Written written) throws StepFailure {
     try {
       Digest stored = cache.putBlob(tar);
@@ -174,27 +130,8 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
       }
       return stored;
     } catch (CacheServiceClientException e) {
-      throw cacheUnavailable(e);
+      throw InstallStep.cacheUnavailable(e);
     }
-  }
-
-  private void remember(DependencyLayer layer) throws StepFailure {
-    ObjectNode entry = EventCodec.mapper().valueToTree(layer);
-    entry.putArray("blobs").add(layer.blob().toString());
-    try {
-      cache.putAction(layer.key(), entry.toString());
-    } catch (CacheServiceClientException e) {
-      throw cacheUnavailable(e);
-    }
-  }
-
-  private StepFailure cacheUnavailable(CacheServiceClientException e) {
-    return new StepFailure(
-        CACHE_UNAVAILABLE,
-        "the cache-service did not answer as expected: "
-            + e.getMessage()
-            + "; the build can be retried once it is reachable again",
-        e);
   }
 
   /** What pip reads: the app's requirements file, or one written from a lockfile. */
@@ -213,7 +150,7 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
         if (files.contains("requirements.txt")
             || Files.isRegularFile(sourceRoot.resolve("requirements.txt"))) {
           return new Requirements(
-              inside(checkout, prefix + "requirements.txt"),
+              InstallInputs.inside(checkout, checkout, prefix + "requirements.txt"),
               "requirements.txt",
               false,
               "pip (requirements.txt)");
@@ -236,7 +173,8 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
         }
         PipfileLockRequirements.Converted converted =
             PipfileLockRequirements.convert(
-                Files.readAllBytes(inside(checkout, prefix + "Pipfile.lock")));
+                Files.readAllBytes(
+                    InstallInputs.inside(checkout, checkout, prefix + "Pipfile.lock")));
         Path written = slot.dir().resolve("requirements-from-Pipfile.lock.txt");
         Files.write(
             written,
@@ -355,35 +293,6 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
       Thread.currentThread().interrupt();
       throw new StepFailure(
           FAILED, "the install was interrupted because the worker is stopping", e);
-    }
-  }
-
-  private static Path sourceRoot(Path checkout, BuildPlanSummary plan) throws StepFailure {
-    String sourceDir = plan.sourceDir() == null ? "." : plan.sourceDir();
-    return inside(checkout, sourceDir);
-  }
-
-  /**
-   * {@code base/relative}, refusing anything (including symbolic links) that leads outside base.
-   */
-  private static Path inside(Path base, String relative) throws StepFailure {
-    try {
-      Path realBase = base.toRealPath();
-      Path resolved = base.resolve(relative).normalize();
-      Path real =
-          Files.exists(resolved, LinkOption.NOFOLLOW_LINKS) ? resolved.toRealPath() : resolved;
-      if (!real.startsWith(realBase)) {
-        throw new StepFailure(
-            FAILED,
-            "'"
-                + relative
-                + "' leads outside the repository; Kiln only reads files inside it."
-                + " Replace the symbolic link with the file itself.");
-      }
-      return resolved;
-    } catch (IOException e) {
-      throw new StepFailure(
-          FAILED, "could not read '" + relative + "' in the checkout: " + e.getMessage(), e);
     }
   }
 }

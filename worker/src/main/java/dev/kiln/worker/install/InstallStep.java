@@ -398,6 +398,11 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
   }
 
   private void remember(DependencyLayer layer) throws StepFailure {
+    remember(cache, layer);
+  }
+
+  /** Files the layer under its key, naming its blob so the entry lives only as long as it. */
+  static void remember(CacheServiceClient cache, DependencyLayer layer) throws StepFailure {
     ObjectNode entry = EventCodec.mapper().valueToTree(layer);
     entry.putArray("blobs").add(layer.blob().toString());
     try {

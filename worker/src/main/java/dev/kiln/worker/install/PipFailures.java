@@ -19,6 +19,42 @@ final class PipFailures {
 
   private PipFailures() {}
 
+  /**
+   * What pip's "No matching distribution found for X" / "Could not find a version that satisfies
+   * the requirement X (from versions: …)" names.
+   *
+   * @param versions the versions pip listed, or null
+   */
+  record Missing(String requirement, String packageName, String versions) {
+    /** The sentence about what the index has, for a message. */
+    String available(String noneText, String someText) {
+      return versions == null || versions.isBlank() || versions.strip().equals("none")
+          ? noneText
+          : someText + versions.strip() + ".";
+    }
+  }
+
+  /** The requirement pip could not find, read from its output, if that is what failed. */
+  static java.util.Optional<Missing> missing(String output) {
+    String requirement = null;
+    String versions = null;
+    Matcher noVersion = NO_VERSION.matcher(output);
+    if (noVersion.find()) {
+      requirement = noVersion.group(1);
+      versions = noVersion.group(2);
+    }
+    Matcher noMatching = NO_MATCHING.matcher(output);
+    if (requirement == null && noMatching.find()) {
+      requirement = noMatching.group(1);
+    }
+    if (requirement == null) {
+      return java.util.Optional.empty();
+    }
+    Matcher name = NAME.matcher(requirement);
+    return java.util.Optional.of(
+        new Missing(requirement, name.find() ? name.group() : requirement, versions));
+  }
+
   static StepFailure classify(
       ExternalProcess.Outcome outcome,
       String requirementsName,
@@ -35,25 +71,18 @@ final class PipFailures {
               + lastLines(outcome.tail())
               + "\nCheck that the package index answers, or split very large dependency sets.");
     }
-    String output = outcome.tailText();
-    String requirement = null;
-    String versions = null;
-    Matcher noVersion = NO_VERSION.matcher(output);
-    if (noVersion.find()) {
-      requirement = noVersion.group(1);
-      versions = noVersion.group(2);
-    }
-    Matcher noMatching = NO_MATCHING.matcher(output);
-    if (requirement == null && noMatching.find()) {
-      requirement = noMatching.group(1);
-    }
-    if (requirement != null) {
-      Matcher name = NAME.matcher(requirement);
-      String packageName = name.find() ? name.group() : requirement;
+    java.util.Optional<Missing> missing = missing(outcome.tailText());
+    if (missing.isPresent()) {
+      String requirement = missing.get().requirement();
+      String packageName = missing.get().packageName();
       String available =
-          versions == null || versions.isBlank() || versions.strip().equals("none")
-              ? "The index has no wheel of " + packageName + " for this Python and platform at all."
-              : "Versions the index has for this Python and platform: " + versions.strip() + ".";
+          missing
+              .get()
+              .available(
+                  "The index has no wheel of "
+                      + packageName
+                      + " for this Python and platform at all.",
+                  "Versions the index has for this Python and platform: ");
       return new StepFailure(
           InstallStep.PACKAGE_NOT_FOUND,
           "No distribution of "

@@ -28,8 +28,6 @@ import java.security.MessageDigest;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Unpinned requirements resolved by pip under the target runtime's Python in the build sandbox,
@@ -42,12 +40,6 @@ final class Resolution {
   static final String RESOLUTION_KEY_VERSION = "kiln-resolution-v1";
   static final String PIPFILE_REQUIREMENTS = ".kiln-pipfile-requirements.txt";
 
-  private static final Pattern NO_MATCHING =
-      Pattern.compile("No matching distribution found for (\\S+)");
-  private static final Pattern NO_VERSION =
-      Pattern.compile(
-          "Could not find a version that satisfies the requirement (\\S+)"
-              + "(?: \\(from versions: ([^)]*)\\))?");
   private static final int TAIL_SHOWN = 20;
 
   /** Where pip runs. */
@@ -213,23 +205,15 @@ final class Resolution {
   }
 
   private static StepFailure failure(SandboxOutcome outcome, String shownAs, String pythonVersion) {
-    String output = outcome.tailText();
-    String requirement = null;
-    String versions = null;
-    Matcher noVersion = NO_VERSION.matcher(output);
-    if (noVersion.find()) {
-      requirement = noVersion.group(1);
-      versions = noVersion.group(2);
-    }
-    Matcher noMatching = NO_MATCHING.matcher(output);
-    if (requirement == null && noMatching.find()) {
-      requirement = noMatching.group(1);
-    }
-    if (requirement != null) {
+    java.util.Optional<PipFailures.Missing> missing = PipFailures.missing(outcome.tailText());
+    if (missing.isPresent()) {
+      String requirement = missing.get().requirement();
       String available =
-          versions == null || versions.isBlank() || versions.strip().equals("none")
-              ? "The index has no release of it for this Python at all."
-              : "Releases the index has for this Python: " + versions.strip() + ".";
+          missing
+              .get()
+              .available(
+                  "The index has no release of it for this Python at all.",
+                  "Releases the index has for this Python: ");
       return new StepFailure(
           InstallStep.PACKAGE_NOT_FOUND,
           "Nothing on Kiln's package index matches '"
