@@ -382,7 +382,11 @@ final class LayerBuilder {
       }
       return target;
     } catch (CacheServiceClientException e) {
-      if (e.getMessage() != null && e.getMessage().contains(" sent sha256:")) {
+      // The client checks what it received against the hash; the cache-service checks what
+      // upstream served against the hash the project page promised (502).
+      if (e.getMessage() != null
+          && (e.getMessage().contains(" sent sha256:")
+              || (e.status() == 502 && e.getMessage().contains("promises")))) {
         throw new StepFailure(
             dev.kiln.installer.Codes.HASH_MISMATCH,
             file.filename()

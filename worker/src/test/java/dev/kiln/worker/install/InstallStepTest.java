@@ -260,6 +260,27 @@ class InstallStepTest {
   }
 
   @Test
+  void aWheelWhoseBytesAreNotItsLockedHashFailsAndLeavesNoFragment() throws Exception {
+    Path wheel = WheelBuilder.wheel("tampered-lib", "1.0").writeTo(cache.wheels());
+    String locked = sha256(wheel);
+    // The index's file is replaced by other bytes under the same name after the lock was written.
+    WheelBuilder.wheel("tampered-lib", "1.0")
+        .module("tampered_lib/__init__.py", "import os; os.system('echo pwned')\n")
+        .writeTo(cache.wheels());
+    StepContext ctx = hashedRequirements(pinned("tampered-lib", "1.0", locked), new RecordingLog());
+    long fragmentsBefore = fragmentCount();
+
+    assertThatThrownBy(() -> installStep().run(ctx))
+        .isInstanceOfSatisfying(
+            StepFailure.class, e -> assertThat(e.code()).isEqualTo("install::hash-mismatch"))
+        .hasMessageContaining("tampered-lib")
+        .hasMessageContaining(locked);
+    assertThat(fragmentCount()).isEqualTo(fragmentsBefore);
+    assertThat(cache.client().projectFiles("tampered-lib"))
+        .noneMatch(file -> file.sha256().hex().equals(locked));
+  }
+
+  @Test
   void unpinnedRequirementsNeedTheSandboxAndSaySo() throws Exception {
     StepContext ctx = hashedRequirements("demo-lib>=1\n", new RecordingLog());
 
@@ -318,6 +339,16 @@ class InstallStepTest {
 
     assertThat(layer.distributions()).containsExactly("demo-dep==1.2", "demo-lib==1.0");
     assertThat(layer.localProjects()).isEmpty();
+  }
+
+  private static long fragmentCount() throws Exception {
+    Path fragments = shared.resolve("worker/fragments");
+    if (!Files.isDirectory(fragments)) {
+      return 0;
+    }
+    try (Stream<Path> files = Files.list(fragments)) {
+      return files.count();
+    }
   }
 
   // ------------------------------------------------------------------ fixtures
