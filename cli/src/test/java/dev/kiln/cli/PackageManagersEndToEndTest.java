@@ -339,6 +339,43 @@ class PackageManagersEndToEndTest {
     assertThat(serve(otherApp)).isEqualTo("hello from greet-lib 2.0 / only-source 5");
   }
 
+  @Test
+  @Order(11)
+  void anSdistThatCannotBuildNamesThePackageAndWhatIsMissing() throws Exception {
+    add(
+        "needs-pg",
+        "2.9",
+        SdistBuilder.sdist("needs-pg", "2.9")
+            .setupPy(
+                "raise SystemExit('Error: pg_config executable not found.\\n"
+                    + "pg_config is required to build psycopg2 from source.')\n")
+            .writeTo(wheels));
+    IndexFile sdist = file("needs-pg");
+    String lock =
+        "lock-version = \"1.0\"\ncreated-by = \"uv\"\nrequires-python = \">=3.11\"\n\n"
+            + "[[packages]]\nname = \"needs-pg\"\nversion = \"2.9\"\n"
+            + "sdist = { name = \""
+            + sdist.filename()
+            + "\", url = \"https://files.pythonhosted.org/"
+            + sdist.filename()
+            + "\", size = "
+            + sdist.size()
+            + ", hashes = { sha256 = \""
+            + sdist.sha256()
+            + "\" } }\n";
+    GitRepo repo = GitRepo.init(temp.resolve("repos/needs-pg"));
+    repo.commit(app(Map.of("pylock.toml", lock)), "a package that builds only with pg_config");
+    StringWriter log = new StringWriter();
+
+    BuildFailed failed = pushes.fails("engines", "needs-pg", repo, log);
+
+    assertThat(failed.code()).isEqualTo("install::sdist-build-failed");
+    assertThat(failed.message())
+        .contains("needs-pg 2.9")
+        .contains("pg_config")
+        .contains("psycopg2-binary");
+  }
+
   // ------------------------------------------------------------------ building
 
   private ImageReady build(String app, Map<String, String> files) throws Exception {

@@ -11,6 +11,7 @@ import dev.kiln.installer.InstallerException;
 import dev.kiln.installer.LocalProject;
 import dev.kiln.installer.LockedDistribution;
 import dev.kiln.installer.LockedSet;
+import dev.kiln.installer.build.BuildFailureHints;
 import dev.kiln.installer.resolve.PipReport;
 import dev.kiln.installer.resolve.PipfileRequirements;
 import dev.kiln.worker.buildsteps.BuildStepRunner;
@@ -235,7 +236,16 @@ final class Resolution {
       case OUT_OF_MEMORY -> message.append(": it ran out of memory in the sandbox");
       default -> message.append(" (exit status ").append(outcome.exitCode()).append(')');
     }
-    message.append(". Its last output:\n");
+    message.append('.');
+    BuildFailureHints.explain(outcome.tail())
+        .ifPresent(
+            hint ->
+                message
+                    .append(" A package had to be built from source and needs ")
+                    .append(hint.missing())
+                    .append(", which Kiln's runtime does not have. ")
+                    .append(hint.advice()));
+    message.append(" Its last output:\n");
     List<String> tail = outcome.tail();
     for (String line : tail.subList(Math.max(0, tail.size() - TAIL_SHOWN), tail.size())) {
       message.append("       ").append(line).append('\n');
