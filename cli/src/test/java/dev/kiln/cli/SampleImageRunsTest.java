@@ -79,7 +79,13 @@ class SampleImageRunsTest {
 
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.body()).contains("Hello from Kiln!").contains("listening on port 8080");
-      assertThat(app.getLogs()).contains("GET / HTTP/1.1");
+      // gunicorn writes the access-log line after it has answered: wait for it to arrive.
+      String logs = app.getLogs();
+      for (int i = 0; i < 100 && !logs.contains("GET / HTTP/1.1"); i++) {
+        Thread.sleep(100);
+        logs = app.getLogs();
+      }
+      assertThat(logs).contains("GET / HTTP/1.1");
     }
   }
 }
