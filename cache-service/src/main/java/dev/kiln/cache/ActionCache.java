@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * Action results on local disk ({@code <root>/ac/v1/ab/abcdef…}): a JSON object per key, e.g. a
@@ -37,6 +38,7 @@ final class ActionCache {
     this.tempDir = actionRoot.resolve("tmp");
     this.blobs = blobs;
     Files.createDirectories(tempDir);
+    retainEverythingNamed();
   }
 
   /** Removes results a crashed process was half-way through writing. */
@@ -44,32 +46,84 @@ final class ActionCache {
     return BlobStore.removeFilesOlderThan(tempDir, age);
   }
 
-  /**
-   * Stores (or replaces) the result for {@code key}.
-   *
-   * @return true when the key had no result before
-   */
+  /** {@link #put(String, String, BlobScope)} of a public result. */
   boolean put(String key, String json) throws IOException {
+    return put(key, json, BlobScope.PUBLIC);
+  }
+
+  /**
+   * Stores (or replaces) the result for {@code key} in {@code scope}'s namespace: a tenant's result
+   * never replaces another tenant's, nor the public one.
+   *
+   * @return true when the key had no result in that namespace before
+   * @throws CacheError 409 when a blob it names is not in the store or not readable for {@code
+   *     scope} (a public result may name public blobs only)
+   */
+  boolean put(String key, String json, BlobScope scope) throws IOException {
     requireKey(key);
     List<Digest> named = blobsNamedBy(json);
+    Path target = pathOf(key, scope);
+    try {
+      // Under the store's lock: no blob the result names can be evicted between the check and
+      // the result becoming visible (and protecting it).
+      return blobs.locked(
+          () -> {
+            requireReadable(key, named, scope);
+            List<Digest> before = namedByStored(target);
+            boolean created = !Files.exists(target);
+            writeAtomically(target, json);
+            blobs.retain(named);
+            blobs.release(before);
+            return created;
+          });
+    } catch (IOException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void requireReadable(String key, List<Digest> named, BlobScope scope) throws IOException {
     List<String> missing = new ArrayList<>();
+    List<String> notPublic = new ArrayList<>();
     for (Digest digest : named) {
       if (!blobs.contains(digest)) {
         missing.add(digest.toString());
+      } else if (!blobs.readers(digest).readableBy(scope.tenant())) {
+        (scope.isPublic() ? notPublic : missing).add(digest.toString());
       }
+    }
+    if (!notPublic.isEmpty()) {
+      throw CacheError.conflict(
+          "a public action result may only name public blobs, but the result for "
+              + key
+              + " names "
+              + String.join(", ", notPublic)
+              + ", which "
+              + (notPublic.size() == 1 ? "is" : "are")
+              + " stored for a tenant only. Store it with "
+              + BlobScope.SCOPE_HEADER
+              + ": tenant (and "
+              + BlobScope.TENANT_HEADER
+              + "), or upload the blobs with "
+              + BlobScope.SCOPE_HEADER
+              + ": public if they were built from public inputs only. Nothing was stored.");
     }
     if (!missing.isEmpty()) {
       throw CacheError.conflict(
           "action result for "
               + key
               + " names blobs the store does not"
-              + " have: "
+              + " have"
+              + (scope.isPublic() ? "" : " for tenant '" + scope.tenant() + "'")
+              + ": "
               + String.join(", ", missing)
               + "; upload them with PUT /cas/{hex} first."
               + " Nothing was stored; an earlier result for the key, if any, is unchanged.");
     }
-    Path target = pathOf(key);
-    boolean created = !Files.exists(target);
+  }
+
+  private void writeAtomically(Path target, String json) throws IOException {
     Path temp = Files.createTempFile(tempDir, "incoming-", ".json");
     try {
       Files.writeString(temp, json, StandardCharsets.UTF_8);
@@ -79,29 +133,50 @@ final class ActionCache {
       Files.createDirectories(target.getParent());
       Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       BlobStore.fsyncDirectory(target.getParent());
-      return created;
     } finally {
       Files.deleteIfExists(temp);
     }
   }
 
-  /**
-   * The stored result for {@code key}.
-   *
-   * @throws CacheError 404 when there is none, or when a blob it names has gone
-   */
+  /** {@link #get(String, String)} of the public result. */
   String get(String key) throws IOException {
+    return get(key, null);
+  }
+
+  /**
+   * The result for {@code key} on behalf of {@code tenant}: the tenant's own result if it has a
+   * usable one, else the public one. A result is usable only while every blob it names is stored
+   * and readable for {@code tenant}.
+   *
+   * @param tenant the tenant the request acts for, or null (public results and blobs only)
+   * @throws CacheError 404 when there is none, or when a blob it names has gone or is not readable
+   */
+  String get(String key, String tenant) throws IOException {
     requireKey(key);
-    String json;
-    try {
-      json = Files.readString(pathOf(key), StandardCharsets.UTF_8);
-    } catch (NoSuchFileException e) {
-      throw CacheError.notFound("no action result for " + key);
+    List<Path> candidates = new ArrayList<>();
+    if (tenant != null) {
+      candidates.add(pathOf(key, BlobScope.tenant(tenant)));
     }
+    candidates.add(pathOf(key, BlobScope.PUBLIC));
     List<String> gone = new ArrayList<>();
-    for (Digest digest : blobsNamedBy(json)) {
-      if (!blobs.contains(digest)) {
-        gone.add(digest.toString());
+    for (Path candidate : candidates) {
+      String json;
+      try {
+        json = Files.readString(candidate, StandardCharsets.UTF_8);
+      } catch (NoSuchFileException e) {
+        continue;
+      }
+      gone.clear();
+      for (Digest digest : blobsNamedBy(json)) {
+        if (!blobs.readable(digest, tenant)) {
+          gone.add(digest.toString());
+        }
+      }
+      if (gone.isEmpty()) {
+        for (Digest digest : blobsNamedBy(json)) {
+          blobs.touch(digest);
+        }
+        return json;
       }
     }
     if (!gone.isEmpty()) {
@@ -112,7 +187,28 @@ final class ActionCache {
               + String.join(", ", gone)
               + "; recompute the action and PUT it again");
     }
-    return json;
+    throw CacheError.notFound("no action result for " + key);
+  }
+
+  private List<Digest> namedByStored(Path path) throws IOException {
+    try {
+      return blobsNamedBy(Files.readString(path, StandardCharsets.UTF_8));
+    } catch (NoSuchFileException e) {
+      return List.of();
+    } catch (CacheError unreadable) {
+      return List.of();
+    }
+  }
+
+  /** At start: every blob a stored result names is protected from eviction. */
+  private void retainEverythingNamed() throws IOException {
+    try (Stream<Path> files = Files.walk(actionRoot)) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        if (Digest.isHex(file.getFileName().toString()) && Files.isRegularFile(file)) {
+          blobs.retain(namedByStored(file));
+        }
+      }
+    }
   }
 
   /** The digests in the {@code blobs} field of an action result. */
@@ -178,8 +274,11 @@ final class ActionCache {
     return Digest.of(entry);
   }
 
-  private Path pathOf(String key) {
-    return actionRoot.resolve(key.substring(0, 2)).resolve(key);
+  /** Public results at {@code ac/v1/ab/<key>}, a tenant's at {@code ac/v1/tenants/<t>/ab/<key>}. */
+  private Path pathOf(String key, BlobScope scope) {
+    Path namespace =
+        scope.isPublic() ? actionRoot : actionRoot.resolve("tenants").resolve(scope.tenant());
+    return namespace.resolve(key.substring(0, 2)).resolve(key);
   }
 
   static void requireKey(String key) {

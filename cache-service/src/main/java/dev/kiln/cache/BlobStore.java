@@ -5,18 +5,27 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
+import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Immutable blobs on local disk, named by their SHA-256: {@code <root>/cas/v1/ab/abcdef…}.
@@ -26,21 +35,56 @@ import java.util.stream.Stream;
  * partial blob and a crash leaves at most a stray file in {@code tmp/}.
  */
 final class BlobStore {
+  private static final Logger LOG = LoggerFactory.getLogger(BlobStore.class);
   static final String LAYOUT_VERSION = "v1";
+
+  /** How {@link #removeTempFilesOlderThan} and the scan tell shard directories apart. */
+  private static final java.util.regex.Pattern SHARD =
+      java.util.regex.Pattern.compile("[0-9a-f]{2}");
 
   private final Path blobRoot;
   private final Path tempDir;
+  private final Path readersRoot;
+  private final long maxStoreBytes;
+  private final ToLongFunction<String> storeQuotaOf;
+  private final String quotaHint;
+  // Guards the ledger and every change to what is on disk (publish, add a reader, evict), so a
+  // quota or the store bound is checked and consumed in one step. Reads of bytes take no lock.
+  private final StoreLedger ledger = new StoreLedger();
 
   BlobStore(Path storeRoot) throws IOException {
+    this(storeRoot, Long.MAX_VALUE, tenant -> Long.MAX_VALUE, "");
+  }
+
+  /**
+   * @param maxStoreBytes the most bytes all blobs together may take; eviction makes room
+   * @param storeQuotaOf a tenant's store quota in bytes
+   * @param quotaHint how an operator raises a tenant's quota, for messages
+   */
+  BlobStore(
+      Path storeRoot, long maxStoreBytes, ToLongFunction<String> storeQuotaOf, String quotaHint)
+      throws IOException {
     this.blobRoot = storeRoot.resolve("cas").resolve(LAYOUT_VERSION);
     // Same file system as the blobs, so the final link/rename is atomic.
     this.tempDir = blobRoot.resolve("tmp");
+    // Beside cas/, not in it: cas/v1/ holds blobs (and tmp/) only.
+    this.readersRoot = storeRoot.resolve("readers").resolve(LAYOUT_VERSION);
+    this.maxStoreBytes = maxStoreBytes;
+    this.storeQuotaOf = storeQuotaOf;
+    this.quotaHint = quotaHint;
     Files.createDirectories(tempDir);
+    Files.createDirectories(readersRoot);
+    scan();
   }
 
   Path pathOf(Digest digest) {
     String hex = digest.hex();
     return blobRoot.resolve(hex.substring(0, 2)).resolve(hex);
+  }
+
+  private Path readersPathOf(Digest digest) {
+    String hex = digest.hex();
+    return readersRoot.resolve(hex.substring(0, 2)).resolve(hex);
   }
 
   boolean contains(Digest digest) {
@@ -56,6 +100,48 @@ final class BlobStore {
     }
   }
 
+  /**
+   * The blob's size when it is stored and readable on behalf of {@code tenant} (null: a request
+   * acting for no tenant, which sees public blobs only); empty otherwise, so a caller cannot tell
+   * "absent" from "someone else's". Marks the blob as used.
+   */
+  Optional<Long> readableSize(Digest digest, String tenant) throws IOException {
+    Optional<Long> size = size(digest);
+    if (size.isEmpty() || !readers(digest).readableBy(tenant)) {
+      return Optional.empty();
+    }
+    touch(digest);
+    return size;
+  }
+
+  boolean readable(Digest digest, String tenant) throws IOException {
+    return contains(digest) && readers(digest).readableBy(tenant);
+  }
+
+  /**
+   * Who may read the blob. A blob stored before scopes existed has no readers file and stays
+   * public, as everything in the store was then.
+   */
+  BlobReaders readers(Digest digest) throws IOException {
+    try {
+      return BlobReaders.decode(Files.readString(readersPathOf(digest), StandardCharsets.UTF_8));
+    } catch (NoSuchFileException e) {
+      return BlobReaders.PUBLIC;
+    }
+  }
+
+  /** Records a use, for least-recently-used eviction (also across restarts, through mtime). */
+  void touch(Digest digest) {
+    synchronized (ledger) {
+      ledger.touch(digest);
+    }
+    try {
+      Files.setLastModifiedTime(pathOf(digest), FileTime.from(Instant.now()));
+    } catch (IOException e) {
+      // Only the order after a restart suffers.
+    }
+  }
+
   Path tempDir() {
     return tempDir;
   }
@@ -64,15 +150,23 @@ final class BlobStore {
     return Files.createTempFile(tempDir, "incoming-", ".tmp");
   }
 
+  /** {@link #commit(Path, Digest, Digest, BlobScope)} for a public blob. */
+  boolean commit(Path temp, Digest expected, Digest actual) throws IOException {
+    return commit(temp, expected, actual, BlobScope.PUBLIC);
+  }
+
   /**
-   * Publishes a fully written temp file as blob {@code expected}, consuming the temp file in every
-   * outcome.
+   * Publishes a fully written temp file as blob {@code expected}, readable for {@code scope},
+   * consuming the temp file in every outcome. When the store already has the blob, {@code scope} is
+   * added to its readers.
    *
    * @param actual the digest computed while the temp file was written
    * @return true when the blob is new, false when the store already had it
-   * @throws CacheError 400 when {@code actual} differs from {@code expected}
+   * @throws CacheError 400 when {@code actual} differs from {@code expected}; 507 when the blob
+   *     would take its tenant over its store quota, or the store over its bound with nothing left
+   *     to evict
    */
-  boolean commit(Path temp, Digest expected, Digest actual) throws IOException {
+  boolean commit(Path temp, Digest expected, Digest actual, BlobScope scope) throws IOException {
     try {
       if (!expected.equals(actual)) {
         throw CacheError.badRequest(
@@ -85,20 +179,210 @@ final class BlobStore {
                 + "; nothing was stored. Send exactly the bytes whose SHA-256 is in the URL.");
       }
       Path target = pathOf(expected);
-      if (Files.exists(target)) {
-        return false;
+      long size = Files.size(temp);
+      if (!Files.exists(target)) {
+        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+          channel.force(true);
+        }
       }
+      synchronized (ledger) {
+        if (Files.exists(target)) {
+          addReader(expected, scope, size);
+          ledger.touch(expected);
+          return false;
+        }
+        // Gone from disk behind the ledger's back (removed by hand): forget it.
+        ledger.remove(expected);
+        BlobReaders readers = BlobReaders.of(scope);
+        requireQuota(readers.chargedTo(), size, expected);
+        makeRoom(size, expected);
+        // Readers first: a crash between the two leaves a readers file without a blob (harmless),
+        // never a blob that reads as public because its readers file is missing.
+        writeReaders(expected, readers);
+        Files.createDirectories(target.getParent());
+        boolean created = linkOrMove(temp, target);
+        if (created) {
+          fsyncDirectory(target.getParent());
+          ledger.add(expected, size, readers);
+        } else {
+          addReader(expected, scope, size);
+        }
+        return created;
+      }
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  /**
+   * Refuses at once a blob of {@code size} bytes that could never be stored for {@code scope} (over
+   * its tenant's quota), before anything is read. Eviction is not tried here.
+   */
+  void requireRoomFor(BlobScope scope, long size, Digest digest) {
+    if (scope.isPublic()) {
+      return;
+    }
+    synchronized (ledger) {
+      requireQuota(java.util.Set.of(scope.tenant()), size, digest);
+    }
+  }
+
+  /** Called under the lock. */
+  private void addReader(Digest digest, BlobScope scope, long size) throws IOException {
+    BlobReaders before = readers(digest);
+    BlobReaders after = before.with(scope);
+    if (after.equals(before)) {
+      return;
+    }
+    java.util.Set<String> newlyCharged = new java.util.HashSet<>(after.chargedTo());
+    newlyCharged.removeAll(before.chargedTo());
+    requireQuota(newlyCharged, size, digest);
+    writeReaders(digest, after);
+    if (!ledger.knows(digest)) {
+      ledger.add(digest, size, after);
+    } else {
+      ledger.updateReaders(digest, after);
+    }
+  }
+
+  /** Called under the lock. */
+  private void requireQuota(java.util.Set<String> tenants, long size, Digest digest) {
+    for (String tenant : tenants) {
+      long quota = storeQuotaOf.applyAsLong(tenant);
+      long used = ledger.tenantBytes(tenant);
+      if (used + size > quota) {
+        throw CacheError.insufficientStorage(
+            "tenant '"
+                + tenant
+                + "' is over its store quota: its own blobs take "
+                + used
+                + " bytes, and "
+                + digest
+                + " ("
+                + size
+                + " bytes) would take them past its quota of "
+                + quota
+                + " bytes (quotas.storeBytes); nothing was stored. Raise the quota with "
+                + quotaHint.replace("{tenant}", tenant)
+                + ", or let unused builds' layers age out");
+      }
+    }
+  }
+
+  /** Called under the lock: evicts least recently used, unnamed blobs until {@code size} fits. */
+  private void makeRoom(long size, Digest incoming) throws IOException {
+    if (maxStoreBytes == Long.MAX_VALUE) {
+      return;
+    }
+    Optional<List<Digest>> evictions = ledger.evictionsToFit(size, maxStoreBytes);
+    if (evictions.isEmpty()) {
+      throw CacheError.insufficientStorage(
+          "the store is full: blobs take "
+              + ledger.totalBytes()
+              + " of its "
+              + maxStoreBytes
+              + " bytes (maxStoreBytes), "
+              + incoming
+              + " needs "
+              + size
+              + " more, and only "
+              + ledger.evictableBytes()
+              + " bytes are not named by a live action result (which are never evicted); nothing"
+              + " was stored. Raise maxStoreBytes (kiln up --cache-max-store-bytes) or give the"
+              + " store more disk");
+    }
+    for (Digest victim : evictions.get()) {
+      long victimSize = ledger.size(victim).orElse(0L);
+      Files.deleteIfExists(pathOf(victim));
+      Files.deleteIfExists(readersPathOf(victim));
+      ledger.remove(victim);
+      LOG.info(
+          "evicted {} ({} bytes, least recently used, named by no action result) to make room for"
+              + " {} ({} bytes); the store now holds {} of {} bytes",
+          victim,
+          victimSize,
+          incoming,
+          size,
+          ledger.totalBytes(),
+          maxStoreBytes);
+    }
+  }
+
+  private void writeReaders(Digest digest, BlobReaders readers) throws IOException {
+    Path target = readersPathOf(digest);
+    Files.createDirectories(target.getParent());
+    Path temp = Files.createTempFile(tempDir, "readers-", ".tmp");
+    try {
+      Files.writeString(temp, readers.encode(), StandardCharsets.UTF_8);
       try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
         channel.force(true);
       }
-      Files.createDirectories(target.getParent());
-      boolean created = linkOrMove(temp, target);
-      if (created) {
-        fsyncDirectory(target.getParent());
-      }
-      return created;
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      fsyncDirectory(target.getParent());
     } finally {
       Files.deleteIfExists(temp);
+    }
+  }
+
+  /** Action results now name these blobs: eviction leaves them alone. */
+  void retain(Collection<Digest> digests) {
+    synchronized (ledger) {
+      ledger.retain(digests);
+    }
+  }
+
+  void release(Collection<Digest> digests) {
+    synchronized (ledger) {
+      ledger.release(digests);
+    }
+  }
+
+  /** Runs {@code work} while no blob is published, re-scoped or evicted. */
+  <T> T locked(java.util.concurrent.Callable<T> work) throws Exception {
+    synchronized (ledger) {
+      return work.call();
+    }
+  }
+
+  long totalBytes() {
+    synchronized (ledger) {
+      return ledger.totalBytes();
+    }
+  }
+
+  long tenantBytes(String tenant) {
+    synchronized (ledger) {
+      return ledger.tenantBytes(tenant);
+    }
+  }
+
+  /** Rebuilds the ledger from disk: sizes, readers, and least recently used first by mtime. */
+  private void scan() throws IOException {
+    record Found(Digest digest, long size, FileTime used) {}
+    List<Found> found = new ArrayList<>();
+    try (Stream<Path> shards = Files.list(blobRoot)) {
+      for (Path shard : (Iterable<Path>) shards::iterator) {
+        if (!SHARD.matcher(shard.getFileName().toString()).matches() || !Files.isDirectory(shard)) {
+          continue;
+        }
+        try (Stream<Path> files = Files.list(shard)) {
+          for (Path file : (Iterable<Path>) files::iterator) {
+            String name = file.getFileName().toString();
+            if (Digest.isHex(name)) {
+              BasicFileAttributes attributes =
+                  Files.readAttributes(file, BasicFileAttributes.class);
+              found.add(
+                  new Found(Digest.ofHex(name), attributes.size(), attributes.lastModifiedTime()));
+            }
+          }
+        }
+      }
+    }
+    found.sort(java.util.Comparator.comparing(Found::used));
+    synchronized (ledger) {
+      for (Found blob : found) {
+        ledger.add(blob.digest(), blob.size(), readers(blob.digest()));
+      }
     }
   }
 
@@ -107,7 +391,7 @@ final class BlobStore {
     Digest digest = Digest.compute(content);
     Path temp = newTempFile();
     Files.write(temp, content);
-    commit(temp, digest, digest);
+    commit(temp, digest, digest, BlobScope.PUBLIC);
     return digest;
   }
 

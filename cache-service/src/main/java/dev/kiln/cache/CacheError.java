@@ -31,6 +31,23 @@ final class CacheError extends RuntimeException {
     return new CacheError(409, message, null);
   }
 
+  static CacheError unauthorized(String message) {
+    return new CacheError(401, message, null);
+  }
+
+  static CacheError forbidden(String message) {
+    return new CacheError(403, message, null);
+  }
+
+  static CacheError payloadTooLarge(String message) {
+    return new CacheError(413, message, null);
+  }
+
+  /** The store (or a tenant's share of it) has no room; the message names the limit. */
+  static CacheError insufficientStorage(String message) {
+    return new CacheError(507, message, null);
+  }
+
   static CacheError internal(String message, Throwable cause) {
     return new CacheError(500, message, cause);
   }

@@ -22,6 +22,17 @@ import java.util.Objects;
  *     {@code index.xml}); null means {@value #PUBLIC_NLTK_DATA_INDEX}
  * @param maxNltkPackageBytes the largest NLTK package zip the service fetches and stores; 0 means
  *     {@value #DEFAULT_MAX_NLTK_PACKAGE_BYTES}
+ * @param farmTokenSha256 lowercase hex SHA-256 of the farm token every request but {@code GET
+ *     /health} must present as {@code Authorization: Bearer}; null turns authentication off (only
+ *     for tests of other modules: {@code kiln up} always sets it)
+ * @param maxBlobBytes the largest blob stored, by upload or from an upstream index; 0 means {@value
+ *     #DEFAULT_MAX_BLOB_BYTES}
+ * @param maxStoreBytes the most bytes all blobs together may take (least recently used blobs no
+ *     action result names are evicted to make room); 0 means unbounded
+ * @param maxIndexPageBytes the largest upstream index page (project list or project page) read; 0
+ *     means {@value #DEFAULT_MAX_INDEX_PAGE_BYTES}
+ * @param tenantDirectory tenants' private indexes and store quotas; null means {@link
+ *     TenantDirectory#none()}
  */
 public record CacheServiceConfig(
     Path root,
@@ -30,7 +41,12 @@ public record CacheServiceConfig(
     int port,
     Duration projectPageTtl,
     String nltkDataUrl,
-    long maxNltkPackageBytes) {
+    long maxNltkPackageBytes,
+    String farmTokenSha256,
+    long maxBlobBytes,
+    long maxStoreBytes,
+    long maxIndexPageBytes,
+    TenantDirectory tenantDirectory) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final Duration DEFAULT_PROJECT_PAGE_TTL = Duration.ofMinutes(10);
@@ -39,6 +55,12 @@ public record CacheServiceConfig(
       "https://raw.githubusercontent.com/nltk/nltk_data/gh-pages/index.xml";
   // 1 GiB: the largest package on the public index is a few hundred MiB.
   public static final long DEFAULT_MAX_NLTK_PACKAGE_BYTES = 1L << 30;
+
+  /** 2 GiB: larger than any wheel or dependency layer a sane build makes. */
+  public static final long DEFAULT_MAX_BLOB_BYTES = 2L << 30;
+
+  /** 256 MiB: PyPI's whole project list is a few tens of MiB. */
+  public static final long DEFAULT_MAX_INDEX_PAGE_BYTES = 256L << 20;
 
   public CacheServiceConfig {
     Objects.requireNonNull(root, "root: the directory for the store is required");
@@ -63,6 +85,52 @@ public record CacheServiceConfig(
               + maxNltkPackageBytes
               + " is negative: give the largest package zip to accept, or 0 for the default");
     }
+    if (farmTokenSha256 != null) {
+      new FarmCredential(farmTokenSha256); // validates the form
+      farmTokenSha256 = farmTokenSha256.strip().toLowerCase(java.util.Locale.ROOT);
+    }
+    maxBlobBytes = positiveOrDefault("maxBlobBytes", maxBlobBytes, DEFAULT_MAX_BLOB_BYTES);
+    maxStoreBytes = positiveOrDefault("maxStoreBytes", maxStoreBytes, Long.MAX_VALUE);
+    maxIndexPageBytes =
+        positiveOrDefault("maxIndexPageBytes", maxIndexPageBytes, DEFAULT_MAX_INDEX_PAGE_BYTES);
+    tenantDirectory = tenantDirectory == null ? TenantDirectory.none() : tenantDirectory;
+  }
+
+  /** Authentication off, default limits, no tenant directory. */
+  public CacheServiceConfig(
+      Path root,
+      String upstreamIndexUrl,
+      String host,
+      int port,
+      Duration projectPageTtl,
+      String nltkDataUrl,
+      long maxNltkPackageBytes) {
+    this(
+        root,
+        upstreamIndexUrl,
+        host,
+        port,
+        projectPageTtl,
+        nltkDataUrl,
+        maxNltkPackageBytes,
+        null,
+        0,
+        0,
+        0,
+        null);
+  }
+
+  private static long positiveOrDefault(String name, long value, long defaultValue) {
+    if (value < 0) {
+      throw new IllegalArgumentException(
+          name + " " + value + " is negative: give a number of bytes, or 0 for the default");
+    }
+    return value == 0 ? defaultValue : value;
+  }
+
+  /** Whether requests must carry the farm token. */
+  public boolean authenticationRequired() {
+    return farmTokenSha256 != null;
   }
 
   /** The NLTK data index and package limit take their defaults. */
@@ -79,23 +147,178 @@ public record CacheServiceConfig(
 
   public CacheServiceConfig withPort(int newPort) {
     return new CacheServiceConfig(
-        root, upstreamIndexUrl, host, newPort, projectPageTtl, nltkDataUrl, maxNltkPackageBytes);
+        root,
+        upstreamIndexUrl,
+        host,
+        newPort,
+        projectPageTtl,
+        nltkDataUrl,
+        maxNltkPackageBytes,
+        farmTokenSha256,
+        maxBlobBytes,
+        maxStoreBytes,
+        maxIndexPageBytes,
+        tenantDirectory);
   }
 
   public CacheServiceConfig withProjectPageTtl(Duration ttl) {
     return new CacheServiceConfig(
-        root, upstreamIndexUrl, host, port, ttl, nltkDataUrl, maxNltkPackageBytes);
+        root,
+        upstreamIndexUrl,
+        host,
+        port,
+        ttl,
+        nltkDataUrl,
+        maxNltkPackageBytes,
+        farmTokenSha256,
+        maxBlobBytes,
+        maxStoreBytes,
+        maxIndexPageBytes,
+        tenantDirectory);
   }
 
   /** Proxy another NLTK data index, e.g. {@code file:///srv/nltk_data/index.xml}. */
   public CacheServiceConfig withNltkDataUrl(String url) {
     return new CacheServiceConfig(
-        root, upstreamIndexUrl, host, port, projectPageTtl, url, maxNltkPackageBytes);
+        root,
+        upstreamIndexUrl,
+        host,
+        port,
+        projectPageTtl,
+        url,
+        maxNltkPackageBytes,
+        farmTokenSha256,
+        maxBlobBytes,
+        maxStoreBytes,
+        maxIndexPageBytes,
+        tenantDirectory);
   }
 
   public CacheServiceConfig withMaxNltkPackageBytes(long maxBytes) {
     return new CacheServiceConfig(
-        root, upstreamIndexUrl, host, port, projectPageTtl, nltkDataUrl, maxBytes);
+        root,
+        upstreamIndexUrl,
+        host,
+        port,
+        projectPageTtl,
+        nltkDataUrl,
+        maxBytes,
+        farmTokenSha256,
+        maxBlobBytes,
+        maxStoreBytes,
+        maxIndexPageBytes,
+        tenantDirectory);
+  }
+
+  /**
+   * Require {@code Authorization: Bearer <farm token>} on everything but {@code GET /health}.
+   *
+   * @param sha256Hex lowercase hex SHA-256 of the farm token (never the token itself)
+   */
+  public CacheServiceConfig withFarmTokenSha256(String sha256Hex) {
+    return new CacheServiceConfig(
+        root,
+        upstreamIndexUrl,
+        host,
+        port,
+        projectPageTtl,
+        nltkDataUrl,
+        maxNltkPackageBytes,
+        sha256Hex,
+        maxBlobBytes,
+        maxStoreBytes,
+        maxIndexPageBytes,
+        tenantDirectory);
+  }
+
+  /** The SHA-256 (lowercase hex) of a token, the form {@link #withFarmTokenSha256} takes. */
+  public static String sha256Hex(String token) {
+    return FarmCredential.sha256Hex(token);
+  }
+
+  public CacheServiceConfig withMaxBlobBytes(long maxBytes) {
+    return new CacheServiceConfig(
+        root,
+        upstreamIndexUrl,
+        host,
+        port,
+        projectPageTtl,
+        nltkDataUrl,
+        maxNltkPackageBytes,
+        farmTokenSha256,
+        maxBytes,
+        maxStoreBytes,
+        maxIndexPageBytes,
+        tenantDirectory);
+  }
+
+  public CacheServiceConfig withMaxStoreBytes(long maxBytes) {
+    return new CacheServiceConfig(
+        root,
+        upstreamIndexUrl,
+        host,
+        port,
+        projectPageTtl,
+        nltkDataUrl,
+        maxNltkPackageBytes,
+        farmTokenSha256,
+        maxBlobBytes,
+        maxBytes,
+        maxIndexPageBytes,
+        tenantDirectory);
+  }
+
+  public CacheServiceConfig withMaxIndexPageBytes(long maxBytes) {
+    return new CacheServiceConfig(
+        root,
+        upstreamIndexUrl,
+        host,
+        port,
+        projectPageTtl,
+        nltkDataUrl,
+        maxNltkPackageBytes,
+        farmTokenSha256,
+        maxBlobBytes,
+        maxStoreBytes,
+        maxBytes,
+        tenantDirectory);
+  }
+
+  /** Where tenants' private indexes and store quotas come from (e.g. the kiln.tenants topic). */
+  public CacheServiceConfig withTenantDirectory(TenantDirectory directory) {
+    return new CacheServiceConfig(
+        root,
+        upstreamIndexUrl,
+        host,
+        port,
+        projectPageTtl,
+        nltkDataUrl,
+        maxNltkPackageBytes,
+        farmTokenSha256,
+        maxBlobBytes,
+        maxStoreBytes,
+        maxIndexPageBytes,
+        directory);
+  }
+
+  /** Never prints the tenant directory's contents; the token hash is not secret but is short. */
+  @Override
+  public String toString() {
+    return "CacheServiceConfig[root="
+        + root
+        + ", upstreamIndexUrl="
+        + UrlRedaction.mask(upstreamIndexUrl)
+        + ", host="
+        + host
+        + ", port="
+        + port
+        + ", authentication="
+        + (farmTokenSha256 == null ? "off" : "farm token")
+        + ", maxBlobBytes="
+        + maxBlobBytes
+        + ", maxStoreBytes="
+        + (maxStoreBytes == Long.MAX_VALUE ? "unbounded" : maxStoreBytes)
+        + "]";
   }
 
   private static String normalizeIndexUrl(String url) {

@@ -42,7 +42,15 @@ public final class CacheServiceVerticle extends VerticleBase {
   private static final String ENDPOINTS =
       "GET|HEAD|PUT /cas/{sha256}, GET|PUT /ac/{key},"
           + " GET /simple/, GET /simple/{project}/, GET /files/{sha256}/{filename},"
+          + " GET /tenants/{tenant}/indexes/{index}/simple/{project}/,"
+          + " GET /tenants/{tenant}/files/{sha256}/{filename},"
           + " GET|HEAD /nltk/index.xml, GET|HEAD /nltk/packages/{subdir}/{id}.zip, GET /health";
+
+  /** How an operator raises a tenant's store quota; {tenant} is replaced. */
+  static final String QUOTA_HINT =
+      "`kiln tenants` (PATCH /v1/tenants/{tenant} with {\"quotas\":{\"storeBytes\":<bytes>}})";
+
+  private static final String CLOSE_AFTER_RESPONSE = "kiln.closeAfterResponse";
   private static final String NLTK_PACKAGE_EXAMPLE = "/nltk/packages/corpora/stopwords.zip";
 
   private final CacheServiceConfig config;
@@ -52,8 +60,10 @@ public final class CacheServiceVerticle extends VerticleBase {
   private UpstreamHttp upstreamHttp;
   private UpstreamHttp nltkHttp;
   private PackageIndex index;
+  private TenantIndexes tenantIndexes;
   private NltkData nltk;
   private HttpServer server;
+  private FarmCredential farm;
 
   public CacheServiceVerticle(CacheServiceConfig config) {
     this.config = config;
@@ -93,8 +103,31 @@ public final class CacheServiceVerticle extends VerticleBase {
             })
         .compose(
             upstream -> {
+              boolean localUpstream =
+                  "file".equalsIgnoreCase(URI.create(config.upstreamIndexUrl()).getScheme());
               index =
-                  new PackageIndex(vertx, upstream, upstreamHttp, store, config.projectPageTtl());
+                  new PackageIndex(
+                      vertx,
+                      upstream,
+                      upstreamHttp,
+                      store,
+                      config.projectPageTtl(),
+                      BlobScope.PUBLIC,
+                      config.maxBlobBytes(),
+                      localUpstream);
+              tenantIndexes =
+                  new TenantIndexes(
+                      vertx,
+                      upstreamHttp,
+                      store,
+                      config.projectPageTtl(),
+                      config.maxIndexPageBytes(),
+                      config.maxBlobBytes(),
+                      config.tenantDirectory());
+              farm =
+                  config.farmTokenSha256() == null
+                      ? null
+                      : new FarmCredential(config.farmTokenSha256());
               nltkHttp = new UpstreamHttp(vertx, config.nltkDataUrl());
               nltk =
                   new NltkData(
@@ -110,8 +143,9 @@ public final class CacheServiceVerticle extends VerticleBase {
                       new HttpServerOptions()
                           .setHost(config.host())
                           .setPort(config.port())
-                          // curl and others wait for "100 Continue" before sending a large blob.
-                          .setHandle100ContinueAutomatically(true))
+                          // "100 Continue" is sent only once a request passed authentication and,
+                          // for a blob, its size checks: a refused upload never sends its body.
+                          .setHandle100ContinueAutomatically(false))
                   .requestHandler(router())
                   .listen();
             })
@@ -120,10 +154,13 @@ public final class CacheServiceVerticle extends VerticleBase {
               server = listening;
               actualPort = listening.actualPort();
               LOG.info(
-                  "cache-service listening on {} (store {}, upstream index {})",
+                  "cache-service listening on {} (store {}, upstream index {}, {})",
                   baseUrl(),
                   config.root(),
-                  config.upstreamIndexUrl());
+                  UrlRedaction.mask(config.upstreamIndexUrl()),
+                  farm == null
+                      ? "AUTHENTICATION OFF: anyone who can connect may write the store"
+                      : "farm token required");
             });
   }
 
@@ -138,7 +175,12 @@ public final class CacheServiceVerticle extends VerticleBase {
   private Void openStore() {
     int removed;
     try {
-      store = new BlobStore(config.root());
+      store =
+          new BlobStore(
+              config.root(),
+              config.maxStoreBytes(),
+              config.tenantDirectory()::storeQuotaBytes,
+              QUOTA_HINT);
       actions = new ActionCache(config.root(), store);
       removed =
           store.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE)
@@ -161,7 +203,8 @@ public final class CacheServiceVerticle extends VerticleBase {
   private Future<UpstreamIndex> upstreamIndex() {
     URI url = URI.create(config.upstreamIndexUrl());
     if (!"file".equalsIgnoreCase(url.getScheme())) {
-      return Future.succeededFuture(new HttpUpstreamIndex(vertx, url, upstreamHttp));
+      return Future.succeededFuture(
+          new HttpUpstreamIndex(vertx, url, upstreamHttp, config.maxIndexPageBytes()));
     }
     return vertx.executeBlocking(
         () -> {
@@ -197,6 +240,8 @@ public final class CacheServiceVerticle extends VerticleBase {
     // such requests outright rather than answer for a path the client did not write.
     router.route().handler(this::refuseDotSegmentsUnderNltk);
     router.get("/health").handler(this::health);
+    router.route().handler(this::authenticate);
+    router.route().handler(this::continueUnlessBlobUpload);
 
     router.getWithRegex("/cas/(?<digest>[^/]*)").handler(this::getBlob);
     router.headWithRegex("/cas/(?<digest>[^/]*)").handler(this::getBlob);
@@ -216,6 +261,17 @@ public final class CacheServiceVerticle extends VerticleBase {
     router.getWithRegex("/simple/(?<project>[^/]+)/").handler(this::projectPage);
     router.getWithRegex("/files/(?<digest>[^/]*)/(?<filename>[^/]+)").handler(this::getFile);
     router.headWithRegex("/files/(?<digest>[^/]*)/(?<filename>[^/]+)").handler(this::getFile);
+
+    String tenantIndex = "/tenants/(?<tenant>[^/]+)/indexes/(?<index>[^/]+)/simple";
+    router.getWithRegex(tenantIndex).handler(ctx -> redirect(ctx, ctx.request().path() + "/"));
+    router.getWithRegex(tenantIndex + "/").handler(this::tenantProjectList);
+    router
+        .getWithRegex(tenantIndex + "/(?<project>[^/]+)")
+        .handler(ctx -> redirect(ctx, ctx.request().path() + "/"));
+    router.getWithRegex(tenantIndex + "/(?<project>[^/]+)/").handler(this::tenantProjectPage);
+    String tenantFile = "/tenants/(?<tenant>[^/]+)/files/(?<digest>[^/]*)/(?<filename>[^/]+)";
+    router.getWithRegex(tenantFile).handler(this::tenantFile);
+    router.headWithRegex(tenantFile).handler(this::tenantFile);
 
     router.getWithRegex("/nltk/index\\.xml").handler(this::nltkIndex);
     router.headWithRegex("/nltk/index\\.xml").handler(this::nltkIndex);
@@ -260,18 +316,116 @@ public final class CacheServiceVerticle extends VerticleBase {
     JsonObject health =
         new JsonObject()
             .put("status", "UP")
-            .put("upstreamIndex", config.upstreamIndexUrl())
+            .put("upstreamIndex", UrlRedaction.mask(config.upstreamIndexUrl()))
             .put("nltkData", config.nltkDataUrl())
             .put("store", config.root().toString());
     send(ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json"), health.encode());
+  }
+
+  // ---- authentication and on-behalf-of
+
+  private void authenticate(RoutingContext ctx) {
+    if (farm == null) {
+      ctx.next();
+      return;
+    }
+    String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+    if (header == null
+        || !header.regionMatches(true, 0, "Bearer ", 0, "Bearer ".length())
+        || header.substring("Bearer ".length()).isBlank()) {
+      throw CacheError.unauthorized(
+          ctx.request().method()
+              + " "
+              + Quote.safe(ctx.request().path(), 200)
+              + " needs the farm token: send Authorization: Bearer <farm token> (workers hold it;"
+              + " only GET /health is open)");
+    }
+    if (!farm.matches(header.substring("Bearer ".length()).strip())) {
+      throw CacheError.forbidden(
+          "the bearer token is not this farm's token: only workers (holding the farm token) may"
+              + " use the cache-service; tenant and operator tokens are not farm credentials");
+    }
+    ctx.next();
+  }
+
+  /** Confirms "Expect: 100-continue" for everything but a blob upload, which checks sizes first. */
+  private void continueUnlessBlobUpload(RoutingContext ctx) {
+    boolean blobUpload =
+        ctx.request().method() == HttpMethod.PUT && ctx.request().path().startsWith("/cas/");
+    if (!blobUpload) {
+      sendContinueIfExpected(ctx.request());
+    }
+    ctx.next();
+  }
+
+  private static void sendContinueIfExpected(HttpServerRequest request) {
+    String expect = request.getHeader(HttpHeaders.EXPECT);
+    if (expect != null && expect.equalsIgnoreCase("100-continue")) {
+      request.response().writeContinue();
+    }
+  }
+
+  /** The validated {@code X-Kiln-Tenant}, or null when the request sends none. */
+  private static String tenantOf(RoutingContext ctx) {
+    String tenant = ctx.request().getHeader(BlobScope.TENANT_HEADER);
+    return tenant == null ? null : BlobScope.requireTenantName(tenant.strip());
+  }
+
+  /**
+   * The tenant a read acts for. With authentication on it is required; with it off (tests of other
+   * modules) a request without one acts for no tenant and sees public things only.
+   */
+  private String readerOf(RoutingContext ctx) {
+    String tenant = tenantOf(ctx);
+    if (tenant == null && farm != null) {
+      throw CacheError.badRequest(
+          ctx.request().method()
+              + " "
+              + Quote.safe(ctx.request().path(), 200)
+              + " needs "
+              + BlobScope.TENANT_HEADER
+              + ": <tenant>, the tenant the worker acts for (it sees public entries and that"
+              + " tenant's own)");
+    }
+    return tenant;
+  }
+
+  /** The {tenant} of a /tenants/{tenant}/… path, which must be the one the request acts for. */
+  private String pathTenant(RoutingContext ctx) {
+    String inPath = BlobScope.requireTenantName(ctx.pathParam("tenant"));
+    String actingFor = tenantOf(ctx);
+    if (actingFor == null && farm == null) {
+      return inPath;
+    }
+    if (actingFor == null) {
+      throw CacheError.badRequest(
+          Quote.safe(ctx.request().path(), 200)
+              + " needs "
+              + BlobScope.TENANT_HEADER
+              + ": "
+              + inPath
+              + " (the tenant the worker acts for)");
+    }
+    if (!actingFor.equals(inPath)) {
+      throw CacheError.forbidden(
+          "a request acting for tenant '"
+              + actingFor
+              + "' ("
+              + BlobScope.TENANT_HEADER
+              + ") cannot use tenant '"
+              + inPath
+              + "''s package indexes or files");
+    }
+    return inPath;
   }
 
   // ---- /cas/{sha256}
 
   private void getBlob(RoutingContext ctx) {
     Digest digest = digestParam(ctx, "digest");
+    String tenant = readerOf(ctx);
     vertx
-        .executeBlocking(() -> store.size(digest), false)
+        .executeBlocking(() -> store.readableSize(digest, tenant), false)
         .onSuccess(
             size -> {
               if (size.isEmpty()) {
@@ -286,11 +440,33 @@ public final class CacheServiceVerticle extends VerticleBase {
   private void putBlob(RoutingContext ctx) {
     Digest expected = digestParam(ctx, "digest");
     HttpServerRequest request = ctx.request();
+    BlobScope scope =
+        BlobScope.fromHeaders(
+            request.getHeader(BlobScope.SCOPE_HEADER), tenantOf(ctx), "PUT /cas/" + expected.hex());
+    long maxBlobBytes = config.maxBlobBytes();
+    long declared = declaredLength(request);
+    if (declared > maxBlobBytes) {
+      // Refused before a byte of the body is read (a client that sent "Expect: 100-continue"
+      // never sends it); the connection closes, so the rest of a body in flight is not read.
+      ctx.put(CLOSE_AFTER_RESPONSE, true);
+      throw tooLarge(expected, declared + " bytes (Content-Length)", maxBlobBytes);
+    }
     // Hold the body back until the temp file is open; pipeTo resumes it.
     request.pause();
     vertx
-        .executeBlocking(store::newTempFile, false)
-        .onFailure(ctx::fail)
+        .executeBlocking(
+            () -> {
+              if (declared >= 0) {
+                store.requireRoomFor(scope, declared, expected);
+              }
+              return store.newTempFile();
+            },
+            false)
+        .onFailure(
+            refused -> {
+              ctx.put(CLOSE_AFTER_RESPONSE, true);
+              ctx.fail(refused);
+            })
         .onSuccess(
             temp ->
                 vertx
@@ -299,13 +475,29 @@ public final class CacheServiceVerticle extends VerticleBase {
                         temp.toString(), new OpenOptions().setWrite(true).setTruncateExisting(true))
                     .compose(
                         file -> {
-                          HashingWriteStream hashing = new HashingWriteStream(file);
-                          return request.pipeTo(hashing).map(received -> hashing.digest());
+                          sendContinueIfExpected(request);
+                          HashingWriteStream hashing =
+                              new HashingWriteStream(file, maxBlobBytes, null);
+                          return request
+                              .pipeTo(hashing)
+                              .recover(
+                                  broken -> {
+                                    if (broken instanceof HashingWriteStream.TooLong) {
+                                      ctx.put(CLOSE_AFTER_RESPONSE, true);
+                                      return Future.failedFuture(
+                                          tooLarge(
+                                              expected,
+                                              "more than " + maxBlobBytes + " bytes",
+                                              maxBlobBytes));
+                                    }
+                                    return Future.failedFuture(broken);
+                                  })
+                              .map(received -> hashing.digest());
                         })
                     .compose(
                         actual ->
                             vertx.executeBlocking(
-                                () -> store.commit(temp, expected, actual), false))
+                                () -> store.commit(temp, expected, actual, scope), false))
                     .eventually(
                         () -> vertx.executeBlocking(() -> Files.deleteIfExists(temp), false))
                     .onSuccess(
@@ -319,6 +511,28 @@ public final class CacheServiceVerticle extends VerticleBase {
                                         HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8"),
                                 expected + (created ? " stored\n" : " already stored\n")))
                     .onFailure(ctx::fail));
+  }
+
+  private static long declaredLength(HttpServerRequest request) {
+    String header = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    try {
+      return header == null ? -1 : Long.parseLong(header.strip());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static CacheError tooLarge(Digest digest, String size, long maxBlobBytes) {
+    return CacheError.payloadTooLarge(
+        "blob "
+            + digest
+            + " is "
+            + size
+            + ", more than the "
+            + maxBlobBytes
+            + " bytes this cache-service stores per blob (maxBlobBytes); nothing was stored."
+            + " Make the layer or file smaller, or raise maxBlobBytes (kiln up"
+            + " --cache-max-blob-bytes)");
   }
 
   private void sendBlob(RoutingContext ctx, Digest digest, long size) {
@@ -350,8 +564,9 @@ public final class CacheServiceVerticle extends VerticleBase {
 
   private void getAction(RoutingContext ctx) {
     String key = ctx.pathParam("key");
+    String tenant = readerOf(ctx);
     vertx
-        .executeBlocking(() -> actions.get(key), false)
+        .executeBlocking(() -> actions.get(key, tenant), false)
         .onSuccess(
             json ->
                 send(ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json"), json))
@@ -362,15 +577,23 @@ public final class CacheServiceVerticle extends VerticleBase {
     String key = ctx.pathParam("key");
     Buffer body = ctx.body().buffer();
     String json = body == null ? "" : body.toString(StandardCharsets.UTF_8);
+    BlobScope scope =
+        BlobScope.fromHeaders(
+            ctx.request().getHeader(BlobScope.SCOPE_HEADER), tenantOf(ctx), "PUT /ac/" + key);
     vertx
-        .executeBlocking(() -> actions.put(key, json), false)
+        .executeBlocking(() -> actions.put(key, json, scope), false)
         .onSuccess(
             created ->
                 send(
                     ctx.response()
                         .setStatusCode(created ? 201 : 200)
                         .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8"),
-                    "action result " + key + (created ? " stored\n" : " replaced\n")))
+                    "action result "
+                        + key
+                        + (created ? " stored" : " replaced")
+                        + " ("
+                        + scope
+                        + ")\n"))
         .onFailure(ctx::fail);
   }
 
@@ -407,8 +630,63 @@ public final class CacheServiceVerticle extends VerticleBase {
     String filename = ctx.pathParam("filename");
     index
         .file(digest, filename)
-        .compose(path -> vertx.executeBlocking(() -> Files.size(path), false))
+        .compose(path -> vertx.executeBlocking(() -> sizeAndTouch(digest, path), false))
         .onSuccess(size -> sendBlob(ctx, digest, size))
+        .onFailure(ctx::fail);
+  }
+
+  private long sizeAndTouch(Digest digest, Path path) throws IOException {
+    long size = Files.size(path);
+    store.touch(digest);
+    return size;
+  }
+
+  // ---- /tenants/{tenant}/…: a tenant's private indexes
+
+  private void tenantProjectList(RoutingContext ctx) {
+    String tenant = pathTenant(ctx);
+    String name = TenantIndexes.requireIndexName(ctx.pathParam("index"));
+    SimpleIndexFormat format =
+        SimpleIndexFormat.negotiate(ctx.request().getHeader(HttpHeaders.ACCEPT));
+    tenantIndexes
+        .index(tenant, name)
+        .compose(PackageIndex::projectNames)
+        .compose(names -> vertx.executeBlocking(() -> format.renderProjectList(names), false))
+        .onSuccess(page -> sendPage(ctx, format, page))
+        .onFailure(ctx::fail);
+  }
+
+  private void tenantProjectPage(RoutingContext ctx) {
+    String tenant = pathTenant(ctx);
+    String name = TenantIndexes.requireIndexName(ctx.pathParam("index"));
+    String requested = ctx.pathParam("project");
+    String normalized = ProjectNames.requireNormalized(requested);
+    if (!normalized.equals(requested)) {
+      redirect(ctx, "/tenants/" + tenant + "/indexes/" + name + "/simple/" + normalized + "/");
+      return;
+    }
+    SimpleIndexFormat format =
+        SimpleIndexFormat.negotiate(ctx.request().getHeader(HttpHeaders.ACCEPT));
+    tenantIndexes
+        .index(tenant, name)
+        .compose(tenantIndex -> tenantIndex.projectPage(normalized))
+        .onSuccess(
+            page ->
+                sendPage(
+                    ctx, format, format.renderProjectPage(page, "/tenants/" + tenant + "/files/")))
+        .onFailure(ctx::fail);
+  }
+
+  private void tenantFile(RoutingContext ctx) {
+    String tenant = pathTenant(ctx);
+    Digest digest = digestParam(ctx, "digest");
+    String filename = ctx.pathParam("filename");
+    tenantIndexes
+        .file(tenant, digest, filename)
+        .compose(path -> vertx.executeBlocking(() -> sizeAndTouch(digest, path), false))
+        // Stored for this tenant: no shared cache may keep it.
+        .onSuccess(
+            size -> sendStored(ctx, digest, size, "application/octet-stream", "private, no-store"))
         .onFailure(ctx::fail);
   }
 
@@ -563,7 +841,54 @@ public final class CacheServiceVerticle extends VerticleBase {
           .onFailure(closeFailure -> LOG.debug("closing a failed response: {}", closeFailure));
       return;
     }
-    sendText(ctx, status, message);
+    if ((status == 401 || status == 403)
+        && ctx.request().method() == HttpMethod.PUT
+        && !ctx.request().isEnded()) {
+      // A refused writer's body is never read: close once the answer is out.
+      ctx.put(CLOSE_AFTER_RESPONSE, true);
+    }
+    if (status == 401 || status == 403) {
+      if (status == 401) {
+        ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"kiln-cache-service\"");
+      }
+      LOG.info(
+          "refused {} {} from {}: {}",
+          ctx.request().method(),
+          Quote.safe(ctx.request().path(), 200),
+          ctx.request().remoteAddress(),
+          status);
+      if (Boolean.TRUE.equals(ctx.get(CLOSE_AFTER_RESPONSE))) {
+        ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+      }
+      ctx.response()
+          .setStatusCode(status)
+          .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+          .end(new JsonObject().put("status", status).put("error", message).encode() + "\n")
+          .onComplete(
+              sent -> {
+                if (Boolean.TRUE.equals(ctx.get(CLOSE_AFTER_RESPONSE))) {
+                  ctx.request().connection().close();
+                }
+              });
+    } else if (Boolean.TRUE.equals(ctx.get(CLOSE_AFTER_RESPONSE))
+        || (ctx.request().method() == HttpMethod.PUT && !ctx.request().isEnded())) {
+      // The body of a refused upload may still be arriving: answer, then close rather than read it.
+      HttpServerResponse response =
+          ctx.response()
+              .setStatusCode(status)
+              .putHeader(HttpHeaders.CONNECTION, "close")
+              .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
+      response
+          .end(message + "\n")
+          .onComplete(
+              sent ->
+                  ctx.request()
+                      .connection()
+                      .close()
+                      .onFailure(closing -> LOG.debug("closing a refused upload: {}", closing)));
+    } else {
+      sendText(ctx, status, message);
+    }
   }
 
   private static void sendText(RoutingContext ctx, int status, String message) {

@@ -14,22 +14,28 @@ final class HttpUpstreamIndex implements UpstreamIndex {
   private final Vertx vertx;
   private final URI root;
   private final UpstreamHttp http;
+  private final long maxPageBytes;
 
-  HttpUpstreamIndex(Vertx vertx, URI root, UpstreamHttp http) {
+  /**
+   * @param maxPageBytes a page (or the project list) longer than this is refused (502) and not read
+   *     further
+   */
+  HttpUpstreamIndex(Vertx vertx, URI root, UpstreamHttp http, long maxPageBytes) {
     this.vertx = vertx;
     this.root = root;
     this.http = http;
+    this.maxPageBytes = maxPageBytes;
   }
 
   @Override
   public String location() {
-    return root.toString();
+    return UrlRedaction.mask(root);
   }
 
   @Override
   public Future<List<String>> projectNames() {
     // Parsed on a worker: a public index's project list runs to tens of megabytes.
-    return http.get(root, ACCEPT_HTML, "the project list")
+    return http.get(root, ACCEPT_HTML, "the project list", maxPageBytes)
         .compose(
             body ->
                 vertx.executeBlocking(
@@ -39,7 +45,7 @@ final class HttpUpstreamIndex implements UpstreamIndex {
   @Override
   public Future<ProjectPage> projectPage(String normalizedName) {
     URI page = root.resolve(SimpleIndexFormat.pathSegment(normalizedName) + "/");
-    return http.get(page, ACCEPT_HTML, "project '" + normalizedName + "'")
+    return http.get(page, ACCEPT_HTML, "project '" + normalizedName + "'", maxPageBytes)
         .compose(
             body ->
                 vertx.executeBlocking(

@@ -37,6 +37,11 @@ final class PackageIndex {
   private final UpstreamHttp http;
   private final BlobStore store;
   private final long pageTtlNanos;
+  // Whose files these are: PUBLIC for the farm's index, a tenant for its private index.
+  private final BlobScope scope;
+  private final long maxFileBytes;
+  // Only an index that is itself a local directory may name local files.
+  private final boolean localFilesAllowed;
   private final Map<String, Cached<ProjectPage>> pages = leastRecentlyUsed(MAX_CACHED_PAGES);
   private final Map<Digest, DistributionFile> knownFiles = leastRecentlyUsed(MAX_KNOWN_FILES);
   private final Map<Digest, Future<Void>> downloads = new HashMap<>();
@@ -44,11 +49,37 @@ final class PackageIndex {
 
   PackageIndex(
       Vertx vertx, UpstreamIndex upstream, UpstreamHttp http, BlobStore store, Duration pageTtl) {
+    this(vertx, upstream, http, store, pageTtl, BlobScope.PUBLIC, Long.MAX_VALUE, true);
+  }
+
+  /**
+   * @param scope the readers of every file this index stores, and who may be served a stored one
+   * @param maxFileBytes a file the upstream sends longer than this is refused mid-transfer
+   * @param localFilesAllowed whether {@code file://} links are followed (only for a {@code file://}
+   *     upstream the operator configured)
+   */
+  PackageIndex(
+      Vertx vertx,
+      UpstreamIndex upstream,
+      UpstreamHttp http,
+      BlobStore store,
+      Duration pageTtl,
+      BlobScope scope,
+      long maxFileBytes,
+      boolean localFilesAllowed) {
     this.vertx = vertx;
     this.upstream = upstream;
     this.http = http;
     this.store = store;
     this.pageTtlNanos = pageTtl.toNanos();
+    this.scope = scope;
+    this.maxFileBytes = maxFileBytes;
+    this.localFilesAllowed = localFilesAllowed;
+  }
+
+  /** Whether a page served earlier listed this file (then {@link #file} needs no page fetch). */
+  boolean knows(Digest digest) {
+    return knownFiles.containsKey(digest);
   }
 
   String upstreamLocation() {
@@ -91,9 +122,13 @@ final class PackageIndex {
    *     URL was forgotten (e.g. after a restart)
    */
   Future<Path> file(Digest digest, String filename) {
+    // A stored blob is served only if this index's readers may read it: a blob stored for one
+    // tenant is not handed out under another's (or the public) name just because its hash is
+    // asked for. Otherwise it is fetched from this upstream and verified, which proves the
+    // upstream has those bytes, and only then becomes readable for this index's scope.
     return vertx
-        .executeBlocking(() -> store.contains(digest), false)
-        .compose(present -> present ? Future.succeededFuture() : download(digest, filename))
+        .executeBlocking(() -> store.readable(digest, scope.tenant()), false)
+        .compose(readable -> readable ? Future.succeededFuture() : download(digest, filename))
         .map(stored -> store.pathOf(digest));
   }
 
@@ -106,7 +141,7 @@ final class PackageIndex {
     // one that finished just before us is seen as stored: upstream is asked once.
     Future<Void> started =
         vertx
-            .executeBlocking(() -> store.contains(digest), false)
+            .executeBlocking(() -> store.readable(digest, scope.tenant()), false)
             .compose(
                 present ->
                     present
@@ -165,24 +200,27 @@ final class PackageIndex {
                                         + " served "
                                         + file.filename()
                                         + " ("
-                                        + file.upstreamUrl()
-                                        + ") with sha256 "
-                                        + actual.hex()
+                                        + UrlRedaction.mask(file.upstreamUrl())
+                                        + ")"
+                                        // A private index's links may point anywhere: do not make
+                                        // the proxy a hash oracle for what it fetched.
+                                        + (scope.isPublic() ? " with sha256 " + actual.hex() : "")
                                         + " but its project page promises "
                                         + file.sha256().hex()
                                         + "; the file was not stored",
                                     null));
                           }
                           return vertx.executeBlocking(
-                              () -> store.commit(temp, file.sha256(), actual), false);
+                              () -> store.commit(temp, file.sha256(), actual, scope), false);
                         })
                     .onSuccess(
                         created ->
                             LOG.info(
-                                "stored {} ({}) from {}",
+                                "stored {} ({}, {}) from {}",
                                 file.filename(),
                                 file.sha256(),
-                                file.upstreamUrl()))
+                                scope,
+                                UrlRedaction.mask(file.upstreamUrl())))
                     .eventually(
                         () -> vertx.executeBlocking(() -> Files.deleteIfExists(temp), false))
                     .mapEmpty());
@@ -195,12 +233,24 @@ final class PackageIndex {
     switch (scheme) {
       case "http":
       case "https":
-        return http.download(url, temp, what);
+        return http.download(url, temp, what, maxFileBytes, null);
       case "file":
+        if (!localFilesAllowed) {
+          return Future.failedFuture(
+              CacheError.badGateway(
+                  "upstream index "
+                      + upstream.location()
+                      + " links "
+                      + file.filename()
+                      + " to a local file ("
+                      + UrlRedaction.mask(url)
+                      + "); only a file:// index the operator configured may name local files",
+                  null));
+        }
         return vertx.executeBlocking(
             () -> {
               try {
-                return BlobStore.copyHashing(Path.of(url), temp);
+                return BlobStore.copyHashing(Path.of(url), temp, maxFileBytes, null);
               } catch (IOException e) {
                 throw CacheError.badGateway(
                     "upstream index "
@@ -223,7 +273,7 @@ final class PackageIndex {
                     + " links "
                     + file.filename()
                     + " to "
-                    + url
+                    + UrlRedaction.mask(url)
                     + ", which is neither http(s) nor file",
                 null));
     }

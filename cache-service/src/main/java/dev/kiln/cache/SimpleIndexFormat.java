@@ -111,6 +111,14 @@ enum SimpleIndexFormat {
   }
 
   String renderProjectPage(ProjectPage page) {
+    return renderProjectPage(page, FILES_PREFIX);
+  }
+
+  /**
+   * @param filesPrefix where this service serves the page's files, e.g. {@code /files/} or {@code
+   *     /tenants/acme/files/}
+   */
+  String renderProjectPage(ProjectPage page, String filesPrefix) {
     if (this == JSON_V1) {
       List<String> files = new ArrayList<>(page.files().size());
       for (DistributionFile file : page.files()) {
@@ -118,7 +126,7 @@ enum SimpleIndexFormat {
             new StringBuilder("{\"filename\":")
                 .append(jsonString(file.filename()))
                 .append(",\"url\":")
-                .append(jsonString(filePath(file)))
+                .append(jsonString(filePath(file, filesPrefix)))
                 .append(",\"hashes\":{\"sha256\":")
                 .append(jsonString(file.sha256().hex()))
                 .append('}');
@@ -139,7 +147,7 @@ enum SimpleIndexFormat {
     }
     StringBuilder html = new StringBuilder(htmlHead("Links for " + page.name()));
     for (DistributionFile file : page.files()) {
-      html.append("    <a href=\"").append(escapeHtml(fileUrl(file))).append('"');
+      html.append("    <a href=\"").append(escapeHtml(fileUrl(file, filesPrefix))).append('"');
       if (file.requiresPython() != null) {
         html.append(" data-requires-python=\"")
             .append(escapeHtml(file.requiresPython()))
@@ -155,13 +163,23 @@ enum SimpleIndexFormat {
 
   /** Where this service serves a file: {@code /files/<sha256>/<filename>}. */
   static String filePath(DistributionFile file) {
-    return "/files/" + file.sha256().hex() + "/" + pathSegment(file.filename());
+    return filePath(file, FILES_PREFIX);
+  }
+
+  static String filePath(DistributionFile file, String filesPrefix) {
+    return filesPrefix + file.sha256().hex() + "/" + pathSegment(file.filename());
   }
 
   /** The HTML link: PEP 503 carries the hash in the fragment (JSON has a {@code hashes} field). */
   static String fileUrl(DistributionFile file) {
-    return filePath(file) + "#sha256=" + file.sha256().hex();
+    return fileUrl(file, FILES_PREFIX);
   }
+
+  static String fileUrl(DistributionFile file, String filesPrefix) {
+    return filePath(file, filesPrefix) + "#sha256=" + file.sha256().hex();
+  }
+
+  static final String FILES_PREFIX = "/files/";
 
   private static String htmlHead(String title) {
     return "<!DOCTYPE html>\n<html>\n  <head>\n"

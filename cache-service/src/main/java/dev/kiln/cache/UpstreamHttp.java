@@ -28,19 +28,72 @@ final class UpstreamHttp {
   private final Vertx vertx;
   private final String indexLocation;
   private final HttpClientAgent client;
+  private final boolean ownsClient;
+  // Basic credentials of a private index, sent only to its origin; null for a public index.
+  private final String authorization;
+  private final URI credentialOrigin;
 
   /**
-   * @param indexLocation the configured upstream index URL, named in every error
+   * @param indexLocation the configured upstream index URL, named in every error (credentials in it
+   *     are masked)
    */
   UpstreamHttp(Vertx vertx, String indexLocation) {
     this.vertx = vertx;
-    this.indexLocation = indexLocation;
+    this.indexLocation = UrlRedaction.mask(indexLocation);
     this.client =
         vertx.createHttpClient(
             new HttpClientOptions()
                 .setConnectTimeout(CONNECT_TIMEOUT_MS)
                 .setDecompressionSupported(true)
                 .setMaxRedirects(5));
+    this.ownsClient = true;
+    this.authorization = null;
+    this.credentialOrigin = null;
+  }
+
+  private UpstreamHttp(
+      UpstreamHttp shared, String indexLocation, String authorization, URI credentialOrigin) {
+    this.vertx = shared.vertx;
+    this.client = shared.client;
+    this.ownsClient = false;
+    this.indexLocation = UrlRedaction.mask(indexLocation);
+    this.authorization = authorization;
+    this.credentialOrigin = credentialOrigin;
+  }
+
+  /**
+   * A view for a tenant's private index, sharing this client's connections: it sends HTTP Basic
+   * credentials to the index's own origin (scheme, host and port) and nowhere else, and follows no
+   * redirects, so the credentials cannot be led to another host.
+   *
+   * @param username null for an index without credentials
+   */
+  UpstreamHttp forPrivateIndex(URI index, String username, String password) {
+    String basic =
+        username == null
+            ? null
+            : "Basic "
+                + java.util.Base64.getEncoder()
+                    .encodeToString(
+                        (username + ":" + (password == null ? "" : password))
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return new UpstreamHttp(this, index.toString(), basic, origin(index));
+  }
+
+  private static URI origin(URI url) {
+    String scheme =
+        url.getScheme() == null ? "" : url.getScheme().toLowerCase(java.util.Locale.ROOT);
+    int port = url.getPort() != -1 ? url.getPort() : scheme.equals("https") ? 443 : 80;
+    return URI.create(
+        scheme
+            + "://"
+            + String.valueOf(url.getHost()).toLowerCase(java.util.Locale.ROOT)
+            + ":"
+            + port);
+  }
+
+  private boolean privateIndex() {
+    return credentialOrigin != null;
   }
 
   /** The body of a 200 answer to GET {@code url}; {@code what} describes it for messages. */
@@ -118,7 +171,7 @@ final class UpstreamHttp {
   }
 
   Future<Void> close() {
-    return client.close();
+    return ownsClient ? client.close() : Future.succeededFuture();
   }
 
   private Future<HttpClientResponse> send(URI url, String accept, String what) {
@@ -126,10 +179,13 @@ final class UpstreamHttp {
         new RequestOptions()
             .setMethod(HttpMethod.GET)
             .setAbsoluteURI(url.toString())
-            .setFollowRedirects(true)
+            .setFollowRedirects(!privateIndex())
             .setIdleTimeout(TimeUnit.SECONDS.toMillis(IDLE_TIMEOUT_SECONDS))
             .putHeader("Accept", accept)
             .putHeader("User-Agent", "kiln-cache-service");
+    if (authorization != null && origin(url).equals(credentialOrigin)) {
+      options.putHeader(HttpHeaders.AUTHORIZATION, authorization);
+    }
     return client
         .request(options)
         .compose(request -> request.send())
@@ -137,12 +193,12 @@ final class UpstreamHttp {
             unreachable ->
                 Future.failedFuture(
                     CacheError.badGateway(
-                        "upstream index "
+                        (privateIndex() ? "private index " : "upstream index ")
                             + indexLocation
                             + " is unreachable while fetching "
                             + what
                             + " ("
-                            + url
+                            + UrlRedaction.mask(url)
                             + "): "
                             + describe(unreachable),
                         unreachable)))
@@ -151,28 +207,52 @@ final class UpstreamHttp {
               if (response.statusCode() == 200) {
                 return Future.succeededFuture(response);
               }
+              int status = response.statusCode();
               CacheError error =
-                  response.statusCode() == 404
-                      ? CacheError.notFound(
-                          what
-                              + " is not on the upstream index "
-                              + indexLocation
-                              + " ("
-                              + url
-                              + " answered 404)")
-                      : CacheError.badGateway(
-                          "upstream index "
+                  privateIndex() && status >= 300 && status < 400
+                      ? CacheError.badGateway(
+                          "private index "
                               + indexLocation
                               + " answered "
-                              + response.statusCode()
-                              + " "
-                              + response.statusMessage()
-                              + " for "
+                              + status
+                              + " (a redirect) for "
                               + what
                               + " ("
-                              + url
-                              + "); try again later or check the upstream index URL",
-                          null);
+                              + UrlRedaction.mask(url)
+                              + "); the cache-service follows no redirects of a private index, so"
+                              + " its credentials go nowhere else: configure the index's final URL",
+                          null)
+                      : privateIndex() && (status == 401 || status == 403)
+                          ? CacheError.badGateway(
+                              "private index "
+                                  + indexLocation
+                                  + " refused the configured credentials ("
+                                  + status
+                                  + ") for "
+                                  + what
+                                  + "; check the index's username and password (kiln tenants …)",
+                              null)
+                          : response.statusCode() == 404
+                              ? CacheError.notFound(
+                                  what
+                                      + " is not on the upstream index "
+                                      + indexLocation
+                                      + " ("
+                                      + UrlRedaction.mask(url)
+                                      + " answered 404)")
+                              : CacheError.badGateway(
+                                  "upstream index "
+                                      + indexLocation
+                                      + " answered "
+                                      + response.statusCode()
+                                      + " "
+                                      + response.statusMessage()
+                                      + " for "
+                                      + what
+                                      + " ("
+                                      + UrlRedaction.mask(url)
+                                      + "); try again later or check the upstream index URL",
+                                  null);
               // Drain the unwanted body first so the connection can be reused.
               return response.end().transform(drained -> Future.failedFuture(error));
             });
@@ -210,7 +290,7 @@ final class UpstreamHttp {
             + " bytes accepted for "
             + what
             + " ("
-            + url
+            + UrlRedaction.mask(url)
             + "); the transfer was stopped and nothing was stored",
         null);
   }
@@ -222,14 +302,17 @@ final class UpstreamHttp {
             + " from upstream index "
             + indexLocation
             + " ("
-            + url
+            + UrlRedaction.mask(url)
             + ") broke off: "
-            + broken.getMessage(),
+            + describe(broken),
         broken);
   }
 
   private static String describe(Throwable failure) {
     String message = failure.getMessage();
-    return message == null || message.isBlank() ? failure.getClass().getSimpleName() : message;
+    // Some failures quote the URL they were given; never let its userinfo through.
+    return message == null || message.isBlank()
+        ? failure.getClass().getSimpleName()
+        : message.replaceAll("//[^/@\\s]*@", "//****@");
   }
 }

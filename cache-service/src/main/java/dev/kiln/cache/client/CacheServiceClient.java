@@ -36,15 +36,40 @@ public final class CacheServiceClient {
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** Who a stored blob or action result may be read on behalf of. */
+  public enum Scope {
+    /** Every tenant: built only from public inputs (public-index wheels, public layers). */
+    PUBLIC,
+    /** Only the tenant this client acts for ({@link #forTenant}). */
+    TENANT
+  }
+
   private final String baseUrl;
   private final HttpClient http;
+  private final String farmToken;
+  private final String tenant;
 
   /**
+   * A client without credentials, for a service with authentication off (tests).
+   *
    * @param baseUrl where the service listens, e.g. {@code http://127.0.0.1:8790}
    */
   public CacheServiceClient(String baseUrl) {
+    this(baseUrl, (String) null);
+  }
+
+  public CacheServiceClient(String baseUrl, HttpClient http) {
+    this(baseUrl, null, http);
+  }
+
+  /**
+   * @param farmToken the farm token ({@code KILN_FARM_TOKEN}), sent as {@code Authorization:
+   *     Bearer} on every request; null sends none
+   */
+  public CacheServiceClient(String baseUrl, String farmToken) {
     this(
         baseUrl,
+        farmToken,
         HttpClient.newBuilder()
             // Plain HTTP/1.1: the JDK's h2c upgrade attempt buys nothing on a loopback connection.
             .version(HttpClient.Version.HTTP_1_1)
@@ -52,19 +77,83 @@ public final class CacheServiceClient {
             .build());
   }
 
-  public CacheServiceClient(String baseUrl, HttpClient http) {
+  public CacheServiceClient(String baseUrl, String farmToken, HttpClient http) {
+    this(checkedBaseUrl(baseUrl), farmToken, Objects.requireNonNull(http, "http"), null);
+  }
+
+  private CacheServiceClient(String baseUrl, String farmToken, HttpClient http, String tenant) {
+    this.baseUrl = baseUrl;
+    this.farmToken = farmToken == null || farmToken.isBlank() ? null : farmToken.strip();
+    this.http = http;
+    this.tenant = tenant;
+  }
+
+  private static String checkedBaseUrl(String baseUrl) {
     Objects.requireNonNull(baseUrl, "baseUrl");
     URI parsed = URI.create(baseUrl);
     if (!"http".equals(parsed.getScheme()) && !"https".equals(parsed.getScheme())) {
       throw new IllegalArgumentException(
           "cache-service URL '" + baseUrl + "' must start with http:// or https://");
     }
-    this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
-    this.http = Objects.requireNonNull(http, "http");
+    return baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+  }
+
+  /**
+   * The same client acting for {@code tenant}: every request carries {@code X-Kiln-Tenant}, reads
+   * see public entries and the tenant's own, and {@link Scope#TENANT} writes belong to it.
+   */
+  public CacheServiceClient forTenant(String tenant) {
+    if (tenant == null || !tenant.matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")) {
+      throw new IllegalArgumentException(
+          "'" + tenant + "' is not a tenant name (1-63 lowercase letters, digits and '-')");
+    }
+    return new CacheServiceClient(baseUrl, farmToken, http, tenant);
+  }
+
+  /** The tenant this client acts for, if any. */
+  public Optional<String> tenant() {
+    return Optional.ofNullable(tenant);
   }
 
   public String baseUrl() {
     return baseUrl;
+  }
+
+  /**
+   * The tenant's private index {@code indexName}, proxied with its credentials (which never reach
+   * the caller): {@code <base>/tenants/<tenant>/indexes/<name>/simple/}.
+   */
+  public String tenantIndexUrl(String indexName) {
+    return baseUrl
+        + "/tenants/"
+        + requireTenant("a private index URL")
+        + "/indexes/"
+        + indexName
+        + "/simple/";
+  }
+
+  /** Downloads a file of one of the tenant's private indexes by its hash, verifying it. */
+  public Optional<Path> getTenantIndexFile(Digest digest, String filename, Path dest) {
+    if (filename.isBlank() || filename.contains("/") || filename.contains("\\")) {
+      throw new IllegalArgumentException("'" + filename + "' is not a file name");
+    }
+    return download(
+        "/tenants/"
+            + requireTenant("a private index file")
+            + "/files/"
+            + digest.hex()
+            + "/"
+            + URLEncoder.encode(filename, StandardCharsets.UTF_8),
+        digest,
+        dest);
+  }
+
+  private String requireTenant(String what) {
+    if (tenant == null) {
+      throw new IllegalStateException(
+          what + " belongs to a tenant: use forTenant(tenant) to get a client acting for it");
+    }
+    return tenant;
   }
 
   /** The PEP 503 / PEP 691 index to hand to pip as {@code --index-url}. */
@@ -210,15 +299,28 @@ public final class CacheServiceClient {
     throw refused(response.statusCode(), "HEAD /cas/" + digest.hex(), response.body());
   }
 
-  /** Uploads a file and returns its digest; uploading a blob the store already has is fine. */
+  /** {@link #putBlob(Path, Scope)} of a {@link Scope#PUBLIC} blob. */
   public Digest putBlob(Path file) {
+    return putBlob(file, Scope.PUBLIC);
+  }
+
+  /**
+   * Uploads a file and returns its digest; uploading a blob the store already has is fine (it then
+   * also becomes readable for {@code scope}).
+   *
+   * @throws CacheServiceClientException 413 over the service's blob limit, 507 over the tenant's
+   *     store quota or with the store full; the message is the service's
+   */
+  public Digest putBlob(Path file, Scope scope) {
     Digest digest;
     HttpRequest request;
     try {
       digest = Digest.compute(file);
       request =
-          request("/cas/" + digest.hex())
+          scoped(request("/cas/" + digest.hex()), scope, "a blob")
               .header("Content-Type", "application/octet-stream")
+              // The service can refuse (size, quota) before the body is sent.
+              .expectContinue(true)
               .PUT(BodyPublishers.ofFile(file))
               .build();
     } catch (IOException e) {
@@ -251,10 +353,18 @@ public final class CacheServiceClient {
    * "sha256:<hex>"} digests that must already be in the store.
    */
   public void putAction(String key, String json) {
+    putAction(key, json, Scope.PUBLIC);
+  }
+
+  /**
+   * Stores an action result readable for {@code scope}. A {@link Scope#PUBLIC} result may name
+   * public blobs only; a {@link Scope#TENANT} one, blobs readable for the tenant.
+   */
+  public void putAction(String key, String json, Scope scope) {
     requireActionKey(key);
     HttpResponse<String> response =
         send(
-            request("/ac/" + key)
+            scoped(request("/ac/" + key), scope, "an action result")
                 .header("Content-Type", "application/json")
                 .PUT(BodyPublishers.ofString(json, StandardCharsets.UTF_8))
                 .build(),
@@ -272,7 +382,22 @@ public final class CacheServiceClient {
   }
 
   private HttpRequest.Builder request(String path) {
-    return HttpRequest.newBuilder(URI.create(baseUrl + path));
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + path));
+    if (farmToken != null) {
+      builder.header("Authorization", "Bearer " + farmToken);
+    }
+    if (tenant != null) {
+      builder.header("X-Kiln-Tenant", tenant);
+    }
+    return builder;
+  }
+
+  private HttpRequest.Builder scoped(HttpRequest.Builder builder, Scope scope, String what) {
+    Objects.requireNonNull(scope, "scope");
+    if (scope == Scope.TENANT) {
+      requireTenant("storing " + what + " with Scope.TENANT");
+    }
+    return builder.header("X-Kiln-Scope", scope == Scope.PUBLIC ? "public" : "tenant");
   }
 
   private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
@@ -313,7 +438,23 @@ public final class CacheServiceClient {
             + " to "
             + what
             + ": "
-            + body.strip());
+            + serviceMessage(body));
+  }
+
+  /** The service's own words: the text body, or the {@code error} of a JSON one (401, 403). */
+  private static String serviceMessage(String body) {
+    String text = body == null ? "" : body.strip();
+    if (text.startsWith("{")) {
+      try {
+        JsonNode error = JSON.readTree(text).get("error");
+        if (error != null && error.isTextual()) {
+          return error.asText();
+        }
+      } catch (IOException notJson) {
+        // Fall through to the raw body.
+      }
+    }
+    return text;
   }
 
   private static String readAll(InputStream body) throws IOException {

@@ -26,10 +26,13 @@ class CacheServiceClientTest {
   @BeforeEach
   void start() throws Exception {
     vertx = Vertx.vertx();
+    String farmToken = "kiln_farm_" + "t".repeat(43);
     CacheServiceVerticle verticle =
-        new CacheServiceVerticle(CacheServiceConfig.of(root, work.toUri().toString()));
+        new CacheServiceVerticle(
+            CacheServiceConfig.of(root, work.toUri().toString())
+                .withFarmTokenSha256(CacheServiceConfig.sha256Hex(farmToken)));
     vertx.deployVerticle(verticle).await(30, TimeUnit.SECONDS);
-    client = new CacheServiceClient(verticle.baseUrl());
+    client = new CacheServiceClient(verticle.baseUrl(), farmToken).forTenant("acme");
   }
 
   @AfterEach
