@@ -13,6 +13,7 @@ import dev.kiln.worker.steps.StepFailure;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,8 +33,8 @@ public final class TaskRunner {
 
   private final String workerId;
   private final SourceFetcher fetcher;
-  private final SourceSnapshots snapshots;
-  private final TaskSteps steps;
+  private final Function<String, SourceSnapshots> snapshots;
+  private final Function<String, TaskSteps> steps;
 
   /**
    * @param snapshots where a build whose plan names a source snapshot (the app's files as {@code
@@ -41,16 +42,29 @@ public final class TaskRunner {
    */
   public TaskRunner(
       String workerId, SourceFetcher fetcher, SourceSnapshots snapshots, TaskSteps steps) {
+    this(workerId, fetcher, tenant -> snapshots, tenant -> steps);
+  }
+
+  /**
+   * A runner whose snapshots and steps act for each task's tenant: what they store in and read from
+   * the cache-service is stored and read on behalf of that tenant, so one tenant's build can never
+   * be handed another tenant's private blobs.
+   */
+  public TaskRunner(
+      String workerId,
+      SourceFetcher fetcher,
+      Function<String, SourceSnapshots> snapshotsForTenant,
+      Function<String, TaskSteps> stepsForTenant) {
     this.workerId = Objects.requireNonNull(workerId, "workerId");
     this.fetcher = Objects.requireNonNull(fetcher, "fetcher");
-    this.snapshots = Objects.requireNonNull(snapshots, "snapshots");
-    this.steps = Objects.requireNonNull(steps, "steps");
+    this.snapshots = Objects.requireNonNull(snapshotsForTenant, "snapshotsForTenant");
+    this.steps = Objects.requireNonNull(stepsForTenant, "stepsForTenant");
   }
 
   public TaskResult run(BuildTask task, LogSink log) {
     long started = System.nanoTime();
     try {
-      Optional<BuildStep<TaskOutput>> step = steps.step(task.kind());
+      Optional<BuildStep<TaskOutput>> step = steps.apply(task.tenant()).step(task.kind());
       if (step.isEmpty()) {
         return failed(
             task,
@@ -71,7 +85,7 @@ public final class TaskRunner {
       }
       Path source =
           task.plan() != null && task.plan().sourceSnapshot() != null
-              ? snapshots.materialize(task.plan().sourceSnapshot(), log)
+              ? snapshots.apply(task.tenant()).materialize(task.plan().sourceSnapshot(), log)
               : fetcher.fetch(task.tenant(), task.repoUrl(), task.commit(), log);
       TaskOutput output = step.get().run(new StepContext(task, source, log));
       TaskResult result =

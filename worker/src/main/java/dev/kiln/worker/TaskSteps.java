@@ -76,8 +76,7 @@ public final class TaskSteps {
             buildSteps,
             new SourceSnapshots(workDir, resources.cache()),
             new ScratchSlots(workDir.resolve("pre-compile"), resources.deleter()));
-    SandboxPip pip =
-        new SandboxPip(buildSteps.sandbox(), buildSteps.cacheService(), buildSteps.limits());
+    SandboxPip pip = new SandboxPip(buildSteps.sandbox(), buildSteps.index(), buildSteps.limits());
     PipTool pipTool = new PipTool(resources.cache(), workDir.resolve("tools"));
     return none()
         .withDetect(new DetectStep(new BuildPlanner(runtimes.catalog()), preCompile))

@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param gitTimeout the longest one git command may run
  * @param kafkaConsumerSettings extra consumer settings that override the defaults (e.g. {@code
  *     max.poll.interval.ms}); never {@code enable.auto.commit}
+ * @param farmToken the farm credential the cache-service asks of workers (and the sandbox's relay
+ *     adds for it); null only for a cache-service without authentication
  */
 public record WorkerConfig(
     String workerId,
@@ -31,7 +33,8 @@ public record WorkerConfig(
     String cacheServiceUrl,
     int concurrency,
     Duration gitTimeout,
-    Map<String, String> kafkaConsumerSettings) {
+    Map<String, String> kafkaConsumerSettings,
+    String farmToken) {
 
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-workers";
 
@@ -73,7 +76,8 @@ public record WorkerConfig(
         cacheServiceUrl,
         concurrency,
         null,
-        Map.of());
+        Map.of(),
+        null);
   }
 
   public WorkerConfig withConsumerGroup(String group) {
@@ -86,7 +90,29 @@ public record WorkerConfig(
         cacheServiceUrl,
         concurrency,
         gitTimeout,
-        kafkaConsumerSettings);
+        kafkaConsumerSettings,
+        farmToken);
+  }
+
+  /** The farm credential for the cache-service. */
+  public WorkerConfig withFarmToken(String token) {
+    return new WorkerConfig(
+        workerId,
+        bootstrapServers,
+        topics,
+        consumerGroup,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        gitTimeout,
+        kafkaConsumerSettings,
+        token);
+  }
+
+  @Override
+  public String toString() {
+    // The farm token is a secret: never in a log line.
+    return "WorkerConfig[" + workerId + ", " + bootstrapServers + ", " + cacheServiceUrl + "]";
   }
 
   public WorkerConfig withKafkaConsumerSetting(String name, String value) {
@@ -101,7 +127,8 @@ public record WorkerConfig(
         cacheServiceUrl,
         concurrency,
         gitTimeout,
-        settings);
+        settings,
+        farmToken);
   }
 
   private static void requireText(String value, String name, String example) {

@@ -26,6 +26,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -76,6 +77,15 @@ public final class WorkerVerticle extends VerticleBase {
     this.stepsFactory = stepsFactory;
   }
 
+  private TaskSteps stepsFor(CacheServiceClient cache, String tenant) {
+    try {
+      return stepsFactory.create(new WorkerResources(config, deleter, cache.forTenant(tenant)));
+    } catch (Exception e) {
+      throw new IllegalStateException(
+          "the worker's steps could not be made for tenant " + tenant + ": " + e.getMessage(), e);
+    }
+  }
+
   @Override
   public Future<?> start() {
     context = vertx.getOrCreateContext();
@@ -84,17 +94,25 @@ public final class WorkerVerticle extends VerticleBase {
             () -> {
               Files.createDirectories(config.workDir());
               deleter = new BackgroundDeleter(config.workDir().resolve("trash"));
-              CacheServiceClient cache = new CacheServiceClient(config.cacheServiceUrl());
-              WorkerResources resources = new WorkerResources(config, deleter, cache);
-              TaskSteps steps = stepsFactory.create(resources);
+              CacheServiceClient cache =
+                  new CacheServiceClient(config.cacheServiceUrl(), config.farmToken());
+              // Steps and snapshots act for one tenant each (see TaskRunner); they are small,
+              // so each tenant this worker has served keeps its own.
+              Map<String, TaskSteps> stepsByTenant = new ConcurrentHashMap<>();
+              Map<String, SourceSnapshots> snapshotsByTenant = new ConcurrentHashMap<>();
+              // Made once now too, so a misconfigured worker fails to start rather than per task.
+              stepsFactory.create(new WorkerResources(config, deleter, cache));
               SourceFetcher fetcher =
                   new SourceFetcher(config.workDir(), deleter, config.gitTimeout());
               runner =
                   new TaskRunner(
                       config.workerId(),
                       fetcher,
-                      new SourceSnapshots(config.workDir(), cache),
-                      steps);
+                      tenant ->
+                          snapshotsByTenant.computeIfAbsent(
+                              tenant,
+                              t -> new SourceSnapshots(config.workDir(), cache.forTenant(t))),
+                      tenant -> stepsByTenant.computeIfAbsent(tenant, t -> stepsFor(cache, t)));
               return null;
             },
             false)

@@ -258,7 +258,11 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
             buildSteps.runAfterInstall(
                 steps,
                 new BuildStepRunner.Workspace(
-                    runtimes.rootfs(runtime, log), app, dependencies, task.buildTimeEnv()),
+                    runtimes.rootfs(runtime, log),
+                    app,
+                    dependencies,
+                    task.buildTimeEnv(),
+                    task.tenant()),
                 log));
         appRoot = app;
       }

@@ -2,6 +2,7 @@ package dev.kiln.worker.buildsteps;
 
 import dev.kiln.buildpack.BuildStepEnvironment;
 import dev.kiln.buildpack.BuildStepRules;
+import dev.kiln.worker.sandbox.IndexAccess;
 import dev.kiln.worker.sandbox.Sandbox;
 import dev.kiln.worker.sandbox.SandboxException;
 import dev.kiln.worker.sandbox.SandboxLimits;
@@ -59,20 +60,26 @@ public final class BuildStepRunner {
   private static final int TAIL_SHOWN = 20;
 
   private final Sandbox sandbox;
-  private final URI cacheService;
+  private final IndexAccess index;
   private final SandboxLimits limits;
   private final String nltkScript;
 
   /**
-   * @param cacheService whose package index (and NLTK data) steps may reach, e.g. {@code
-   *     http://127.0.0.1:8481}
+   * @param index the cache-service whose package index (and NLTK data) steps may reach, e.g. {@code
+   *     http://127.0.0.1:8481}, with the farm credential the sandbox's relay adds (each run adds
+   *     the workspace's tenant)
    * @param limits each step's time, memory, CPU and output limits
    */
-  public BuildStepRunner(Sandbox sandbox, URI cacheService, SandboxLimits limits) {
+  public BuildStepRunner(Sandbox sandbox, IndexAccess index, SandboxLimits limits) {
     this.sandbox = Objects.requireNonNull(sandbox, "sandbox");
-    this.cacheService = Objects.requireNonNull(cacheService, "cacheService");
+    this.index = Objects.requireNonNull(index, "index");
     this.limits = Objects.requireNonNull(limits, "limits");
     this.nltkScript = resource("nltk_fetch.py");
+  }
+
+  /** Steps that may reach a cache-service that asks for no credential (tests). */
+  public BuildStepRunner(Sandbox sandbox, URI cacheService, SandboxLimits limits) {
+    this(sandbox, IndexAccess.anonymous(cacheService), limits);
   }
 
   /** The sandbox the steps run in, for other sandboxed work of the same worker. */
@@ -80,9 +87,9 @@ public final class BuildStepRunner {
     return sandbox;
   }
 
-  /** The cache-service whose index the sandbox may reach. */
-  public URI cacheService() {
-    return cacheService;
+  /** The cache-service whose index the sandbox may reach, and how. */
+  public IndexAccess index() {
+    return index;
   }
 
   /** Each step's limits. */
@@ -90,12 +97,20 @@ public final class BuildStepRunner {
     return limits;
   }
 
-  /** Where the steps run: the runtime, the app's private copy, the installed dependencies. */
-  public record Workspace(Path rootfs, Path app, Path dependencies, Map<String, String> buildEnv) {
+  /**
+   * Where the steps run: the runtime, the app's private copy, the installed dependencies, and the
+   * tenant the build is for (whose private indexes the steps may read; null for none).
+   */
+  public record Workspace(
+      Path rootfs, Path app, Path dependencies, Map<String, String> buildEnv, String tenant) {
     public Workspace {
       Objects.requireNonNull(rootfs, "rootfs");
       Objects.requireNonNull(app, "app");
       buildEnv = Map.copyOf(buildEnv);
+    }
+
+    public Workspace(Path rootfs, Path app, Path dependencies, Map<String, String> buildEnv) {
+      this(rootfs, app, dependencies, buildEnv, null);
     }
   }
 
@@ -322,7 +337,7 @@ public final class BuildStepRunner {
       env.put("PIP_INDEX_URL", Sandbox.INDEX_URL);
       env.put("PIP_DISABLE_PIP_VERSION_CHECK", "1");
       env.put("PIP_NO_INPUT", "1");
-      spec = spec.withIndex(cacheService);
+      spec = spec.withIndex(this.index.forTenant(workspace.tenant()));
     }
     try {
       return sandbox.run(spec.withEnvironment(env), output);

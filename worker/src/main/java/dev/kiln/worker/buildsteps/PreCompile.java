@@ -70,6 +70,7 @@ public final class PreCompile {
    * @param sourceDir the app's directory in it ({@code .} for the root)
    * @param pythonVersion the runtime the hook runs on
    * @param buildEnv the app's build-time variables
+   * @param tenant the tenant the build is for
    */
   public Run run(
       BuildStepRules.Hook hook,
@@ -77,6 +78,7 @@ public final class PreCompile {
       String sourceDir,
       String pythonVersion,
       Map<String, String> buildEnv,
+      String tenant,
       LogSink log)
       throws StepFailure {
     RuntimeStore.VerifiedRuntime runtime = runtimes.forPython(pythonVersion, log);
@@ -88,7 +90,7 @@ public final class PreCompile {
       AppTree.copy(checkout, repository);
       Path app =
           sourceDir == null || sourceDir.equals(".") ? repository : repository.resolve(sourceDir);
-      runner.runHook(hook, new BuildStepRunner.Workspace(rootfs, app, null, buildEnv), log);
+      runner.runHook(hook, new BuildStepRunner.Workspace(rootfs, app, null, buildEnv, tenant), log);
       Digest snapshot = snapshots.store(repository, slot.dir().resolve("snapshot.tar"));
       Run run = new Run(slot, repository, snapshot);
       slot = null;

@@ -103,6 +103,7 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
             result.sourceDir(),
             python,
             task.buildTimeEnv(),
+            task.tenant(),
             ctx.log())) {
       return finish(planner.plan(run.repository(), inputs), task, ctx.log(), run.snapshot());
     } catch (IOException e) {
@@ -127,6 +128,7 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
     String key = null;
     if (result.packageManager() != null && summary.pythonVersion() != null) {
       Map<String, byte[]> files = readRequirementFiles(result);
+      String extraIndex = task.buildTimeEnv().get(PipCommand.EXTRA_INDEX_VARIABLE);
       boolean locked =
           InstallInputs.isLocked(result.packageManager(), files, InstallInputs.target(summary));
       key =
@@ -134,9 +136,9 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
               summary.pythonVersion(),
               TargetPlatform.forRuntimeGlibc(summary.glibc()),
               result.packageManager(),
-              task.buildTimeEnv().get(PipCommand.EXTRA_INDEX_VARIABLE),
+              extraIndex,
               files,
-              locked ? null : new DependencySetKey.ResolvedFor(task.tenant(), task.app()));
+              keyedFor(locked, extraIndex, task));
     }
     return new Detected(summary, key);
   }
@@ -186,5 +188,20 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
                         env.value(),
                         dev.kiln.buildpack.AppSpec.Scope.valueOf(env.scope().name())))
             .toList());
+  }
+
+  /**
+   * Whose key this is: unpinned inputs resolve per tenant and app; a set that takes files from the
+   * tenant's private index is the tenant's (any of its apps); a locked public set is everyone's.
+   */
+  private static DependencySetKey.ResolvedFor keyedFor(
+      boolean locked, String extraIndex, BuildTask task) {
+    if (!locked) {
+      return new DependencySetKey.ResolvedFor(task.tenant(), task.app());
+    }
+    if (extraIndex != null && !extraIndex.isBlank()) {
+      return new DependencySetKey.ResolvedFor(task.tenant(), "*");
+    }
+    return null;
   }
 }

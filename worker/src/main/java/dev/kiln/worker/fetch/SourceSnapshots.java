@@ -35,7 +35,8 @@ public final class SourceSnapshots {
   public Digest store(Path tree, Path scratchTar) throws StepFailure {
     try {
       LayerTar.Written written = LayerTar.write(tree, scratchTar);
-      Digest stored = cache.putBlob(scratchTar);
+      // The app's own files: readable on behalf of its tenant only.
+      Digest stored = cache.putBlob(scratchTar, CacheServiceClient.Scope.TENANT);
       if (!stored.equals(written.sha256())) {
         throw new StepFailure(
             FAILED,

@@ -86,7 +86,7 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
       Digest blob = store(tar, written);
       Files.deleteIfExists(tar);
       DependencyLayer layer = new DependencyLayer(key, blob, written.size(), distributions, false);
-      InstallStep.remember(cache, layer);
+      InstallStep.remember(cache, layer, CacheServiceClient.Scope.TENANT);
       log.info(
           "       Installed "
               + distributions.size()
@@ -117,7 +117,7 @@ final class HostPipInstall implements BuildStep<DependencyLayer> {
 
   private Digest store(Path tar, LayerTar.Written written) throws StepFailure {
     try {
-      Digest stored = cache.putBlob(tar);
+      Digest stored = cache.putBlob(tar, CacheServiceClient.Scope.TENANT);
       if (!stored.equals(written.sha256())) {
         throw new StepFailure(
             FAILED,

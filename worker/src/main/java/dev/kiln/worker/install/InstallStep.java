@@ -6,6 +6,7 @@ import dev.kiln.cache.client.CacheServiceClientException;
 import dev.kiln.events.BuildPlanSummary;
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.DependencyLayer;
+import dev.kiln.events.Digest;
 import dev.kiln.events.EventCodec;
 import dev.kiln.installer.InstallerException;
 import dev.kiln.installer.LockedSet;
@@ -23,9 +24,12 @@ import dev.kiln.worker.steps.LogSink;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -158,8 +162,12 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
       ResolvedSet set = fileChoice.choose(locked, target, source.shownAs(), source.fix());
       // A worker with the sandbox compiles bytecode into the fragments; one without cannot, and
       // its layers are other layers.
+      CacheServiceClient.Scope scope = LayerBuilder.scopeOf(set);
       String setKey =
-          set.digest(target.pythonMinor(), LayerBuilder.layoutVersion(sandboxed != null)).hex();
+          setKey(
+              set.digest(target.pythonMinor(), LayerBuilder.layoutVersion(sandboxed != null)),
+              scope,
+              task.tenant());
       Optional<DependencyLayer> sameSet = lookUp(setKey, log);
       if (sameSet.isPresent()) {
         DependencyLayer layer =
@@ -170,7 +178,7 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
                     set.localProjects().stream()
                         .map(p -> new DependencyLayer.LocalProject(p.path(), p.editable()))
                         .toList());
-        remember(layer);
+        remember(layer, scope);
         log.info(
             "       Reusing the dependency layer of the same "
                 + set.distributions().size()
@@ -192,8 +200,8 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
               scratch,
               log);
       DependencyLayer layer = built.layer();
-      remember(layer.withKey(setKey));
-      remember(layer);
+      remember(layer.withKey(setKey), scope);
+      remember(layer, scope);
       LayerBuilder.Counts counts = built.counts();
       log.info(
           "       "
@@ -397,16 +405,39 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     }
   }
 
-  private void remember(DependencyLayer layer) throws StepFailure {
-    remember(cache, layer);
+  private void remember(DependencyLayer layer, CacheServiceClient.Scope scope) throws StepFailure {
+    remember(cache, layer, scope);
   }
 
-  /** Files the layer under its key, naming its blob so the entry lives only as long as it. */
-  static void remember(CacheServiceClient cache, DependencyLayer layer) throws StepFailure {
+  /**
+   * The key a resolved set's layer is filed under. A set with files of the tenant's own (its
+   * repository's, its private indexes') is keyed for that tenant too, so no other tenant's set can
+   * ever name it, whatever it contains.
+   */
+  static String setKey(Digest setDigest, CacheServiceClient.Scope scope, String tenant) {
+    if (scope == CacheServiceClient.Scope.PUBLIC) {
+      return setDigest.hex();
+    }
+    MessageDigest sha256 = Digest.newSha256();
+    for (String field : List.of("kiln-tenant-set-v1", setDigest.hex(), tenant)) {
+      byte[] bytes = field.getBytes(StandardCharsets.UTF_8);
+      sha256.update(ByteBuffer.allocate(Long.BYTES).putLong(bytes.length).array());
+      sha256.update(bytes);
+    }
+    return Digest.fromSha256(sha256).hex();
+  }
+
+  /**
+   * Files the layer under its key, naming its blob so the entry lives only as long as it; a {@link
+   * CacheServiceClient.Scope#TENANT} entry is the tenant's alone.
+   */
+  static void remember(
+      CacheServiceClient cache, DependencyLayer layer, CacheServiceClient.Scope scope)
+      throws StepFailure {
     ObjectNode entry = EventCodec.mapper().valueToTree(layer);
     entry.putArray("blobs").add(layer.blob().toString());
     try {
-      cache.putAction(layer.key(), entry.toString());
+      cache.putAction(layer.key(), entry.toString(), scope);
     } catch (CacheServiceClientException e) {
       throw cacheUnavailable(e);
     }

@@ -1,6 +1,7 @@
 package dev.kiln.worker.install;
 
 import dev.kiln.cache.client.CacheServiceClient;
+import dev.kiln.cache.client.CacheServiceClient.Scope;
 import dev.kiln.cache.client.CacheServiceClientException;
 import dev.kiln.events.ActionResults;
 import dev.kiln.events.DependencyLayer;
@@ -159,7 +160,8 @@ final class LayerBuilder {
           Digest digest = compiled ? Digest.compute(tar) : f.fragment().sha256();
           Path stored = fragmentsDir.resolve(digest.hex() + ".tar");
           Files.move(tar, stored, StandardCopyOption.REPLACE_EXISTING);
-          putBlob(stored, digest);
+          Scope fragmentScope = tenantOwned(f.wheel()) ? Scope.TENANT : Scope.PUBLIC;
+          putBlob(stored, digest, fragmentScope);
           ActionResults.WheelFragment fragment =
               new ActionResults.WheelFragment(
                   f.wheel().sha256(),
@@ -170,7 +172,7 @@ final class LayerBuilder {
                   Files.size(stored),
                   f.fragment().topLevelNames(),
                   f.fragment().scripts());
-          putAction(f.key(), EventCodec.mapper().writeValueAsString(fragment));
+          putAction(f.key(), EventCodec.mapper().writeValueAsString(fragment), fragmentScope);
           fragments[f.index()] = fragment;
         }
       }
@@ -198,7 +200,7 @@ final class LayerBuilder {
                 + set.distributions().get(overlap.earlierFragment()).name()
                 + " (pip would do the same: the later one wins)");
       }
-      putBlob(layer.tar(), layer.sha256());
+      putBlob(layer.tar(), layer.sha256(), scopeOf(set));
       Files.deleteIfExists(layer.tar());
       DependencyLayer result =
           new DependencyLayer(
@@ -307,7 +309,11 @@ final class LayerBuilder {
                   + sdist.version()
                   + ": using the wheel built from its sdist earlier");
           return new BuiltFromSdist(
-              new ArtifactFile(known.wheelFilename(), known.wheel(), null, known.size()),
+              new ArtifactFile(
+                  known.wheelFilename(),
+                  known.wheel(),
+                  tenantOwned(sdist.file()) ? sdist.file().url() : null,
+                  known.size()),
               file,
               false);
         }
@@ -339,7 +345,8 @@ final class LayerBuilder {
     Path wheel = sdists.build(sdist, sdistFile, output, log);
     Digest digest = Digest.of(sha256Hex(wheel));
     long size = Files.size(wheel);
-    putBlob(wheel, digest);
+    Scope builtScope = tenantOwned(sdist.file()) ? Scope.TENANT : Scope.PUBLIC;
+    putBlob(wheel, digest, builtScope);
     putAction(
         key,
         EventCodec.mapper()
@@ -349,9 +356,12 @@ final class LayerBuilder {
                     sdist.file().filename(),
                     digest,
                     wheel.getFileName().toString(),
-                    size)));
+                    size)),
+        builtScope);
+    // A wheel built from the tenant's own sdist stays the tenant's: it keeps the sdist's origin.
+    String origin = builtScope == Scope.TENANT ? sdist.file().url() : null;
     return new BuiltFromSdist(
-        new ArtifactFile(wheel.getFileName().toString(), digest, null, size), wheel, true);
+        new ArtifactFile(wheel.getFileName().toString(), digest, origin, size), wheel, true);
   }
 
   private static String sha256Hex(Path file) throws IOException {
@@ -462,17 +472,34 @@ final class LayerBuilder {
     }
   }
 
-  private void putAction(String key, String json) throws StepFailure {
+  /**
+   * Whether a file is the tenant's own: committed to its repository ({@code file:}) or served by
+   * one of its private indexes ({@code /tenants/<tenant>/files/…}). What is built from such a file
+   * is stored for that tenant only; everything else comes from the public index and is shared.
+   */
+  static boolean tenantOwned(ArtifactFile file) {
+    String url = file.url();
+    return url != null && (url.startsWith("file:") || url.contains("/tenants/"));
+  }
+
+  /** The scope of what is built from a whole set: the tenant's if any file in it is. */
+  static Scope scopeOf(ResolvedSet set) {
+    return set.distributions().stream().anyMatch(c -> tenantOwned(c.file()))
+        ? Scope.TENANT
+        : Scope.PUBLIC;
+  }
+
+  private void putAction(String key, String json, Scope scope) throws StepFailure {
     try {
-      cache.putAction(key, json);
+      cache.putAction(key, json, scope);
     } catch (CacheServiceClientException e) {
       throw cacheUnavailable(e);
     }
   }
 
-  private void putBlob(Path file, Digest expected) throws StepFailure {
+  private void putBlob(Path file, Digest expected, Scope scope) throws StepFailure {
     try {
-      Digest stored = cache.putBlob(file);
+      Digest stored = cache.putBlob(file, scope);
       if (!stored.equals(expected)) {
         throw new StepFailure(
             InstallStep.FAILED,

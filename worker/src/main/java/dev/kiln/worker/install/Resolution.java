@@ -199,7 +199,11 @@ final class Resolution {
       return; // a file from the app's repository is read from the checkout every time
     }
     try {
-      cache.putAction(key(installKey), EventCodec.mapper().writeValueAsString(resolution));
+      // A resolution is this app's own (the install key names the tenant and app): never shared.
+      cache.putAction(
+          key(installKey),
+          EventCodec.mapper().writeValueAsString(resolution),
+          CacheServiceClient.Scope.TENANT);
     } catch (CacheServiceClientException e) {
       throw InstallStep.cacheUnavailable(e);
     }

@@ -1,5 +1,6 @@
 package dev.kiln.worker.install;
 
+import dev.kiln.worker.sandbox.IndexAccess;
 import dev.kiln.worker.sandbox.Sandbox;
 import dev.kiln.worker.sandbox.SandboxException;
 import dev.kiln.worker.sandbox.SandboxLimits;
@@ -35,23 +36,36 @@ public final class SandboxPip {
   /** 1980-01-01, the earliest time a zip entry can hold. */
   static final String SOURCE_DATE_EPOCH = "315532800";
 
-  /** Where pip runs: the runtime, pip, and the directories it reads and writes. */
-  public record Workspace(Path rootfs, Path pip, Path source, Path input, Path output) {
+  /**
+   * Where pip runs: the runtime, pip, the directories it reads and writes, and the tenant it works
+   * for (whose private indexes it may read; null for the public index only).
+   */
+  public record Workspace(
+      Path rootfs, Path pip, Path source, Path input, Path output, String tenant) {
     public Workspace {
       Objects.requireNonNull(rootfs, "rootfs");
       Objects.requireNonNull(pip, "pip");
       Objects.requireNonNull(output, "output");
     }
+
+    public Workspace(Path rootfs, Path pip, Path source, Path input, Path output) {
+      this(rootfs, pip, source, input, output, null);
+    }
   }
 
   private final Sandbox sandbox;
-  private final URI cacheService;
+  private final IndexAccess index;
   private final SandboxLimits limits;
 
-  public SandboxPip(Sandbox sandbox, URI cacheService, SandboxLimits limits) {
+  public SandboxPip(Sandbox sandbox, IndexAccess index, SandboxLimits limits) {
     this.sandbox = Objects.requireNonNull(sandbox, "sandbox");
-    this.cacheService = Objects.requireNonNull(cacheService, "cacheService");
+    this.index = Objects.requireNonNull(index, "index");
     this.limits = Objects.requireNonNull(limits, "limits");
+  }
+
+  /** pip that reaches a cache-service asking for no credential (tests). */
+  public SandboxPip(Sandbox sandbox, URI cacheService, SandboxLimits limits) {
+    this(sandbox, IndexAccess.anonymous(cacheService), limits);
   }
 
   public SandboxLimits limits() {
@@ -153,7 +167,7 @@ public final class SandboxPip {
         SandboxSpec.of(workspace.rootfs(), command)
             .withWorkingDirectory(workingDirectory)
             .withEnvironment(env)
-            .withIndex(cacheService)
+            .withIndex(index.forTenant(workspace.tenant()))
             .withLimits(limits)
             .withMount(SandboxSpec.Mount.readOnly(workspace.pip(), PIP_DIR))
             .withMount(SandboxSpec.Mount.writable(workspace.output(), OUT_DIR));

@@ -55,21 +55,25 @@ final class IndexRelay implements AutoCloseable {
           "te",
           "transfer-encoding",
           "content-length",
-          "expect");
+          "expect",
+          "authorization",
+          "cookie");
 
   private final ServerSocketChannel server;
   private final Path socket;
   private final URI target;
+  private final IndexAccess access;
   private final Consumer<String> refusals;
   private final ExecutorService connections;
   private final AtomicInteger refused = new AtomicInteger();
   private final Thread acceptor;
 
   private IndexRelay(
-      ServerSocketChannel server, Path socket, URI target, Consumer<String> refusals) {
+      ServerSocketChannel server, Path socket, IndexAccess access, Consumer<String> refusals) {
     this.server = server;
     this.socket = socket;
-    this.target = target;
+    this.access = access;
+    this.target = access.cacheService();
     this.refusals = refusals;
     AtomicInteger count = new AtomicInteger();
     this.connections =
@@ -88,9 +92,9 @@ final class IndexRelay implements AutoCloseable {
    * to {@code cacheService} ({@code http://host:port}). Refused requests are reported to {@code
    * refusals} (one line each) for the build log.
    */
-  static IndexRelay start(Path socket, URI cacheService, Consumer<String> refusals)
+  static IndexRelay start(Path socket, IndexAccess access, Consumer<String> refusals)
       throws IOException {
-    Objects.requireNonNull(cacheService, "cacheService");
+    URI cacheService = Objects.requireNonNull(access, "access").cacheService();
     if (!"http".equalsIgnoreCase(cacheService.getScheme()) || cacheService.getHost() == null) {
       throw new IOException(
           "the sandbox can only relay to an http:// cache-service, not " + cacheService);
@@ -103,7 +107,7 @@ final class IndexRelay implements AutoCloseable {
       server.close();
       throw e;
     }
-    IndexRelay relay = new IndexRelay(server, socket, cacheService, refusals);
+    IndexRelay relay = new IndexRelay(server, socket, access, refusals);
     relay.acceptor.start();
     return relay;
   }
@@ -135,7 +139,7 @@ final class IndexRelay implements AutoCloseable {
       }
       List<String> lines = List.of(new String(head, StandardCharsets.ISO_8859_1).split("\r\n"));
       String requestLine = lines.get(0);
-      String problem = problem(requestLine, lines);
+      String problem = problem(requestLine, lines, access.tenantPrefix());
       if (problem != null) {
         refuse(out, 403, problem);
         return;
@@ -146,8 +150,13 @@ final class IndexRelay implements AutoCloseable {
     }
   }
 
-  /** Why a request may not pass, or null when it may. */
-  static String problem(String requestLine, List<String> lines) {
+  /**
+   * Why a request may not pass, or null when it may.
+   *
+   * @param tenantPrefix {@code /tenants/<tenant>/} of the build's tenant, whose own private indexes
+   *     and files the build may read too; null for none
+   */
+  static String problem(String requestLine, List<String> lines, String tenantPrefix) {
     var matcher = REQUEST_LINE.matcher(requestLine);
     String shown = requestLine.length() > 200 ? requestLine.substring(0, 200) + "…" : requestLine;
     if (!matcher.matches()) {
@@ -155,7 +164,11 @@ final class IndexRelay implements AutoCloseable {
     }
     String path = matcher.group(2);
     String decoded = path.toLowerCase(Locale.ROOT);
-    if (ALLOWED_PREFIXES.stream().noneMatch(path::startsWith)
+    boolean ownIndex =
+        tenantPrefix != null
+            && (path.startsWith(tenantPrefix + "indexes/")
+                || path.startsWith(tenantPrefix + "files/"));
+    if (!ownIndex && ALLOWED_PREFIXES.stream().noneMatch(path::startsWith)
         || decoded.contains("/../")
         || decoded.endsWith("/..")
         || decoded.contains("%2e")
@@ -190,9 +203,18 @@ final class IndexRelay implements AutoCloseable {
         continue;
       }
       String name = line.substring(0, colon).strip().toLowerCase(Locale.ROOT);
-      if (!DROPPED_HEADERS.contains(name) && !name.startsWith("proxy-")) {
+      if (!DROPPED_HEADERS.contains(name)
+          && !name.startsWith("proxy-")
+          && !name.startsWith("x-kiln-")) {
         request.append(line).append("\r\n");
       }
+    }
+    // The relay, not the sandbox, says who is asking: the farm credential and the build's tenant.
+    if (access.farmToken() != null) {
+      request.append("Authorization: Bearer ").append(access.farmToken()).append("\r\n");
+    }
+    if (access.tenant() != null) {
+      request.append("X-Kiln-Tenant: ").append(access.tenant()).append("\r\n");
     }
     request.append("Connection: close\r\n\r\n");
     try (Socket upstream = new Socket()) {

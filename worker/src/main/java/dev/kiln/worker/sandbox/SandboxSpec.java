@@ -1,6 +1,5 @@
 package dev.kiln.worker.sandbox;
 
-import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -28,7 +27,7 @@ public record SandboxSpec(
     List<String> command,
     String workingDirectory,
     Map<String, String> environment,
-    URI index,
+    IndexAccess index,
     SandboxLimits limits) {
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -103,9 +102,8 @@ public record SandboxSpec(
   }
 
   /** Lets the command reach this cache-service's package index, and nothing else. */
-  public SandboxSpec withIndex(URI cacheService) {
-    return new SandboxSpec(
-        rootfs, mounts, command, workingDirectory, environment, cacheService, limits);
+  public SandboxSpec withIndex(IndexAccess access) {
+    return new SandboxSpec(rootfs, mounts, command, workingDirectory, environment, access, limits);
   }
 
   public SandboxSpec withLimits(SandboxLimits newLimits) {

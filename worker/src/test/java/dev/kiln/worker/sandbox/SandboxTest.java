@@ -145,7 +145,7 @@ class SandboxTest {
       SandboxOutcome outcome =
           run(
               shell("python3 - <<'EOF'\n" + attempts + "EOF\n")
-                  .withIndex(URI.create(cache.baseUrl())),
+                  .withIndex(IndexAccess.anonymous(URI.create(cache.baseUrl()))),
               output);
 
       assertThat(outcome.succeeded()).as(String.join("\n", output)).isTrue();
@@ -175,7 +175,8 @@ class SandboxTest {
     List<String> output = new ArrayList<>();
     SandboxOutcome outcome =
         run(
-            shell("python3 - <<'EOF'\n" + script + "EOF\n").withIndex(URI.create(cache.baseUrl())),
+            shell("python3 - <<'EOF'\n" + script + "EOF\n")
+                .withIndex(IndexAccess.anonymous(URI.create(cache.baseUrl()))),
             output);
 
     assertThat(outcome.succeeded()).as(String.join("\n", output)).isTrue();
