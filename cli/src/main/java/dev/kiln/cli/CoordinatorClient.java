@@ -18,15 +18,34 @@ final class CoordinatorClient {
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final String baseUrl;
+  private final String token;
 
-  CoordinatorClient(String baseUrl) {
+  /**
+   * @param token the bearer token every request sends (see {@link FarmSecrets#clientToken})
+   */
+  CoordinatorClient(String baseUrl, String token) {
     this.baseUrl = baseUrl.replaceAll("/+$", "");
+    this.token = token;
+  }
+
+  private HttpRequest.Builder request(String path) {
+    return HttpRequest.newBuilder(URI.create(baseUrl + path))
+        .timeout(Duration.ofSeconds(30))
+        .header("Authorization", "Bearer " + token);
+  }
+
+  JsonNode send(String method, String path, String jsonBody) {
+    HttpRequest.BodyPublisher body =
+        jsonBody == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(jsonBody);
+    return send(
+        request(path).header("Content-Type", "application/json").method(method, body).build());
   }
 
   Accepted push(PushEvent push) {
     HttpRequest request =
-        HttpRequest.newBuilder(URI.create(baseUrl + "/v1/pushes"))
-            .timeout(Duration.ofSeconds(30))
+        request("/v1/pushes")
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofByteArray(EventCodec.toJson(push)))
             .build();
@@ -35,11 +54,7 @@ final class CoordinatorClient {
   }
 
   JsonNode get(String path) {
-    return send(
-        HttpRequest.newBuilder(URI.create(baseUrl + path))
-            .timeout(Duration.ofSeconds(30))
-            .GET()
-            .build());
+    return send(request(path).GET().build());
   }
 
   private JsonNode send(HttpRequest request) {
@@ -49,12 +64,21 @@ final class CoordinatorClient {
           response.body().isBlank()
               ? EventCodec.mapper().createObjectNode()
               : EventCodec.mapper().readTree(response.body());
+      if (response.statusCode() == 401) {
+        throw new UserError(
+            "the coordinator did not accept the token (HTTP 401): "
+                + body.path("error").asText(response.body())
+                + ". Pass --token or KILN_TOKEN; on the farm's machine the operator token is in"
+                + " <home>/secrets/operator-token",
+            2);
+      }
       if (response.statusCode() >= 400) {
         throw new UserError(
             "the coordinator refused the request (HTTP "
                 + response.statusCode()
                 + "): "
-                + body.path("error").asText(response.body()),
+                + body.path("error").asText(response.body())
+                + (body.hasNonNull("code") ? " [" + body.path("code").asText() + "]" : ""),
             response.statusCode() >= 500 ? 1 : 2);
       }
       return body;

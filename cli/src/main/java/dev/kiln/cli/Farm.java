@@ -6,6 +6,7 @@ import dev.kiln.cache.CacheServiceVerticle;
 import dev.kiln.coordinator.CoordinatorConfig;
 import dev.kiln.coordinator.CoordinatorVerticle;
 import dev.kiln.events.Topics;
+import dev.kiln.events.security.Tokens;
 import dev.kiln.messaging.KafkaTopicsAdmin;
 import dev.kiln.testkit.EmbeddedKafka;
 import dev.kiln.worker.TaskSteps;
@@ -168,10 +169,15 @@ public final class Farm implements AutoCloseable {
   }
 
   private void startCoordinator(int httpPort) {
+    // Tokens and the sealing key live in <home>/secrets (created on the first start, then reused).
+    FarmSecrets secrets = FarmSecrets.loadOrCreate(settings.home());
     CoordinatorConfig config =
         CoordinatorConfig.defaults(bootstrap, topics)
             .withHttp("127.0.0.1", httpPort)
-            .withCacheServiceUrl(cacheUrl);
+            .withCacheServiceUrl(cacheUrl)
+            .withSecurity(Tokens.sha256Hex(secrets.operatorToken()), secrets.secretKey())
+            .withSourceRoot(settings.home().resolve("repos"))
+            .withAutoCreateTenants(settings.autoCreateTenants());
     CoordinatorVerticle verticle = new CoordinatorVerticle(config);
     coordinatorDeployment =
         deployListening(vertx, verticle, "coordinator", httpPort, "--http-port / KILN_HTTP_PORT");

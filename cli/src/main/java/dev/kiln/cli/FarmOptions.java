@@ -122,6 +122,15 @@ public final class FarmOptions {
           "Prefix for every Kafka topic name (several farms on one cluster). Env: KILN_TOPIC_PREFIX.")
   String topicPrefix;
 
+  @Option(
+      names = "--auto-create-tenants",
+      negatable = true,
+      defaultValue = "${env:KILN_AUTO_CREATE_TENANTS:-true}",
+      fallbackValue = "true",
+      description =
+          "A push with the operator token for a tenant that does not exist creates it (default sources file://<home>/repos/<tenant>/ and quotas), so `kiln push` works without setup. Turn off (--no-auto-create-tenants) on a farm whose tenants are managed with `kiln tenants`. Env: KILN_AUTO_CREATE_TENANTS. Default: ${DEFAULT-VALUE}")
+  boolean autoCreateTenants;
+
   FarmSettings toSettings() {
     if (workers < 1) {
       throw new UserError("--workers must be 1 or more (got " + workers + ")");
@@ -161,7 +170,8 @@ public final class FarmOptions {
         buildStepTimeout,
         buildStepMemoryMiB,
         blankToNull(nltkDataUrl),
-        indexPageTtl);
+        indexPageTtl,
+        autoCreateTenants);
   }
 
   private static String blankToNull(String s) {

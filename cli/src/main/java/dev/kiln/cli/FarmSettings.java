@@ -14,6 +14,9 @@ import java.time.Duration;
  * @param nltkDataUrl the NLTK data index the cache-service proxies for {@code nltk.txt}
  * @param indexPageTtl how long the cache-service reuses a project page of the upstream index (null:
  *     its default); a new release is seen by new resolutions after at most this long
+ * @param autoCreateTenants a push with the operator token for a tenant that does not exist creates
+ *     the tenant (default sources and quotas) instead of failing {@code tenant::unknown}: zero
+ *     setup for the single-machine farm; turn it off where tenants are managed
  */
 public record FarmSettings(
     Path home,
@@ -29,7 +32,8 @@ public record FarmSettings(
     Duration buildStepTimeout,
     long buildStepMemoryMiB,
     String nltkDataUrl,
-    Duration indexPageTtl) {
+    Duration indexPageTtl,
+    boolean autoCreateTenants) {
 
   public static final String DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian";
   public static final Duration DEFAULT_BUILD_STEP_TIMEOUT = Duration.ofMinutes(15);
@@ -52,7 +56,8 @@ public record FarmSettings(
         DEFAULT_BUILD_STEP_TIMEOUT,
         DEFAULT_BUILD_STEP_MEMORY_MIB,
         null,
-        null);
+        null,
+        true);
   }
 
   public FarmSettings withRuntimeCatalog(String catalog) {
@@ -70,7 +75,27 @@ public record FarmSettings(
         buildStepTimeout,
         buildStepMemoryMiB,
         nltkDataUrl,
-        indexPageTtl);
+        indexPageTtl,
+        autoCreateTenants);
+  }
+
+  public FarmSettings withAutoCreateTenants(boolean on) {
+    return new FarmSettings(
+        home,
+        kafka,
+        upstreamIndex,
+        registry,
+        httpPort,
+        cachePort,
+        workers,
+        runtimeCatalog,
+        topicPrefix,
+        debianMirror,
+        buildStepTimeout,
+        buildStepMemoryMiB,
+        nltkDataUrl,
+        indexPageTtl,
+        on);
   }
 
   public FarmSettings withNltkDataUrl(String url) {
@@ -88,7 +113,8 @@ public record FarmSettings(
         buildStepTimeout,
         buildStepMemoryMiB,
         url,
-        indexPageTtl);
+        indexPageTtl,
+        autoCreateTenants);
   }
 
   public FarmSettings withIndexPageTtl(Duration ttl) {
@@ -106,6 +132,7 @@ public record FarmSettings(
         buildStepTimeout,
         buildStepMemoryMiB,
         nltkDataUrl,
-        ttl);
+        ttl,
+        autoCreateTenants);
   }
 }

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
       PlanCommand.class,
       DemoCommand.class,
       StatusCommand.class,
+      TenantsCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class KilnCommand implements Runnable {

@@ -67,6 +67,14 @@ public final class PushCommand implements Callable<Integer> {
   String kafka;
 
   @Option(
+      names = "--token",
+      paramLabel = "TOKEN",
+      defaultValue = "${env:KILN_TOKEN}",
+      description =
+          "Bearer token for the coordinator (a tenant's kiln_t_… token). Env: KILN_TOKEN. Default: the operator token in <home>/secrets/operator-token.")
+  String token;
+
+  @Option(
       names = "--timeout",
       defaultValue = "PT15M",
       description = "How long to wait for the build (ISO-8601 duration). Default: 15 minutes.")
@@ -99,7 +107,7 @@ public final class PushCommand implements Callable<Integer> {
         coordinator != null && kafka != null
             ? new FarmEndpoints(
                 kafka, coordinator, null, System.getenv().getOrDefault("KILN_TOPIC_PREFIX", ""))
-            : FarmEndpoints.read(home.toAbsolutePath());
+            : FarmEndpoints.read(home.toAbsolutePath().normalize());
     dev.kiln.events.AppSpec appSpec;
     try {
       appSpec = AppSpecFiles.toEvent(AppSpecFiles.read(appSpecFile, component));
@@ -108,7 +116,17 @@ public final class PushCommand implements Callable<Integer> {
     }
     Result result =
         push(
-            farm, home.toAbsolutePath(), source, tenant, app, ref, appSpec, buildEnv, timeout, out);
+            farm,
+            home.toAbsolutePath().normalize(),
+            source,
+            tenant,
+            app,
+            ref,
+            appSpec,
+            buildEnv,
+            timeout,
+            out,
+            FarmSecrets.clientToken(token, home));
     return result.exitCode();
   }
 
@@ -126,6 +144,33 @@ public final class PushCommand implements Callable<Integer> {
       Map<String, String> buildEnv,
       Duration timeout,
       PrintWriter out) {
+    return push(
+        farm,
+        home,
+        source,
+        tenant,
+        app,
+        ref,
+        appSpec,
+        buildEnv,
+        timeout,
+        out,
+        FarmSecrets.clientToken(null, home));
+  }
+
+  /** A push sent with {@code token}. */
+  static Result push(
+      FarmEndpoints farm,
+      Path home,
+      String source,
+      String tenant,
+      String app,
+      String ref,
+      dev.kiln.events.AppSpec appSpec,
+      Map<String, String> buildEnv,
+      Duration timeout,
+      PrintWriter out,
+      String token) {
     String appName = app != null ? app : defaultAppName(source);
     SourceRepository.Resolved resolved =
         SourceRepository.resolve(source, ref, home.resolve("repos"), tenant, appName, out::println);
@@ -145,7 +190,8 @@ public final class PushCommand implements Callable<Integer> {
       throw new UserError(
           "cannot push: " + e.getMessage() + " (use --tenant / --app to set valid names)");
     }
-    CoordinatorClient.Accepted accepted = new CoordinatorClient(farm.coordinatorUrl()).push(push);
+    CoordinatorClient.Accepted accepted =
+        new CoordinatorClient(farm.coordinatorUrl(), token).push(push);
     out.printf(
         "-----> Pushed %s/%s@%s: build %s (%s)%n",
         tenant, appName, resolved.commit().substring(0, 12), accepted.buildId(), accepted.status());

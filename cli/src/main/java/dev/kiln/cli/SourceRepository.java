@@ -12,8 +12,10 @@ import java.util.function.Consumer;
 
 /**
  * Turns what the user points {@code kiln push} at into a repository URL and a commit: a git work
- * tree is used as it is; a plain directory is committed to a local repository under the farm's home
- * first (the directory itself is never modified); anything else is treated as a git URL.
+ * tree's commit is copied (git push) to the farm's repository for the tenant and app, so the farm
+ * builds it from a place the tenant may use; a plain directory is committed to a local repository
+ * under the farm's home first (the directory itself is never modified); anything else is treated as
+ * a git URL.
  */
 final class SourceRepository {
   record Resolved(String repoUrl, String ref, String commit) {}
@@ -38,8 +40,7 @@ final class SourceRepository {
                   + commit.substring(0, 12)
                   + ").");
         }
-        return new Resolved(
-            abs.toUri().toString().replaceFirst("^file:/+", "file:///"), wanted, commit);
+        return mirror(abs, commit, wanted, reposDir.resolve(tenant).resolve(app + ".git"));
       }
       return commitPlainDirectory(abs, reposDir.resolve(tenant).resolve(app + ".git"), say);
     }
@@ -60,6 +61,31 @@ final class SourceRepository {
         "'"
             + source
             + "' is neither a directory nor a git URL; pass the app's directory or its repository URL");
+  }
+
+  /**
+   * Copies a work tree's commit into the farm's repository for the tenant and app: a farm builds
+   * only from repositories its tenant may use, and a local farm's are the ones under {@code
+   * <home>/repos/<tenant>/}.
+   */
+  private static Resolved mirror(Path workTree, String commit, String ref, Path gitDir) {
+    try {
+      if (!Files.isDirectory(gitDir)) {
+        Files.createDirectories(gitDir.getParent());
+        git(null, null, "init", "-q", "--bare", gitDir.toString());
+      }
+    } catch (IOException e) {
+      throw new UserError("cannot create " + gitDir + ": " + e.getMessage(), 1);
+    }
+    git(
+        workTree,
+        null,
+        "push",
+        "--quiet",
+        "--force",
+        gitDir.toString(),
+        commit + ":refs/heads/kiln/" + commit);
+    return new Resolved("file://" + gitDir, ref, commit);
   }
 
   private static boolean isWorkTreeRoot(Path dir) {

@@ -44,6 +44,14 @@ public final class StatusCommand implements Callable<Integer> {
       description = "Coordinator URL. Env: KILN_COORDINATOR. Default: from <home>/farm.json.")
   String coordinator;
 
+  @Option(
+      names = "--token",
+      paramLabel = "TOKEN",
+      defaultValue = "${env:KILN_TOKEN}",
+      description =
+          "Bearer token (a tenant's kiln_t_… token sees only its own builds). Env: KILN_TOKEN. Default: <home>/secrets/operator-token.")
+  String token;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -51,7 +59,7 @@ public final class StatusCommand implements Callable<Integer> {
         coordinator != null
             ? coordinator
             : FarmEndpoints.read(home.toAbsolutePath()).coordinatorUrl();
-    CoordinatorClient client = new CoordinatorClient(url);
+    CoordinatorClient client = new CoordinatorClient(url, FarmSecrets.clientToken(token, home));
     if (buildId != null) {
       out.println(
           client

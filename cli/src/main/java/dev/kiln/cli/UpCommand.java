@@ -39,6 +39,15 @@ public final class UpCommand implements Callable<Integer> {
     out.println("       Coordinator: " + endpoints.coordinatorUrl());
     out.println("       Cache:       " + endpoints.cacheUrl());
     out.println("       Kafka:       " + endpoints.kafka());
+    out.println(
+        "       Operator token: "
+            + FarmSecrets.directory(settings.home()).resolve(FarmSecrets.OPERATOR_TOKEN_FILE)
+            + " (kiln push/status/tenants send it)");
+    if (settings.autoCreateTenants()) {
+      out.println(
+          "       Tenants are created on their first push (--no-auto-create-tenants turns"
+              + " this off; `kiln tenants create` makes them by hand)");
+    }
     out.println("       Push an app: ./kiln push DIR   (Ctrl-C stops the farm)");
     out.flush();
     stopped.await();

@@ -137,10 +137,11 @@ class FarmEndToEndTest {
 
   @Test
   void sameCommitPushedThreeTimesBuildsOnce() throws Exception {
-    GitRepo repo = GitRepo.init(temp.resolve("repos/twice"));
+    GitRepo repo = GitRepo.init(temp.resolve("home/repos/e2e/twice"));
     String commit = repo.commit(pythonApp("helper-lib==0.5\n", "3.11\n"), "test commit");
     PushEvent push = push("e2e", "twice", repo, commit);
-    CoordinatorClient coordinator = new CoordinatorClient(farm.endpoints().coordinatorUrl());
+    CoordinatorClient coordinator =
+        new CoordinatorClient(farm.endpoints().coordinatorUrl(), operatorToken());
 
     coordinator.push(push);
     publishRaw(
@@ -207,10 +208,11 @@ class FarmEndToEndTest {
 
   @Test
   void coordinatorStoppedMidBuildIsReplacedAndTheBuildCompletesExactlyOnce() throws Exception {
-    GitRepo repo = GitRepo.init(temp.resolve("repos/restart"));
+    GitRepo repo = GitRepo.init(temp.resolve("home/repos/e2e/restart"));
     String commit = repo.commit(pythonApp("slow-download==1.0\n", "3.11.2\n"), "test commit");
     PushEvent push = push("e2e", "restart", repo, commit);
-    CoordinatorClient coordinator = new CoordinatorClient(farm.endpoints().coordinatorUrl());
+    CoordinatorClient coordinator =
+        new CoordinatorClient(farm.endpoints().coordinatorUrl(), operatorToken());
     Runnable releaseDownload = index.hold("slow_download-1.0-py3-none-any.whl");
     coordinator.push(push);
     await()
@@ -244,7 +246,7 @@ class FarmEndToEndTest {
     assertThat(ready.pythonVersion()).isEqualTo("3.11.2");
     assertExactlyOneImageReady(push.buildId());
     assertThat(
-            new CoordinatorClient(farm.endpoints().coordinatorUrl())
+            new CoordinatorClient(farm.endpoints().coordinatorUrl(), operatorToken())
                 .get("/v1/builds/" + push.buildId())
                 .path("state")
                 .asText())
@@ -327,5 +329,10 @@ class FarmEndToEndTest {
     } catch (Exception e) {
       throw new AssertionError("could not publish to " + topic, e);
     }
+  }
+
+  /** What `kiln` sends on the farm's machine: the operator token from <home>/secrets. */
+  private String operatorToken() {
+    return FarmSecrets.clientToken(null, temp.resolve("home"));
   }
 }

@@ -128,7 +128,8 @@ class KilnCommandTest {
               local.buildStepTimeout(),
               local.buildStepMemoryMiB(),
               null,
-              null);
+              null,
+              true);
 
       assertThatThrownBy(() -> Farm.start(settings, line -> {}))
           .isInstanceOf(UserError.class)

@@ -95,7 +95,9 @@ class RuntimesEndToEndTest {
 
     assertThat(ready.pythonVersion()).isEqualTo(exact);
     JsonNode report =
-        new CoordinatorClient(farm.endpoints().coordinatorUrl())
+        new CoordinatorClient(
+                farm.endpoints().coordinatorUrl(),
+                FarmSecrets.clientToken(null, temp.resolve("home")))
             .get("/v1/builds/" + ready.buildId());
     assertThat(report.toString()).contains("\"pythonVersion\":\"" + exact + "\"");
     ImageContents contents =

@@ -10,6 +10,7 @@ import dev.kiln.events.CodedMessage;
 import dev.kiln.events.DependencyLayer;
 import dev.kiln.events.Digest;
 import dev.kiln.events.ImageReady;
+import dev.kiln.events.IndexRef;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.StepTiming;
 import dev.kiln.events.TaskKind;
@@ -19,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * The build as a state machine: {@code DETECTING → INSTALLING → ASSEMBLING → SUCCEEDED}, any step →
@@ -40,9 +42,18 @@ final class BuildStateMachine {
   private static final int FIRST_ATTEMPT = 1;
 
   private final Clock clock;
+  private final Function<String, List<IndexRef>> indexesOf;
 
   BuildStateMachine(Clock clock) {
+    this(clock, tenant -> List.of());
+  }
+
+  /**
+   * @param indexesOf a tenant's configured indexes, which every task of its builds carries
+   */
+  BuildStateMachine(Clock clock, Function<String, List<IndexRef>> indexesOf) {
     this.clock = clock;
+    this.indexesOf = indexesOf;
   }
 
   /**
@@ -68,17 +79,84 @@ final class BuildStateMachine {
               + current.state()
               + "); a commit builds once");
     }
+    return start(newSnapshot(push).build(), previousPython, "queued");
+  }
+
+  /**
+   * A new build that must wait: its tenant already runs as many builds as its quota allows. No task
+   * is sent; {@link #startQueued} starts it when a slot frees.
+   */
+  Decision queue(PushEvent push, String reason) {
+    BuildSnapshot queued =
+        newSnapshot(push).state(BuildState.QUEUED).currentTaskId(null).queuedReason(reason).build();
+    return new Decision(
+        queued,
+        List.of(
+            new Action.WriteSnapshot(queued),
+            log(
+                queued,
+                Level.INFO,
+                "-----> Build "
+                    + queued.buildId()
+                    + " for "
+                    + push.tenant()
+                    + "/"
+                    + push.app()
+                    + "@"
+                    + shortCommit(push.commit())
+                    + " waits: "
+                    + reason)));
+  }
+
+  /** A waiting build's turn: it starts with DETECT like a new one. */
+  Decision startQueued(BuildSnapshot queued, String previousPython) {
+    if (queued.state() != BuildState.QUEUED) {
+      return Decision.ignore(
+          "build " + queued.buildId() + " is " + queued.state() + ", not QUEUED");
+    }
+    return start(
+        queued.toBuilder().queuedReason(null).updatedAt(clock.instant()).build(),
+        previousPython,
+        "started after waiting");
+  }
+
+  /**
+   * A push that may not build at all (unknown tenant, repository not allowed, queue full): the
+   * build exists only to say so, failed at DETECT before any task was sent.
+   */
+  Decision reject(PushEvent push, BuildSnapshot current, CodedMessage why) {
+    if (current != null) {
+      return Decision.ignore(
+          "build " + push.buildId() + " is already known (" + current.state() + ")");
+    }
+    BuildSnapshot refused =
+        newSnapshot(push).state(BuildState.DETECTING).currentTaskId(null).build();
+    return fail(refused, TaskKind.DETECT, why);
+  }
+
+  /** A waiting build that may no longer start (its tenant was deleted or its source refused). */
+  Decision failQueued(BuildSnapshot queued, CodedMessage why) {
+    return fail(queued.toBuilder().queuedReason(null).build(), TaskKind.DETECT, why);
+  }
+
+  private BuildSnapshot.Builder newSnapshot(PushEvent push) {
     Instant now = clock.instant();
-    String taskId = BuildTask.taskId(buildId, TaskKind.DETECT, FIRST_ATTEMPT);
+    return BuildSnapshot.builder()
+        .buildId(push.buildId())
+        .state(BuildState.DETECTING)
+        .push(push)
+        .attempt(FIRST_ATTEMPT)
+        .createdAt(now)
+        .updatedAt(now);
+  }
+
+  private Decision start(BuildSnapshot from, String previousPython, String what) {
+    PushEvent push = from.push();
+    String buildId = from.buildId();
     BuildSnapshot detecting =
-        BuildSnapshot.builder()
-            .buildId(buildId)
+        from.toBuilder()
             .state(BuildState.DETECTING)
-            .push(push)
-            .attempt(FIRST_ATTEMPT)
-            .currentTaskId(taskId)
-            .createdAt(now)
-            .updatedAt(now)
+            .currentTaskId(BuildTask.taskId(buildId, TaskKind.DETECT, from.attempt()))
             .build();
     return new Decision(
         detecting,
@@ -89,13 +167,15 @@ final class BuildStateMachine {
                 Level.INFO,
                 "-----> Build "
                     + buildId
-                    + " queued for "
+                    + " "
+                    + what
+                    + " for "
                     + push.tenant()
                     + "/"
                     + push.app()
                     + "@"
                     + shortCommit(push.commit())),
-            new Action.PublishTask(currentTask(detecting, previousPython))));
+            new Action.PublishTask(taskFor(detecting, previousPython))));
   }
 
   /**
@@ -123,7 +203,11 @@ final class BuildStateMachine {
               + current.state()
               + "; duplicate or late delivery");
     }
-    if (!result.taskId().equals(current.currentTaskId()) || result.kind() != currentKind(current)) {
+    if (!result.taskId().equals(current.currentTaskId())
+        || result.kind() != currentKind(current)
+        || result.attempt() != current.attempt()) {
+      // Only the exact id issued (with its random part) counts: a guessed or replayed id is
+      // dropped.
       return Decision.ignore(
           "result "
               + result.taskId()
@@ -131,7 +215,7 @@ final class BuildStateMachine {
               + current.buildId()
               + "'s current task "
               + current.currentTaskId()
-              + "; duplicate or stale delivery");
+              + "; duplicate, stale or forged");
     }
     // Timed before deciding, so that every way the result ends the step (including a failure the
     // coordinator itself finds in it) shows in the report.
@@ -188,10 +272,23 @@ final class BuildStateMachine {
    * publish the outcome of a finished one if that never got acknowledged.
    */
   Decision resume(BuildSnapshot snapshot, String previousPython) {
+    if (snapshot.state() == BuildState.QUEUED) {
+      return Decision.ignore(
+          "build " + snapshot.buildId() + " waits for a slot of its tenant's quota");
+    }
     if (!snapshot.state().isFinal()) {
-      BuildTask task = currentTask(snapshot, previousPython);
-      return new Decision(
-          snapshot,
+      List<Action> actions = new ArrayList<>();
+      if (!BuildTask.isUnguessable(snapshot.currentTaskId())) {
+        // Written by a coordinator whose task ids could be guessed: issue an unguessable one.
+        snapshot =
+            snapshot.toBuilder()
+                .currentTaskId(
+                    BuildTask.taskId(snapshot.buildId(), currentKind(snapshot), snapshot.attempt()))
+                .build();
+        actions.add(new Action.WriteSnapshot(snapshot));
+      }
+      BuildTask task = taskFor(snapshot, previousPython);
+      actions.addAll(
           List.of(
               log(
                   snapshot,
@@ -202,6 +299,7 @@ final class BuildStateMachine {
                       + " re-sending "
                       + task.taskId()),
               new Action.PublishTask(task)));
+      return new Decision(snapshot, actions);
     }
     if (snapshot.outcomePublished()) {
       return Decision.ignore(
@@ -211,8 +309,18 @@ final class BuildStateMachine {
     return new Decision(published, List.of(outcome(snapshot), new Action.WriteSnapshot(published)));
   }
 
+  /** The task a non-final snapshot waits for, with the tenant's indexes. */
+  BuildTask taskFor(BuildSnapshot snapshot, String previousPython) {
+    return currentTask(snapshot, previousPython, indexesOf.apply(snapshot.push().tenant()));
+  }
+
   /** The task a non-final snapshot is waiting for, rebuilt from the snapshot alone. */
   static BuildTask currentTask(BuildSnapshot snapshot, String previousPython) {
+    return currentTask(snapshot, previousPython, List.of());
+  }
+
+  static BuildTask currentTask(
+      BuildSnapshot snapshot, String previousPython, List<IndexRef> indexes) {
     PushEvent push = snapshot.push();
     TaskKind kind = currentKind(snapshot);
     if (kind == null) {
@@ -221,7 +329,7 @@ final class BuildStateMachine {
     }
     return new BuildTask(
         snapshot.buildId(),
-        BuildTask.taskId(snapshot.buildId(), kind, snapshot.attempt()),
+        snapshot.currentTaskId(),
         kind,
         snapshot.attempt(),
         push.tenant(),
@@ -233,11 +341,13 @@ final class BuildStateMachine {
         kind == TaskKind.DETECT ? previousPython : null,
         kind == TaskKind.DETECT ? null : snapshot.plan(),
         kind == TaskKind.DETECT ? null : snapshot.dependencyKey(),
-        kind == TaskKind.ASSEMBLE ? snapshot.layer() : null);
+        kind == TaskKind.ASSEMBLE ? snapshot.layer() : null,
+        indexes);
   }
 
   private static TaskKind currentKind(BuildSnapshot snapshot) {
     return switch (snapshot.state()) {
+      case QUEUED -> null;
       case DETECTING -> TaskKind.DETECT;
       case INSTALLING -> TaskKind.INSTALL;
       case ASSEMBLING -> TaskKind.ASSEMBLE;
@@ -270,7 +380,7 @@ final class BuildStateMachine {
                   assembling,
                   Level.INFO,
                   "-----> No package manager in the build plan; skipping the dependency install"),
-              new Action.PublishTask(currentTask(assembling, null))));
+              new Action.PublishTask(taskFor(assembling, null))));
     }
     String dependencyKey = result.dependencyKey();
     if (dependencyKey == null || dependencyKey.isBlank()) {
@@ -293,7 +403,7 @@ final class BuildStateMachine {
         installing,
         List.of(
             new Action.WriteSnapshot(installing),
-            new Action.PublishTask(currentTask(installing, null))));
+            new Action.PublishTask(taskFor(installing, null))));
   }
 
   private Decision afterInstall(
@@ -331,7 +441,7 @@ final class BuildStateMachine {
                   + layer.blob()
                   + ") from the action cache; skipping the install"));
     }
-    actions.add(new Action.PublishTask(currentTask(assembling, null)));
+    actions.add(new Action.PublishTask(taskFor(assembling, null)));
     return new Decision(assembling, actions);
   }
 

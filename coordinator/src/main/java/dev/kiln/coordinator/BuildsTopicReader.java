@@ -3,11 +3,13 @@ package dev.kiln.coordinator;
 import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.InvalidEventException;
+import dev.kiln.events.Tenant;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -33,10 +35,100 @@ final class BuildsTopicReader {
   /** The latest snapshot per build, and how many unreadable records were skipped. */
   record Restored(Map<String, BuildSnapshot> snapshots, int skipped) {}
 
+  /**
+   * The latest record of every tenant, and where reading stopped, so a consumer can follow the
+   * topic from there.
+   */
+  record RestoredTenants(
+      Map<String, Tenant> tenants, int skipped, Map<TopicPartition, Long> endOffsets) {}
+
   private BuildsTopicReader() {}
 
   static Restored readAll(
       String bootstrapServers, String topic, String clientId, Duration timeout) {
+    Map<String, BuildSnapshot> latest = new HashMap<>();
+    int[] skipped = {0};
+    read(
+        bootstrapServers,
+        topic,
+        clientId,
+        timeout,
+        record -> {
+          if (record.value() == null) {
+            if (record.key() != null) {
+              latest.remove(record.key()); // a tombstone: the build was deleted on purpose
+            }
+            return;
+          }
+          try {
+            BuildSnapshot snapshot =
+                EventCodec.decode(record.headers(), record.value()).body(BuildSnapshot.class);
+            latest.put(snapshot.buildId(), snapshot);
+          } catch (InvalidEventException | RuntimeException e) {
+            skipped[0]++;
+            LOG.warn(
+                "skipping unreadable snapshot {}-{}@{}: {}",
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                e.getMessage());
+          }
+        });
+    return new Restored(latest, skipped[0]);
+  }
+
+  /** Reads the compacted {@code kiln.tenants} topic: the latest record of every tenant. */
+  static RestoredTenants readTenants(
+      String bootstrapServers, String topic, String clientId, Duration timeout) {
+    Map<String, Tenant> latest = new HashMap<>();
+    int[] skipped = {0};
+    Map<TopicPartition, Long> end =
+        read(
+            bootstrapServers,
+            topic,
+            clientId,
+            timeout,
+            record -> {
+              Tenant tenant = tenantOf(record.key(), record.value(), record.offset());
+              if (record.value() == null) {
+                latest.remove(record.key());
+              } else if (tenant == null) {
+                skipped[0]++;
+              } else {
+                latest.put(record.key(), tenant);
+              }
+            });
+    return new RestoredTenants(latest, skipped[0], end);
+  }
+
+  /**
+   * A tenant record's value, or null for a tombstone or an unreadable record (logged). The value is
+   * the JSON {@link Tenant}; the key must be its name.
+   */
+  static Tenant tenantOf(String key, byte[] value, long offset) {
+    if (value == null || key == null) {
+      return null;
+    }
+    try {
+      Tenant tenant = EventCodec.fromJson(value, Tenant.class);
+      if (!tenant.name().equals(key)) {
+        throw new InvalidEventException(
+            "name", "is " + tenant.name() + " but the record's key is " + key);
+      }
+      return tenant;
+    } catch (InvalidEventException | RuntimeException e) {
+      LOG.warn("skipping unreadable tenant record {}@{}: {}", key, offset, e.getMessage());
+      return null;
+    }
+  }
+
+  /** Reads a topic from the beginning to its current end; returns the end offsets. */
+  private static Map<TopicPartition, Long> read(
+      String bootstrapServers,
+      String topic,
+      String clientId,
+      Duration timeout,
+      Consumer<ConsumerRecord<String, byte[]>> apply) {
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
@@ -60,9 +152,7 @@ final class BuildsTopicReader {
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
-
-      Map<String, BuildSnapshot> latest = new HashMap<>();
-      int skipped = 0;
+      int read = 0;
       while (!reachedEnd(consumer, end)) {
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException(
@@ -71,34 +161,17 @@ final class BuildsTopicReader {
                   + " to its end within "
                   + timeout.toSeconds()
                   + " s ("
-                  + latest.size()
-                  + " builds read so far); is the broker at "
+                  + read
+                  + " records read so far); is the broker at "
                   + bootstrapServers
                   + " reachable and healthy?");
         }
         for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
-          if (record.value() == null) {
-            if (record.key() != null) {
-              latest.remove(record.key()); // a tombstone: the build was deleted on purpose
-            }
-            continue;
-          }
-          try {
-            BuildSnapshot snapshot =
-                EventCodec.decode(record.headers(), record.value()).body(BuildSnapshot.class);
-            latest.put(snapshot.buildId(), snapshot);
-          } catch (InvalidEventException | RuntimeException e) {
-            skipped++;
-            LOG.warn(
-                "skipping unreadable snapshot {}-{}@{}: {}",
-                record.topic(),
-                record.partition(),
-                record.offset(),
-                e.getMessage());
-          }
+          read++;
+          apply.accept(record);
         }
       }
-      return new Restored(latest, skipped);
+      return end;
     }
   }
 

@@ -1,11 +1,15 @@
 package dev.kiln.coordinator;
 
+import static dev.kiln.coordinator.HttpAnswers.error;
+import static dev.kiln.coordinator.HttpAnswers.json;
+
 import dev.kiln.events.BuildIds;
 import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.Quote;
+import dev.kiln.events.Tenant;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -22,8 +26,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The coordinator's HTTP API: accept pushes (webhooks, {@code kiln push}) and report builds. Every
- * answer is JSON; every error names what was wrong and how to fix it.
+ * The coordinator's HTTP API: accept pushes (webhooks, {@code kiln push}), report builds and manage
+ * tenants. Every answer is JSON; every error names what was wrong and how to fix it.
+ *
+ * <p>Every endpoint but {@code GET /health} needs {@code Authorization: Bearer <token>}: the
+ * operator's token acts on everything, a tenant's token on that tenant only. A build of another
+ * tenant answers 404 as if it did not exist; listing or pushing for another tenant answers 403.
+ * Secret-looking variables of a push are masked in every answer.
  */
 final class CoordinatorApi {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorApi.class);
@@ -42,25 +51,55 @@ final class CoordinatorApi {
     Future<Void> submit(PushEvent push);
   }
 
+  private static final String CALLER = "kiln.caller";
+
+  /**
+   * Who may call and what a push must satisfy.
+   *
+   * @param operatorTokenSha256 null: no operator token is accepted
+   * @param autoCreateTenants an operator's push for an unknown tenant creates it
+   */
+  record Security(
+      String operatorTokenSha256,
+      TenantRegistry tenants,
+      TenantsApi tenantsApi,
+      SourcePolicy sources,
+      boolean autoCreateTenants) {}
+
   private final Vertx vertx;
   private final KnownBuilds builds;
   private final BooleanSupplier restored;
   private final PushSink pushes;
+  private final Security security;
 
-  CoordinatorApi(Vertx vertx, KnownBuilds builds, BooleanSupplier restored, PushSink pushes) {
+  CoordinatorApi(
+      Vertx vertx,
+      KnownBuilds builds,
+      BooleanSupplier restored,
+      PushSink pushes,
+      Security security) {
     this.vertx = vertx;
     this.builds = builds;
     this.restored = restored;
     this.pushes = pushes;
+    this.security = security;
+  }
+
+  /** The authenticated caller of a request that passed {@link #authenticate}. */
+  static Caller caller(RoutingContext ctx) {
+    return ctx.get(CALLER);
   }
 
   Router router() {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
+    // Restored first: tenant tokens can only be checked once kiln.tenants has been read.
+    router.route("/v1/*").handler(this::requireRestored).handler(this::authenticate);
     router.post("/v1/pushes").handler(BodyHandler.create(false).setBodyLimit(MAX_PUSH_BYTES));
-    router.post("/v1/pushes").handler(this::requireRestored).handler(this::postPush);
-    router.get("/v1/builds/:id").handler(this::requireRestored).handler(this::getBuild);
-    router.get("/v1/builds").handler(this::requireRestored).handler(this::listBuilds);
+    router.post("/v1/pushes").handler(this::postPush);
+    router.get("/v1/builds/:id").handler(this::getBuild);
+    router.get("/v1/builds").handler(this::listBuilds);
+    security.tenantsApi().routes(router);
 
     router.errorHandler(
         404,
@@ -72,8 +111,8 @@ final class CoordinatorApi {
                     + ctx.request().method()
                     + " "
                     + Quote.safe(ctx.request().path(), 200)
-                    + "; the API has POST /v1/pushes, GET /v1/builds/{id}, GET /v1/builds?tenant=… and"
-                    + " GET /health",
+                    + "; the API has POST /v1/pushes, GET /v1/builds/{id}, GET /v1/builds?tenant=…,"
+                    + " /v1/tenants… and GET /health",
                 null));
     router.errorHandler(
         405,
@@ -128,6 +167,29 @@ final class CoordinatorApi {
         null);
   }
 
+  private void authenticate(RoutingContext ctx) {
+    Optional<Caller> caller =
+        Caller.authenticate(
+            ctx.request().getHeader("Authorization"),
+            security.operatorTokenSha256(),
+            security.tenants());
+    if (caller.isEmpty()) {
+      ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"kiln\"");
+      error(
+          ctx,
+          401,
+          ctx.request().getHeader("Authorization") == null
+              ? "this endpoint needs Authorization: Bearer <token>; `kiln` sends the operator"
+                  + " token from <home>/secrets/operator-token, or pass --token / KILN_TOKEN"
+              : "the bearer token is not valid (unknown, revoked or mistyped); ask the operator for"
+                  + " a token (`kiln tenants token <tenant>`)",
+          "Authorization");
+      return;
+    }
+    ctx.put(CALLER, caller.get());
+    ctx.next();
+  }
+
   private void postPush(RoutingContext ctx) {
     String contentType = ctx.request().getHeader("Content-Type");
     if (contentType != null
@@ -149,8 +211,60 @@ final class CoordinatorApi {
       error(ctx, 400, e.getMessage(), e.field());
       return;
     }
+    Caller caller = caller(ctx);
+    if (!caller.mayActFor(push.tenant())) {
+      error(
+          ctx,
+          403,
+          caller.describe() + " may push only for itself, not for tenant " + push.tenant(),
+          "tenant");
+      return;
+    }
+    Optional<Tenant> tenant = security.tenants().get(push.tenant());
+    if (tenant.isEmpty() && caller.isOperator() && security.autoCreateTenants()) {
+      security
+          .tenantsApi()
+          .createImplicitly(push.tenant())
+          .onSuccess(created -> admit(ctx, push, created))
+          .onFailure(
+              e ->
+                  error(
+                      ctx,
+                      503,
+                      "tenant "
+                          + push.tenant()
+                          + " could not be created ("
+                          + e.getMessage()
+                          + "); nothing was accepted, send the push again",
+                      null));
+      return;
+    }
+    if (tenant.isEmpty()) {
+      var unknown = SourcePolicy.unknownTenant(push.tenant());
+      error(ctx, 403, unknown.message(), "tenant", unknown.code());
+      return;
+    }
+    admit(ctx, push, tenant.get());
+  }
+
+  /** The checks a push of a known tenant must pass, then Kafka. */
+  private void admit(RoutingContext ctx, PushEvent push, Tenant tenant) {
+    var refusal = security.sources().refusal(tenant, push.repoUrl());
+    if (refusal.isPresent()) {
+      error(ctx, 403, refusal.get().message(), "repoUrl", refusal.get().code());
+      return;
+    }
     String buildId = push.buildId();
     Optional<BuildSnapshot> known = builds.get(buildId);
+    if (known.isEmpty()
+        && Admission.admit(
+                tenant.quotas(), builds.running(tenant.name()), builds.queued(tenant.name()).size())
+            == Admission.Verdict.REFUSE) {
+      var full = Admission.queueFull(tenant.name(), tenant.quotas());
+      ctx.response().putHeader("Retry-After", "30");
+      error(ctx, 429, full.message(), null, full.code());
+      return;
+    }
     if (known.isPresent()) {
       json(
           ctx,
@@ -199,7 +313,9 @@ final class CoordinatorApi {
           "id");
       return;
     }
-    Optional<BuildSnapshot> snapshot = builds.get(id);
+    // Another tenant's build answers exactly like one that does not exist.
+    Optional<BuildSnapshot> snapshot =
+        builds.get(id).filter(s -> caller(ctx).mayActFor(s.push().tenant()));
     if (snapshot.isEmpty()) {
       error(
           ctx,
@@ -211,16 +327,28 @@ final class CoordinatorApi {
           "id");
       return;
     }
-    json(ctx, 200, Buffer.buffer(EventCodec.toJson(snapshot.get())));
+    json(ctx, 200, Buffer.buffer(EventCodec.toJson(BuildView.masked(snapshot.get()))));
   }
 
   private void listBuilds(RoutingContext ctx) {
+    Caller caller = caller(ctx);
     String tenant = ctx.queryParams().get("tenant");
+    if ((tenant == null || tenant.isBlank()) && !caller.isOperator()) {
+      tenant = caller.tenant();
+    }
     if (tenant == null || tenant.isBlank()) {
       error(
           ctx,
           400,
           "the query parameter tenant is required, e.g. /v1/builds?tenant=acme[&app=web]",
+          "tenant");
+      return;
+    }
+    if (!caller.mayActFor(tenant)) {
+      error(
+          ctx,
+          403,
+          caller.describe() + " may list only its own builds, not tenant " + Quote.safe(tenant, 63),
           "tenant");
       return;
     }
@@ -252,26 +380,7 @@ final class CoordinatorApi {
     if (app != null && !app.isBlank()) {
       body.put("app", app);
     }
-    body.put("builds", list);
+    body.put("builds", list.stream().map(BuildView::masked).toList());
     json(ctx, 200, Buffer.buffer(EventCodec.toJson(body)));
-  }
-
-  private static void error(RoutingContext ctx, int status, String message, String field) {
-    JsonObject body = new JsonObject().put("error", message);
-    if (field != null) {
-      body.put("field", field);
-    }
-    json(ctx, status, body.toBuffer());
-  }
-
-  private static void json(RoutingContext ctx, int status, Buffer body) {
-    if (ctx.response().ended()) {
-      return;
-    }
-    ctx.response()
-        .setStatusCode(status)
-        .putHeader("Content-Type", "application/json")
-        .end(body)
-        .onFailure(e -> LOG.debug("could not answer {}: {}", ctx.request().path(), e.toString()));
   }
 }

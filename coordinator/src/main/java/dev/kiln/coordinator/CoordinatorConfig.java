@@ -1,7 +1,10 @@
 package dev.kiln.coordinator;
 
 import dev.kiln.events.Topics;
+import dev.kiln.events.security.SecretBox;
+import dev.kiln.events.security.Tokens;
 import java.net.URI;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -16,6 +19,16 @@ import java.util.Objects;
  * @param cacheServiceUrl the cache-service base URL (e.g. {@code http://127.0.0.1:8081}) whose
  *     action cache can make an INSTALL unnecessary; null to always install
  * @param instanceId names this coordinator in client ids, logs and dead-letter headers
+ * @param operatorTokenSha256 hex SHA-256 of the operator token ({@code KILN_OPERATOR_TOKEN}); null
+ *     means no operator: only tenant tokens are accepted (the API is never open)
+ * @param secretKey base64 of the 32-byte key that seals tenant secrets ({@code KILN_SECRET_KEY});
+ *     null means index passwords cannot be set (the API says so)
+ * @param sourceRoot the directory under which {@code file://} repositories live; a tenant whose
+ *     {@code sources} list is empty may fetch only from {@code file://<sourceRoot>/<tenant>/}.
+ *     Null: such a tenant may fetch nothing until sources are configured
+ * @param autoCreateTenants a push by the operator for a tenant that does not exist creates it (with
+ *     the default sources and quotas) instead of failing {@code tenant::unknown}; for the
+ *     single-machine farm of {@code kiln up}, never for a shared farm
  */
 public record CoordinatorConfig(
     String bootstrapServers,
@@ -24,7 +37,11 @@ public record CoordinatorConfig(
     int httpPort,
     String consumerGroup,
     String cacheServiceUrl,
-    String instanceId) {
+    String instanceId,
+    String operatorTokenSha256,
+    String secretKey,
+    Path sourceRoot,
+    boolean autoCreateTenants) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-coordinator";
@@ -43,6 +60,21 @@ public record CoordinatorConfig(
         "consumerGroup",
         "a Kafka consumer group id, e.g. " + DEFAULT_CONSUMER_GROUP);
     requireText(instanceId, "instanceId", "a name for this coordinator, e.g. coordinator-1");
+    if (operatorTokenSha256 != null) {
+      if (!Tokens.isSha256Hex(operatorTokenSha256)) {
+        throw new IllegalArgumentException(
+            "operatorTokenSha256 is not 64 hex digits; give the SHA-256 of the operator token"
+                + " (`printf %s \"$KILN_OPERATOR_TOKEN\" | sha256sum`), never the token itself");
+      }
+      operatorTokenSha256 = operatorTokenSha256.toLowerCase(java.util.Locale.ROOT);
+    }
+    if (secretKey != null) {
+      SecretBox.fromBase64(secretKey); // fails with what is wrong with the key
+    }
+    if (sourceRoot != null && !sourceRoot.isAbsolute()) {
+      throw new IllegalArgumentException(
+          "sourceRoot '" + sourceRoot + "' must be an absolute directory, e.g. /srv/kiln/repos");
+    }
     if (cacheServiceUrl != null) {
       cacheServiceUrl = cacheServiceUrl.strip();
       if (cacheServiceUrl.isEmpty()) {
@@ -73,27 +105,128 @@ public record CoordinatorConfig(
   /** A coordinator on a free port of 127.0.0.1, in the default group, without an action cache. */
   public static CoordinatorConfig defaults(String bootstrapServers, Topics topics) {
     return new CoordinatorConfig(
-        bootstrapServers, topics, DEFAULT_HOST, 0, DEFAULT_CONSUMER_GROUP, null, "coordinator-1");
+        bootstrapServers,
+        topics,
+        DEFAULT_HOST,
+        0,
+        DEFAULT_CONSUMER_GROUP,
+        null,
+        "coordinator-1",
+        null,
+        null,
+        null,
+        false);
+  }
+
+  /** The sealing box of the secret key, or null when none is configured. */
+  public SecretBox secretBox() {
+    return secretKey == null ? null : SecretBox.fromBase64(secretKey);
+  }
+
+  /** Who may call the API and what sealed secrets open with. */
+  public CoordinatorConfig withSecurity(String operatorTokenSha256, String secretKey) {
+    return new CoordinatorConfig(
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants);
+  }
+
+  public CoordinatorConfig withSourceRoot(Path sourceRoot) {
+    return new CoordinatorConfig(
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants);
+  }
+
+  public CoordinatorConfig withAutoCreateTenants(boolean autoCreateTenants) {
+    return new CoordinatorConfig(
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants);
   }
 
   public CoordinatorConfig withHttp(String host, int httpPort) {
     return new CoordinatorConfig(
-        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants);
   }
 
   public CoordinatorConfig withConsumerGroup(String consumerGroup) {
     return new CoordinatorConfig(
-        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants);
   }
 
   public CoordinatorConfig withCacheServiceUrl(String cacheServiceUrl) {
     return new CoordinatorConfig(
-        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants);
   }
 
   public CoordinatorConfig withInstanceId(String instanceId) {
     return new CoordinatorConfig(
-        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants);
   }
 
   private static void requireText(String value, String field, String expected) {

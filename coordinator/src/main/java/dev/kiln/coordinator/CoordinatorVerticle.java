@@ -8,7 +8,9 @@ import dev.kiln.events.EventCodec;
 import dev.kiln.events.ImageReady;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.PushEvent;
+import dev.kiln.events.Quote;
 import dev.kiln.events.TaskResult;
+import dev.kiln.events.Tenant;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.DeadLetterRouter;
 import dev.kiln.messaging.EventPublisher;
@@ -28,6 +30,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.slf4j.Logger;
@@ -56,12 +59,21 @@ public final class CoordinatorVerticle extends VerticleBase {
   private static final Duration RESTORE_TIMEOUT = Duration.ofMinutes(2);
   private static final int PAUSE_PARTITION_AT = 100;
 
+  /**
+   * How often waiting builds are looked at even if nothing happened: a start that failed to reach
+   * Kafka is tried again.
+   */
+  private static final long PROMOTE_EVERY_MS = 5_000;
+
   private final CoordinatorConfig config;
   private final Topics topics;
   private final Clock clock;
   private final BuildStateMachine machine;
   private final KnownBuilds builds = new KnownBuilds();
+  private final TenantRegistry tenants = new TenantRegistry();
+  private final SourcePolicy sources;
   private final AtomicLong logSeq = new AtomicLong();
+  private final AtomicLong ignoredResults = new AtomicLong();
 
   private volatile boolean restored;
   private volatile int actualHttpPort = -1;
@@ -70,8 +82,11 @@ public final class CoordinatorVerticle extends VerticleBase {
   private DeadLetterRouter deadLetters;
   private ActionCacheLookup actionCache;
   private KafkaConsumer<String, byte[]> consumer;
+  private KafkaConsumer<String, byte[]> tenantFollower;
+  private Map<org.apache.kafka.common.TopicPartition, Long> tenantsEnd = Map.of();
   private PartitionLanes lanes;
   private HttpServer http;
+  private long promoteTimer = -1;
 
   public CoordinatorVerticle(CoordinatorConfig config) {
     this(config, Clock.systemUTC());
@@ -81,7 +96,18 @@ public final class CoordinatorVerticle extends VerticleBase {
     this.config = config;
     this.topics = config.topics();
     this.clock = clock;
-    this.machine = new BuildStateMachine(clock);
+    this.sources = new SourcePolicy(config.sourceRoot());
+    this.machine =
+        new BuildStateMachine(
+            clock, tenant -> tenants.get(tenant).map(Tenant::indexRefs).orElse(List.of()));
+  }
+
+  /**
+   * How many results were dropped because their task id was not the one issued for the build's
+   * current task (duplicates, stale attempts, forgeries).
+   */
+  public long ignoredResults() {
+    return ignoredResults.get();
   }
 
   /** The HTTP API's port (the one picked when {@code httpPort} was 0), once it listens. */
@@ -108,19 +134,24 @@ public final class CoordinatorVerticle extends VerticleBase {
     }
     return startHttp()
         .compose(v -> KafkaTopicsAdmin.ensureTopics(vertx, config.bootstrapServers(), topics))
+        .compose(v -> restoreTenants())
         .compose(v -> restore())
         .compose(v -> resumeAll())
+        .compose(v -> followTenants())
         .compose(
             v -> {
               restored = true;
-              return subscribe();
+              promoteTimer = vertx.setPeriodic(PROMOTE_EVERY_MS, id -> promoteAll());
+              return promoteAll().compose(ignored -> subscribe());
             })
         .onSuccess(
             v ->
                 LOG.info(
-                    "coordinator {} up: {} builds known, HTTP on {}:{}, consuming {} and {} as group {}",
+                    "coordinator {} up: {} builds and {} tenants known, HTTP on {}:{}, consuming {}"
+                        + " and {} as group {}",
                     config.instanceId(),
                     builds.size(),
+                    tenants.size(),
                     config.host(),
                     actualHttpPort,
                     topics.push(),
@@ -131,6 +162,9 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    if (promoteTimer >= 0) {
+      vertx.cancelTimer(promoteTimer);
+    }
     Future<Void> drained = lanes == null ? Future.succeededFuture() : lanes.drain();
     return drained
         .compose(v -> consumer == null ? Future.<Void>succeededFuture() : consumer.close())
@@ -142,6 +176,9 @@ public final class CoordinatorVerticle extends VerticleBase {
     if (http != null) {
       closing.add(http.close());
     }
+    if (tenantFollower != null) {
+      closing.add(tenantFollower.close());
+    }
     if (publisher != null) {
       closing.add(publisher.close());
     }
@@ -152,7 +189,28 @@ public final class CoordinatorVerticle extends VerticleBase {
   }
 
   private Future<Void> startHttp() {
-    CoordinatorApi api = new CoordinatorApi(vertx, builds, () -> restored, this::submitPush);
+    TenantsApi tenantsApi =
+        new TenantsApi(tenants, tenantStore(), config.secretBox(), sources, clock);
+    CoordinatorApi api =
+        new CoordinatorApi(
+            vertx,
+            builds,
+            () -> restored,
+            this::submitPush,
+            new CoordinatorApi.Security(
+                config.operatorTokenSha256(),
+                tenants,
+                tenantsApi,
+                sources,
+                config.autoCreateTenants()));
+    if (config.operatorTokenSha256() == null) {
+      LOG.warn(
+          "no operator token configured (KILN_OPERATOR_TOKEN): only tenant tokens are accepted,"
+              + " and nobody can create tenants");
+    }
+    if (config.autoCreateTenants()) {
+      LOG.info("auto-create is on: an operator's push for an unknown tenant creates the tenant");
+    }
     return vertx
         .createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort()))
         .requestHandler(api.router())
@@ -162,6 +220,106 @@ public final class CoordinatorVerticle extends VerticleBase {
               http = server;
               actualHttpPort = server.actualPort();
               return null;
+            });
+  }
+
+  /** Tenant records go to kiln.tenants; the registry changes once Kafka acknowledges them. */
+  private TenantStore tenantStore() {
+    return new TenantStore() {
+      @Override
+      public Future<Void> save(Tenant tenant) {
+        return publisher
+            .publish(topics.tenants(), tenant.name(), tenant)
+            .map(
+                ack -> {
+                  tenants.apply(tenant.name(), tenant);
+                  return null;
+                });
+      }
+
+      @Override
+      public Future<Void> delete(String name) {
+        return publisher
+            .send(new ProducerRecord<>(topics.tenants(), name, null))
+            .map(
+                ack -> {
+                  tenants.apply(name, null);
+                  return null;
+                });
+      }
+    };
+  }
+
+  private Future<Void> restoreTenants() {
+    return vertx
+        .executeBlocking(
+            () ->
+                BuildsTopicReader.readTenants(
+                    config.bootstrapServers(),
+                    topics.tenants(),
+                    config.instanceId() + "-tenants",
+                    RESTORE_TIMEOUT),
+            false)
+        .map(
+            result -> {
+              result.tenants().forEach(tenants::apply);
+              tenantsEnd = result.endOffsets();
+              LOG.info(
+                  "restored {} tenants from {} ({} unreadable records skipped)",
+                  result.tenants().size(),
+                  topics.tenants(),
+                  result.skipped());
+              return null;
+            });
+  }
+
+  /**
+   * Follows kiln.tenants from where the restore stopped, so tenants created or changed through
+   * another coordinator (or by tooling writing the topic) take effect here too.
+   */
+  private Future<Void> followTenants() {
+    Map<String, String> props = new HashMap<>();
+    props.put("bootstrap.servers", config.bootstrapServers());
+    props.put("client.id", config.instanceId() + "-tenants-follower");
+    props.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
+    props.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+    props.put("enable.auto.commit", "false");
+    props.put("auto.offset.reset", "earliest");
+    tenantFollower = KafkaConsumer.create(vertx, props);
+    tenantFollower.exceptionHandler(
+        e -> LOG.error("Kafka consumer error on {}: {}", topics.tenants(), e.toString()));
+    tenantFollower.handler(
+        record -> {
+          if (record.value() == null) {
+            tenants.apply(record.key(), null);
+            return;
+          }
+          Tenant tenant = BuildsTopicReader.tenantOf(record.key(), record.value(), record.offset());
+          if (tenant != null) {
+            tenants.applyIfNotOlder(record.key(), tenant);
+            promote(tenant.name()); // a raised quota may let waiting builds start
+          }
+        });
+    Set<io.vertx.kafka.client.common.TopicPartition> partitions = new java.util.HashSet<>();
+    tenantsEnd
+        .keySet()
+        .forEach(
+            tp ->
+                partitions.add(
+                    new io.vertx.kafka.client.common.TopicPartition(tp.topic(), tp.partition())));
+    return tenantFollower
+        .assign(partitions)
+        .compose(
+            v -> {
+              List<Future<Void>> seeks = new ArrayList<>();
+              tenantsEnd.forEach(
+                  (tp, offset) ->
+                      seeks.add(
+                          tenantFollower.seek(
+                              new io.vertx.kafka.client.common.TopicPartition(
+                                  tp.topic(), tp.partition()),
+                              offset)));
+              return Future.all(seeks).mapEmpty();
             });
   }
 
@@ -284,17 +442,90 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   private Decision decide(String topic, EventCodec.Decoded decoded) throws InvalidEventException {
     if (topic.equals(topics.push())) {
-      PushEvent push = decoded.body(PushEvent.class);
-      return machine.onPush(
-          push,
-          builds.get(push.buildId()).orElse(null),
-          builds.previousPython(push.tenant(), push.app()));
+      return admit(decoded.body(PushEvent.class));
     }
     if (topic.equals(topics.results())) {
       TaskResult result = decoded.body(TaskResult.class);
-      return machine.onResult(result, builds.get(result.buildId()).orElse(null));
+      BuildSnapshot current = builds.get(result.buildId()).orElse(null);
+      if (current != null
+          && !current.state().isFinal()
+          && !result.taskId().equals(current.currentTaskId())) {
+        ignoredResults.incrementAndGet();
+        LOG.warn(
+            "result {} for build {} is not the task issued ({}); stale, duplicate or forged,"
+                + " ignored",
+            Quote.safe(result.taskId(), 120),
+            result.buildId(),
+            current.currentTaskId());
+      }
+      return machine.onResult(result, current);
     }
     throw new IllegalStateException("the coordinator does not consume " + topic);
+  }
+
+  /**
+   * A push from Kafka: the tenant must exist and allow the repository, and its quotas decide
+   * whether the build starts, waits or fails.
+   */
+  private Decision admit(PushEvent push) {
+    BuildSnapshot current = builds.get(push.buildId()).orElse(null);
+    String previousPython = builds.previousPython(push.tenant(), push.app());
+    if (current != null) {
+      return machine.onPush(push, current, previousPython);
+    }
+    Optional<Tenant> tenant = tenants.get(push.tenant());
+    if (tenant.isEmpty()) {
+      return machine.reject(push, null, SourcePolicy.unknownTenant(push.tenant()));
+    }
+    var refusal = sources.refusal(tenant.get(), push.repoUrl());
+    if (refusal.isPresent()) {
+      return machine.reject(push, null, refusal.get());
+    }
+    Tenant.Quotas quotas = tenant.get().quotas();
+    return switch (Admission.admit(
+        quotas, builds.running(push.tenant()), builds.queued(push.tenant()).size())) {
+      case START -> machine.onPush(push, null, previousPython);
+      case QUEUE -> machine.queue(push, Admission.queuedReason(push.tenant(), quotas));
+      case REFUSE -> machine.reject(push, null, Admission.queueFull(push.tenant(), quotas));
+    };
+  }
+
+  /** Starts a tenant's waiting builds, oldest first, while its quota has free slots. */
+  private Future<Void> promote(String tenantName) {
+    List<BuildSnapshot> waiting = builds.queued(tenantName);
+    if (waiting.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    BuildSnapshot next = waiting.get(0);
+    Optional<Tenant> tenant = tenants.get(tenantName);
+    Decision decision;
+    if (tenant.isEmpty()) {
+      decision = machine.failQueued(next, SourcePolicy.unknownTenant(tenantName));
+    } else if (builds.running(tenantName) >= tenant.get().quotas().concurrentBuilds()) {
+      return Future.succeededFuture();
+    } else {
+      var refusal = sources.refusal(tenant.get(), next.push().repoUrl());
+      decision =
+          refusal.isPresent()
+              ? machine.failQueued(next, refusal.get())
+              : machine.startQueued(next, builds.previousPython(tenantName, next.push().app()));
+    }
+    // carryOut promotes again, so the loop ends when the quota is full or nothing waits.
+    return carryOut(decision)
+        .onFailure(
+            e ->
+                LOG.warn(
+                    "could not start waiting build {} ({}); trying again shortly",
+                    next.buildId(),
+                    e.toString()));
+  }
+
+  private Future<Void> promoteAll() {
+    List<Future<Void>> started = new ArrayList<>();
+    for (String tenant : builds.tenantsWithQueuedBuilds()) {
+      started.add(promote(tenant).recover(e -> Future.succeededFuture()));
+    }
+    return Future.all(started).mapEmpty();
   }
 
   /**
@@ -318,6 +549,12 @@ public final class CoordinatorVerticle extends VerticleBase {
                       e -> {
                         builds.restore(buildId, previous);
                         return Future.failedFuture(e);
+                      })
+                  .compose(
+                      done -> {
+                        // A slot may have freed, or a build may wait behind a free slot.
+                        promote(decision.next().push().tenant());
+                        return Future.succeededFuture();
                       });
             });
   }

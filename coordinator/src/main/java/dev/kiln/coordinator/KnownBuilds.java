@@ -20,7 +20,16 @@ final class KnownBuilds {
               BuildSnapshot::createdAt, Comparator.nullsLast(Comparator.reverseOrder()))
           .thenComparing(BuildSnapshot::buildId);
 
+  /** Oldest first: the order waiting builds start in. */
+  static final Comparator<BuildSnapshot> OLDEST_FIRST =
+      Comparator.comparing(
+              BuildSnapshot::createdAt, Comparator.nullsFirst(Comparator.naturalOrder()))
+          .thenComparing(BuildSnapshot::buildId);
+
   private final Map<String, BuildSnapshot> byId = new HashMap<>();
+
+  /** Unfinished builds per tenant: what quotas count, kept so a push never scans history. */
+  private final Map<String, Map<String, BuildSnapshot>> unfinishedByTenant = new HashMap<>();
 
   Optional<BuildSnapshot> get(String buildId) {
     return Optional.ofNullable(byId.get(buildId));
@@ -29,14 +38,57 @@ final class KnownBuilds {
   /** Replaces the build's snapshot (or forgets the build when {@code previous} is null). */
   void restore(String buildId, BuildSnapshot previous) {
     if (previous == null) {
-      byId.remove(buildId);
+      unindex(byId.remove(buildId));
     } else {
-      byId.put(buildId, previous);
+      put(previous);
     }
   }
 
   void put(BuildSnapshot snapshot) {
-    byId.put(snapshot.buildId(), snapshot);
+    unindex(byId.put(snapshot.buildId(), snapshot));
+    if (!snapshot.state().isFinal()) {
+      unfinishedByTenant
+          .computeIfAbsent(snapshot.push().tenant(), t -> new HashMap<>())
+          .put(snapshot.buildId(), snapshot);
+    }
+  }
+
+  private void unindex(BuildSnapshot old) {
+    if (old == null) {
+      return;
+    }
+    Map<String, BuildSnapshot> unfinished = unfinishedByTenant.get(old.push().tenant());
+    if (unfinished != null) {
+      unfinished.remove(old.buildId());
+      if (unfinished.isEmpty()) {
+        unfinishedByTenant.remove(old.push().tenant());
+      }
+    }
+  }
+
+  /** How many of the tenant's builds run (DETECTING, INSTALLING or ASSEMBLING). */
+  int running(String tenant) {
+    return (int)
+        unfinishedByTenant.getOrDefault(tenant, Map.of()).values().stream()
+            .filter(s -> s.state() != BuildState.QUEUED)
+            .count();
+  }
+
+  /** The tenant's waiting builds, oldest first. */
+  List<BuildSnapshot> queued(String tenant) {
+    return unfinishedByTenant.getOrDefault(tenant, Map.of()).values().stream()
+        .filter(s -> s.state() == BuildState.QUEUED)
+        .sorted(OLDEST_FIRST)
+        .toList();
+  }
+
+  /** Tenants with at least one waiting build. */
+  List<String> tenantsWithQueuedBuilds() {
+    return unfinishedByTenant.entrySet().stream()
+        .filter(e -> e.getValue().values().stream().anyMatch(s -> s.state() == BuildState.QUEUED))
+        .map(Map.Entry::getKey)
+        .sorted()
+        .toList();
   }
 
   int size() {

@@ -30,10 +30,27 @@ class CoordinatorApiTest {
   private final AtomicBoolean restored = new AtomicBoolean(true);
   private final AtomicBoolean kafkaDown = new AtomicBoolean(false);
   private final List<PushEvent> published = new CopyOnWriteArrayList<>();
+  private final TenantRegistry tenants = new TenantRegistry();
   private HttpJson http;
 
   @BeforeEach
   void start() {
+    TestSecurity.standardTenants().forEach(t -> tenants.apply(t.name(), t));
+    TenantStore store =
+        new TenantStore() {
+          @Override
+          public Future<Void> save(dev.kiln.events.Tenant tenant) {
+            tenants.apply(tenant.name(), tenant);
+            return Future.succeededFuture();
+          }
+
+          @Override
+          public Future<Void> delete(String name) {
+            tenants.apply(name, null);
+            return Future.succeededFuture();
+          }
+        };
+    SourcePolicy sources = new SourcePolicy(TestSecurity.SOURCE_ROOT);
     CoordinatorApi api =
         new CoordinatorApi(
             vertx,
@@ -45,7 +62,18 @@ class CoordinatorApiTest {
               }
               published.add(push);
               return Future.succeededFuture();
-            });
+            },
+            new CoordinatorApi.Security(
+                dev.kiln.events.security.Tokens.sha256Hex(TestSecurity.OPERATOR_TOKEN),
+                tenants,
+                new TenantsApi(
+                    tenants,
+                    store,
+                    dev.kiln.events.security.SecretBox.fromBase64(TestSecurity.SECRET_KEY),
+                    sources,
+                    java.time.Clock.systemUTC()),
+                sources,
+                false));
     // The router reads KnownBuilds on the server's event loop, as in the verticle.
     HttpServer server =
         await(vertx.createHttpServer().requestHandler(api.router()).listen(0, "127.0.0.1"));

@@ -24,7 +24,7 @@ final class Fixtures {
     return new PushEvent(
         tenant,
         app,
-        "file:///srv/git/" + app + ".git",
+        "file:///srv/git/" + tenant + "/" + app + ".git",
         "refs/heads/main",
         commit,
         new AppSpec(

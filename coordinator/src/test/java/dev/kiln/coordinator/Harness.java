@@ -3,6 +3,7 @@ package dev.kiln.coordinator;
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
+import dev.kiln.events.Tenant;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.KafkaTopicsAdmin;
@@ -31,8 +32,16 @@ final class Harness implements AutoCloseable {
   private ScriptedWorkers workers;
 
   Harness() throws Exception {
+    this(TestSecurity.standardTenants());
+  }
+
+  /** A harness whose kiln.tenants topic holds these tenants before any coordinator starts. */
+  Harness(List<Tenant> tenants) throws Exception {
     KafkaTopicsAdmin.ensureTopics(bootstrapServers, topics);
     publisher = new EventPublisher(vertx, bootstrapServers, "/kiln/test");
+    for (Tenant tenant : tenants) {
+      Awaits.await(publisher.publish(topics.tenants(), tenant.name(), tenant));
+    }
     imageReady = TopicRecorder.start(vertx, bootstrapServers, topics.imageReady());
     buildFailed = TopicRecorder.start(vertx, bootstrapServers, topics.buildFailed());
     deadLetters = TopicRecorder.start(vertx, bootstrapServers, topics.deadLetters());
@@ -42,7 +51,8 @@ final class Harness implements AutoCloseable {
   }
 
   CoordinatorConfig config() {
-    return CoordinatorConfig.defaults(bootstrapServers, topics).withConsumerGroup(consumerGroup);
+    return TestSecurity.secured(
+        CoordinatorConfig.defaults(bootstrapServers, topics).withConsumerGroup(consumerGroup));
   }
 
   ScriptedWorkers workers(Function<BuildTask, TaskResult> script) {

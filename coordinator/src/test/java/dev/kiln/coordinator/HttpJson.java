@@ -16,9 +16,38 @@ final class HttpJson {
   private final HttpClient client =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
   private final String base;
+  private final String token;
 
+  /** A client that sends the operator's token. */
   HttpJson(int port) {
+    this(port, TestSecurity.OPERATOR_TOKEN);
+  }
+
+  /**
+   * @param token the bearer token to send; null sends none
+   */
+  HttpJson(int port, String token) {
     this.base = "http://127.0.0.1:" + port;
+    this.token = token;
+  }
+
+  /** The same server, another caller. */
+  HttpJson as(String otherToken) {
+    return new HttpJson(Integer.parseInt(base.replaceAll(".*:", "")), otherToken);
+  }
+
+  Response put(String path, String json) {
+    return send(
+        HttpRequest.newBuilder(URI.create(base + path))
+            .header("Content-Type", "application/json")
+            .PUT(HttpRequest.BodyPublishers.ofString(json)));
+  }
+
+  Response patch(String path, String json) {
+    return send(
+        HttpRequest.newBuilder(URI.create(base + path))
+            .header("Content-Type", "application/json")
+            .method("PATCH", HttpRequest.BodyPublishers.ofString(json)));
   }
 
   Response get(String path) {
@@ -44,13 +73,20 @@ final class HttpJson {
   }
 
   private Response send(HttpRequest.Builder request) {
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
     try {
       HttpResponse<byte[]> response =
           client.send(
               request.timeout(Duration.ofSeconds(30)).build(),
               HttpResponse.BodyHandlers.ofByteArray());
       return new Response(
-          response.statusCode(), EventCodec.mapper().readTree(response.body()), response.headers());
+          response.statusCode(),
+          response.body().length == 0
+              ? EventCodec.mapper().createObjectNode()
+              : EventCodec.mapper().readTree(response.body()),
+          response.headers());
     } catch (IOException e) {
       throw new AssertionError("HTTP request failed: " + e, e);
     } catch (InterruptedException e) {

@@ -14,6 +14,7 @@ import java.util.List;
  * @param outcomePublished true once image-ready / build-failed was acknowledged by Kafka
  * @param steps one entry per step the build went through, in order; snapshots written before steps
  *     were recorded read as an empty list
+ * @param queuedReason while QUEUED: which quota it waits for; null otherwise
  */
 public record BuildSnapshot(
     String buildId,
@@ -31,7 +32,8 @@ public record BuildSnapshot(
     boolean outcomePublished,
     Instant createdAt,
     Instant updatedAt,
-    List<StepTiming> steps)
+    List<StepTiming> steps,
+    String queuedReason)
     implements EventBody {
 
   public BuildSnapshot {
@@ -80,6 +82,7 @@ public record BuildSnapshot(
     private Instant createdAt;
     private Instant updatedAt;
     private List<StepTiming> steps;
+    private String queuedReason;
 
     private Builder() {
       steps = List.of();
@@ -102,6 +105,7 @@ public record BuildSnapshot(
       createdAt = s.createdAt;
       updatedAt = s.updatedAt;
       steps = s.steps;
+      queuedReason = s.queuedReason;
     }
 
     public Builder buildId(String value) {
@@ -184,6 +188,11 @@ public record BuildSnapshot(
       return this;
     }
 
+    public Builder queuedReason(String value) {
+      queuedReason = value;
+      return this;
+    }
+
     public BuildSnapshot build() {
       return new BuildSnapshot(
           buildId,
@@ -201,7 +210,8 @@ public record BuildSnapshot(
           outcomePublished,
           createdAt,
           updatedAt,
-          steps);
+          steps,
+          queuedReason);
     }
   }
 }

@@ -1,7 +1,11 @@
 package dev.kiln.events;
 
-/** Where a build is. SUCCEEDED and FAILED are final. */
+/**
+ * Where a build is. SUCCEEDED and FAILED are final; QUEUED waits for a free slot of its tenant's
+ * concurrent-builds quota.
+ */
 public enum BuildState {
+  QUEUED,
   DETECTING,
   INSTALLING,
   ASSEMBLING,

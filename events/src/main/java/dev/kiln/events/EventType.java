@@ -14,7 +14,8 @@ public enum EventType {
   IMAGE_READY("dev.kiln.image-ready.v1", ImageReady.class),
   BUILD_FAILED("dev.kiln.build-failed.v1", BuildFailed.class),
   BUILD_LOG("dev.kiln.build-log.v1", BuildLogLine.class),
-  BUILD_SNAPSHOT("dev.kiln.build-snapshot.v1", BuildSnapshot.class);
+  BUILD_SNAPSHOT("dev.kiln.build-snapshot.v1", BuildSnapshot.class),
+  TENANT("dev.kiln.tenant.v1", Tenant.class);
 
   private final String ceType;
   private final Class<? extends EventBody> bodyType;

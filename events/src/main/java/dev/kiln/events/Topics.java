@@ -70,6 +70,11 @@ public final class Topics {
     return prefix + "kiln.builds";
   }
 
+  /** Compacted tenant records (tokens as hashes, secrets sealed), keyed by tenant name. */
+  public String tenants() {
+    return prefix + "kiln.tenants";
+  }
+
   /** Malformed input, with the reason in the {@code kiln_dlq_*} headers. */
   public String deadLetters() {
     return prefix + "kiln.dlq";
@@ -85,6 +90,7 @@ public final class Topics {
         new Spec(buildFailed(), 3, false),
         new Spec(logs(), 6, false),
         new Spec(builds(), 6, true),
+        new Spec(tenants(), 1, true),
         new Spec(deadLetters(), 1, false));
   }
 }

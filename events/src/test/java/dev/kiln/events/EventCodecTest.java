@@ -142,7 +142,7 @@ class EventCodecTest {
     assertThat(Topics.DEFAULT.all())
         .filteredOn(Topics.Spec::compacted)
         .extracting(Topics.Spec::name)
-        .containsExactly("kiln.builds");
+        .containsExactly("kiln.builds", "kiln.tenants");
     assertThatThrownBy(() -> Topics.withPrefix("bad prefix"))
         .isInstanceOf(IllegalArgumentException.class);
   }

@@ -1,0 +1,320 @@
+package dev.kiln.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.events.EventCodec;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code kiln tenants …}: the operator's view of the farm's tenants, over the admin API. */
+@Command(
+    name = "tenants",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Create and inspect the farm's tenants (needs the operator token; `index` also works with the"
+          + " tenant's own token).",
+      "Tokens are shown once; the farm keeps only their SHA-256. Index passwords are stored sealed"
+          + " and shown as ****."
+    },
+    subcommands = {
+      TenantsCommand.Create.class,
+      TenantsCommand.ListTenants.class,
+      TenantsCommand.Show.class,
+      TenantsCommand.Token.class,
+      TenantsCommand.Index.class
+    })
+public final class TenantsCommand implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** Where the coordinator is and which token to send; shared by every subcommand. */
+  public static final class Connection {
+    @Option(
+        names = "--home",
+        defaultValue = "${env:KILN_HOME:-.kiln}",
+        description = "The farm's state directory. Env: KILN_HOME. Default: ${DEFAULT-VALUE}")
+    Path home;
+
+    @Option(
+        names = "--coordinator",
+        paramLabel = "URL",
+        defaultValue = "${env:KILN_COORDINATOR}",
+        description = "Coordinator URL. Env: KILN_COORDINATOR. Default: from <home>/farm.json.")
+    String coordinator;
+
+    @Option(
+        names = "--token",
+        paramLabel = "TOKEN",
+        defaultValue = "${env:KILN_TOKEN}",
+        description =
+            "Bearer token. Env: KILN_TOKEN. Default: the operator token in <home>/secrets/operator-token.")
+    String token;
+
+    CoordinatorClient client() {
+      Path abs = home.toAbsolutePath().normalize();
+      String url = coordinator != null ? coordinator : FarmEndpoints.read(abs).coordinatorUrl();
+      return new CoordinatorClient(url, FarmSecrets.clientToken(token, abs));
+    }
+  }
+
+  static String path(String name) {
+    return "/v1/tenants/" + URLEncoder.encode(name, StandardCharsets.UTF_8);
+  }
+
+  static void printTenant(PrintWriter out, JsonNode t) {
+    out.println("Tenant " + t.path("name").asText());
+    out.println(
+        "  Sources:  "
+            + join(t.path("effectiveSources"))
+            + (t.path("sources").isEmpty() ? " (farm default)" : ""));
+    JsonNode q = t.path("quotas");
+    out.printf(
+        "  Quotas:   %d concurrent builds, %d queued builds, %d store bytes%n",
+        q.path("concurrentBuilds").asInt(),
+        q.path("queuedBuilds").asInt(),
+        q.path("storeBytes").asLong());
+    for (JsonNode i : t.path("indexes")) {
+      out.printf(
+          "  Index:    %s %s%s%s%n",
+          i.path("name").asText(),
+          i.path("url").asText(),
+          i.hasNonNull("username") ? " user " + i.path("username").asText() : "",
+          i.hasNonNull("password") ? " password " + i.path("password").asText() : "");
+    }
+    for (JsonNode tok : t.path("tokens")) {
+      out.printf(
+          "  Token:    %s (created %s)%n", tok.path("id").asText(), tok.path("createdAt").asText());
+    }
+  }
+
+  private static String join(JsonNode array) {
+    List<String> values = new java.util.ArrayList<>();
+    array.forEach(v -> values.add(v.asText()));
+    return values.isEmpty() ? "(none)" : String.join(", ", values);
+  }
+
+  @Command(
+      name = "create",
+      mixinStandardHelpOptions = true,
+      description = "Create a tenant and print its first token (shown only once).")
+  public static final class Create implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Parameters(paramLabel = "NAME", description = "Tenant name (lowercase letters, digits, '-').")
+    String name;
+
+    @Option(
+        names = "--source",
+        paramLabel = "PREFIX",
+        description =
+            "A repository URL prefix the tenant may build from, ending with '/' (repeatable), e.g. https://git.example.com/acme/. Default: file://<home>/repos/<name>/ only.")
+    List<String> sources = List.of();
+
+    @Option(
+        names = "--concurrent-builds",
+        paramLabel = "N",
+        description = "Builds running at once (default 4).")
+    Integer concurrentBuilds;
+
+    @Option(
+        names = "--queued-builds",
+        paramLabel = "N",
+        description = "Builds waiting at most (default 50).")
+    Integer queuedBuilds;
+
+    @Override
+    public Integer call() {
+      ObjectNode body = EventCodec.mapper().createObjectNode().put("name", name);
+      if (!sources.isEmpty()) {
+        ArrayNode list = body.putArray("sources");
+        sources.forEach(list::add);
+      }
+      if (concurrentBuilds != null || queuedBuilds != null) {
+        ObjectNode quotas = body.putObject("quotas");
+        if (concurrentBuilds != null) {
+          quotas.put("concurrentBuilds", concurrentBuilds);
+        }
+        if (queuedBuilds != null) {
+          quotas.put("queuedBuilds", queuedBuilds);
+        }
+      }
+      JsonNode created = connection.client().send("POST", "/v1/tenants", body.toString());
+      PrintWriter out = spec.commandLine().getOut();
+      printTenant(out, created);
+      out.println();
+      out.println("Token (shown only now; Kiln keeps only its SHA-256):");
+      out.println(created.path("token").asText());
+      out.flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "list", mixinStandardHelpOptions = true, description = "List the tenants.")
+  public static final class ListTenants implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      JsonNode tenants = connection.client().get("/v1/tenants").path("tenants");
+      if (tenants.isEmpty()) {
+        out.println("No tenants yet; create one with `kiln tenants create NAME`.");
+      }
+      for (JsonNode t : tenants) {
+        JsonNode q = t.path("quotas");
+        out.printf(
+            "%-24s %2d concurrent, %3d queued, %d tokens, %d indexes, sources %s%n",
+            t.path("name").asText(),
+            q.path("concurrentBuilds").asInt(),
+            q.path("queuedBuilds").asInt(),
+            t.path("tokens").size(),
+            t.path("indexes").size(),
+            join(t.path("effectiveSources")));
+      }
+      out.flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one tenant.")
+  public static final class Show implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Parameters(paramLabel = "NAME")
+    String name;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      printTenant(out, connection.client().get(path(name)));
+      out.flush();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "token",
+      mixinStandardHelpOptions = true,
+      description =
+          "Issue a new token for a tenant (for rotation; old tokens stay valid until revoked).")
+  public static final class Token implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Parameters(paramLabel = "NAME")
+    String name;
+
+    @Override
+    public Integer call() {
+      JsonNode issued = connection.client().send("POST", path(name) + "/tokens", null);
+      PrintWriter out = spec.commandLine().getOut();
+      out.println(
+          "New token " + issued.path("tokenId").asText() + " for " + name + " (shown only now):");
+      out.println(issued.path("token").asText());
+      out.flush();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "index",
+      mixinStandardHelpOptions = true,
+      description =
+          "Set a tenant's private package index; the password is stored sealed and never shown.")
+  public static final class Index implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Parameters(index = "0", paramLabel = "TENANT")
+    String tenant;
+
+    @Parameters(
+        index = "1",
+        paramLabel = "INDEX",
+        description = "A name for the index, e.g. private.")
+    String index;
+
+    @Option(
+        names = "--url",
+        required = true,
+        paramLabel = "URL",
+        description = "The index's simple API URL, without credentials.")
+    String url;
+
+    @Option(names = "--username", paramLabel = "USER")
+    String username;
+
+    @Option(
+        names = "--password-file",
+        paramLabel = "FILE",
+        description = "Read the password from this file (never pass it on the command line).")
+    Path passwordFile;
+
+    @Option(names = "--password-stdin", description = "Read the password from standard input.")
+    boolean passwordStdin;
+
+    @Override
+    public Integer call() throws IOException {
+      if (passwordFile != null && passwordStdin) {
+        throw new UserError("give the password with --password-file or --password-stdin, not both");
+      }
+      ObjectNode body = EventCodec.mapper().createObjectNode().put("url", url);
+      if (username != null) {
+        body.put("username", username);
+      }
+      String password = null;
+      if (passwordFile != null) {
+        if (!Files.isRegularFile(passwordFile)) {
+          throw new UserError("--password-file " + passwordFile + " is not a readable file");
+        }
+        password = Files.readString(passwordFile, StandardCharsets.UTF_8).strip();
+      } else if (passwordStdin) {
+        password = new String(System.in.readAllBytes(), StandardCharsets.UTF_8).strip();
+      }
+      if (password != null) {
+        if (password.isEmpty()) {
+          throw new UserError(
+              "the password is empty; leave out --password-file/--password-stdin for an index without one");
+        }
+        body.put("password", password);
+      }
+      JsonNode saved =
+          connection
+              .client()
+              .send(
+                  "PUT",
+                  path(tenant) + "/indexes/" + URLEncoder.encode(index, StandardCharsets.UTF_8),
+                  body.toString());
+      PrintWriter out = spec.commandLine().getOut();
+      out.printf(
+          "Index %s of %s: %s%s%s%n",
+          saved.path("name").asText(),
+          tenant,
+          saved.path("url").asText(),
+          saved.hasNonNull("username") ? " user " + saved.path("username").asText() : "",
+          saved.hasNonNull("password") ? " password " + saved.path("password").asText() : "");
+      out.flush();
+      return 0;
+    }
+  }
+}

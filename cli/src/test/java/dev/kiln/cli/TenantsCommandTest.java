@@ -1,0 +1,170 @@
+package dev.kiln.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.kiln.coordinator.CoordinatorConfig;
+import dev.kiln.coordinator.CoordinatorVerticle;
+import dev.kiln.events.Topics;
+import dev.kiln.events.security.Tokens;
+import dev.kiln.testkit.EmbeddedKafka;
+import io.vertx.core.Vertx;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code kiln tenants …} and the farm's secrets, against a real coordinator and broker. */
+class TenantsCommandTest {
+  @TempDir static Path temp;
+  private static EmbeddedKafka kafka;
+  private static Vertx vertx;
+  private static String coordinatorUrl;
+  private static Path home;
+
+  @BeforeAll
+  static void startCoordinator() throws Exception {
+    home = temp.resolve("home");
+    FarmSecrets secrets = FarmSecrets.loadOrCreate(home);
+    kafka = EmbeddedKafka.start();
+    vertx = Vertx.vertx();
+    CoordinatorVerticle coordinator =
+        new CoordinatorVerticle(
+            CoordinatorConfig.defaults(
+                    kafka.bootstrapServers(),
+                    Topics.withPrefix("t-" + UUID.randomUUID().toString().substring(0, 8) + "."))
+                .withSecurity(Tokens.sha256Hex(secrets.operatorToken()), secrets.secretKey())
+                .withSourceRoot(home.resolve("repos")));
+    vertx
+        .deployVerticle(coordinator)
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(120, TimeUnit.SECONDS);
+    coordinatorUrl = "http://127.0.0.1:" + coordinator.actualHttpPort();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (vertx != null) {
+      vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
+  private record Run(int status, String out, String err) {}
+
+  private static Run kiln(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = KilnCommand.commandLine();
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+    String[] all = new String[args.length + 4];
+    System.arraycopy(args, 0, all, 0, args.length);
+    all[args.length] = "--home";
+    all[args.length + 1] = home.toString();
+    all[args.length + 2] = "--coordinator";
+    all[args.length + 3] = coordinatorUrl;
+    int status = cli.execute(all);
+    return new Run(status, out.toString(), err.toString());
+  }
+
+  @Test
+  void theFarmsSecretsAreCreatedPrivateAndReused() throws Exception {
+    Path dir = FarmSecrets.directory(home);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)))
+        .isEqualTo("rwx------");
+    for (String file :
+        new String[] {
+          FarmSecrets.OPERATOR_TOKEN_FILE, FarmSecrets.FARM_TOKEN_FILE, FarmSecrets.SECRET_KEY_FILE
+        }) {
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(file))))
+          .isEqualTo("rw-------");
+    }
+    FarmSecrets first = FarmSecrets.loadOrCreate(home);
+    FarmSecrets again = FarmSecrets.loadOrCreate(home);
+    assertThat(again.operatorToken()).isEqualTo(first.operatorToken()).startsWith("kiln_op_");
+    assertThat(again.farmToken()).isEqualTo(first.farmToken()).startsWith("kiln_farm_");
+    assertThat(again.secretKey()).isEqualTo(first.secretKey());
+    assertThat(first.toString()).doesNotContain(first.operatorToken());
+    assertThat(FarmSecrets.clientToken(null, home)).isEqualTo(first.operatorToken());
+    assertThat(FarmSecrets.clientToken("kiln_t_x", home)).isEqualTo("kiln_t_x");
+  }
+
+  @Test
+  void anOperatorCreatesATenantWhoseTokenSeesOnlyItsOwnSettings() throws Exception {
+    Run created =
+        kiln(
+            "tenants",
+            "create",
+            "acme",
+            "--source",
+            "https://git.acme.example/acme/",
+            "--concurrent-builds",
+            "2",
+            "--queued-builds",
+            "5");
+    assertThat(created.status()).as(created.err()).isZero();
+    assertThat(created.out())
+        .contains("Tenant acme", "https://git.acme.example/acme/", "2 concurrent builds");
+    String token =
+        created.out().lines().filter(l -> l.startsWith("kiln_t_")).findFirst().orElseThrow();
+
+    Path passwordFile = temp.resolve("pw");
+    Files.writeString(passwordFile, "s3cret-index-password\n");
+    Run index =
+        kiln(
+            "tenants",
+            "index",
+            "acme",
+            "private",
+            "--url",
+            "https://pypi.acme.example/simple/",
+            "--username",
+            "ci",
+            "--password-file",
+            passwordFile.toString(),
+            "--token",
+            token);
+    assertThat(index.status()).as(index.err()).isZero();
+    assertThat(index.out()).contains("password ****").doesNotContain("s3cret");
+
+    Run shown = kiln("tenants", "show", "acme");
+    assertThat(shown.out()).contains("Index:    private", "password ****").doesNotContain("s3cret");
+    Run listed = kiln("tenants", "list");
+    assertThat(listed.out()).contains("acme").doesNotContain(token);
+
+    Run rotated = kiln("tenants", "token", "acme");
+    assertThat(rotated.status()).isZero();
+    assertThat(rotated.out()).contains("kiln_t_");
+
+    // The tenant's own token cannot list tenants or make new ones.
+    Run asTenant = kiln("tenants", "list", "--token", token);
+    assertThat(asTenant.status()).isEqualTo(2);
+    assertThat(asTenant.err()).contains("403").contains("operator");
+    Run noToken = kiln("status", "--tenant", "acme", "--token", "kiln_t_" + "A".repeat(43));
+    assertThat(noToken.status()).isEqualTo(2);
+    assertThat(noToken.err()).contains("401");
+  }
+
+  @Test
+  void aDuplicateTenantOrABadSourceIsRefusedWithTheReason() {
+    assertThat(kiln("tenants", "create", "globex").status()).isZero();
+    Run again = kiln("tenants", "create", "globex");
+    assertThat(again.status()).isEqualTo(2);
+    assertThat(again.err()).contains("already exists");
+    Run badSource =
+        kiln("tenants", "create", "initech", "--source", "https://git.example.com/initech");
+    assertThat(badSource.status()).isEqualTo(2);
+    assertThat(badSource.err()).contains("must end with '/'");
+  }
+}

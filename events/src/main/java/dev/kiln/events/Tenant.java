@@ -1,0 +1,190 @@
+package dev.kiln.events;
+
+import dev.kiln.events.security.SecretBox;
+import dev.kiln.events.security.Tokens;
+import java.net.URI;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One tenant of the farm, as stored in the compacted {@code kiln.tenants} topic (key: the name).
+ * Tokens are kept only as SHA-256 hashes and index passwords only sealed ({@link SecretBox}), so
+ * the topic holds nothing a reader could sign in or fetch with.
+ *
+ * @param sources repository URL prefixes builds may fetch from; empty means the farm default,
+ *     {@code file://<sourceRoot>/<tenant>/}
+ */
+public record Tenant(
+    String name,
+    List<TokenHash> tokens,
+    List<String> sources,
+    List<TenantIndex> indexes,
+    Quotas quotas,
+    Instant createdAt,
+    Instant updatedAt)
+    implements EventBody {
+
+  public static final int MAX_TOKENS = 10;
+  public static final int MAX_SOURCES = 100;
+  public static final int MAX_INDEXES = 20;
+
+  public Tenant {
+    tokens = tokens == null ? List.of() : List.copyOf(tokens);
+    sources = sources == null ? List.of() : List.copyOf(sources);
+    indexes = indexes == null ? List.of() : List.copyOf(indexes);
+    quotas = quotas == null ? Quotas.DEFAULTS : quotas;
+  }
+
+  /** A token's hash, with an id to name it when it is revoked. */
+  public record TokenHash(String id, String sha256, Instant createdAt) {}
+
+  /**
+   * A private package index.
+   *
+   * @param sealedPassword {@code v1:…} from {@link SecretBox#seal}, AAD {@link
+   *     SecretBox#tenantSecretAad}; null when the index needs none
+   */
+  public record TenantIndex(String name, String url, String username, String sealedPassword) {
+    public IndexRef ref() {
+      return new IndexRef(name, url);
+    }
+  }
+
+  /**
+   * Per-tenant limits.
+   *
+   * @param concurrentBuilds builds running at once; more wait QUEUED
+   * @param queuedBuilds builds waiting; more are refused (HTTP 429) or fail {@code
+   *     quota::queued-builds}
+   * @param storeBytes bytes of tenant-scoped blobs the cache-service keeps
+   */
+  public record Quotas(int concurrentBuilds, int queuedBuilds, long storeBytes) {
+    public static final Quotas DEFAULTS = new Quotas(4, 50, 20L << 30);
+
+    void validate() throws InvalidEventException {
+      Check.positive("quotas.concurrentBuilds", concurrentBuilds);
+      if (queuedBuilds < 0) {
+        throw new InvalidEventException(
+            "quotas.queuedBuilds", "is " + queuedBuilds + "; it must be 0 or more");
+      }
+      if (storeBytes < 1) {
+        throw new InvalidEventException(
+            "quotas.storeBytes", "is " + storeBytes + "; it must be 1 or more");
+      }
+    }
+  }
+
+  /** The index of this name, if the tenant configured one. */
+  public java.util.Optional<TenantIndex> index(String indexName) {
+    return indexes.stream().filter(i -> i.name().equals(indexName)).findFirst();
+  }
+
+  /** The indexes as a worker may see them: names and URLs, no credentials. */
+  public List<IndexRef> indexRefs() {
+    return indexes.stream().map(TenantIndex::ref).toList();
+  }
+
+  @Override
+  public void validate() throws InvalidEventException {
+    Check.name("name", name);
+    if (tokens.size() > MAX_TOKENS) {
+      throw new InvalidEventException(
+          "tokens",
+          "has " + tokens.size() + " tokens; at most " + MAX_TOKENS + " (revoke old ones first)");
+    }
+    Set<String> ids = new HashSet<>();
+    for (int i = 0; i < tokens.size(); i++) {
+      TokenHash t = tokens.get(i);
+      Check.present("tokens[" + i + "]", t);
+      Check.text("tokens[" + i + "].id", t.id());
+      if (!ids.add(t.id())) {
+        throw new InvalidEventException("tokens[" + i + "].id", "'" + t.id() + "' is used twice");
+      }
+      if (!Tokens.isSha256Hex(t.sha256())) {
+        throw new InvalidEventException(
+            "tokens[" + i + "].sha256",
+            "is not a SHA-256 in hex; a tenant record stores token hashes, never tokens");
+      }
+    }
+    if (sources.size() > MAX_SOURCES) {
+      throw new InvalidEventException(
+          "sources", "has " + sources.size() + " prefixes; at most " + MAX_SOURCES);
+    }
+    for (int i = 0; i < sources.size(); i++) {
+      checkSourcePrefix("sources[" + i + "]", sources.get(i));
+    }
+    if (indexes.size() > MAX_INDEXES) {
+      throw new InvalidEventException(
+          "indexes", "has " + indexes.size() + " indexes; at most " + MAX_INDEXES);
+    }
+    Set<String> indexNames = new HashSet<>();
+    for (int i = 0; i < indexes.size(); i++) {
+      String field = "indexes[" + i + "]";
+      TenantIndex index = indexes.get(i);
+      Check.present(field, index);
+      Check.name(field + ".name", index.name());
+      if (!indexNames.add(index.name())) {
+        throw new InvalidEventException(
+            field + ".name", "'" + index.name() + "' is configured twice");
+      }
+      checkIndexUrl(field + ".url", index.url());
+      if (index.sealedPassword() != null && !index.sealedPassword().startsWith(SecretBox.PREFIX)) {
+        throw new InvalidEventException(
+            field + ".sealedPassword",
+            "is not sealed; passwords are stored only as " + SecretBox.PREFIX + "… values");
+      }
+    }
+    quotas.validate();
+  }
+
+  /**
+   * A repository URL prefix: a URL Kiln can fetch, ending with '/' so that {@code …/acme/} does not
+   * also allow {@code …/acme-other/}.
+   */
+  public static void checkSourcePrefix(String field, String prefix) throws InvalidEventException {
+    Check.repositoryUrl(field, prefix);
+    if (!prefix.endsWith("/") && !prefix.endsWith(":")) {
+      throw new InvalidEventException(
+          field,
+          "'"
+              + Quote.safe(prefix, 120)
+              + "' must end with '/' (e.g. https://git.example.com/acme/), so it cannot also match"
+              + " a sibling such as …/acme-other");
+    }
+    if (prefix.contains("/../") || prefix.contains("/./")) {
+      throw new InvalidEventException(
+          field, "'" + Quote.safe(prefix, 120) + "' contains '.' or '..' path segments");
+    }
+    if (prefix.matches("[a-z+]+://[^/]*:[^/@]*@.*")) {
+      throw new InvalidEventException(
+          field, "carries a password; give the prefix without credentials");
+    }
+  }
+
+  /** An index URL: http(s) with a host and no credentials (those go in username / password). */
+  public static void checkIndexUrl(String field, String url) throws InvalidEventException {
+    Check.text(field, url);
+    URI uri;
+    try {
+      uri = URI.create(url);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidEventException(field, "'" + Quote.safe(url, 120) + "' is not a URL");
+    }
+    if (!("https".equals(uri.getScheme()) || "http".equals(uri.getScheme()))
+        || uri.getHost() == null) {
+      throw new InvalidEventException(
+          field,
+          "'"
+              + Quote.safe(url, 120)
+              + "' is not an http(s) URL with a host, e.g. https://pypi.example.com/simple/");
+    }
+    if (uri.getRawUserInfo() != null) {
+      throw new InvalidEventException(
+          field,
+          "carries credentials in the URL; give the URL without them and pass username and"
+              + " password separately (the password is stored sealed)");
+    }
+  }
+}
