@@ -14,7 +14,7 @@ import dev.kiln.events.Digest;
 import dev.kiln.worker.buildsteps.BuildStepRunner;
 import dev.kiln.worker.buildsteps.PreCompile;
 import dev.kiln.worker.install.InstallInputs;
-import dev.kiln.worker.install.PipCommand;
+import dev.kiln.worker.install.PrivateIndex;
 import dev.kiln.worker.install.TargetPlatform;
 import dev.kiln.worker.steps.BuildStep;
 import dev.kiln.worker.steps.LogSink;
@@ -128,7 +128,9 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
     String key = null;
     if (result.packageManager() != null && summary.pythonVersion() != null) {
       Map<String, byte[]> files = readRequirementFiles(result);
-      String extraIndex = task.buildTimeEnv().get(PipCommand.EXTRA_INDEX_VARIABLE);
+      // A private index the tenant has not configured fails here, before anything is installed.
+      PrivateIndex.of(task);
+      String extraIndex = task.buildTimeEnv().get(PrivateIndex.EXTRA_INDEX_VARIABLE);
       boolean locked =
           InstallInputs.isLocked(result.packageManager(), files, InstallInputs.target(summary));
       key =

@@ -41,9 +41,10 @@ final class FileChoice {
     WheelChooser chooser = WheelChooser.forTarget(target);
     List<ResolvedSet.Chosen> chosen = new ArrayList<>();
     for (LockedDistribution distribution : locked.distributions()) {
+      // The tenant's own files (committed to its repository, or served by its private index
+      // through the cache-service's proxy, which checked their hashes) are taken as they are.
       if (distribution.files().size() == 1
-          && distribution.files().get(0).url() != null
-          && distribution.files().get(0).url().startsWith("file:")) {
+          && LayerBuilder.tenantOwned(distribution.files().get(0))) {
         chosen.add(
             new ResolvedSet.Chosen(
                 distribution.name(), distribution.version(), distribution.files().get(0)));

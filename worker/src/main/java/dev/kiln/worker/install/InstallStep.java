@@ -99,7 +99,6 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
   private final Settings settings;
   private final ScratchSlots slots;
   private final Sandboxed sandboxed;
-  private final HostPipInstall hostPip;
   private final FileChoice fileChoice;
   private final LayerBuilder layers;
   private final Resolution resolution;
@@ -115,7 +114,6 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.slots = new ScratchSlots(settings.workDir().resolve("scratch"), deleter);
     this.sandboxed = sandboxed;
-    this.hostPip = new HostPipInstall(cache, settings, deleter);
     this.fileChoice = new FileChoice(cache);
     this.layers = new LayerBuilder(cache, settings.workDir());
     this.resolution = sandboxed == null ? null : new Resolution(cache, sandboxed.pip());
@@ -143,13 +141,13 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
               + " packages, installed earlier for the same inputs)");
       return layer;
     }
-    String extraIndex = task.buildTimeEnv().get(PipCommand.EXTRA_INDEX_VARIABLE);
-    if (extraIndex != null && !extraIndex.isBlank()) {
-      log.info(
-          "-----> PIP_EXTRA_INDEX_URL is set: installing with pip on the worker, which can reach"
-              + " that index");
-      return hostPip.run(ctx);
-    }
+    Optional<PrivateIndex> privateIndex = PrivateIndex.of(task);
+    privateIndex.ifPresent(
+        index ->
+            log.info(
+                "-----> PIP_EXTRA_INDEX_URL names the private index "
+                    + index.shownAs()
+                    + ": pip reads it through Kiln's cache-service, for this tenant only"));
     TargetEnvironment target = InstallInputs.target(plan);
     Path checkout = ctx.sourceDir();
     Path sourceRoot = InstallInputs.sourceRoot(checkout, plan);
@@ -158,7 +156,17 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     Source source = Source.of(manager, files);
     try (ScratchSlots.Slot slot = slots.acquire()) {
       Path scratch = slot.fresh("install");
-      LockedSet locked = lockedSet(key, manager, files, source, target, sourceRoot, scratch, log);
+      LockedSet locked =
+          lockedSet(
+              key,
+              manager,
+              files,
+              source,
+              target,
+              sourceRoot,
+              privateIndex.orElse(null),
+              scratch,
+              log);
       ResolvedSet set = fileChoice.choose(locked, target, source.shownAs(), source.fix());
       // A worker with the sandbox compiles bytecode into the fragments; one without cannot, and
       // its layers are other layers.
@@ -276,12 +284,15 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
       Source source,
       TargetEnvironment target,
       Path sourceRoot,
+      PrivateIndex privateIndex,
       Path scratch,
       LogSink log)
       throws StepFailure {
     Optional<LockedSet> locked;
     try {
-      locked = Locks.read(manager, files, target, false);
+      // With a private index pip resolves even a locked set: only it can say which of the names
+      // the private index serves (pip still checks every hash the lock pins).
+      locked = privateIndex == null ? Locks.read(manager, files, target, false) : Optional.empty();
     } catch (InstallerException e) {
       throw new StepFailure(e.code(), e.getMessage(), e);
     }
@@ -315,7 +326,15 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     Resolution.Sandbox sandbox = sandbox(target, log);
     byte[] pipfile = Locks.PIPENV.equals(manager) ? files.get("Pipfile") : null;
     return resolution.resolve(
-        key, manager, sourceRoot, pipfile, sandbox, scratch, target.pythonVersion(), log);
+        key,
+        manager,
+        sourceRoot,
+        pipfile,
+        sandbox,
+        privateIndex,
+        scratch,
+        target.pythonVersion(),
+        log);
   }
 
   private Resolution.Sandbox sandbox(TargetEnvironment target, LogSink log) throws StepFailure {

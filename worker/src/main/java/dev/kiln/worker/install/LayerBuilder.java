@@ -381,7 +381,11 @@ final class LayerBuilder {
       return target;
     }
     try {
-      if (cache.getIndexFile(file.sha256(), file.filename(), target).isEmpty()) {
+      boolean privateFile = file.url() != null && file.url().contains("/tenants/");
+      if ((privateFile
+              ? cache.getTenantIndexFile(file.sha256(), file.filename(), target)
+              : cache.getIndexFile(file.sha256(), file.filename(), target))
+          .isEmpty()) {
         throw new StepFailure(
             dev.kiln.installer.Codes.NO_COMPATIBLE_FILE,
             "Kiln's store no longer serves "

@@ -111,6 +111,7 @@ final class Resolution {
       Path sourceRoot,
       byte[] pipfile,
       Sandbox sandbox,
+      PrivateIndex privateIndex,
       Path scratch,
       String pythonVersion,
       LogSink log)
@@ -119,18 +120,21 @@ final class Resolution {
       Path source = Files.createDirectories(scratch.resolve("resolve-source"));
       AppTree.copy(sourceRoot, source);
       Path out = Files.createDirectories(scratch.resolve("resolve-out"));
-      List<String> args;
+      List<String> args = new java.util.ArrayList<>();
+      if (privateIndex != null) {
+        args.addAll(List.of("--extra-index-url", privateIndex.sandboxUrl()));
+      }
       String shownAs;
       if (pipfile != null) {
         List<String> lines = PipfileRequirements.lines(pipfile, false);
         Files.writeString(source.resolve(PIPFILE_REQUIREMENTS), String.join("\n", lines) + "\n");
-        args = List.of("-r", PIPFILE_REQUIREMENTS);
+        args.addAll(List.of("-r", PIPFILE_REQUIREMENTS));
         shownAs = "Pipfile";
       } else if (Files.isRegularFile(source.resolve("requirements.txt"))) {
-        args = List.of("-r", "requirements.txt");
+        args.addAll(List.of("-r", "requirements.txt"));
         shownAs = "requirements.txt";
       } else {
-        args = List.of("-e", ".");
+        args.addAll(List.of("-e", "."));
         shownAs = "setup.py";
       }
       log.info(
@@ -145,7 +149,13 @@ final class Resolution {
       try {
         outcome =
             sandboxPip.resolve(
-                new SandboxPip.Workspace(sandbox.rootfs(), sandbox.pip(), source, null, out),
+                new SandboxPip.Workspace(
+                    sandbox.rootfs(),
+                    sandbox.pip(),
+                    source,
+                    null,
+                    out,
+                    privateIndex == null ? null : privateIndex.tenant()),
                 args,
                 line -> {
                   if (!line.startsWith("Would install") && !line.isBlank()) {

@@ -6,12 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.kiln.buildpack.BuildPlanner;
 import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.events.BuildTask;
+import dev.kiln.events.IndexRef;
 import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
 import dev.kiln.worker.testsupport.RecordingLog;
 import dev.kiln.worker.testsupport.Tasks;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,7 +62,8 @@ class DetectStepTest {
             null,
             null,
             null,
-            null);
+            null,
+            List.of(new IndexRef("corp", "https://pkgs.acme.test/simple/")));
     return detect.run(new StepContext(task, dir, log));
   }
 
@@ -147,6 +150,26 @@ class DetectStepTest {
 
     assertThat(withDebug).isEqualTo(plain);
     assertThat(withIndex).isNotEqualTo(plain);
+  }
+
+  @Test
+  void anExtraIndexTheTenantHasNotConfiguredCannotBypassTheCacheService() throws Exception {
+    Path dir = app("a", flaskApp("gunicorn==22.0.0\n", "3.12"));
+
+    assertThatThrownBy(
+            () ->
+                run(
+                    dir,
+                    Map.of("PIP_EXTRA_INDEX_URL", "https://user:hunter2@evil.example/simple/"),
+                    new RecordingLog()))
+        .isInstanceOf(StepFailure.class)
+        .satisfies(
+            e ->
+                assertThat(((StepFailure) e).code())
+                    .isEqualTo("requirements::index-option-not-allowed"))
+        .hasMessageContaining("https://evil.example/simple/")
+        .hasMessageContaining("kiln tenants index acme")
+        .hasMessageNotContaining("hunter2");
   }
 
   @Test

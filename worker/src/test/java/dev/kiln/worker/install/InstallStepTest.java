@@ -3,6 +3,7 @@ package dev.kiln.worker.install;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kiln.cache.client.CacheServiceClient;
 import dev.kiln.events.BuildPlanSummary;
 import dev.kiln.events.DependencyLayer;
 import dev.kiln.events.Digest;
@@ -136,7 +137,7 @@ class InstallStepTest {
     assertThat(layer.resolvedSet()).isNotNull();
     Map<String, TarArchiveEntry> entries = new LinkedHashMap<>();
     Map<String, String> contents = new LinkedHashMap<>();
-    HostPipInstallTest.readLayer(cache.client(), layer, entries, contents);
+    readLayer(cache.client(), layer, entries, contents);
     assertThat(entries)
         .containsKeys(
             "demo_lib/__init__.py",
@@ -444,5 +445,32 @@ class InstallStepTest {
 
   private static String sha256(Path file) throws Exception {
     return Digest.compute(file).hex();
+  }
+
+  static void readLayer(
+      CacheServiceClient client,
+      DependencyLayer layer,
+      Map<String, TarArchiveEntry> entries,
+      Map<String, String> contents)
+      throws Exception {
+    Path tar = Files.createTempFile("layer", ".tar");
+    try {
+      client.getBlob(layer.blob(), tar).orElseThrow();
+      assertThat(Files.size(tar)).isEqualTo(layer.size());
+      try (java.io.InputStream in = Files.newInputStream(tar);
+          org.apache.commons.compress.archivers.tar.TarArchiveInputStream archive =
+              new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(in)) {
+        for (TarArchiveEntry entry; (entry = archive.getNextEntry()) != null; ) {
+          entries.put(entry.getName(), entry);
+          if (entry.isFile()) {
+            contents.put(
+                entry.getName(),
+                new String(archive.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+          }
+        }
+      }
+    } finally {
+      Files.deleteIfExists(tar);
+    }
   }
 }
