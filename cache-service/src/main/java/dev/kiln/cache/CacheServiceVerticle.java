@@ -872,23 +872,29 @@ public final class CacheServiceVerticle extends VerticleBase {
               });
     } else if (Boolean.TRUE.equals(ctx.get(CLOSE_AFTER_RESPONSE))
         || (ctx.request().method() == HttpMethod.PUT && !ctx.request().isEnded())) {
-      // The body of a refused upload may still be arriving: answer, then close rather than read it.
+      // The body of a refused upload may still be arriving. Only farm-token holders get here, so
+      // it is read and dropped (nothing touches the disk) and the connection closed at its end:
+      // clients that send the whole body before reading the answer then still see the answer.
       HttpServerResponse response =
           ctx.response()
               .setStatusCode(status)
               .putHeader(HttpHeaders.CONNECTION, "close")
               .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8");
-      response
-          .end(message + "\n")
-          .onComplete(
-              sent ->
-                  ctx.request()
-                      .connection()
-                      .close()
-                      .onFailure(closing -> LOG.debug("closing a refused upload: {}", closing)));
+      response.end(message + "\n").onComplete(sent -> closeOnceTheBodyEnds(ctx.request()));
     } else {
       sendText(ctx, status, message);
     }
+  }
+
+  private static void closeOnceTheBodyEnds(HttpServerRequest request) {
+    if (request.isEnded()) {
+      request.connection().close();
+      return;
+    }
+    request.exceptionHandler(broken -> {});
+    request.handler(dropped -> {});
+    request.endHandler(end -> request.connection().close());
+    request.resume();
   }
 
   private static void sendText(RoutingContext ctx, int status, String message) {

@@ -183,7 +183,8 @@ final class UpstreamHttp {
             .setIdleTimeout(TimeUnit.SECONDS.toMillis(IDLE_TIMEOUT_SECONDS))
             .putHeader("Accept", accept)
             .putHeader("User-Agent", "kiln-cache-service");
-    if (authorization != null && origin(url).equals(credentialOrigin)) {
+    boolean credentialed = authorization != null && origin(url).equals(credentialOrigin);
+    if (credentialed) {
       options.putHeader(HttpHeaders.AUTHORIZATION, authorization);
     }
     return client
@@ -222,7 +223,7 @@ final class UpstreamHttp {
                               + "); the cache-service follows no redirects of a private index, so"
                               + " its credentials go nowhere else: configure the index's final URL",
                           null)
-                      : privateIndex() && (status == 401 || status == 403)
+                      : credentialed && (status == 401 || status == 403)
                           ? CacheError.badGateway(
                               "private index "
                                   + indexLocation

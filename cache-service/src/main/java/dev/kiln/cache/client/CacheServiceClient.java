@@ -319,8 +319,6 @@ public final class CacheServiceClient {
       request =
           scoped(request("/cas/" + digest.hex()), scope, "a blob")
               .header("Content-Type", "application/octet-stream")
-              // The service can refuse (size, quota) before the body is sent.
-              .expectContinue(true)
               .PUT(BodyPublishers.ofFile(file))
               .build();
     } catch (IOException e) {
