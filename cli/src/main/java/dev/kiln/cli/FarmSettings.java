@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.messaging.KafkaClientSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -14,6 +15,8 @@ import java.time.Duration;
  * @param nltkDataUrl the NLTK data index the cache-service proxies for {@code nltk.txt}
  * @param indexPageTtl how long the cache-service reuses a project page of the upstream index (null:
  *     its default); a new release is seen by new resolutions after at most this long
+ * @param kafkaClient the operator's Kafka client settings (SASL, TLS, …) for every Kafka client of
+ *     the farm; only with an external cluster ({@code kafka}); null for none
  */
 public record FarmSettings(
     Path home,
@@ -29,11 +32,16 @@ public record FarmSettings(
     Duration buildStepTimeout,
     long buildStepMemoryMiB,
     String nltkDataUrl,
-    Duration indexPageTtl) {
+    Duration indexPageTtl,
+    KafkaClientSettings kafkaClient) {
 
   public static final String DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian";
   public static final Duration DEFAULT_BUILD_STEP_TIMEOUT = Duration.ofMinutes(15);
   public static final long DEFAULT_BUILD_STEP_MEMORY_MIB = 2048;
+
+  public FarmSettings {
+    kafkaClient = kafkaClient == null ? KafkaClientSettings.none() : kafkaClient;
+  }
 
   /** A farm in {@code home} with the defaults for everything a test or demo does not care about. */
   public static FarmSettings local(
@@ -52,7 +60,8 @@ public record FarmSettings(
         DEFAULT_BUILD_STEP_TIMEOUT,
         DEFAULT_BUILD_STEP_MEMORY_MIB,
         null,
-        null);
+        null,
+        KafkaClientSettings.none());
   }
 
   public FarmSettings withRuntimeCatalog(String catalog) {
@@ -70,7 +79,8 @@ public record FarmSettings(
         buildStepTimeout,
         buildStepMemoryMiB,
         nltkDataUrl,
-        indexPageTtl);
+        indexPageTtl,
+        kafkaClient);
   }
 
   public FarmSettings withNltkDataUrl(String url) {
@@ -88,7 +98,8 @@ public record FarmSettings(
         buildStepTimeout,
         buildStepMemoryMiB,
         url,
-        indexPageTtl);
+        indexPageTtl,
+        kafkaClient);
   }
 
   public FarmSettings withIndexPageTtl(Duration ttl) {
@@ -106,6 +117,27 @@ public record FarmSettings(
         buildStepTimeout,
         buildStepMemoryMiB,
         nltkDataUrl,
-        ttl);
+        ttl,
+        kafkaClient);
+  }
+
+  /** The same farm with the operator's Kafka client settings (for an external cluster). */
+  public FarmSettings withKafkaClient(KafkaClientSettings settings) {
+    return new FarmSettings(
+        home,
+        kafka,
+        upstreamIndex,
+        registry,
+        httpPort,
+        cachePort,
+        workers,
+        runtimeCatalog,
+        topicPrefix,
+        debianMirror,
+        buildStepTimeout,
+        buildStepMemoryMiB,
+        nltkDataUrl,
+        indexPageTtl,
+        settings);
   }
 }

@@ -4,6 +4,7 @@ import dev.kiln.events.BuildLogLine;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.Topics;
+import dev.kiln.messaging.KafkaClientSettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,6 +68,16 @@ public final class PushCommand implements Callable<Integer> {
   String kafka;
 
   @Option(
+      names = "--kafka-properties",
+      paramLabel = "FILE",
+      defaultValue = "${env:KILN_KAFKA_PROPERTIES}",
+      description =
+          "Kafka client settings (security.protocol, sasl.*, ssl.*) to follow the build with;"
+              + " KILN_KAFKA_<NAME> variables override single settings. See docs/operations.md."
+              + " Env: KILN_KAFKA_PROPERTIES.")
+  Path kafkaProperties;
+
+  @Option(
       names = "--timeout",
       defaultValue = "PT15M",
       description = "How long to wait for the build (ISO-8601 duration). Default: 15 minutes.")
@@ -106,9 +117,21 @@ public final class PushCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
+    KafkaClientSettings kafkaClient =
+        FarmOptions.kafkaClientSettings(kafkaProperties, System.getenv());
     Result result =
         push(
-            farm, home.toAbsolutePath(), source, tenant, app, ref, appSpec, buildEnv, timeout, out);
+            farm,
+            kafkaClient,
+            home.toAbsolutePath(),
+            source,
+            tenant,
+            app,
+            ref,
+            appSpec,
+            buildEnv,
+            timeout,
+            out);
     return result.exitCode();
   }
 
@@ -117,6 +140,33 @@ public final class PushCommand implements Callable<Integer> {
 
   static Result push(
       FarmEndpoints farm,
+      Path home,
+      String source,
+      String tenant,
+      String app,
+      String ref,
+      dev.kiln.events.AppSpec appSpec,
+      Map<String, String> buildEnv,
+      Duration timeout,
+      PrintWriter out) {
+    return push(
+        farm,
+        KafkaClientSettings.none(),
+        home,
+        source,
+        tenant,
+        app,
+        ref,
+        appSpec,
+        buildEnv,
+        timeout,
+        out);
+  }
+
+  /** A push followed on Kafka with the operator's client settings. */
+  static Result push(
+      FarmEndpoints farm,
+      KafkaClientSettings kafkaClient,
       Path home,
       String source,
       String tenant,
@@ -154,6 +204,7 @@ public final class PushCommand implements Callable<Integer> {
     var outcome =
         BuildFollower.follow(
             farm.kafka(),
+            kafkaClient,
             topics,
             accepted.buildId(),
             tenant,

@@ -3,6 +3,7 @@ package dev.kiln.coordinator;
 import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.InvalidEventException;
+import dev.kiln.messaging.KafkaClientSettings;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -36,8 +37,13 @@ final class BuildsTopicReader {
   private BuildsTopicReader() {}
 
   static Restored readAll(
-      String bootstrapServers, String topic, String clientId, Duration timeout) {
+      String bootstrapServers,
+      KafkaClientSettings clientSettings,
+      String topic,
+      String clientId,
+      Duration timeout) {
     Properties props = new Properties();
+    props.putAll(clientSettings.properties());
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

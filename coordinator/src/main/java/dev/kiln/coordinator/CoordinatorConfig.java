@@ -1,6 +1,7 @@
 package dev.kiln.coordinator;
 
 import dev.kiln.events.Topics;
+import dev.kiln.messaging.KafkaClientSettings;
 import java.net.URI;
 import java.util.Objects;
 
@@ -16,6 +17,8 @@ import java.util.Objects;
  * @param cacheServiceUrl the cache-service base URL (e.g. {@code http://127.0.0.1:8081}) whose
  *     action cache can make an INSTALL unnecessary; null to always install
  * @param instanceId names this coordinator in client ids, logs and dead-letter headers
+ * @param kafkaClient the operator's Kafka client settings (security, tuning) for every producer,
+ *     consumer and admin client of the coordinator; null for none
  */
 public record CoordinatorConfig(
     String bootstrapServers,
@@ -24,7 +27,8 @@ public record CoordinatorConfig(
     int httpPort,
     String consumerGroup,
     String cacheServiceUrl,
-    String instanceId) {
+    String instanceId,
+    KafkaClientSettings kafkaClient) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-coordinator";
@@ -43,6 +47,7 @@ public record CoordinatorConfig(
         "consumerGroup",
         "a Kafka consumer group id, e.g. " + DEFAULT_CONSUMER_GROUP);
     requireText(instanceId, "instanceId", "a name for this coordinator, e.g. coordinator-1");
+    kafkaClient = kafkaClient == null ? KafkaClientSettings.none() : kafkaClient;
     if (cacheServiceUrl != null) {
       cacheServiceUrl = cacheServiceUrl.strip();
       if (cacheServiceUrl.isEmpty()) {
@@ -73,27 +78,75 @@ public record CoordinatorConfig(
   /** A coordinator on a free port of 127.0.0.1, in the default group, without an action cache. */
   public static CoordinatorConfig defaults(String bootstrapServers, Topics topics) {
     return new CoordinatorConfig(
-        bootstrapServers, topics, DEFAULT_HOST, 0, DEFAULT_CONSUMER_GROUP, null, "coordinator-1");
+        bootstrapServers,
+        topics,
+        DEFAULT_HOST,
+        0,
+        DEFAULT_CONSUMER_GROUP,
+        null,
+        "coordinator-1",
+        KafkaClientSettings.none());
   }
 
   public CoordinatorConfig withHttp(String host, int httpPort) {
     return new CoordinatorConfig(
-        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        kafkaClient);
   }
 
   public CoordinatorConfig withConsumerGroup(String consumerGroup) {
     return new CoordinatorConfig(
-        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        kafkaClient);
   }
 
   public CoordinatorConfig withCacheServiceUrl(String cacheServiceUrl) {
     return new CoordinatorConfig(
-        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        kafkaClient);
   }
 
   public CoordinatorConfig withInstanceId(String instanceId) {
     return new CoordinatorConfig(
-        bootstrapServers, topics, host, httpPort, consumerGroup, cacheServiceUrl, instanceId);
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        kafkaClient);
+  }
+
+  /** The same coordinator with the operator's Kafka client settings (SASL, TLS, …). */
+  public CoordinatorConfig withKafkaClient(KafkaClientSettings kafkaClient) {
+    return new CoordinatorConfig(
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        kafkaClient);
   }
 
   private static void requireText(String value, String field, String expected) {

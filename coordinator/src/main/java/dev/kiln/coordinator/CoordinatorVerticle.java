@@ -100,14 +100,18 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    publisher = new EventPublisher(vertx, config.bootstrapServers(), EVENT_SOURCE);
+    publisher =
+        new EventPublisher(vertx, config.bootstrapServers(), config.kafkaClient(), EVENT_SOURCE);
     deadLetters =
         new DeadLetterRouter(publisher, topics.deadLetters(), "coordinator/" + config.instanceId());
     if (config.cacheServiceUrl() != null) {
       actionCache = new ActionCacheLookup(vertx, config.cacheServiceUrl());
     }
     return startHttp()
-        .compose(v -> KafkaTopicsAdmin.ensureTopics(vertx, config.bootstrapServers(), topics))
+        .compose(
+            v ->
+                KafkaTopicsAdmin.ensureTopics(
+                    vertx, config.bootstrapServers(), config.kafkaClient(), topics))
         .compose(v -> restore())
         .compose(v -> resumeAll())
         .compose(
@@ -175,6 +179,7 @@ public final class CoordinatorVerticle extends VerticleBase {
             () ->
                 BuildsTopicReader.readAll(
                     config.bootstrapServers(),
+                    config.kafkaClient(),
                     topics.builds(),
                     config.instanceId() + "-restore",
                     RESTORE_TIMEOUT),
@@ -218,7 +223,7 @@ public final class CoordinatorVerticle extends VerticleBase {
     // A new group must see pushes sent before it first started, not only later ones.
     props.put("auto.offset.reset", "earliest");
     props.put("max.poll.records", "100");
-    consumer = KafkaConsumer.create(vertx, props);
+    consumer = KafkaConsumer.create(vertx, config.kafkaClient().applyTo(props));
     lanes = new PartitionLanes(vertx, consumer, this::process, PAUSE_PARTITION_AT);
     consumer.partitionsAssignedHandler(
         p -> LOG.info("coordinator {} now owns {} partitions", config.instanceId(), p.size()));

@@ -1,6 +1,7 @@
 package dev.kiln.worker;
 
 import dev.kiln.events.Topics;
+import dev.kiln.messaging.KafkaClientSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -21,6 +22,8 @@ import java.util.Objects;
  * @param gitTimeout the longest one git command may run
  * @param kafkaConsumerSettings extra consumer settings that override the defaults (e.g. {@code
  *     max.poll.interval.ms}); never {@code enable.auto.commit}
+ * @param kafkaClient the operator's Kafka client settings (security, tuning) for the worker's
+ *     consumer and producer; null for none
  */
 public record WorkerConfig(
     String workerId,
@@ -31,7 +34,8 @@ public record WorkerConfig(
     String cacheServiceUrl,
     int concurrency,
     Duration gitTimeout,
-    Map<String, String> kafkaConsumerSettings) {
+    Map<String, String> kafkaConsumerSettings,
+    KafkaClientSettings kafkaClient) {
 
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-workers";
 
@@ -54,6 +58,7 @@ public record WorkerConfig(
           "enable.auto.commit=true would commit tasks before their results exist; the worker"
               + " commits each task itself once its result is acknowledged");
     }
+    kafkaClient = kafkaClient == null ? KafkaClientSettings.none() : kafkaClient;
   }
 
   /** A worker with the default group, git timeout and Kafka settings. */
@@ -73,7 +78,8 @@ public record WorkerConfig(
         cacheServiceUrl,
         concurrency,
         null,
-        Map.of());
+        Map.of(),
+        KafkaClientSettings.none());
   }
 
   public WorkerConfig withConsumerGroup(String group) {
@@ -86,7 +92,8 @@ public record WorkerConfig(
         cacheServiceUrl,
         concurrency,
         gitTimeout,
-        kafkaConsumerSettings);
+        kafkaConsumerSettings,
+        kafkaClient);
   }
 
   public WorkerConfig withKafkaConsumerSetting(String name, String value) {
@@ -101,7 +108,23 @@ public record WorkerConfig(
         cacheServiceUrl,
         concurrency,
         gitTimeout,
-        settings);
+        settings,
+        kafkaClient);
+  }
+
+  /** The same worker with the operator's Kafka client settings (SASL, TLS, …). */
+  public WorkerConfig withKafkaClient(KafkaClientSettings kafkaClient) {
+    return new WorkerConfig(
+        workerId,
+        bootstrapServers,
+        topics,
+        consumerGroup,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        gitTimeout,
+        kafkaConsumerSettings,
+        kafkaClient);
   }
 
   private static void requireText(String value, String name, String example) {

@@ -102,7 +102,10 @@ public final class WorkerVerticle extends VerticleBase {
             ready -> {
               publisher =
                   new EventPublisher(
-                      vertx, config.bootstrapServers(), "/kiln/worker/" + config.workerId());
+                      vertx,
+                      config.bootstrapServers(),
+                      config.kafkaClient(),
+                      "/kiln/worker/" + config.workerId());
               deadLetters =
                   new DeadLetterRouter(
                       publisher, config.topics().deadLetters(), "worker/" + config.workerId());
@@ -184,7 +187,7 @@ public final class WorkerVerticle extends VerticleBase {
         "partition.assignment.strategy",
         "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
     settings.putAll(config.kafkaConsumerSettings());
-    return settings;
+    return config.kafkaClient().applyTo(settings);
   }
 
   private void onAssigned(Set<TopicPartition> partitions) {
