@@ -177,6 +177,50 @@ class KafkaAclsTest {
   }
 
   @Test
+  void onlyTheCoordinatorAndTheCacheServiceReadTenantRecords() throws Exception {
+    String tenants = KafkaAcls.tenantsTopic(TOPICS);
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(Map.copyOf(kafka.clientConfig()))) {
+      admin
+          .createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(tenants, 1, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+    }
+    String key = "tenant-" + UUID.randomUUID();
+    EventPublisher coordinator =
+        new EventPublisher(
+            vertx, kafka.bootstrapServers(), settings(KafkaAcls.COORDINATOR), "/kiln/coordinator");
+    try {
+      coordinator.publish(tenants, key, push(key)).await();
+    } finally {
+      coordinator.close().await();
+    }
+    assertThat(readAllAs(KafkaAcls.CACHE_SERVICE, tenants)).anyMatch(r -> key.equals(r.key()));
+    for (String principal :
+        List.of(KafkaAcls.WORKER, KafkaAcls.PUSHER, KafkaAcls.DEPLOYER, TENANT, INTRUDER)) {
+      assertThatThrownBy(() -> readAllAs(principal, tenants))
+          .as("%s reading %s", principal, tenants)
+          .isInstanceOf(TopicAuthorizationException.class);
+    }
+    assertThatThrownBy(() -> send(KafkaAcls.CACHE_SERVICE, false, tenants, key))
+        .cause()
+        .isInstanceOf(TopicAuthorizationException.class);
+  }
+
+  @Test
+  void aPrincipalThatMayNotCreateTopicsIsToldWhichAclItLacks() {
+    assertThatThrownBy(
+            () ->
+                KafkaTopicsAdmin.ensureTopics(
+                    kafka.bootstrapServers(),
+                    settings(KafkaAcls.WORKER),
+                    Topics.withPrefix("other.")))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("not allowed to create topic other.kiln.")
+        .hasMessageContaining("CREATE on topics prefixed 'other.kiln.'");
+  }
+
+  @Test
   void withoutCredentialsNothingIsReachable() {
     Map<String, Object> config = new LinkedHashMap<>();
     config.put("bootstrap.servers", kafka.bootstrapServers());
