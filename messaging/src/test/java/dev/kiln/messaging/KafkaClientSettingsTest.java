@@ -52,6 +52,23 @@ class KafkaClientSettingsTest {
   }
 
   @Test
+  void thePropertiesFilesInDocsOperationsAreAccepted() throws Exception {
+    String docs = Files.readString(Path.of("..", "docs", "operations.md"));
+    java.util.regex.Matcher blocks =
+        java.util.regex.Pattern.compile("```properties\n(.*?)```", java.util.regex.Pattern.DOTALL)
+            .matcher(docs);
+    int checked = 0;
+    while (blocks.find()) {
+      Path file = tmp.resolve("docs-" + checked++ + ".properties");
+      Files.writeString(file, blocks.group(1));
+      KafkaClientSettings settings = KafkaClientSettings.load(file, Map.of());
+      assertThat(settings.properties()).containsKey("security.protocol");
+      assertThat(settings.toString()).doesNotContain("password=\"<");
+    }
+    assertThat(checked).isGreaterThanOrEqualTo(2); // SASL/SCRAM and mTLS
+  }
+
+  @Test
   void variableNamesMapToPropertyNames() {
     assertThat(KafkaClientSettings.propertyName("KILN_KAFKA_SECURITY_PROTOCOL"))
         .isEqualTo("security.protocol");
