@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,6 +34,8 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
@@ -107,9 +110,99 @@ class SecuredKafkaEndToEndTest {
                 });
         assertThat(tasksOf(kafka, push.buildId()))
             .extracting(BuildTask::kind)
-            .startsWith(TaskKind.DETECT, TaskKind.INSTALL);
+            .contains(TaskKind.DETECT, TaskKind.INSTALL);
       } finally {
         vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /**
+   * {@code kiln up --kafka … --kafka-properties …}: one principal for the whole process, allowed
+   * what the coordinator and the workers are; every client of the farm logs in with it.
+   */
+  @Test
+  void kilnUpAgainstASecuredClusterGivesEveryKafkaClientItsSettings() throws Exception {
+    List<AclBinding> farmAcls = new ArrayList<>();
+    for (String service : List.of(KafkaAcls.COORDINATOR, KafkaAcls.WORKER)) {
+      for (AclBinding binding : KafkaAcls.forPrincipal(service, TOPICS, KafkaAcls.Groups.DEFAULT)) {
+        AccessControlEntry entry = binding.entry();
+        farmAcls.add(
+            new AclBinding(
+                binding.pattern(),
+                new AccessControlEntry(
+                    "User:farm", entry.host(), entry.operation(), entry.permissionType())));
+      }
+    }
+    Map<String, List<AclBinding>> acls = new LinkedHashMap<>();
+    acls.put("farm", farmAcls);
+    acls.put(
+        KafkaAcls.PUSHER,
+        KafkaAcls.forPrincipal(KafkaAcls.PUSHER, TOPICS, KafkaAcls.Groups.DEFAULT));
+    acls.put(
+        KafkaAcls.WORKER,
+        KafkaAcls.forPrincipal(KafkaAcls.WORKER, TOPICS, KafkaAcls.Groups.DEFAULT));
+    try (EmbeddedKafka kafka = EmbeddedKafka.secure(acls)) {
+      FarmSettings local =
+          FarmSettings.local(tmp.resolve("home"), tmp.toUri().toString(), null, 1, "offline");
+      FarmSettings settings =
+          new FarmSettings(
+                  local.home(),
+                  kafka.bootstrapServers(),
+                  local.upstreamIndex(),
+                  null,
+                  0,
+                  0,
+                  1,
+                  "offline",
+                  "",
+                  local.debianMirror(),
+                  local.buildStepTimeout(),
+                  local.buildStepMemoryMiB(),
+                  null,
+                  null,
+                  null)
+              .withKafkaClient(settings(kafka, "farm"));
+      List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+      try (Farm farm = Farm.start(settings, said::add)) {
+        assertThat(String.join("\n", said))
+            .contains("Kafka client settings")
+            .contains("sasl.jaas.config=****")
+            .doesNotContain("password=");
+        GitRepo repo = GitRepo.init(tmp.resolve("repo"));
+        String commit =
+            repo.commit(
+                Map.of(
+                    "requirements.txt", "gunicorn==22.0.0\n",
+                    ".python-version", "3.13\n", // in the offline runtime catalog
+                    "app.py", "app = None\n"),
+                "sample app");
+        PushEvent push =
+            new PushEvent("acme", "up", repo.url(), "main", commit, null, Map.of(), Instant.now());
+        EventPublisher pusher =
+            new EventPublisher(
+                farm.vertx(),
+                kafka.bootstrapServers(),
+                settings(kafka, KafkaAcls.PUSHER),
+                "/kiln/test-pusher");
+        pusher.publish(TOPICS.push(), push.buildId(), push).await();
+        pusher.close().await();
+        await()
+            .atMost(Duration.ofSeconds(120))
+            .until(
+                () ->
+                    readAll(kafka, "farm", TOPICS.results(), TaskResult.class).stream()
+                        .anyMatch(r -> r.buildId().equals(push.buildId())));
+        assertThat(readAll(kafka, "farm", TOPICS.results(), TaskResult.class))
+            .filteredOn(r -> r.buildId().equals(push.buildId()))
+            .first()
+            .satisfies(r -> assertThat(r.succeeded()).as("DETECT result %s", r).isTrue());
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .until(
+                () ->
+                    tasksOf(kafka, push.buildId()).stream()
+                        .anyMatch(task -> task.kind() == TaskKind.INSTALL));
       }
     }
   }
