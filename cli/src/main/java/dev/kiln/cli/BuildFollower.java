@@ -6,6 +6,7 @@ import dev.kiln.events.EventCodec;
 import dev.kiln.events.ImageReady;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.Topics;
+import dev.kiln.messaging.KafkaClientSettings;
 import io.cloudevents.CloudEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -45,18 +46,33 @@ final class BuildFollower {
       String app,
       Duration timeout,
       Consumer<BuildLogLine> onLog) {
+    return follow(
+        bootstrapServers, KafkaClientSettings.none(), topics, buildId, tenant, app, timeout, onLog);
+  }
+
+  /** Follows with the operator's Kafka client settings (the {@code pusher} principal's ACLs). */
+  static Optional<Outcome> follow(
+      String bootstrapServers,
+      KafkaClientSettings clientSettings,
+      Topics topics,
+      String buildId,
+      String tenant,
+      String app,
+      Duration timeout,
+      Consumer<BuildLogLine> onLog) {
     Map<String, Object> config =
-        Map.of(
-            "bootstrap.servers",
-            bootstrapServers,
-            "key.deserializer",
-            StringDeserializer.class.getName(),
-            "value.deserializer",
-            ByteArrayDeserializer.class.getName(),
-            "enable.auto.commit",
-            "false",
-            "isolation.level",
-            "read_committed");
+        clientSettings.applyToObjects(
+            Map.of(
+                "bootstrap.servers",
+                bootstrapServers,
+                "key.deserializer",
+                StringDeserializer.class.getName(),
+                "value.deserializer",
+                ByteArrayDeserializer.class.getName(),
+                "enable.auto.commit",
+                "false",
+                "isolation.level",
+                "read_committed"));
     String outcomeKey = tenant + "/" + app;
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config)) {
       List<TopicPartition> partitions = new ArrayList<>();

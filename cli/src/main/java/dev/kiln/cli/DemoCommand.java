@@ -67,6 +67,7 @@ public final class DemoCommand implements Callable<Integer> {
       PushCommand.Result result =
           PushCommand.push(
               farm.endpoints(),
+              settings.kafkaClient(),
               settings.home(),
               app.toString(),
               "demo",

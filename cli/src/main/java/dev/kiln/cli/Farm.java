@@ -79,8 +79,11 @@ public final class Farm implements AutoCloseable {
         bootstrap = settings.kafka();
       }
       Topics topics = Topics.withPrefix(settings.topicPrefix());
+      if (!settings.kafkaClient().isEmpty()) {
+        say.accept("       Kafka client settings: " + settings.kafkaClient().describe());
+      }
       say.accept("-----> Creating topics on " + bootstrap);
-      KafkaTopicsAdmin.ensureTopics(bootstrap, topics);
+      KafkaTopicsAdmin.ensureTopics(bootstrap, settings.kafkaClient(), topics);
 
       vertx = Vertx.vertx();
       jib = AssembleStep.newJibExecutor();
@@ -141,7 +144,8 @@ public final class Farm implements AutoCloseable {
       for (int i = 1; i <= settings.workers(); i++) {
         Path workDir = settings.home().resolve("workers").resolve("worker-" + i);
         WorkerConfig config =
-            WorkerConfig.of("worker-" + i, bootstrap, topics, workDir, cacheUrl, 1);
+            WorkerConfig.of("worker-" + i, bootstrap, topics, workDir, cacheUrl, 1)
+                .withKafkaClient(settings.kafkaClient());
         ExecutorService jibThreads = jib;
         vertx
             .deployVerticle(
@@ -177,7 +181,9 @@ public final class Farm implements AutoCloseable {
             .withCacheServiceUrl(cacheUrl)
             .withSecurity(Tokens.sha256Hex(secrets.operatorToken()), secrets.secretKey())
             .withSourceRoot(settings.home().resolve("repos"))
-            .withAutoCreateTenants(settings.autoCreateTenants());
+            .withAutoCreateTenants(settings.autoCreateTenants())
+            .withKafkaClient(settings.kafkaClient())
+            .withFarmToken(secrets.farmToken());
     CoordinatorVerticle verticle = new CoordinatorVerticle(config);
     coordinatorDeployment =
         deployListening(vertx, verticle, "coordinator", httpPort, "--http-port / KILN_HTTP_PORT");

@@ -1,7 +1,9 @@
 package dev.kiln.cli;
 
+import dev.kiln.messaging.KafkaClientSettings;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
@@ -21,6 +23,17 @@ public final class FarmOptions {
       defaultValue = "${env:KILN_KAFKA}",
       description = "Use this Kafka cluster instead of the embedded broker. Env: KILN_KAFKA.")
   String kafka;
+
+  @Option(
+      names = "--kafka-properties",
+      paramLabel = "FILE",
+      defaultValue = "${env:KILN_KAFKA_PROPERTIES}",
+      description =
+          "Kafka client settings (security.protocol, sasl.*, ssl.*) for every Kafka client of the"
+              + " farm, as a Java properties file; KILN_KAFKA_<NAME> variables override single"
+              + " settings (KILN_KAFKA_SECURITY_PROTOCOL is security.protocol). Only with --kafka."
+              + " See docs/operations.md. Env: KILN_KAFKA_PROPERTIES.")
+  Path kafkaProperties;
 
   @Option(
       names = "--upstream-index",
@@ -156,6 +169,15 @@ public final class FarmOptions {
       throw new UserError(
           "--debian-mirror '" + debianMirror + "' is not an http(s):// or file:// URL");
     }
+    KafkaClientSettings kafkaClient = kafkaClientSettings(kafkaProperties, System.getenv());
+    if (!kafkaClient.isEmpty() && (kafka == null || kafka.isBlank())) {
+      throw new UserError(
+          "Kafka client settings ("
+              + String.join(", ", kafkaClient.describe().keySet())
+              + ") were given but no --kafka cluster: the embedded broker listens on 127.0.0.1"
+              + " without authentication. Pass --kafka HOST:PORT for a secured cluster, or unset"
+              + " --kafka-properties / KILN_KAFKA_PROPERTIES and the KILN_KAFKA_* variables.");
+    }
     return new FarmSettings(
         home.toAbsolutePath().normalize(),
         blankToNull(kafka),
@@ -171,7 +193,20 @@ public final class FarmOptions {
         buildStepMemoryMiB,
         blankToNull(nltkDataUrl),
         indexPageTtl,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient);
+  }
+
+  /**
+   * The Kafka client settings from {@code file} (or {@code KILN_KAFKA_PROPERTIES}) and the {@code
+   * KILN_KAFKA_*} variables of {@code env}; a wrong one is a {@link UserError}.
+   */
+  static KafkaClientSettings kafkaClientSettings(Path file, Map<String, String> env) {
+    try {
+      return KafkaClientSettings.load(file, env);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
+    }
   }
 
   private static String blankToNull(String s) {

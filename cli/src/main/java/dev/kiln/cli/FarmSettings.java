@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.messaging.KafkaClientSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -17,6 +18,8 @@ import java.time.Duration;
  * @param autoCreateTenants a push with the operator token for a tenant that does not exist creates
  *     the tenant (default sources and quotas) instead of failing {@code tenant::unknown}: zero
  *     setup for the single-machine farm; turn it off where tenants are managed
+ * @param kafkaClient the operator's Kafka client settings (SASL, TLS, …) for every Kafka client of
+ *     the farm; only with an external cluster ({@code kafka}); null for none
  */
 public record FarmSettings(
     Path home,
@@ -33,11 +36,16 @@ public record FarmSettings(
     long buildStepMemoryMiB,
     String nltkDataUrl,
     Duration indexPageTtl,
-    boolean autoCreateTenants) {
+    boolean autoCreateTenants,
+    KafkaClientSettings kafkaClient) {
 
   public static final String DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian";
   public static final Duration DEFAULT_BUILD_STEP_TIMEOUT = Duration.ofMinutes(15);
   public static final long DEFAULT_BUILD_STEP_MEMORY_MIB = 2048;
+
+  public FarmSettings {
+    kafkaClient = kafkaClient == null ? KafkaClientSettings.none() : kafkaClient;
+  }
 
   /** A farm in {@code home} with the defaults for everything a test or demo does not care about. */
   public static FarmSettings local(
@@ -57,7 +65,8 @@ public record FarmSettings(
         DEFAULT_BUILD_STEP_MEMORY_MIB,
         null,
         null,
-        true);
+        true,
+        KafkaClientSettings.none());
   }
 
   public FarmSettings withRuntimeCatalog(String catalog) {
@@ -76,7 +85,8 @@ public record FarmSettings(
         buildStepMemoryMiB,
         nltkDataUrl,
         indexPageTtl,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient);
   }
 
   public FarmSettings withAutoCreateTenants(boolean on) {
@@ -95,7 +105,8 @@ public record FarmSettings(
         buildStepMemoryMiB,
         nltkDataUrl,
         indexPageTtl,
-        on);
+        on,
+        kafkaClient);
   }
 
   public FarmSettings withNltkDataUrl(String url) {
@@ -114,7 +125,8 @@ public record FarmSettings(
         buildStepMemoryMiB,
         url,
         indexPageTtl,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient);
   }
 
   public FarmSettings withIndexPageTtl(Duration ttl) {
@@ -133,6 +145,28 @@ public record FarmSettings(
         buildStepMemoryMiB,
         nltkDataUrl,
         ttl,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient);
+  }
+
+  /** The same farm with the operator's Kafka client settings (for an external cluster). */
+  public FarmSettings withKafkaClient(KafkaClientSettings settings) {
+    return new FarmSettings(
+        home,
+        kafka,
+        upstreamIndex,
+        registry,
+        httpPort,
+        cachePort,
+        workers,
+        runtimeCatalog,
+        topicPrefix,
+        debianMirror,
+        buildStepTimeout,
+        buildStepMemoryMiB,
+        nltkDataUrl,
+        indexPageTtl,
+        autoCreateTenants,
+        settings);
   }
 }

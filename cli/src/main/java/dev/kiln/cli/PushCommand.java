@@ -4,6 +4,7 @@ import dev.kiln.events.BuildLogLine;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.Topics;
+import dev.kiln.messaging.KafkaClientSettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -67,6 +68,16 @@ public final class PushCommand implements Callable<Integer> {
   String kafka;
 
   @Option(
+      names = "--kafka-properties",
+      paramLabel = "FILE",
+      defaultValue = "${env:KILN_KAFKA_PROPERTIES}",
+      description =
+          "Kafka client settings (security.protocol, sasl.*, ssl.*) to follow the build with;"
+              + " KILN_KAFKA_<NAME> variables override single settings. See docs/operations.md."
+              + " Env: KILN_KAFKA_PROPERTIES.")
+  Path kafkaProperties;
+
+  @Option(
       names = "--token",
       paramLabel = "TOKEN",
       defaultValue = "${env:KILN_TOKEN}",
@@ -114,9 +125,12 @@ public final class PushCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
+    KafkaClientSettings kafkaClient =
+        FarmOptions.kafkaClientSettings(kafkaProperties, System.getenv());
     Result result =
         push(
             farm,
+            kafkaClient,
             home.toAbsolutePath().normalize(),
             source,
             tenant,
@@ -146,6 +160,35 @@ public final class PushCommand implements Callable<Integer> {
       PrintWriter out) {
     return push(
         farm,
+        KafkaClientSettings.none(),
+        home,
+        source,
+        tenant,
+        app,
+        ref,
+        appSpec,
+        buildEnv,
+        timeout,
+        out,
+        FarmSecrets.clientToken(null, home));
+  }
+
+  /** A push with the operator's token, followed on Kafka with the operator's client settings. */
+  static Result push(
+      FarmEndpoints farm,
+      KafkaClientSettings kafkaClient,
+      Path home,
+      String source,
+      String tenant,
+      String app,
+      String ref,
+      dev.kiln.events.AppSpec appSpec,
+      Map<String, String> buildEnv,
+      Duration timeout,
+      PrintWriter out) {
+    return push(
+        farm,
+        kafkaClient,
         home,
         source,
         tenant,
@@ -161,6 +204,35 @@ public final class PushCommand implements Callable<Integer> {
   /** A push sent with {@code token}. */
   static Result push(
       FarmEndpoints farm,
+      Path home,
+      String source,
+      String tenant,
+      String app,
+      String ref,
+      dev.kiln.events.AppSpec appSpec,
+      Map<String, String> buildEnv,
+      Duration timeout,
+      PrintWriter out,
+      String token) {
+    return push(
+        farm,
+        KafkaClientSettings.none(),
+        home,
+        source,
+        tenant,
+        app,
+        ref,
+        appSpec,
+        buildEnv,
+        timeout,
+        out,
+        token);
+  }
+
+  /** A push sent with {@code token}, followed on Kafka with {@code kafkaClient}. */
+  static Result push(
+      FarmEndpoints farm,
+      KafkaClientSettings kafkaClient,
       Path home,
       String source,
       String tenant,
@@ -200,6 +272,7 @@ public final class PushCommand implements Callable<Integer> {
     var outcome =
         BuildFollower.follow(
             farm.kafka(),
+            kafkaClient,
             topics,
             accepted.buildId(),
             tenant,

@@ -78,6 +78,58 @@ class KilnCommandTest {
   }
 
   @Test
+  void kafkaPropertiesReachTheFarmSettingsWithTheirSecretsMasked() throws Exception {
+    java.nio.file.Path file = temp.resolve("kafka.properties");
+    Files.writeString(
+        file,
+        "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
+            + "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required"
+            + " username=\"coordinator\" password=\"hunter2-secret\";\n");
+    UpCommand up = new UpCommand();
+    new CommandLine(up)
+        .parseArgs(
+            "--home",
+            temp.toString(),
+            "--kafka",
+            "broker-1:9096",
+            "--kafka-properties",
+            file.toString());
+
+    FarmSettings settings = up.options.toSettings();
+
+    assertThat(settings.kafkaClient().properties())
+        .containsEntry("security.protocol", "SASL_SSL")
+        .containsKey("sasl.jaas.config");
+    assertThat(settings.toString()).doesNotContain("hunter2-secret").contains("****");
+  }
+
+  @Test
+  void kafkaPropertiesWithoutAnExternalClusterAreAUsageError() throws Exception {
+    java.nio.file.Path file = temp.resolve("kafka.properties");
+    Files.writeString(file, "security.protocol=SSL\n");
+    StringWriter err = new StringWriter();
+    CommandLine cli = KilnCommand.commandLine();
+    cli.setErr(new PrintWriter(err));
+
+    assertThat(cli.execute("up", "--home", temp.toString(), "--kafka-properties", file.toString()))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("no --kafka cluster").contains("127.0.0.1");
+
+    Files.writeString(file, "bootstrap.servers=elsewhere:9092\n");
+    assertThat(
+            cli.execute(
+                "up",
+                "--home",
+                temp.toString(),
+                "--kafka",
+                "b:9092",
+                "--kafka-properties",
+                file.toString()))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("Kiln sets bootstrap.servers itself");
+  }
+
+  @Test
   void badOptionsAreUsageErrorsThatSayTheFix() {
     StringWriter err = new StringWriter();
     CommandLine cli = KilnCommand.commandLine();
@@ -129,7 +181,8 @@ class KilnCommandTest {
               local.buildStepMemoryMiB(),
               null,
               null,
-              true);
+              true,
+              null);
 
       assertThatThrownBy(() -> Farm.start(settings, line -> {}))
           .isInstanceOf(UserError.class)

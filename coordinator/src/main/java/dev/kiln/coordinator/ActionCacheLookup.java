@@ -26,22 +26,34 @@ final class ActionCacheLookup {
 
   private final HttpClient client;
   private final String baseUrl;
+  private final String farmToken;
 
-  ActionCacheLookup(Vertx vertx, String baseUrl) {
+  /**
+   * @param farmToken the farm credential the cache-service asks for; null when it asks for none
+   */
+  ActionCacheLookup(Vertx vertx, String baseUrl, String farmToken) {
     this.client =
         vertx.createHttpClient(
             new HttpClientOptions().setConnectTimeout((int) TIMEOUT_MILLIS).setKeepAlive(true));
     this.baseUrl = baseUrl;
+    this.farmToken = farmToken;
   }
 
-  /** The cached layer for {@code dependencyKey}, or empty when it must be installed. */
-  Future<Optional<DependencyLayer>> find(String dependencyKey) {
+  /**
+   * The layer cached for {@code dependencyKey} that {@code tenant} may use (a public one, or its
+   * own), or empty when it must be installed.
+   */
+  Future<Optional<DependencyLayer>> find(String tenant, String dependencyKey) {
     String url = baseUrl + "/ac/" + URLEncoder.encode(dependencyKey, StandardCharsets.UTF_8);
     RequestOptions request =
         new RequestOptions()
             .setMethod(HttpMethod.GET)
             .setAbsoluteURI(url)
-            .setTimeout(TIMEOUT_MILLIS);
+            .setTimeout(TIMEOUT_MILLIS)
+            .putHeader("X-Kiln-Tenant", tenant);
+    if (farmToken != null) {
+      request.putHeader("Authorization", "Bearer " + farmToken);
+    }
     return client
         .request(request)
         .compose(req -> req.send())

@@ -4,6 +4,7 @@ import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.Tenant;
+import dev.kiln.messaging.KafkaClientSettings;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -45,11 +46,16 @@ final class BuildsTopicReader {
   private BuildsTopicReader() {}
 
   static Restored readAll(
-      String bootstrapServers, String topic, String clientId, Duration timeout) {
+      String bootstrapServers,
+      KafkaClientSettings clientSettings,
+      String topic,
+      String clientId,
+      Duration timeout) {
     Map<String, BuildSnapshot> latest = new HashMap<>();
     int[] skipped = {0};
     read(
         bootstrapServers,
+        clientSettings,
         topic,
         clientId,
         timeout,
@@ -79,12 +85,17 @@ final class BuildsTopicReader {
 
   /** Reads the compacted {@code kiln.tenants} topic: the latest record of every tenant. */
   static RestoredTenants readTenants(
-      String bootstrapServers, String topic, String clientId, Duration timeout) {
+      String bootstrapServers,
+      KafkaClientSettings clientSettings,
+      String topic,
+      String clientId,
+      Duration timeout) {
     Map<String, Tenant> latest = new HashMap<>();
     int[] skipped = {0};
     Map<TopicPartition, Long> end =
         read(
             bootstrapServers,
+            clientSettings,
             topic,
             clientId,
             timeout,
@@ -125,11 +136,13 @@ final class BuildsTopicReader {
   /** Reads a topic from the beginning to its current end; returns the end offsets. */
   private static Map<TopicPartition, Long> read(
       String bootstrapServers,
+      KafkaClientSettings clientSettings,
       String topic,
       String clientId,
       Duration timeout,
       Consumer<ConsumerRecord<String, byte[]>> apply) {
     Properties props = new Properties();
+    props.putAll(clientSettings.properties());
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

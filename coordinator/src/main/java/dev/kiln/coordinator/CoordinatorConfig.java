@@ -3,6 +3,7 @@ package dev.kiln.coordinator;
 import dev.kiln.events.Topics;
 import dev.kiln.events.security.SecretBox;
 import dev.kiln.events.security.Tokens;
+import dev.kiln.messaging.KafkaClientSettings;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -29,6 +30,10 @@ import java.util.Objects;
  * @param autoCreateTenants a push by the operator for a tenant that does not exist creates it (with
  *     the default sources and quotas) instead of failing {@code tenant::unknown}; for the
  *     single-machine farm of {@code kiln up}, never for a shared farm
+ * @param kafkaClient the operator's Kafka client settings (security, tuning) for every producer,
+ *     consumer and admin client of the coordinator; null for none
+ * @param farmToken the farm credential for the cache-service's action cache; null when it asks for
+ *     none
  */
 public record CoordinatorConfig(
     String bootstrapServers,
@@ -41,7 +46,9 @@ public record CoordinatorConfig(
     String operatorTokenSha256,
     String secretKey,
     Path sourceRoot,
-    boolean autoCreateTenants) {
+    boolean autoCreateTenants,
+    KafkaClientSettings kafkaClient,
+    String farmToken) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-coordinator";
@@ -71,6 +78,7 @@ public record CoordinatorConfig(
     if (secretKey != null) {
       SecretBox.fromBase64(secretKey); // fails with what is wrong with the key
     }
+    kafkaClient = kafkaClient == null ? KafkaClientSettings.none() : kafkaClient;
     if (sourceRoot != null && !sourceRoot.isAbsolute()) {
       throw new IllegalArgumentException(
           "sourceRoot '" + sourceRoot + "' must be an absolute directory, e.g. /srv/kiln/repos");
@@ -115,7 +123,9 @@ public record CoordinatorConfig(
         null,
         null,
         null,
-        false);
+        false,
+        KafkaClientSettings.none(),
+        null);
   }
 
   /** The sealing box of the secret key, or null when none is configured. */
@@ -136,7 +146,9 @@ public record CoordinatorConfig(
         operatorTokenSha256,
         secretKey,
         sourceRoot,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient,
+        farmToken);
   }
 
   public CoordinatorConfig withSourceRoot(Path sourceRoot) {
@@ -151,7 +163,9 @@ public record CoordinatorConfig(
         operatorTokenSha256,
         secretKey,
         sourceRoot,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient,
+        farmToken);
   }
 
   public CoordinatorConfig withAutoCreateTenants(boolean autoCreateTenants) {
@@ -166,7 +180,9 @@ public record CoordinatorConfig(
         operatorTokenSha256,
         secretKey,
         sourceRoot,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient,
+        farmToken);
   }
 
   public CoordinatorConfig withHttp(String host, int httpPort) {
@@ -181,7 +197,9 @@ public record CoordinatorConfig(
         operatorTokenSha256,
         secretKey,
         sourceRoot,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient,
+        farmToken);
   }
 
   public CoordinatorConfig withConsumerGroup(String consumerGroup) {
@@ -196,7 +214,9 @@ public record CoordinatorConfig(
         operatorTokenSha256,
         secretKey,
         sourceRoot,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient,
+        farmToken);
   }
 
   public CoordinatorConfig withCacheServiceUrl(String cacheServiceUrl) {
@@ -211,7 +231,9 @@ public record CoordinatorConfig(
         operatorTokenSha256,
         secretKey,
         sourceRoot,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient,
+        farmToken);
   }
 
   public CoordinatorConfig withInstanceId(String instanceId) {
@@ -226,7 +248,45 @@ public record CoordinatorConfig(
         operatorTokenSha256,
         secretKey,
         sourceRoot,
-        autoCreateTenants);
+        autoCreateTenants,
+        kafkaClient,
+        farmToken);
+  }
+
+  /** The same coordinator with the operator's Kafka client settings (SASL, TLS, …). */
+  public CoordinatorConfig withKafkaClient(KafkaClientSettings kafkaClient) {
+    return new CoordinatorConfig(
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants,
+        kafkaClient,
+        farmToken);
+  }
+
+  /** The farm credential the action-cache lookups send to the cache-service. */
+  public CoordinatorConfig withFarmToken(String farmToken) {
+    return new CoordinatorConfig(
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants,
+        kafkaClient,
+        farmToken);
   }
 
   private static void requireText(String value, String field, String expected) {

@@ -126,14 +126,18 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    publisher = new EventPublisher(vertx, config.bootstrapServers(), EVENT_SOURCE);
+    publisher =
+        new EventPublisher(vertx, config.bootstrapServers(), config.kafkaClient(), EVENT_SOURCE);
     deadLetters =
         new DeadLetterRouter(publisher, topics.deadLetters(), "coordinator/" + config.instanceId());
     if (config.cacheServiceUrl() != null) {
-      actionCache = new ActionCacheLookup(vertx, config.cacheServiceUrl());
+      actionCache = new ActionCacheLookup(vertx, config.cacheServiceUrl(), config.farmToken());
     }
     return startHttp()
-        .compose(v -> KafkaTopicsAdmin.ensureTopics(vertx, config.bootstrapServers(), topics))
+        .compose(
+            v ->
+                KafkaTopicsAdmin.ensureTopics(
+                    vertx, config.bootstrapServers(), config.kafkaClient(), topics))
         .compose(v -> restoreTenants())
         .compose(v -> restore())
         .compose(v -> resumeAll())
@@ -256,6 +260,7 @@ public final class CoordinatorVerticle extends VerticleBase {
             () ->
                 BuildsTopicReader.readTenants(
                     config.bootstrapServers(),
+                    config.kafkaClient(),
                     topics.tenants(),
                     config.instanceId() + "-tenants",
                     RESTORE_TIMEOUT),
@@ -285,7 +290,7 @@ public final class CoordinatorVerticle extends VerticleBase {
     props.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
     props.put("enable.auto.commit", "false");
     props.put("auto.offset.reset", "earliest");
-    tenantFollower = KafkaConsumer.create(vertx, props);
+    tenantFollower = KafkaConsumer.create(vertx, config.kafkaClient().applyTo(props));
     tenantFollower.exceptionHandler(
         e -> LOG.error("Kafka consumer error on {}: {}", topics.tenants(), e.toString()));
     tenantFollower.handler(
@@ -333,6 +338,7 @@ public final class CoordinatorVerticle extends VerticleBase {
             () ->
                 BuildsTopicReader.readAll(
                     config.bootstrapServers(),
+                    config.kafkaClient(),
                     topics.builds(),
                     config.instanceId() + "-restore",
                     RESTORE_TIMEOUT),
@@ -376,7 +382,7 @@ public final class CoordinatorVerticle extends VerticleBase {
     // A new group must see pushes sent before it first started, not only later ones.
     props.put("auto.offset.reset", "earliest");
     props.put("max.poll.records", "100");
-    consumer = KafkaConsumer.create(vertx, props);
+    consumer = KafkaConsumer.create(vertx, config.kafkaClient().applyTo(props));
     lanes = new PartitionLanes(vertx, consumer, this::process, PAUSE_PARTITION_AT);
     consumer.partitionsAssignedHandler(
         p -> LOG.info("coordinator {} now owns {} partitions", config.instanceId(), p.size()));
@@ -566,7 +572,7 @@ public final class CoordinatorVerticle extends VerticleBase {
       return Future.succeededFuture(planned);
     }
     return actionCache
-        .find(install.get().dependencyKey())
+        .find(install.get().tenant(), install.get().dependencyKey())
         .map(layer -> layer.map(l -> machine.reuseLayer(planned, l)).orElse(planned));
   }
 

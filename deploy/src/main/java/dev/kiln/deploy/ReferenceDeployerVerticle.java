@@ -5,6 +5,7 @@ import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.DeadLetterRouter;
 import dev.kiln.messaging.EventPublisher;
+import dev.kiln.messaging.KafkaClientSettings;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.kafka.client.common.TopicPartition;
@@ -25,6 +26,7 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
   private static final int REMEMBERED_IDS = 10_000;
 
   private final String bootstrapServers;
+  private final KafkaClientSettings clientSettings;
   private final Topics topics;
   private final String consumerGroup;
   private final ImageReadyListener listener;
@@ -46,6 +48,21 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
 
   public ReferenceDeployerVerticle(
       String bootstrapServers, Topics topics, String consumerGroup, ImageReadyListener listener) {
+    this(bootstrapServers, KafkaClientSettings.none(), topics, consumerGroup, listener);
+  }
+
+  /**
+   * A deployer whose consumer and dead-letter producer also get the operator's Kafka client
+   * settings (it logs in as the {@code deployer} principal; its group must start with {@code
+   * kiln-deployer} for the ACLs in docs/operations.md).
+   */
+  public ReferenceDeployerVerticle(
+      String bootstrapServers,
+      KafkaClientSettings clientSettings,
+      Topics topics,
+      String consumerGroup,
+      ImageReadyListener listener) {
+    this.clientSettings = clientSettings;
     this.bootstrapServers = bootstrapServers;
     this.topics = topics;
     this.consumerGroup = consumerGroup;
@@ -54,18 +71,22 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    publisher = new EventPublisher(vertx, bootstrapServers, "/kiln/deployer/" + consumerGroup);
+    publisher =
+        new EventPublisher(
+            vertx, bootstrapServers, clientSettings, "/kiln/deployer/" + consumerGroup);
     deadLetters = new DeadLetterRouter(publisher, topics.deadLetters(), consumerGroup);
     consumer =
         KafkaConsumer.create(
             vertx,
-            Map.of(
-                "bootstrap.servers", bootstrapServers,
-                "group.id", consumerGroup,
-                "key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer",
-                "value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer",
-                "enable.auto.commit", "false",
-                "auto.offset.reset", "earliest"));
+            clientSettings.applyTo(
+                Map.of(
+                    "bootstrap.servers", bootstrapServers,
+                    "group.id", consumerGroup,
+                    "key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer",
+                    "value.deserializer",
+                        "org.apache.kafka.common.serialization.ByteArrayDeserializer",
+                    "enable.auto.commit", "false",
+                    "auto.offset.reset", "earliest")));
     // Records are handled strictly one after another so commits never overtake a deploy.
     consumer.handler(record -> chain = chain.transform(ignored -> handle(record)));
     return consumer.subscribe(topics.imageReady());

@@ -28,6 +28,16 @@ public final class EventPublisher {
   private final EventCodec codec;
 
   public EventPublisher(Vertx vertx, String bootstrapServers, String source) {
+    this(vertx, bootstrapServers, KafkaClientSettings.none(), source);
+  }
+
+  /**
+   * A publisher whose producer also gets the operator's client settings (security, tuning).
+   *
+   * @param clientSettings added to Kiln's producer settings (see {@link KafkaClientSettings})
+   */
+  public EventPublisher(
+      Vertx vertx, String bootstrapServers, KafkaClientSettings clientSettings, String source) {
     Map<String, String> config = new HashMap<>();
     config.put("bootstrap.servers", bootstrapServers);
     config.put("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
@@ -36,7 +46,7 @@ public final class EventPublisher {
     config.put("enable.idempotence", "true");
     config.put("linger.ms", "0");
     config.put("client.id", source.replace('/', '-').replaceAll("^-+", ""));
-    this.producer = KafkaProducer.create(vertx, config);
+    this.producer = KafkaProducer.create(vertx, clientSettings.applyTo(config));
     // Without a handler vertx-kafka-client also reports every failed send to the context as an
     // "Unhandled exception", although the send's future already carries the failure to the caller.
     this.producer.exceptionHandler(

@@ -12,6 +12,8 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -22,9 +24,15 @@ public final class KafkaTopicsAdmin {
 
   /** Runs on a worker thread: the admin client blocks. */
   public static Future<Void> ensureTopics(Vertx vertx, String bootstrapServers, Topics topics) {
+    return ensureTopics(vertx, bootstrapServers, KafkaClientSettings.none(), topics);
+  }
+
+  /** Runs on a worker thread: the admin client blocks. */
+  public static Future<Void> ensureTopics(
+      Vertx vertx, String bootstrapServers, KafkaClientSettings clientSettings, Topics topics) {
     return vertx.executeBlocking(
         () -> {
-          ensureTopics(bootstrapServers, topics);
+          ensureTopics(bootstrapServers, clientSettings, topics);
           return null;
         },
         false);
@@ -32,13 +40,23 @@ public final class KafkaTopicsAdmin {
 
   /** Blocking form, for command-line tools and tests. */
   public static void ensureTopics(String bootstrapServers, Topics topics) throws Exception {
+    ensureTopics(bootstrapServers, KafkaClientSettings.none(), topics);
+  }
+
+  /**
+   * Blocking form with the operator's client settings. Creating a topic that exists is fine; a
+   * principal without CREATE permission gets an error naming the ACL it lacks.
+   */
+  public static void ensureTopics(
+      String bootstrapServers, KafkaClientSettings clientSettings, Topics topics) throws Exception {
     try (Admin admin =
         Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                "30000"))) {
+            clientSettings.applyToObjects(
+                Map.of(
+                    AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    bootstrapServers,
+                    AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                    "30000")))) {
       List<NewTopic> wanted = new ArrayList<>();
       for (Topics.Spec spec : topics.all()) {
         NewTopic topic = new NewTopic(spec.name(), spec.partitions(), (short) -1);
@@ -56,6 +74,20 @@ public final class KafkaTopicsAdmin {
         try {
           entry.getValue().get(30, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
+          if (e.getCause() instanceof TopicAuthorizationException
+              || e.getCause() instanceof ClusterAuthorizationException) {
+            throw new IllegalStateException(
+                "not allowed to create topic "
+                    + entry.getKey()
+                    + " on "
+                    + bootstrapServers
+                    + ": the coordinator's principal needs CREATE on topics prefixed '"
+                    + topics.prefix()
+                    + "kiln.' (see docs/operations.md), or create the topics beforehand ("
+                    + e.getCause().getMessage()
+                    + ")",
+                e.getCause());
+          }
           if (!(e.getCause() instanceof TopicExistsException)) {
             throw new IllegalStateException(
                 "could not create topic "

@@ -1,21 +1,68 @@
 package dev.kiln.testkit;
 
+import java.lang.reflect.Field;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
 /**
  * A real single-node KRaft Kafka broker (combined broker + controller) in this JVM, on free ports
- * on 127.0.0.1. Used by the tests and by {@code kiln up}'s embedded default.
+ * of 127.0.0.1 only. Used by the tests and by {@code kiln up}'s embedded default.
+ *
+ * <p>{@link #start()} is unauthenticated: anyone who can reach 127.0.0.1 may use it (a farm on one
+ * machine). {@link #secure(Map)} is a SASL/SCRAM broker with an authorizer and no access without an
+ * ACL, for tests of the ACLs a secured cluster runs with.
  */
 public final class EmbeddedKafka implements AutoCloseable {
-  private final KafkaClusterTestKit cluster;
+  /** The only address the embedded broker listens on. */
+  public static final String LOOPBACK = "127.0.0.1";
 
-  private EmbeddedKafka(KafkaClusterTestKit cluster) {
+  /** The SCRAM mechanism users of the secure broker log in with. */
+  public static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
+
+  /** The broker's own (super) user on the secure broker; PLAIN, known only to this JVM. */
+  static final String BROKER_USER = "kiln-broker";
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final KafkaClusterTestKit cluster;
+  private final List<Integer> ports;
+
+  /** Secure broker only: the broker's own password (null: unauthenticated broker). */
+  private final String brokerPassword;
+
+  /** Secure broker only: SCRAM user → password. */
+  private final Map<String, String> passwords;
+
+  private EmbeddedKafka(
+      KafkaClusterTestKit cluster,
+      List<Integer> ports,
+      String brokerPassword,
+      Map<String, String> passwords) {
     this.cluster = cluster;
+    this.ports = ports;
+    this.brokerPassword = brokerPassword;
+    this.passwords = passwords;
   }
 
   /** A throw-away broker whose data is deleted on close. */
@@ -28,6 +75,69 @@ public final class EmbeddedKafka implements AutoCloseable {
    * embedded broker is for one farm process; use {@code --kafka} for durable state).
    */
   public static EmbeddedKafka start(Path dataDir) {
+    return launch(dataDir, Map.of(), null, Map.of());
+  }
+
+  /**
+   * A throw-away broker that only lets authenticated users in (SASL/SCRAM-SHA-512 on 127.0.0.1) and
+   * only does what an ACL allows ({@code StandardAuthorizer}, nothing allowed without an ACL).
+   * Every key of {@code aclsByUser} becomes a SCRAM user with a random password (see {@link
+   * #clientConfig(String)}); its ACL bindings (which name principals {@code User:<name>}) are
+   * created before this returns. A user with no bindings can log in and do nothing.
+   */
+  public static EmbeddedKafka secure(Map<String, ? extends Collection<AclBinding>> aclsByUser) {
+    String brokerPassword = newPassword();
+    Map<String, String> passwords = new LinkedHashMap<>();
+    for (String user : aclsByUser.keySet()) {
+      if (user.equals(BROKER_USER) || !user.matches("[A-Za-z0-9._-]+")) {
+        throw new IllegalArgumentException(
+            "'" + user + "' cannot be a SCRAM user here; use letters, digits, '.', '_' or '-'");
+      }
+      passwords.put(user, newPassword());
+    }
+    String plain =
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+            + BROKER_USER
+            + "\" password=\""
+            + brokerPassword
+            + "\" user_"
+            + BROKER_USER
+            + "=\""
+            + brokerPassword
+            + "\";";
+    Map<String, String> props = new LinkedHashMap<>();
+    props.put(
+        "listener.security.protocol.map", "EXTERNAL:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT");
+    // Clients log in with SCRAM; PLAIN knows only the broker's own user, whose password never
+    // leaves this JVM (the broker talks to itself and its controller with it).
+    props.put("listener.name.external.sasl.enabled.mechanisms", SCRAM_MECHANISM + ",PLAIN");
+    props.put("listener.name.controller.sasl.enabled.mechanisms", "PLAIN");
+    props.put("sasl.enabled.mechanisms", SCRAM_MECHANISM + ",PLAIN");
+    props.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+    props.put("sasl.mechanism.controller.protocol", "PLAIN");
+    props.put("listener.name.external.plain.sasl.jaas.config", plain);
+    props.put("listener.name.controller.plain.sasl.jaas.config", plain);
+    props.put(
+        "listener.name.external." + SCRAM_MECHANISM.toLowerCase() + ".sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+    props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+    props.put("allow.everyone.if.no.acl.found", "false");
+    props.put("super.users", "User:" + BROKER_USER);
+    EmbeddedKafka kafka = launch(null, props, brokerPassword, passwords);
+    try {
+      kafka.createUsersAndAcls(aclsByUser);
+      return kafka;
+    } catch (RuntimeException e) {
+      kafka.close();
+      throw e;
+    }
+  }
+
+  private static EmbeddedKafka launch(
+      Path dataDir,
+      Map<String, String> extraProps,
+      String brokerPassword,
+      Map<String, String> passwords) {
     try {
       TestKitNodes.Builder nodes =
           new TestKitNodes.Builder()
@@ -40,20 +150,41 @@ public final class EmbeddedKafka implements AutoCloseable {
         Files.createDirectories(dataDir);
         nodes.setBaseDirectory(dataDir);
       }
-      KafkaClusterTestKit cluster =
-          new KafkaClusterTestKit.Builder(nodes.build())
+      TestKitNodes built = nodes.build();
+      KafkaClusterTestKit.Builder builder =
+          new KafkaClusterTestKit.Builder(built)
               .setDeleteOnClose(dataDir == null)
+              // The test kit's default is "localhost", whatever that resolves to; name the
+              // loopback address itself.
+              .setConfigProp(
+                  "listeners",
+                  built.brokerListenerName().value()
+                      + "://"
+                      + LOOPBACK
+                      + ":0,"
+                      + built.controllerListenerName().value()
+                      + "://"
+                      + LOOPBACK
+                      + ":0")
               .setConfigProp("offsets.topic.replication.factor", "1")
               .setConfigProp("transaction.state.log.replication.factor", "1")
               .setConfigProp("transaction.state.log.min.isr", "1")
               .setConfigProp("group.initial.rebalance.delay.ms", "0")
               .setConfigProp("auto.create.topics.enable", "false")
-              .setConfigProp("log.cleaner.backoff.ms", "1000")
-              .build();
+              .setConfigProp("log.cleaner.backoff.ms", "1000");
+      extraProps.forEach(builder::setConfigProp);
+      KafkaClusterTestKit cluster = builder.build();
+      List<Integer> ports;
+      try {
+        ports = rebindPreboundSocketsToLoopback(cluster);
+      } catch (Exception e) {
+        cluster.close();
+        throw e;
+      }
       formatQuietly(cluster);
       cluster.startup();
       cluster.waitForReadyBrokers();
-      return new EmbeddedKafka(cluster);
+      return new EmbeddedKafka(cluster, ports, brokerPassword, passwords);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while starting the embedded Kafka broker", e);
@@ -63,14 +194,177 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
   }
 
-  /** {@code host:port} for {@code bootstrap.servers}. */
-  public String bootstrapServers() {
-    return cluster.bootstrapServers();
+  /**
+   * The test kit reserves each listener's port before the broker starts by binding a socket to the
+   * wildcard address, and the broker then accepts on exactly that socket: the broker and its
+   * controller would answer on every interface of the machine. Each reserved socket is replaced by
+   * one on 127.0.0.1 with the same port (what the quorum configuration already names), before the
+   * broker takes them over.
+   */
+  @SuppressWarnings("unchecked")
+  private static List<Integer> rebindPreboundSocketsToLoopback(KafkaClusterTestKit cluster)
+      throws Exception {
+    Field managerField = KafkaClusterTestKit.class.getDeclaredField("socketFactoryManager");
+    managerField.setAccessible(true);
+    Object manager = managerField.get(cluster);
+    Field socketsField = manager.getClass().getDeclaredField("sockets");
+    socketsField.setAccessible(true);
+    List<Integer> ports = new ArrayList<>();
+    synchronized (manager) {
+      Map<Integer, Map<String, ServerSocketChannel>> sockets =
+          (Map<Integer, Map<String, ServerSocketChannel>>) socketsField.get(manager);
+      for (Map<String, ServerSocketChannel> byListener : sockets.values()) {
+        for (Map.Entry<String, ServerSocketChannel> entry : byListener.entrySet()) {
+          ServerSocketChannel wildcard = entry.getValue();
+          int port = ((InetSocketAddress) wildcard.getLocalAddress()).getPort();
+          wildcard.close();
+          // As Kafka's own ServerSocketFactory opens them: non-blocking, default backlog.
+          ServerSocketChannel loopback = ServerSocketChannel.open();
+          loopback.configureBlocking(false);
+          loopback.bind(new InetSocketAddress(LOOPBACK, port));
+          entry.setValue(loopback);
+          ports.add(port);
+        }
+      }
+    }
+    if (ports.isEmpty()) {
+      throw new IllegalStateException(
+          "the Kafka test kit reserved no listener sockets; this version binds differently and"
+              + " EmbeddedKafka must be checked to still listen on 127.0.0.1 only");
+    }
+    return List.copyOf(ports);
   }
 
-  /** Client settings for this broker, ready for a producer, consumer or admin client. */
+  private void createUsersAndAcls(Map<String, ? extends Collection<AclBinding>> aclsByUser) {
+    List<AclBinding> bindings = new ArrayList<>();
+    aclsByUser.values().forEach(bindings::addAll);
+    List<UserScramCredentialAlteration> users = new ArrayList<>();
+    passwords.forEach(
+        (user, password) ->
+            users.add(
+                new UserScramCredentialUpsertion(
+                    user, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), password)));
+    try (Admin admin = Admin.create(Map.<String, Object>copyOf(adminClientConfig()))) {
+      if (!bindings.isEmpty()) {
+        admin.createAcls(bindings).all().get(60, TimeUnit.SECONDS);
+      }
+      if (!users.isEmpty()) {
+        admin.alterUserScramCredentials(users).all().get(60, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while creating SCRAM users and ACLs", e);
+    } catch (Exception e) {
+      throw new IllegalStateException(
+          "could not create SCRAM users and ACLs on the secure embedded broker: " + e.getMessage(),
+          e);
+    }
+    // Users and ACLs reach the broker through the metadata log, in order: once the last user can
+    // log in, every ACL created before it is in force too.
+    if (!users.isEmpty()) {
+      waitUntilUserCanLogIn(new ArrayList<>(passwords.keySet()).get(passwords.size() - 1));
+    }
+  }
+
+  private void waitUntilUserCanLogIn(String user) {
+    Map<String, Object> config = new LinkedHashMap<>(clientConfig(user));
+    config.put("default.api.timeout.ms", "5000");
+    config.put("request.timeout.ms", "5000");
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    Exception last = null;
+    while (System.nanoTime() < deadline) {
+      try (Admin admin = Admin.create(config)) {
+        admin.describeCluster().clusterId().get(10, TimeUnit.SECONDS);
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for SCRAM users", e);
+      } catch (Exception e) {
+        last = e;
+        try {
+          Thread.sleep(100);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while waiting for SCRAM users", e);
+        }
+      }
+    }
+    throw new IllegalStateException(
+        "SCRAM user " + user + " could still not log in after 60 s: " + last, last);
+  }
+
+  /** {@code 127.0.0.1:port} for {@code bootstrap.servers}. */
+  public String bootstrapServers() {
+    // The test kit answers "localhost:port"; the broker listens on 127.0.0.1 only.
+    return Objects.requireNonNull(cluster.bootstrapServers()).replace("localhost:", LOOPBACK + ":");
+  }
+
+  /** Every port the broker and its controller listen on (all on 127.0.0.1). */
+  public List<Integer> listeningPorts() {
+    return List.copyOf(new TreeSet<>(ports));
+  }
+
+  /** True for a broker made by {@link #secure(Map)}. */
+  public boolean isSecure() {
+    return brokerPassword != null;
+  }
+
+  /**
+   * Client settings for this broker, ready for a producer, consumer or admin client: for a secure
+   * broker, those of its super user (for test set-up only; the code under test logs in as a {@link
+   * #clientConfig(String) user}).
+   */
   public Map<String, String> clientConfig() {
-    return Map.of("bootstrap.servers", Objects.requireNonNull(bootstrapServers()));
+    return isSecure() ? adminClientConfig() : Map.of("bootstrap.servers", bootstrapServers());
+  }
+
+  /**
+   * The SASL settings (without {@code bootstrap.servers}) a client of the secure broker logs in as
+   * {@code user} with: what an operator would put in a {@code KILN_KAFKA_PROPERTIES} file.
+   */
+  public Map<String, String> saslSettings(String user) {
+    String password = passwords.get(user);
+    if (password == null) {
+      throw new IllegalArgumentException(
+          isSecure()
+              ? "no SCRAM user '" + user + "' on this broker; it has " + passwords.keySet()
+              : "this broker has no users; start it with EmbeddedKafka.secure(...)");
+    }
+    Map<String, String> settings = new LinkedHashMap<>();
+    settings.put("security.protocol", "SASL_PLAINTEXT");
+    settings.put("sasl.mechanism", SCRAM_MECHANISM);
+    settings.put(
+        "sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+            + user
+            + "\" password=\""
+            + password
+            + "\";");
+    return settings;
+  }
+
+  /** Client settings (with {@code bootstrap.servers}) logging in as {@code user}. */
+  public Map<String, String> clientConfig(String user) {
+    Map<String, String> config = new LinkedHashMap<>();
+    config.put("bootstrap.servers", bootstrapServers());
+    config.putAll(saslSettings(user));
+    return Map.copyOf(config);
+  }
+
+  private Map<String, String> adminClientConfig() {
+    return Map.of(
+        "bootstrap.servers",
+        bootstrapServers(),
+        "security.protocol",
+        "SASL_PLAINTEXT",
+        "sasl.mechanism",
+        "PLAIN",
+        "sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+            + BROKER_USER
+            + "\" password=\""
+            + brokerPassword
+            + "\";");
   }
 
   @Override
@@ -80,6 +374,20 @@ public final class EmbeddedKafka implements AutoCloseable {
     } catch (Exception e) {
       throw new IllegalStateException("the embedded Kafka broker did not stop cleanly", e);
     }
+  }
+
+  @Override
+  public String toString() {
+    return "EmbeddedKafka["
+        + bootstrapServers()
+        + (isSecure() ? ", SASL/" + SCRAM_MECHANISM + " users " + passwords.keySet() : "")
+        + "]";
+  }
+
+  private static String newPassword() {
+    byte[] bytes = new byte[24];
+    RANDOM.nextBytes(bytes);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
   }
 
   /**

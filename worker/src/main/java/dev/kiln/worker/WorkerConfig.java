@@ -1,6 +1,7 @@
 package dev.kiln.worker;
 
 import dev.kiln.events.Topics;
+import dev.kiln.messaging.KafkaClientSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -21,6 +22,8 @@ import java.util.Objects;
  * @param gitTimeout the longest one git command may run
  * @param kafkaConsumerSettings extra consumer settings that override the defaults (e.g. {@code
  *     max.poll.interval.ms}); never {@code enable.auto.commit}
+ * @param kafkaClient the operator's Kafka client settings (security, tuning) for the worker's
+ *     consumer and producer; null for none
  * @param farmToken the farm credential the cache-service asks of workers (and the sandbox's relay
  *     adds for it); null only for a cache-service without authentication
  */
@@ -34,6 +37,7 @@ public record WorkerConfig(
     int concurrency,
     Duration gitTimeout,
     Map<String, String> kafkaConsumerSettings,
+    KafkaClientSettings kafkaClient,
     String farmToken) {
 
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-workers";
@@ -57,6 +61,7 @@ public record WorkerConfig(
           "enable.auto.commit=true would commit tasks before their results exist; the worker"
               + " commits each task itself once its result is acknowledged");
     }
+    kafkaClient = kafkaClient == null ? KafkaClientSettings.none() : kafkaClient;
   }
 
   /** A worker with the default group, git timeout and Kafka settings. */
@@ -77,6 +82,7 @@ public record WorkerConfig(
         concurrency,
         null,
         Map.of(),
+        KafkaClientSettings.none(),
         null);
   }
 
@@ -91,28 +97,8 @@ public record WorkerConfig(
         concurrency,
         gitTimeout,
         kafkaConsumerSettings,
+        kafkaClient,
         farmToken);
-  }
-
-  /** The farm credential for the cache-service. */
-  public WorkerConfig withFarmToken(String token) {
-    return new WorkerConfig(
-        workerId,
-        bootstrapServers,
-        topics,
-        consumerGroup,
-        workDir,
-        cacheServiceUrl,
-        concurrency,
-        gitTimeout,
-        kafkaConsumerSettings,
-        token);
-  }
-
-  @Override
-  public String toString() {
-    // The farm token is a secret: never in a log line.
-    return "WorkerConfig[" + workerId + ", " + bootstrapServers + ", " + cacheServiceUrl + "]";
   }
 
   public WorkerConfig withKafkaConsumerSetting(String name, String value) {
@@ -128,7 +114,54 @@ public record WorkerConfig(
         concurrency,
         gitTimeout,
         settings,
+        kafkaClient,
         farmToken);
+  }
+
+  /** The same worker with the operator's Kafka client settings (SASL, TLS, …). */
+  public WorkerConfig withKafkaClient(KafkaClientSettings kafkaClient) {
+    return new WorkerConfig(
+        workerId,
+        bootstrapServers,
+        topics,
+        consumerGroup,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        gitTimeout,
+        kafkaConsumerSettings,
+        kafkaClient,
+        farmToken);
+  }
+
+  /** The farm credential for the cache-service. */
+  public WorkerConfig withFarmToken(String token) {
+    return new WorkerConfig(
+        workerId,
+        bootstrapServers,
+        topics,
+        consumerGroup,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        gitTimeout,
+        kafkaConsumerSettings,
+        kafkaClient,
+        token);
+  }
+
+  @Override
+  public String toString() {
+    // The farm token and Kafka credentials are secrets: never in a log line.
+    return "WorkerConfig["
+        + workerId
+        + ", "
+        + bootstrapServers
+        + ", "
+        + cacheServiceUrl
+        + ", kafka "
+        + kafkaClient
+        + "]";
   }
 
   private static void requireText(String value, String name, String example) {

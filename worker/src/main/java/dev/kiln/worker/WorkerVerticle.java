@@ -120,7 +120,10 @@ public final class WorkerVerticle extends VerticleBase {
             ready -> {
               publisher =
                   new EventPublisher(
-                      vertx, config.bootstrapServers(), "/kiln/worker/" + config.workerId());
+                      vertx,
+                      config.bootstrapServers(),
+                      config.kafkaClient(),
+                      "/kiln/worker/" + config.workerId());
               deadLetters =
                   new DeadLetterRouter(
                       publisher, config.topics().deadLetters(), "worker/" + config.workerId());
@@ -202,7 +205,7 @@ public final class WorkerVerticle extends VerticleBase {
         "partition.assignment.strategy",
         "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
     settings.putAll(config.kafkaConsumerSettings());
-    return settings;
+    return config.kafkaClient().applyTo(settings);
   }
 
   private void onAssigned(Set<TopicPartition> partitions) {
