@@ -78,6 +78,8 @@ class TenantRulesTest {
     Tenant remote = tenant("acme", List.of("https://git.example.com/acme/"));
     assertThat(policy.refusal(remote, "https://git.example.com/acme/web.git")).isEmpty();
     assertThat(policy.refusal(remote, "file:///srv/git/acme/web.git")).isPresent();
+    assertThat(policy.refusal(acme, "https://bob:hunter2@git.example.com/globex/web.git"))
+        .hasValueSatisfying(m -> assertThat(m.message()).doesNotContain("hunter2"));
     assertThat(new SourcePolicy(null).refusal(acme, "file:///srv/git/acme/web.git"))
         .hasValueSatisfying(m -> assertThat(m.message()).contains("no allowed sources"));
   }
