@@ -91,16 +91,18 @@ public record FarmSecrets(String operatorToken, String farmToken, String secretK
   }
 
   /**
-   * The token a command sends: {@code --token}, else {@code KILN_TOKEN}, else the farm's operator
-   * token file.
+   * The token a command sends: {@code --token}, else {@code KILN_TOKEN}, else {@code
+   * KILN_OPERATOR_TOKEN}, else the farm's operator token file.
    */
   public static String clientToken(String explicit, Path home) {
     if (explicit != null && !explicit.isBlank()) {
       return explicit.strip();
     }
-    String env = System.getenv("KILN_TOKEN");
-    if (env != null && !env.isBlank()) {
-      return env.strip();
+    for (String variable : new String[] {"KILN_TOKEN", "KILN_OPERATOR_TOKEN"}) {
+      String env = System.getenv(variable);
+      if (env != null && !env.isBlank()) {
+        return env.strip();
+      }
     }
     Path file = directory(home.toAbsolutePath()).resolve(OPERATOR_TOKEN_FILE);
     try {

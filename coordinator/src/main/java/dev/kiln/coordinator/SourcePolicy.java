@@ -2,6 +2,7 @@ package dev.kiln.coordinator;
 
 import dev.kiln.events.CodedMessage;
 import dev.kiln.events.Tenant;
+import dev.kiln.events.security.SecretValues;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -63,7 +64,7 @@ final class SourcePolicy {
         new CodedMessage(
             NOT_ALLOWED,
             "Repository "
-                + repoUrl
+                + SecretValues.maskUrlPasswords(repoUrl)
                 + " is not allowed: "
                 + why
                 + ". Push from an allowed repository, or ask the operator to add its prefix:"

@@ -50,6 +50,18 @@ public record Tenant(
     public IndexRef ref() {
       return new IndexRef(name, url);
     }
+
+    /**
+     * The index's password, opened with the farm's secret key, or null when it has none.
+     *
+     * @param tenant the name of the tenant this index belongs to (part of the sealed data)
+     * @throws IllegalArgumentException when it does not open (another key, another tenant's value)
+     */
+    public String password(SecretBox secrets, String tenant) {
+      return sealedPassword == null
+          ? null
+          : secrets.open(SecretBox.tenantSecretAad(tenant, name), sealedPassword);
+    }
   }
 
   /**

@@ -67,6 +67,22 @@ class TenantTest {
   }
 
   @Test
+  void anIndexPasswordOpensOnlyForItsTenant() {
+    var box =
+        dev.kiln.events.security.SecretBox.fromBase64(
+            dev.kiln.events.security.SecretBox.newKeyBase64());
+    var index =
+        new Tenant.TenantIndex(
+            "private",
+            "https://pypi.example.com/simple/",
+            "u",
+            box.seal(dev.kiln.events.security.SecretBox.tenantSecretAad("acme", "private"), "pw"));
+    assertThat(index.password(box, "acme")).isEqualTo("pw");
+    assertThatThrownBy(() -> index.password(box, "globex"))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void taskIdsAreUnguessable() {
     String a = BuildTask.taskId("b-0123456789abcdef0123", TaskKind.DETECT, 1);
     String b = BuildTask.taskId("b-0123456789abcdef0123", TaskKind.DETECT, 1);
