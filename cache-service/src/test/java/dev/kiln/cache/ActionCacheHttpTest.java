@@ -113,6 +113,33 @@ class ActionCacheHttpTest {
     assertThat(service.get("/ac/" + KEY).statusCode()).isEqualTo(404);
   }
 
+  @Test
+  void aTenantSeesItsOwnResultBeforeThePublicOneAndOthersSeeThePublicOne() {
+    Digest shared = storeBlob("public layer");
+    service.put("/ac/" + KEY, "{\"blobs\":[\"" + shared + "\"],\"n\":\"public\"}");
+    HttpResponse<String> own =
+        service.putForTenant("/ac/" + KEY, "{\"blobs\":[\"" + shared + "\"],\"n\":\"acme\"}");
+
+    assertThat(own.statusCode()).isEqualTo(201);
+    assertThat(own.body()).contains("stored (tenant 'acme')");
+    assertThat(service.get("/ac/" + KEY).body()).contains("\"n\":\"acme\"");
+    assertThat(service.forTenant("bob").get("/ac/" + KEY).body()).contains("\"n\":\"public\"");
+  }
+
+  @Test
+  void writesWithoutAScopeAndReadsWithoutATenantAre400SayingWhatToSend() {
+    HttpResponse<String> put = service.put("/ac/" + KEY, "{}", "X-Kiln-Scope", "everyone");
+    HttpResponse<String> get = service.as("X-Kiln-Tenant", null).get("/ac/" + KEY);
+    HttpResponse<String> badTenant = service.as("X-Kiln-Tenant", "../acme").get("/ac/" + KEY);
+
+    assertThat(put.statusCode()).isEqualTo(400);
+    assertThat(put.body()).contains("needs X-Kiln-Scope: public").contains("got 'everyone'");
+    assertThat(get.statusCode()).isEqualTo(400);
+    assertThat(get.body()).contains("needs X-Kiln-Tenant");
+    assertThat(badTenant.statusCode()).isEqualTo(400);
+    assertThat(badTenant.body()).contains("is not a tenant name");
+  }
+
   private Digest storeBlob(String text) {
     byte[] content = text.getBytes(StandardCharsets.UTF_8);
     Digest digest = Digest.compute(content);
