@@ -3,9 +3,11 @@ package dev.kiln.cli;
 import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.cache.CacheServiceConfig;
 import dev.kiln.cache.CacheServiceVerticle;
+import dev.kiln.cache.TenantsTopicDirectory;
 import dev.kiln.coordinator.CoordinatorConfig;
 import dev.kiln.coordinator.CoordinatorVerticle;
 import dev.kiln.events.Topics;
+import dev.kiln.events.security.SecretBox;
 import dev.kiln.events.security.Tokens;
 import dev.kiln.messaging.KafkaTopicsAdmin;
 import dev.kiln.testkit.EmbeddedKafka;
@@ -17,12 +19,14 @@ import dev.kiln.worker.assemble.ImageTarget;
 import dev.kiln.worker.buildsteps.BuildStepRunner;
 import dev.kiln.worker.runtime.LocalRuntimeImage;
 import dev.kiln.worker.runtime.RuntimeStore;
+import dev.kiln.worker.sandbox.IndexAccess;
 import dev.kiln.worker.sandbox.Sandbox;
 import dev.kiln.worker.sandbox.SandboxException;
 import dev.kiln.worker.sandbox.SandboxLimits;
 import io.vertx.core.Vertx;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Consumer;
@@ -39,6 +43,7 @@ public final class Farm implements AutoCloseable {
   private final Topics topics;
   private final String bootstrap;
   private final String cacheUrl;
+  private final TenantsTopicDirectory tenantDirectory;
   private FarmEndpoints endpoints;
   private CoordinatorVerticle coordinator;
   private String coordinatorDeployment;
@@ -50,7 +55,8 @@ public final class Farm implements AutoCloseable {
       ExecutorService jibExecutor,
       Topics topics,
       String bootstrap,
-      String cacheUrl) {
+      String cacheUrl,
+      TenantsTopicDirectory tenantDirectory) {
     this.settings = settings;
     this.embeddedKafka = embeddedKafka;
     this.vertx = vertx;
@@ -58,6 +64,7 @@ public final class Farm implements AutoCloseable {
     this.topics = topics;
     this.bootstrap = bootstrap;
     this.cacheUrl = cacheUrl;
+    this.tenantDirectory = tenantDirectory;
   }
 
   /**
@@ -69,6 +76,7 @@ public final class Farm implements AutoCloseable {
     EmbeddedKafka kafka = null;
     Vertx vertx = null;
     ExecutorService jib = null;
+    TenantsTopicDirectory tenantDirectory = null;
     try {
       String bootstrap;
       if (settings.kafka() == null) {
@@ -85,6 +93,13 @@ public final class Farm implements AutoCloseable {
       say.accept("-----> Creating topics on " + bootstrap);
       KafkaTopicsAdmin.ensureTopics(bootstrap, settings.kafkaClient(), topics);
 
+      // Tokens and the sealing key live in <home>/secrets (created on the first start, reused).
+      FarmSecrets secrets = FarmSecrets.loadOrCreate(settings.home());
+      tenantDirectory =
+          new TenantsTopicDirectory(
+              settings.kafkaClient().applyTo(Map.of("bootstrap.servers", bootstrap)),
+              topics.tenants(),
+              SecretBox.fromBase64(secrets.secretKey()));
       vertx = Vertx.vertx();
       jib = AssembleStep.newJibExecutor();
       say.accept(
@@ -97,12 +112,16 @@ public final class Farm implements AutoCloseable {
                       "127.0.0.1",
                       settings.cachePort(),
                       settings.indexPageTtl())
-                  .withNltkDataUrl(settings.nltkDataUrl()));
+                  .withNltkDataUrl(settings.nltkDataUrl())
+                  .withFarmTokenSha256(Tokens.sha256Hex(secrets.farmToken()))
+                  .withTenantDirectory(tenantDirectory)
+                  .withMaxStoreBytes(storeBound(settings.home(), say)));
       deployListening(
           vertx, cache, "cache-service", settings.cachePort(), "--cache-port / KILN_CACHE_PORT");
       String cacheUrl = cache.baseUrl();
 
-      Farm farm = new Farm(settings, kafka, vertx, jib, topics, bootstrap, cacheUrl);
+      Farm farm =
+          new Farm(settings, kafka, vertx, jib, topics, bootstrap, cacheUrl, tenantDirectory);
       say.accept("-----> Starting the coordinator");
       farm.startCoordinator(settings.httpPort());
 
@@ -137,7 +156,7 @@ public final class Farm implements AutoCloseable {
       BuildStepRunner buildSteps =
           new BuildStepRunner(
               sandbox,
-              URI.create(cacheUrl),
+              new IndexAccess(URI.create(cacheUrl), secrets.farmToken(), null),
               SandboxLimits.defaults()
                   .withTime(settings.buildStepTimeout())
                   .withMemoryBytes(settings.buildStepMemoryMiB() << 20));
@@ -145,7 +164,8 @@ public final class Farm implements AutoCloseable {
         Path workDir = settings.home().resolve("workers").resolve("worker-" + i);
         WorkerConfig config =
             WorkerConfig.of("worker-" + i, bootstrap, topics, workDir, cacheUrl, 1)
-                .withKafkaClient(settings.kafkaClient());
+                .withKafkaClient(settings.kafkaClient())
+                .withFarmToken(secrets.farmToken());
         ExecutorService jibThreads = jib;
         vertx
             .deployVerticle(
@@ -164,10 +184,10 @@ public final class Farm implements AutoCloseable {
       farm.endpoints.write(settings.home());
       return farm;
     } catch (UserError e) {
-      stopQuietly(vertx, jib, kafka);
+      stopQuietly(vertx, jib, tenantDirectory, kafka);
       throw e;
     } catch (Exception e) {
-      stopQuietly(vertx, jib, kafka);
+      stopQuietly(vertx, jib, tenantDirectory, kafka);
       throw new UserError("the farm did not start: " + describe(e), 1);
     }
   }
@@ -241,10 +261,11 @@ public final class Farm implements AutoCloseable {
   @Override
   public void close() {
     FarmEndpoints.remove(settings.home());
-    stopQuietly(vertx, jibExecutor, embeddedKafka);
+    stopQuietly(vertx, jibExecutor, tenantDirectory, embeddedKafka);
   }
 
-  private static void stopQuietly(Vertx vertx, ExecutorService jib, EmbeddedKafka kafka) {
+  private static void stopQuietly(
+      Vertx vertx, ExecutorService jib, TenantsTopicDirectory tenants, EmbeddedKafka kafka) {
     try {
       if (vertx != null) {
         vertx
@@ -259,9 +280,29 @@ public final class Farm implements AutoCloseable {
     if (jib != null) {
       jib.shutdownNow();
     }
+    if (tenants != null) {
+      tenants.close();
+    }
     if (kafka != null) {
       kafka.close();
     }
+  }
+
+  /**
+   * How large the store may grow before the cache-service evicts what no action result names: 80%
+   * of the space free on the farm's disk at start, at most 100 GiB.
+   */
+  static long storeBound(Path home, Consumer<String> say) {
+    long bound = 100L << 30;
+    try {
+      java.nio.file.Files.createDirectories(home);
+      bound = Math.min(bound, java.nio.file.Files.getFileStore(home).getUsableSpace() / 10 * 8);
+    } catch (java.io.IOException e) {
+      // Keep the fixed bound: the store still evicts at 100 GiB.
+    }
+    say.accept(
+        "       The store keeps at most " + (bound >> 20) + " MiB; older unnamed blobs go first");
+    return Math.max(bound, 1L << 30);
   }
 
   private static String describe(Throwable e) {
