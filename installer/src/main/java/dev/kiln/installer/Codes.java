@@ -26,9 +26,17 @@ public final class Codes {
   /**
    * A wheel would write outside the dependency root or over files that are not its own (absolute or
    * {@code ..} paths, symlinks, unknown {@code .data} schemes, a foreign {@code .dist-info},
-   * duplicate entries), or is too large or compressed too well to be unpacked safely.
+   * duplicate entries, overlapping compressed data), or has more entries than allowed.
    */
   public static final String UNSAFE_WHEEL = "install::unsafe-wheel";
+
+  /**
+   * A wheel would unpack to more than the worker allows: a file or the whole wheel over its size
+   * limit, a compression ratio no real file reaches, or an entry that inflates to more than the zip
+   * declares (a zip bomb). Checked on the declared sizes before anything is inflated and on the
+   * bytes actually inflated; nothing is left behind.
+   */
+  public static final String DECOMPRESSION_LIMIT = "install::decompression-limit";
 
   /**
    * A file is not a wheel that can be installed: not a zip, a malformed file name, no {@code
