@@ -135,6 +135,15 @@ public final class Codes {
   /** An option such as {@code --index-url} that would change Kiln's fixed package index. */
   public static final String REQUIREMENTS_UNSUPPORTED_OPTION = "requirements::unsupported-option";
 
+  /**
+   * A requirement file or the build environment names a package source of its own ({@code
+   * --index-url}, {@code --extra-index-url}, {@code --find-links}, {@code --trusted-host}, {@code
+   * --no-index}, a {@code -r} URL, {@code PIP_INDEX_URL}, …) that is not one of the tenant's
+   * configured indexes: pip would bypass the cache-service.
+   */
+  public static final String REQUIREMENTS_INDEX_OPTION_NOT_ALLOWED =
+      "requirements::index-option-not-allowed";
+
   /** A {@code -r}/{@code -c} file that does not exist (or is a URL or absolute path). */
   public static final String REQUIREMENTS_INCLUDE_NOT_FOUND = "requirements::include-not-found";
 
@@ -182,6 +191,7 @@ public final class Codes {
           PYLOCK_UNSUPPORTED_SOURCE,
           REQUIREMENTS_INVALID_LINE,
           REQUIREMENTS_UNSUPPORTED_OPTION,
+          REQUIREMENTS_INDEX_OPTION_NOT_ALLOWED,
           REQUIREMENTS_INCLUDE_NOT_FOUND,
           REQUIREMENTS_INCLUDE_CYCLE,
           REQUIREMENTS_CONFLICTING_PINS,
@@ -190,6 +200,7 @@ public final class Codes {
           HASH_MISMATCH,
           RECORD_MISMATCH,
           UNSAFE_WHEEL,
+          DECOMPRESSION_LIMIT,
           INVALID_WHEEL,
           UNSUPPORTED_WHEEL_VERSION,
           NEWER_WHEEL_VERSION,
