@@ -1,6 +1,7 @@
 package dev.kiln.worker;
 
 import dev.kiln.events.Topics;
+import dev.kiln.worker.fetch.FetchLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -21,6 +22,10 @@ import java.util.Objects;
  * @param gitTimeout the longest one git command may run
  * @param kafkaConsumerSettings extra consumer settings that override the defaults (e.g. {@code
  *     max.poll.interval.ms}); never {@code enable.auto.commit}
+ * @param sourceRoot the directory of the farm's local repositories: a tenant may fetch {@code
+ *     file://} repositories only under {@code <sourceRoot>/<tenant>/}; null (the default): no local
+ *     repositories at all
+ * @param fetchLimits timeouts and size limits of one fetch; null: {@link FetchLimits#DEFAULT}
  */
 public record WorkerConfig(
     String workerId,
@@ -31,7 +36,9 @@ public record WorkerConfig(
     String cacheServiceUrl,
     int concurrency,
     Duration gitTimeout,
-    Map<String, String> kafkaConsumerSettings) {
+    Map<String, String> kafkaConsumerSettings,
+    Path sourceRoot,
+    FetchLimits fetchLimits) {
 
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-workers";
 
@@ -49,6 +56,8 @@ public record WorkerConfig(
     gitTimeout = gitTimeout == null ? Duration.ofMinutes(10) : gitTimeout;
     kafkaConsumerSettings =
         kafkaConsumerSettings == null ? Map.of() : Map.copyOf(kafkaConsumerSettings);
+    sourceRoot = sourceRoot == null ? null : sourceRoot.toAbsolutePath().normalize();
+    fetchLimits = fetchLimits == null ? FetchLimits.DEFAULT : fetchLimits;
     if ("true".equalsIgnoreCase(kafkaConsumerSettings.get("enable.auto.commit"))) {
       throw new IllegalArgumentException(
           "enable.auto.commit=true would commit tasks before their results exist; the worker"
@@ -73,7 +82,9 @@ public record WorkerConfig(
         cacheServiceUrl,
         concurrency,
         null,
-        Map.of());
+        Map.of(),
+        null,
+        null);
   }
 
   public WorkerConfig withConsumerGroup(String group) {
@@ -86,7 +97,9 @@ public record WorkerConfig(
         cacheServiceUrl,
         concurrency,
         gitTimeout,
-        kafkaConsumerSettings);
+        kafkaConsumerSettings,
+        sourceRoot,
+        fetchLimits);
   }
 
   public WorkerConfig withKafkaConsumerSetting(String name, String value) {
@@ -101,7 +114,40 @@ public record WorkerConfig(
         cacheServiceUrl,
         concurrency,
         gitTimeout,
-        settings);
+        settings,
+        sourceRoot,
+        fetchLimits);
+  }
+
+  /** Local repositories may be fetched from {@code <root>/<tenant>/} only. */
+  public WorkerConfig withSourceRoot(Path root) {
+    return new WorkerConfig(
+        workerId,
+        bootstrapServers,
+        topics,
+        consumerGroup,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        gitTimeout,
+        kafkaConsumerSettings,
+        root,
+        fetchLimits);
+  }
+
+  public WorkerConfig withFetchLimits(FetchLimits limits) {
+    return new WorkerConfig(
+        workerId,
+        bootstrapServers,
+        topics,
+        consumerGroup,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        gitTimeout,
+        kafkaConsumerSettings,
+        sourceRoot,
+        limits);
   }
 
   private static void requireText(String value, String name, String example) {

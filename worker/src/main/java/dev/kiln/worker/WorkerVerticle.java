@@ -88,7 +88,13 @@ public final class WorkerVerticle extends VerticleBase {
               WorkerResources resources = new WorkerResources(config, deleter, cache);
               TaskSteps steps = stepsFactory.create(resources);
               SourceFetcher fetcher =
-                  new SourceFetcher(config.workDir(), deleter, config.gitTimeout());
+                  new SourceFetcher(
+                      config.workDir(),
+                      deleter,
+                      config.gitTimeout(),
+                      config.sourceRoot(),
+                      config.fetchLimits(),
+                      java.util.Map.of());
               runner =
                   new TaskRunner(
                       config.workerId(),
