@@ -234,6 +234,22 @@ public final class RequirementIndexOptions {
     return new Result(checker.uses);
   }
 
+  /**
+   * {@link #check} for an app's install inputs as the worker reads them: {@code requirements.txt}
+   * (when there is one) with its includes from the same map (paths relative to the source
+   * directory), and the build environment.
+   */
+  public static Result checkInputs(
+      Map<String, byte[]> files, Map<String, String> buildEnvironment, List<AllowedIndex> allowed) {
+    byte[] requirements = files.get("requirements.txt");
+    return check(
+        requirements == null ? null : "requirements.txt",
+        requirements,
+        files::get,
+        buildEnvironment,
+        allowed);
+  }
+
   private static final class Checker {
     private final Function<String, byte[]> includes;
     private final Map<String, String> env;

@@ -173,6 +173,25 @@ class RequirementIndexOptionsTest {
   }
 
   @Test
+  void installInputsAreCheckedWithTheirIncludes() {
+    Map<String, byte[]> inputs =
+        Map.of(
+            "requirements.txt", bytes("-r deps/base.txt\n"),
+            "deps/base.txt", bytes("-f ../wheels\nflask\n"));
+
+    assertRefused(
+        RequirementIndexOptions.checkInputs(inputs, Map.of(), ACME), "deps/base.txt line 1");
+    assertThat(
+            RequirementIndexOptions.checkInputs(Map.of("uv.lock", bytes("")), Map.of(), ACME)
+                .uses())
+        .isEmpty();
+    assertRefused(
+        RequirementIndexOptions.checkInputs(
+            Map.of(), Map.of("PIP_INDEX_URL", "http://evil.example/simple"), ACME),
+        "PIP_INDEX_URL");
+  }
+
+  @Test
   void includeCyclesEnd() {
     files.put("a.txt", bytes("-r requirements.txt\n-r a.txt\n--index-url http://evil.example/\n"));
 
