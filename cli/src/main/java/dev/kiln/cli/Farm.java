@@ -140,7 +140,8 @@ public final class Farm implements AutoCloseable {
       for (int i = 1; i <= settings.workers(); i++) {
         Path workDir = settings.home().resolve("workers").resolve("worker-" + i);
         WorkerConfig config =
-            WorkerConfig.of("worker-" + i, bootstrap, topics, workDir, cacheUrl, 1);
+            WorkerConfig.of("worker-" + i, bootstrap, topics, workDir, cacheUrl, 1)
+                .withSourceRoot(settings.home().resolve("repos"));
         ExecutorService jibThreads = jib;
         vertx
             .deployVerticle(
