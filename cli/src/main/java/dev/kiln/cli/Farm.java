@@ -165,7 +165,8 @@ public final class Farm implements AutoCloseable {
         WorkerConfig config =
             WorkerConfig.of("worker-" + i, bootstrap, topics, workDir, cacheUrl, 1)
                 .withKafkaClient(settings.kafkaClient())
-                .withFarmToken(secrets.farmToken());
+                .withFarmToken(secrets.farmToken())
+                .withSourceRoot(settings.home().resolve("repos"));
         ExecutorService jibThreads = jib;
         vertx
             .deployVerticle(

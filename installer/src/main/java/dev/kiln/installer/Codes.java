@@ -26,9 +26,17 @@ public final class Codes {
   /**
    * A wheel would write outside the dependency root or over files that are not its own (absolute or
    * {@code ..} paths, symlinks, unknown {@code .data} schemes, a foreign {@code .dist-info},
-   * duplicate entries), or is too large or compressed too well to be unpacked safely.
+   * duplicate entries, overlapping compressed data), or has more entries than allowed.
    */
   public static final String UNSAFE_WHEEL = "install::unsafe-wheel";
+
+  /**
+   * A wheel would unpack to more than the worker allows: a file or the whole wheel over its size
+   * limit, a compression ratio no real file reaches, or an entry that inflates to more than the zip
+   * declares (a zip bomb). Checked on the declared sizes before anything is inflated and on the
+   * bytes actually inflated; nothing is left behind.
+   */
+  public static final String DECOMPRESSION_LIMIT = "install::decompression-limit";
 
   /**
    * A file is not a wheel that can be installed: not a zip, a malformed file name, no {@code
@@ -127,6 +135,15 @@ public final class Codes {
   /** An option such as {@code --index-url} that would change Kiln's fixed package index. */
   public static final String REQUIREMENTS_UNSUPPORTED_OPTION = "requirements::unsupported-option";
 
+  /**
+   * A requirement file or the build environment names a package source of its own ({@code
+   * --index-url}, {@code --extra-index-url}, {@code --find-links}, {@code --trusted-host}, {@code
+   * --no-index}, a {@code -r} URL, {@code PIP_INDEX_URL}, …) that is not one of the tenant's
+   * configured indexes: pip would bypass the cache-service.
+   */
+  public static final String REQUIREMENTS_INDEX_OPTION_NOT_ALLOWED =
+      "requirements::index-option-not-allowed";
+
   /** A {@code -r}/{@code -c} file that does not exist (or is a URL or absolute path). */
   public static final String REQUIREMENTS_INCLUDE_NOT_FOUND = "requirements::include-not-found";
 
@@ -174,6 +191,7 @@ public final class Codes {
           PYLOCK_UNSUPPORTED_SOURCE,
           REQUIREMENTS_INVALID_LINE,
           REQUIREMENTS_UNSUPPORTED_OPTION,
+          REQUIREMENTS_INDEX_OPTION_NOT_ALLOWED,
           REQUIREMENTS_INCLUDE_NOT_FOUND,
           REQUIREMENTS_INCLUDE_CYCLE,
           REQUIREMENTS_CONFLICTING_PINS,
@@ -182,6 +200,7 @@ public final class Codes {
           HASH_MISMATCH,
           RECORD_MISMATCH,
           UNSAFE_WHEEL,
+          DECOMPRESSION_LIMIT,
           INVALID_WHEEL,
           UNSUPPORTED_WHEEL_VERSION,
           NEWER_WHEEL_VERSION,

@@ -2,6 +2,7 @@ package dev.kiln.worker;
 
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.KafkaClientSettings;
+import dev.kiln.worker.fetch.FetchLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -26,6 +27,10 @@ import java.util.Objects;
  *     consumer and producer; null for none
  * @param farmToken the farm credential the cache-service asks of workers (and the sandbox's relay
  *     adds for it); null only for a cache-service without authentication
+ * @param sourceRoot the directory of the farm's local repositories: a tenant may fetch {@code
+ *     file://} repositories only under {@code <sourceRoot>/<tenant>/}; null (the default): no local
+ *     repositories at all
+ * @param fetchLimits timeouts and size limits of one fetch; null: {@link FetchLimits#DEFAULT}
  */
 public record WorkerConfig(
     String workerId,
@@ -38,7 +43,9 @@ public record WorkerConfig(
     Duration gitTimeout,
     Map<String, String> kafkaConsumerSettings,
     KafkaClientSettings kafkaClient,
-    String farmToken) {
+    String farmToken,
+    Path sourceRoot,
+    FetchLimits fetchLimits) {
 
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-workers";
 
@@ -62,6 +69,8 @@ public record WorkerConfig(
               + " commits each task itself once its result is acknowledged");
     }
     kafkaClient = kafkaClient == null ? KafkaClientSettings.none() : kafkaClient;
+    sourceRoot = sourceRoot == null ? null : sourceRoot.toAbsolutePath().normalize();
+    fetchLimits = fetchLimits == null ? FetchLimits.DEFAULT : fetchLimits;
   }
 
   /** A worker with the default group, git timeout and Kafka settings. */
@@ -83,6 +92,8 @@ public record WorkerConfig(
         null,
         Map.of(),
         KafkaClientSettings.none(),
+        null,
+        null,
         null);
   }
 
@@ -98,7 +109,9 @@ public record WorkerConfig(
         gitTimeout,
         kafkaConsumerSettings,
         kafkaClient,
-        farmToken);
+        farmToken,
+        sourceRoot,
+        fetchLimits);
   }
 
   public WorkerConfig withKafkaConsumerSetting(String name, String value) {
@@ -115,7 +128,9 @@ public record WorkerConfig(
         gitTimeout,
         settings,
         kafkaClient,
-        farmToken);
+        farmToken,
+        sourceRoot,
+        fetchLimits);
   }
 
   /** The same worker with the operator's Kafka client settings (SASL, TLS, …). */
@@ -131,7 +146,44 @@ public record WorkerConfig(
         gitTimeout,
         kafkaConsumerSettings,
         kafkaClient,
-        farmToken);
+        farmToken,
+        sourceRoot,
+        fetchLimits);
+  }
+
+  /** Local repositories may be fetched from {@code <root>/<tenant>/} only. */
+  public WorkerConfig withSourceRoot(Path root) {
+    return new WorkerConfig(
+        workerId,
+        bootstrapServers,
+        topics,
+        consumerGroup,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        gitTimeout,
+        kafkaConsumerSettings,
+        kafkaClient,
+        farmToken,
+        root,
+        fetchLimits);
+  }
+
+  public WorkerConfig withFetchLimits(FetchLimits limits) {
+    return new WorkerConfig(
+        workerId,
+        bootstrapServers,
+        topics,
+        consumerGroup,
+        workDir,
+        cacheServiceUrl,
+        concurrency,
+        gitTimeout,
+        kafkaConsumerSettings,
+        kafkaClient,
+        farmToken,
+        sourceRoot,
+        limits);
   }
 
   /** The farm credential for the cache-service. */
@@ -147,7 +199,9 @@ public record WorkerConfig(
         gitTimeout,
         kafkaConsumerSettings,
         kafkaClient,
-        token);
+        token,
+        sourceRoot,
+        fetchLimits);
   }
 
   @Override

@@ -103,7 +103,13 @@ public final class WorkerVerticle extends VerticleBase {
               // Made once now too, so a misconfigured worker fails to start rather than per task.
               stepsFactory.create(new WorkerResources(config, deleter, cache));
               SourceFetcher fetcher =
-                  new SourceFetcher(config.workDir(), deleter, config.gitTimeout());
+                  new SourceFetcher(
+                      config.workDir(),
+                      deleter,
+                      config.gitTimeout(),
+                      config.sourceRoot(),
+                      config.fetchLimits(),
+                      java.util.Map.of());
               runner =
                   new TaskRunner(
                       config.workerId(),

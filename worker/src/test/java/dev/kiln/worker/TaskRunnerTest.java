@@ -28,7 +28,7 @@ class TaskRunnerTest {
   @BeforeEach
   void repository() throws Exception {
     deleter = new BackgroundDeleter(tmp.resolve("work/trash"));
-    GitRepo repo = GitRepo.init(tmp.resolve("repo"));
+    GitRepo repo = GitRepo.init(tmp.resolve("repos/acme/repo"));
     String commit = repo.commit(Map.of("requirements.txt", "\n"), "app");
     task = Tasks.detect("acme", "web", repo.url(), commit);
   }
@@ -41,7 +41,13 @@ class TaskRunnerTest {
   private TaskRunner runner(TaskSteps steps) {
     return new TaskRunner(
         "w1",
-        new SourceFetcher(tmp.resolve("work"), deleter, Duration.ofMinutes(1)),
+        new SourceFetcher(
+            tmp.resolve("work"),
+            deleter,
+            Duration.ofMinutes(1),
+            tmp.resolve("repos"),
+            dev.kiln.worker.fetch.FetchLimits.DEFAULT,
+            Map.of()),
         new SourceSnapshots(
             tmp.resolve("work"),
             new dev.kiln.cache.client.CacheServiceClient("http://127.0.0.1:9")),

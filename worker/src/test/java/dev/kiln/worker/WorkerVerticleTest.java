@@ -72,7 +72,8 @@ class WorkerVerticleTest {
             tmp.resolve(workerId),
             "http://127.0.0.1:9",
             2)
-        .withConsumerGroup(group);
+        .withConsumerGroup(group)
+        .withSourceRoot(tmp.resolve("repos"));
   }
 
   private WorkerVerticle deploy(WorkerConfig config, WorkerVerticle.StepsFactory steps)
@@ -114,7 +115,7 @@ class WorkerVerticleTest {
   }
 
   private BuildTask detectTaskForASampleApp() throws Exception {
-    GitRepo repo = GitRepo.init(tmp.resolve("repo"));
+    GitRepo repo = GitRepo.init(tmp.resolve("repos/acme/repo"));
     String commit =
         repo.commit(
             Map.of(
@@ -162,7 +163,7 @@ class WorkerVerticleTest {
   @Test
   void aFailingStepGivesAFailedResultWithItsCode() throws Exception {
     deploy(config("w1"), resources -> TaskSteps.standard(resources, RuntimeCatalog.loadDefault()));
-    GitRepo repo = GitRepo.init(tmp.resolve("repo"));
+    GitRepo repo = GitRepo.init(tmp.resolve("repos/acme/repo"));
     String commit = repo.commit(Map.of("README.md", "no python here\n"), "not an app");
     BuildTask task = Tasks.detect("acme", "web", repo.url(), commit);
 
@@ -288,7 +289,8 @@ class WorkerVerticleTest {
                 tmp.resolve("slow"),
                 "http://127.0.0.1:9",
                 12)
-            .withConsumerGroup(group);
+            .withConsumerGroup(group)
+            .withSourceRoot(tmp.resolve("repos"));
     WorkerVerticle slow =
         deploy(
             slowConfig,

@@ -42,7 +42,9 @@ public final class WheelFragments {
   public static final String LAYOUT_VERSION = "kiln-wheel-fragment-v1";
 
   /**
-   * How much a wheel may unpack to. A wheel beyond them is refused as unsafe.
+   * How much a wheel may unpack to. A wheel beyond them is refused with {@code
+   * install::decompression-limit}, on its declared sizes before anything is inflated and on the
+   * bytes actually inflated (declared sizes can lie).
    *
    * @param maxFileBytes the largest file, uncompressed
    * @param maxWheelBytes all files together, uncompressed
@@ -52,8 +54,8 @@ public final class WheelFragments {
    */
   public record Limits(
       long maxFileBytes, long maxWheelBytes, int maxCompressionRatio, int maxEntries) {
-    /** 1 GiB per file, 4 GiB per wheel, 200:1, 200,000 entries. */
-    public static final Limits DEFAULT = new Limits(1L << 30, 4L << 30, 200, 200_000);
+    /** 1 GiB per file, 1 GiB per wheel (unpacked), 200:1, 200,000 entries. */
+    public static final Limits DEFAULT = new Limits(1L << 30, 1L << 30, 200, 200_000);
 
     public Limits {
       if (maxFileBytes <= 0 || maxWheelBytes <= 0 || maxCompressionRatio <= 0 || maxEntries <= 0) {
@@ -81,8 +83,9 @@ public final class WheelFragments {
    *
    * @throws InstallerException the wheel is not the expected file ({@code install::hash-mismatch}),
    *     differs from its RECORD ({@code install::record-mismatch}), is unsafe to unpack ({@code
-   *     install::unsafe-wheel}), is not a wheel ({@code install::invalid-wheel}) or is a wheel of a
-   *     format this engine does not know ({@code install::unsupported-wheel-version})
+   *     install::unsafe-wheel}), would unpack to more than the limits ({@code
+   *     install::decompression-limit}), is not a wheel ({@code install::invalid-wheel}) or is a
+   *     wheel of a format this engine does not know ({@code install::unsupported-wheel-version})
    * @throws IOException the file or the scratch directory cannot be read or written
    */
   public WheelFragment unpack(ArtifactFile wheel, Path file, Path scratchDirectory)

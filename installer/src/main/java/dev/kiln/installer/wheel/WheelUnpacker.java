@@ -122,6 +122,7 @@ final class WheelUnpacker {
 
   private String distInfo;
   private Map<String, RecordFile.Row> record;
+  private long inflatedThisPass;
 
   WheelUnpacker(
       TargetEnvironment target,
@@ -364,6 +365,7 @@ final class WheelUnpacker {
 
   private void checkSizes(List<ZipArchiveEntry> files) throws InstallerException {
     long total = 0;
+    long totalCompressed = 0;
     for (ZipArchiveEntry entry : files) {
       long size = entry.getSize();
       long compressed = entry.getCompressedSize();
@@ -376,33 +378,90 @@ final class WheelUnpacker {
                 + "' is; the archive is damaged. Use another release");
       }
       if (size > limits.maxFileBytes()) {
-        throw unsafe(
-            entry.getName(),
-            "unpacks to " + size + " bytes, more than the " + limits.maxFileBytes() + " allowed");
+        throw decompressionLimit(
+            "its entry '"
+                + entry.getName()
+                + "' declares "
+                + size
+                + " bytes unpacked, more than the "
+                + limits.maxFileBytes()
+                + " allowed per file");
       }
       if (size > RATIO_FLOOR && size / Math.max(compressed, 1) > limits.maxCompressionRatio()) {
-        throw unsafe(
-            entry.getName(),
-            "unpacks from "
+        throw decompressionLimit(
+            "its entry '"
+                + entry.getName()
+                + "' unpacks from "
                 + compressed
                 + " to "
                 + size
-                + " bytes, a ratio above "
+                + " bytes, a ratio above the "
                 + limits.maxCompressionRatio()
-                + ":1 that real files do not reach (a zip bomb)");
+                + ":1 allowed for files over 1 MiB (real files do not compress that well; a zip"
+                + " bomb does)");
       }
       total += size;
+      totalCompressed += compressed;
+    }
+    // Many members just under the per-file floor add up to a bomb as well.
+    if (total > RATIO_FLOOR
+        && total / Math.max(totalCompressed, 1) > limits.maxCompressionRatio()) {
+      throw decompressionLimit(
+          "its "
+              + files.size()
+              + " entries unpack from "
+              + totalCompressed
+              + " to "
+              + total
+              + " bytes in all, a ratio above the "
+              + limits.maxCompressionRatio()
+              + ":1 allowed (a zip bomb made of many small members)");
     }
     if (total > limits.maxWheelBytes()) {
-      throw new InstallerException(
-          Codes.UNSAFE_WHEEL,
-          wheel
-              + " unpacks to "
+      throw decompressionLimit(
+          "it declares "
               + total
-              + " bytes, more than the "
+              + " bytes unpacked in all, more than the "
               + limits.maxWheelBytes()
-              + " a wheel may. Kiln refuses to unpack it; use another release");
+              + " a wheel may unpack to");
     }
+  }
+
+  /**
+   * Counts what one pass over the wheel really inflates: the sizes the zip declares may lie, so the
+   * bytes actually produced are held to the per-wheel limit as well.
+   */
+  private void countInflated(String entryName, int read) throws WheelProblem {
+    inflatedThisPass += read;
+    if (inflatedThisPass > limits.maxWheelBytes()) {
+      throw new WheelProblem(
+          decompressionLimit(
+              "it had already inflated "
+                  + inflatedThisPass
+                  + " bytes at its entry '"
+                  + entryName
+                  + "', more than the "
+                  + limits.maxWheelBytes()
+                  + " a wheel may unpack to"));
+    }
+  }
+
+  /** The code and message for a wheel that would unpack to more than the limits allow. */
+  private InstallerException decompressionLimit(String what) {
+    return new InstallerException(
+        Codes.DECOMPRESSION_LIMIT,
+        wheel
+            + " is refused: "
+            + what
+            + ". Limits: "
+            + limits.maxWheelBytes()
+            + " bytes per wheel, "
+            + limits.maxFileBytes()
+            + " bytes per file, a compression ratio of "
+            + limits.maxCompressionRatio()
+            + ":1 for files over 1 MiB. Nothing was unpacked. Use another release of "
+            + name.distribution()
+            + ", or, when the wheel is genuine and this large, raise the worker's wheel limits");
   }
 
   /** The one top-level {@code .dist-info} directory, which must name this wheel. */
@@ -649,6 +708,7 @@ final class WheelUnpacker {
    */
   private void verify(ZipFile zip, List<ZipArchiveEntry> files, Map<String, Planned> planned)
       throws InstallerException, IOException {
+    inflatedThisPass = 0;
     Map<ZipArchiveEntry, Planned> byEntry = new java.util.IdentityHashMap<>();
     planned.values().stream().filter(p -> p.entry != null).forEach(p -> byEntry.put(p.entry, p));
     for (ZipArchiveEntry entry : files) {
@@ -749,6 +809,7 @@ final class WheelUnpacker {
   private Written write(
       ZipFile zip, Path scratch, Map<String, Planned> planned, Set<String> directories)
       throws InstallerException, IOException {
+    inflatedThisPass = 0;
     Map<String, Planned> entries = new TreeMap<>(UTF8_ORDER);
     entries.putAll(planned);
     directories.forEach(directory -> entries.put(directory, null));
@@ -867,12 +928,14 @@ final class WheelUnpacker {
         count += read;
         if (count > declared) {
           throw new WheelProblem(
-              unsafe(
-                  entryName,
-                  "unpacks to more than the "
+              decompressionLimit(
+                  "its entry '"
+                      + entryName
+                      + "' unpacks to more than the "
                       + declared
                       + " bytes the zip announces (a zip bomb that lies about its size)"));
         }
+        countInflated(entryName, read);
         return read;
       }
 

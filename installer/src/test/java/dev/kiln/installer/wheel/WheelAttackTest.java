@@ -145,7 +145,7 @@ class WheelAttackTest {
                 .file("demo/__init__.py", "x=1")
                 .file("demo/zeros.bin", new byte[64 << 20]));
 
-    assertRefused(wheel, Codes.UNSAFE_WHEEL, "demo/zeros.bin", "zip bomb");
+    assertRefused(wheel, Codes.DECOMPRESSION_LIMIT, "demo/zeros.bin", "zip bomb");
   }
 
   @Test
@@ -161,7 +161,47 @@ class WheelAttackTest {
     Path wheel = wheels.resolve("demo-1.0-py3-none-any.whl");
     Files.write(wheel, zip);
 
-    assertRefused(wheel, Codes.UNSAFE_WHEEL, bomb, "lies about its size");
+    assertRefused(wheel, Codes.DECOMPRESSION_LIMIT, bomb, "lies about its size");
+  }
+
+  @Test
+  void aZipBombWheelFailsAndLeavesNothing() throws Exception {
+    // The bomb: about 1 MB on disk, 1 GiB unpacked, made of 1,024 members of exactly
+    // 1 MiB each, so that no single member is over the per-file ratio floor.
+    byte[] mebibyte = new byte[1 << 20];
+    RawWheel bomb = RawWheel.of("demo", "1.0").file("demo/__init__.py", "x=1");
+    for (int i = 0; i < 1024; i++) {
+      bomb.file("demo/zeros" + i + ".bin", mebibyte);
+    }
+    Path wheel = wheel(bomb);
+    assertThat(Files.size(wheel)).isLessThan(2L << 20);
+
+    assertRefused(
+        wheel,
+        Codes.DECOMPRESSION_LIMIT,
+        "1073741824 bytes per wheel",
+        "200:1",
+        "a zip bomb made of many small members");
+  }
+
+  @Test
+  void aWheelThatLiesAboutItsSizesIsStopped() throws Exception {
+    // Every member declares 1,000 bytes in the central directory (and RECORD agrees), so the
+    // declared total looks harmless; each really inflates to 1 MiB.
+    RawWheel liar = RawWheel.of("demo", "1.0").file("demo/__init__.py", "x=1");
+    for (int i = 0; i < 16; i++) {
+      liar.file("demo/zeros" + i + ".bin", new byte[1 << 20])
+          .recordedAs("demo/zeros" + i + ".bin", "0".repeat(1000));
+    }
+    byte[] zip = liar.bytes();
+    for (int i = 0; i < 16; i++) {
+      ZipBytes.setCentralField(zip, "demo/zeros" + i + ".bin", ZipBytes.UNCOMPRESSED_SIZE, 1000);
+    }
+    Path wheel = wheels.resolve("demo-1.0-py3-none-any.whl");
+    Files.write(wheel, zip);
+
+    assertRefused(
+        wheel, Codes.DECOMPRESSION_LIMIT, "demo/zeros", "lies about its size", "bytes per wheel");
   }
 
   @Test
@@ -185,9 +225,10 @@ class WheelAttackTest {
 
     assertThatThrownBy(() -> small.unpack(wheel, Digest.compute(wheel), scratch))
         .isInstanceOfSatisfying(
-            InstallerException.class, e -> assertThat(e.code()).isEqualTo(Codes.UNSAFE_WHEEL))
+            InstallerException.class,
+            e -> assertThat(e.code()).isEqualTo(Codes.DECOMPRESSION_LIMIT))
         .hasMessageContaining("demo/big.bin")
-        .hasMessageContaining("more than the 1024 allowed");
+        .hasMessageContaining("more than the 1024 allowed per file");
   }
 
   @Test
@@ -203,7 +244,8 @@ class WheelAttackTest {
 
     assertThatThrownBy(() -> small.unpack(wheel, Digest.compute(wheel), scratch))
         .isInstanceOfSatisfying(
-            InstallerException.class, e -> assertThat(e.code()).isEqualTo(Codes.UNSAFE_WHEEL))
+            InstallerException.class,
+            e -> assertThat(e.code()).isEqualTo(Codes.DECOMPRESSION_LIMIT))
         .hasMessageContaining("more than the 5000 a wheel may");
   }
 

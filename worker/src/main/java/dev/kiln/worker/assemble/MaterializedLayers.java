@@ -47,6 +47,14 @@ public final class MaterializedLayers {
 
   private static final int MAX_SYMLINK_HOPS = 40;
 
+  /**
+   * What unpacking may write beyond the tar's own size. A layer tar is not compressed, so its files
+   * can only take what the tar holds, except for symlinks, which become copies of their targets: a
+   * thousand links to one large file would write it a thousand times. Twice the tar plus this much
+   * covers every real layer (a few copied {@code .so} aliases) and stops such a bomb.
+   */
+  static final long EXTRA_BYTES = 64L << 20;
+
   private final Path root;
   private final LayerBlobSource blobs;
 
@@ -107,6 +115,23 @@ public final class MaterializedLayers {
               + "); the "
               + "worker's work directory must be on a local file system.",
           e);
+    } catch (LayerTooLargeException e) {
+      throw new StepFailure(
+          dev.kiln.installer.Codes.DECOMPRESSION_LIMIT,
+          "The layer "
+              + blob
+              + " would unpack to more than "
+              + e.limit
+              + " bytes (twice its tar of "
+              + e.tarBytes
+              + " bytes plus "
+              + EXTRA_BYTES
+              + "), at "
+              + e.getMessage()
+              + ": symbolic links in it become copies of their targets, and too many point at"
+              + " large files. Nothing was kept. Replace the links with the files they name, or"
+              + " leave them out of the app.",
+          e);
     } catch (LayerFormatException e) {
       throw new StepFailure(
           AssembleStep.FAILED,
@@ -149,6 +174,8 @@ public final class MaterializedLayers {
    * @return a note for each entry that was left out, and why
    */
   static List<String> unpack(Path tarball, Path destination) throws IOException {
+    long tarBytes = Files.size(tarball);
+    Budget budget = new Budget(tarBytes, 2 * tarBytes + EXTRA_BYTES);
     List<String> skipped = new ArrayList<>();
     Map<String, String> symlinks = new HashMap<>();
     try (InputStream in = new BufferedInputStream(Files.newInputStream(tarball));
@@ -182,7 +209,11 @@ public final class MaterializedLayers {
           // Never write through an earlier hard link to the same name.
           Files.deleteIfExists(path);
           try (OutputStream out = Files.newOutputStream(path)) {
-            tar.transferTo(out);
+            byte[] buffer = new byte[1 << 16];
+            for (int read; (read = tar.read(buffer)) >= 0; ) {
+              budget.spend(read, name);
+              out.write(buffer, 0, read);
+            }
           }
           setMode(path, entry.getMode());
         } else {
@@ -194,13 +225,14 @@ public final class MaterializedLayers {
         }
       }
     }
-    resolveSymlinks(symlinks, destination, skipped);
+    resolveSymlinks(symlinks, destination, skipped, budget);
     return skipped;
   }
 
   /** Copies each symlink's target (followed within the layer) to the link's own path. */
   private static void resolveSymlinks(
-      Map<String, String> symlinks, Path destination, List<String> skipped) throws IOException {
+      Map<String, String> symlinks, Path destination, List<String> skipped, Budget budget)
+      throws IOException {
     for (Map.Entry<String, String> link :
         symlinks.entrySet().stream().sorted(Map.Entry.comparingByKey()).toList()) {
       String name = link.getKey();
@@ -238,6 +270,7 @@ public final class MaterializedLayers {
       }
       Path copy = destination.resolve(name);
       Files.createDirectories(copy.getParent());
+      budget.spend(Files.size(source), name);
       Files.copy(source, copy, StandardCopyOption.REPLACE_EXISTING);
     }
   }
@@ -303,6 +336,37 @@ public final class MaterializedLayers {
       BackgroundDeleter.deleteTree(path);
     } catch (IOException e) {
       // A hidden leftover in the work directory; the build's outcome does not depend on it.
+    }
+  }
+
+  /** Counts the bytes unpacking writes, against the limit. */
+  private static final class Budget {
+    final long tarBytes;
+    final long limit;
+    long written;
+
+    Budget(long tarBytes, long limit) {
+      this.tarBytes = tarBytes;
+      this.limit = limit;
+    }
+
+    void spend(long bytes, String entry) throws LayerTooLargeException {
+      written += bytes;
+      if (written > limit) {
+        throw new LayerTooLargeException(entry, tarBytes, limit);
+      }
+    }
+  }
+
+  /** Unpacking would write more than {@link Budget#limit}. */
+  static final class LayerTooLargeException extends IOException {
+    final long tarBytes;
+    final long limit;
+
+    LayerTooLargeException(String entry, long tarBytes, long limit) {
+      super("'" + entry + "'");
+      this.tarBytes = tarBytes;
+      this.limit = limit;
     }
   }
 

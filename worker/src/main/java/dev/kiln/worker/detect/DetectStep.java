@@ -128,8 +128,8 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
     String key = null;
     if (result.packageManager() != null && summary.pythonVersion() != null) {
       Map<String, byte[]> files = readRequirementFiles(result);
-      // A private index the tenant has not configured fails here, before anything is installed.
-      PrivateIndex.of(task);
+      // An index option the tenant has not configured fails here, before anything is installed.
+      PrivateIndex.of(task, files);
       String extraIndex = task.buildTimeEnv().get(PrivateIndex.EXTRA_INDEX_VARIABLE);
       boolean locked =
           InstallInputs.isLocked(result.packageManager(), files, InstallInputs.target(summary));

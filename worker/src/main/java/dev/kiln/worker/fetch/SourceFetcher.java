@@ -1,5 +1,6 @@
 package dev.kiln.worker.fetch;
 
+import dev.kiln.events.Digest;
 import dev.kiln.worker.fs.BackgroundDeleter;
 import dev.kiln.worker.process.ExternalProcess;
 import dev.kiln.worker.steps.LogSink;
@@ -20,18 +21,31 @@ import java.util.regex.Pattern;
 
 /**
  * FETCH: puts exactly one commit of a repository on local disk with the git command line, shallow
- * (one commit, no history), at {@code <workDir>/sources/<tenant>/<commit>}.
+ * (one commit, no history), at {@code <workDir>/sources/<tenant>/<repository key>/<commit>}.
  *
  * <p>The tree is checked out into a temporary directory and renamed into place only when complete,
  * so an existing directory is always a finished checkout and is reused as is. Trees are kept per
- * tenant: a commit id is no secret (it shows up in logs and events), so a tenant must not be able
- * to get another tenant's source just by naming its commit.
+ * tenant and per repository URL (the key is a hash of the URL without credentials): a commit id is
+ * no secret (it shows up in logs and events), so neither another tenant nor another repository
+ * naming the same commit may get a checkout made for someone else.
+ *
+ * <p>What may be fetched is {@link SourcePolicy}'s decision ({@value SourcePolicy#NOT_ALLOWED}).
+ * git runs without system or global configuration, without credential prompts or helpers, with only
+ * the URL's own protocol allowed and without following HTTP redirects. A fetch is bounded by {@link
+ * FetchLimits}: a connect timeout, a low-speed limit and a deadline ({@value #TIMEOUT}), the bytes
+ * fetched and checked out ({@value #TOO_LARGE}), the number of files ({@value #TOO_MANY_FILES}) and
+ * the largest file ({@value #FILE_TOO_LARGE}); the commit's tree is measured before anything is
+ * checked out, and a failed fetch leaves nothing behind.
  *
  * <p>The tree keeps its {@code .git} directory (one commit's worth); whatever packages the source
  * into an image must leave it out.
  */
 public final class SourceFetcher {
   public static final String FAILED = "fetch::failed";
+  public static final String TIMEOUT = "source::timeout";
+  public static final String TOO_LARGE = "source::too-large";
+  public static final String TOO_MANY_FILES = "source::too-many-files";
+  public static final String FILE_TOO_LARGE = "source::file-too-large";
 
   private static final Pattern FULL_COMMIT = Pattern.compile("[0-9a-f]{40}|[0-9a-f]{64}");
   private static final Pattern SAFE_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
@@ -42,43 +56,82 @@ public final class SourceFetcher {
           "not our ref|unadvertised object|allowReachableSHA1InWant|allowAnySHA1InWant"
               + "|couldn't find remote ref|upload-pack: not our ref",
           Pattern.CASE_INSENSITIVE);
+  private static final Pattern TIMED_OUT =
+      Pattern.compile(
+          "Operation too slow|timed out|Connection timed out|Operation timed out",
+          Pattern.CASE_INSENSITIVE);
+  private static final Pattern LS_TREE_LINE =
+      Pattern.compile("^\\d+ (\\S+) \\S+\\s+(\\d+|-)\\t(.*)$");
+  private static final List<String> PROXY_VARIABLES =
+      List.of("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY");
   private static final int TAIL_LINES = 20;
 
   private final Path sourcesRoot;
   private final Path inProgressRoot;
   private final BackgroundDeleter deleter;
   private final Duration timeout;
+  private final SourcePolicy policy;
+  private final FetchLimits limits;
   private final Map<String, String> gitConfig;
 
   /**
+   * A fetcher that fetches no local repositories and has the default limits.
+   *
    * @param workDir the worker's state directory
    * @param deleter takes failed or duplicate checkouts away in the background; its trash must be on
    *     the same file system as {@code workDir}
    * @param timeout the longest one git command may run
    */
   public SourceFetcher(Path workDir, BackgroundDeleter deleter, Duration timeout) {
-    this(workDir, deleter, timeout, Map.of());
+    this(workDir, deleter, timeout, null, FetchLimits.DEFAULT, Map.of());
   }
 
-  /** As above, with extra {@code git -c} settings (tests use it to act like an older server). */
+  /**
+   * @param sourceRoot local repositories may be fetched from {@code <sourceRoot>/<tenant>/} only;
+   *     null: none at all
+   * @param limits what one fetch may cost
+   * @param gitConfig extra {@code git -c} settings (tests use it to act like an older server)
+   */
   public SourceFetcher(
-      Path workDir, BackgroundDeleter deleter, Duration timeout, Map<String, String> gitConfig) {
+      Path workDir,
+      BackgroundDeleter deleter,
+      Duration timeout,
+      Path sourceRoot,
+      FetchLimits limits,
+      Map<String, String> gitConfig) {
     this.sourcesRoot = workDir.resolve("sources");
     this.inProgressRoot = workDir.resolve("sources-in-progress");
     this.deleter = Objects.requireNonNull(deleter, "deleter");
     this.timeout = Objects.requireNonNull(timeout, "timeout");
+    this.policy = new SourcePolicy(sourceRoot);
+    this.limits = Objects.requireNonNull(limits, "limits");
     this.gitConfig = new LinkedHashMap<>(gitConfig);
   }
 
-  /** Where {@link #fetch} puts (or finds) this tenant's checkout of {@code commit}. */
-  public Path checkoutDir(String tenant, String commit) {
-    return sourcesRoot.resolve(tenant).resolve(commit);
+  /**
+   * Where {@link #fetch} puts (or finds) this tenant's checkout of {@code commit} from {@code
+   * repoUrl}.
+   *
+   * @throws StepFailure {@value SourcePolicy#NOT_ALLOWED} when the URL may not be fetched
+   */
+  public Path checkoutDir(String tenant, String repoUrl, String commit) throws StepFailure {
+    return checkoutDir(tenant, policy.check(tenant, repoUrl), commit);
+  }
+
+  private Path checkoutDir(String tenant, SourcePolicy.Allowed allowed, String commit) {
+    String key =
+        Digest.compute(allowed.identity().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+            .hex()
+            .substring(0, 16);
+    return sourcesRoot.resolve(tenant).resolve(key).resolve(commit);
   }
 
   /**
    * The checkout of {@code commit} from {@code repoUrl}, fetched now or reused.
    *
-   * @throws StepFailure {@value #FAILED} with git's own explanation (credentials redacted)
+   * @throws StepFailure {@value SourcePolicy#NOT_ALLOWED}, {@value #TIMEOUT}, {@value #TOO_LARGE},
+   *     {@value #TOO_MANY_FILES}, {@value #FILE_TOO_LARGE}, or {@value #FAILED} with git's own
+   *     explanation (credentials redacted)
    */
   public Path fetch(String tenant, String repoUrl, String commit, LogSink log) throws StepFailure {
     if (tenant == null || !SAFE_NAME.matcher(tenant).matches()) {
@@ -92,12 +145,15 @@ public final class SourceFetcher {
               + "' is not a full commit id; send the 40 (or 64) lowercase hex characters"
               + " that `git rev-parse HEAD` prints");
     }
-    Path target = checkoutDir(tenant, commit);
+    SourcePolicy.Allowed allowed = policy.check(tenant, repoUrl);
+    Path target = checkoutDir(tenant, allowed, commit);
     if (Files.isDirectory(target)) {
       log.info("-----> Reusing the checkout of " + shortId(commit));
       return target;
     }
     log.info("-----> Fetching " + shortId(commit) + " from " + redact(repoUrl));
+    long deadline = System.nanoTime() + limits.wholeFetch().toNanos();
+    probe(allowed, repoUrl);
     Path work;
     try {
       Files.createDirectories(target.getParent());
@@ -114,7 +170,7 @@ public final class SourceFetcher {
           e);
     }
     try {
-      checkOut(repoUrl, commit, work, log);
+      checkOut(allowed, repoUrl, commit, work, log, deadline);
       publish(work, target);
       return target;
     } finally {
@@ -122,16 +178,65 @@ public final class SourceFetcher {
     }
   }
 
-  private void checkOut(String repoUrl, String commit, Path work, LogSink log) throws StepFailure {
-    List<String> init = new ArrayList<>(List.of("init", "--quiet"));
+  /**
+   * Connects to the repository's server once, so that one that cannot be reached fails after the
+   * connect timeout (git has no connect timeout of its own for http or git://). Skipped behind a
+   * proxy, which git reaches instead, and for ssh, which has its own ConnectTimeout.
+   */
+  private void probe(SourcePolicy.Allowed allowed, String repoUrl) throws StepFailure {
+    if (allowed.host() == null
+        || allowed.protocol().equals("ssh")
+        || PROXY_VARIABLES.stream().anyMatch(name -> System.getenv(name) != null)) {
+      return;
+    }
+    try (java.net.Socket socket = new java.net.Socket()) {
+      socket.connect(
+          new java.net.InetSocketAddress(allowed.host().host(), allowed.host().port()),
+          (int) Math.min(Integer.MAX_VALUE, limits.connectTimeout().toMillis()));
+    } catch (java.net.SocketTimeoutException e) {
+      throw new StepFailure(
+          TIMEOUT,
+          "could not connect to "
+              + allowed.host().host()
+              + ":"
+              + allowed.host().port()
+              + " for "
+              + redact(repoUrl)
+              + " within "
+              + limits.connectTimeout().toSeconds()
+              + " s; check that the server is up and reachable from the workers",
+          e);
+    } catch (IOException e) {
+      // Refused, unknown host, …: git reports it in its own words.
+    }
+  }
+
+  private void checkOut(
+      SourcePolicy.Allowed allowed,
+      String repoUrl,
+      String commit,
+      Path work,
+      LogSink log,
+      long deadline)
+      throws StepFailure {
+    String gitUrl = allowed.gitUrl();
+    List<String> init = new ArrayList<>(List.of("init", "--quiet", "--template="));
     if (commit.length() == 64) {
       init.add("--object-format=sha256");
     }
     init.add(work.toString());
-    git(work.getParent(), init, "create a repository for the checkout");
+    git(work.getParent(), init, "create a repository for the checkout", allowed);
+    FetchWatch watch = new FetchWatch(work, limits, deadline);
     ExternalProcess.Outcome shallow =
-        run(work, List.of("fetch", "--quiet", "--no-tags", "--depth", "1", "--", repoUrl, commit));
+        run(
+            work,
+            List.of("fetch", "--quiet", "--no-tags", "--depth", "1", "--", gitUrl, commit),
+            allowed,
+            watch,
+            deadline);
+    String checkedOut = "FETCH_HEAD";
     if (!shallow.succeeded()) {
+      throwIfLimitHit(watch, shallow, repoUrl);
       if (!SHA_WANT_REFUSED.matcher(shallow.tailText()).find()) {
         throw fetchFailed(repoUrl, commit, shallow);
       }
@@ -142,16 +247,29 @@ public final class SourceFetcher {
       log.info(
           "       The server does not serve commits by id; cloning the whole repository instead");
       discardQuietly(work);
+      FetchWatch cloneWatch = new FetchWatch(work, limits, deadline);
       ExternalProcess.Outcome clone =
           run(
               work.getParent(),
-              List.of("clone", "--quiet", "--no-checkout", "--", repoUrl, work.toString()));
+              List.of(
+                  "clone",
+                  "--quiet",
+                  "--no-checkout",
+                  "--template=",
+                  "--",
+                  gitUrl,
+                  work.toString()),
+              allowed,
+              cloneWatch,
+              deadline);
       if (!clone.succeeded()) {
+        throwIfLimitHit(cloneWatch, clone, repoUrl);
         throw fetchFailed(repoUrl, commit, clone);
       }
-      ExternalProcess.Outcome checkout =
-          run(work, List.of("checkout", "--quiet", "--detach", commit));
-      if (!checkout.succeeded()) {
+      checkedOut = commit;
+      ExternalProcess.Outcome known =
+          run(work, List.of("cat-file", "-e", commit + "^{commit}"), allowed, null, deadline);
+      if (!known.succeeded()) {
         throw new StepFailure(
             FAILED,
             "commit "
@@ -159,16 +277,22 @@ public final class SourceFetcher {
                 + " is not on any branch or tag of "
                 + redact(repoUrl)
                 + "; push it first (git said: "
-                + redact(checkout.tailText()).strip()
+                + redact(known.tailText()).strip()
                 + ")");
       }
-    } else {
-      git(
-          work,
-          List.of("checkout", "--quiet", "--detach", "FETCH_HEAD"),
-          "check out " + shortId(commit));
     }
-    String head = git(work, List.of("rev-parse", "HEAD"), "read the checked-out commit").strip();
+    long fetched = FetchWatch.sizeOf(work);
+    if (fetched > limits.maxRepositoryBytes()) {
+      throw tooLarge(repoUrl, "its objects take " + fetched + " bytes");
+    }
+    measureTree(work, checkedOut, repoUrl, allowed, deadline);
+    git(
+        work,
+        List.of("checkout", "--quiet", "--detach", checkedOut),
+        "check out " + shortId(commit),
+        allowed);
+    String head =
+        git(work, List.of("rev-parse", "HEAD"), "read the checked-out commit", allowed).strip();
     if (!head.equals(commit)) {
       throw new StepFailure(
           FAILED,
@@ -180,6 +304,142 @@ public final class SourceFetcher {
               + head
               + "; the repository URL may point at the wrong repository");
     }
+  }
+
+  /**
+   * Counts the commit's files and their sizes from git's tree, before anything is checked out, and
+   * refuses a commit beyond the limits.
+   */
+  private void measureTree(
+      Path work, String revision, String repoUrl, SourcePolicy.Allowed allowed, long deadline)
+      throws StepFailure {
+    long[] files = {0};
+    long[] bytes = {0};
+    String[] largest = {null};
+    long[] largestSize = {-1};
+    ExternalProcess.Outcome listing;
+    try {
+      listing =
+          new ExternalProcess(
+                  command(List.of("ls-tree", "-r", "-l", "--full-tree", revision)),
+                  work,
+                  gitEnvironment(allowed),
+                  remaining(deadline),
+                  TAIL_LINES)
+              .run(
+                  line -> {
+                    java.util.regex.Matcher entry = LS_TREE_LINE.matcher(line);
+                    if (!entry.matches() || !entry.group(1).equals("blob")) {
+                      return; // submodules (commit entries) are not fetched
+                    }
+                    long size = Long.parseLong(entry.group(2));
+                    files[0]++;
+                    bytes[0] += size;
+                    if (size > largestSize[0]) {
+                      largestSize[0] = size;
+                      largest[0] = entry.group(3);
+                    }
+                  });
+    } catch (IOException e) {
+      throw new StepFailure(
+          FAILED, "could not run git (" + e.getMessage() + "); install git on the worker", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StepFailure(FAILED, "the fetch was interrupted because the worker is stopping", e);
+    }
+    if (!listing.succeeded()) {
+      if (listing.timedOut()) {
+        throw timedOut(
+            repoUrl, "the whole fetch took longer than " + describe(limits.wholeFetch()));
+      }
+      throw new StepFailure(FAILED, "git could not list the commit's files: " + describe(listing));
+    }
+    if (files[0] > limits.maxFiles()) {
+      throw new StepFailure(
+          TOO_MANY_FILES,
+          redact(repoUrl)
+              + " has "
+              + files[0]
+              + " files in this commit, more than the "
+              + limits.maxFiles()
+              + " a build may fetch. Nothing was checked out. Leave generated files, data and"
+              + " vendored dependencies out of the repository (requirements.txt installs"
+              + " dependencies), or ask the operator to raise the worker's file limit");
+    }
+    if (largestSize[0] > limits.maxFileBytes()) {
+      throw new StepFailure(
+          FILE_TOO_LARGE,
+          redact(repoUrl)
+              + " has a file '"
+              + largest[0]
+              + "' of "
+              + largestSize[0]
+              + " bytes, more than the "
+              + limits.maxFileBytes()
+              + " bytes a file may have. Nothing was checked out. Keep large data out of the"
+              + " repository (download it at run time or store it elsewhere), or ask the operator"
+              + " to raise the worker's file size limit");
+    }
+    if (bytes[0] > limits.maxRepositoryBytes()) {
+      throw tooLarge(repoUrl, "its files take " + bytes[0] + " bytes");
+    }
+  }
+
+  private void throwIfLimitHit(FetchWatch watch, ExternalProcess.Outcome outcome, String repoUrl)
+      throws StepFailure {
+    FetchWatch.Stop stop = watch.stop();
+    if (stop == FetchWatch.Stop.TOO_LARGE) {
+      throw tooLarge(repoUrl, "the fetch had received more than that");
+    }
+    if (stop == FetchWatch.Stop.TOO_SLOW) {
+      throw timedOut(
+          repoUrl,
+          "the server sent less than "
+              + limits.lowSpeedBytesPerSecond()
+              + " bytes a second for "
+              + describe(limits.lowSpeedTime())
+              + " (a server that accepts the connection and never answers looks like this)");
+    }
+    if (stop == FetchWatch.Stop.DEADLINE || outcome.timedOut()) {
+      throw timedOut(repoUrl, "the whole fetch took longer than " + describe(limits.wholeFetch()));
+    }
+    if (TIMED_OUT.matcher(outcome.tailText()).find()) {
+      throw timedOut(repoUrl, "git gave up: " + redact(outcome.tailText()).strip());
+    }
+  }
+
+  private StepFailure tooLarge(String repoUrl, String what) {
+    return new StepFailure(
+        TOO_LARGE,
+        redact(repoUrl)
+            + " is larger than the "
+            + limits.maxRepositoryBytes()
+            + " bytes a build may fetch ("
+            + what
+            + "). Nothing was kept. Keep large files and history out of the repository, or ask"
+            + " the operator to raise the worker's repository size limit");
+  }
+
+  private StepFailure timedOut(String repoUrl, String why) {
+    return new StepFailure(
+        TIMEOUT,
+        "fetching "
+            + redact(repoUrl)
+            + " timed out: "
+            + why
+            + ". Check that the repository's server is up and reachable from the workers, then"
+            + " push again");
+  }
+
+  private static String describe(Duration duration) {
+    return duration.toMillis() % 1000 == 0
+        ? duration.toSeconds() + " s"
+        : duration.toMillis() + " ms";
+  }
+
+  private Duration remaining(long deadline) {
+    long left = Math.max(deadline - System.nanoTime(), 1_000_000L);
+    return Duration.ofNanos(Math.min(left, timeout.toNanos()));
   }
 
   private void publish(Path work, Path target) throws StepFailure {
@@ -203,26 +463,36 @@ public final class SourceFetcher {
     }
   }
 
-  private String git(Path dir, List<String> args, String what) throws StepFailure {
+  private String git(Path dir, List<String> args, String what, SourcePolicy.Allowed allowed)
+      throws StepFailure {
     StringBuilder out = new StringBuilder();
-    ExternalProcess.Outcome outcome = run(dir, args, line -> out.append(line).append('\n'));
+    ExternalProcess.Outcome outcome;
+    try {
+      outcome =
+          new ExternalProcess(command(args), dir, gitEnvironment(allowed), timeout, TAIL_LINES)
+              .run(line -> out.append(line).append('\n'));
+    } catch (IOException e) {
+      throw new StepFailure(
+          FAILED, "could not run git (" + e.getMessage() + "); install git on the worker", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StepFailure(FAILED, "the fetch was interrupted because the worker is stopping", e);
+    }
     if (!outcome.succeeded()) {
       throw new StepFailure(FAILED, "git could not " + what + ": " + describe(outcome));
     }
     return out.toString();
   }
 
-  private ExternalProcess.Outcome run(Path dir, List<String> args) throws StepFailure {
-    return run(dir, args, line -> {});
-  }
-
+  /** Runs a git command that talks to the server, stopped early when {@code watch} says so. */
   private ExternalProcess.Outcome run(
-      Path dir, List<String> args, java.util.function.Consumer<String> lines) throws StepFailure {
-    List<String> command = new ArrayList<>(List.of("git", "-c", "advice.detachedHead=false"));
-    gitConfig.forEach((key, value) -> command.addAll(List.of("-c", key + "=" + value)));
-    command.addAll(args);
+      Path dir, List<String> args, SourcePolicy.Allowed allowed, FetchWatch watch, long deadline)
+      throws StepFailure {
     try {
-      return new ExternalProcess(command, dir, gitEnvironment(), timeout, TAIL_LINES).run(lines);
+      ExternalProcess process =
+          new ExternalProcess(
+              command(args), dir, gitEnvironment(allowed), remaining(deadline), TAIL_LINES);
+      return watch == null ? process.run(line -> {}) : process.run(line -> {}, watch);
     } catch (IOException e) {
       throw new StepFailure(
           FAILED, "could not run git (" + e.getMessage() + "); install git on the worker", e);
@@ -232,11 +502,55 @@ public final class SourceFetcher {
     }
   }
 
-  private static Map<String, String> gitEnvironment() {
-    Map<String, String> env = new HashMap<>(System.getenv());
+  private List<String> command(List<String> args) {
+    List<String> command = new ArrayList<>(List.of("git"));
+    Map<String, String> config = new LinkedHashMap<>();
+    config.put("advice.detachedHead", "false");
+    // Nothing but the URL's own protocol (GIT_ALLOW_PROTOCOL below); these are belt and braces.
+    config.put("protocol.ext.allow", "never");
+    config.put("protocol.fd.allow", "never");
+    config.put("credential.helper", "");
+    config.put("core.hooksPath", "/dev/null");
+    config.put("core.fsmonitor", "false");
+    config.put("submodule.recurse", "false");
+    // A redirect could lead past the tenant's allow-list to any host.
+    config.put("http.followRedirects", "false");
+    if (limits.lowSpeedBytesPerSecond() > 0) {
+      config.put("http.lowSpeedLimit", Long.toString(limits.lowSpeedBytesPerSecond()));
+      config.put("http.lowSpeedTime", Long.toString(limits.lowSpeedTime().toSeconds()));
+    }
+    config.putAll(gitConfig);
+    config.forEach((key, value) -> command.addAll(List.of("-c", key + "=" + value)));
+    command.addAll(args);
+    return command;
+  }
+
+  private Map<String, String> gitEnvironment(SourcePolicy.Allowed allowed) {
+    Map<String, String> env = new HashMap<>();
+    System.getenv()
+        .forEach(
+            (name, value) -> {
+              // The worker's own GIT_* settings (GIT_DIR, GIT_CONFIG_*, GIT_ASKPASS, …) must not
+              // steer a tenant's fetch; an operator's ssh command may.
+              if (!name.startsWith("GIT_")
+                  || name.equals("GIT_SSH_COMMAND")
+                  || name.equals("GIT_SSH")) {
+                env.put(name, value);
+              }
+            });
+    env.remove("SSH_ASKPASS");
     // Never wait for a password nobody will type; fail with git's message instead.
     env.put("GIT_TERMINAL_PROMPT", "0");
-    env.putIfAbsent("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    env.put("GIT_CONFIG_NOSYSTEM", "1");
+    env.put("GIT_CONFIG_GLOBAL", "/dev/null");
+    env.put("GIT_ALLOW_PROTOCOL", allowed.protocol());
+    env.put("GIT_PROTOCOL_FROM_USER", "0");
+    env.putIfAbsent(
+        "GIT_SSH_COMMAND",
+        "ssh -o BatchMode=yes -o ConnectTimeout="
+            + Math.max(1, limits.connectTimeout().toSeconds())
+            + " -o ServerAliveInterval=5 -o ServerAliveCountMax="
+            + Math.max(1, limits.lowSpeedTime().toSeconds() / 5));
     // English messages, so the fallback above can recognise a refused fetch.
     env.put("LC_ALL", "C");
     env.put("LANGUAGE", "C");

@@ -132,6 +132,9 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
               + key);
     }
     LogSink log = ctx.log();
+    Path checkout = ctx.sourceDir();
+    Map<String, byte[]> files = InstallInputs.read(checkout, plan);
+    Optional<PrivateIndex> privateIndex = PrivateIndex.of(task, files);
     Optional<DependencyLayer> cached = lookUp(key, log);
     if (cached.isPresent()) {
       DependencyLayer layer = cached.get();
@@ -141,7 +144,6 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
               + " packages, installed earlier for the same inputs)");
       return layer;
     }
-    Optional<PrivateIndex> privateIndex = PrivateIndex.of(task);
     privateIndex.ifPresent(
         index ->
             log.info(
@@ -149,9 +151,7 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
                     + index.shownAs()
                     + ": pip reads it through Kiln's cache-service, for this tenant only"));
     TargetEnvironment target = InstallInputs.target(plan);
-    Path checkout = ctx.sourceDir();
     Path sourceRoot = InstallInputs.sourceRoot(checkout, plan);
-    Map<String, byte[]> files = InstallInputs.read(checkout, plan);
     String manager = plan.packageManager() == null ? "" : plan.packageManager();
     Source source = Source.of(manager, files);
     try (ScratchSlots.Slot slot = slots.acquire()) {

@@ -2,9 +2,12 @@ package dev.kiln.worker.install;
 
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.IndexRef;
+import dev.kiln.installer.InstallerException;
+import dev.kiln.installer.resolve.RequirementIndexOptions;
 import dev.kiln.worker.sandbox.Sandbox;
 import dev.kiln.worker.steps.StepFailure;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -15,49 +18,47 @@ import java.util.Optional;
  */
 public record PrivateIndex(IndexRef ref, String tenant) {
   public static final String EXTRA_INDEX_VARIABLE = "PIP_EXTRA_INDEX_URL";
-  public static final String NOT_CONFIGURED = "requirements::index-option-not-allowed";
+  public static final String NOT_CONFIGURED = RequirementIndexOptions.CODE;
 
-  /** The index the build names, if it names one; a failure when it is not the tenant's. */
-  public static Optional<PrivateIndex> of(BuildTask task) throws StepFailure {
-    String named = task.buildTimeEnv().get(EXTRA_INDEX_VARIABLE);
-    if (named == null || named.isBlank()) {
+  /**
+   * The private index the build names (in {@code PIP_EXTRA_INDEX_URL} or an index option of its
+   * requirement files), if any. Any index, links page or trusted host that is not one of the
+   * tenant's configured indexes fails the build with {@value #NOT_CONFIGURED}, before anything is
+   * looked up or installed, so a cached layer can never hide a refused option.
+   *
+   * @param files the app's install inputs, paths relative to its source directory
+   */
+  public static Optional<PrivateIndex> of(BuildTask task, Map<String, byte[]> files)
+      throws StepFailure {
+    RequirementIndexOptions.Result options =
+        RequirementIndexOptions.checkInputs(
+            files,
+            task.buildTimeEnv(),
+            task.indexes().stream()
+                .map(ref -> new RequirementIndexOptions.AllowedIndex(ref.name(), ref.url()))
+                .toList());
+    try {
+      options.requireAllowed();
+    } catch (InstallerException e) {
+      throw new StepFailure(e.code(), e.getMessage(), e);
+    }
+    List<String> used = options.indexesUsed();
+    if (used.isEmpty()) {
       return Optional.empty();
     }
-    List<String> urls = List.of(named.strip().split("\\s+"));
-    if (urls.size() > 1) {
+    if (used.size() > 1) {
       throw new StepFailure(
           NOT_CONFIGURED,
-          EXTRA_INDEX_VARIABLE
-              + " names "
-              + urls.size()
-              + " indexes; Kiln proxies one private index per build. Keep one, and publish"
-              + " the packages of the others to it.");
+          "The app names "
+              + used.size()
+              + " of the tenant's private indexes ("
+              + String.join(", ", used)
+              + "); Kiln proxies one private index per build. Keep one, and publish the packages"
+              + " of the others to it.");
     }
-    String wanted = normalized(urls.get(0));
-    for (IndexRef ref : task.indexes()) {
-      if (normalized(ref.url()).equals(wanted)) {
-        return Optional.of(new PrivateIndex(ref, task.tenant()));
-      }
-    }
-    throw new StepFailure(
-        NOT_CONFIGURED,
-        EXTRA_INDEX_VARIABLE
-            + " names "
-            + withoutCredentials(urls.get(0))
-            + ", which is not an index of tenant "
-            + task.tenant()
-            + (task.indexes().isEmpty()
-                ? " (it has none configured)"
-                : " (its indexes: "
-                    + String.join(
-                        ", ", task.indexes().stream().map(r -> r.name() + " " + r.url()).toList())
-                    + ")")
-            + ". Builds reach no index directly. Configure it once with `kiln tenants index "
-            + task.tenant()
-            + " <name> --url "
-            + withoutCredentials(urls.get(0))
-            + " --username … --password-stdin`; the cache-service then proxies it for this"
-            + " tenant only, and the variable may stay as it is.");
+    IndexRef ref =
+        task.indexes().stream().filter(r -> r.name().equals(used.get(0))).findFirst().orElseThrow();
+    return Optional.of(new PrivateIndex(ref, task.tenant()));
   }
 
   /** Where pip in the sandbox reads this index: the relay, for this tenant. */
@@ -74,20 +75,5 @@ public record PrivateIndex(IndexRef ref, String tenant) {
   /** How the build log names it: its name and URL, never its credentials. */
   String shownAs() {
     return ref.name() + " (" + ref.url() + ")";
-  }
-
-  static String withoutCredentials(String url) {
-    return url.replaceFirst("^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", "$1");
-  }
-
-  private static String normalized(String url) {
-    String bare = withoutCredentials(url.strip());
-    int scheme = bare.indexOf("://");
-    if (scheme > 0) {
-      int path = bare.indexOf('/', scheme + 3);
-      String head = path < 0 ? bare : bare.substring(0, path);
-      bare = head.toLowerCase(java.util.Locale.ROOT) + (path < 0 ? "" : bare.substring(path));
-    }
-    return bare.endsWith("/") ? bare : bare + "/";
   }
 }

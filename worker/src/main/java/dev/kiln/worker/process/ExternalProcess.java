@@ -63,6 +63,16 @@ public final class ExternalProcess {
    * @throws InterruptedException when the calling thread is interrupted; the process is killed
    */
   public Outcome run(Consumer<String> lines) throws IOException, InterruptedException {
+    return run(lines, () -> true);
+  }
+
+  /**
+   * As {@link #run(Consumer)}, and kills the process (and its children) as soon as {@code
+   * keepRunning} answers false; it is asked about every 100 ms. The outcome then has exit code -1
+   * and {@code timedOut} false: the caller knows why it stopped the process.
+   */
+  public Outcome run(Consumer<String> lines, java.util.function.BooleanSupplier keepRunning)
+      throws IOException, InterruptedException {
     ProcessBuilder builder = new ProcessBuilder(command).directory(directory.toFile());
     builder.environment().clear();
     builder.environment().putAll(environment);
@@ -75,9 +85,21 @@ public final class ExternalProcess {
             () -> pump(process, lines, tail), "output-of-" + Path.of(command.get(0)).getFileName());
     reader.setDaemon(true);
     reader.start();
-    boolean finished;
+    boolean finished = false;
+    long deadline = System.nanoTime() + timeout.toNanos();
+    boolean stopped = false;
     try {
-      finished = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      while (!finished) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        finished = process.waitFor(Math.min(left, 100_000_000L), TimeUnit.NANOSECONDS);
+        if (!finished && !keepRunning.getAsBoolean()) {
+          stopped = true;
+          break;
+        }
+      }
     } catch (InterruptedException e) {
       killTree(process);
       throw e;
@@ -89,7 +111,10 @@ public final class ExternalProcess {
     reader.join(TimeUnit.SECONDS.toMillis(10));
     synchronized (tail) {
       return new Outcome(
-          command, finished ? process.exitValue() : -1, !finished, new ArrayList<>(tail));
+          command,
+          finished ? process.exitValue() : -1,
+          !finished && !stopped,
+          new ArrayList<>(tail));
     }
   }
 

@@ -119,6 +119,25 @@ class MaterializedLayersTest {
   }
 
   @Test
+  void aLayerOfSymlinksToOneLargeFileIsStoppedAndLeavesNothing() throws Exception {
+    // 1 MiB once in the tar, copied for each of 100 links: 100 MiB from a tar of about 1 MiB.
+    TestTars.Layer bomb = new TestTars.Layer().file("big.bin", "x".repeat(1 << 20), 0644);
+    for (int i = 0; i < 100; i++) {
+      bomb.symlink("copy" + i + ".bin", "big.bin");
+    }
+    Digest blob = store(bomb);
+
+    assertThatThrownBy(() -> layers.materialize(blob, new RecordingLog()))
+        .isInstanceOfSatisfying(
+            StepFailure.class, e -> assertThat(e.code()).isEqualTo("install::decompression-limit"))
+        .hasMessageContaining(blob.toString())
+        .hasMessageContaining("symbolic links");
+    try (Stream<Path> leftovers = Files.list(dir.resolve("layers"))) {
+      assertThat(leftovers).isEmpty();
+    }
+  }
+
+  @Test
   void unreachableStoreFailsNamingIt() {
     var offline =
         new MaterializedLayers(

@@ -27,7 +27,7 @@ class SourceFetcherTest {
   @BeforeEach
   void makeRepository() throws Exception {
     deleter = new BackgroundDeleter(tmp.resolve("work/trash"));
-    repo = GitRepo.init(tmp.resolve("repo"));
+    repo = GitRepo.init(tmp.resolve("repos/acme/app"));
     first = repo.commit(Map.of("requirements.txt", "flask==3.0.0\n", "app.py", "v1\n"), "first");
     second = repo.commit(Map.of("app.py", "v2\n"), "second");
   }
@@ -39,14 +39,29 @@ class SourceFetcherTest {
   }
 
   private SourceFetcher fetcher(Map<String, String> gitConfig) {
-    return new SourceFetcher(tmp.resolve("work"), deleter, Duration.ofMinutes(1), gitConfig);
+    return fetcher(FetchLimits.DEFAULT, gitConfig);
+  }
+
+  private SourceFetcher fetcher(FetchLimits limits) {
+    return fetcher(limits, Map.of());
+  }
+
+  private SourceFetcher fetcher(FetchLimits limits, Map<String, String> gitConfig) {
+    return new SourceFetcher(
+        tmp.resolve("work"),
+        deleter,
+        Duration.ofMinutes(1),
+        tmp.resolve("repos"),
+        limits,
+        gitConfig);
   }
 
   @Test
   void fetchesAnOlderCommitBySha_shallowly() throws Exception {
     Path checkout = fetcher(Map.of()).fetch("acme", repo.url(), first, new RecordingLog());
 
-    assertThat(checkout).isEqualTo(tmp.resolve("work/sources/acme").resolve(first));
+    assertThat(checkout).isEqualTo(fetcher(Map.of()).checkoutDir("acme", repo.url(), first));
+    assertThat(checkout).startsWith(tmp.resolve("work/sources/acme"));
     assertThat(Files.readString(checkout.resolve("app.py"))).isEqualTo("v1\n");
     assertThat(GitRepo.run(checkout, "rev-list", "--count", "HEAD").strip()).isEqualTo("1");
     assertThat(GitRepo.run(checkout, "rev-parse", "HEAD").strip()).isEqualTo(first);
@@ -80,20 +95,24 @@ class SourceFetcherTest {
       }
       for (var fetch : fetches) {
         assertThat(fetch.get(60, TimeUnit.SECONDS))
-            .isEqualTo(tmp.resolve("work/sources/acme").resolve(first));
+            .isEqualTo(fetcher.checkoutDir("acme", repo.url(), first));
       }
     } finally {
       pool.shutdownNow();
     }
-    assertThat(Files.readString(tmp.resolve("work/sources/acme").resolve(first).resolve("app.py")))
+    assertThat(Files.readString(fetcher.checkoutDir("acme", repo.url(), first).resolve("app.py")))
         .isEqualTo("v1\n");
   }
 
   @Test
   void keepsCheckoutsOfDifferentTenantsApart() throws Exception {
+    // globex has its own copy of the same history, so the commit ids are the same.
+    Path globexRepo = tmp.resolve("repos/globex/app.git");
+    GitRepo.run(tmp, "clone", "--quiet", "--bare", repo.dir().toString(), globexRepo.toString());
     SourceFetcher fetcher = fetcher(Map.of());
     Path forAcme = fetcher.fetch("acme", repo.url(), second, new RecordingLog());
-    Path forGlobex = fetcher.fetch("globex", repo.url(), second, new RecordingLog());
+    Path forGlobex =
+        fetcher.fetch("globex", globexRepo.toUri().toString(), second, new RecordingLog());
 
     assertThat(forGlobex).isNotEqualTo(forAcme);
     assertThat(Files.readString(forGlobex.resolve("app.py"))).isEqualTo("v2\n");
@@ -122,7 +141,7 @@ class SourceFetcherTest {
         .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("fetch::failed"))
         .hasMessageContaining(unknown)
         .hasMessageContaining("push it first");
-    assertThat(tmp.resolve("work/sources/acme").resolve(unknown)).doesNotExist();
+    assertThat(fetcher(Map.of()).checkoutDir("acme", repo.url(), unknown)).doesNotExist();
   }
 
   @Test
