@@ -449,7 +449,7 @@ public final class CacheServiceVerticle extends VerticleBase {
       // Refused before a byte of the body is read (a client that sent "Expect: 100-continue"
       // never sends it); the connection closes, so the rest of a body in flight is not read.
       ctx.put(CLOSE_AFTER_RESPONSE, true);
-      throw tooLarge(expected, declared + " bytes (Content-Length)", maxBlobBytes);
+      throw tooLarge(expected, declared, maxBlobBytes);
     }
     // Hold the body back until the temp file is open; pipeTo resumes it.
     request.pause();
@@ -485,10 +485,7 @@ public final class CacheServiceVerticle extends VerticleBase {
                                     if (broken instanceof HashingWriteStream.TooLong) {
                                       ctx.put(CLOSE_AFTER_RESPONSE, true);
                                       return Future.failedFuture(
-                                          tooLarge(
-                                              expected,
-                                              "more than " + maxBlobBytes + " bytes",
-                                              maxBlobBytes));
+                                          tooLarge(expected, -1, maxBlobBytes));
                                     }
                                     return Future.failedFuture(broken);
                                   })
@@ -522,13 +519,15 @@ public final class CacheServiceVerticle extends VerticleBase {
     }
   }
 
-  private static CacheError tooLarge(Digest digest, String size, long maxBlobBytes) {
+  private static CacheError tooLarge(Digest digest, long declared, long maxBlobBytes) {
     return CacheError.payloadTooLarge(
         "blob "
             + digest
-            + " is "
-            + size
-            + ", more than the "
+            + (declared >= 0
+                ? " is " + declared + " bytes (Content-Length), more than the "
+                : " sent more than "
+                    + maxBlobBytes
+                    + " bytes (the upload was cut off there), over the ")
             + maxBlobBytes
             + " bytes this cache-service stores per blob (maxBlobBytes); nothing was stored."
             + " Make the layer or file smaller, or raise maxBlobBytes (kiln up"
