@@ -288,8 +288,8 @@ final class BlobStore {
               + " more, and only "
               + ledger.evictableBytes()
               + " bytes are not named by a live action result (which are never evicted); nothing"
-              + " was stored. Raise maxStoreBytes (kiln up --cache-max-store-bytes) or give the"
-              + " store more disk");
+              + " was stored. Give the store's disk more space (kiln up bounds the store at 80% of the"
+              + " space free when it starts, at most 100 GiB) or raise maxStoreBytes");
     }
     for (Digest victim : evictions.get()) {
       long victimSize = ledger.size(victim).orElse(0L);

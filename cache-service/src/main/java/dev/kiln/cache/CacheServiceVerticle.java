@@ -530,8 +530,8 @@ public final class CacheServiceVerticle extends VerticleBase {
                     + " bytes (the upload was cut off there), over the ")
             + maxBlobBytes
             + " bytes this cache-service stores per blob (maxBlobBytes); nothing was stored."
-            + " Make the layer or file smaller, or raise maxBlobBytes (kiln up"
-            + " --cache-max-blob-bytes)");
+            + " Make the layer or file smaller, or raise the cache-service's maxBlobBytes"
+            + " (CacheServiceConfig.withMaxBlobBytes)");
   }
 
   private void sendBlob(RoutingContext ctx, Digest digest, long size) {
