@@ -12,10 +12,12 @@ import dev.kiln.events.EventCodec;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
+import dev.kiln.events.Tenant;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.KafkaAcls;
 import dev.kiln.messaging.KafkaClientSettings;
+import dev.kiln.messaging.KafkaTopicsAdmin;
 import dev.kiln.testkit.EmbeddedKafka;
 import dev.kiln.testkit.GitRepo;
 import dev.kiln.worker.TaskSteps;
@@ -59,10 +61,32 @@ class SecuredKafkaEndToEndTest {
       Vertx vertx = Vertx.vertx();
       try {
         String bootstrap = kafka.bootstrapServers();
+        Path sources = tmp.resolve("repos");
+        // The tenant exists before the coordinator starts (it restores kiln.tenants), and may
+        // fetch from its own namespace of the farm's local repositories.
+        KafkaTopicsAdmin.ensureTopics(bootstrap, settings(kafka, KafkaAcls.COORDINATOR), TOPICS);
+        EventPublisher operator =
+            new EventPublisher(
+                vertx, bootstrap, settings(kafka, KafkaAcls.COORDINATOR), "/kiln/test-operator");
+        operator
+            .publish(
+                TOPICS.tenants(),
+                "acme",
+                new Tenant(
+                    "acme",
+                    List.of(),
+                    List.of(),
+                    List.of(),
+                    Tenant.Quotas.DEFAULTS,
+                    Instant.now(),
+                    Instant.now()))
+            .await();
+        operator.close().await();
         vertx
             .deployVerticle(
                 new CoordinatorVerticle(
                     CoordinatorConfig.defaults(bootstrap, TOPICS)
+                        .withSourceRoot(sources)
                         .withKafkaClient(settings(kafka, KafkaAcls.COORDINATOR))))
             .await();
         vertx
@@ -70,11 +94,12 @@ class SecuredKafkaEndToEndTest {
                 new WorkerVerticle(
                     WorkerConfig.of(
                             "w1", bootstrap, TOPICS, tmp.resolve("w1"), "http://127.0.0.1:9", 1)
+                        .withSourceRoot(sources)
                         .withKafkaClient(settings(kafka, KafkaAcls.WORKER)),
                     resources -> TaskSteps.standard(resources, RuntimeCatalog.loadDefault())))
             .await();
 
-        GitRepo repo = GitRepo.init(tmp.resolve("repo"));
+        GitRepo repo = GitRepo.init(sources.resolve("acme/web"));
         String commit =
             repo.commit(
                 Map.of(
@@ -170,7 +195,7 @@ class SecuredKafkaEndToEndTest {
             .contains("Kafka client settings")
             .contains("sasl.jaas.config=****")
             .doesNotContain("password=");
-        GitRepo repo = GitRepo.init(tmp.resolve("repo"));
+        GitRepo repo = GitRepo.init(settings.home().resolve("repos/acme/up"));
         String commit =
             repo.commit(
                 Map.of(
@@ -180,14 +205,10 @@ class SecuredKafkaEndToEndTest {
                 "sample app");
         PushEvent push =
             new PushEvent("acme", "up", repo.url(), "main", commit, null, Map.of(), Instant.now());
-        EventPublisher pusher =
-            new EventPublisher(
-                farm.vertx(),
-                kafka.bootstrapServers(),
-                settings(kafka, KafkaAcls.PUSHER),
-                "/kiln/test-pusher");
-        pusher.publish(TOPICS.push(), push.buildId(), push).await();
-        pusher.close().await();
+        // Through the API with the operator token: kiln up creates the tenant on its first push.
+        new CoordinatorClient(
+                farm.endpoints().coordinatorUrl(), FarmSecrets.clientToken(null, settings.home()))
+            .push(push);
         await()
             .atMost(Duration.ofSeconds(120))
             .until(

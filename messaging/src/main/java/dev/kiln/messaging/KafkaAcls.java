@@ -54,8 +54,7 @@ public final class KafkaAcls {
 
   /** The tenants topic (written by the coordinator, read by the cache-service). */
   static String tenantsTopic(Topics topics) {
-    // Topics.tenants() arrives with the tenants change; the name is the same.
-    return topics.prefix() + "kiln.tenants";
+    return topics.tenants();
   }
 
   /** Every binding of every principal, for the default consumer groups. */

@@ -58,7 +58,6 @@ import java.util.regex.Pattern;
 public final class InstallStep implements BuildStep<DependencyLayer> {
   public static final String PACKAGE_NOT_FOUND = "install::package-not-found";
   public static final String FAILED = "install::failed";
-  public static final String PACKAGE_MANAGER_UNSUPPORTED = "install::package-manager-unsupported";
   public static final String CACHE_UNAVAILABLE = "install::cache-unavailable";
 
   private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}");
