@@ -144,7 +144,7 @@ final class BuildStateMachine {
     return BuildSnapshot.builder()
         .buildId(push.buildId())
         .state(BuildState.DETECTING)
-        .push(push)
+        .push(push.withoutIndexCredentials())
         .attempt(FIRST_ATTEMPT)
         .createdAt(now)
         .updatedAt(now);

@@ -30,6 +30,46 @@ public record PushEvent(
     return java.util.Collections.unmodifiableMap(env);
   }
 
+  /** Build variables that name package indexes; Kiln reaches indexes only through its proxy. */
+  public static final java.util.Set<String> INDEX_VARIABLES =
+      java.util.Set.of("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL");
+
+  /**
+   * This push with the credentials taken out of the index URLs its variables name. A build never
+   * uses them (the cache-service holds each tenant's index credentials and proxies the index), so
+   * they are dropped before the push is recorded anywhere: not in a snapshot, a task or a log.
+   */
+  public PushEvent withoutIndexCredentials() {
+    java.util.Map<String, String> env = new java.util.LinkedHashMap<>(buildEnv);
+    env.replaceAll((name, value) -> stripIndexCredentials(name, value));
+    java.util.List<AppSpec.EnvVar> envs =
+        appSpec.envs().stream()
+            .map(
+                e ->
+                    new AppSpec.EnvVar(
+                        e.key(), stripIndexCredentials(e.key(), e.value()), e.scope()))
+            .toList();
+    AppSpec spec =
+        new AppSpec(
+            appSpec.sourceDir(),
+            appSpec.dockerfilePath(),
+            appSpec.buildCommand(),
+            appSpec.runCommand(),
+            envs);
+    return new PushEvent(tenant, app, repoUrl, ref, commit, spec, env, pushedAt);
+  }
+
+  private static String stripIndexCredentials(String name, String value) {
+    if (value == null || !INDEX_VARIABLES.contains(name)) {
+      return value;
+    }
+    java.util.List<String> urls = new java.util.ArrayList<>();
+    for (String url : value.strip().split("\\s+")) {
+      urls.add(dev.kiln.events.security.SecretValues.withoutUserInfo(url));
+    }
+    return String.join(" ", urls);
+  }
+
   /** The same tenant, app and commit always map to the same build. */
   public String buildId() {
     return BuildIds.of(tenant, app, commit);
