@@ -61,7 +61,8 @@ class TrustBoundariesEndToEndTest {
   private String greetSha;
   private String bombSha;
   private final StringWriter farmLog = new StringWriter();
-  private final HttpClient http = HttpClient.newHttpClient();
+  private final HttpClient http =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   /** What earlier tests built, for the later ones to attack. */
   private JsonNode acmeBuild;
@@ -235,7 +236,7 @@ class TrustBoundariesEndToEndTest {
           "--find-links " + links,
           "--index-url http://127.0.0.1:9/simple/",
           "--extra-index-url http://127.0.0.1:9/simple/",
-          "--trusted-host 127.0.0.1"
+          "--trusted-host pypi.evil.example"
         }) {
       BuildFailed failed = fails("acme", acme, "bypass", option + "\ngreet-lib==1.0\n", Map.of());
 
