@@ -464,7 +464,7 @@ public final class HashedRequirements {
   }
 
   /** The include's path relative to the source directory, {@code ..} and {@code .} resolved. */
-  static String resolve(String including, String path) {
+  public static String resolve(String including, String path) {
     int slash = including.lastIndexOf('/');
     String base = slash < 0 ? "" : including.substring(0, slash + 1);
     Deque<String> parts = new ArrayDeque<>();

@@ -2,6 +2,7 @@ package dev.kiln.installer.resolve;
 
 import dev.kiln.installer.Codes;
 import dev.kiln.installer.InstallerException;
+import dev.kiln.installer.lock.HashedRequirements;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -505,20 +506,7 @@ public final class RequirementIndexOptions {
   /** An include's path relative to the source directory, {@code .} and {@code ..} resolved. */
   static String resolve(String including, String path) {
     String cleaned = path.startsWith("file://") ? path.substring("file://".length()) : path;
-    int slash = including.lastIndexOf('/');
-    String base = slash < 0 ? "" : including.substring(0, slash + 1);
-    Deque<String> parts = new ArrayDeque<>();
-    for (String part : (base + cleaned.replace('\\', '/')).split("/")) {
-      if (part.isEmpty() || part.equals(".")) {
-        continue;
-      }
-      if (part.equals("..") && !parts.isEmpty() && !parts.peekLast().equals("..")) {
-        parts.removeLast();
-      } else {
-        parts.addLast(part);
-      }
-    }
-    return String.join("/", parts);
+    return HashedRequirements.resolve(including, cleaned);
   }
 
   private record Line(int number, String text) {}
