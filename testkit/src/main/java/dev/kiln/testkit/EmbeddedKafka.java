@@ -37,6 +37,9 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** The only address the embedded broker listens on. */
   public static final String LOOPBACK = "127.0.0.1";
 
+  /** Where a durable broker's data directory keeps its cluster id. */
+  public static final String CLUSTER_ID_FILE = "kiln-cluster-id";
+
   /** The SCRAM mechanism users of the secure broker log in with. */
   public static final String SCRAM_MECHANISM = "SCRAM-SHA-512";
 
@@ -71,8 +74,9 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   /**
-   * A broker keeping its data under {@code dataDir} (wiped and formatted at every start: the
-   * embedded broker is for one farm process; use {@code --kafka} for durable state).
+   * A broker keeping its data under {@code dataDir} across restarts: the first start formats it
+   * (and records the cluster id in {@value #CLUSTER_ID_FILE}), later starts open the same log, so
+   * topics, records and consumer offsets survive a crash of the process.
    */
   public static EmbeddedKafka start(Path dataDir) {
     return launch(dataDir, Map.of(), null, Map.of());
@@ -144,10 +148,18 @@ public final class EmbeddedKafka implements AutoCloseable {
               .setCombined(true)
               .setNumBrokerNodes(1)
               .setNumControllerNodes(1);
+      boolean formatted = false;
       if (dataDir != null) {
         Files.createDirectories(dataDir);
-        deleteRecursively(dataDir);
-        Files.createDirectories(dataDir);
+        Path idFile = dataDir.resolve(CLUSTER_ID_FILE);
+        if (Files.isRegularFile(idFile)) {
+          nodes.setClusterId(Files.readString(idFile).strip());
+          formatted = true;
+        } else {
+          // Nothing recorded: whatever is there is from an unfinished first start.
+          deleteRecursively(dataDir);
+          Files.createDirectories(dataDir);
+        }
         nodes.setBaseDirectory(dataDir);
       }
       TestKitNodes built = nodes.build();
@@ -181,7 +193,12 @@ public final class EmbeddedKafka implements AutoCloseable {
         cluster.close();
         throw e;
       }
-      formatQuietly(cluster);
+      if (!formatted) {
+        formatQuietly(cluster);
+        if (dataDir != null) {
+          Files.writeString(dataDir.resolve(CLUSTER_ID_FILE), built.clusterId() + "\n");
+        }
+      }
       cluster.startup();
       cluster.waitForReadyBrokers();
       return new EmbeddedKafka(cluster, ports, brokerPassword, passwords);

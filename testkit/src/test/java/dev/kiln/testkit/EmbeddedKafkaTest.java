@@ -53,6 +53,73 @@ class EmbeddedKafkaTest {
     }
   }
 
+  /**
+   * A farm killed mid-build and started again on the same home must find its topics, records and
+   * committed offsets: the broker's data directory outlives the process.
+   */
+  @Test
+  void aBrokerStartedAgainOnItsDataDirectoryKeepsTopicsRecordsAndOffsets(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    String topic = "kept";
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(dir)) {
+      try (Admin admin = Admin.create(Map.<String, Object>copyOf(kafka.clientConfig()))) {
+        admin
+            .createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 1, (short) 1)))
+            .all()
+            .get(30, TimeUnit.SECONDS);
+      }
+      try (var producer =
+          new org.apache.kafka.clients.producer.KafkaProducer<String, String>(
+              Map.<String, Object>copyOf(kafka.clientConfig()),
+              new org.apache.kafka.common.serialization.StringSerializer(),
+              new org.apache.kafka.common.serialization.StringSerializer())) {
+        for (String value : List.of("first", "second")) {
+          producer
+              .send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, "k", value))
+              .get(30, TimeUnit.SECONDS);
+        }
+      }
+      try (var consumer = consumer(kafka)) {
+        consumer.subscribe(List.of(topic));
+        assertThat(poll(consumer, 1)).containsExactly("first");
+        consumer.commitSync(
+            Map.of(
+                new org.apache.kafka.common.TopicPartition(topic, 0),
+                new org.apache.kafka.clients.consumer.OffsetAndMetadata(1)));
+      }
+    }
+
+    try (EmbeddedKafka again = EmbeddedKafka.start(dir)) {
+      try (var consumer = consumer(again)) {
+        consumer.subscribe(List.of(topic));
+        assertThat(poll(consumer, 1)).containsExactly("second");
+      }
+    }
+  }
+
+  private static org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer(
+      EmbeddedKafka kafka) {
+    Map<String, Object> config = new java.util.HashMap<>(kafka.clientConfig());
+    config.put("group.id", "kept-group");
+    config.put("auto.offset.reset", "earliest");
+    config.put("enable.auto.commit", "false");
+    config.put("max.poll.records", "1");
+    return new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+        config,
+        new org.apache.kafka.common.serialization.StringDeserializer(),
+        new org.apache.kafka.common.serialization.StringDeserializer());
+  }
+
+  private static List<String> poll(
+      org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer, int count) {
+    List<String> values = new java.util.ArrayList<>();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (values.size() < count && System.nanoTime() < deadline) {
+      consumer.poll(java.time.Duration.ofMillis(500)).forEach(r -> values.add(r.value()));
+    }
+    return values.subList(0, Math.min(count, values.size()));
+  }
+
   private static List<InetAddress> nonLoopbackAddresses() throws Exception {
     return Collections.list(NetworkInterface.getNetworkInterfaces()).stream()
         .filter(
