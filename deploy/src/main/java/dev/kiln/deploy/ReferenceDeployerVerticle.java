@@ -7,29 +7,81 @@ import dev.kiln.messaging.DeadLetterRouter;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.KafkaClientSettings;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.kafka.client.common.TopicPartition;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
 import io.vertx.kafka.client.consumer.OffsetAndMetadata;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The reference deployer: consumes {@code kiln.image-ready}, drops redelivered copies by CloudEvent
  * id (the coordinator derives it from the build), hands each new image to a listener on a worker
  * thread, and commits only after the listener returned.
+ *
+ * <p>A listener that throws has not deployed: the image is not remembered as done, and nothing is
+ * committed past it. It is tried again after a growing backoff ({@link Retries}); once the attempts
+ * are used up the record goes to the dead-letter topic with the last error as its reason, and only
+ * then is it committed, so the consumer carries on with the next image.
  */
 public final class ReferenceDeployerVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(ReferenceDeployerVerticle.class);
   private static final int REMEMBERED_IDS = 10_000;
+
+  /**
+   * How often a failing deploy is tried before it is dead-lettered.
+   *
+   * @param maxAttempts calls of the listener for one image, at least 1
+   * @param firstBackoff the wait before the second attempt; it doubles after each failure
+   * @param maxBackoff the longest wait between two attempts (also between tries to publish a dead
+   *     letter while the broker refuses it)
+   */
+  public record Retries(int maxAttempts, Duration firstBackoff, Duration maxBackoff) {
+    public Retries {
+      if (maxAttempts < 1) {
+        throw new IllegalArgumentException("maxAttempts must be at least 1, not " + maxAttempts);
+      }
+      Objects.requireNonNull(firstBackoff, "firstBackoff");
+      Objects.requireNonNull(maxBackoff, "maxBackoff");
+      if (firstBackoff.isNegative() || maxBackoff.compareTo(firstBackoff) < 0) {
+        throw new IllegalArgumentException(
+            "backoff must be 0 <= firstBackoff <= maxBackoff, not "
+                + firstBackoff
+                + " and "
+                + maxBackoff);
+      }
+    }
+
+    /** 5 attempts, waiting 1 s, 2 s, 4 s, 8 s in between (at most 30 s). */
+    public static Retries defaults() {
+      return new Retries(5, Duration.ofSeconds(1), Duration.ofSeconds(30));
+    }
+
+    /** The wait after failed attempt {@code attempt} (1-based). */
+    Duration backoffAfter(int attempt) {
+      Duration wait = firstBackoff;
+      for (int i = 1; i < attempt && wait.compareTo(maxBackoff) < 0; i++) {
+        wait = wait.multipliedBy(2);
+      }
+      return wait.compareTo(maxBackoff) > 0 ? maxBackoff : wait;
+    }
+  }
 
   private final String bootstrapServers;
   private final KafkaClientSettings clientSettings;
   private final Topics topics;
   private final String consumerGroup;
   private final ImageReadyListener listener;
+  private final Retries retries;
   private final Set<String> seen =
       Collections.newSetFromMap(
           new LinkedHashMap<>() {
@@ -45,6 +97,7 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
   private EventPublisher publisher;
   private DeadLetterRouter deadLetters;
   private Future<Void> chain = Future.succeededFuture();
+  private volatile boolean stopped;
 
   public ReferenceDeployerVerticle(
       String bootstrapServers, Topics topics, String consumerGroup, ImageReadyListener listener) {
@@ -62,6 +115,18 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
       Topics topics,
       String consumerGroup,
       ImageReadyListener listener) {
+    this(bootstrapServers, clientSettings, topics, consumerGroup, listener, Retries.defaults());
+  }
+
+  /** A deployer retrying a failing deploy as {@code retries} says before dead-lettering it. */
+  public ReferenceDeployerVerticle(
+      String bootstrapServers,
+      KafkaClientSettings clientSettings,
+      Topics topics,
+      String consumerGroup,
+      ImageReadyListener listener,
+      Retries retries) {
+    this.retries = Objects.requireNonNull(retries, "retries");
     this.clientSettings = clientSettings;
     this.bootstrapServers = bootstrapServers;
     this.topics = topics;
@@ -93,8 +158,7 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
   }
 
   private Future<Void> handle(KafkaConsumerRecord<String, byte[]> record) {
-    return deadLetters
-        .decode(record)
+    return untilDone(() -> deadLetters.decode(record), "dead-letter a malformed record", 1)
         .compose(
             decoded -> {
               if (decoded.isEmpty()) {
@@ -104,21 +168,108 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
               try {
                 image = decoded.get().body(ImageReady.class);
               } catch (InvalidEventException e) {
-                return deadLetters.reject(record, e);
+                return untilDone(
+                    () -> deadLetters.reject(record, e), "dead-letter a rejected record", 1);
               }
               String id = decoded.get().cloudEvent().getId();
-              if (!seen.add(id)) {
+              if (seen.contains(id)) {
                 return Future.<Void>succeededFuture();
               }
-              return vertx.executeBlocking(
-                  () -> {
-                    listener.imageReady(id, image);
-                    return null;
-                  },
-                  true);
+              return deploy(record, id, image, 1);
             })
         .compose(ignored -> commit(record))
-        .recover(failure -> Future.succeededFuture()); // not committed: redelivered after a restart
+        // Only when stopping (or a failed commit, which a later commit or a redelivery covers):
+        // not committed, so it is redelivered after a restart.
+        .recover(failure -> Future.succeededFuture());
+  }
+
+  /**
+   * Calls the listener until it returns; completes once the image is deployed or, after the last
+   * attempt, dead-lettered. Fails only when the verticle stops meanwhile.
+   */
+  private Future<Void> deploy(
+      KafkaConsumerRecord<String, byte[]> record, String id, ImageReady image, int attempt) {
+    return vertx
+        .<Void>executeBlocking(
+            () -> {
+              listener.imageReady(id, image);
+              return null;
+            },
+            true)
+        .transform(
+            done -> {
+              if (done.succeeded()) {
+                seen.add(id); // only a deploy that happened is done
+                return Future.<Void>succeededFuture();
+              }
+              Throwable cause = done.cause();
+              if (stopped) {
+                return Future.<Void>failedFuture(cause);
+              }
+              if (attempt >= retries.maxAttempts()) {
+                String reason =
+                    "deploy of "
+                        + id
+                        + " ("
+                        + image.image()
+                        + ") failed "
+                        + attempt
+                        + (attempt == 1 ? " time" : " times")
+                        + "; last error: "
+                        + cause;
+                LOG.error("giving up: {}", reason, cause);
+                return untilDone(
+                    () -> deadLetters.giveUp(record, "deploy", reason),
+                    "dead-letter a failed deploy",
+                    1);
+              }
+              Duration wait = retries.backoffAfter(attempt);
+              LOG.warn(
+                  "deploy of {} failed (attempt {} of {}), trying again in {} ms: {}",
+                  id,
+                  attempt,
+                  retries.maxAttempts(),
+                  wait.toMillis(),
+                  cause.toString());
+              return delay(wait).compose(ignored -> deploy(record, id, image, attempt + 1));
+            });
+  }
+
+  /**
+   * {@code step} again and again (with the retry backoff) until it succeeds: publishing a dead
+   * letter must not be skipped, or the commit after it would lose the record. Fails only when the
+   * verticle stops meanwhile.
+   */
+  private <T> Future<T> untilDone(Supplier<Future<T>> step, String what, int attempt) {
+    return step.get()
+        .recover(
+            failure -> {
+              if (stopped) {
+                return Future.failedFuture(failure);
+              }
+              Duration wait = retries.backoffAfter(attempt);
+              LOG.warn(
+                  "could not {} (attempt {}), trying again in {} ms: {}",
+                  what,
+                  attempt,
+                  wait.toMillis(),
+                  failure.toString());
+              return delay(wait).compose(ignored -> untilDone(step, what, attempt + 1));
+            });
+  }
+
+  private Future<Void> delay(Duration wait) {
+    Promise<Void> promise = Promise.promise();
+    vertx.setTimer(
+        Math.max(1, wait.toMillis()),
+        ignored -> {
+          if (stopped) {
+            promise.fail("the deployer is stopping");
+          } else {
+            promise.complete();
+          }
+        });
+    return promise.future();
   }
 
   private Future<Void> commit(KafkaConsumerRecord<String, byte[]> record) {
@@ -132,6 +283,7 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    stopped = true;
     return consumer.close().compose(ignored -> publisher.close());
   }
 }

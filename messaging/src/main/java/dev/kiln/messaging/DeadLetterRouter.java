@@ -60,18 +60,37 @@ public final class DeadLetterRouter {
     return deadLetter(record, headers, why);
   }
 
+  /**
+   * Dead-letters a well-formed record its consumer could not process however often it tried (e.g. a
+   * deploy that kept failing): {@code reason} goes to {@code kiln_dlq_reason} and {@code stage}
+   * (what failed, e.g. {@code deploy}) to {@code kiln_dlq_field}. The future completes once the
+   * dead letter is acknowledged, so committing the record afterwards loses nothing.
+   */
+  public Future<Void> giveUp(
+      KafkaConsumerRecord<String, byte[]> record, String stage, String reason) {
+    RecordHeaders headers = new RecordHeaders();
+    for (KafkaHeader h : record.headers()) {
+      headers.add(h.key(), h.value().getBytes());
+    }
+    return deadLetter(record, headers, reason, stage);
+  }
+
   private Future<Void> deadLetter(
       KafkaConsumerRecord<String, byte[]> record,
       RecordHeaders headers,
       InvalidEventException why) {
+    return deadLetter(record, headers, why.getMessage(), why.field());
+  }
+
+  private Future<Void> deadLetter(
+      KafkaConsumerRecord<String, byte[]> record,
+      RecordHeaders headers,
+      String reason,
+      String field) {
     LOG.warn(
-        "dead-lettering {}-{}@{}: {}",
-        record.topic(),
-        record.partition(),
-        record.offset(),
-        why.getMessage());
-    headers.add(DeadLetters.REASON, utf8(why.getMessage()));
-    headers.add(DeadLetters.FIELD, utf8(why.field()));
+        "dead-lettering {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), reason);
+    headers.add(DeadLetters.REASON, utf8(reason));
+    headers.add(DeadLetters.FIELD, utf8(field));
     headers.add(DeadLetters.SOURCE_TOPIC, utf8(record.topic()));
     headers.add(DeadLetters.SOURCE_PARTITION, utf8(Integer.toString(record.partition())));
     headers.add(DeadLetters.SOURCE_OFFSET, utf8(Long.toString(record.offset())));

@@ -4,37 +4,89 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.events.Digest;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.net.http.HttpResponse.BodySubscriber;
+import java.net.http.HttpResponse.BodySubscribers;
+import java.net.http.HttpTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Blocking client for the cache-service HTTP API, for worker threads and tools (no Vert.x).
  *
  * <p>Every method either does what it says or throws {@link CacheServiceClientException} with the
- * service's own explanation; downloads never leave a partial file at their destination.
+ * service's own explanation; downloads never leave a partial file at their destination. No call
+ * waits forever: every request is bounded by the client's {@link Timeouts}, and running out of one
+ * throws {@link CacheServiceClientException} naming the URL and the timeout.
  */
 public final class CacheServiceClient {
-  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * How long calls may take.
+   *
+   * @param connect opening a TCP connection (applies to clients this class builds; a caller's own
+   *     {@link HttpClient} keeps its connect timeout)
+   * @param request the whole exchange of a metadata call ({@code HEAD}/{@code GET}/{@code PUT} of
+   *     action results, index pages, blob existence), from sending to the last byte of the answer
+   * @param transferStall blob downloads and uploads ({@code /cas}, {@code /files}): there is no
+   *     bound on their total time, so big layers and wheels work on slow links, but the call fails
+   *     once no byte has moved (request body sent, answer headers or body received) for this long
+   */
+  public record Timeouts(Duration connect, Duration request, Duration transferStall) {
+    public Timeouts {
+      requirePositive(connect, "connect");
+      requirePositive(request, "request");
+      requirePositive(transferStall, "transferStall");
+    }
+
+    /** Connect 10 s, metadata requests 60 s, blob transfers 5 min without a byte moving. */
+    public static Timeouts defaults() {
+      return new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofMinutes(5));
+    }
+
+    public Timeouts withConnect(Duration connect) {
+      return new Timeouts(connect, request, transferStall);
+    }
+
+    public Timeouts withRequest(Duration request) {
+      return new Timeouts(connect, request, transferStall);
+    }
+
+    public Timeouts withTransferStall(Duration transferStall) {
+      return new Timeouts(connect, request, transferStall);
+    }
+
+    private static void requirePositive(Duration d, String name) {
+      Objects.requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + " timeout must be positive, not " + d);
+      }
+    }
+  }
 
   /** Who a stored blob or action result may be read on behalf of. */
   public enum Scope {
@@ -48,6 +100,7 @@ public final class CacheServiceClient {
   private final HttpClient http;
   private final String farmToken;
   private final String tenant;
+  private final Timeouts timeouts;
 
   /**
    * A client without credentials, for a service with authentication off (tests).
@@ -67,25 +120,50 @@ public final class CacheServiceClient {
    *     Bearer} on every request; null sends none
    */
   public CacheServiceClient(String baseUrl, String farmToken) {
-    this(
-        baseUrl,
-        farmToken,
-        HttpClient.newBuilder()
-            // Plain HTTP/1.1: the JDK's h2c upgrade attempt buys nothing on a loopback connection.
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(CONNECT_TIMEOUT)
-            .build());
+    this(baseUrl, farmToken, Timeouts.defaults());
   }
 
+  /** A client with its own timeouts (see {@link Timeouts}; {@link Timeouts#defaults()} else). */
+  public CacheServiceClient(String baseUrl, String farmToken, Timeouts timeouts) {
+    this(baseUrl, farmToken, httpClient(Objects.requireNonNull(timeouts, "timeouts")), timeouts);
+  }
+
+  /**
+   * A client on the caller's {@link HttpClient}, with the default request and transfer timeouts.
+   */
   public CacheServiceClient(String baseUrl, String farmToken, HttpClient http) {
-    this(checkedBaseUrl(baseUrl), farmToken, Objects.requireNonNull(http, "http"), null);
+    this(baseUrl, farmToken, http, Timeouts.defaults());
   }
 
-  private CacheServiceClient(String baseUrl, String farmToken, HttpClient http, String tenant) {
+  public CacheServiceClient(String baseUrl, String farmToken, HttpClient http, Timeouts timeouts) {
+    this(
+        checkedBaseUrl(baseUrl),
+        farmToken,
+        Objects.requireNonNull(http, "http"),
+        Objects.requireNonNull(timeouts, "timeouts"),
+        null);
+  }
+
+  private CacheServiceClient(
+      String baseUrl, String farmToken, HttpClient http, Timeouts timeouts, String tenant) {
     this.baseUrl = baseUrl;
     this.farmToken = farmToken == null || farmToken.isBlank() ? null : farmToken.strip();
     this.http = http;
+    this.timeouts = timeouts;
     this.tenant = tenant;
+  }
+
+  private static HttpClient httpClient(Timeouts timeouts) {
+    return HttpClient.newBuilder()
+        // Plain HTTP/1.1: the JDK's h2c upgrade attempt buys nothing on a loopback connection.
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(timeouts.connect())
+        .build();
+  }
+
+  /** The timeouts every call of this client is bounded by. */
+  public Timeouts timeouts() {
+    return timeouts;
   }
 
   private static String checkedBaseUrl(String baseUrl) {
@@ -107,7 +185,7 @@ public final class CacheServiceClient {
       throw new IllegalArgumentException(
           "'" + tenant + "' is not a tenant name (1-63 lowercase letters, digits and '-')");
     }
-    return new CacheServiceClient(baseUrl, farmToken, http, tenant);
+    return new CacheServiceClient(baseUrl, farmToken, http, timeouts, tenant);
   }
 
   /** The tenant this client acts for, if any. */
@@ -234,25 +312,28 @@ public final class CacheServiceClient {
   }
 
   private Optional<Path> download(String path, Digest digest, Path dest) {
-    HttpResponse<InputStream> response =
-        send(request(path).GET().build(), BodyHandlers.ofInputStream());
-    try (InputStream body = response.body()) {
-      if (response.statusCode() == 404) {
-        return Optional.empty();
-      }
-      if (response.statusCode() != 200) {
-        throw refused(response.statusCode(), "GET " + path, readAll(body));
-      }
+    try {
       Path parent = dest.toAbsolutePath().getParent();
       Files.createDirectories(parent);
       Path temp = Files.createTempFile(parent, ".kiln-download-", ".tmp");
       try {
-        MessageDigest sha256 = Digest.newSha256();
-        try (InputStream hashing = new DigestInputStream(body, sha256);
-            OutputStream out = Files.newOutputStream(temp)) {
-          hashing.transferTo(out);
+        // A 200 streams into the temp file (body null); anything else is read as the service's
+        // text.
+        HttpResponse<String> response =
+            transfer(
+                request(path).GET().build(),
+                info ->
+                    info.statusCode() == 200
+                        ? BodySubscribers.mapping(BodySubscribers.ofFile(temp), ignored -> null)
+                        : BodySubscribers.ofString(StandardCharsets.UTF_8),
+                new Progress());
+        if (response.statusCode() == 404) {
+          return Optional.empty();
         }
-        Digest received = Digest.fromSha256(sha256);
+        if (response.statusCode() != 200) {
+          throw refused(response.statusCode(), "GET " + path, response.body());
+        }
+        Digest received = Digest.compute(temp);
         if (!received.equals(digest)) {
           throw new CacheServiceClientException(
               502,
@@ -314,18 +395,19 @@ public final class CacheServiceClient {
   public Digest putBlob(Path file, Scope scope) {
     Digest digest;
     HttpRequest request;
+    Progress progress = new Progress();
     try {
       digest = Digest.compute(file);
       request =
           scoped(request("/cas/" + digest.hex()), scope, "a blob")
               .header("Content-Type", "application/octet-stream")
-              .PUT(BodyPublishers.ofFile(file))
+              .PUT(progress.watch(BodyPublishers.ofFile(file)))
               .build();
     } catch (IOException e) {
       throw new CacheServiceClientException(
           "could not read " + file + " to upload it: " + e.getMessage(), e);
     }
-    HttpResponse<String> response = send(request, BodyHandlers.ofString());
+    HttpResponse<String> response = transfer(request, BodyHandlers.ofString(), progress);
     if (response.statusCode() != 200 && response.statusCode() != 201) {
       throw refused(response.statusCode(), "PUT /cas/" + digest.hex(), response.body());
     }
@@ -398,10 +480,56 @@ public final class CacheServiceClient {
     return builder.header("X-Kiln-Scope", scope == Scope.PUBLIC ? "public" : "tenant");
   }
 
+  /** A metadata call: the whole exchange is bounded by {@link Timeouts#request()}. */
   private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+    HttpRequest bounded =
+        HttpRequest.newBuilder(request, (name, value) -> true).timeout(timeouts.request()).build();
+    return exchange(bounded, handler, new Progress(), false);
+  }
+
+  /** A blob transfer: fails once no byte moved for {@link Timeouts#transferStall()}. */
+  private <T> HttpResponse<T> transfer(
+      HttpRequest request, HttpResponse.BodyHandler<T> handler, Progress progress) {
+    return exchange(request, handler, progress, true);
+  }
+
+  private <T> HttpResponse<T> exchange(
+      HttpRequest request, HttpResponse.BodyHandler<T> handler, Progress progress, boolean stall) {
+    HttpResponse.BodyHandler<T> watched = info -> progress.watch(handler.apply(info));
+    long limit = (stall ? timeouts.transferStall() : timeouts.request()).toNanos();
+    long started = System.nanoTime();
+    CompletableFuture<HttpResponse<T>> answer = http.sendAsync(request, watched);
     try {
-      return http.send(request, handler);
-    } catch (IOException e) {
+      while (true) {
+        long remaining = (stall ? progress.last() : started) + limit - System.nanoTime();
+        if (remaining <= 0) {
+          answer.cancel(true);
+          throw timedOut(request, stall, null);
+        }
+        try {
+          return answer.get(remaining, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException notYet) {
+          // Loop: a transfer that moved bytes meanwhile gets a new window.
+        }
+      }
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (cause instanceof HttpConnectTimeoutException) {
+        throw new CacheServiceClientException(
+            "could not connect to cache-service at "
+                + baseUrl
+                + " within "
+                + human(timeouts.connect())
+                + " (the client's connect timeout; "
+                + request.method()
+                + " "
+                + request.uri()
+                + ")",
+            cause);
+      }
+      if (cause instanceof HttpTimeoutException) {
+        throw timedOut(request, stall, cause);
+      }
       throw new CacheServiceClientException(
           "cache-service at "
               + baseUrl
@@ -410,9 +538,10 @@ public final class CacheServiceClient {
               + " "
               + request.uri().getPath()
               + "): "
-              + e,
-          e);
+              + cause,
+          cause);
     } catch (InterruptedException e) {
+      answer.cancel(true);
       Thread.currentThread().interrupt();
       throw new CacheServiceClientException(
           "interrupted while calling cache-service at "
@@ -423,6 +552,110 @@ public final class CacheServiceClient {
               + request.uri().getPath()
               + ")",
           e);
+    }
+  }
+
+  private CacheServiceClientException timedOut(
+      HttpRequest request, boolean stall, Throwable cause) {
+    String what = request.method() + " " + request.uri();
+    String message =
+        stall
+            ? "cache-service at "
+                + baseUrl
+                + " stalled: "
+                + what
+                + " moved no bytes for "
+                + human(timeouts.transferStall())
+                + " (the client's transfer-stall timeout)"
+            : "cache-service at "
+                + baseUrl
+                + " did not answer "
+                + what
+                + " within "
+                + human(timeouts.request())
+                + " (the client's request timeout)";
+    return new CacheServiceClientException(
+        message, cause != null ? cause : new HttpTimeoutException(message));
+  }
+
+  private static String human(Duration d) {
+    long millis = d.toMillis();
+    return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
+  }
+
+  /** When bytes last moved in one exchange, fed by the request body and the answer. */
+  private static final class Progress {
+    private final AtomicLong last = new AtomicLong(System.nanoTime());
+
+    long last() {
+      return last.get();
+    }
+
+    void tick() {
+      last.set(System.nanoTime());
+    }
+
+    <T> BodySubscriber<T> watch(BodySubscriber<T> body) {
+      tick(); // the answer's headers arrived
+      return new BodySubscriber<>() {
+        @Override
+        public CompletionStage<T> getBody() {
+          return body.getBody();
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription subscription) {
+          body.onSubscribe(subscription);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> item) {
+          tick();
+          body.onNext(item);
+        }
+
+        @Override
+        public void onError(Throwable throwable) {
+          body.onError(throwable);
+        }
+
+        @Override
+        public void onComplete() {
+          body.onComplete();
+        }
+      };
+    }
+
+    HttpRequest.BodyPublisher watch(HttpRequest.BodyPublisher publisher) {
+      if (publisher.contentLength() <= 0) {
+        return publisher; // empty (or unknown length): nothing worth watching, keep the framing
+      }
+      return BodyPublishers.fromPublisher(
+          subscriber ->
+              publisher.subscribe(
+                  new Flow.Subscriber<ByteBuffer>() {
+                    @Override
+                    public void onSubscribe(Flow.Subscription subscription) {
+                      subscriber.onSubscribe(subscription);
+                    }
+
+                    @Override
+                    public void onNext(ByteBuffer item) {
+                      tick();
+                      subscriber.onNext(item);
+                    }
+
+                    @Override
+                    public void onError(Throwable throwable) {
+                      subscriber.onError(throwable);
+                    }
+
+                    @Override
+                    public void onComplete() {
+                      subscriber.onComplete();
+                    }
+                  }),
+          publisher.contentLength());
     }
   }
 
@@ -453,9 +686,5 @@ public final class CacheServiceClient {
       }
     }
     return text;
-  }
-
-  private static String readAll(InputStream body) throws IOException {
-    return new String(body.readAllBytes(), StandardCharsets.UTF_8);
   }
 }
