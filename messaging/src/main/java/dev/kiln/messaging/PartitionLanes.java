@@ -1,4 +1,4 @@
-package dev.kiln.coordinator;
+package dev.kiln.messaging;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -19,42 +19,70 @@ import org.slf4j.LoggerFactory;
 /**
  * Processes consumed records one at a time per partition, in offset order, and commits each
  * record's offset only after its processing finished, so a crash loses nothing and redelivers at
- * most the record in flight. A build's events share a key, hence a partition, hence a lane: they
- * are applied in order.
+ * most the record in flight. Records sharing a key share a partition, hence a lane: they are
+ * applied in order.
  *
- * <p>Partitions are processed concurrently with each other. A lane whose queue grows long pauses
- * its partition (the consumer keeps polling the others and stays in the group) and resumes it once
- * the queue is empty. A record whose processing fails (e.g. Kafka unavailable for longer than the
- * producer's delivery timeout) is retried with backoff, holding its lane, because skipping it would
- * lose a build step. Used from the verticle's event loop only.
+ * <p>Partitions are processed concurrently with each other. A lane whose queue grows to {@code
+ * pauseAt} records pauses its partition (the consumer keeps polling the others and stays in the
+ * group) and resumes it once the queue is empty. A record whose processing fails (e.g. Kafka
+ * unavailable for longer than the producer's delivery timeout) is retried with backoff, holding its
+ * lane, because skipping it would lose a step.
+ *
+ * <p><b>Revocation.</b> Once a partition is revoked its lane is dropped: queued records are
+ * forgotten (the new owner reads them from the committed offset), a record still in flight is not
+ * retried, and when it finishes its offset is <em>not</em> committed and the partition is not
+ * resumed. The new owner processes the record again and commits it; a late commit from here could
+ * move the group's offset backwards past records the new owner already committed.
+ *
+ * <p>Used from the consumer's context (its event loop) only; it needs no locking.
  */
-final class PartitionLanes {
+public final class PartitionLanes<K, V> {
   private static final Logger LOG = LoggerFactory.getLogger(PartitionLanes.class);
-  private static final long FIRST_RETRY_MILLIS = 500;
-  private static final long MAX_RETRY_MILLIS = 30_000;
+  public static final long FIRST_RETRY_MILLIS = 500;
+  public static final long MAX_RETRY_MILLIS = 30_000;
 
   /** Handles one record; the future completes when everything it caused is acknowledged. */
-  interface RecordProcessor {
-    Future<Void> process(KafkaConsumerRecord<String, byte[]> record);
+  @FunctionalInterface
+  public interface RecordProcessor<K, V> {
+    Future<Void> process(KafkaConsumerRecord<K, V> record);
   }
 
   private final Vertx vertx;
-  private final KafkaConsumer<String, byte[]> consumer;
-  private final RecordProcessor processor;
+  private final KafkaConsumer<K, V> consumer;
+  private final RecordProcessor<K, V> processor;
   private final int pauseAt;
+  private final long firstRetryMillis;
+  private final long maxRetryMillis;
   private final Map<TopicPartition, Lane> lanes = new HashMap<>();
   private final List<Lane> busy = new ArrayList<>();
   private boolean stopping;
+  private long committed;
 
-  PartitionLanes(
-      Vertx vertx, KafkaConsumer<String, byte[]> consumer, RecordProcessor processor, int pauseAt) {
+  public PartitionLanes(
+      Vertx vertx, KafkaConsumer<K, V> consumer, RecordProcessor<K, V> processor, int pauseAt) {
+    this(vertx, consumer, processor, pauseAt, FIRST_RETRY_MILLIS, MAX_RETRY_MILLIS);
+  }
+
+  public PartitionLanes(
+      Vertx vertx,
+      KafkaConsumer<K, V> consumer,
+      RecordProcessor<K, V> processor,
+      int pauseAt,
+      long firstRetryMillis,
+      long maxRetryMillis) {
+    if (pauseAt < 1) {
+      throw new IllegalArgumentException("pauseAt must be at least 1: " + pauseAt);
+    }
     this.vertx = vertx;
     this.consumer = consumer;
     this.processor = processor;
     this.pauseAt = pauseAt;
+    this.firstRetryMillis = firstRetryMillis;
+    this.maxRetryMillis = maxRetryMillis;
   }
 
-  void accept(KafkaConsumerRecord<String, byte[]> record) {
+  /** Queues a consumed record in its partition's lane; hand this to {@code consumer.handler}. */
+  public void accept(KafkaConsumerRecord<K, V> record) {
     if (stopping) {
       return; // not committed: the partition's next owner gets it again
     }
@@ -71,9 +99,11 @@ final class PartitionLanes {
   }
 
   /**
-   * Forgets queued records of partitions this consumer no longer owns; their new owner reads them.
+   * Drops the lanes of partitions this consumer no longer owns: queued records are forgotten and a
+   * record in flight will neither be committed nor resume its partition. Call it from the
+   * consumer's partitions-revoked handler.
    */
-  void revoked(Set<TopicPartition> partitions) {
+  public void revoked(Set<TopicPartition> partitions) {
     for (TopicPartition partition : partitions) {
       Lane lane = lanes.remove(partition);
       if (lane != null) {
@@ -84,7 +114,7 @@ final class PartitionLanes {
   }
 
   /** Stops taking records and completes once the records in flight are done (or given up). */
-  Future<Void> drain() {
+  public Future<Void> drain() {
     stopping = true;
     List<Future<Void>> inFlight = new ArrayList<>();
     for (Lane lane : List.copyOf(busy)) {
@@ -100,9 +130,14 @@ final class PartitionLanes {
     return Future.join(inFlight).mapEmpty();
   }
 
+  /** How many record offsets these lanes have committed successfully. */
+  public long committed() {
+    return committed;
+  }
+
   private final class Lane {
     final TopicPartition partition;
-    final ArrayDeque<KafkaConsumerRecord<String, byte[]>> queue = new ArrayDeque<>();
+    final ArrayDeque<KafkaConsumerRecord<K, V>> queue = new ArrayDeque<>();
     boolean inFlight;
     boolean paused;
     boolean revoked;
@@ -123,7 +158,7 @@ final class PartitionLanes {
       run(queue.poll(), 1);
     }
 
-    void run(KafkaConsumerRecord<String, byte[]> record, int attempt) {
+    void run(KafkaConsumerRecord<K, V> record, int attempt) {
       retryTimer = -1;
       Future<Void> processed;
       try {
@@ -138,8 +173,7 @@ final class PartitionLanes {
                 finish();
                 return;
               }
-              long delay =
-                  Math.min(MAX_RETRY_MILLIS, FIRST_RETRY_MILLIS << Math.min(attempt - 1, 16));
+              long delay = Math.min(maxRetryMillis, firstRetryMillis << Math.min(attempt - 1, 16));
               LOG.error(
                   "processing {}-{}@{} failed (attempt {}); retrying in {} ms: {}",
                   record.topic(),
@@ -151,18 +185,31 @@ final class PartitionLanes {
               retryTimer = vertx.setTimer(delay, id -> run(record, attempt + 1));
               return;
             }
+            if (revoked) {
+              // The partition's new owner processes this record again and commits it; a commit from
+              // here could move the group's offset backwards past what the new owner committed.
+              LOG.info(
+                  "{}-{}@{} finished after its partition was revoked; not committed",
+                  record.topic(),
+                  record.partition(),
+                  record.offset());
+              finish();
+              return;
+            }
             consumer
                 .commit(Map.of(partition, new OffsetAndMetadata(record.offset() + 1, "")))
                 .onComplete(
-                    committed -> {
-                      if (committed.failed()) {
-                        // Harmless: the record is redelivered and the state machine ignores it.
+                    done -> {
+                      if (done.failed()) {
+                        // Harmless: the record is redelivered and processing must be idempotent.
                         LOG.warn(
                             "could not commit {}-{}@{}: {}",
                             record.topic(),
                             record.partition(),
                             record.offset(),
-                            committed.cause().toString());
+                            done.cause().toString());
+                      } else {
+                        committed++;
                       }
                       finish();
                     });
