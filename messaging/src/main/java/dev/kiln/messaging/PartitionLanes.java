@@ -55,8 +55,10 @@ public final class PartitionLanes<K, V> {
   private final long maxRetryMillis;
   private final Map<TopicPartition, Lane> lanes = new HashMap<>();
   private final List<Lane> busy = new ArrayList<>();
+  private final java.util.concurrent.atomic.AtomicLong committed =
+      new java.util.concurrent.atomic.AtomicLong();
+  private String commitMetadata = "";
   private boolean stopping;
-  private long committed;
 
   public PartitionLanes(
       Vertx vertx, KafkaConsumer<K, V> consumer, RecordProcessor<K, V> processor, int pauseAt) {
@@ -79,6 +81,21 @@ public final class PartitionLanes<K, V> {
     this.pauseAt = pauseAt;
     this.firstRetryMillis = firstRetryMillis;
     this.maxRetryMillis = maxRetryMillis;
+  }
+
+  /** Sets the metadata stored with each committed offset (e.g. who committed it). */
+  public PartitionLanes<K, V> commitMetadata(String metadata) {
+    this.commitMetadata = metadata == null ? "" : metadata;
+    return this;
+  }
+
+  /**
+   * Whether records of {@code partition} are still this consumer's to process: false once it was
+   * revoked (until a record of it is accepted again) or the lanes are draining. A processor that
+   * retries steps of its own stops retrying when this turns false.
+   */
+  public boolean owns(TopicPartition partition) {
+    return !stopping && lanes.containsKey(partition);
   }
 
   /** Queues a consumed record in its partition's lane; hand this to {@code consumer.handler}. */
@@ -130,9 +147,9 @@ public final class PartitionLanes<K, V> {
     return Future.join(inFlight).mapEmpty();
   }
 
-  /** How many record offsets these lanes have committed successfully. */
+  /** How many record offsets these lanes have committed successfully; readable from any thread. */
   public long committed() {
-    return committed;
+    return committed.get();
   }
 
   private final class Lane {
@@ -197,7 +214,8 @@ public final class PartitionLanes<K, V> {
               return;
             }
             consumer
-                .commit(Map.of(partition, new OffsetAndMetadata(record.offset() + 1, "")))
+                .commit(
+                    Map.of(partition, new OffsetAndMetadata(record.offset() + 1, commitMetadata)))
                 .onComplete(
                     done -> {
                       if (done.failed()) {
@@ -209,7 +227,7 @@ public final class PartitionLanes<K, V> {
                             record.offset(),
                             done.cause().toString());
                       } else {
-                        committed++;
+                        committed.incrementAndGet();
                       }
                       finish();
                     });
