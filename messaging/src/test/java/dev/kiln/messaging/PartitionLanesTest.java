@@ -101,7 +101,9 @@ class PartitionLanesTest {
     on(
         () -> {
           consumer = KafkaConsumer.create(vertx, config);
-          lanes = new PartitionLanes<>(vertx, consumer, this::process, pauseAt, 20, 100);
+          lanes =
+              new PartitionLanes<>(vertx, consumer, this::process, pauseAt, 20, 100)
+                  .commitMetadata("lanes-test");
           consumer.handler(lanes::accept);
           return consumer.assign(Set.of(partition));
         });
@@ -138,6 +140,15 @@ class PartitionLanesTest {
           pending.get(offset).complete();
           return Future.succeededFuture();
         });
+  }
+
+  private String committedMetadata() throws Exception {
+    OffsetAndMetadata committed = on(() -> consumer.committed(partition));
+    return committed == null ? null : committed.getMetadata();
+  }
+
+  private boolean owns() throws Exception {
+    return on(() -> Future.succeededFuture(lanes.owns(partition)));
   }
 
   private Long committedOffset() throws Exception {
@@ -189,6 +200,7 @@ class PartitionLanesTest {
     await().atMost(WAIT).until(() -> Long.valueOf(3).equals(committedOffset()));
     assertThat(started).containsExactly(0L, 1L, 2L);
     assertThat(on(() -> Future.succeededFuture(lanes.committed()))).isEqualTo(3L);
+    assertThat(committedMetadata()).isEqualTo("lanes-test");
   }
 
   @Test
@@ -234,12 +246,14 @@ class PartitionLanesTest {
     await().atMost(WAIT).until(() -> pending.containsKey(0L));
     await().atMost(WAIT).until(() -> paused().contains(partition));
 
+    assertThat(owns()).isTrue();
     // The rebalance listener would do this when the group takes the partition away.
     on(
         () -> {
           lanes.revoked(Set.of(partition));
           return Future.succeededFuture();
         });
+    assertThat(owns()).isFalse(); // a processor's own retries stop here
     complete(0);
     // drain() completes once the revoked lane's record is finished, commit attempt included.
     on(() -> lanes.drain());
