@@ -15,6 +15,7 @@ import dev.kiln.events.Topics;
 import dev.kiln.messaging.DeadLetterRouter;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.KafkaTopicsAdmin;
+import dev.kiln.messaging.PartitionLanes;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -84,7 +85,7 @@ public final class CoordinatorVerticle extends VerticleBase {
   private KafkaConsumer<String, byte[]> consumer;
   private KafkaConsumer<String, byte[]> tenantFollower;
   private Map<org.apache.kafka.common.TopicPartition, Long> tenantsEnd = Map.of();
-  private PartitionLanes lanes;
+  private PartitionLanes<String, byte[]> lanes;
   private HttpServer http;
   private long promoteTimer = -1;
 
@@ -383,7 +384,7 @@ public final class CoordinatorVerticle extends VerticleBase {
     props.put("auto.offset.reset", "earliest");
     props.put("max.poll.records", "100");
     consumer = KafkaConsumer.create(vertx, config.kafkaClient().applyTo(props));
-    lanes = new PartitionLanes(vertx, consumer, this::process, PAUSE_PARTITION_AT);
+    lanes = new PartitionLanes<>(vertx, consumer, this::process, PAUSE_PARTITION_AT);
     consumer.partitionsAssignedHandler(
         p -> LOG.info("coordinator {} now owns {} partitions", config.instanceId(), p.size()));
     consumer.partitionsRevokedHandler(

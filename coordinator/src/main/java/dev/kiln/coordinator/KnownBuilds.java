@@ -2,12 +2,15 @@ package dev.kiln.coordinator;
 
 import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.BuildState;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Optional;
+import java.util.TreeSet;
 
 /**
  * The latest snapshot of every build this coordinator knows: its in-memory copy of the compacted
@@ -26,10 +29,38 @@ final class KnownBuilds {
               BuildSnapshot::createdAt, Comparator.nullsFirst(Comparator.naturalOrder()))
           .thenComparing(BuildSnapshot::buildId);
 
+  /** The order of an app's successful builds for the sticky Python rule: latest update last. */
+  private static final Comparator<BuildSnapshot> LAST_UPDATED_LAST =
+      Comparator.comparing(
+              BuildSnapshot::updatedAt, Comparator.nullsFirst(Comparator.naturalOrder()))
+          .thenComparing(BuildSnapshot::buildId);
+
   private final Map<String, BuildSnapshot> byId = new HashMap<>();
 
   /** Unfinished builds per tenant: what quotas count, kept so a push never scans history. */
   private final Map<String, Map<String, BuildSnapshot>> unfinishedByTenant = new HashMap<>();
+
+  /**
+   * Every build per tenant, and per app within it, kept in the orders the lookups need, so listing
+   * a tenant's or an app's builds and the sticky-Python lookup touch that tenant's or app's builds
+   * only (and only as many as they return), never every build this coordinator knows.
+   */
+  private final Map<String, TenantBuilds> byTenant = new HashMap<>();
+
+  /** How many snapshots the tenant and app lookups have looked at: their cost, for tests. */
+  private long visited;
+
+  private static final class TenantBuilds {
+    final NavigableSet<BuildSnapshot> newestFirst = new TreeSet<>(NEWEST_FIRST);
+    final Map<String, AppBuilds> byApp = new HashMap<>();
+  }
+
+  private static final class AppBuilds {
+    final NavigableSet<BuildSnapshot> newestFirst = new TreeSet<>(NEWEST_FIRST);
+
+    /** Successful builds that resolved a Python version, by last update. */
+    final NavigableSet<BuildSnapshot> pythonSucceeded = new TreeSet<>(LAST_UPDATED_LAST);
+  }
 
   Optional<BuildSnapshot> get(String buildId) {
     return Optional.ofNullable(byId.get(buildId));
@@ -46,23 +77,54 @@ final class KnownBuilds {
 
   void put(BuildSnapshot snapshot) {
     unindex(byId.put(snapshot.buildId(), snapshot));
+    String tenant = snapshot.push().tenant();
     if (!snapshot.state().isFinal()) {
       unfinishedByTenant
-          .computeIfAbsent(snapshot.push().tenant(), t -> new HashMap<>())
+          .computeIfAbsent(tenant, t -> new HashMap<>())
           .put(snapshot.buildId(), snapshot);
     }
+    TenantBuilds tenantBuilds = byTenant.computeIfAbsent(tenant, t -> new TenantBuilds());
+    tenantBuilds.newestFirst.add(snapshot);
+    AppBuilds app = tenantBuilds.byApp.computeIfAbsent(snapshot.push().app(), a -> new AppBuilds());
+    app.newestFirst.add(snapshot);
+    if (hasSuccessfulPython(snapshot)) {
+      app.pythonSucceeded.add(snapshot);
+    }
+  }
+
+  private static boolean hasSuccessfulPython(BuildSnapshot snapshot) {
+    return snapshot.state() == BuildState.SUCCEEDED
+        && snapshot.plan() != null
+        && snapshot.plan().pythonVersion() != null;
   }
 
   private void unindex(BuildSnapshot old) {
     if (old == null) {
       return;
     }
-    Map<String, BuildSnapshot> unfinished = unfinishedByTenant.get(old.push().tenant());
+    String tenant = old.push().tenant();
+    Map<String, BuildSnapshot> unfinished = unfinishedByTenant.get(tenant);
     if (unfinished != null) {
       unfinished.remove(old.buildId());
       if (unfinished.isEmpty()) {
-        unfinishedByTenant.remove(old.push().tenant());
+        unfinishedByTenant.remove(tenant);
       }
+    }
+    TenantBuilds tenantBuilds = byTenant.get(tenant);
+    if (tenantBuilds == null) {
+      return;
+    }
+    tenantBuilds.newestFirst.remove(old);
+    AppBuilds app = tenantBuilds.byApp.get(old.push().app());
+    if (app != null) {
+      app.newestFirst.remove(old);
+      app.pythonSucceeded.remove(old);
+      if (app.newestFirst.isEmpty()) {
+        tenantBuilds.byApp.remove(old.push().app());
+      }
+    }
+    if (tenantBuilds.newestFirst.isEmpty()) {
+      byTenant.remove(tenant);
     }
   }
 
@@ -101,12 +163,29 @@ final class KnownBuilds {
 
   /** A tenant's builds (optionally of one app), newest first, at most {@code limit}. */
   List<BuildSnapshot> list(String tenant, String app, int limit) {
-    return byId.values().stream()
-        .filter(s -> s.push().tenant().equals(tenant))
-        .filter(s -> app == null || s.push().app().equals(app))
-        .sorted(NEWEST_FIRST)
-        .limit(limit)
-        .toList();
+    TenantBuilds tenantBuilds = byTenant.get(tenant);
+    if (tenantBuilds == null) {
+      return List.of();
+    }
+    NavigableSet<BuildSnapshot> builds;
+    if (app == null) {
+      builds = tenantBuilds.newestFirst;
+    } else {
+      AppBuilds appBuilds = tenantBuilds.byApp.get(app);
+      if (appBuilds == null) {
+        return List.of();
+      }
+      builds = appBuilds.newestFirst;
+    }
+    List<BuildSnapshot> page = new ArrayList<>(Math.max(0, Math.min(limit, builds.size())));
+    for (BuildSnapshot snapshot : builds) {
+      if (page.size() >= limit) {
+        break;
+      }
+      visited++;
+      page.add(snapshot);
+    }
+    return List.copyOf(page);
   }
 
   /**
@@ -114,15 +193,17 @@ final class KnownBuilds {
    * rule: an app that pinned nothing keeps the minor version it was last built with.
    */
   String previousPython(String tenant, String app) {
-    return byId.values().stream()
-        .filter(s -> s.state() == BuildState.SUCCEEDED)
-        .filter(s -> s.push().tenant().equals(tenant) && s.push().app().equals(app))
-        .filter(s -> s.plan() != null && s.plan().pythonVersion() != null)
-        .max(
-            Comparator.comparing(
-                    BuildSnapshot::updatedAt, Comparator.nullsFirst(Comparator.naturalOrder()))
-                .thenComparing(BuildSnapshot::buildId))
-        .map(s -> s.plan().pythonVersion())
-        .orElse(null);
+    TenantBuilds tenantBuilds = byTenant.get(tenant);
+    AppBuilds appBuilds = tenantBuilds == null ? null : tenantBuilds.byApp.get(app);
+    if (appBuilds == null || appBuilds.pythonSucceeded.isEmpty()) {
+      return null;
+    }
+    visited++;
+    return appBuilds.pythonSucceeded.last().plan().pythonVersion();
+  }
+
+  /** How many snapshots {@link #list} and {@link #previousPython} have looked at so far. */
+  long visited() {
+    return visited;
   }
 }

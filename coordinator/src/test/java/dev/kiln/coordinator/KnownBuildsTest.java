@@ -58,9 +58,78 @@ class KnownBuildsTest {
     assertThat(builds.size()).isZero();
   }
 
+  @Test
+  void perAppLookupsLookOnlyAtThatAppsBuildsHoweverManyOthersExist() {
+    // 20,000 builds of other apps and tenants, all successful with a Python version.
+    for (int i = 0; i < 20_000; i++) {
+      String tenant = i % 2 == 0 ? "acme" : "other";
+      builds.put(
+          snapshot(
+              tenant, "app" + (i % 100), commit(i), BuildState.SUCCEEDED, "3.9.20", 1_000 + i));
+    }
+    builds.put(snapshot("acme", "web", commit(90_001), BuildState.SUCCEEDED, "3.11.9", 10));
+    builds.put(snapshot("acme", "web", commit(90_002), BuildState.SUCCEEDED, "3.12.7", 20));
+    builds.put(snapshot("acme", "web", commit(90_003), BuildState.FAILED, "3.13.5", 30));
+
+    long before = builds.visited();
+    assertThat(builds.previousPython("acme", "web")).isEqualTo("3.12.7");
+    assertThat(builds.previousPython("acme", "nothing-yet")).isNull();
+    assertThat(builds.visited() - before).isEqualTo(1);
+
+    before = builds.visited();
+    assertThat(builds.list("acme", "web", 100))
+        .extracting(s -> s.plan().pythonVersion())
+        .containsExactly("3.13.5", "3.12.7", "3.11.9");
+    assertThat(builds.visited() - before).isEqualTo(3);
+
+    before = builds.visited();
+    List<BuildSnapshot> newest = builds.list("acme", null, 5);
+    assertThat(newest).hasSize(5).allMatch(s -> s.push().tenant().equals("acme"));
+    assertThat(newest.get(0).createdAt()).isEqualTo(Instant.ofEpochSecond(1_000 + 19_998));
+    assertThat(builds.visited() - before).isEqualTo(5);
+  }
+
+  @Test
+  void theIndexesFollowUpdatesAndUndoneWrites() {
+    BuildSnapshot older = snapshot("acme", "web", '1', BuildState.SUCCEEDED, "3.11.9", 10);
+    BuildSnapshot running = snapshot("acme", "web", '2', BuildState.ASSEMBLING, "3.12.7", 20);
+    builds.put(older);
+    builds.put(running);
+    assertThat(builds.previousPython("acme", "web")).isEqualTo("3.11.9");
+
+    BuildSnapshot succeeded =
+        running.toBuilder()
+            .state(BuildState.SUCCEEDED)
+            .updatedAt(Instant.ofEpochSecond(25))
+            .build();
+    builds.put(succeeded);
+    assertThat(builds.previousPython("acme", "web")).isEqualTo("3.12.7");
+    assertThat(builds.list("acme", "web", 10)).containsExactly(succeeded, older);
+    assertThat(builds.list("acme", null, 10)).containsExactly(succeeded, older);
+
+    // A write that could not be published is undone: the lookups forget it too.
+    builds.restore(succeeded.buildId(), running);
+    assertThat(builds.previousPython("acme", "web")).isEqualTo("3.11.9");
+    assertThat(builds.list("acme", "web", 10)).containsExactly(running, older);
+    builds.restore(running.buildId(), null);
+    builds.restore(older.buildId(), null);
+    assertThat(builds.previousPython("acme", "web")).isNull();
+    assertThat(builds.list("acme", null, 10)).isEmpty();
+    assertThat(builds.size()).isZero();
+  }
+
+  private static String commit(int i) {
+    return String.format("%040x", i);
+  }
+
   private static BuildSnapshot snapshot(
       String tenant, String app, char commitChar, BuildState state, String python, long second) {
-    PushEvent push = Fixtures.push(tenant, app, String.valueOf(commitChar).repeat(40));
+    return snapshot(tenant, app, String.valueOf(commitChar).repeat(40), state, python, second);
+  }
+
+  private static BuildSnapshot snapshot(
+      String tenant, String app, String commit, BuildState state, String python, long second) {
+    PushEvent push = Fixtures.push(tenant, app, commit);
     BuildPlanSummary plan =
         python == null
             ? null

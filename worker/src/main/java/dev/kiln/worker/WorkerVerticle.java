@@ -7,6 +7,7 @@ import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.TaskResult;
 import dev.kiln.messaging.DeadLetterRouter;
 import dev.kiln.messaging.EventPublisher;
+import dev.kiln.messaging.PartitionLanes;
 import dev.kiln.worker.fetch.SourceFetcher;
 import dev.kiln.worker.fetch.SourceSnapshots;
 import dev.kiln.worker.fs.BackgroundDeleter;
@@ -18,10 +19,7 @@ import io.vertx.core.WorkerExecutor;
 import io.vertx.kafka.client.common.TopicPartition;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
-import io.vertx.kafka.client.consumer.OffsetAndMetadata;
 import java.nio.file.Files;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -58,10 +56,8 @@ public final class WorkerVerticle extends VerticleBase {
 
   private final WorkerConfig config;
   private final StepsFactory stepsFactory;
-  private final Map<TopicPartition, Lane> lanes = new HashMap<>();
   private final Set<Integer> assigned = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final AtomicInteger revocations = new AtomicInteger();
-  private final AtomicInteger committedTasks = new AtomicInteger();
 
   private Context context;
   private BackgroundDeleter deleter;
@@ -70,6 +66,7 @@ public final class WorkerVerticle extends VerticleBase {
   private DeadLetterRouter deadLetters;
   private WorkerExecutor executor;
   private KafkaConsumer<String, byte[]> consumer;
+  private PartitionLanes<String, byte[]> lanes;
   private boolean stopping;
 
   public WorkerVerticle(WorkerConfig config, StepsFactory stepsFactory) {
@@ -137,6 +134,11 @@ public final class WorkerVerticle extends VerticleBase {
                   vertx.createSharedWorkerExecutor(
                       "kiln-worker-" + config.workerId(), config.concurrency(), 24, TimeUnit.HOURS);
               consumer = KafkaConsumer.create(vertx, consumerSettings());
+              // One record in flight per partition, paused while it runs (pause at 1), committed
+              // with this worker's id after its result is acknowledged, never after a revoke.
+              lanes =
+                  new PartitionLanes<>(vertx, consumer, this::handle, 1)
+                      .commitMetadata(config.workerId());
               consumer.partitionsAssignedHandler(this::onAssigned);
               consumer.partitionsRevokedHandler(this::onRevoked);
               consumer.exceptionHandler(
@@ -159,6 +161,9 @@ public final class WorkerVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     stopping = true;
+    if (lanes != null) {
+      lanes.drain(); // takes no more records; running tasks are not committed once closed
+    }
     Future<Void> closed = consumer == null ? Future.succeededFuture() : consumer.close();
     return closed
         .eventually(() -> publisher == null ? Future.succeededFuture() : publisher.close())
@@ -188,7 +193,7 @@ public final class WorkerVerticle extends VerticleBase {
 
   /** How many task records this worker has committed. */
   public int committedTasks() {
-    return committedTasks.get();
+    return lanes == null ? 0 : (int) lanes.committed();
   }
 
   private Map<String, String> consumerSettings() {
@@ -216,7 +221,6 @@ public final class WorkerVerticle extends VerticleBase {
 
   private void onAssigned(Set<TopicPartition> partitions) {
     for (TopicPartition partition : partitions) {
-      lanes.computeIfAbsent(partition, Lane::new);
       assigned.add(partition.getPartition());
     }
     LOG.info("worker {} assigned {}", config.workerId(), partitions);
@@ -228,81 +232,22 @@ public final class WorkerVerticle extends VerticleBase {
     }
     for (TopicPartition partition : partitions) {
       assigned.remove(partition.getPartition());
-      Lane lane = lanes.remove(partition);
-      if (lane != null) {
-        // Records not started yet belong to the partition's next owner; a running task finishes
-        // and reports, and its commit is harmless either way.
-        lane.queue.clear();
-        lane.revoked = true;
-      }
     }
+    // Records not started yet belong to the partition's next owner; a running task finishes and
+    // reports, but its offset is not committed (the new owner runs it again and commits it).
+    lanes.revoked(partitions);
     LOG.info("worker {} lost {}", config.workerId(), partitions);
   }
 
   private void onRecord(KafkaConsumerRecord<String, byte[]> record) {
-    TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-    Lane lane = lanes.get(partition);
-    if (stopping || lane == null) {
+    if (stopping || !assigned.contains(record.partition())) {
       return; // not ours (any more): not committed, the owner reads it
     }
-    lane.queue.add(record);
-    if (!lane.paused) {
-      lane.paused = true;
-      consumer
-          .pause(partition)
-          .onFailure(e -> LOG.warn("could not pause {}: {}", partition, e.toString()));
-    }
-    lane.pump();
+    lanes.accept(record);
   }
 
-  /** One partition's records, handled one at a time in offset order. Event loop only. */
-  private final class Lane {
-    final TopicPartition partition;
-    final Deque<KafkaConsumerRecord<String, byte[]>> queue = new ArrayDeque<>();
-    boolean busy;
-    boolean paused;
-    boolean revoked;
-
-    Lane(TopicPartition partition) {
-      this.partition = partition;
-    }
-
-    void pump() {
-      if (busy || revoked || stopping) {
-        return;
-      }
-      KafkaConsumerRecord<String, byte[]> record = queue.poll();
-      if (record == null) {
-        if (paused) {
-          paused = false;
-          consumer
-              .resume(partition)
-              .onFailure(e -> LOG.warn("could not resume {}: {}", partition, e.toString()));
-        }
-        return;
-      }
-      busy = true;
-      handle(record, this)
-          // A revoked partition's new owner runs its uncommitted tasks again and commits them; a
-          // late commit from here could move its committed offset backwards.
-          .compose(done -> revoked ? Future.<Void>succeededFuture() : commit(record))
-          .onComplete(
-              done -> {
-                if (done.failed()) {
-                  LOG.warn(
-                      "task record {}-{}@{} is not committed and will be delivered again: {}",
-                      record.topic(),
-                      record.partition(),
-                      record.offset(),
-                      done.cause().toString());
-                }
-                busy = false;
-                pump();
-              });
-    }
-  }
-
-  private Future<Void> handle(KafkaConsumerRecord<String, byte[]> record, Lane lane) {
+  private Future<Void> handle(KafkaConsumerRecord<String, byte[]> record) {
+    TopicPartition lane = new TopicPartition(record.topic(), record.partition());
     return retrying(() -> deadLetters.decode(record), lane)
         .compose(
             decoded -> {
@@ -319,7 +264,7 @@ public final class WorkerVerticle extends VerticleBase {
             });
   }
 
-  private Future<Void> runTask(BuildTask task, Lane lane) {
+  private Future<Void> runTask(BuildTask task, TopicPartition lane) {
     LOG.info("worker {} runs {} (attempt {})", config.workerId(), task.taskId(), task.attempt());
     KafkaLogSink log = new KafkaLogSink(context, publisher, config.topics().logs(), task);
     return executor
@@ -364,33 +309,26 @@ public final class WorkerVerticle extends VerticleBase {
     return flushed.future();
   }
 
-  private Future<Void> commit(KafkaConsumerRecord<String, byte[]> record) {
-    TopicPartition partition = new TopicPartition(record.topic(), record.partition());
-    return consumer
-        .commit(Map.of(partition, new OffsetAndMetadata(record.offset() + 1, config.workerId())))
-        .onSuccess(committed -> committedTasks.incrementAndGet())
-        .mapEmpty();
-  }
-
   /**
    * Retries a Kafka action with backoff while the lane is still ours: a result that cannot be
    * published yet must not be skipped (the offset after it would be committed and the task lost),
    * nor the task run again.
    */
-  private <T> Future<T> retrying(Supplier<Future<T>> action, Lane lane) {
+  private <T> Future<T> retrying(Supplier<Future<T>> action, TopicPartition lane) {
     Promise<T> outcome = Promise.promise();
     attempt(action, lane, outcome, FIRST_RETRY_MILLIS);
     return outcome.future();
   }
 
-  private <T> void attempt(Supplier<Future<T>> action, Lane lane, Promise<T> outcome, long delay) {
+  private <T> void attempt(
+      Supplier<Future<T>> action, TopicPartition lane, Promise<T> outcome, long delay) {
     action
         .get()
         .onComplete(
             result -> {
               if (result.succeeded()) {
                 outcome.complete(result.result());
-              } else if (lane.revoked || stopping) {
+              } else if (stopping || !lanes.owns(lane)) {
                 outcome.fail(result.cause());
               } else {
                 LOG.warn(
