@@ -106,16 +106,7 @@ public final class Farm implements AutoCloseable {
           "-----> Starting the cache-service (upstream index: " + settings.upstreamIndex() + ")");
       CacheServiceVerticle cache =
           new CacheServiceVerticle(
-              new CacheServiceConfig(
-                      settings.home().resolve("store"),
-                      settings.upstreamIndex(),
-                      "127.0.0.1",
-                      settings.cachePort(),
-                      settings.indexPageTtl())
-                  .withNltkDataUrl(settings.nltkDataUrl())
-                  .withFarmTokenSha256(Tokens.sha256Hex(secrets.farmToken()))
-                  .withTenantDirectory(tenantDirectory)
-                  .withMaxStoreBytes(storeBound(settings.home(), say)));
+              cacheServiceConfig(settings, "127.0.0.1", secrets, tenantDirectory, say));
       deployListening(
           vertx, cache, "cache-service", settings.cachePort(), "--cache-port / KILN_CACHE_PORT");
       String cacheUrl = cache.baseUrl();
@@ -287,6 +278,29 @@ public final class Farm implements AutoCloseable {
     if (kafka != null) {
       kafka.close();
     }
+  }
+
+  /**
+   * The cache-service of a farm in {@code settings.home()}: its store, the farm token's hash, the
+   * tenants (their private indexes and store quotas) and the store's bound. {@code kiln up} and
+   * {@code kiln cache-service} run the same.
+   */
+  static CacheServiceConfig cacheServiceConfig(
+      FarmSettings settings,
+      String host,
+      FarmSecrets secrets,
+      TenantsTopicDirectory tenants,
+      Consumer<String> say) {
+    return new CacheServiceConfig(
+            settings.home().resolve("store"),
+            settings.upstreamIndex(),
+            host,
+            settings.cachePort(),
+            settings.indexPageTtl())
+        .withNltkDataUrl(settings.nltkDataUrl())
+        .withFarmTokenSha256(Tokens.sha256Hex(secrets.farmToken()))
+        .withTenantDirectory(tenants)
+        .withMaxStoreBytes(storeBound(settings.home(), say));
   }
 
   /**

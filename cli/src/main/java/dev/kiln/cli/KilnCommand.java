@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
     description = "Kiln turns pushed Python apps into OCI images with buildpack semantics.",
     subcommands = {
       UpCommand.class,
+      CacheServiceCommand.class,
       PushCommand.class,
       PlanCommand.class,
       DemoCommand.class,
