@@ -57,6 +57,14 @@ public final class TenantsTopicDirectory implements TenantDirectory, AutoCloseab
         consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
             .map(p -> new TopicPartition(p.topic(), p.partition()))
             .toList();
+    if (partitions.isEmpty()) {
+      consumer.close(Duration.ZERO);
+      throw new IllegalStateException(
+          "the topic "
+              + topic
+              + " does not exist on the farm's Kafka cluster; start the coordinator first (it"
+              + " creates the farm's topics), or check --kafka and --topic-prefix");
+    }
     consumer.assign(partitions);
     consumer.seekToBeginning(partitions);
     Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(30));

@@ -51,13 +51,25 @@ public final class CacheServiceCommand implements Callable<Integer> {
               + " tenants are kept); `kiln up` runs a whole farm on an embedded broker instead",
           2);
     }
+    requireFarmSecret(settings, "KILN_FARM_TOKEN", FarmSecrets.FARM_TOKEN_FILE);
+    requireFarmSecret(settings, "KILN_SECRET_KEY", FarmSecrets.SECRET_KEY_FILE);
     FarmSecrets secrets = FarmSecrets.loadOrCreate(settings.home());
     Topics topics = Topics.withPrefix(settings.topicPrefix());
-    TenantsTopicDirectory tenants =
-        new TenantsTopicDirectory(
-            settings.kafkaClient().applyTo(Map.of("bootstrap.servers", settings.kafka())),
-            topics.tenants(),
-            SecretBox.fromBase64(secrets.secretKey()));
+    TenantsTopicDirectory tenants;
+    try {
+      tenants =
+          new TenantsTopicDirectory(
+              settings.kafkaClient().applyTo(Map.of("bootstrap.servers", settings.kafka())),
+              topics.tenants(),
+              SecretBox.fromBase64(secrets.secretKey()));
+    } catch (RuntimeException e) {
+      throw new UserError(
+          "the cache-service cannot read the tenants from "
+              + settings.kafka()
+              + ": "
+              + e.getMessage(),
+          1);
+    }
     Vertx vertx = Vertx.vertx();
     CacheServiceVerticle cache =
         new CacheServiceVerticle(
@@ -83,5 +95,27 @@ public final class CacheServiceCommand implements Callable<Integer> {
     out.flush();
     stopped.await();
     return 0;
+  }
+
+  /**
+   * A cache-service on its own must check the farm's own token and open its sealed passwords: a
+   * secret made up here would match no worker's, so a missing one is an error, never created.
+   */
+  private static void requireFarmSecret(FarmSettings settings, String variable, String file) {
+    String env = System.getenv(variable);
+    if (env != null && !env.isBlank()) {
+      return;
+    }
+    java.nio.file.Path path = FarmSecrets.directory(settings.home()).resolve(file);
+    if (!java.nio.file.Files.isRegularFile(path)) {
+      throw new UserError(
+          "kiln cache-service needs the farm's "
+              + variable
+              + " (or "
+              + path
+              + "), the same the coordinator and the workers have; copy the farm's secrets"
+              + " directory, or set the variable",
+          2);
+    }
   }
 }

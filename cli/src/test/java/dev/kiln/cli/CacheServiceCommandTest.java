@@ -34,6 +34,7 @@ class CacheServiceCommandTest {
   void theCacheServiceRunsInItsOwnProcessAndOnlyTheFarmTokenWritesToIt() throws Exception {
     Path home = temp.resolve("home");
     Path log = temp.resolve("cache-service.log");
+    FarmSecrets.loadOrCreate(home); // the farm's secrets, as the operator hands them on
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       KafkaTopicsAdmin.ensureTopics(kafka.bootstrapServers(), Topics.DEFAULT);
       Process process =
@@ -95,6 +96,43 @@ class CacheServiceCommandTest {
 
     assertThat(exit).isEqualTo(2);
     assertThat(err.toString()).contains("needs --kafka");
+  }
+
+  @Test
+  void withoutTheFarmsSecretsItRefusesToStartAndMakesNoneUp() {
+    Path home = temp.resolve("no-secrets");
+    StringWriter err = new StringWriter();
+    int exit =
+        KilnCommand.commandLine()
+            .setErr(new PrintWriter(err, true))
+            .execute("cache-service", "--home", home.toString(), "--kafka", "127.0.0.1:9");
+
+    assertThat(exit).isEqualTo(2);
+    assertThat(err.toString()).contains("needs the farm's KILN_FARM_TOKEN");
+    assertThat(home.resolve("secrets")).doesNotExist();
+  }
+
+  @Test
+  void withoutTheFarmsTopicsItSaysToStartTheCoordinatorFirst() throws Exception {
+    Path home = temp.resolve("no-topics");
+    FarmSecrets.loadOrCreate(home);
+    StringWriter err = new StringWriter();
+    try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+      int exit =
+          KilnCommand.commandLine()
+              .setErr(new PrintWriter(err, true))
+              .execute(
+                  "cache-service",
+                  "--home",
+                  home.toString(),
+                  "--kafka",
+                  kafka.bootstrapServers(),
+                  "--cache-port",
+                  "0");
+
+      assertThat(exit).isEqualTo(1);
+    }
+    assertThat(err.toString()).contains("does not exist").contains("start the coordinator first");
   }
 
   private HttpResponse<String> send(String url, String method, String token, byte[] body)
