@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.broker.EmbeddedKafka;
 import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.cache.CacheServiceConfig;
 import dev.kiln.cache.CacheServiceVerticle;
@@ -10,7 +11,6 @@ import dev.kiln.events.Topics;
 import dev.kiln.events.security.SecretBox;
 import dev.kiln.events.security.Tokens;
 import dev.kiln.messaging.KafkaTopicsAdmin;
-import dev.kiln.testkit.EmbeddedKafka;
 import dev.kiln.worker.TaskSteps;
 import dev.kiln.worker.WorkerConfig;
 import dev.kiln.worker.WorkerVerticle;
