@@ -10,7 +10,7 @@ import dev.kiln.events.Topics;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.KafkaClientSettings;
 import dev.kiln.messaging.KafkaTopicsAdmin;
-import dev.kiln.testkit.EmbeddedKafka;
+import dev.kiln.broker.EmbeddedKafka;
 import io.vertx.core.Vertx;
 import io.vertx.kafka.client.producer.RecordMetadata;
 import java.nio.charset.StandardCharsets;

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.kiln.events.DeadLetters;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.Topics;
-import dev.kiln.testkit.EmbeddedKafka;
+import dev.kiln.broker.EmbeddedKafka;
 import io.vertx.core.Vertx;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.Topics;
-import dev.kiln.testkit.EmbeddedKafka;
+import dev.kiln.broker.EmbeddedKafka;
 import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
