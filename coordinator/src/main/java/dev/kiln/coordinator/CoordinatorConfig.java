@@ -40,6 +40,10 @@ import java.util.Objects;
  *     attempt; null for {@link #DEFAULT_TASK_LEASE}
  * @param maxTaskAttempts how many times one step is issued before the build fails {@code
  *     worker::lost}; 0 for {@link #DEFAULT_MAX_TASK_ATTEMPTS}
+ * @param buildRetention how long a finished build is kept (listed, served, in {@code kiln.builds})
+ *     after it ended; then it is deleted with a tombstone. An app's latest successful build is kept
+ *     whatever its age (it holds the app's sticky Python version). Null for {@link
+ *     #DEFAULT_BUILD_RETENTION}
  */
 public record CoordinatorConfig(
     String bootstrapServers,
@@ -56,7 +60,8 @@ public record CoordinatorConfig(
     KafkaClientSettings kafkaClient,
     String farmToken,
     Duration taskLease,
-    int maxTaskAttempts) {
+    int maxTaskAttempts,
+    Duration buildRetention) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-coordinator";
@@ -73,6 +78,11 @@ public record CoordinatorConfig(
   public static final Duration MIN_TASK_LEASE = Duration.ofMillis(500);
 
   public static final int MAX_MAX_TASK_ATTEMPTS = 100;
+
+  /** A week: long enough to look into last week's failures, short enough to bound the state. */
+  public static final Duration DEFAULT_BUILD_RETENTION = Duration.ofDays(7);
+
+  public static final Duration MIN_BUILD_RETENTION = Duration.ofSeconds(1);
 
   public CoordinatorConfig {
     requireText(
@@ -110,6 +120,13 @@ public record CoordinatorConfig(
               + " ms (the default is "
               + DEFAULT_TASK_LEASE.toSeconds()
               + " s): workers renew a lease every third of it");
+    }
+    buildRetention = buildRetention == null ? DEFAULT_BUILD_RETENTION : buildRetention;
+    if (buildRetention.compareTo(MIN_BUILD_RETENTION) < 0) {
+      throw new IllegalArgumentException(
+          "buildRetention is "
+              + buildRetention
+              + "; use at least 1 s, e.g. P7D (the default) or P30D to keep builds a month");
     }
     maxTaskAttempts = maxTaskAttempts == 0 ? DEFAULT_MAX_TASK_ATTEMPTS : maxTaskAttempts;
     if (maxTaskAttempts < 1 || maxTaskAttempts > MAX_MAX_TASK_ATTEMPTS) {
@@ -170,7 +187,8 @@ public record CoordinatorConfig(
         KafkaClientSettings.none(),
         null,
         DEFAULT_TASK_LEASE,
-        DEFAULT_MAX_TASK_ATTEMPTS);
+        DEFAULT_MAX_TASK_ATTEMPTS,
+        DEFAULT_BUILD_RETENTION);
   }
 
   /** The sealing box of the secret key, or null when none is configured. */
@@ -195,7 +213,8 @@ public record CoordinatorConfig(
         kafkaClient,
         farmToken,
         taskLease,
-        maxTaskAttempts);
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withSourceRoot(Path sourceRoot) {
@@ -214,7 +233,8 @@ public record CoordinatorConfig(
         kafkaClient,
         farmToken,
         taskLease,
-        maxTaskAttempts);
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withAutoCreateTenants(boolean autoCreateTenants) {
@@ -233,7 +253,8 @@ public record CoordinatorConfig(
         kafkaClient,
         farmToken,
         taskLease,
-        maxTaskAttempts);
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withHttp(String host, int httpPort) {
@@ -252,7 +273,8 @@ public record CoordinatorConfig(
         kafkaClient,
         farmToken,
         taskLease,
-        maxTaskAttempts);
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withConsumerGroup(String consumerGroup) {
@@ -271,7 +293,8 @@ public record CoordinatorConfig(
         kafkaClient,
         farmToken,
         taskLease,
-        maxTaskAttempts);
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withCacheServiceUrl(String cacheServiceUrl) {
@@ -290,7 +313,8 @@ public record CoordinatorConfig(
         kafkaClient,
         farmToken,
         taskLease,
-        maxTaskAttempts);
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withInstanceId(String instanceId) {
@@ -309,7 +333,8 @@ public record CoordinatorConfig(
         kafkaClient,
         farmToken,
         taskLease,
-        maxTaskAttempts);
+        maxTaskAttempts,
+        buildRetention);
   }
 
   /** The same coordinator with the operator's Kafka client settings (SASL, TLS, …). */
@@ -329,7 +354,8 @@ public record CoordinatorConfig(
         kafkaClient,
         farmToken,
         taskLease,
-        maxTaskAttempts);
+        maxTaskAttempts,
+        buildRetention);
   }
 
   /** The farm credential the action-cache lookups send to the cache-service. */
@@ -349,7 +375,8 @@ public record CoordinatorConfig(
         kafkaClient,
         farmToken,
         taskLease,
-        maxTaskAttempts);
+        maxTaskAttempts,
+        buildRetention);
   }
 
   /**
@@ -372,7 +399,29 @@ public record CoordinatorConfig(
         kafkaClient,
         farmToken,
         taskLease,
-        maxTaskAttempts);
+        maxTaskAttempts,
+        buildRetention);
+  }
+
+  /** How long finished builds are kept before they are deleted from kiln.builds. */
+  public CoordinatorConfig withBuildRetention(Duration buildRetention) {
+    return new CoordinatorConfig(
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants,
+        kafkaClient,
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
   }
 
   private static void requireText(String value, String field, String expected) {

@@ -90,6 +90,13 @@ public final class CoordinatorVerticle extends VerticleBase {
   private HttpServer http;
   private long promoteTimer = -1;
   private long leaseTimer = -1;
+  private long retentionTimer = -1;
+
+  /** Builds whose tombstone is being written right now. */
+  private final Set<String> deleting = new java.util.HashSet<>();
+
+  /** At most this many old builds are deleted per look. */
+  private static final int DELETES_PER_LOOK = 500;
 
   /** Builds whose lost task is being issued again right now, so one loss is handled once. */
   private final Set<String> leaseRetries = new java.util.HashSet<>();
@@ -159,6 +166,9 @@ public final class CoordinatorVerticle extends VerticleBase {
               restored = true;
               promoteTimer = vertx.setPeriodic(PROMOTE_EVERY_MS, id -> promoteAll());
               leaseTimer = vertx.setPeriodic(leaseCheckMillis(), id -> retryLostTasks());
+              retentionTimer =
+                  vertx.setPeriodic(retentionCheckMillis(), id -> deleteExpiredBuilds());
+              deleteExpiredBuilds();
               return promoteAll().compose(ignored -> subscribe());
             })
         .onSuccess(
@@ -184,6 +194,9 @@ public final class CoordinatorVerticle extends VerticleBase {
     }
     if (leaseTimer >= 0) {
       vertx.cancelTimer(leaseTimer);
+    }
+    if (retentionTimer >= 0) {
+      vertx.cancelTimer(retentionTimer);
     }
     Future<Void> drained = lanes == null ? Future.succeededFuture() : lanes.drain();
     return drained
@@ -553,6 +566,51 @@ public final class CoordinatorVerticle extends VerticleBase {
       started.add(promote(tenant).recover(e -> Future.succeededFuture()));
     }
     return Future.all(started).mapEmpty();
+  }
+
+  /** How often old builds are looked for: a tenth of the retention, between 1 s and 1 h. */
+  private long retentionCheckMillis() {
+    return Math.max(1_000, Math.min(3_600_000, config.buildRetention().toMillis() / 10));
+  }
+
+  /**
+   * Deletes finished builds older than the retention: a tombstone on {@code kiln.builds} (so no
+   * coordinator restores them again and compaction drops their snapshots), then the in-memory copy.
+   * A tombstone that cannot be written is tried again at the next look.
+   */
+  private void deleteExpiredBuilds() {
+    java.time.Instant cutoff = clock.instant().minus(config.buildRetention());
+    for (BuildSnapshot old : builds.finishedBefore(cutoff, DELETES_PER_LOOK)) {
+      String buildId = old.buildId();
+      if (!deleting.add(buildId)) {
+        continue;
+      }
+      publisher
+          .send(new ProducerRecord<>(topics.builds(), buildId, null))
+          .onComplete(
+              sent -> {
+                deleting.remove(buildId);
+                if (sent.failed()) {
+                  LOG.warn(
+                      "could not delete build {} from {} ({}); trying again later",
+                      buildId,
+                      topics.builds(),
+                      sent.cause().toString());
+                  return;
+                }
+                // Only if nothing changed it meanwhile (a finished build does not change).
+                if (builds.get(buildId).orElse(null) == old) {
+                  builds.restore(buildId, null);
+                  LOG.info(
+                      "deleted build {} of {}/{}: finished {} ago, longer than the retention of {}",
+                      buildId,
+                      old.push().tenant(),
+                      old.push().app(),
+                      Duration.between(old.updatedAt(), clock.instant()).withNanos(0),
+                      config.buildRetention());
+                }
+              });
+    }
   }
 
   /** How often leases are looked at: a fifth of a lease, between 0.1 and 5 s. */

@@ -47,6 +47,9 @@ final class KnownBuilds {
    */
   private final NavigableSet<BuildSnapshot> byLeaseEnd = new TreeSet<>(LEASE_ENDS_FIRST);
 
+  /** Finished builds whose outcome is published, oldest update first: what retention deletes. */
+  private final NavigableSet<BuildSnapshot> finishedOldestFirst = new TreeSet<>(LAST_UPDATED_LAST);
+
   /** Unfinished builds per tenant: what quotas count, kept so a push never scans history. */
   private final Map<String, Map<String, BuildSnapshot>> unfinishedByTenant = new HashMap<>();
 
@@ -91,6 +94,9 @@ final class KnownBuilds {
     if (hasLease(snapshot)) {
       byLeaseEnd.add(snapshot);
     }
+    if (isDone(snapshot)) {
+      finishedOldestFirst.add(snapshot);
+    }
     if (!snapshot.state().isFinal()) {
       unfinishedByTenant
           .computeIfAbsent(tenant, t -> new HashMap<>())
@@ -111,6 +117,10 @@ final class KnownBuilds {
         && snapshot.plan().pythonVersion() != null;
   }
 
+  private static boolean isDone(BuildSnapshot snapshot) {
+    return snapshot.state().isFinal() && snapshot.outcomePublished();
+  }
+
   private static boolean hasLease(BuildSnapshot snapshot) {
     return snapshot.leaseExpiresAt() != null
         && !snapshot.state().isFinal()
@@ -123,6 +133,9 @@ final class KnownBuilds {
     }
     if (hasLease(old)) {
       byLeaseEnd.remove(old);
+    }
+    if (isDone(old)) {
+      finishedOldestFirst.remove(old);
     }
     String tenant = old.push().tenant();
     Map<String, BuildSnapshot> unfinished = unfinishedByTenant.get(tenant);
@@ -189,6 +202,38 @@ final class KnownBuilds {
       ended.add(snapshot);
     }
     return List.copyOf(ended);
+  }
+
+  /**
+   * Finished builds (outcome published) last updated before {@code cutoff}, oldest first, at most
+   * {@code limit}: what retention deletes. An app's most recent successful build is kept whatever
+   * its age, because it holds the app's sticky Python version. Looks at the builds it returns and
+   * at most one kept build per app, never at every build.
+   */
+  List<BuildSnapshot> finishedBefore(java.time.Instant cutoff, int limit) {
+    List<BuildSnapshot> old = new ArrayList<>();
+    for (BuildSnapshot snapshot : finishedOldestFirst) {
+      if (old.size() >= limit) {
+        break;
+      }
+      visited++;
+      if (snapshot.updatedAt() == null || !snapshot.updatedAt().isBefore(cutoff)) {
+        if (snapshot.updatedAt() != null) {
+          break;
+        }
+        continue; // no time at all: never deleted by age
+      }
+      if (!holdsStickyPython(snapshot)) {
+        old.add(snapshot);
+      }
+    }
+    return List.copyOf(old);
+  }
+
+  private boolean holdsStickyPython(BuildSnapshot snapshot) {
+    TenantBuilds tenantBuilds = byTenant.get(snapshot.push().tenant());
+    AppBuilds app = tenantBuilds == null ? null : tenantBuilds.byApp.get(snapshot.push().app());
+    return app != null && !app.pythonSucceeded.isEmpty() && app.pythonSucceeded.last() == snapshot;
   }
 
   /** How many builds have a task out under a lease. */
