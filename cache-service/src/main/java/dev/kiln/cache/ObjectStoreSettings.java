@@ -21,8 +21,10 @@ import java.util.Objects;
  * @param connectTimeout how long opening a connection to the store may take; null means {@link
  *     #DEFAULT_CONNECT_TIMEOUT}
  * @param readTimeout how long the store may send nothing while a request waits for or reads an
- *     answer (a stalled or hung store fails the request instead of holding a worker thread); null
- *     means {@link #DEFAULT_READ_TIMEOUT}
+ *     answer (a stalled or hung store fails the request instead of holding a worker thread), and
+ *     the longest a small request (HEAD, LIST, a reader marker, an action result) may take in
+ *     total, retries included; blob transfers that keep moving are not bounded in total. Null means
+ *     {@link #DEFAULT_READ_TIMEOUT}
  */
 public record ObjectStoreSettings(
     String bucket,
@@ -36,7 +38,9 @@ public record ObjectStoreSettings(
 
   public static final String DEFAULT_REGION = "us-east-1";
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
-  public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(60);
+  // Half the worker client's 60 s request timeout: a silent store answers a worker with 503
+  // before the worker gives up on the cache-service itself.
+  public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(30);
   static final String EXAMPLE = "s3://kiln-store/farm1";
 
   public ObjectStoreSettings {

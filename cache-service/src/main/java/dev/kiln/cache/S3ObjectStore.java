@@ -13,6 +13,7 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
@@ -42,10 +43,16 @@ final class S3ObjectStore implements ObjectStore {
   private final ObjectStoreSettings settings;
   private final S3Client s3;
   private final String root;
+  // Metadata calls (HEAD, LIST, reader markers, action results) are small: bounded in total,
+  // retries included, so a silent store fails them well within a worker's own request timeout.
+  // Blob transfers are bounded by the read timeout as a stall, never in total.
+  private final AwsRequestOverrideConfiguration metadata;
 
   S3ObjectStore(ObjectStoreSettings settings) {
     this.settings = settings;
     this.root = settings.prefix().isEmpty() ? "" : settings.prefix() + "/";
+    this.metadata =
+        AwsRequestOverrideConfiguration.builder().apiCallTimeout(settings.readTimeout()).build();
     AwsCredentialsProvider credentials =
         settings.accessKeyId() == null
             ? DefaultCredentialsProvider.builder().build()
@@ -73,7 +80,9 @@ final class S3ObjectStore implements ObjectStore {
   @Override
   public Optional<Long> size(String key) {
     try {
-      HeadObjectResponse head = s3.headObject(b -> b.bucket(settings.bucket()).key(root + key));
+      HeadObjectResponse head =
+          s3.headObject(
+              b -> b.bucket(settings.bucket()).key(root + key).overrideConfiguration(metadata));
       return Optional.of(head.contentLength());
     } catch (NoSuchKeyException e) {
       return Optional.empty();
@@ -105,7 +114,8 @@ final class S3ObjectStore implements ObjectStore {
   @Override
   public Optional<byte[]> read(String key, long maxBytes) {
     try (ResponseInputStream<GetObjectResponse> in =
-        s3.getObject(b -> b.bucket(settings.bucket()).key(root + key))) {
+        s3.getObject(
+            b -> b.bucket(settings.bucket()).key(root + key).overrideConfiguration(metadata))) {
       Long length = in.response().contentLength();
       if (length != null && length > maxBytes) {
         in.abort();
@@ -151,7 +161,9 @@ final class S3ObjectStore implements ObjectStore {
   @Override
   public void write(String key, byte[] bytes) {
     try {
-      s3.putObject(b -> b.bucket(settings.bucket()).key(root + key), RequestBody.fromBytes(bytes));
+      s3.putObject(
+          b -> b.bucket(settings.bucket()).key(root + key).overrideConfiguration(metadata),
+          RequestBody.fromBytes(bytes));
     } catch (SdkException e) {
       throw failed("PUT", key, e);
     }
@@ -162,7 +174,11 @@ final class S3ObjectStore implements ObjectStore {
     List<String> keys = new ArrayList<>();
     try {
       ListObjectsV2Request request =
-          ListObjectsV2Request.builder().bucket(settings.bucket()).prefix(root + prefix).build();
+          ListObjectsV2Request.builder()
+              .bucket(settings.bucket())
+              .prefix(root + prefix)
+              .overrideConfiguration(metadata)
+              .build();
       for (ListObjectsV2Response page : s3.listObjectsV2Paginator(request)) {
         for (S3Object object : page.contents()) {
           keys.add(object.key().substring(root.length()));
@@ -177,7 +193,7 @@ final class S3ObjectStore implements ObjectStore {
   @Override
   public void requireReady() {
     try {
-      s3.headBucket(b -> b.bucket(settings.bucket()));
+      s3.headBucket(b -> b.bucket(settings.bucket()).overrideConfiguration(metadata));
     } catch (NoSuchBucketException e) {
       throw missingBucket();
     } catch (S3Exception e) {

@@ -268,9 +268,17 @@ class SharedObjectStoreTest {
               });
       acceptor.setDaemon(true);
       acceptor.start();
-      HttpResponse<String> silentAnswer = service.get("/ac/" + digest.hex());
-      assertThat(silentAnswer.statusCode()).isEqualTo(503);
-      assertThat(silentAnswer.body()).contains("object store s3://" + bucket, "failed GET");
+      try {
+        HttpResponse<String> silentAnswer = service.get("/ac/" + digest.hex());
+        assertThat(silentAnswer.statusCode()).isEqualTo(503);
+        assertThat(silentAnswer.body()).contains("object store s3://" + bucket, "failed GET");
+      } finally {
+        silent.close();
+        acceptor.join();
+        for (Socket socket : held) {
+          socket.close();
+        }
+      }
     }
   }
 
