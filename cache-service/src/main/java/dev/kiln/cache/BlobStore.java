@@ -318,9 +318,12 @@ final class BlobStore {
    */
   Path localPath(Digest digest) throws IOException {
     Path path = pathOf(digest);
-    if (remote == null || Files.isRegularFile(path)) {
+    if (Files.isRegularFile(path)) {
       touch(digest);
       return path;
+    }
+    if (remote == null) {
+      throw CacheError.notFound("blob " + digest + " is not in the store");
     }
     Path temp = newTempFile();
     try {

@@ -588,7 +588,27 @@ public final class CacheServiceVerticle extends VerticleBase {
     } else {
       response
           .sendFile(store.pathOf(digest).toString())
-          .onFailure(failure -> LOG.warn("sending {} failed: {}", digest, failure.toString()));
+          .recover(
+              failure -> {
+                if (response.headWritten()) {
+                  return Future.failedFuture(failure);
+                }
+                // Evicted from the local disk between the look-up and the send (a small local
+                // cache in front of a shared store): fetch it again once, or answer the failure
+                // instead of leaving the client waiting.
+                return vertx
+                    .executeBlocking(() -> store.localPath(digest), false)
+                    .compose(again -> response.sendFile(again.toString()));
+              })
+          .onFailure(
+              failure -> {
+                LOG.warn("sending {} failed: {}", digest, failure.toString());
+                if (!response.headWritten()) {
+                  ctx.fail(failure);
+                } else if (!response.ended()) {
+                  ctx.request().connection().close();
+                }
+              });
     }
   }
 
