@@ -189,7 +189,7 @@ final class BuildStateMachine {
             .state(BuildState.DETECTING)
             .attempt(FIRST_ATTEMPT)
             .currentTaskId(BuildTask.taskId(buildId, TaskKind.DETECT, FIRST_ATTEMPT))
-            .leaseExpiresAt(clock.instant().plus(lease))
+            .leaseExpiresAt(null)
             .build();
     return new Decision(
         detecting,
@@ -301,8 +301,10 @@ final class BuildStateMachine {
 
   /**
    * What a new coordinator does for a build it read back from {@code kiln.builds}: re-send the
-   * current task of an unfinished build (workers are idempotent and late results are ignored), or
-   * publish the outcome of a finished one if that never got acknowledged.
+   * current task of an unfinished build that no worker has claimed yet (workers are idempotent and
+   * late results are ignored), issue again a claimed task whose lease ran out meanwhile, leave a
+   * claimed task with time left to its worker, or publish the outcome of a finished build if that
+   * never got acknowledged.
    */
   Decision resume(BuildSnapshot snapshot, String previousPython) {
     if (snapshot.state() == BuildState.QUEUED) {
@@ -314,12 +316,18 @@ final class BuildStateMachine {
         // The lease ran out while no coordinator watched it: as if it had run out under this one.
         return onLeaseExpired(snapshot, previousPython);
       }
-      List<Action> actions = new ArrayList<>();
-      if (snapshot.leaseExpiresAt() == null) {
-        // Written before leases existed: the re-sent task's lease starts now.
-        snapshot = snapshot.toBuilder().leaseExpiresAt(clock.instant().plus(lease)).build();
-        actions.add(new Action.WriteSnapshot(snapshot));
+      if (snapshot.leaseExpiresAt() != null) {
+        // A worker claimed the task and renews it: it is running, re-sending it would only run
+        // it twice. If that worker is gone, the lease runs out and the step is issued again.
+        return Decision.ignore(
+            "build "
+                + snapshot.buildId()
+                + "'s task "
+                + snapshot.currentTaskId()
+                + " is claimed by a worker until "
+                + snapshot.leaseExpiresAt());
       }
+      List<Action> actions = new ArrayList<>();
       if (!BuildTask.isUnguessable(snapshot.currentTaskId())) {
         // Written by a coordinator whose task ids could be guessed: issue an unguessable one.
         snapshot =
@@ -327,7 +335,6 @@ final class BuildStateMachine {
                 .currentTaskId(
                     BuildTask.taskId(snapshot.buildId(), currentKind(snapshot), snapshot.attempt()))
                 .build();
-        actions.removeIf(Action.WriteSnapshot.class::isInstance);
         actions.add(new Action.WriteSnapshot(snapshot));
       }
       BuildTask task = taskFor(snapshot, previousPython);
@@ -353,8 +360,9 @@ final class BuildStateMachine {
   }
 
   /**
-   * A worker's sign of life: the lease of the build's current task starts again. A heartbeat of any
-   * other task (an earlier attempt, a finished build) renews nothing.
+   * A worker's sign of life: the first one claims the build's current task and starts its lease,
+   * every later one starts the lease again. A heartbeat of any other task (an earlier attempt, a
+   * finished build) renews nothing.
    */
   Decision onHeartbeat(TaskHeartbeat heartbeat, BuildSnapshot current) {
     if (current == null
@@ -407,7 +415,7 @@ final class BuildStateMachine {
         current.toBuilder()
             .attempt(next)
             .currentTaskId(BuildTask.taskId(current.buildId(), kind, next))
-            .leaseExpiresAt(now.plus(lease))
+            .leaseExpiresAt(null)
             .updatedAt(now)
             .build();
     return new Decision(
@@ -716,7 +724,7 @@ final class BuildStateMachine {
         .failedStage(null)
         .failure(null)
         .outcomePublished(false)
-        .leaseExpiresAt(now.plus(lease))
+        .leaseExpiresAt(null)
         .updatedAt(now)
         .build();
   }

@@ -49,7 +49,8 @@ class TaskLeaseKafkaTest {
 
   @Test
   void aTaskWhoseWorkerDiesIsIssuedAgainAndALateResultOfTheLostAttemptIsIgnored() {
-    // The first INSTALL is taken by a worker that dies: it reads the task and never answers. When
+    // The first INSTALL is taken by a worker that dies: it claims the task (its first heartbeat)
+    // and is never heard of again. When
     // the second attempt is out, the dead worker comes back and reports attempt 1 with a layer of
     // its own, just before the second attempt's worker reports.
     AtomicReference<ScriptedWorkers> workers = new AtomicReference<>();
@@ -63,6 +64,7 @@ class TaskLeaseKafkaTest {
                 return ScriptedWorkers.succeedEverything(task);
               }
               if (task.attempt() == 1) {
+                workers.get().heartbeat(task);
                 return null;
               }
               BuildTask lost = farm.tasksSeen(TaskKind.INSTALL).get(0);
@@ -134,7 +136,13 @@ class TaskLeaseKafkaTest {
 
   @Test
   void aTaskThatAlwaysLosesItsWorkerFailsTheBuildWorkerLostAfterTheLastAttempt() {
-    farm.workers(task -> null);
+    AtomicReference<ScriptedWorkers> workers = new AtomicReference<>();
+    workers.set(
+        farm.workers(
+            task -> {
+              workers.get().heartbeat(task); // claims the task, then dies
+              return null;
+            }));
     farm.deploy(new CoordinatorVerticle(config()));
     PushEvent push = Fixtures.push();
     await(farm.publisher.publish(farm.topics.push(), push.buildId(), push));
@@ -152,12 +160,17 @@ class TaskLeaseKafkaTest {
 
   @Test
   void aLeaseThatRunsOutWhileNoCoordinatorRunsIsRetriedByTheNextOne() {
-    farm.workers(
-        task ->
-            task.kind() == TaskKind.DETECT && task.attempt() == 1
-                ? null
-                : ScriptedWorkers.succeedEverything(task));
-    // A long lease for the first coordinator, so it never sees this one run out itself.
+    AtomicReference<ScriptedWorkers> workers = new AtomicReference<>();
+    workers.set(
+        farm.workers(
+            task -> {
+              if (task.kind() == TaskKind.DETECT && task.attempt() == 1) {
+                workers.get().heartbeat(task); // claims the task, then dies
+                return null;
+              }
+              return ScriptedWorkers.succeedEverything(task);
+            }));
+    // A longer lease for the first coordinator, so it stops before it sees this one run out.
     String first =
         farm.deploy(
             new CoordinatorVerticle(
@@ -166,15 +179,9 @@ class TaskLeaseKafkaTest {
                     .withTaskLeases(Duration.ofSeconds(5), 3)));
     PushEvent push = Fixtures.push();
     await(farm.publisher.publish(farm.topics.push(), push.buildId(), push));
-    await().atMost(BUILD_TIMEOUT).until(() -> farm.tasksSeen(TaskKind.DETECT).size() == 1);
+    await().atMost(BUILD_TIMEOUT).until(() -> claimDeadline() != null);
     farm.undeploy(first);
-    Instant deadline =
-        farm.builds.bodies(BuildSnapshot.class).stream()
-            .filter(s -> s.state() == BuildState.DETECTING)
-            .reduce((a, b) -> b)
-            .orElseThrow()
-            .leaseExpiresAt();
-    assertThat(deadline).isNotNull();
+    Instant deadline = claimDeadline();
     await().atMost(BUILD_TIMEOUT).until(() -> Instant.now().isAfter(deadline));
 
     farm.deploy(new CoordinatorVerticle(config().withInstanceId("coordinator-b")));
@@ -184,6 +191,15 @@ class TaskLeaseKafkaTest {
     assertThat(farm.tasksSeen(TaskKind.DETECT))
         .extracting(BuildTask::attempt)
         .containsExactly(1, 2);
+  }
+
+  /** The lease deadline of the claimed DETECT, once its snapshot is written. */
+  private Instant claimDeadline() {
+    return farm.builds.bodies(BuildSnapshot.class).stream()
+        .filter(s -> s.state() == BuildState.DETECTING && s.leaseExpiresAt() != null)
+        .map(BuildSnapshot::leaseExpiresAt)
+        .reduce((a, b) -> b)
+        .orElse(null);
   }
 
   private static void sleep(long millis) {

@@ -27,21 +27,29 @@ class TaskLeaseTest {
   private final PushEvent push = Fixtures.push();
 
   @Test
-  void everyIssuedTaskCarriesItsLeaseAndTheSnapshotItsDeadline() {
+  void everyIssuedTaskStatesItsLeaseWhichStartsOnlyWhenAWorkerClaimsIt() {
     Decision d = machine.onPush(push, null, null);
 
-    assertThat(d.next().leaseExpiresAt()).isEqualTo(clock.now.plus(LEASE));
+    assertThat(d.next().leaseExpiresAt()).as("unclaimed: no deadline yet").isNull();
     BuildTask detect = d.tasks().get(0);
     assertThat(detect.leaseMillis()).isEqualTo(30_000L);
     assertThat(detect.renewEveryMillis()).isEqualTo(10_000L);
+
+    // Queued behind other tasks for ten leases: an unclaimed task never runs out.
+    clock.advance(LEASE.multipliedBy(10));
+    assertThat(machine.leaseExpired(d.next())).isFalse();
+    assertThat(machine.onLeaseExpired(d.next(), null).snapshot()).isEmpty();
+
+    BuildSnapshot claimed = machine.onHeartbeat(beat(d.next()), d.next()).next();
+    assertThat(claimed.leaseExpiresAt()).isEqualTo(clock.now.plus(LEASE));
 
     clock.advance(Duration.ofSeconds(5));
     BuildSnapshot installing =
         machine
             .onResult(
-                Fixtures.detected(detect, Fixtures.plan("pip"), Fixtures.DEPENDENCY_KEY), d.next())
+                Fixtures.detected(detect, Fixtures.plan("pip"), Fixtures.DEPENDENCY_KEY), claimed)
             .next();
-    assertThat(installing.leaseExpiresAt()).isEqualTo(clock.now.plus(LEASE));
+    assertThat(installing.leaseExpiresAt()).as("the next step is unclaimed again").isNull();
     assertThat(installing.attempt()).isEqualTo(1);
   }
 
@@ -79,7 +87,7 @@ class TaskLeaseTest {
 
   @Test
   void aLeaseThatRanOutIssuesTheStepAgainWithTheNextAttemptAndANewTaskId() {
-    BuildSnapshot detecting = machine.onPush(push, null, null).next();
+    BuildSnapshot detecting = claimed(machine.onPush(push, null, null).next());
     clock.advance(LEASE.minusMillis(1));
     assertThat(machine.leaseExpired(detecting)).isFalse();
     assertThat(machine.onLeaseExpired(detecting, null).snapshot()).isEmpty();
@@ -93,7 +101,7 @@ class TaskLeaseTest {
     assertThat(next.currentTaskId())
         .matches(detecting.buildId() + "/detect/2/[0-9a-f]{16}")
         .isNotEqualTo(detecting.currentTaskId());
-    assertThat(next.leaseExpiresAt()).isEqualTo(clock.now.plus(LEASE));
+    assertThat(next.leaseExpiresAt()).as("the new attempt waits for its own claim").isNull();
     assertThat(retry.actions().get(0)).isEqualTo(new Action.WriteSnapshot(next));
     BuildTask task = retry.tasks().get(0);
     assertThat(task.taskId()).isEqualTo(next.currentTaskId());
@@ -126,10 +134,10 @@ class TaskLeaseTest {
 
   @Test
   void afterTheLastAttemptTheBuildFailsSayingTheWorkerWasLost() {
-    BuildSnapshot s = machine.onPush(push, null, null).next();
+    BuildSnapshot s = claimed(machine.onPush(push, null, null).next());
     for (int attempt = 2; attempt <= 3; attempt++) {
       clock.advance(LEASE);
-      s = machine.onLeaseExpired(s, null).next();
+      s = claimed(machine.onLeaseExpired(s, null).next());
       assertThat(s.attempt()).isEqualTo(attempt);
     }
     clock.advance(LEASE);
@@ -150,7 +158,7 @@ class TaskLeaseTest {
 
   @Test
   void aRestoredSnapshotWhoseLeaseRanOutWhileNoCoordinatorRanIsRetriedNotResent() {
-    BuildSnapshot detecting = machine.onPush(push, null, null).next();
+    BuildSnapshot detecting = claimed(machine.onPush(push, null, null).next());
     clock.advance(Duration.ofMinutes(5));
 
     Decision resumed = machine.resume(detecting, null);
@@ -160,30 +168,29 @@ class TaskLeaseTest {
   }
 
   @Test
-  void aRestoredSnapshotWithTimeLeftKeepsItsDeadlineAndResendsTheSameTask() {
-    BuildSnapshot detecting = machine.onPush(push, null, null).next();
+  void aRestoredClaimedTaskWithTimeLeftIsLeftToItsWorker() {
+    BuildSnapshot detecting = claimed(machine.onPush(push, null, null).next());
     clock.advance(Duration.ofSeconds(10));
 
     Decision resumed = machine.resume(detecting, null);
 
-    assertThat(resumed.next().leaseExpiresAt()).isEqualTo(detecting.leaseExpiresAt());
-    assertThat(resumed.snapshotWrites()).isEmpty();
-    assertThat(resumed.tasks())
-        .extracting(BuildTask::taskId)
-        .containsExactly(detecting.currentTaskId());
+    assertThat(resumed.snapshot()).isEmpty();
+    assertThat(resumed.tasks()).isEmpty();
+    assertThat(resumed.ignoredBecause())
+        .hasValueSatisfying(r -> assertThat(r).contains("claimed by a worker"));
   }
 
   @Test
-  void aRestoredSnapshotFromBeforeLeasesGetsALeaseStartingNow() {
-    BuildSnapshot old =
-        machine.onPush(push, null, null).next().toBuilder().leaseExpiresAt(null).build();
+  void aRestoredUnclaimedTaskIsResentWithTheSameId() {
+    BuildSnapshot unclaimed = machine.onPush(push, null, null).next();
+    clock.advance(Duration.ofMinutes(5));
 
-    Decision resumed = machine.resume(old, null);
+    Decision resumed = machine.resume(unclaimed, null);
 
-    assertThat(resumed.snapshotWrites())
-        .singleElement()
-        .satisfies(s -> assertThat(s.leaseExpiresAt()).isEqualTo(clock.now.plus(LEASE)));
-    assertThat(resumed.tasks()).extracting(BuildTask::taskId).containsExactly(old.currentTaskId());
+    assertThat(resumed.snapshotWrites()).isEmpty();
+    assertThat(resumed.tasks())
+        .extracting(BuildTask::taskId)
+        .containsExactly(unclaimed.currentTaskId());
   }
 
   @Test
@@ -235,6 +242,11 @@ class TaskLeaseTest {
         .updatedAt(deadline)
         .leaseExpiresAt(deadline)
         .build();
+  }
+
+  /** The snapshot after a worker claimed its task (its first heartbeat). */
+  private BuildSnapshot claimed(BuildSnapshot s) {
+    return machine.onHeartbeat(beat(s), s).next();
   }
 
   private TaskHeartbeat beat(BuildSnapshot s) {

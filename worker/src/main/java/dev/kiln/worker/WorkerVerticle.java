@@ -303,15 +303,19 @@ public final class WorkerVerticle extends VerticleBase {
   }
 
   /**
-   * Renews the task's lease while it runs: a heartbeat on {@code kiln.results} (keyed by build id,
-   * so it stays ahead of the result) every third of the lease the task states. A worker that dies
-   * stops renewing, and the coordinator issues the task again. A heartbeat that cannot be sent is
-   * only logged: the next one may get through, and losing two in a row is what the lease allows.
+   * Claims the task and renews its lease while it runs: a heartbeat on {@code kiln.results} (keyed
+   * by build id, so it stays ahead of the result) when it starts and every third of the lease the
+   * task states. A worker that dies stops renewing, and the coordinator issues the task again. A
+   * heartbeat that cannot be sent is only logged: the next one may get through, and losing two in a
+   * row is what the lease allows.
    *
    * @return the timer to cancel when the task ends
    */
   private long renewLease(BuildTask task) {
+    // The first heartbeat, at once, claims the task: its lease starts only now, so time a task
+    // spent queued behind others never counts against it.
     return vertx.setPeriodic(
+        1,
         task.renewEveryMillis(),
         id ->
             publisher
