@@ -1,10 +1,12 @@
 package dev.kiln.cli;
 
+import dev.kiln.coordinator.CoordinatorConfig;
 import dev.kiln.coordinator.CoordinatorVerticle;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.KafkaTopicsAdmin;
 import io.vertx.core.Vertx;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -47,9 +49,39 @@ public final class CoordinatorCommand implements Callable<Integer> {
               + " Env: KILN_CACHE_URL.")
   String cacheUrl;
 
+  @Option(
+      names = "--task-lease",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KILN_TASK_LEASE:-PT60S}",
+      description =
+          "How long a task may go without a heartbeat from its worker before it is issued again"
+              + " with the next attempt, ISO-8601 (workers renew every third of it). Env:"
+              + " KILN_TASK_LEASE. Default: ${DEFAULT-VALUE}")
+  Duration taskLease;
+
+  @Option(
+      names = "--max-task-attempts",
+      paramLabel = "N",
+      defaultValue = "${env:KILN_MAX_TASK_ATTEMPTS:-3}",
+      description =
+          "How often one step is issued before its build fails worker::lost. Env:"
+              + " KILN_MAX_TASK_ATTEMPTS. Default: ${DEFAULT-VALUE}")
+  int maxTaskAttempts;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    // Checked first: a wrong lease is reported before anything connects anywhere.
+    try {
+      CoordinatorConfig.defaults("127.0.0.1:9092", Topics.withPrefix(""))
+          .withTaskLeases(taskLease, maxTaskAttempts);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(
+          "--task-lease / --max-task-attempts (KILN_TASK_LEASE / KILN_MAX_TASK_ATTEMPTS): "
+              + e.getMessage()
+              + "; e.g. --task-lease PT30S --max-task-attempts 3",
+          2);
+    }
     FarmSettings settings = options.toSettings();
     ServiceProcess.requireKafka(settings, "coordinator");
     String cache =
@@ -69,11 +101,12 @@ public final class CoordinatorCommand implements Callable<Integer> {
               + "; check --kafka and the Kafka client settings",
           1);
     }
+    CoordinatorConfig config =
+        Farm.coordinatorConfig(
+                settings, settings.kafka(), cache, secrets, listen, settings.httpPort())
+            .withTaskLeases(taskLease, maxTaskAttempts);
     Vertx vertx = Vertx.vertx();
-    CoordinatorVerticle coordinator =
-        new CoordinatorVerticle(
-            Farm.coordinatorConfig(
-                settings, settings.kafka(), cache, secrets, listen, settings.httpPort()));
+    CoordinatorVerticle coordinator = new CoordinatorVerticle(config);
     try {
       Farm.deployListening(
           vertx, coordinator, "coordinator", settings.httpPort(), "--http-port / KILN_HTTP_PORT");

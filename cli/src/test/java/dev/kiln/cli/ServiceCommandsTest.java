@@ -55,6 +55,34 @@ class ServiceCommandsTest {
   }
 
   @Test
+  void theCoordinatorRefusesATaskLeaseTooShortToRenewOrANonsenseAttemptCount() {
+    Run shortLease =
+        kiln(
+            "coordinator",
+            "--kafka",
+            "127.0.0.1:9",
+            "--cache-url",
+            "http://127.0.0.1:9",
+            "--task-lease",
+            "PT0.1S");
+    assertThat(shortLease.exit()).isEqualTo(2);
+    assertThat(shortLease.err())
+        .contains("--task-lease", "taskLease is 100 ms; use at least 500 ms");
+
+    Run noAttempts =
+        kiln(
+            "coordinator",
+            "--kafka",
+            "127.0.0.1:9",
+            "--cache-url",
+            "http://127.0.0.1:9",
+            "--max-task-attempts",
+            "-1");
+    assertThat(noAttempts.exit()).isEqualTo(2);
+    assertThat(noAttempts.err()).contains("maxTaskAttempts is -1; use 1 to");
+  }
+
+  @Test
   void theCoordinatorWithoutTheFarmsSecretsRefusesToStartAndMakesNoneUp() {
     Path home = temp.resolve("coordinator-home");
     Run run =
