@@ -8,7 +8,6 @@ import io.vertx.core.Vertx;
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -45,15 +44,9 @@ public final class CacheServiceCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     FarmSettings settings = options.toSettings();
-    if (settings.kafka() == null) {
-      throw new UserError(
-          "kiln cache-service needs --kafka HOST:PORT (the farm's Kafka cluster, where the"
-              + " tenants are kept); `kiln up` runs a whole farm on an embedded broker instead",
-          2);
-    }
-    requireFarmSecret(settings, "KILN_FARM_TOKEN", FarmSecrets.FARM_TOKEN_FILE);
-    requireFarmSecret(settings, "KILN_SECRET_KEY", FarmSecrets.SECRET_KEY_FILE);
-    FarmSecrets secrets = FarmSecrets.loadOrCreate(settings.home());
+    ServiceProcess.requireKafka(settings, "cache-service");
+    // The farm token it checks and the key that opens tenants' index passwords; no operator token.
+    FarmSecrets secrets = ServiceProcess.farmSecrets(settings, "cache-service", false, true, true);
     Topics topics = Topics.withPrefix(settings.topicPrefix());
     TenantsTopicDirectory tenants;
     try {
@@ -81,41 +74,13 @@ public final class CacheServiceCommand implements Callable<Integer> {
       vertx.close();
       throw new UserError("the cache-service did not start: " + e.getMessage(), 1);
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  vertx.close().toCompletionStage().toCompletableFuture().join();
-                  tenants.close();
-                  stopped.countDown();
-                },
-                "kiln-shutdown"));
     out.println("-----> The cache-service is up on " + cache.baseUrl());
     out.flush();
-    stopped.await();
+    ServiceProcess.runUntilStopped(
+        () -> {
+          vertx.close().toCompletionStage().toCompletableFuture().join();
+          tenants.close();
+        });
     return 0;
-  }
-
-  /**
-   * A cache-service on its own must check the farm's own token and open its sealed passwords: a
-   * secret made up here would match no worker's, so a missing one is an error, never created.
-   */
-  private static void requireFarmSecret(FarmSettings settings, String variable, String file) {
-    String env = System.getenv(variable);
-    if (env != null && !env.isBlank()) {
-      return;
-    }
-    java.nio.file.Path path = FarmSecrets.directory(settings.home()).resolve(file);
-    if (!java.nio.file.Files.isRegularFile(path)) {
-      throw new UserError(
-          "kiln cache-service needs the farm's "
-              + variable
-              + " (or "
-              + path
-              + "), the same the coordinator and the workers have; copy the farm's secrets"
-              + " directory, or set the variable",
-          2);
-    }
   }
 }

@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.broker.EmbeddedKafka;
 import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.cache.CacheServiceConfig;
 import dev.kiln.cache.CacheServiceVerticle;
@@ -10,25 +11,10 @@ import dev.kiln.events.Topics;
 import dev.kiln.events.security.SecretBox;
 import dev.kiln.events.security.Tokens;
 import dev.kiln.messaging.KafkaTopicsAdmin;
-import dev.kiln.testkit.EmbeddedKafka;
-import dev.kiln.worker.TaskSteps;
-import dev.kiln.worker.WorkerConfig;
-import dev.kiln.worker.WorkerVerticle;
-import dev.kiln.worker.assemble.AssembleStep;
-import dev.kiln.worker.assemble.ImageTarget;
-import dev.kiln.worker.buildsteps.BuildStepRunner;
-import dev.kiln.worker.runtime.LocalRuntimeImage;
-import dev.kiln.worker.runtime.RuntimeStore;
-import dev.kiln.worker.sandbox.IndexAccess;
-import dev.kiln.worker.sandbox.Sandbox;
-import dev.kiln.worker.sandbox.SandboxException;
-import dev.kiln.worker.sandbox.SandboxLimits;
+import dev.kiln.worker.node.WorkerNode;
 import io.vertx.core.Vertx;
-import java.net.URI;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.ExecutorService;
 import java.util.function.Consumer;
 
 /**
@@ -39,7 +25,6 @@ public final class Farm implements AutoCloseable {
   private final FarmSettings settings;
   private final EmbeddedKafka embeddedKafka;
   private final Vertx vertx;
-  private final ExecutorService jibExecutor;
   private final Topics topics;
   private final String bootstrap;
   private final String cacheUrl;
@@ -47,12 +32,12 @@ public final class Farm implements AutoCloseable {
   private FarmEndpoints endpoints;
   private CoordinatorVerticle coordinator;
   private String coordinatorDeployment;
+  private WorkerNode workers;
 
   private Farm(
       FarmSettings settings,
       EmbeddedKafka embeddedKafka,
       Vertx vertx,
-      ExecutorService jibExecutor,
       Topics topics,
       String bootstrap,
       String cacheUrl,
@@ -60,7 +45,6 @@ public final class Farm implements AutoCloseable {
     this.settings = settings;
     this.embeddedKafka = embeddedKafka;
     this.vertx = vertx;
-    this.jibExecutor = jibExecutor;
     this.topics = topics;
     this.bootstrap = bootstrap;
     this.cacheUrl = cacheUrl;
@@ -75,7 +59,7 @@ public final class Farm implements AutoCloseable {
     RuntimeCatalog catalog = RuntimeCatalogs.forFarm(settings.runtimeCatalog(), say);
     EmbeddedKafka kafka = null;
     Vertx vertx = null;
-    ExecutorService jib = null;
+    Farm farm = null;
     TenantsTopicDirectory tenantDirectory = null;
     try {
       String bootstrap;
@@ -101,7 +85,6 @@ public final class Farm implements AutoCloseable {
               topics.tenants(),
               SecretBox.fromBase64(secrets.secretKey()));
       vertx = Vertx.vertx();
-      jib = AssembleStep.newJibExecutor();
       say.accept(
           "-----> Starting the cache-service (upstream index: " + settings.upstreamIndex() + ")");
       CacheServiceVerticle cache =
@@ -111,62 +94,22 @@ public final class Farm implements AutoCloseable {
           vertx, cache, "cache-service", settings.cachePort(), "--cache-port / KILN_CACHE_PORT");
       String cacheUrl = cache.baseUrl();
 
-      Farm farm =
-          new Farm(settings, kafka, vertx, jib, topics, bootstrap, cacheUrl, tenantDirectory);
+      farm = new Farm(settings, kafka, vertx, topics, bootstrap, cacheUrl, tenantDirectory);
       say.accept("-----> Starting the coordinator");
       farm.startCoordinator(settings.httpPort());
 
-      ImageTarget target =
-          settings.registry() != null
-              ? ImageTarget.registry(settings.registry())
-              : ImageTarget.tarballs(settings.home().resolve("images"));
-      say.accept("-----> Starting " + settings.workers() + " worker(s); images go to " + target);
-      Sandbox sandbox = new Sandbox(Sandbox.Settings.defaults());
-      try {
-        sandbox.check();
-        say.accept(
-            "       Build steps run in a bubblewrap sandbox (limits enforced by "
-                + sandbox.limitsEnforcedBy()
-                + ")");
-      } catch (SandboxException e) {
-        say.accept(
-            "       Warning: "
-                + e.getMessage()
-                + " Apps with build steps (bin/pre_compile, bin/post_compile, collectstatic,"
-                + " nltk.txt, build_command) will fail with sandbox::unavailable.");
-      }
-      RuntimeStore runtimes =
-          new RuntimeStore(
-              new RuntimeStore.Settings(
-                  settings.home().resolve("runtimes"),
-                  Optional.of(LocalRuntimeImage.DEFAULT_MACHINE_CACHE),
-                  settings.debianMirror()),
-              catalog,
-              sandbox,
-              jib);
-      BuildStepRunner buildSteps =
-          new BuildStepRunner(
-              sandbox,
-              new IndexAccess(URI.create(cacheUrl), secrets.farmToken(), null),
-              SandboxLimits.defaults()
-                  .withTime(settings.buildStepTimeout())
-                  .withMemoryBytes(settings.buildStepMemoryMiB() << 20));
-      for (int i = 1; i <= settings.workers(); i++) {
-        Path workDir = settings.home().resolve("workers").resolve("worker-" + i);
-        WorkerConfig config =
-            WorkerConfig.of("worker-" + i, bootstrap, topics, workDir, cacheUrl, 1)
-                .withKafkaClient(settings.kafkaClient())
-                .withFarmToken(secrets.farmToken())
-                .withSourceRoot(settings.home().resolve("repos"));
-        ExecutorService jibThreads = jib;
-        vertx
-            .deployVerticle(
-                new WorkerVerticle(
-                    config,
-                    resources ->
-                        TaskSteps.complete(resources, runtimes, buildSteps, target, jibThreads)))
-            .await();
-      }
+      farm.workers =
+          WorkerNode.start(
+              vertx,
+              workerNodeSettings(
+                  settings,
+                  catalog,
+                  bootstrap,
+                  cacheUrl,
+                  secrets.farmToken(),
+                  WorkerNode.Settings.numberedIds(settings.workers()),
+                  1),
+              say);
       farm.endpoints =
           new FarmEndpoints(
               bootstrap,
@@ -176,10 +119,10 @@ public final class Farm implements AutoCloseable {
       farm.endpoints.write(settings.home());
       return farm;
     } catch (UserError e) {
-      stopQuietly(vertx, jib, tenantDirectory, kafka);
+      stopQuietly(farm, vertx, tenantDirectory, kafka);
       throw e;
     } catch (Exception e) {
-      stopQuietly(vertx, jib, tenantDirectory, kafka);
+      stopQuietly(farm, vertx, tenantDirectory, kafka);
       throw new UserError("the farm did not start: " + describe(e), 1);
     }
   }
@@ -187,23 +130,37 @@ public final class Farm implements AutoCloseable {
   private void startCoordinator(int httpPort) {
     // Tokens and the sealing key live in <home>/secrets (created on the first start, then reused).
     FarmSecrets secrets = FarmSecrets.loadOrCreate(settings.home());
-    CoordinatorConfig config =
-        CoordinatorConfig.defaults(bootstrap, topics)
-            .withHttp("127.0.0.1", httpPort)
-            .withCacheServiceUrl(cacheUrl)
-            .withSecurity(Tokens.sha256Hex(secrets.operatorToken()), secrets.secretKey())
-            .withSourceRoot(settings.home().resolve("repos"))
-            .withAutoCreateTenants(settings.autoCreateTenants())
-            .withKafkaClient(settings.kafkaClient())
-            .withFarmToken(secrets.farmToken());
-    CoordinatorVerticle verticle = new CoordinatorVerticle(config);
+    CoordinatorVerticle verticle =
+        new CoordinatorVerticle(
+            coordinatorConfig(settings, bootstrap, cacheUrl, secrets, "127.0.0.1", httpPort));
     coordinatorDeployment =
         deployListening(vertx, verticle, "coordinator", httpPort, "--http-port / KILN_HTTP_PORT");
     coordinator = verticle;
   }
 
+  /**
+   * The coordinator of a farm in {@code settings.home()}: {@code kiln up} and {@code kiln
+   * coordinator} run the same.
+   */
+  static CoordinatorConfig coordinatorConfig(
+      FarmSettings settings,
+      String bootstrap,
+      String cacheUrl,
+      FarmSecrets secrets,
+      String host,
+      int httpPort) {
+    return CoordinatorConfig.defaults(bootstrap, Topics.withPrefix(settings.topicPrefix()))
+        .withHttp(host, httpPort)
+        .withCacheServiceUrl(cacheUrl)
+        .withSecurity(Tokens.sha256Hex(secrets.operatorToken()), secrets.secretKey())
+        .withSourceRoot(settings.home().resolve("repos"))
+        .withAutoCreateTenants(settings.autoCreateTenants())
+        .withKafkaClient(settings.kafkaClient())
+        .withFarmToken(secrets.farmToken());
+  }
+
   /** Deploys a verticle that listens on {@code port}, turning "address in use" into a fix. */
-  private static String deployListening(
+  static String deployListening(
       Vertx vertx, io.vertx.core.Deployable verticle, String what, int port, String option) {
     try {
       return vertx.deployVerticle(verticle).await();
@@ -253,11 +210,43 @@ public final class Farm implements AutoCloseable {
   @Override
   public void close() {
     FarmEndpoints.remove(settings.home());
-    stopQuietly(vertx, jibExecutor, tenantDirectory, embeddedKafka);
+    stopQuietly(this, vertx, tenantDirectory, embeddedKafka);
+  }
+
+  /**
+   * The worker node of a farm in {@code settings.home()}: {@code kiln up} runs {@code
+   * settings.workers()} of them, {@code kiln worker} one, on the same settings.
+   */
+  static WorkerNode.Settings workerNodeSettings(
+      FarmSettings settings,
+      RuntimeCatalog catalog,
+      String bootstrap,
+      String cacheUrl,
+      String farmToken,
+      java.util.List<String> workerIds,
+      int tasksPerWorker) {
+    return new WorkerNode.Settings(
+        bootstrap,
+        Topics.withPrefix(settings.topicPrefix()),
+        settings.kafkaClient(),
+        cacheUrl,
+        farmToken,
+        settings.home(),
+        settings.home().resolve("repos"),
+        catalog,
+        settings.registry(),
+        settings.debianMirror(),
+        settings.buildStepTimeout(),
+        settings.buildStepMemoryMiB(),
+        workerIds,
+        tasksPerWorker);
   }
 
   private static void stopQuietly(
-      Vertx vertx, ExecutorService jib, TenantsTopicDirectory tenants, EmbeddedKafka kafka) {
+      Farm farm, Vertx vertx, TenantsTopicDirectory tenants, EmbeddedKafka kafka) {
+    if (farm != null && farm.workers != null) {
+      farm.workers.close(); // its verticles, and the threads jib builds images on
+    }
     try {
       if (vertx != null) {
         vertx
@@ -268,9 +257,6 @@ public final class Farm implements AutoCloseable {
       }
     } catch (Exception e) {
       // Shutting down anyway; the broker below is closed regardless.
-    }
-    if (jib != null) {
-      jib.shutdownNow();
     }
     if (tenants != null) {
       tenants.close();

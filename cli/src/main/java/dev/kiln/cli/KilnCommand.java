@@ -10,7 +10,11 @@ import picocli.CommandLine.Command;
     description = "Kiln turns pushed Python apps into OCI images with buildpack semantics.",
     subcommands = {
       UpCommand.class,
+      BrokerCommand.class,
       CacheServiceCommand.class,
+      CoordinatorCommand.class,
+      WorkerCommand.class,
+      DeployerCommand.class,
       PushCommand.class,
       PlanCommand.class,
       DemoCommand.class,

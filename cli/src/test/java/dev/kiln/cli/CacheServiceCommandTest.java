@@ -3,10 +3,10 @@ package dev.kiln.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.kiln.broker.EmbeddedKafka;
 import dev.kiln.events.Digest;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.KafkaTopicsAdmin;
-import dev.kiln.testkit.EmbeddedKafka;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;

@@ -3,6 +3,7 @@ package dev.kiln.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.kiln.broker.EmbeddedKafka;
 import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.coordinator.CoordinatorConfig;
 import dev.kiln.coordinator.CoordinatorVerticle;
@@ -18,7 +19,6 @@ import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.KafkaAcls;
 import dev.kiln.messaging.KafkaClientSettings;
 import dev.kiln.messaging.KafkaTopicsAdmin;
-import dev.kiln.testkit.EmbeddedKafka;
 import dev.kiln.testkit.GitRepo;
 import dev.kiln.worker.TaskSteps;
 import dev.kiln.worker.WorkerConfig;

@@ -2,11 +2,11 @@ package dev.kiln.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.kiln.broker.EmbeddedKafka;
 import dev.kiln.coordinator.CoordinatorConfig;
 import dev.kiln.coordinator.CoordinatorVerticle;
 import dev.kiln.events.Topics;
 import dev.kiln.events.security.Tokens;
-import dev.kiln.testkit.EmbeddedKafka;
 import io.vertx.core.Vertx;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -1,6 +1,6 @@
 package dev.kiln.coordinator;
 
-import dev.kiln.testkit.EmbeddedKafka;
+import dev.kiln.broker.EmbeddedKafka;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 

@@ -3,7 +3,7 @@ package dev.kiln.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.kiln.testkit.EmbeddedKafka;
+import dev.kiln.broker.EmbeddedKafka;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

@@ -3,6 +3,7 @@ package dev.kiln.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.kiln.broker.EmbeddedKafka;
 import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.events.BuildLogLine;
 import dev.kiln.events.BuildPlanSummary;
@@ -11,7 +12,6 @@ import dev.kiln.events.DeadLetters;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
-import dev.kiln.testkit.EmbeddedKafka;
 import dev.kiln.testkit.GitRepo;
 import dev.kiln.worker.testsupport.KafkaTopicsFixture;
 import dev.kiln.worker.testsupport.Tasks;

@@ -1,10 +1,10 @@
 package dev.kiln.worker.testsupport;
 
+import dev.kiln.broker.EmbeddedKafka;
 import dev.kiln.events.EventBody;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.KafkaTopicsAdmin;
-import dev.kiln.testkit.EmbeddedKafka;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.kiln.testkit;
+package dev.kiln.broker;
 
 import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
@@ -26,12 +26,15 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
 /**
- * A real single-node KRaft Kafka broker (combined broker + controller) in this JVM, on free ports
- * of 127.0.0.1 only. Used by the tests and by {@code kiln up}'s embedded default.
+ * A real single-node KRaft Kafka broker (combined broker + controller) in this JVM. Used by the
+ * tests, by {@code kiln up}'s embedded default and by {@code kiln broker}.
  *
- * <p>{@link #start()} is unauthenticated: anyone who can reach 127.0.0.1 may use it (a farm on one
- * machine). {@link #secure(Map)} is a SASL/SCRAM broker with an authorizer and no access without an
- * ACL, for tests of the ACLs a secured cluster runs with.
+ * <p>{@link #start()} and {@link #start(Path)} listen on free ports of 127.0.0.1 only: anyone who
+ * can reach 127.0.0.1 may use them (a farm on one machine). {@link #serve(Path, Listener)} puts the
+ * client listener on a chosen address and port and advertises another name (a broker in a
+ * container: listen on {@code 0.0.0.0:9092}, advertise {@code kafka:9092}); its controller stays on
+ * 127.0.0.1. {@link #secure(Map)} is a SASL/SCRAM broker with an authorizer and no access without
+ * an ACL, for tests of the ACLs a secured cluster runs with.
  */
 public final class EmbeddedKafka implements AutoCloseable {
   /** The only address the embedded broker listens on. */
@@ -48,8 +51,51 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   private static final SecureRandom RANDOM = new SecureRandom();
 
+  /**
+   * Where the broker's client listener accepts connections and the address it gives clients in
+   * metadata, which they connect to after bootstrapping.
+   *
+   * @param host the address to bind ({@code 0.0.0.0} for every interface)
+   * @param port the port to bind (0: a free one)
+   * @param advertisedHost the host name clients are told to connect to (null: {@code host}, which
+   *     must then not be a wildcard address)
+   * @param advertisedPort the port clients are told to connect to (0: the bound port)
+   */
+  public record Listener(String host, int port, String advertisedHost, int advertisedPort) {
+    public Listener {
+      if (host == null || host.isBlank()) {
+        throw new IllegalArgumentException("the broker needs an address to listen on");
+      }
+      if (port < 0 || port > 65535 || advertisedPort < 0 || advertisedPort > 65535) {
+        throw new IllegalArgumentException(
+            "a port is a number from 0 to 65535 (got " + port + " / " + advertisedPort + ")");
+      }
+      if (advertisedHost == null && isWildcard(host)) {
+        throw new IllegalArgumentException(
+            "a broker listening on "
+                + host
+                + " needs a name to advertise that clients can reach it by (e.g. kafka:9092)");
+      }
+    }
+
+    /** Listens on 127.0.0.1 only, on {@code port} (0: a free one). */
+    public static Listener loopback(int port) {
+      return new Listener(LOOPBACK, port, null, 0);
+    }
+
+    /** What clients are told to connect to; a port of 0 stands for the bound port. */
+    String advertised() {
+      return (advertisedHost == null ? host : advertisedHost) + ":" + advertisedPort;
+    }
+
+    static boolean isWildcard(String host) {
+      return host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
+    }
+  }
+
   private final KafkaClusterTestKit cluster;
   private final List<Integer> ports;
+  private final Listener listener;
 
   /** Secure broker only: the broker's own password (null: unauthenticated broker). */
   private final String brokerPassword;
@@ -60,10 +106,12 @@ public final class EmbeddedKafka implements AutoCloseable {
   private EmbeddedKafka(
       KafkaClusterTestKit cluster,
       List<Integer> ports,
+      Listener listener,
       String brokerPassword,
       Map<String, String> passwords) {
     this.cluster = cluster;
     this.ports = ports;
+    this.listener = listener;
     this.brokerPassword = brokerPassword;
     this.passwords = passwords;
   }
@@ -79,7 +127,16 @@ public final class EmbeddedKafka implements AutoCloseable {
    * topics, records and consumer offsets survive a crash of the process.
    */
   public static EmbeddedKafka start(Path dataDir) {
-    return launch(dataDir, Map.of(), null, Map.of());
+    return serve(dataDir, Listener.loopback(0));
+  }
+
+  /**
+   * A broker keeping its data under {@code dataDir} (null: a throw-away one) whose client listener
+   * is {@code listener}: for a broker other machines or containers connect to. The controller still
+   * listens on 127.0.0.1 only (only this JVM's broker talks to it).
+   */
+  public static EmbeddedKafka serve(Path dataDir, Listener listener) {
+    return launch(dataDir, Objects.requireNonNull(listener), Map.of(), null, Map.of());
   }
 
   /**
@@ -127,7 +184,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     props.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
     props.put("allow.everyone.if.no.acl.found", "false");
     props.put("super.users", "User:" + BROKER_USER);
-    EmbeddedKafka kafka = launch(null, props, brokerPassword, passwords);
+    EmbeddedKafka kafka = launch(null, Listener.loopback(0), props, brokerPassword, passwords);
     try {
       kafka.createUsersAndAcls(aclsByUser);
       return kafka;
@@ -139,6 +196,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   private static EmbeddedKafka launch(
       Path dataDir,
+      Listener listener,
       Map<String, String> extraProps,
       String brokerPassword,
       Map<String, String> passwords) {
@@ -167,13 +225,16 @@ public final class EmbeddedKafka implements AutoCloseable {
           new KafkaClusterTestKit.Builder(built)
               .setDeleteOnClose(dataDir == null)
               // The test kit's default is "localhost", whatever that resolves to; name the
-              // loopback address itself.
+              // addresses themselves. The ports here only name the listeners: the broker accepts
+              // on the sockets rebindPreboundSockets puts in place.
               .setConfigProp(
                   "listeners",
                   built.brokerListenerName().value()
                       + "://"
-                      + LOOPBACK
-                      + ":0,"
+                      + listener.host()
+                      + ":"
+                      + listener.port()
+                      + ","
                       + built.controllerListenerName().value()
                       + "://"
                       + LOOPBACK
@@ -184,11 +245,17 @@ public final class EmbeddedKafka implements AutoCloseable {
               .setConfigProp("group.initial.rebalance.delay.ms", "0")
               .setConfigProp("auto.create.topics.enable", "false")
               .setConfigProp("log.cleaner.backoff.ms", "1000");
+      if (listener.advertisedHost() != null || listener.advertisedPort() != 0) {
+        // Only the client listener: the controller is found through the quorum configuration.
+        builder.setConfigProp(
+            "advertised.listeners",
+            built.brokerListenerName().value() + "://" + listener.advertised());
+      }
       extraProps.forEach(builder::setConfigProp);
       KafkaClusterTestKit cluster = builder.build();
       List<Integer> ports;
       try {
-        ports = rebindPreboundSocketsToLoopback(cluster);
+        ports = rebindPreboundSockets(cluster, built.brokerListenerName().value(), listener);
       } catch (Exception e) {
         cluster.close();
         throw e;
@@ -201,7 +268,7 @@ public final class EmbeddedKafka implements AutoCloseable {
       }
       cluster.startup();
       cluster.waitForReadyBrokers();
-      return new EmbeddedKafka(cluster, ports, brokerPassword, passwords);
+      return new EmbeddedKafka(cluster, ports, listener, brokerPassword, passwords);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while starting the embedded Kafka broker", e);
@@ -216,11 +283,12 @@ public final class EmbeddedKafka implements AutoCloseable {
    * wildcard address, and the broker then accepts on exactly that socket: the broker and its
    * controller would answer on every interface of the machine. Each reserved socket is replaced by
    * one on 127.0.0.1 with the same port (what the quorum configuration already names), before the
-   * broker takes them over.
+   * broker takes them over; the client listener's, when {@code listener} names an address or a
+   * fixed port, by one on that address and port (the test kit itself cannot bind a chosen port).
    */
   @SuppressWarnings("unchecked")
-  private static List<Integer> rebindPreboundSocketsToLoopback(KafkaClusterTestKit cluster)
-      throws Exception {
+  private static List<Integer> rebindPreboundSockets(
+      KafkaClusterTestKit cluster, String brokerListenerName, Listener listener) throws Exception {
     Field managerField = KafkaClusterTestKit.class.getDeclaredField("socketFactoryManager");
     managerField.setAccessible(true);
     Object manager = managerField.get(cluster);
@@ -235,12 +303,33 @@ public final class EmbeddedKafka implements AutoCloseable {
           ServerSocketChannel wildcard = entry.getValue();
           int port = ((InetSocketAddress) wildcard.getLocalAddress()).getPort();
           wildcard.close();
-          // As Kafka's own ServerSocketFactory opens them: non-blocking, default backlog.
-          ServerSocketChannel loopback = ServerSocketChannel.open();
-          loopback.configureBlocking(false);
-          loopback.bind(new InetSocketAddress(LOOPBACK, port));
-          entry.setValue(loopback);
-          ports.add(port);
+          InetSocketAddress address = new InetSocketAddress(LOOPBACK, port);
+          if (entry.getKey().equals(brokerListenerName) && listener.port() != 0) {
+            address = new InetSocketAddress(listener.host(), listener.port());
+          } else if (entry.getKey().equals(brokerListenerName)) {
+            address = new InetSocketAddress(listener.host(), port);
+          }
+          // As Kafka's own ServerSocketFactory opens them: non-blocking, default backlog; a fixed
+          // port is taken again right after a restart (SO_REUSEADDR).
+          ServerSocketChannel bound = ServerSocketChannel.open();
+          bound.configureBlocking(false);
+          bound.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
+          try {
+            bound.bind(address);
+          } catch (java.net.BindException e) {
+            bound.close();
+            throw new IllegalStateException(
+                "cannot listen on "
+                    + address.getHostString()
+                    + ":"
+                    + address.getPort()
+                    + " ("
+                    + e.getMessage()
+                    + "); stop what uses that port or choose another",
+                e);
+          }
+          entry.setValue(bound);
+          ports.add(((InetSocketAddress) bound.getLocalAddress()).getPort());
         }
       }
     }
@@ -310,13 +399,34 @@ public final class EmbeddedKafka implements AutoCloseable {
         "SCRAM user " + user + " could still not log in after 60 s: " + last, last);
   }
 
-  /** {@code 127.0.0.1:port} for {@code bootstrap.servers}. */
+  /**
+   * {@code 127.0.0.1:port} for {@code bootstrap.servers} of a client on this machine (a broker
+   * listening on one other address only: that address).
+   */
   public String bootstrapServers() {
-    // The test kit answers "localhost:port"; the broker listens on 127.0.0.1 only.
-    return Objects.requireNonNull(cluster.bootstrapServers()).replace("localhost:", LOOPBACK + ":");
+    // The test kit answers "localhost:port"; name the address the broker listens on.
+    String host =
+        listener.host().equals(LOOPBACK) || Listener.isWildcard(listener.host())
+            ? LOOPBACK
+            : listener.host();
+    return Objects.requireNonNull(cluster.bootstrapServers()).replace("localhost:", host + ":");
   }
 
-  /** Every port the broker and its controller listen on (all on 127.0.0.1). */
+  /**
+   * {@code host:port} the broker tells clients to connect to: its advertised address (with the
+   * bound port where none was given).
+   */
+  public String advertisedAddress() {
+    String bound = bootstrapServers();
+    int port =
+        listener.advertisedPort() != 0
+            ? listener.advertisedPort()
+            : Integer.parseInt(bound.substring(bound.lastIndexOf(':') + 1));
+    String host = listener.advertisedHost() != null ? listener.advertisedHost() : listener.host();
+    return host + ":" + port;
+  }
+
+  /** Every port the broker and its controller listen on. */
   public List<Integer> listeningPorts() {
     return List.copyOf(new TreeSet<>(ports));
   }

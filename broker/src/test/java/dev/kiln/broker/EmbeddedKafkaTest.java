@@ -1,4 +1,4 @@
-package dev.kiln.testkit;
+package dev.kiln.broker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -95,6 +95,42 @@ class EmbeddedKafkaTest {
         assertThat(poll(consumer, 1)).containsExactly("second");
       }
     }
+  }
+
+  /**
+   * A broker in a container listens on a fixed port and tells clients another name for itself:
+   * clients connect to the advertised address after bootstrapping, so that name must be in the
+   * metadata, with the port asked for.
+   */
+  @Test
+  void aServedBrokerListensOnTheGivenPortAndAdvertisesTheGivenName() throws Exception {
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
+    try (EmbeddedKafka kafka =
+        EmbeddedKafka.serve(
+            null, new EmbeddedKafka.Listener("127.0.0.1", port, "localhost", port))) {
+      assertThat(kafka.bootstrapServers()).isEqualTo("127.0.0.1:" + port);
+      assertThat(kafka.advertisedAddress()).isEqualTo("localhost:" + port);
+      try (Admin admin = Admin.create(Map.<String, Object>copyOf(kafka.clientConfig()))) {
+        var nodes = admin.describeCluster().nodes().get(30, TimeUnit.SECONDS);
+        assertThat(nodes)
+            .singleElement()
+            .satisfies(
+                node -> {
+                  assertThat(node.host()).isEqualTo("localhost");
+                  assertThat(node.port()).isEqualTo(port);
+                });
+      }
+    }
+  }
+
+  @Test
+  void aBrokerOnEveryInterfaceNeedsANameToAdvertise() {
+    assertThatThrownBy(() -> new EmbeddedKafka.Listener("0.0.0.0", 9092, null, 0))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("needs a name to advertise");
   }
 
   private static org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer(

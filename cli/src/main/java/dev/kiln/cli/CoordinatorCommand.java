@@ -1,0 +1,92 @@
+package dev.kiln.cli;
+
+import dev.kiln.coordinator.CoordinatorVerticle;
+import dev.kiln.events.Topics;
+import dev.kiln.messaging.KafkaTopicsAdmin;
+import io.vertx.core.Vertx;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The coordinator alone, in its own process: it creates the farm's topics when they are missing,
+ * then drives builds and serves the HTTP API on {@code --http-port}, as in {@code kiln up}.
+ */
+@Command(
+    mixinStandardHelpOptions = true,
+    name = "coordinator",
+    description = {
+      "Run only the coordinator: creates the farm's topics if missing, drives every build and",
+      "serves the HTTP API (pushes, builds, tenants) on --http-port. Needs --kafka, --cache-url and",
+      "the farm's secrets (KILN_OPERATOR_TOKEN, KILN_FARM_TOKEN, KILN_SECRET_KEY, or",
+      "<home>/secrets). Stops on Ctrl-C."
+    })
+public final class CoordinatorCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Mixin FarmOptions options;
+
+  @Option(
+      names = "--listen",
+      paramLabel = "ADDRESS",
+      defaultValue = "${env:KILN_LISTEN:-127.0.0.1}",
+      description =
+          "The address to listen on (0.0.0.0 in a container). Env: KILN_LISTEN. Default: ${DEFAULT-VALUE}")
+  String listen;
+
+  @Option(
+      names = "--cache-url",
+      paramLabel = "URL",
+      defaultValue = "${env:KILN_CACHE_URL}",
+      description =
+          "The farm's cache-service (`kiln cache-service` prints it), for action-cache lookups."
+              + " Env: KILN_CACHE_URL.")
+  String cacheUrl;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    FarmSettings settings = options.toSettings();
+    ServiceProcess.requireKafka(settings, "coordinator");
+    String cache =
+        ServiceProcess.requireUrl(cacheUrl, "coordinator", "--cache-url", "KILN_CACHE_URL");
+    FarmSecrets secrets = ServiceProcess.farmSecrets(settings, "coordinator", true, true, true);
+    out.println("-----> Creating topics on " + settings.kafka());
+    out.flush();
+    try {
+      KafkaTopicsAdmin.ensureTopics(
+          settings.kafka(), settings.kafkaClient(), Topics.withPrefix(settings.topicPrefix()));
+    } catch (RuntimeException e) {
+      throw new UserError(
+          "the coordinator cannot create the farm's topics on "
+              + settings.kafka()
+              + ": "
+              + e.getMessage()
+              + "; check --kafka and the Kafka client settings",
+          1);
+    }
+    Vertx vertx = Vertx.vertx();
+    CoordinatorVerticle coordinator =
+        new CoordinatorVerticle(
+            Farm.coordinatorConfig(
+                settings, settings.kafka(), cache, secrets, listen, settings.httpPort()));
+    try {
+      Farm.deployListening(
+          vertx, coordinator, "coordinator", settings.httpPort(), "--http-port / KILN_HTTP_PORT");
+    } catch (RuntimeException e) {
+      vertx.close();
+      throw e instanceof UserError ? e : new UserError("the coordinator did not start: " + e, 1);
+    }
+    out.println(
+        "-----> The coordinator is up on "
+            + ServiceProcess.url(listen, coordinator.actualHttpPort()));
+    out.flush();
+    ServiceProcess.runUntilStopped(
+        () -> vertx.close().toCompletionStage().toCompletableFuture().join());
+    return 0;
+  }
+}

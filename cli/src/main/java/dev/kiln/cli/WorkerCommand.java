@@ -1,0 +1,115 @@
+package dev.kiln.cli;
+
+import dev.kiln.worker.node.WorkerNode;
+import io.vertx.core.Vertx;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * One worker, in its own process: it joins the farm's worker group on {@code kiln.tasks} and runs
+ * DETECT, INSTALL and ASSEMBLE tasks, as each worker of {@code kiln up} does. Start more processes
+ * (on more machines) for more workers.
+ */
+@Command(
+    mixinStandardHelpOptions = true,
+    name = "worker",
+    description = {
+      "Run one worker: takes tasks from the farm's kiln.tasks topic (shared with every other",
+      "worker), builds, and reports results. Needs --kafka, --cache-url and the farm token",
+      "(KILN_FARM_TOKEN or <home>/secrets/farm-token). Its state lives under",
+      "<home>/workers/<id>/ and <home>/runtimes/. Stops on Ctrl-C; a task in flight goes to",
+      "another worker."
+    })
+public final class WorkerCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Mixin FarmOptions options;
+
+  @Option(
+      names = "--cache-url",
+      paramLabel = "URL",
+      defaultValue = "${env:KILN_CACHE_URL}",
+      description =
+          "The farm's cache-service (`kiln cache-service` prints it). Env: KILN_CACHE_URL.")
+  String cacheUrl;
+
+  @Option(
+      names = "--worker-id",
+      paramLabel = "ID",
+      defaultValue = "${env:KILN_WORKER_ID}",
+      description =
+          "This worker's name in results, logs and Kafka client ids; unique in the farm. Env:"
+              + " KILN_WORKER_ID. Default: the host name.")
+  String workerId;
+
+  @Option(
+      names = "--tasks",
+      paramLabel = "N",
+      defaultValue = "${env:KILN_WORKER_TASKS:-1}",
+      description =
+          "How many tasks this worker runs at once. Env: KILN_WORKER_TASKS. Default: ${DEFAULT-VALUE}")
+  int tasks;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    FarmSettings settings = options.toSettings();
+    ServiceProcess.requireKafka(settings, "worker");
+    String cache = ServiceProcess.requireUrl(cacheUrl, "worker", "--cache-url", "KILN_CACHE_URL");
+    if (tasks < 1) {
+      throw new UserError("--tasks must be 1 or more (got " + tasks + ")", 2);
+    }
+    String id = workerId == null || workerId.isBlank() ? hostName() : workerId;
+    String farmToken =
+        ServiceProcess.farmSecrets(settings, "worker", false, true, false).farmToken();
+    WorkerNode.Settings node;
+    try {
+      node =
+          Farm.workerNodeSettings(
+              settings,
+              RuntimeCatalogs.forFarm(settings.runtimeCatalog(), out::println),
+              settings.kafka(),
+              cache,
+              farmToken,
+              List.of(id),
+              tasks);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage() + "; pass --worker-id", 2);
+    }
+    Vertx vertx = Vertx.vertx();
+    WorkerNode worker;
+    try {
+      worker = WorkerNode.start(vertx, node, out::println);
+    } catch (RuntimeException e) {
+      vertx.close();
+      throw new UserError("the worker did not start: " + e.getMessage(), 1);
+    }
+    out.println("-----> The worker " + id + " is up");
+    out.flush();
+    ServiceProcess.runUntilStopped(
+        () -> {
+          worker.close();
+          vertx.close().toCompletionStage().toCompletableFuture().join();
+        });
+    return 0;
+  }
+
+  private static String hostName() {
+    String env = System.getenv("HOSTNAME");
+    if (env != null && !env.isBlank()) {
+      return env;
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (java.io.IOException e) {
+      throw new UserError("cannot tell this machine's host name; pass --worker-id ID", 2);
+    }
+  }
+}
