@@ -13,9 +13,11 @@ import dev.kiln.events.ImageReady;
 import dev.kiln.events.IndexRef;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.StepTiming;
+import dev.kiln.events.TaskHeartbeat;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,21 +41,45 @@ final class BuildStateMachine {
   static final String MISSING_DEPENDENCY_KEY = "detect::missing-dependency-key";
   static final String MISSING_LAYER = "install::missing-layer";
 
+  /** Every attempt of a step lost its worker: none renewed the task's lease. */
+  static final String WORKER_LOST = "worker::lost";
+
   private static final int FIRST_ATTEMPT = 1;
 
   private final Clock clock;
   private final Function<String, List<IndexRef>> indexesOf;
+  private final Duration lease;
+  private final int maxAttempts;
 
   BuildStateMachine(Clock clock) {
     this(clock, tenant -> List.of());
   }
 
+  BuildStateMachine(Clock clock, Function<String, List<IndexRef>> indexesOf) {
+    this(
+        clock,
+        indexesOf,
+        CoordinatorConfig.DEFAULT_TASK_LEASE,
+        CoordinatorConfig.DEFAULT_MAX_TASK_ATTEMPTS);
+  }
+
   /**
    * @param indexesOf a tenant's configured indexes, which every task of its builds carries
+   * @param lease how long a task may go without a sign of life from its worker
+   * @param maxAttempts how many times one step is issued before the build fails {@value
+   *     #WORKER_LOST}
    */
-  BuildStateMachine(Clock clock, Function<String, List<IndexRef>> indexesOf) {
+  BuildStateMachine(
+      Clock clock, Function<String, List<IndexRef>> indexesOf, Duration lease, int maxAttempts) {
     this.clock = clock;
     this.indexesOf = indexesOf;
+    this.lease = lease;
+    this.maxAttempts = maxAttempts;
+  }
+
+  /** The lease every task is issued with. */
+  Duration lease() {
+    return lease;
   }
 
   /**
@@ -88,7 +114,12 @@ final class BuildStateMachine {
    */
   Decision queue(PushEvent push, String reason) {
     BuildSnapshot queued =
-        newSnapshot(push).state(BuildState.QUEUED).currentTaskId(null).queuedReason(reason).build();
+        newSnapshot(push)
+            .state(BuildState.QUEUED)
+            .currentTaskId(null)
+            .leaseExpiresAt(null)
+            .queuedReason(reason)
+            .build();
     return new Decision(
         queued,
         List.of(
@@ -156,7 +187,9 @@ final class BuildStateMachine {
     BuildSnapshot detecting =
         from.toBuilder()
             .state(BuildState.DETECTING)
-            .currentTaskId(BuildTask.taskId(buildId, TaskKind.DETECT, from.attempt()))
+            .attempt(FIRST_ATTEMPT)
+            .currentTaskId(BuildTask.taskId(buildId, TaskKind.DETECT, FIRST_ATTEMPT))
+            .leaseExpiresAt(null)
             .build();
     return new Decision(
         detecting,
@@ -268,8 +301,10 @@ final class BuildStateMachine {
 
   /**
    * What a new coordinator does for a build it read back from {@code kiln.builds}: re-send the
-   * current task of an unfinished build (workers are idempotent and late results are ignored), or
-   * publish the outcome of a finished one if that never got acknowledged.
+   * current task of an unfinished build that no worker has claimed yet (workers are idempotent and
+   * late results are ignored), issue again a claimed task whose lease ran out meanwhile, leave a
+   * claimed task with time left to its worker, or publish the outcome of a finished build if that
+   * never got acknowledged.
    */
   Decision resume(BuildSnapshot snapshot, String previousPython) {
     if (snapshot.state() == BuildState.QUEUED) {
@@ -277,6 +312,21 @@ final class BuildStateMachine {
           "build " + snapshot.buildId() + " waits for a slot of its tenant's quota");
     }
     if (!snapshot.state().isFinal()) {
+      if (leaseExpired(snapshot)) {
+        // The lease ran out while no coordinator watched it: as if it had run out under this one.
+        return onLeaseExpired(snapshot, previousPython);
+      }
+      if (snapshot.leaseExpiresAt() != null) {
+        // A worker claimed the task and renews it: it is running, re-sending it would only run
+        // it twice. If that worker is gone, the lease runs out and the step is issued again.
+        return Decision.ignore(
+            "build "
+                + snapshot.buildId()
+                + "'s task "
+                + snapshot.currentTaskId()
+                + " is claimed by a worker until "
+                + snapshot.leaseExpiresAt());
+      }
       List<Action> actions = new ArrayList<>();
       if (!BuildTask.isUnguessable(snapshot.currentTaskId())) {
         // Written by a coordinator whose task ids could be guessed: issue an unguessable one.
@@ -309,9 +359,111 @@ final class BuildStateMachine {
     return new Decision(published, List.of(outcome(snapshot), new Action.WriteSnapshot(published)));
   }
 
-  /** The task a non-final snapshot waits for, with the tenant's indexes. */
+  /**
+   * A worker's sign of life: the first one claims the build's current task and starts its lease,
+   * every later one starts the lease again. A heartbeat of any other task (an earlier attempt, a
+   * finished build) renews nothing.
+   */
+  Decision onHeartbeat(TaskHeartbeat heartbeat, BuildSnapshot current) {
+    if (current == null
+        || current.state().isFinal()
+        || !heartbeat.taskId().equals(current.currentTaskId())
+        || heartbeat.attempt() != current.attempt()) {
+      return Decision.ignore(
+          "heartbeat of "
+              + heartbeat.taskId()
+              + " from "
+              + heartbeat.worker()
+              + " is not for build "
+              + heartbeat.buildId()
+              + "'s current task; it renews nothing");
+    }
+    BuildSnapshot renewed = current.toBuilder().leaseExpiresAt(clock.instant().plus(lease)).build();
+    return new Decision(renewed, List.of(new Action.WriteSnapshot(renewed)));
+  }
+
+  /** True when the snapshot's current task has a lease and it has run out. */
+  boolean leaseExpired(BuildSnapshot snapshot) {
+    return !snapshot.state().isFinal()
+        && snapshot.state() != BuildState.QUEUED
+        && snapshot.leaseExpiresAt() != null
+        && !clock.instant().isBefore(snapshot.leaseExpiresAt());
+  }
+
+  /**
+   * The current task's lease ran out: its worker stopped, crashed or lost Kafka. The step is issued
+   * again with the next attempt (a new task id, so a late result of the lost attempt moves
+   * nothing), or, after {@code maxAttempts}, the build fails {@value #WORKER_LOST}.
+   */
+  Decision onLeaseExpired(BuildSnapshot current, String previousPython) {
+    if (!leaseExpired(current)) {
+      return Decision.ignore(
+          "build "
+              + current.buildId()
+              + " has no task whose lease ran out ("
+              + current.state()
+              + ")");
+    }
+    TaskKind kind = currentKind(current);
+    String lost = current.currentTaskId();
+    if (current.attempt() >= maxAttempts) {
+      return fail(current, kind, workerLost(current, kind));
+    }
+    int next = current.attempt() + 1;
+    Instant now = clock.instant();
+    BuildSnapshot retried =
+        current.toBuilder()
+            .attempt(next)
+            .currentTaskId(BuildTask.taskId(current.buildId(), kind, next))
+            .leaseExpiresAt(null)
+            .updatedAt(now)
+            .build();
+    return new Decision(
+        retried,
+        List.of(
+            new Action.WriteSnapshot(retried),
+            log(
+                retried,
+                Level.WARNING,
+                "-----> No sign of life from the worker running "
+                    + lost
+                    + " for "
+                    + describe(lease)
+                    + " (it stopped, crashed or lost its connection to Kafka); running "
+                    + kind
+                    + " again, attempt "
+                    + next
+                    + " of "
+                    + maxAttempts),
+            new Action.PublishTask(taskFor(retried, previousPython))));
+  }
+
+  private CodedMessage workerLost(BuildSnapshot current, TaskKind kind) {
+    return new CodedMessage(
+        WORKER_LOST,
+        "No worker finished the "
+            + kind
+            + " step: each of its "
+            + maxAttempts
+            + " attempts went "
+            + describe(lease)
+            + " without a sign of life from the worker running it (the last was "
+            + current.currentTaskId()
+            + "). Workers stop renewing a task when they crash, are killed (out of memory, a"
+            + " container limit), or lose their connection to Kafka. Check the workers' logs and"
+            + " memory limits around this build, and that they reach the broker; when the"
+            + " workers are healthy, push a new commit of the app to build it again. If the step"
+            + " itself makes workers crash, the build log shows where it stopped.");
+  }
+
+  private static String describe(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+  }
+
+  /** The task a non-final snapshot waits for, with the tenant's indexes and the lease. */
   BuildTask taskFor(BuildSnapshot snapshot, String previousPython) {
-    return currentTask(snapshot, previousPython, indexesOf.apply(snapshot.push().tenant()));
+    return currentTask(snapshot, previousPython, indexesOf.apply(snapshot.push().tenant()))
+        .withLeaseMillis(lease.toMillis());
   }
 
   /** The task a non-final snapshot is waiting for, rebuilt from the snapshot alone. */
@@ -368,7 +520,7 @@ final class BuildStateMachine {
               detecting,
               StepTiming.skipped(
                   TaskKind.INSTALL,
-                  BuildTask.taskId(detecting.buildId(), TaskKind.INSTALL, detecting.attempt())));
+                  BuildTask.taskId(detecting.buildId(), TaskKind.INSTALL, FIRST_ATTEMPT)));
       BuildSnapshot assembling =
           transition(
               skippedInstall, BuildState.ASSEMBLING, TaskKind.ASSEMBLE, plan, null, null, now);
@@ -454,6 +606,7 @@ final class BuildStateMachine {
             .failedStage(null)
             .failure(null)
             .outcomePublished(false)
+            .leaseExpiresAt(null)
             .updatedAt(clock.instant())
             .build();
     return finish(
@@ -473,6 +626,7 @@ final class BuildStateMachine {
             .failedStage(stage)
             .failure(failure)
             .outcomePublished(false)
+            .leaseExpiresAt(null)
             .updatedAt(clock.instant())
             .build();
     return finish(
@@ -549,7 +703,7 @@ final class BuildStateMachine {
     return s.toBuilder().steps(steps).build();
   }
 
-  private static BuildSnapshot transition(
+  private BuildSnapshot transition(
       BuildSnapshot from,
       BuildState state,
       TaskKind nextTask,
@@ -557,9 +711,11 @@ final class BuildStateMachine {
       String dependencyKey,
       DependencyLayer layer,
       Instant now) {
+    // Every step starts at attempt 1: attempts count how often one step was issued.
     return from.toBuilder()
         .state(state)
-        .currentTaskId(BuildTask.taskId(from.buildId(), nextTask, from.attempt()))
+        .attempt(FIRST_ATTEMPT)
+        .currentTaskId(BuildTask.taskId(from.buildId(), nextTask, FIRST_ATTEMPT))
         .plan(plan)
         .dependencyKey(dependencyKey)
         .layer(layer)
@@ -568,6 +724,7 @@ final class BuildStateMachine {
         .failedStage(null)
         .failure(null)
         .outcomePublished(false)
+        .leaseExpiresAt(null)
         .updatedAt(now)
         .build();
   }

@@ -6,6 +6,7 @@ import dev.kiln.events.security.Tokens;
 import dev.kiln.messaging.KafkaClientSettings;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -34,6 +35,15 @@ import java.util.Objects;
  *     consumer and admin client of the coordinator; null for none
  * @param farmToken the farm credential for the cache-service's action cache; null when it asks for
  *     none
+ * @param taskLease how long a task may go without a sign of life from its worker (workers renew the
+ *     lease every third of it while they work) before the coordinator issues it again with the next
+ *     attempt; null for {@link #DEFAULT_TASK_LEASE}
+ * @param maxTaskAttempts how many times one step is issued before the build fails {@code
+ *     worker::lost}; 0 for {@link #DEFAULT_MAX_TASK_ATTEMPTS}
+ * @param buildRetention how long a finished build is kept (listed, served, in {@code kiln.builds})
+ *     after it ended; then it is deleted with a tombstone. An app's latest successful build is kept
+ *     whatever its age (it holds the app's sticky Python version). Null for {@link
+ *     #DEFAULT_BUILD_RETENTION}
  */
 public record CoordinatorConfig(
     String bootstrapServers,
@@ -48,10 +58,31 @@ public record CoordinatorConfig(
     Path sourceRoot,
     boolean autoCreateTenants,
     KafkaClientSettings kafkaClient,
-    String farmToken) {
+    String farmToken,
+    Duration taskLease,
+    int maxTaskAttempts,
+    Duration buildRetention) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final String DEFAULT_CONSUMER_GROUP = "kiln-coordinator";
+
+  /**
+   * A minute: long enough that a worker whose renewals are delayed by a GC pause or a slow broker
+   * keeps its task, short enough that a killed worker's build moves on soon.
+   */
+  public static final Duration DEFAULT_TASK_LEASE = Duration.ofSeconds(60);
+
+  public static final int DEFAULT_MAX_TASK_ATTEMPTS = 3;
+
+  /** Shorter leases would make the workers' renewals a noticeable load on kiln.results. */
+  public static final Duration MIN_TASK_LEASE = Duration.ofMillis(500);
+
+  public static final int MAX_MAX_TASK_ATTEMPTS = 100;
+
+  /** A week: long enough to look into last week's failures, short enough to bound the state. */
+  public static final Duration DEFAULT_BUILD_RETENTION = Duration.ofDays(7);
+
+  public static final Duration MIN_BUILD_RETENTION = Duration.ofSeconds(1);
 
   public CoordinatorConfig {
     requireText(
@@ -79,6 +110,35 @@ public record CoordinatorConfig(
       SecretBox.fromBase64(secretKey); // fails with what is wrong with the key
     }
     kafkaClient = kafkaClient == null ? KafkaClientSettings.none() : kafkaClient;
+    taskLease = taskLease == null ? DEFAULT_TASK_LEASE : taskLease;
+    if (taskLease.compareTo(MIN_TASK_LEASE) < 0) {
+      throw new IllegalArgumentException(
+          "taskLease is "
+              + taskLease.toMillis()
+              + " ms; use at least "
+              + MIN_TASK_LEASE.toMillis()
+              + " ms (the default is "
+              + DEFAULT_TASK_LEASE.toSeconds()
+              + " s): workers renew a lease every third of it");
+    }
+    buildRetention = buildRetention == null ? DEFAULT_BUILD_RETENTION : buildRetention;
+    if (buildRetention.compareTo(MIN_BUILD_RETENTION) < 0) {
+      throw new IllegalArgumentException(
+          "buildRetention is "
+              + buildRetention
+              + "; use at least 1 s, e.g. P7D (the default) or P30D to keep builds a month");
+    }
+    maxTaskAttempts = maxTaskAttempts == 0 ? DEFAULT_MAX_TASK_ATTEMPTS : maxTaskAttempts;
+    if (maxTaskAttempts < 1 || maxTaskAttempts > MAX_MAX_TASK_ATTEMPTS) {
+      throw new IllegalArgumentException(
+          "maxTaskAttempts is "
+              + maxTaskAttempts
+              + "; use 1 to "
+              + MAX_MAX_TASK_ATTEMPTS
+              + " (the default is "
+              + DEFAULT_MAX_TASK_ATTEMPTS
+              + "): how often one step is tried before the build fails worker::lost");
+    }
     if (sourceRoot != null && !sourceRoot.isAbsolute()) {
       throw new IllegalArgumentException(
           "sourceRoot '" + sourceRoot + "' must be an absolute directory, e.g. /srv/kiln/repos");
@@ -125,7 +185,10 @@ public record CoordinatorConfig(
         null,
         false,
         KafkaClientSettings.none(),
-        null);
+        null,
+        DEFAULT_TASK_LEASE,
+        DEFAULT_MAX_TASK_ATTEMPTS,
+        DEFAULT_BUILD_RETENTION);
   }
 
   /** The sealing box of the secret key, or null when none is configured. */
@@ -148,7 +211,10 @@ public record CoordinatorConfig(
         sourceRoot,
         autoCreateTenants,
         kafkaClient,
-        farmToken);
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withSourceRoot(Path sourceRoot) {
@@ -165,7 +231,10 @@ public record CoordinatorConfig(
         sourceRoot,
         autoCreateTenants,
         kafkaClient,
-        farmToken);
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withAutoCreateTenants(boolean autoCreateTenants) {
@@ -182,7 +251,10 @@ public record CoordinatorConfig(
         sourceRoot,
         autoCreateTenants,
         kafkaClient,
-        farmToken);
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withHttp(String host, int httpPort) {
@@ -199,7 +271,10 @@ public record CoordinatorConfig(
         sourceRoot,
         autoCreateTenants,
         kafkaClient,
-        farmToken);
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withConsumerGroup(String consumerGroup) {
@@ -216,7 +291,10 @@ public record CoordinatorConfig(
         sourceRoot,
         autoCreateTenants,
         kafkaClient,
-        farmToken);
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withCacheServiceUrl(String cacheServiceUrl) {
@@ -233,7 +311,10 @@ public record CoordinatorConfig(
         sourceRoot,
         autoCreateTenants,
         kafkaClient,
-        farmToken);
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
   }
 
   public CoordinatorConfig withInstanceId(String instanceId) {
@@ -250,7 +331,10 @@ public record CoordinatorConfig(
         sourceRoot,
         autoCreateTenants,
         kafkaClient,
-        farmToken);
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
   }
 
   /** The same coordinator with the operator's Kafka client settings (SASL, TLS, …). */
@@ -268,7 +352,10 @@ public record CoordinatorConfig(
         sourceRoot,
         autoCreateTenants,
         kafkaClient,
-        farmToken);
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
   }
 
   /** The farm credential the action-cache lookups send to the cache-service. */
@@ -286,7 +373,55 @@ public record CoordinatorConfig(
         sourceRoot,
         autoCreateTenants,
         kafkaClient,
-        farmToken);
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
+  }
+
+  /**
+   * How long a task may go without a sign of life before it is issued again, and how often one step
+   * is issued before its build fails {@code worker::lost}.
+   */
+  public CoordinatorConfig withTaskLeases(Duration taskLease, int maxTaskAttempts) {
+    return new CoordinatorConfig(
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants,
+        kafkaClient,
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
+  }
+
+  /** How long finished builds are kept before they are deleted from kiln.builds. */
+  public CoordinatorConfig withBuildRetention(Duration buildRetention) {
+    return new CoordinatorConfig(
+        bootstrapServers,
+        topics,
+        host,
+        httpPort,
+        consumerGroup,
+        cacheServiceUrl,
+        instanceId,
+        operatorTokenSha256,
+        secretKey,
+        sourceRoot,
+        autoCreateTenants,
+        kafkaClient,
+        farmToken,
+        taskLease,
+        maxTaskAttempts,
+        buildRetention);
   }
 
   private static void requireText(String value, String field, String expected) {

@@ -9,6 +9,7 @@ import dev.kiln.events.ImageReady;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.Quote;
+import dev.kiln.events.TaskHeartbeat;
 import dev.kiln.events.TaskResult;
 import dev.kiln.events.Tenant;
 import dev.kiln.events.Topics;
@@ -88,6 +89,20 @@ public final class CoordinatorVerticle extends VerticleBase {
   private PartitionLanes<String, byte[]> lanes;
   private HttpServer http;
   private long promoteTimer = -1;
+  private long leaseTimer = -1;
+  private long retentionTimer = -1;
+
+  /** Builds whose tombstone is being written right now. */
+  private final Set<String> deleting = new java.util.HashSet<>();
+
+  /** At most this many old builds are deleted per look. */
+  private static final int DELETES_PER_LOOK = 500;
+
+  /** Builds whose lost task is being issued again right now, so one loss is handled once. */
+  private final Set<String> leaseRetries = new java.util.HashSet<>();
+
+  /** At most this many lost tasks are handled per look, so a mass loss does not stall the loop. */
+  private static final int LEASES_PER_LOOK = 100;
 
   public CoordinatorVerticle(CoordinatorConfig config) {
     this(config, Clock.systemUTC());
@@ -100,7 +115,10 @@ public final class CoordinatorVerticle extends VerticleBase {
     this.sources = new SourcePolicy(config.sourceRoot());
     this.machine =
         new BuildStateMachine(
-            clock, tenant -> tenants.get(tenant).map(Tenant::indexRefs).orElse(List.of()));
+            clock,
+            tenant -> tenants.get(tenant).map(Tenant::indexRefs).orElse(List.of()),
+            config.taskLease(),
+            config.maxTaskAttempts());
   }
 
   /**
@@ -147,6 +165,10 @@ public final class CoordinatorVerticle extends VerticleBase {
             v -> {
               restored = true;
               promoteTimer = vertx.setPeriodic(PROMOTE_EVERY_MS, id -> promoteAll());
+              leaseTimer = vertx.setPeriodic(leaseCheckMillis(), id -> retryLostTasks());
+              retentionTimer =
+                  vertx.setPeriodic(retentionCheckMillis(), id -> deleteExpiredBuilds());
+              deleteExpiredBuilds();
               return promoteAll().compose(ignored -> subscribe());
             })
         .onSuccess(
@@ -169,6 +191,12 @@ public final class CoordinatorVerticle extends VerticleBase {
   public Future<?> stop() {
     if (promoteTimer >= 0) {
       vertx.cancelTimer(promoteTimer);
+    }
+    if (leaseTimer >= 0) {
+      vertx.cancelTimer(leaseTimer);
+    }
+    if (retentionTimer >= 0) {
+      vertx.cancelTimer(retentionTimer);
     }
     Future<Void> drained = lanes == null ? Future.succeededFuture() : lanes.drain();
     return drained
@@ -451,6 +479,11 @@ public final class CoordinatorVerticle extends VerticleBase {
     if (topic.equals(topics.push())) {
       return admit(decoded.body(PushEvent.class));
     }
+    if (topic.equals(topics.results())
+        && decoded.type() == dev.kiln.events.EventType.TASK_HEARTBEAT) {
+      TaskHeartbeat heartbeat = decoded.body(TaskHeartbeat.class);
+      return machine.onHeartbeat(heartbeat, builds.get(heartbeat.buildId()).orElse(null));
+    }
     if (topic.equals(topics.results())) {
       TaskResult result = decoded.body(TaskResult.class);
       BuildSnapshot current = builds.get(result.buildId()).orElse(null);
@@ -535,34 +568,120 @@ public final class CoordinatorVerticle extends VerticleBase {
     return Future.all(started).mapEmpty();
   }
 
+  /** How often old builds are looked for: a tenth of the retention, between 1 s and 1 h. */
+  private long retentionCheckMillis() {
+    return Math.max(1_000, Math.min(3_600_000, config.buildRetention().toMillis() / 10));
+  }
+
+  /**
+   * Deletes finished builds older than the retention: a tombstone on {@code kiln.builds} (so no
+   * coordinator restores them again and compaction drops their snapshots), then the in-memory copy.
+   * A tombstone that cannot be written is tried again at the next look.
+   */
+  private void deleteExpiredBuilds() {
+    java.time.Instant cutoff = clock.instant().minus(config.buildRetention());
+    for (BuildSnapshot old : builds.finishedBefore(cutoff, DELETES_PER_LOOK)) {
+      String buildId = old.buildId();
+      if (!deleting.add(buildId)) {
+        continue;
+      }
+      publisher
+          .send(new ProducerRecord<>(topics.builds(), buildId, null))
+          .onComplete(
+              sent -> {
+                deleting.remove(buildId);
+                if (sent.failed()) {
+                  LOG.warn(
+                      "could not delete build {} from {} ({}); trying again later",
+                      buildId,
+                      topics.builds(),
+                      sent.cause().toString());
+                  return;
+                }
+                // Only if nothing changed it meanwhile (a finished build does not change).
+                if (builds.get(buildId).orElse(null) == old) {
+                  builds.restore(buildId, null);
+                  LOG.info(
+                      "deleted build {} of {}/{}: finished {} ago, longer than the retention of {}",
+                      buildId,
+                      old.push().tenant(),
+                      old.push().app(),
+                      Duration.between(old.updatedAt(), clock.instant()).withNanos(0),
+                      config.buildRetention());
+                }
+              });
+    }
+  }
+
+  /** How often leases are looked at: a fifth of a lease, between 0.1 and 5 s. */
+  private long leaseCheckMillis() {
+    return Math.max(100, Math.min(5_000, config.taskLease().toMillis() / 5));
+  }
+
+  /**
+   * Issues again every task whose lease ran out (or fails its build {@code worker::lost} after the
+   * last attempt). The action cache is not asked: a result of the lost attempt arriving meanwhile
+   * must find the build as it was decided on.
+   */
+  private void retryLostTasks() {
+    for (BuildSnapshot lost : builds.leasesEndedBy(clock.instant(), LEASES_PER_LOOK)) {
+      String buildId = lost.buildId();
+      if (!leaseRetries.add(buildId)) {
+        continue;
+      }
+      Decision decision =
+          machine.onLeaseExpired(
+              lost, builds.previousPython(lost.push().tenant(), lost.push().app()));
+      apply(decision)
+          .onComplete(
+              done -> {
+                leaseRetries.remove(buildId);
+                if (done.failed()) {
+                  LOG.warn(
+                      "could not issue the lost task of build {} again ({}); trying again shortly",
+                      buildId,
+                      done.cause().toString());
+                }
+              });
+    }
+  }
+
   /**
    * Makes a decision durable: the in-memory state moves at once (so a duplicate arriving meanwhile
    * is recognised) and moves back if an action fails, in which case the record is retried.
    */
   private Future<Void> carryOut(Decision planned) {
-    Optional<String> ignored = planned.ignoredBecause();
+    if (planned.ignoredBecause().isPresent()) {
+      return apply(planned);
+    }
+    return withActionCache(planned).compose(this::apply);
+  }
+
+  /** Carries out a decision as it is: the snapshot moves now and back if an action fails. */
+  private Future<Void> apply(Decision decision) {
+    Optional<String> ignored = decision.ignoredBecause();
     if (ignored.isPresent()) {
-      LOG.info("ignored: {}", ignored.get());
+      if (ignored.get().startsWith("heartbeat ")) {
+        LOG.debug("ignored: {}", ignored.get()); // a late heartbeat is routine
+      } else {
+        LOG.info("ignored: {}", ignored.get());
+      }
       return Future.succeededFuture();
     }
-    return withActionCache(planned)
+    String buildId = decision.next().buildId();
+    BuildSnapshot previous = builds.get(buildId).orElse(null);
+    builds.put(decision.next());
+    return perform(decision.actions())
+        .recover(
+            e -> {
+              builds.restore(buildId, previous);
+              return Future.failedFuture(e);
+            })
         .compose(
-            decision -> {
-              String buildId = decision.next().buildId();
-              BuildSnapshot previous = builds.get(buildId).orElse(null);
-              builds.put(decision.next());
-              return perform(decision.actions())
-                  .recover(
-                      e -> {
-                        builds.restore(buildId, previous);
-                        return Future.failedFuture(e);
-                      })
-                  .compose(
-                      done -> {
-                        // A slot may have freed, or a build may wait behind a free slot.
-                        promote(decision.next().push().tenant());
-                        return Future.succeededFuture();
-                      });
+            done -> {
+              // A slot may have freed, or a build may wait behind a free slot.
+              promote(decision.next().push().tenant());
+              return Future.succeededFuture();
             });
   }
 

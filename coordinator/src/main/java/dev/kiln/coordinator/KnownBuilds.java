@@ -35,7 +35,20 @@ final class KnownBuilds {
               BuildSnapshot::updatedAt, Comparator.nullsFirst(Comparator.naturalOrder()))
           .thenComparing(BuildSnapshot::buildId);
 
+  /** Soonest lease end first; ties broken by id. */
+  private static final Comparator<BuildSnapshot> LEASE_ENDS_FIRST =
+      Comparator.comparing(BuildSnapshot::leaseExpiresAt).thenComparing(BuildSnapshot::buildId);
+
   private final Map<String, BuildSnapshot> byId = new HashMap<>();
+
+  /**
+   * Builds with a task out, by the end of its lease: finding the leases that ran out looks at those
+   * only, never at every build.
+   */
+  private final NavigableSet<BuildSnapshot> byLeaseEnd = new TreeSet<>(LEASE_ENDS_FIRST);
+
+  /** Finished builds whose outcome is published, oldest update first: what retention deletes. */
+  private final NavigableSet<BuildSnapshot> finishedOldestFirst = new TreeSet<>(LAST_UPDATED_LAST);
 
   /** Unfinished builds per tenant: what quotas count, kept so a push never scans history. */
   private final Map<String, Map<String, BuildSnapshot>> unfinishedByTenant = new HashMap<>();
@@ -78,6 +91,12 @@ final class KnownBuilds {
   void put(BuildSnapshot snapshot) {
     unindex(byId.put(snapshot.buildId(), snapshot));
     String tenant = snapshot.push().tenant();
+    if (hasLease(snapshot)) {
+      byLeaseEnd.add(snapshot);
+    }
+    if (isDone(snapshot)) {
+      finishedOldestFirst.add(snapshot);
+    }
     if (!snapshot.state().isFinal()) {
       unfinishedByTenant
           .computeIfAbsent(tenant, t -> new HashMap<>())
@@ -98,9 +117,25 @@ final class KnownBuilds {
         && snapshot.plan().pythonVersion() != null;
   }
 
+  private static boolean isDone(BuildSnapshot snapshot) {
+    return snapshot.state().isFinal() && snapshot.outcomePublished();
+  }
+
+  private static boolean hasLease(BuildSnapshot snapshot) {
+    return snapshot.leaseExpiresAt() != null
+        && !snapshot.state().isFinal()
+        && snapshot.state() != BuildState.QUEUED;
+  }
+
   private void unindex(BuildSnapshot old) {
     if (old == null) {
       return;
+    }
+    if (hasLease(old)) {
+      byLeaseEnd.remove(old);
+    }
+    if (isDone(old)) {
+      finishedOldestFirst.remove(old);
     }
     String tenant = old.push().tenant();
     Map<String, BuildSnapshot> unfinished = unfinishedByTenant.get(tenant);
@@ -153,6 +188,59 @@ final class KnownBuilds {
         .toList();
   }
 
+  /**
+   * Unfinished builds whose current task's lease ended at or before {@code now}, soonest first, at
+   * most {@code limit}. Looks at those builds and one more, however many builds are known.
+   */
+  List<BuildSnapshot> leasesEndedBy(java.time.Instant now, int limit) {
+    List<BuildSnapshot> ended = new ArrayList<>();
+    for (BuildSnapshot snapshot : byLeaseEnd) {
+      visited++;
+      if (snapshot.leaseExpiresAt().isAfter(now) || ended.size() >= limit) {
+        break;
+      }
+      ended.add(snapshot);
+    }
+    return List.copyOf(ended);
+  }
+
+  /**
+   * Finished builds (outcome published) last updated before {@code cutoff}, oldest first, at most
+   * {@code limit}: what retention deletes. An app's most recent successful build is kept whatever
+   * its age, because it holds the app's sticky Python version. Looks at the builds it returns and
+   * at most one kept build per app, never at every build.
+   */
+  List<BuildSnapshot> finishedBefore(java.time.Instant cutoff, int limit) {
+    List<BuildSnapshot> old = new ArrayList<>();
+    for (BuildSnapshot snapshot : finishedOldestFirst) {
+      if (old.size() >= limit) {
+        break;
+      }
+      visited++;
+      if (snapshot.updatedAt() == null || !snapshot.updatedAt().isBefore(cutoff)) {
+        if (snapshot.updatedAt() != null) {
+          break;
+        }
+        continue; // no time at all: never deleted by age
+      }
+      if (!holdsStickyPython(snapshot)) {
+        old.add(snapshot);
+      }
+    }
+    return List.copyOf(old);
+  }
+
+  private boolean holdsStickyPython(BuildSnapshot snapshot) {
+    TenantBuilds tenantBuilds = byTenant.get(snapshot.push().tenant());
+    AppBuilds app = tenantBuilds == null ? null : tenantBuilds.byApp.get(snapshot.push().app());
+    return app != null && !app.pythonSucceeded.isEmpty() && app.pythonSucceeded.last() == snapshot;
+  }
+
+  /** How many builds have a task out under a lease. */
+  int leased() {
+    return byLeaseEnd.size();
+  }
+
   int size() {
     return byId.size();
   }
@@ -202,7 +290,10 @@ final class KnownBuilds {
     return appBuilds.pythonSucceeded.last().plan().pythonVersion();
   }
 
-  /** How many snapshots {@link #list} and {@link #previousPython} have looked at so far. */
+  /**
+   * How many snapshots {@link #list}, {@link #previousPython} and {@link #leasesEndedBy} have
+   * looked at so far.
+   */
   long visited() {
     return visited;
   }

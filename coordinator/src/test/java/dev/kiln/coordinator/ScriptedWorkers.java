@@ -2,6 +2,7 @@ package dev.kiln.coordinator;
 
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.EventCodec;
+import dev.kiln.events.TaskHeartbeat;
 import dev.kiln.events.TaskResult;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.EventPublisher;
@@ -77,6 +78,16 @@ final class ScriptedWorkers {
   /** A result sent by hand, e.g. while no coordinator is running. */
   Future<Void> publish(TaskResult result) {
     return publisher.publish(topics.results(), result.buildId(), result).mapEmpty();
+  }
+
+  /** A lease renewal for {@code task}, as a worker still running it sends. */
+  Future<Void> heartbeat(BuildTask task) {
+    return publisher
+        .publish(
+            topics.results(),
+            task.buildId(),
+            TaskHeartbeat.of(task, "scripted-worker", java.time.Instant.now()))
+        .mapEmpty();
   }
 
   void script(Function<BuildTask, TaskResult> script) {

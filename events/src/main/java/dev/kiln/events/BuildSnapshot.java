@@ -15,6 +15,9 @@ import java.util.List;
  * @param steps one entry per step the build went through, in order; snapshots written before steps
  *     were recorded read as an empty list
  * @param queuedReason while QUEUED: which quota it waits for; null otherwise
+ * @param leaseExpiresAt while a task is out: when its lease ends unless the worker renews it (then
+ *     the task is issued again with the next attempt, or the build fails {@code worker::lost});
+ *     null when no task is out, and in snapshots written before leases existed
  */
 public record BuildSnapshot(
     String buildId,
@@ -33,7 +36,8 @@ public record BuildSnapshot(
     Instant createdAt,
     Instant updatedAt,
     List<StepTiming> steps,
-    String queuedReason)
+    String queuedReason,
+    Instant leaseExpiresAt)
     implements EventBody {
 
   public BuildSnapshot {
@@ -83,6 +87,7 @@ public record BuildSnapshot(
     private Instant updatedAt;
     private List<StepTiming> steps;
     private String queuedReason;
+    private Instant leaseExpiresAt;
 
     private Builder() {
       steps = List.of();
@@ -106,6 +111,7 @@ public record BuildSnapshot(
       updatedAt = s.updatedAt;
       steps = s.steps;
       queuedReason = s.queuedReason;
+      leaseExpiresAt = s.leaseExpiresAt;
     }
 
     public Builder buildId(String value) {
@@ -193,6 +199,11 @@ public record BuildSnapshot(
       return this;
     }
 
+    public Builder leaseExpiresAt(Instant value) {
+      leaseExpiresAt = value;
+      return this;
+    }
+
     public BuildSnapshot build() {
       return new BuildSnapshot(
           buildId,
@@ -211,7 +222,8 @@ public record BuildSnapshot(
           createdAt,
           updatedAt,
           steps,
-          queuedReason);
+          queuedReason,
+          leaseExpiresAt);
     }
   }
 }

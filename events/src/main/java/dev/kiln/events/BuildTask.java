@@ -15,6 +15,10 @@ import java.util.regex.Pattern;
  * result only for the exact id it issued, so a result cannot be forged by guessing the id.
  *
  * @param indexes the tenant's configured package indexes (names and URLs, never credentials)
+ * @param leaseMillis how long the coordinator waits for a sign of life from the worker running the
+ *     task before it issues the task again: the worker renews the lease ({@link TaskHeartbeat}) at
+ *     least every third of it. 0 when not stated (tasks of earlier coordinators); the worker then
+ *     renews every {@link #DEFAULT_RENEW_MILLIS} ms. Boxed so that tasks without it read (as 0)
  */
 public record BuildTask(
     String buildId,
@@ -31,8 +35,12 @@ public record BuildTask(
     BuildPlanSummary plan,
     String dependencyKey,
     DependencyLayer layer,
-    List<IndexRef> indexes)
+    List<IndexRef> indexes,
+    Long leaseMillis)
     implements EventBody {
+
+  /** How often a worker renews the lease of a task that does not state its lease. */
+  public static final long DEFAULT_RENEW_MILLIS = 10_000;
 
   private static final Pattern ISSUED_TASK_ID =
       Pattern.compile("b-[0-9a-f]{20}/(detect|install|assemble)/[1-9][0-9]*/[0-9a-f]{16}");
@@ -42,6 +50,43 @@ public record BuildTask(
     appSpec = appSpec == null ? AppSpec.empty() : appSpec;
     buildEnv = buildEnv == null ? Map.of() : Map.copyOf(buildEnv);
     indexes = indexes == null ? List.of() : List.copyOf(indexes);
+    leaseMillis = leaseMillis == null ? 0L : Math.max(0L, leaseMillis);
+  }
+
+  /** A task without a stated lease. */
+  public BuildTask(
+      String buildId,
+      String taskId,
+      TaskKind kind,
+      int attempt,
+      String tenant,
+      String app,
+      String repoUrl,
+      String commit,
+      AppSpec appSpec,
+      Map<String, String> buildEnv,
+      String previousPython,
+      BuildPlanSummary plan,
+      String dependencyKey,
+      DependencyLayer layer,
+      List<IndexRef> indexes) {
+    this(
+        buildId,
+        taskId,
+        kind,
+        attempt,
+        tenant,
+        app,
+        repoUrl,
+        commit,
+        appSpec,
+        buildEnv,
+        previousPython,
+        plan,
+        dependencyKey,
+        layer,
+        indexes,
+        0L);
   }
 
   /** A task of a tenant without configured indexes. */
@@ -105,6 +150,35 @@ public record BuildTask(
     java.util.Map<String, String> env = new java.util.LinkedHashMap<>(appSpec.buildTimeEnv());
     env.putAll(buildEnv);
     return java.util.Collections.unmodifiableMap(env);
+  }
+
+  /**
+   * How often the worker running this task renews its lease: a third of the lease, so two renewals
+   * may be lost or late before it runs out.
+   */
+  public long renewEveryMillis() {
+    return leaseMillis > 0 ? Math.max(50, leaseMillis / 3) : DEFAULT_RENEW_MILLIS;
+  }
+
+  /** The same task with its lease stated. */
+  public BuildTask withLeaseMillis(long millis) {
+    return new BuildTask(
+        buildId,
+        taskId,
+        kind,
+        attempt,
+        tenant,
+        app,
+        repoUrl,
+        commit,
+        appSpec,
+        buildEnv,
+        previousPython,
+        plan,
+        dependencyKey,
+        layer,
+        indexes,
+        millis);
   }
 
   /** The Kafka key: INSTALL tasks of identical dependency sets share a partition. */

@@ -11,6 +11,7 @@ public enum EventType {
   PUSH("dev.kiln.push.v1", PushEvent.class),
   BUILD_TASK("dev.kiln.build-task.v1", BuildTask.class),
   TASK_RESULT("dev.kiln.task-result.v1", TaskResult.class),
+  TASK_HEARTBEAT("dev.kiln.task-heartbeat.v1", TaskHeartbeat.class),
   IMAGE_READY("dev.kiln.image-ready.v1", ImageReady.class),
   BUILD_FAILED("dev.kiln.build-failed.v1", BuildFailed.class),
   BUILD_LOG("dev.kiln.build-log.v1", BuildLogLine.class),

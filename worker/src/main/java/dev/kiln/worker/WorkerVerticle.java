@@ -4,6 +4,7 @@ import dev.kiln.cache.client.CacheServiceClient;
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.CodedMessage;
 import dev.kiln.events.InvalidEventException;
+import dev.kiln.events.TaskHeartbeat;
 import dev.kiln.events.TaskResult;
 import dev.kiln.messaging.DeadLetterRouter;
 import dev.kiln.messaging.EventPublisher;
@@ -267,8 +268,10 @@ public final class WorkerVerticle extends VerticleBase {
   private Future<Void> runTask(BuildTask task, TopicPartition lane) {
     LOG.info("worker {} runs {} (attempt {})", config.workerId(), task.taskId(), task.attempt());
     KafkaLogSink log = new KafkaLogSink(context, publisher, config.topics().logs(), task);
+    long renewing = renewLease(task);
     return executor
         .<TaskResult>executeBlocking(() -> runner.run(task, log), false)
+        .onComplete(done -> vertx.cancelTimer(renewing))
         .recover(
             unexpected -> {
               LOG.error("task {} failed outside its step", task.taskId(), unexpected);
@@ -297,6 +300,36 @@ public final class WorkerVerticle extends VerticleBase {
                     lane))
         .onSuccess(published -> LOG.info("worker {} reported {}", config.workerId(), task.taskId()))
         .mapEmpty();
+  }
+
+  /**
+   * Claims the task and renews its lease while it runs: a heartbeat on {@code kiln.results} (keyed
+   * by build id, so it stays ahead of the result) when it starts and every third of the lease the
+   * task states. A worker that dies stops renewing, and the coordinator issues the task again. A
+   * heartbeat that cannot be sent is only logged: the next one may get through, and losing two in a
+   * row is what the lease allows.
+   *
+   * @return the timer to cancel when the task ends
+   */
+  private long renewLease(BuildTask task) {
+    // The first heartbeat, at once, claims the task: its lease starts only now, so time a task
+    // spent queued behind others never counts against it.
+    return vertx.setPeriodic(
+        1,
+        task.renewEveryMillis(),
+        id ->
+            publisher
+                .publish(
+                    config.topics().results(),
+                    task.buildId(),
+                    TaskHeartbeat.of(task, config.workerId(), java.time.Instant.now()))
+                .onFailure(
+                    e ->
+                        LOG.warn(
+                            "worker {}: could not renew the lease of {}: {}",
+                            config.workerId(),
+                            task.taskId(),
+                            e.toString())));
   }
 
   /**

@@ -10,6 +10,8 @@ import dev.kiln.events.BuildPlanSummary;
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.DeadLetters;
 import dev.kiln.events.EventCodec;
+import dev.kiln.events.EventType;
+import dev.kiln.events.TaskHeartbeat;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
 import dev.kiln.testkit.GitRepo;
@@ -87,8 +89,26 @@ class WorkerVerticleTest {
     return worker;
   }
 
+  /** The results on kiln.results (which also carries the workers' lease heartbeats). */
   private List<TaskResult> results() {
-    return decoded(topics.readAll(topics.topics().results()), TaskResult.class);
+    return decoded(ofType(topics.topics().results(), EventType.TASK_RESULT), TaskResult.class);
+  }
+
+  private List<TaskHeartbeat> heartbeats() {
+    return decoded(
+        ofType(topics.topics().results(), EventType.TASK_HEARTBEAT), TaskHeartbeat.class);
+  }
+
+  private List<ConsumerRecord<String, byte[]>> ofType(String topic, EventType type) {
+    return topics.readAll(topic).stream()
+        .filter(
+            r -> {
+              var header = r.headers().lastHeader("ce_type");
+              return header != null
+                  && type.ceType()
+                      .equals(new String(header.value(), java.nio.charset.StandardCharsets.UTF_8));
+            })
+        .toList();
   }
 
   private static <T extends dev.kiln.events.EventBody> List<T> decoded(
@@ -219,6 +239,52 @@ class WorkerVerticleTest {
         .until(
             () -> topics.committedOffsets(group, topics.topics().tasks()).get(partition),
             offset -> offset != null && offset == 2L);
+  }
+
+  @Test
+  void aWorkerRenewsTheLeaseOfARunningTaskUntilItReportsTheResult() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    BuildPlanSummary plan = Tasks.pipPlan("3.12.7");
+    deploy(
+        config("renewing"),
+        resources ->
+            TaskSteps.none()
+                .with(
+                    TaskKind.DETECT,
+                    ctx -> {
+                      try {
+                        if (!release.await(120, TimeUnit.SECONDS)) {
+                          throw new IllegalStateException("the test never released the task");
+                        }
+                      } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException(e);
+                      }
+                      return TaskOutput.detected(plan, null);
+                    }));
+    // A 600 ms lease: the worker renews every 200 ms while the step runs.
+    BuildTask task = detectTaskForASampleApp().withLeaseMillis(600);
+
+    topics.publish(topics.topics().tasks(), task.partitionKey(), task);
+    await().atMost(Duration.ofSeconds(60)).until(() -> heartbeats().size() >= 3);
+    release.countDown();
+    await().atMost(Duration.ofSeconds(60)).until(() -> !results().isEmpty());
+
+    assertThat(heartbeats())
+        .allSatisfy(
+            beat -> {
+              assertThat(beat.taskId()).isEqualTo(task.taskId());
+              assertThat(beat.attempt()).isEqualTo(task.attempt());
+              assertThat(beat.worker()).isEqualTo("renewing");
+            });
+    // Renewals stop with the task: nothing follows the result on the build's partition.
+    List<ConsumerRecord<String, byte[]>> all = topics.readAll(topics.topics().results());
+    String lastType =
+        new String(
+            all.get(all.size() - 1).headers().lastHeader("ce_type").value(),
+            java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(lastType).isEqualTo(EventType.TASK_RESULT.ceType());
+    assertThat(results()).singleElement().satisfies(r -> assertThat(r.succeeded()).isTrue());
   }
 
   @Test
