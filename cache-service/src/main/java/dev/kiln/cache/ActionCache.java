@@ -25,6 +25,11 @@ import java.util.stream.Stream;
  * <p>The optional field {@code blobs} (an array of {@code "sha256:<hex>"}) lists the blobs the
  * result depends on; a result is stored only when all of them are in the {@link BlobStore}, and
  * served only while they still are. Blocking code, called on worker threads.
+ *
+ * <p>When the {@link BlobStore} has a shared {@link ObjectStore}, results live there instead, under
+ * the same keys ({@code ac/v1/ab/<key>}, {@code ac/v1/tenants/<t>/ab/<key>}), written in one PUT
+ * each (atomic for readers) and read on every request: a result written through one replica is
+ * served by every other at once.
  */
 final class ActionCache {
   static final String BLOBS_FIELD = "blobs";
@@ -32,13 +37,19 @@ final class ActionCache {
   private final Path actionRoot;
   private final Path tempDir;
   private final BlobStore blobs;
+  private final ObjectStore remote;
+  // Bounds what is read back from a shared store (the service accepts at most 4 MiB).
+  private static final long MAX_STORED_RESULT_BYTES = 16L << 20;
 
   ActionCache(Path storeRoot, BlobStore blobs) throws IOException {
     this.actionRoot = storeRoot.resolve("ac").resolve(BlobStore.LAYOUT_VERSION);
     this.tempDir = actionRoot.resolve("tmp");
     this.blobs = blobs;
+    this.remote = blobs.remote();
     Files.createDirectories(tempDir);
-    retainEverythingNamed();
+    if (remote == null) {
+      retainEverythingNamed();
+    }
   }
 
   /** Removes results a crashed process was half-way through writing. */
@@ -62,6 +73,14 @@ final class ActionCache {
   boolean put(String key, String json, BlobScope scope) throws IOException {
     requireKey(key);
     List<Digest> named = blobsNamedBy(json);
+    if (remote != null) {
+      // Blobs in the shared store are never evicted, so no lock spans the check and the write.
+      requireReadable(key, named, scope);
+      String objectKey = objectKeyOf(key, scope);
+      boolean created = remote.size(objectKey).isEmpty();
+      remote.write(objectKey, json.getBytes(StandardCharsets.UTF_8));
+      return created;
+    }
     Path target = pathOf(key, scope);
     try {
       // Under the store's lock: no blob the result names can be evicted between the check and
@@ -89,7 +108,7 @@ final class ActionCache {
     for (Digest digest : named) {
       if (!blobs.contains(digest)) {
         missing.add(digest.toString());
-      } else if (!blobs.readers(digest).readableBy(scope.tenant())) {
+      } else if (!blobs.readableBy(digest, scope.tenant())) {
         (scope.isPublic() ? notPublic : missing).add(digest.toString());
       }
     }
@@ -153,19 +172,18 @@ final class ActionCache {
    */
   String get(String key, String tenant) throws IOException {
     requireKey(key);
-    List<Path> candidates = new ArrayList<>();
+    List<BlobScope> candidates = new ArrayList<>();
     if (tenant != null) {
-      candidates.add(pathOf(key, BlobScope.tenant(tenant)));
+      candidates.add(BlobScope.tenant(tenant));
     }
-    candidates.add(pathOf(key, BlobScope.PUBLIC));
+    candidates.add(BlobScope.PUBLIC);
     List<String> gone = new ArrayList<>();
-    for (Path candidate : candidates) {
-      String json;
-      try {
-        json = Files.readString(candidate, StandardCharsets.UTF_8);
-      } catch (NoSuchFileException e) {
+    for (BlobScope candidate : candidates) {
+      java.util.Optional<String> stored = read(key, candidate);
+      if (stored.isEmpty()) {
         continue;
       }
+      String json = stored.get();
       gone.clear();
       for (Digest digest : blobsNamedBy(json)) {
         if (!blobs.readable(digest, tenant)) {
@@ -188,6 +206,30 @@ final class ActionCache {
               + "; recompute the action and PUT it again");
     }
     throw CacheError.notFound("no action result for " + key);
+  }
+
+  private java.util.Optional<String> read(String key, BlobScope scope) throws IOException {
+    if (remote != null) {
+      return remote
+          .read(objectKeyOf(key, scope), MAX_STORED_RESULT_BYTES)
+          .map(bytes -> new String(bytes, StandardCharsets.UTF_8));
+    }
+    try {
+      return java.util.Optional.of(Files.readString(pathOf(key, scope), StandardCharsets.UTF_8));
+    } catch (NoSuchFileException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
+  /** The same layout as on disk, as object keys: {@code ac/v1/[tenants/<t>/]ab/<key>}. */
+  private static String objectKeyOf(String key, BlobScope scope) {
+    return "ac/"
+        + BlobStore.LAYOUT_VERSION
+        + "/"
+        + (scope.isPublic() ? "" : "tenants/" + scope.tenant() + "/")
+        + key.substring(0, 2)
+        + "/"
+        + key;
   }
 
   private List<Digest> namedByStored(Path path) throws IOException {

@@ -30,6 +30,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Immutable blobs on local disk, named by their SHA-256: {@code <root>/cas/v1/ab/abcdef…}.
  *
+ * <p>With an {@link ObjectStore} ({@link #BlobStore(Path, long, ToLongFunction, String,
+ * ObjectStore)}), the object store holds the blobs and who may read them, and the local disk is a
+ * cache of blobs in front of it, bounded by {@code maxStoreBytes} with least-recently-used
+ * eviction: evicting locally loses nothing, and a blob read that misses the cache is downloaded,
+ * verified and kept. Readers are then marker objects, one per scope ({@code
+ * readers/v1/ab/<hex>/public}, {@code …/tenant/<name>}), so replicas adding scopes concurrently
+ * never lose one another's; and tenants' store quotas are not enforced (the ledger knows only the
+ * local cache).
+ *
  * <p>Blocking code: the HTTP layer calls it on worker threads. A blob becomes visible only after
  * its bytes were hashed, verified and fsynced, through one atomic link, so readers never see a
  * partial blob and a crash leaves at most a stray file in {@code tmp/}.
@@ -48,6 +57,8 @@ final class BlobStore {
   private final long maxStoreBytes;
   private final ToLongFunction<String> storeQuotaOf;
   private final String quotaHint;
+  // The shared store behind the local disk, or null: the local disk is the store.
+  private final ObjectStore remote;
   // Guards the ledger and every change to what is on disk (publish, add a reader, evict), so a
   // quota or the store bound is checked and consumed in one step. Reads of bytes take no lock.
   private final StoreLedger ledger = new StoreLedger();
@@ -64,6 +75,21 @@ final class BlobStore {
   BlobStore(
       Path storeRoot, long maxStoreBytes, ToLongFunction<String> storeQuotaOf, String quotaHint)
       throws IOException {
+    this(storeRoot, maxStoreBytes, storeQuotaOf, quotaHint, null);
+  }
+
+  /**
+   * @param remote the shared store holding the blobs, with {@code storeRoot} and {@code
+   *     maxStoreBytes} its local cache; null keeps the blobs on local disk only
+   */
+  BlobStore(
+      Path storeRoot,
+      long maxStoreBytes,
+      ToLongFunction<String> storeQuotaOf,
+      String quotaHint,
+      ObjectStore remote)
+      throws IOException {
+    this.remote = remote;
     this.blobRoot = storeRoot.resolve("cas").resolve(LAYOUT_VERSION);
     // Same file system as the blobs, so the final link/rename is atomic.
     this.tempDir = blobRoot.resolve("tmp");
@@ -82,13 +108,42 @@ final class BlobStore {
     return blobRoot.resolve(hex.substring(0, 2)).resolve(hex);
   }
 
+  /** The object store, or null when the local disk is the store. */
+  ObjectStore remote() {
+    return remote;
+  }
+
+  static String blobKey(Digest digest) {
+    String hex = digest.hex();
+    return "cas/" + LAYOUT_VERSION + "/" + hex.substring(0, 2) + "/" + hex;
+  }
+
+  private static String readersPrefix(Digest digest) {
+    String hex = digest.hex();
+    return "readers/" + LAYOUT_VERSION + "/" + hex.substring(0, 2) + "/" + hex + "/";
+  }
+
+  private static String readerKey(Digest digest, BlobScope scope) {
+    return readersPrefix(digest) + (scope.isPublic() ? "public" : "tenant/" + scope.tenant());
+  }
+
   private Path readersPathOf(Digest digest) {
     String hex = digest.hex();
     return readersRoot.resolve(hex.substring(0, 2)).resolve(hex);
   }
 
   boolean contains(Digest digest) {
-    return Files.isRegularFile(pathOf(digest));
+    // With a shared store, only the bucket says: a file under root that never reached it (a store
+    // that was local before) must not make an action result naming it look usable.
+    return remote == null
+        ? Files.isRegularFile(pathOf(digest))
+        : remote.size(blobKey(digest)).isPresent();
+  }
+
+  private Optional<Long> remoteSize(Digest digest) {
+    Optional<Long> size = remote.size(blobKey(digest));
+    size.ifPresent(present -> touch(digest));
+    return size;
   }
 
   /** The blob's size, or empty when the store does not have it. */
@@ -96,7 +151,7 @@ final class BlobStore {
     try {
       return Optional.of(Files.size(pathOf(digest)));
     } catch (NoSuchFileException e) {
-      return Optional.empty();
+      return remote == null ? Optional.empty() : remote.size(blobKey(digest));
     }
   }
 
@@ -106,6 +161,10 @@ final class BlobStore {
    * "absent" from "someone else's". Marks the blob as used.
    */
   Optional<Long> readableSize(Digest digest, String tenant) throws IOException {
+    if (remote != null) {
+      // Readers (and so presence) come from the bucket: a blob with no marker there is no one's.
+      return readableBy(digest, tenant) ? remoteSize(digest) : Optional.empty();
+    }
     Optional<Long> size = size(digest);
     if (size.isEmpty() || !readers(digest).readableBy(tenant)) {
       return Optional.empty();
@@ -115,7 +174,20 @@ final class BlobStore {
   }
 
   boolean readable(Digest digest, String tenant) throws IOException {
-    return contains(digest) && readers(digest).readableBy(tenant);
+    return contains(digest) && readableBy(digest, tenant);
+  }
+
+  /**
+   * Whether the blob's readers include {@code tenant} (null: public only), whether or not it is
+   * stored. With a shared store: a {@code HEAD} of the public marker, then of the tenant's, rather
+   * than listing every marker (a {@code LIST} is S3's slowest and dearest request class).
+   */
+  boolean readableBy(Digest digest, String tenant) throws IOException {
+    if (remote == null) {
+      return readers(digest).readableBy(tenant);
+    }
+    return remote.size(readerKey(digest, BlobScope.PUBLIC)).isPresent()
+        || (tenant != null && remote.size(readerKey(digest, BlobScope.tenant(tenant))).isPresent());
   }
 
   /**
@@ -123,6 +195,22 @@ final class BlobStore {
    * public, as everything in the store was then.
    */
   BlobReaders readers(Digest digest) throws IOException {
+    if (remote != null) {
+      // In the shared store there is no "stored before scopes" history: no marker, no reader.
+      boolean isPublic = false;
+      java.util.Set<String> tenants = new java.util.TreeSet<>();
+      String prefix = readersPrefix(digest);
+      for (String key : remote.list(prefix)) {
+        String marker = key.substring(prefix.length());
+        if (marker.equals("public")) {
+          isPublic = true;
+        } else if (marker.startsWith("tenant/")
+            && BlobScope.isTenantName(marker.substring("tenant/".length()))) {
+          tenants.add(marker.substring("tenant/".length()));
+        }
+      }
+      return new BlobReaders(isPublic, tenants);
+    }
     try {
       return BlobReaders.decode(Files.readString(readersPathOf(digest), StandardCharsets.UTF_8));
     } catch (NoSuchFileException e) {
@@ -180,6 +268,9 @@ final class BlobStore {
       }
       Path target = pathOf(expected);
       long size = Files.size(temp);
+      if (remote != null) {
+        return commitShared(temp, expected, size, scope);
+      }
       if (!Files.exists(target)) {
         try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
           channel.force(true);
@@ -215,11 +306,118 @@ final class BlobStore {
   }
 
   /**
+   * Publishes a verified blob to the shared store: its reader marker first (as on disk: a crash in
+   * between leaves a marker for a blob that is not there, which grants nothing), then the bytes, in
+   * one PUT (atomic: readers see the whole object or none). Identical uploads through two replicas
+   * may both answer "created"; they write the same bytes.
+   */
+  private boolean commitShared(Path temp, Digest digest, long size, BlobScope scope)
+      throws IOException {
+    boolean existed = remote.size(blobKey(digest)).isPresent();
+    remote.write(readerKey(digest, scope), new byte[0]);
+    if (!existed) {
+      remote.upload(blobKey(digest), temp);
+    }
+    cacheLocally(temp, digest, size);
+    return !existed;
+  }
+
+  /**
+   * The blob as a local file, for sending or reading: with a shared store, a cache miss downloads
+   * it (verifying its SHA-256) into the local cache. The caller has checked that it may be read.
+   *
+   * @throws CacheError 404 when the store does not have it; 502 when the shared store's bytes do
+   *     not hash to the name; 503 when the shared store fails
+   */
+  Path localPath(Digest digest) throws IOException {
+    Path path = pathOf(digest);
+    if (Files.isRegularFile(path)) {
+      touch(digest);
+      return path;
+    }
+    if (remote == null) {
+      throw CacheError.notFound("blob " + digest + " is not in the store");
+    }
+    Path temp = newTempFile();
+    try {
+      if (!remote.download(blobKey(digest), temp)) {
+        throw CacheError.notFound("blob " + digest + " is not in the store");
+      }
+      Digest actual = Digest.compute(temp);
+      if (!actual.equals(digest)) {
+        throw CacheError.badGateway(
+            "the object store "
+                + remote.describe()
+                + " holds bytes under "
+                + blobKey(digest)
+                + " that hash to "
+                + actual
+                + "; they were not served. Delete that object (it is corrupt) and upload the blob"
+                + " again",
+            null);
+      }
+      cacheLocally(temp, digest, Files.size(temp));
+      return path;
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  /** Keeps a verified blob in the local cache (shared-store mode), evicting to stay in bounds. */
+  private void cacheLocally(Path temp, Digest digest, long size) throws IOException {
+    Path target = pathOf(digest);
+    try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+      channel.force(true);
+    }
+    synchronized (ledger) {
+      if (Files.exists(target)) {
+        if (!ledger.knows(digest)) {
+          ledger.add(digest, size, BlobReaders.PUBLIC);
+        }
+        ledger.touch(digest);
+        return;
+      }
+      ledger.remove(digest);
+      evictFromCache(size, digest);
+      Files.createDirectories(target.getParent());
+      if (linkOrMove(temp, target)) {
+        fsyncDirectory(target.getParent());
+      }
+      // Readers live in the shared store; the ledger here only sizes the cache.
+      ledger.add(digest, size, BlobReaders.PUBLIC);
+    }
+  }
+
+  /**
+   * Called under the lock, shared-store mode: evicts least recently used blobs from the local cache
+   * until {@code size} more fits. Every one is in the shared store, so nothing is lost; a blob
+   * larger than the whole cache still passes through it (evicting everything else).
+   */
+  private void evictFromCache(long size, Digest incoming) throws IOException {
+    if (maxStoreBytes == Long.MAX_VALUE) {
+      return;
+    }
+    List<Digest> victims =
+        ledger.evictionsToFit(size, maxStoreBytes).orElseGet(ledger::leastRecentlyUsedFirst);
+    for (Digest victim : victims) {
+      long victimSize = ledger.size(victim).orElse(0L);
+      Files.deleteIfExists(pathOf(victim));
+      ledger.remove(victim);
+      LOG.debug(
+          "dropped {} ({} bytes, least recently used) from the local cache for {}; it stays in {}",
+          victim,
+          victimSize,
+          incoming,
+          remote.describe());
+    }
+  }
+
+  /**
    * Refuses at once a blob of {@code size} bytes that could never be stored for {@code scope} (over
    * its tenant's quota), before anything is read. Eviction is not tried here.
    */
   void requireRoomFor(BlobScope scope, long size, Digest digest) {
-    if (scope.isPublic()) {
+    if (scope.isPublic() || remote != null) {
       return;
     }
     synchronized (ledger) {
@@ -289,7 +487,8 @@ final class BlobStore {
               + ledger.evictableBytes()
               + " bytes are not named by a live action result (which are never evicted); nothing"
               + " was stored. Give the store's disk more space (kiln up bounds the store at 80% of the"
-              + " space free when it starts, at most 100 GiB) or raise maxStoreBytes");
+              + " space free when it starts, at most 100 GiB) or raise maxStoreBytes (kiln cache-service"
+              + " --local-cache-size)");
     }
     for (Digest victim : evictions.get()) {
       long victimSize = ledger.size(victim).orElse(0L);
@@ -326,6 +525,9 @@ final class BlobStore {
 
   /** Action results now name these blobs: eviction leaves them alone. */
   void retain(Collection<Digest> digests) {
+    if (remote != null) {
+      return; // the local disk is a cache: anything in it may go, the shared store keeps it
+    }
     synchronized (ledger) {
       ledger.retain(digests);
     }
@@ -381,7 +583,11 @@ final class BlobStore {
     found.sort(java.util.Comparator.comparing(Found::used));
     synchronized (ledger) {
       for (Found blob : found) {
-        ledger.add(blob.digest(), blob.size(), readers(blob.digest()));
+        // With a shared store the local files are a cache: their readers live in the bucket.
+        ledger.add(
+            blob.digest(),
+            blob.size(),
+            remote == null ? readers(blob.digest()) : BlobReaders.PUBLIC);
       }
     }
   }

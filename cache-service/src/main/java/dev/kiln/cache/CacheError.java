@@ -57,6 +57,11 @@ final class CacheError extends RuntimeException {
     return new CacheError(502, message, cause);
   }
 
+  /** The shared object store failed or did not answer in time; the message must name it. */
+  static CacheError unavailable(String message, Throwable cause) {
+    return new CacheError(503, message, cause);
+  }
+
   int httpStatus() {
     return httpStatus;
   }

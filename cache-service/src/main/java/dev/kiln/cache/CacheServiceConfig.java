@@ -33,6 +33,10 @@ import java.util.Objects;
  *     means {@value #DEFAULT_MAX_INDEX_PAGE_BYTES}
  * @param tenantDirectory tenants' private indexes and store quotas; null means {@link
  *     TenantDirectory#none()}
+ * @param objectStore the S3-compatible bucket holding blobs and action results, shared by every
+ *     replica; null keeps them on local disk under {@code root}. With one, {@code root} holds only
+ *     a local cache of blobs, which {@code maxStoreBytes} bounds (least recently used go first; the
+ *     bucket keeps them), and tenants' store quotas are not enforced
  */
 public record CacheServiceConfig(
     Path root,
@@ -46,7 +50,8 @@ public record CacheServiceConfig(
     long maxBlobBytes,
     long maxStoreBytes,
     long maxIndexPageBytes,
-    TenantDirectory tenantDirectory) {
+    TenantDirectory tenantDirectory,
+    ObjectStoreSettings objectStore) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final Duration DEFAULT_PROJECT_PAGE_TTL = Duration.ofMinutes(10);
@@ -117,6 +122,7 @@ public record CacheServiceConfig(
         0,
         0,
         0,
+        null,
         null);
   }
 
@@ -158,7 +164,8 @@ public record CacheServiceConfig(
         maxBlobBytes,
         maxStoreBytes,
         maxIndexPageBytes,
-        tenantDirectory);
+        tenantDirectory,
+        objectStore);
   }
 
   public CacheServiceConfig withProjectPageTtl(Duration ttl) {
@@ -174,7 +181,8 @@ public record CacheServiceConfig(
         maxBlobBytes,
         maxStoreBytes,
         maxIndexPageBytes,
-        tenantDirectory);
+        tenantDirectory,
+        objectStore);
   }
 
   /** Proxy another NLTK data index, e.g. {@code file:///srv/nltk_data/index.xml}. */
@@ -191,7 +199,8 @@ public record CacheServiceConfig(
         maxBlobBytes,
         maxStoreBytes,
         maxIndexPageBytes,
-        tenantDirectory);
+        tenantDirectory,
+        objectStore);
   }
 
   public CacheServiceConfig withMaxNltkPackageBytes(long maxBytes) {
@@ -207,7 +216,8 @@ public record CacheServiceConfig(
         maxBlobBytes,
         maxStoreBytes,
         maxIndexPageBytes,
-        tenantDirectory);
+        tenantDirectory,
+        objectStore);
   }
 
   /**
@@ -228,7 +238,8 @@ public record CacheServiceConfig(
         maxBlobBytes,
         maxStoreBytes,
         maxIndexPageBytes,
-        tenantDirectory);
+        tenantDirectory,
+        objectStore);
   }
 
   /** The SHA-256 (lowercase hex) of a token, the form {@link #withFarmTokenSha256} takes. */
@@ -249,7 +260,8 @@ public record CacheServiceConfig(
         maxBytes,
         maxStoreBytes,
         maxIndexPageBytes,
-        tenantDirectory);
+        tenantDirectory,
+        objectStore);
   }
 
   public CacheServiceConfig withMaxStoreBytes(long maxBytes) {
@@ -265,7 +277,8 @@ public record CacheServiceConfig(
         maxBlobBytes,
         maxBytes,
         maxIndexPageBytes,
-        tenantDirectory);
+        tenantDirectory,
+        objectStore);
   }
 
   public CacheServiceConfig withMaxIndexPageBytes(long maxBytes) {
@@ -281,7 +294,8 @@ public record CacheServiceConfig(
         maxBlobBytes,
         maxStoreBytes,
         maxBytes,
-        tenantDirectory);
+        tenantDirectory,
+        objectStore);
   }
 
   /** Where tenants' private indexes and store quotas come from (e.g. the kiln.tenants topic). */
@@ -298,7 +312,29 @@ public record CacheServiceConfig(
         maxBlobBytes,
         maxStoreBytes,
         maxIndexPageBytes,
-        directory);
+        directory,
+        objectStore);
+  }
+
+  /**
+   * Keep blobs and action results in an S3-compatible bucket shared by several replicas; the local
+   * disk under {@code root} becomes a cache bounded by {@link #withMaxStoreBytes}.
+   */
+  public CacheServiceConfig withObjectStore(ObjectStoreSettings settings) {
+    return new CacheServiceConfig(
+        root,
+        upstreamIndexUrl,
+        host,
+        port,
+        projectPageTtl,
+        nltkDataUrl,
+        maxNltkPackageBytes,
+        farmTokenSha256,
+        maxBlobBytes,
+        maxStoreBytes,
+        maxIndexPageBytes,
+        tenantDirectory,
+        settings);
   }
 
   /** Never prints the tenant directory's contents; the token hash is not secret but is short. */
@@ -316,7 +352,9 @@ public record CacheServiceConfig(
         + (farmTokenSha256 == null ? "off" : "farm token")
         + ", maxBlobBytes="
         + maxBlobBytes
-        + ", maxStoreBytes="
+        + (objectStore == null
+            ? ", maxStoreBytes="
+            : ", objectStore=" + objectStore + ", localCacheBytes=")
         + (maxStoreBytes == Long.MAX_VALUE ? "unbounded" : maxStoreBytes)
         + "]";
   }

@@ -56,6 +56,7 @@ public final class CacheServiceVerticle extends VerticleBase {
   private final CacheServiceConfig config;
   private volatile int actualPort = -1;
   private BlobStore store;
+  private ObjectStore objectStore;
   private ActionCache actions;
   private UpstreamHttp upstreamHttp;
   private UpstreamHttp nltkHttp;
@@ -156,7 +157,9 @@ public final class CacheServiceVerticle extends VerticleBase {
               LOG.info(
                   "cache-service listening on {} (store {}, upstream index {}, {})",
                   baseUrl(),
-                  config.root(),
+                  objectStore == null
+                      ? config.root()
+                      : objectStore.describe() + ", local cache " + config.root(),
                   UrlRedaction.mask(config.upstreamIndexUrl()),
                   farm == null
                       ? "AUTHENTICATION OFF: anyone who can connect may write the store"
@@ -169,18 +172,39 @@ public final class CacheServiceVerticle extends VerticleBase {
     Future<Void> serverClosed = server == null ? Future.succeededFuture() : server.close();
     return serverClosed
         .eventually(() -> upstreamHttp == null ? Future.succeededFuture() : upstreamHttp.close())
-        .eventually(() -> nltkHttp == null ? Future.succeededFuture() : nltkHttp.close());
+        .eventually(() -> nltkHttp == null ? Future.succeededFuture() : nltkHttp.close())
+        .eventually(
+            () ->
+                objectStore == null
+                    ? Future.succeededFuture()
+                    : vertx.executeBlocking(
+                        () -> {
+                          objectStore.close();
+                          return null;
+                        },
+                        false));
   }
 
   private Void openStore() {
     int removed;
+    if (config.objectStore() != null) {
+      objectStore = new S3ObjectStore(config.objectStore());
+      try {
+        objectStore.requireReady();
+      } catch (RuntimeException e) {
+        objectStore.close();
+        objectStore = null;
+        throw e;
+      }
+    }
     try {
       store =
           new BlobStore(
               config.root(),
               config.maxStoreBytes(),
               config.tenantDirectory()::storeQuotaBytes,
-              QUOTA_HINT);
+              QUOTA_HINT,
+              objectStore);
       actions = new ActionCache(config.root(), store);
       removed =
           store.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE)
@@ -424,8 +448,17 @@ public final class CacheServiceVerticle extends VerticleBase {
   private void getBlob(RoutingContext ctx) {
     Digest digest = digestParam(ctx, "digest");
     String tenant = readerOf(ctx);
+    boolean body = ctx.request().method() != HttpMethod.HEAD;
     vertx
-        .executeBlocking(() -> store.readableSize(digest, tenant), false)
+        .executeBlocking(
+            () -> {
+              java.util.Optional<Long> size = store.readableSize(digest, tenant);
+              if (size.isPresent() && body) {
+                store.localPath(digest); // with a shared store: into the local cache first
+              }
+              return size;
+            },
+            false)
         .onSuccess(
             size -> {
               if (size.isEmpty()) {
@@ -531,7 +564,7 @@ public final class CacheServiceVerticle extends VerticleBase {
             + maxBlobBytes
             + " bytes this cache-service stores per blob (maxBlobBytes); nothing was stored."
             + " Make the layer or file smaller, or raise the cache-service's maxBlobBytes"
-            + " (CacheServiceConfig.withMaxBlobBytes)");
+            + " (kiln cache-service --max-blob-size, or CacheServiceConfig.withMaxBlobBytes)");
   }
 
   private void sendBlob(RoutingContext ctx, Digest digest, long size) {
@@ -555,7 +588,27 @@ public final class CacheServiceVerticle extends VerticleBase {
     } else {
       response
           .sendFile(store.pathOf(digest).toString())
-          .onFailure(failure -> LOG.warn("sending {} failed: {}", digest, failure.toString()));
+          .recover(
+              failure -> {
+                if (response.headWritten()) {
+                  return Future.failedFuture(failure);
+                }
+                // Evicted from the local disk between the look-up and the send (a small local
+                // cache in front of a shared store): fetch it again once, or answer the failure
+                // instead of leaving the client waiting.
+                return vertx
+                    .executeBlocking(() -> store.localPath(digest), false)
+                    .compose(again -> response.sendFile(again.toString()));
+              })
+          .onFailure(
+              failure -> {
+                LOG.warn("sending {} failed: {}", digest, failure.toString());
+                if (!response.headWritten()) {
+                  ctx.fail(failure);
+                } else if (!response.ended()) {
+                  ctx.request().connection().close();
+                }
+              });
     }
   }
 
@@ -716,7 +769,7 @@ public final class CacheServiceVerticle extends VerticleBase {
         .compose(
             digest ->
                 vertx
-                    .executeBlocking(() -> Files.size(store.pathOf(digest)), false)
+                    .executeBlocking(() -> Files.size(store.localPath(digest)), false)
                     .onSuccess(
                         size ->
                             // The URL names a package, not its bytes: a new upstream release may

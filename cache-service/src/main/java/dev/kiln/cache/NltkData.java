@@ -243,7 +243,7 @@ final class NltkData {
     try {
       JsonObject kept = new JsonObject(entry.get());
       Digest digest = ActionCache.blobsNamedBy(entry.get()).get(0);
-      NltkIndex parsed = NltkIndex.parse(Files.readAllBytes(store.pathOf(digest)), indexUrl);
+      NltkIndex parsed = NltkIndex.parse(Files.readAllBytes(store.localPath(digest)), indexUrl);
       LOG.warn(
           "serving the NLTK data index {} as stored at {}, because the upstream failed: {}",
           indexUrl,

@@ -129,7 +129,8 @@ final class PackageIndex {
     return vertx
         .executeBlocking(() -> store.readable(digest, scope.tenant()), false)
         .compose(readable -> readable ? Future.succeededFuture() : download(digest, filename))
-        .map(stored -> store.pathOf(digest));
+        // With a shared store, a blob another replica stored is downloaded into the local cache.
+        .compose(stored -> vertx.executeBlocking(() -> store.localPath(digest), false));
   }
 
   private Future<Void> download(Digest digest, String filename) {

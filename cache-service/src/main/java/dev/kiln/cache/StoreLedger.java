@@ -53,6 +53,11 @@ final class StoreLedger {
     blobs.get(digest);
   }
 
+  /** Every blob, least recently used first. */
+  List<Digest> leastRecentlyUsedFirst() {
+    return new ArrayList<>(blobs.keySet());
+  }
+
   boolean knows(Digest digest) {
     return blobs.containsKey(digest);
   }

@@ -104,7 +104,7 @@ final class TenantIndexes {
         .compose(
             readable -> {
               if (readable) {
-                return Future.succeededFuture(store.pathOf(digest));
+                return vertx.executeBlocking(() -> store.localPath(digest), false);
               }
               return vertx
                   .executeBlocking(() -> directory.indexNames(tenant), false)

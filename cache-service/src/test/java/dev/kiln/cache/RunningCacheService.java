@@ -60,6 +60,11 @@ final class RunningCacheService implements AutoCloseable {
     return deploy(config.withFarmTokenSha256(CacheServiceConfig.sha256Hex(token)), token);
   }
 
+  /** With {@code farmToken} required: replicas of one farm share its token. */
+  static RunningCacheService startWithToken(CacheServiceConfig config, String farmToken) {
+    return deploy(config.withFarmTokenSha256(CacheServiceConfig.sha256Hex(farmToken)), farmToken);
+  }
+
   static RunningCacheService startWithoutAuthentication(CacheServiceConfig config) {
     return deploy(config, null);
   }
