@@ -108,7 +108,7 @@ final class ActionCache {
     for (Digest digest : named) {
       if (!blobs.contains(digest)) {
         missing.add(digest.toString());
-      } else if (!blobs.readers(digest).readableBy(scope.tenant())) {
+      } else if (!blobs.readableBy(digest, scope.tenant())) {
         (scope.isPublic() ? notPublic : missing).add(digest.toString());
       }
     }

@@ -163,7 +163,7 @@ final class BlobStore {
   Optional<Long> readableSize(Digest digest, String tenant) throws IOException {
     if (remote != null) {
       // Readers (and so presence) come from the bucket: a blob with no marker there is no one's.
-      return readers(digest).readableBy(tenant) ? remoteSize(digest) : Optional.empty();
+      return readableBy(digest, tenant) ? remoteSize(digest) : Optional.empty();
     }
     Optional<Long> size = size(digest);
     if (size.isEmpty() || !readers(digest).readableBy(tenant)) {
@@ -174,7 +174,20 @@ final class BlobStore {
   }
 
   boolean readable(Digest digest, String tenant) throws IOException {
-    return contains(digest) && readers(digest).readableBy(tenant);
+    return contains(digest) && readableBy(digest, tenant);
+  }
+
+  /**
+   * Whether the blob's readers include {@code tenant} (null: public only), whether or not it is
+   * stored. With a shared store: a {@code HEAD} of the public marker, then of the tenant's, rather
+   * than listing every marker (a {@code LIST} is S3's slowest and dearest request class).
+   */
+  boolean readableBy(Digest digest, String tenant) throws IOException {
+    if (remote == null) {
+      return readers(digest).readableBy(tenant);
+    }
+    return remote.size(readerKey(digest, BlobScope.PUBLIC)).isPresent()
+        || (tenant != null && remote.size(readerKey(digest, BlobScope.tenant(tenant))).isPresent());
   }
 
   /**
@@ -293,10 +306,10 @@ final class BlobStore {
   }
 
   /**
-   * Publishes a verified blob to the shared store: its reader marker first (as on disk, a crash in
-   * between leaves a reader of no blob, never a blob readable by no one intended), then the bytes,
-   * in one PUT (atomic: readers see the whole object or none). Identical uploads through two
-   * replicas may both answer "created"; they write the same bytes.
+   * Publishes a verified blob to the shared store: its reader marker first (as on disk: a crash in
+   * between leaves a marker for a blob that is not there, which grants nothing), then the bytes, in
+   * one PUT (atomic: readers see the whole object or none). Identical uploads through two replicas
+   * may both answer "created"; they write the same bytes.
    */
   private boolean commitShared(Path temp, Digest digest, long size, BlobScope scope)
       throws IOException {
@@ -570,7 +583,11 @@ final class BlobStore {
     found.sort(java.util.Comparator.comparing(Found::used));
     synchronized (ledger) {
       for (Found blob : found) {
-        ledger.add(blob.digest(), blob.size(), readers(blob.digest()));
+        // With a shared store the local files are a cache: their readers live in the bucket.
+        ledger.add(
+            blob.digest(),
+            blob.size(),
+            remote == null ? readers(blob.digest()) : BlobReaders.PUBLIC);
       }
     }
   }

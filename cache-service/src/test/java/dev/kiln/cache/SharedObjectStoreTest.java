@@ -229,6 +229,26 @@ class SharedObjectStoreTest {
   }
 
   @Test
+  void aScopeAddedThroughOneReplicaCountsAtOnceOnTheOther() {
+    String bucket = server.newBucket();
+    RunningCacheService a = replica(config("a", server.settings(bucket)));
+    RunningCacheService b = replica(config("b", server.settings(bucket)));
+    byte[] wheel =
+        "a wheel acme built privately, later found public".getBytes(StandardCharsets.UTF_8);
+    Digest digest = Digest.compute(wheel);
+    assertThat(a.putForTenant("/cas/" + digest.hex(), wheel).statusCode()).isEqualTo(201);
+    // B caches it for acme; bob cannot read it yet.
+    assertThat(b.getBytes("/cas/" + digest.hex()).body()).isEqualTo(wheel);
+    assertThat(b.forTenant("bob").get("/cas/" + digest.hex()).statusCode()).isEqualTo(404);
+
+    // The same bytes uploaded as public through B (whoever has them may add a scope) ...
+    assertThat(b.put("/cas/" + digest.hex(), wheel).statusCode()).isEqualTo(200);
+
+    // ... make them readable for bob through A at once.
+    assertThat(a.forTenant("bob").getBytes("/cas/" + digest.hex()).body()).isEqualTo(wheel);
+  }
+
+  @Test
   void anObjectStoreThatIsDownOrSilentIsA503NotAHang() throws Exception {
     S3Server own = new S3Server();
     String bucket = own.newBucket();

@@ -29,7 +29,7 @@ final class SourceRepository {
       Path abs = dir.toAbsolutePath().normalize();
       if (isWorkTreeRoot(abs)) {
         String wanted = ref == null ? "HEAD" : ref;
-        String commit = git(abs, null, "rev-parse", "--verify", wanted + "^{commit}").trim();
+        String commit = committed(abs, wanted);
         if (!git(abs, null, "status", "--porcelain").isBlank()) {
           say.accept(
               "Note: "
@@ -86,6 +86,36 @@ final class SourceRepository {
         gitDir.toString(),
         commit + ":refs/heads/kiln/" + commit);
     return new Resolved("file://" + gitDir, ref, commit);
+  }
+
+  /** The commit {@code wanted} names in the work tree at {@code dir}, or a fix when none. */
+  private static String committed(Path dir, String wanted) {
+    String[] tree = {"-C", dir.toString()};
+    String commit = gitWithOptional(tree, "rev-parse", "--verify", "-q", wanted + "^{commit}");
+    if (!commit.isBlank()) {
+      return commit.trim();
+    }
+    boolean hasAnyCommit = !gitWithOptional(tree, "rev-parse", "--verify", "-q", "HEAD").isBlank();
+    if (!hasAnyCommit) {
+      throw new UserError(
+          dir
+              + " is a git work tree with no commit yet, and Kiln builds commits: commit the app"
+              + " first (git -C "
+              + dir
+              + " add -A && git -C "
+              + dir
+              + " commit -m 'first version'), then push again",
+          2);
+    }
+    throw new UserError(
+        "'"
+            + wanted
+            + "' is not a commit, branch or tag in "
+            + dir
+            + "; pass an existing one with --ref (git -C "
+            + dir
+            + " branch -a lists them)",
+        2);
   }
 
   private static boolean isWorkTreeRoot(Path dir) {

@@ -31,6 +31,7 @@ import picocli.CommandLine.Spec;
     },
     subcommands = {
       TenantsCommand.Create.class,
+      TenantsCommand.Update.class,
       TenantsCommand.ListTenants.class,
       TenantsCommand.Show.class,
       TenantsCommand.Token.class,
@@ -143,25 +144,79 @@ public final class TenantsCommand implements Runnable {
     @Override
     public Integer call() {
       ObjectNode body = EventCodec.mapper().createObjectNode().put("name", name);
-      if (!sources.isEmpty()) {
-        ArrayNode list = body.putArray("sources");
-        sources.forEach(list::add);
-      }
-      if (concurrentBuilds != null || queuedBuilds != null) {
-        ObjectNode quotas = body.putObject("quotas");
-        if (concurrentBuilds != null) {
-          quotas.put("concurrentBuilds", concurrentBuilds);
-        }
-        if (queuedBuilds != null) {
-          quotas.put("queuedBuilds", queuedBuilds);
-        }
-      }
+      putSettings(body, sources, concurrentBuilds, queuedBuilds);
       JsonNode created = connection.client().send("POST", "/v1/tenants", body.toString());
       PrintWriter out = spec.commandLine().getOut();
       printTenant(out, created);
       out.println();
       out.println("Token (shown only now; Kiln keeps only its SHA-256):");
       out.println(created.path("token").asText());
+      out.flush();
+      return 0;
+    }
+  }
+
+  /** The sources and quotas of a create or update body; what is not given is left out. */
+  private static void putSettings(
+      ObjectNode body, List<String> sources, Integer concurrentBuilds, Integer queuedBuilds) {
+    if (!sources.isEmpty()) {
+      ArrayNode list = body.putArray("sources");
+      sources.forEach(list::add);
+    }
+    if (concurrentBuilds != null || queuedBuilds != null) {
+      ObjectNode quotas = body.putObject("quotas");
+      if (concurrentBuilds != null) {
+        quotas.put("concurrentBuilds", concurrentBuilds);
+      }
+      if (queuedBuilds != null) {
+        quotas.put("queuedBuilds", queuedBuilds);
+      }
+    }
+  }
+
+  @Command(
+      name = "update",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Change an existing tenant's sources or quotas (PATCH /v1/tenants/<name>).",
+        "--source replaces the whole list: give every prefix the tenant keeps."
+      })
+  public static final class Update implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Parameters(paramLabel = "NAME", description = "The tenant to change.")
+    String name;
+
+    @Option(
+        names = "--source",
+        paramLabel = "PREFIX",
+        description =
+            "A repository URL prefix the tenant may build from, ending with '/' (repeatable; the new list replaces the old one).")
+    List<String> sources = List.of();
+
+    @Option(
+        names = "--concurrent-builds",
+        paramLabel = "N",
+        description = "Builds running at once.")
+    Integer concurrentBuilds;
+
+    @Option(names = "--queued-builds", paramLabel = "N", description = "Builds waiting at most.")
+    Integer queuedBuilds;
+
+    @Override
+    public Integer call() {
+      if (sources.isEmpty() && concurrentBuilds == null && queuedBuilds == null) {
+        throw new UserError(
+            "nothing to change: give --source PREFIX (repeatable), --concurrent-builds N or"
+                + " --queued-builds N",
+            2);
+      }
+      ObjectNode body = EventCodec.mapper().createObjectNode();
+      putSettings(body, sources, concurrentBuilds, queuedBuilds);
+      JsonNode updated = connection.client().send("PATCH", path(name), body.toString());
+      PrintWriter out = spec.commandLine().getOut();
+      printTenant(out, updated);
       out.flush();
       return 0;
     }

@@ -167,4 +167,31 @@ class TenantsCommandTest {
     assertThat(badSource.status()).isEqualTo(2);
     assertThat(badSource.err()).contains("must end with '/'");
   }
+
+  @Test
+  void anOperatorWidensAnExistingTenantsSourcesAndQuotasWithUpdate() {
+    assertThat(kiln("tenants", "create", "hooli").status()).isZero();
+    Run again = kiln("tenants", "create", "hooli", "--source", "https://git.hooli.example/");
+    assertThat(again.err()).contains("kiln tenants update hooli");
+
+    Run updated =
+        kiln(
+            "tenants",
+            "update",
+            "hooli",
+            "--source",
+            "https://git.hooli.example/hooli/",
+            "--concurrent-builds",
+            "3");
+    assertThat(updated.status()).as(updated.err()).isZero();
+    assertThat(updated.out()).contains("https://git.hooli.example/hooli/", "3 concurrent builds");
+    assertThat(kiln("tenants", "show", "hooli").out()).contains("https://git.hooli.example/hooli/");
+
+    Run nothing = kiln("tenants", "update", "hooli");
+    assertThat(nothing.status()).isEqualTo(2);
+    assertThat(nothing.err()).contains("nothing to change", "--source");
+    Run unknown = kiln("tenants", "update", "nobody", "--queued-builds", "3");
+    assertThat(unknown.status()).isEqualTo(2);
+    assertThat(unknown.err()).contains("nobody").contains("does not exist");
+  }
 }

@@ -68,7 +68,7 @@ final class SourcePolicy {
                 + " is not allowed: "
                 + why
                 + ". Push from an allowed repository, or ask the operator to add its prefix:"
-                + " `kiln tenants create "
+                + " `kiln tenants update "
                 + tenant.name()
                 + " --source PREFIX` / PATCH /v1/tenants/"
                 + tenant.name()

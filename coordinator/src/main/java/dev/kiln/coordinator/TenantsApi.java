@@ -142,9 +142,11 @@ final class TenantsApi {
                     409,
                     "tenant "
                         + name
-                        + " already exists; change it with PATCH /v1/tenants/"
+                        + " already exists; change it with `kiln tenants update "
                         + name
-                        + " or issue a token with POST /v1/tenants/"
+                        + "` (PATCH /v1/tenants/"
+                        + name
+                        + ") or issue a token with POST /v1/tenants/"
                         + name
                         + "/tokens",
                     "name");
