@@ -97,6 +97,27 @@ final class ServiceProcesses implements AutoCloseable {
     return all.toString();
   }
 
+  /**
+   * CPU time (user + system, seconds) each running process has used so far, by name; from {@code
+   * /proc}, so Linux only (empty elsewhere).
+   */
+  Map<String, Double> cpuSeconds() {
+    Map<String, Double> cpu = new java.util.LinkedHashMap<>();
+    for (Started one : started) {
+      Path stat = Path.of("/proc", String.valueOf(one.process().pid()), "stat");
+      try {
+        String line = Files.readString(stat);
+        // Fields after the command name in parentheses; utime and stime are fields 14 and 15.
+        String[] fields = line.substring(line.lastIndexOf(')') + 2).split(" ");
+        long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+        cpu.put(one.name(), ticks / 100.0); // USER_HZ is 100 on Linux
+      } catch (IOException | RuntimeException e) {
+        // Not on Linux, or the process has ended: no figure for it.
+      }
+    }
+    return cpu;
+  }
+
   @Override
   public void close() throws InterruptedException {
     for (int i = started.size() - 1; i >= 0; i--) {

@@ -3,6 +3,7 @@ package dev.kiln.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.kiln.broker.EmbeddedKafka;
 import dev.kiln.events.DeadLetters;
 import dev.kiln.events.Digest;
 import dev.kiln.events.ImageReady;
@@ -10,7 +11,6 @@ import dev.kiln.events.Topics;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.KafkaClientSettings;
 import dev.kiln.messaging.KafkaTopicsAdmin;
-import dev.kiln.broker.EmbeddedKafka;
 import io.vertx.core.Vertx;
 import io.vertx.kafka.client.producer.RecordMetadata;
 import java.nio.charset.StandardCharsets;

@@ -3,10 +3,10 @@ package dev.kiln.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.kiln.broker.EmbeddedKafka;
 import dev.kiln.events.DeadLetters;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.Topics;
-import dev.kiln.broker.EmbeddedKafka;
 import io.vertx.core.Vertx;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;

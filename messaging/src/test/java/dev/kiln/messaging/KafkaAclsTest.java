@@ -3,9 +3,9 @@ package dev.kiln.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.kiln.broker.EmbeddedKafka;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.Topics;
-import dev.kiln.broker.EmbeddedKafka;
 import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
