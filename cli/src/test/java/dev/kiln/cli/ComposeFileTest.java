@@ -98,11 +98,8 @@ class ComposeFileTest {
             });
 
     String token =
-        Files.readAllLines(Path.of(environment.get("KILN_ENV_FILE"))).stream()
-            .filter(line -> line.startsWith("KILN_OPERATOR_TOKEN="))
-            .findFirst()
-            .orElseThrow()
-            .substring("KILN_OPERATOR_TOKEN=".length());
+        secret(
+            Files.readAllLines(Path.of(environment.get("KILN_ENV_FILE"))), "KILN_OPERATOR_TOKEN");
     HttpResponse<String> builds =
         HttpClient.newHttpClient()
             .send(
@@ -121,6 +118,40 @@ class ComposeFileTest {
   }
 
   @Test
+  void attackFromABuildOnAWorkerFindsNeitherTheOperatorTokenNorTheSealingKeyInItsContainer()
+      throws Exception {
+    awaitUp("worker-1", "The worker worker-1 is up");
+    List<String> secrets = Files.readAllLines(Path.of(environment.get("KILN_ENV_FILE")));
+    String operatorToken = secret(secrets, "KILN_OPERATOR_TOKEN");
+    String secretKey = secret(secrets, "KILN_SECRET_KEY");
+
+    String worker = compose("exec", "-T", "worker-1", "env").output;
+    String cacheService = compose("exec", "-T", "cache-service", "env").output;
+
+    assertThat(worker)
+        .contains("KILN_FARM_TOKEN=" + secret(secrets, "KILN_FARM_TOKEN"))
+        .doesNotContain(operatorToken)
+        .doesNotContain(secretKey);
+    assertThat(cacheService).contains("KILN_SECRET_KEY=" + secretKey).doesNotContain(operatorToken);
+  }
+
+  private static String secret(List<String> lines, String name) {
+    return lines.stream()
+        .filter(line -> line.startsWith(name + "="))
+        .findFirst()
+        .orElseThrow()
+        .substring(name.length() + 1);
+  }
+
+  private static void awaitUp(String service, String line) {
+    await()
+        .atMost(Duration.ofMinutes(5))
+        .pollInterval(Duration.ofSeconds(2))
+        .untilAsserted(
+            () -> assertThat(compose("logs", "--no-color", service).output).contains(line));
+  }
+
+  @Test
   void makeEnvNeverOverwritesTheFarmsSecrets() throws Exception {
     Path env = Path.of(environment.get("KILN_ENV_FILE"));
     String before = Files.readString(env);
@@ -130,8 +161,10 @@ class ComposeFileTest {
     assertThat(again.exit).isEqualTo(1);
     assertThat(again.output).contains("exists");
     assertThat(Files.readString(env)).isEqualTo(before);
-    assertThat(Files.getPosixFilePermissions(env).toString())
-        .isEqualTo("[OWNER_READ, OWNER_WRITE]");
+    assertThat(
+            java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(env)))
+        .isEqualTo("rw-------");
   }
 
   private static Result compose(String... arguments) throws IOException, InterruptedException {
