@@ -5,10 +5,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The parts of a Docker image configuration a runtime base image sets. Rendered as JSON with sorted
- * keys and a fixed creation time, so the configuration, like the layer, is reproducible.
+ * The parts of a Docker image configuration a base image built by {@link DebootstrapImage} sets.
+ * Rendered as JSON with sorted keys and a fixed creation time, so the configuration, like the
+ * layer, is reproducible.
  */
-record ImageConfig(
+public record ImageConfig(
     String architecture,
     List<String> env,
     List<String> cmd,
@@ -19,14 +20,14 @@ record ImageConfig(
 
   static final String EPOCH = "1970-01-01T00:00:00Z";
 
-  ImageConfig {
+  public ImageConfig {
     env = List.copyOf(env);
     cmd = List.copyOf(cmd);
     labels = new TreeMap<>(labels);
   }
 
   /** Maps the JVM's {@code os.arch} to the GOARCH name image configurations use. */
-  static String architectureOf(String osArch) {
+  public static String architectureOf(String osArch) {
     return switch (osArch) {
       case "amd64", "x86_64" -> "amd64";
       case "aarch64", "arm64" -> "arm64";

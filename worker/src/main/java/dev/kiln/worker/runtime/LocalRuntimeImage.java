@@ -1,22 +1,14 @@
 package dev.kiln.worker.runtime;
 
 import dev.kiln.worker.runtime.RuntimeImageException.Code;
-import dev.kiln.worker.runtime.TarWriter.Owner;
-import java.io.File;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,7 +39,7 @@ import java.util.regex.Pattern;
 public final class LocalRuntimeImage {
 
   public static final Path DEFAULT_MACHINE_CACHE = Path.of("/var/cache/kiln/runtimes");
-  public static final String DEFAULT_MIRROR = "http://deb.debian.org/debian";
+  public static final String DEFAULT_MIRROR = DebootstrapImage.DEFAULT_MIRROR;
 
   /** Bumped whenever the image contents change meaning, so older cached tarballs get rebuilt. */
   static final String FORMAT = "2";
@@ -79,24 +71,10 @@ public final class LocalRuntimeImage {
     return List.copyOf(all);
   }
 
-  /**
-   * debootstrap's script for suites it does not know by name (a newer release than the worker's own
-   * Debian): every current suite bootstraps the same way.
-   */
-  private static final Path GENERIC_SCRIPT = Path.of("/usr/share/debootstrap/scripts/sid");
-
-  private static final Path SCRIPTS = Path.of("/usr/share/debootstrap/scripts");
-  private static final Pattern SUITE_NAME = Pattern.compile("[a-z][a-z0-9-]{1,30}");
-
-  private static final String SYSTEM_PATH =
-      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  private static final Duration DEBOOTSTRAP_TIMEOUT = Duration.ofMinutes(20);
-  private static final Duration APT_TIMEOUT = Duration.ofMinutes(10);
+  private static final String SYSTEM_PATH = DebootstrapImage.SYSTEM_PATH;
   private static final Duration PYTHON_TIMEOUT = Duration.ofMinutes(1);
-  private static final Duration PACKAGE_LINE_INTERVAL = Duration.ofSeconds(5);
   private static final Pattern PROBE =
       Pattern.compile("(\\d+\\.\\d+\\.\\d+)\\S* glibc (\\d+\\.\\d+)");
-  private static final Object IN_PROCESS_LOCK = new Object();
 
   private final String suite;
   private final Path runtimesDirectory;
@@ -125,13 +103,7 @@ public final class LocalRuntimeImage {
    * @throws IllegalArgumentException when {@code suite} is not a Debian suite name
    */
   public static LocalRuntimeImage forSuite(String suite, Path runtimesDirectory) {
-    if (suite == null || !SUITE_NAME.matcher(suite).matches()) {
-      throw new IllegalArgumentException(
-          "'"
-              + suite
-              + "' is not a Debian suite name such as bookworm or trixie (lowercase letters,"
-              + " digits and '-')");
-    }
+    DebootstrapImage.requireSuiteName(suite);
     return new LocalRuntimeImage(
         suite,
         Objects.requireNonNull(runtimesDirectory, "runtimesDirectory"),
@@ -182,29 +154,24 @@ public final class LocalRuntimeImage {
 
   /** Bootstraps from this Debian mirror (e.g. a local apt proxy) instead of deb.debian.org. */
   public LocalRuntimeImage withMirror(String mirrorUrl) {
-    if (!mirrorUrl.matches("(?i)(https?|file)://\\S+")) {
-      throw new IllegalArgumentException(
-          "Debian mirror '"
-              + mirrorUrl
-              + "' is not an http(s):// or file:// URL; e.g. "
-              + DEFAULT_MIRROR);
-    }
-    return new LocalRuntimeImage(suite, runtimesDirectory, machineCache, progress, mirrorUrl);
+    return new LocalRuntimeImage(
+        suite,
+        runtimesDirectory,
+        machineCache,
+        progress,
+        DebootstrapImage.requireMirrorUrl(mirrorUrl));
   }
 
   /**
    * Where this instance keeps the tarball: {@code <runtimesDirectory>/debian-<suite>-python3.tar}.
    */
   public Path tarball() {
-    return runtimesDirectory.resolve(tarballName());
+    return image().tarball();
   }
 
   /** The cached image, from the runtimes directory or the machine cache, without building. */
   public Optional<RuntimeImage> findCached() {
-    Optional<RuntimeImage> own = readCached(tarball());
-    return own.isPresent()
-        ? own
-        : machineCache.flatMap(cache -> readCached(cache.resolve(tarballName())));
+    return image().findCached().map(LocalRuntimeImage::runtimeImage);
   }
 
   /**
@@ -212,153 +179,89 @@ public final class LocalRuntimeImage {
    * several threads and processes at once: one builds, the others wait and reuse its result.
    */
   public RuntimeImage ensureAvailable() throws RuntimeImageException {
-    synchronized (IN_PROCESS_LOCK) {
-      try {
-        Files.createDirectories(runtimesDirectory);
-      } catch (IOException e) {
-        throw new RuntimeImageException(
-            Code.IO_FAILED,
-            "Cannot create the runtimes directory "
-                + runtimesDirectory
-                + ": "
-                + e.getMessage()
-                + ". Point KILN_HOME at a writable directory.",
-            e);
-      }
-      Optional<Path> writableMachineCache = machineCache.filter(LocalRuntimeImage::makeWritable);
-      Path lockFile =
-          writableMachineCache.orElse(runtimesDirectory).resolve("." + tarballName() + ".lock");
-      try (FileChannel channel =
-          FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-        FileLock lock = lockAnnouncingWaits(channel);
-        try {
-          return reuseOrBuild(writableMachineCache);
-        } finally {
-          lock.release();
-        }
-      } catch (IOException e) {
-        throw new RuntimeImageException(
-            Code.IO_FAILED,
-            "Cannot prepare the local Python runtime image in "
-                + runtimesDirectory
-                + ": "
-                + e.getMessage(),
-            e);
-      }
-    }
+    return runtimeImage(image().ensureAvailable());
   }
 
-  private FileLock lockAnnouncingWaits(FileChannel channel) throws IOException {
-    FileLock lock = channel.tryLock();
-    if (lock != null) {
-      return lock;
-    }
-    progress.accept(
-        "Another Kiln process is building the local Debian "
-            + suite
-            + " Python runtime; waiting for it…");
-    return channel.lock();
+  /**
+   * The image in {@code tarball} when it is a complete runtime tarball of the current format; empty
+   * otherwise (missing, truncated, older format), which makes the caller rebuild it.
+   */
+  Optional<RuntimeImage> readCached(Path tarball) {
+    return image().readCached(tarball).map(LocalRuntimeImage::runtimeImage);
   }
 
-  private RuntimeImage reuseOrBuild(Optional<Path> writableMachineCache)
-      throws IOException, RuntimeImageException {
-    Optional<RuntimeImage> own = readCached(tarball());
-    if (own.isPresent()) {
-      progress.accept(reusing(own.get()));
-      return own.get();
-    }
-    Optional<RuntimeImage> shared =
-        machineCache.flatMap(cache -> readCached(cache.resolve(tarballName())));
-    if (shared.isPresent()) {
-      RuntimeImage image = shared.get();
-      Path local = linkOrCopy(image.tarball(), tarball()) ? tarball() : image.tarball();
-      RuntimeImage reused =
-          new RuntimeImage(local, image.reference(), image.pythonVersion(), image.glibc(), false);
-      progress.accept(reusing(image));
-      return reused;
-    }
-    RuntimeImage built = build();
-    for (Path cache : writableMachineCache.stream().toList()) {
-      if (linkOrCopy(built.tarball(), cache.resolve(tarballName()))) {
-        progress.accept(
-            "Cached it machine-wide in " + cache + " for other Kiln homes and CI runs.");
-      }
-    }
-    return built;
+  private DebootstrapImage image() {
+    return DebootstrapImage.of(new Recipe(), runtimesDirectory)
+        .withMachineCache(machineCache)
+        .withProgress(progress)
+        .withMirror(mirror);
   }
 
-  private String reusing(RuntimeImage image) {
-    return "Using the local Debian "
-        + suite
-        + " Python runtime "
-        + image.reference()
-        + " (Python "
-        + image.pythonVersion()
-        + ") from "
-        + image.tarball();
+  private static RuntimeImage runtimeImage(DebootstrapImage.Built built) {
+    return new RuntimeImage(
+        built.tarball(),
+        built.reference(),
+        built.labels().get(PYTHON_VERSION_LABEL),
+        built.labels().get(GLIBC_LABEL),
+        built.freshlyBuilt());
   }
 
-  private RuntimeImage build() throws IOException, RuntimeImageException {
-    progress.accept(
-        "Building a local Debian "
-            + suite
-            + " Python runtime with debootstrap (once per machine; a minute or two)…");
-    boolean root = isRoot();
-    Path debootstrap = findDebootstrap(root);
-    if (!root) {
-      throw new RuntimeImageException(
-          Code.NEEDS_ROOT,
-          "Building the local Python runtime image needs root: debootstrap creates a Debian root"
-              + " file system with chroot. Run Kiln once as root (e.g. sudo ./kiln demo) so the"
-              + " image is built and cached in "
-              + machineCache.orElse(runtimesDirectory)
-              + ", or copy a runtime tarball built elsewhere to "
-              + tarball()
-              + ".");
+  /** A Python runtime: python3 and the non-root user {@code app}, labelled with real versions. */
+  private final class Recipe implements DebootstrapImage.Recipe {
+    @Override
+    public String suite() {
+      return suite;
     }
-    removeLeftoversOfInterruptedBuilds();
-    Path work = Files.createTempDirectory(runtimesDirectory, ".rootfs-");
-    try {
-      Path rootfs = work.resolve("rootfs");
-      long started = System.nanoTime();
-      bootstrap(debootstrap, rootfs);
-      progress.accept(
-          "debootstrap finished in "
-              + Duration.ofNanos(System.nanoTime() - started).toSeconds()
-              + " s; trimming the root file system.");
-      Rootfs.trim(rootfs);
+
+    @Override
+    public List<String> packages() {
+      return LocalRuntimeImage.packages(suite);
+    }
+
+    @Override
+    public String reference() {
+      return LocalRuntimeImage.this.reference();
+    }
+
+    @Override
+    public String tarballName() {
+      return LocalRuntimeImage.this.tarballName();
+    }
+
+    @Override
+    public String description() {
+      return "local Debian " + suite + " Python runtime";
+    }
+
+    @Override
+    public boolean reusable(Map<String, String> labels) {
+      return FORMAT.equals(labels.get(FORMAT_LABEL))
+          && suite.equals(labels.get("dev.kiln.runtime.debian-suite"))
+          // Tarballs from before the label carry exactly the base packages.
+          && String.join(",", LocalRuntimeImage.packages(suite))
+              .equals(labels.getOrDefault(PACKAGES_LABEL, String.join(",", PACKAGES)))
+          && labels.containsKey(PYTHON_VERSION_LABEL)
+          && labels.containsKey(GLIBC_LABEL);
+    }
+
+    @Override
+    public String describe(Map<String, String> labels) {
+      return " (Python " + labels.get(PYTHON_VERSION_LABEL) + ")";
+    }
+
+    @Override
+    public DebootstrapImage.Finished finish(Path rootfs, Consumer<String> progress)
+        throws IOException, RuntimeImageException {
       Rootfs.addAppUser(rootfs);
       String[] versions = versionsIn(rootfs);
-      String pythonVersion = versions[0];
-      String glibc = versions[1];
       progress.accept(
           "The runtime has Python "
-              + pythonVersion
+              + versions[0]
               + " on glibc "
-              + glibc
+              + versions[1]
               + "; writing the image tarball.");
-      LayerTarWriter layer =
-          LayerTarWriter.keepingOwners()
-              .withOwner(Rootfs.APP_HOME.substring(1), new Owner(Rootfs.APP_UID, Rootfs.APP_GID));
-      DockerArchive.Written written =
-          DockerArchive.write(
-              rootfs, layer, imageConfig(suite, pythonVersion, glibc), reference(), tarball());
-      progress.accept(
-          "Built "
-              + reference()
-              + " (Python "
-              + pythonVersion
-              + ", "
-              + written.archiveBytes() / (1024 * 1024)
-              + " MiB, layer "
-              + written.diffId()
-              + ") in "
-              + Duration.ofNanos(System.nanoTime() - started).toSeconds()
-              + " s: "
-              + tarball());
-      return new RuntimeImage(tarball(), reference(), pythonVersion, glibc, true);
-    } finally {
-      Rootfs.removeTree(work);
+      return new DebootstrapImage.Finished(
+          imageConfig(suite, versions[0], versions[1]), List.of(Rootfs.APP_HOME.substring(1)));
     }
   }
 
@@ -394,60 +297,16 @@ public final class LocalRuntimeImage {
             + "; trimmed; user app (1000:1000) with home /app");
   }
 
-  private void bootstrap(Path debootstrap, Path rootfs) throws RuntimeImageException {
-    List<String> command =
-        new ArrayList<>(
-            List.of(
-                debootstrap.toString(),
-                "--variant=minbase",
-                "--include=" + String.join(",", packages(suite)),
-                suite,
-                rootfs.toString(),
-                mirror));
-    if (!Files.exists(SCRIPTS.resolve(suite)) && Files.exists(GENERIC_SCRIPT)) {
-      command.add(GENERIC_SCRIPT.toString());
-    }
-    long[] lastReported = {System.nanoTime()};
-    Command.Outcome outcome =
-        runTool(
-            command,
-            DEBOOTSTRAP_TIMEOUT,
-            line -> {
-              // Package lines come by the hundred; one every few seconds shows it is moving.
-              long now = System.nanoTime();
-              boolean due = now - lastReported[0] > PACKAGE_LINE_INTERVAL.toNanos();
-              if (isDebootstrapMilestone(line) || (due && line.startsWith("I: "))) {
-                lastReported[0] = now;
-                progress.accept("debootstrap: " + line.substring(line.indexOf(':') + 1).trim());
-              }
-            });
-    if (!outcome.succeeded()) {
-      throw new RuntimeImageException(
-          Code.DEBOOTSTRAP_FAILED,
-          "debootstrap could not build a Debian "
-              + suite
-              + " root file system from "
-              + mirror
-              + " (exit status "
-              + outcome.exitCode()
-              + "). Check that the mirror is reachable and still has the suite "
-              + suite
-              + " (or pass another one), then retry. Its last lines:\n"
-              + outcome.tailText());
-    }
-  }
-
   /** Per-package lines (hundreds of them) are left out; the phases are worth showing. */
   static boolean isDebootstrapMilestone(String line) {
-    return (line.startsWith("I: ") || line.startsWith("W: ") || line.startsWith("E: "))
-        && !line.matches("I: (Retrieving|Validating|Extracting|Unpacking|Configuring) .*");
+    return DebootstrapImage.isDebootstrapMilestone(line);
   }
 
   /** The Python and glibc versions the root file system really has: {python, glibc}. */
   private String[] versionsIn(Path rootfs) throws RuntimeImageException {
     StringBuilder output = new StringBuilder();
     Command.Outcome outcome =
-        runTool(
+        DebootstrapImage.runTool(
             List.of(
                 "chroot",
                 rootfs.toString(),
@@ -472,168 +331,7 @@ public final class LocalRuntimeImage {
     return new String[] {versions.group(1), versions.group(2)};
   }
 
-  private Path findDebootstrap(boolean root) throws RuntimeImageException {
-    Optional<Path> installed = onPath("debootstrap");
-    if (installed.isPresent()) {
-      return installed.get();
-    }
-    if (!root) {
-      throw new RuntimeImageException(
-          Code.DEBOOTSTRAP_MISSING,
-          "debootstrap is not installed, and Kiln needs it to build a local Python runtime image "
-              + "when none can be pulled. Install it (sudo apt-get install -y debootstrap) and run "
-              + "Kiln as root once so it can bootstrap the image.");
-    }
-    if (onPath("apt-get").isEmpty()) {
-      throw new RuntimeImageException(
-          Code.DEBOOTSTRAP_MISSING,
-          "debootstrap is not installed and this machine has no apt-get to install it with. "
-              + "Install debootstrap with your package manager, then retry.");
-    }
-    progress.accept(
-        "debootstrap is not installed; installing it with apt-get install -y debootstrap…");
-    List<String> install = List.of("apt-get", "install", "-y", "-q", "debootstrap");
-    Command.Outcome outcome = runTool(install, APT_TIMEOUT, line -> {});
-    if (!outcome.succeeded()) {
-      progress.accept(
-          "apt-get could not find debootstrap; updating the package lists and retrying…");
-      Command.Outcome update = runTool(List.of("apt-get", "update", "-q"), APT_TIMEOUT, line -> {});
-      outcome = update.succeeded() ? runTool(install, APT_TIMEOUT, line -> {}) : update;
-    }
-    Optional<Path> now = onPath("debootstrap");
-    if (!outcome.succeeded() || now.isEmpty()) {
-      throw new RuntimeImageException(
-          Code.DEBOOTSTRAP_MISSING,
-          "Installing debootstrap with apt-get failed (exit status "
-              + outcome.exitCode()
-              + "). Install it by hand (apt-get install -y debootstrap) and retry. apt-get said:\n"
-              + outcome.tailText());
-    }
-    progress.accept("Installed debootstrap.");
-    return now.get();
-  }
-
-  private Command.Outcome runTool(List<String> command, Duration timeout, Consumer<String> lines)
-      throws RuntimeImageException {
-    try {
-      return Command.run(
-          command,
-          Map.of("PATH", SYSTEM_PATH, "DEBIAN_FRONTEND", "noninteractive", "LC_ALL", "C"),
-          timeout,
-          lines);
-    } catch (IOException e) {
-      throw new RuntimeImageException(
-          Code.IO_FAILED, "Cannot run " + command.get(0) + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new RuntimeImageException(
-          Code.INTERRUPTED,
-          "Interrupted while running " + command.get(0) + "; nothing was cached",
-          e);
-    }
-  }
-
-  private void removeLeftoversOfInterruptedBuilds() throws IOException {
-    try (DirectoryStream<Path> leftovers =
-        Files.newDirectoryStream(runtimesDirectory, ".rootfs-*")) {
-      for (Path leftover : leftovers) {
-        progress.accept("Removing " + leftover + ", left by an interrupted build.");
-        Rootfs.removeTree(leftover);
-      }
-    }
-  }
-
-  /**
-   * The image in {@code tarball} when it is a complete runtime tarball of the current format; empty
-   * otherwise (missing, truncated, older format), which makes the caller rebuild it.
-   */
-  Optional<RuntimeImage> readCached(Path tarball) {
-    if (!Files.isRegularFile(tarball)) {
-      return Optional.empty();
-    }
-    return DockerArchive.readConfig(tarball)
-        .map(ImageConfigJson::labels)
-        .filter(labels -> FORMAT.equals(labels.get(FORMAT_LABEL)))
-        .filter(labels -> suite.equals(labels.get("dev.kiln.runtime.debian-suite")))
-        // Tarballs from before the label carry exactly the base packages.
-        .filter(
-            labels ->
-                String.join(",", packages(suite))
-                    .equals(labels.getOrDefault(PACKAGES_LABEL, String.join(",", PACKAGES))))
-        .filter(labels -> labels.containsKey(PYTHON_VERSION_LABEL))
-        .filter(labels -> labels.containsKey(GLIBC_LABEL))
-        .map(
-            labels ->
-                new RuntimeImage(
-                    tarball,
-                    reference(),
-                    labels.get(PYTHON_VERSION_LABEL),
-                    labels.get(GLIBC_LABEL),
-                    false));
-  }
-
-  /**
-   * Makes {@code target} the same file as {@code source}: a hard link when both are on one file
-   * system, else a copy; either way through a temp name and a rename. False when it cannot.
-   */
-  private boolean linkOrCopy(Path source, Path target) {
-    Path temp =
-        target.resolveSibling("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
-    try {
-      try {
-        Files.createLink(temp, source);
-      } catch (IOException | UnsupportedOperationException notLinkable) {
-        Files.copy(source, temp);
-      }
-      DockerArchive.moveAtomically(temp, target);
-      return true;
-    } catch (IOException e) {
-      progress.accept(
-          "Could not put a copy of "
-              + source
-              + " at "
-              + target
-              + " ("
-              + e.getMessage()
-              + "); using it where it is.");
-      return false;
-    } finally {
-      try {
-        Files.deleteIfExists(temp);
-      } catch (IOException e) {
-        progress.accept("Could not remove the temp file " + temp + ": " + e.getMessage());
-      }
-    }
-  }
-
-  private static boolean makeWritable(Path directory) {
-    try {
-      Files.createDirectories(directory);
-      return Files.isWritable(directory);
-    } catch (IOException | SecurityException e) {
-      return false;
-    }
-  }
-
   static boolean isRoot() {
-    try {
-      return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
-    } catch (IOException | UnsupportedOperationException e) {
-      return "root".equals(System.getProperty("user.name"));
-    }
-  }
-
-  private static Optional<Path> onPath(String program) {
-    List<String> directories = new ArrayList<>();
-    String path = System.getenv("PATH");
-    if (path != null) {
-      directories.addAll(List.of(path.split(File.pathSeparator)));
-    }
-    directories.addAll(List.of(SYSTEM_PATH.split(":")));
-    return directories.stream()
-        .filter(directory -> !directory.isEmpty())
-        .map(directory -> Path.of(directory, program))
-        .filter(Files::isExecutable)
-        .findFirst();
+    return DebootstrapImage.isRoot();
   }
 }
