@@ -36,10 +36,12 @@ public final class JreModules {
           "jdk.zipfs");
 
   /**
-   * Used when jdeps cannot analyse the classpath: what jdeps found on Kiln's classpath when this
-   * was written, plus {@link #RUNTIME_ONLY}.
+   * What jdeps found Kiln's code using when this was written. Always included: the base image is
+   * cached by its module list, so a list that moved with every new dependency would debootstrap the
+   * base again each time; jdeps only adds what a new dependency needs beyond these. Used alone
+   * (with {@link #RUNTIME_ONLY}) when jdeps fails.
    */
-  static final List<String> FALLBACK =
+  static final List<String> KNOWN =
       List.of(
           "java.base",
           "java.compiler",
@@ -49,18 +51,18 @@ public final class JreModules {
           "java.net.http",
           "java.security.jgss",
           "java.sql",
-          "jdk.httpserver",
           "jdk.jfr");
 
   private JreModules() {}
 
   /**
-   * The modules for {@code classpath}: {@code jdeps --print-module-deps --recursive} from Kiln's
-   * own entries through everything they use, plus {@link #RUNTIME_ONLY}; {@link #FALLBACK} (with a
-   * warning to {@code progress}) when jdeps fails.
+   * The modules for {@code classpath}: {@link #KNOWN} and {@link #RUNTIME_ONLY}, plus whatever
+   * {@code jdeps --print-module-deps --recursive} finds Kiln's own entries needing through
+   * everything they use (a warning to {@code progress} when jdeps fails).
    */
   public static List<String> forClasspath(KilnClasspath classpath, Consumer<String> progress) {
     TreeSet<String> modules = new TreeSet<>(RUNTIME_ONLY);
+    modules.addAll(KNOWN);
     try {
       modules.addAll(jdeps(classpath.kilnEntries(), classpath.entries()));
     } catch (IOException e) {
@@ -68,7 +70,6 @@ public final class JreModules {
           "jdeps could not analyse the classpath ("
               + e.getMessage()
               + "); using Kiln's known module list.");
-      modules.addAll(FALLBACK);
     }
     return List.copyOf(modules);
   }

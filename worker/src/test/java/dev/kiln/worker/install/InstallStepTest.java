@@ -16,6 +16,7 @@ import dev.kiln.worker.testsupport.CacheServiceFixture;
 import dev.kiln.worker.testsupport.RecordingLog;
 import dev.kiln.worker.testsupport.Tasks;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -254,10 +255,35 @@ class InstallStepTest {
         .isInstanceOfSatisfying(
             StepFailure.class, e -> assertThat(e.code()).isEqualTo("install::unsafe-wheel"))
         .hasMessageContaining("evil-pkg");
-    try (Stream<Path> everything = Files.walk(shared.getParent(), 6)) {
-      assertThat(everything.filter(p -> p.getFileName().toString().equals("kiln-zip-slip.txt")))
-          .isEmpty();
-    }
+    assertThat(filesNamed(shared.getParent(), "kiln-zip-slip.txt", 6)).isEmpty();
+  }
+
+  /**
+   * Files called {@code name} under {@code root}; the walk shares the machine's temp directory with
+   * other processes, so a directory deleted while it is walked is skipped, not an error.
+   */
+  private static List<Path> filesNamed(Path root, String name, int depth) throws IOException {
+    List<Path> found = new java.util.ArrayList<>();
+    Files.walkFileTree(
+        root,
+        java.util.EnumSet.noneOf(java.nio.file.FileVisitOption.class),
+        depth,
+        new java.nio.file.SimpleFileVisitor<>() {
+          @Override
+          public java.nio.file.FileVisitResult visitFile(
+              Path file, java.nio.file.attribute.BasicFileAttributes attrs) {
+            if (file.getFileName().toString().equals(name)) {
+              found.add(file);
+            }
+            return java.nio.file.FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) {
+            return java.nio.file.FileVisitResult.CONTINUE;
+          }
+        });
+    return found;
   }
 
   @Test
