@@ -87,6 +87,14 @@ public final class CoordinatorVerticle extends VerticleBase {
   private volatile TransactionalLoop.BeforeCommit beforeCommit;
   private ActionCacheLookup actionCache;
   private KafkaConsumer<String, byte[]> tenantFollower;
+  private KafkaConsumer<String, byte[]> buildsFollower;
+  private Map<org.apache.kafka.common.TopicPartition, Long> buildsEnd = Map.of();
+  private int buildsPartitions = 1;
+
+  /** Partition numbers whose builds this coordinator owns (decides on); context only. */
+  private final Set<Integer> owned = new java.util.HashSet<>();
+
+  private volatile Set<Integer> ownedView = Set.of();
   private Map<org.apache.kafka.common.TopicPartition, Long> tenantsEnd = Map.of();
   private HttpServer http;
   private long promoteTimer = -1;
@@ -174,7 +182,23 @@ public final class CoordinatorVerticle extends VerticleBase {
             config.instanceId(),
             transactionalId(),
             Set.of(topics.push(), topics.results()),
-            this::decideOnContext);
+            new TransactionalLoop.Handler() {
+              @Override
+              public CompletableFuture<TransactionalLoop.Effects> decide(
+                  ConsumerRecord<String, byte[]> record) {
+                return decideOnContext(record);
+              }
+
+              @Override
+              public void assigned(Set<Integer> partitions) {
+                adopt(partitions);
+              }
+
+              @Override
+              public void revoked(Set<Integer> partitions) {
+                onContext(() -> drop(partitions));
+              }
+            });
     if (beforeCommit != null) {
       loop.beforeCommit(beforeCommit);
     }
@@ -190,7 +214,7 @@ public final class CoordinatorVerticle extends VerticleBase {
         .compose(v -> Future.fromCompletionStage(loop.start(), context))
         .compose(v -> restoreTenants())
         .compose(v -> restore())
-        .compose(v -> resumeAll())
+        .compose(v -> followBuilds())
         .compose(v -> followTenants())
         .compose(
             v -> {
@@ -247,6 +271,9 @@ public final class CoordinatorVerticle extends VerticleBase {
     }
     if (tenantFollower != null) {
       closing.add(tenantFollower.close());
+    }
+    if (buildsFollower != null) {
+      closing.add(buildsFollower.close());
     }
     if (publisher != null) {
       closing.add(publisher.close());
@@ -411,6 +438,8 @@ public final class CoordinatorVerticle extends VerticleBase {
         .map(
             result -> {
               result.snapshots().values().forEach(builds::put);
+              buildsEnd = result.endOffsets();
+              buildsPartitions = Math.max(1, buildsEnd.size());
               LOG.info(
                   "restored {} builds from {} ({} unreadable records skipped)",
                   result.snapshots().size(),
@@ -420,19 +449,169 @@ public final class CoordinatorVerticle extends VerticleBase {
             });
   }
 
-  /** Re-sends what every restored build is waiting for; see {@link BuildStateMachine#resume}. */
-  private Future<Void> resumeAll() {
-    List<Future<Void>> resumed = new ArrayList<>();
-    for (BuildSnapshot snapshot : builds.all()) {
+  /** The partition numbers whose builds this coordinator owns now (for tests and logs). */
+  Set<Integer> ownedPartitions() {
+    return ownedView;
+  }
+
+  /** The partition of kiln.builds (and of kiln.push, kiln.results) holding a build's records. */
+  private int partitionOf(String buildId) {
+    return org.apache.kafka.common.utils.Utils.toPositive(
+            org.apache.kafka.common.utils.Utils.murmur2(
+                buildId.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        % buildsPartitions;
+  }
+
+  /** True for a build whose partition this coordinator owns: only the owner decides on it. */
+  private boolean mine(BuildSnapshot snapshot) {
+    return owned.contains(partitionOf(snapshot.buildId()));
+  }
+
+  /** Runs on the context and waits for it (from the loop's thread, never from the context). */
+  private void onContext(Runnable action) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    context.runOnContext(
+        v -> {
+          try {
+            action.run();
+            done.complete(null);
+          } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+          }
+        });
+    done.join();
+  }
+
+  /**
+   * Takes over partitions (on the loop's thread, inside poll, before any of their records): reads
+   * their part of kiln.builds to its last stable offset, so this coordinator decides on what was
+   * committed last whoever committed it, replaces the read view's copy of those builds, and resumes
+   * each unfinished one.
+   */
+  private void adopt(Set<Integer> partitions) {
+    BuildsTopicReader.Restored restored =
+        BuildsTopicReader.readPartitions(
+            config.bootstrapServers(),
+            config.kafkaClient(),
+            topics.builds(),
+            partitions,
+            config.instanceId() + "-adopt",
+            RESTORE_TIMEOUT);
+    onContext(
+        () -> {
+          for (BuildSnapshot known : builds.all()) {
+            if (partitions.contains(partitionOf(known.buildId()))
+                && !restored.snapshots().containsKey(known.buildId())) {
+              builds.restore(known.buildId(), null); // deleted meanwhile
+            }
+          }
+          restored.snapshots().values().forEach(builds::put);
+          owned.addAll(partitions);
+          ownedView = Set.copyOf(owned);
+          LOG.info(
+              "coordinator {} owns partitions {} (of {}): {} builds restored",
+              config.instanceId(),
+              partitions,
+              buildsPartitions,
+              restored.snapshots().size());
+          resume(restored.snapshots().values());
+          restored.snapshots().values().stream()
+              .map(b -> b.push().tenant())
+              .distinct()
+              .forEach(this::promote);
+        });
+  }
+
+  /** Gives partitions up: their builds stay in the read view, followed from kiln.builds. */
+  private void drop(Set<Integer> partitions) {
+    owned.removeAll(partitions);
+    ownedView = Set.copyOf(owned);
+    LOG.info("coordinator {} no longer owns partitions {}", config.instanceId(), partitions);
+  }
+
+  /** Re-sends what restored builds are waiting for; see {@link BuildStateMachine#resume}. */
+  private void resume(java.util.Collection<BuildSnapshot> restoredBuilds) {
+    for (BuildSnapshot snapshot : restoredBuilds) {
       Decision decision =
           machine.resume(
               snapshot, builds.previousPython(snapshot.push().tenant(), snapshot.push().app()));
       if (decision.ignoredBecause().isEmpty()) {
         LOG.info("resuming build {} ({})", snapshot.buildId(), snapshot.state());
-        resumed.add(carryOut(decision));
+        carryOut(decision)
+            .onFailure(
+                e ->
+                    LOG.warn(
+                        "could not resume build {} ({}); its lease or the next owner will",
+                        snapshot.buildId(),
+                        e.toString()));
       }
     }
-    return Future.all(resumed).mapEmpty();
+  }
+
+  /**
+   * The read view: follows all of kiln.builds ({@code read_committed}) from where the restore
+   * stopped, so builds owned by other coordinators are listed by the HTTP API and count for tenant
+   * quotas and the sticky Python version. Records of partitions this coordinator owns are skipped:
+   * for those its own state is newer.
+   */
+  private Future<Void> followBuilds() {
+    Map<String, String> props = new HashMap<>();
+    props.put("bootstrap.servers", config.bootstrapServers());
+    props.put("client.id", config.instanceId() + "-builds-follower");
+    props.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
+    props.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+    props.put("enable.auto.commit", "false");
+    props.put("auto.offset.reset", "earliest");
+    props.put("isolation.level", "read_committed");
+    buildsFollower = KafkaConsumer.create(vertx, config.kafkaClient().applyTo(props));
+    buildsFollower.exceptionHandler(
+        e -> LOG.error("Kafka consumer error on {}: {}", topics.builds(), e.toString()));
+    buildsFollower.handler(
+        record -> {
+          if (owned.contains(record.partition()) || record.key() == null) {
+            return;
+          }
+          if (record.value() == null) {
+            builds.restore(record.key(), null);
+            return;
+          }
+          RecordHeaders headers = new RecordHeaders();
+          record.headers().forEach(h -> headers.add(h.key(), h.value().getBytes()));
+          try {
+            BuildSnapshot snapshot =
+                EventCodec.decode(headers, record.value()).body(BuildSnapshot.class);
+            builds.put(snapshot);
+            promote(snapshot.push().tenant()); // a slot may have freed elsewhere
+          } catch (InvalidEventException | RuntimeException e) {
+            LOG.warn(
+                "skipping unreadable snapshot {}-{}@{}: {}",
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                e.getMessage());
+          }
+        });
+    Set<io.vertx.kafka.client.common.TopicPartition> partitions = new java.util.HashSet<>();
+    buildsEnd
+        .keySet()
+        .forEach(
+            tp ->
+                partitions.add(
+                    new io.vertx.kafka.client.common.TopicPartition(tp.topic(), tp.partition())));
+    return buildsFollower
+        .assign(partitions)
+        .compose(
+            v -> {
+              List<Future<Void>> seeks = new ArrayList<>();
+              buildsEnd.forEach(
+                  (tp, offset) ->
+                      seeks.add(
+                          buildsFollower.seek(
+                              new io.vertx.kafka.client.common.TopicPartition(
+                                  tp.topic(), tp.partition()),
+                              offset)));
+              return Future.all(seeks).mapEmpty();
+            });
   }
 
   /**
@@ -614,7 +793,8 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   /** Starts a tenant's waiting builds, oldest first, while its quota has free slots. */
   private Future<Void> promote(String tenantName) {
-    List<BuildSnapshot> waiting = builds.queued(tenantName);
+    // Only builds this coordinator owns; the running count spans every owner (the read view).
+    List<BuildSnapshot> waiting = builds.queued(tenantName).stream().filter(this::mine).toList();
     if (waiting.isEmpty()) {
       return Future.succeededFuture();
     }
@@ -662,13 +842,16 @@ public final class CoordinatorVerticle extends VerticleBase {
    */
   private void deleteExpiredBuilds() {
     java.time.Instant cutoff = clock.instant().minus(config.buildRetention());
-    for (BuildSnapshot old : builds.finishedBefore(cutoff, DELETES_PER_LOOK)) {
+    for (BuildSnapshot old : builds.finishedBefore(cutoff, DELETES_PER_LOOK, this::mine)) {
       String buildId = old.buildId();
       if (!deleting.add(buildId)) {
         continue;
       }
       Future.fromCompletionStage(
-              loop.transact(List.of(new ProducerRecord<>(topics.builds(), buildId, null))), context)
+              loop.transact(
+                  partitionOf(buildId),
+                  List.of(new ProducerRecord<>(topics.builds(), buildId, null))),
+              context)
           .onComplete(
               sent -> {
                 deleting.remove(buildId);
@@ -706,7 +889,7 @@ public final class CoordinatorVerticle extends VerticleBase {
    * must find the build as it was decided on.
    */
   private void retryLostTasks() {
-    for (BuildSnapshot lost : builds.leasesEndedBy(clock.instant(), LEASES_PER_LOOK)) {
+    for (BuildSnapshot lost : builds.leasesEndedBy(clock.instant(), LEASES_PER_LOOK, this::mine)) {
       String buildId = lost.buildId();
       if (!leaseRetries.add(buildId)) {
         continue;
@@ -750,7 +933,8 @@ public final class CoordinatorVerticle extends VerticleBase {
     String buildId = next.buildId();
     BuildSnapshot previous = builds.get(buildId).orElse(null);
     builds.put(next);
-    return Future.fromCompletionStage(loop.transact(records(decision.actions())), context)
+    return Future.fromCompletionStage(
+            loop.transact(partitionOf(buildId), records(decision.actions())), context)
         .recover(
             e -> {
               undo(buildId, next, previous);

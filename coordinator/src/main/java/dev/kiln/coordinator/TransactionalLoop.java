@@ -65,11 +65,14 @@ final class TransactionalLoop {
     /** What one consumed record causes; the loop waits for it. */
     CompletableFuture<Effects> decide(ConsumerRecord<String, byte[]> record);
 
-    /** The broker assigned these partitions to this coordinator (called inside poll). */
-    default void assigned(Collection<TopicPartition> partitions) {}
+    /**
+     * The group gave this coordinator these partition numbers (of every input topic; called inside
+     * poll, may block: the owner must restore their builds before their records come).
+     */
+    default void assigned(Set<Integer> partitions) {}
 
-    /** These partitions were taken away (called inside poll, with no transaction open). */
-    default void revoked(Collection<TopicPartition> partitions) {}
+    /** These partition numbers were taken away (called inside poll, no transaction open). */
+    default void revoked(Set<Integer> partitions) {}
   }
 
   /**
@@ -97,7 +100,17 @@ final class TransactionalLoop {
   }
 
   private record Queued(
-      List<ProducerRecord<String, byte[]>> records, CompletableFuture<Void> done) {}
+      int partition, List<ProducerRecord<String, byte[]>> records, CompletableFuture<Void> done) {}
+
+  /** Side work for a partition this coordinator does not own (any more). */
+  static final class NotOwnedException extends IllegalStateException {
+    NotOwnedException(int partition) {
+      super(
+          "partition "
+              + partition
+              + " belongs to another coordinator now; its owner restored the build and goes on");
+    }
+  }
 
   private final String bootstrapServers;
   private final KafkaClientSettings clientSettings;
@@ -116,6 +129,12 @@ final class TransactionalLoop {
   private volatile BeforeCommit beforeCommit = sent -> {};
   private KafkaProducer<String, byte[]> producer;
   private KafkaConsumer<String, byte[]> consumer;
+
+  /** Partition numbers this loop owns; loop thread only. */
+  private final Set<Integer> owned = new java.util.HashSet<>();
+
+  /** The committed position of every owned input partition; loop thread only. */
+  private final Map<TopicPartition, Long> positions = new HashMap<>();
 
   TransactionalLoop(
       String bootstrapServers,
@@ -151,14 +170,19 @@ final class TransactionalLoop {
     this.beforeCommit = hook;
   }
 
-  /** Writes records not caused by a consumed record, in a transaction of their own. */
-  CompletableFuture<Void> transact(List<ProducerRecord<String, byte[]>> records) {
+  /**
+   * Writes records not caused by a consumed record, in a transaction of their own, if this
+   * coordinator still owns {@code partition} when their turn comes (else the future fails with
+   * {@link NotOwnedException}). The transaction also commits the partition's input offsets where
+   * they are, so the broker refuses it from a member the group has since replaced.
+   */
+  CompletableFuture<Void> transact(int partition, List<ProducerRecord<String, byte[]>> records) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     if (!running) {
       done.completeExceptionally(new IllegalStateException("the coordinator is stopping"));
       return done;
     }
-    queue.add(new Queued(List.copyOf(records), done));
+    queue.add(new Queued(partition, List.copyOf(records), done));
     return done;
   }
 
@@ -202,6 +226,14 @@ final class TransactionalLoop {
       // stop() woke the consumer up
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (ProducerFencedException e) {
+      ready.completeExceptionally(e);
+      LOG.error(
+          "coordinator {} stops: another process started with the same transactional id {} and"
+              + " fenced this one. If this is a restart, nothing is wrong; if two replicas run at"
+              + " once, give each its own instance id",
+          clientId,
+          transactionalId);
     } catch (RuntimeException e) {
       ready.completeExceptionally(e);
       LOG.error("the coordinator's transactional loop {} stopped", transactionalId, e);
@@ -236,8 +268,12 @@ final class TransactionalLoop {
   private void drainQueue() throws InterruptedException {
     Queued next;
     while (running && (next = queue.poll()) != null) {
+      if (!owned.contains(next.partition())) {
+        next.done.completeExceptionally(new NotOwnedException(next.partition()));
+        continue;
+      }
       try {
-        commit(next.records(), null);
+        commit(next.records(), fencing(next.partition()));
         next.done.complete(null);
       } catch (ProducerFencedException e) {
         next.done.completeExceptionally(e);
@@ -271,6 +307,7 @@ final class TransactionalLoop {
         Map.of(partition, new OffsetAndMetadata(record.offset() + 1));
     try {
       commit(effects.records(), offsets);
+      positions.put(partition, record.offset() + 1);
       effects.committed().run();
       return true;
     } catch (ProducerFencedException e) {
@@ -282,6 +319,7 @@ final class TransactionalLoop {
         Effects instead = effects.tooLarge().apply(e);
         try {
           commit(instead.records(), offsets);
+          positions.put(partition, record.offset() + 1);
           instead.committed().run();
           return true;
         } catch (RuntimeException again) {
@@ -366,6 +404,18 @@ final class TransactionalLoop {
     }
   }
 
+  /** The partition's input offsets where they are: committing them again changes nothing. */
+  private Map<TopicPartition, OffsetAndMetadata> fencing(int partition) {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    for (String topic : inputTopics) {
+      Long position = positions.get(new TopicPartition(topic, partition));
+      if (position != null) {
+        offsets.put(new TopicPartition(topic, partition), new OffsetAndMetadata(position));
+      }
+    }
+    return offsets;
+  }
+
   private static boolean cannotEverBeWritten(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof RecordTooLargeException || t instanceof RecordBatchTooLargeException) {
@@ -378,15 +428,35 @@ final class TransactionalLoop {
   private final class Rebalance implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      if (partitions.isEmpty()) {
+        return;
+      }
       LOG.info("coordinator {} now owns {}", clientId, partitions);
-      handler.assigned(partitions);
+      Set<Integer> numbers = new java.util.TreeSet<>();
+      for (TopicPartition partition : partitions) {
+        positions.put(partition, consumer.position(partition));
+        numbers.add(partition.partition());
+      }
+      owned.addAll(numbers);
+      handler.assigned(numbers);
     }
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       // Called inside poll: no transaction is open, every offset is committed with its effects.
+      if (partitions.isEmpty()) {
+        return;
+      }
       LOG.info("coordinator {} gives up {}", clientId, partitions);
-      handler.revoked(partitions);
+      Set<Integer> numbers = new java.util.TreeSet<>();
+      for (TopicPartition partition : partitions) {
+        positions.remove(partition);
+        numbers.add(partition.partition());
+      }
+      owned.removeAll(numbers);
+      if (running) {
+        handler.revoked(numbers);
+      }
     }
 
     @Override
@@ -420,6 +490,12 @@ final class TransactionalLoop {
     // and a coordinator must never act on what its own aborted transactions wrote.
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "100");
+    // Partition p of kiln.push and of kiln.results to the same member (both topics have the same
+    // partition count): the range assignor does that, the owner of p owns those builds whole.
+    props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
+    props.put(
+        ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+        org.apache.kafka.clients.consumer.RangeAssignor.class.getName());
     return new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
   }
 }
