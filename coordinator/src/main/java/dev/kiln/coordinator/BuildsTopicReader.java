@@ -33,8 +33,12 @@ final class BuildsTopicReader {
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration METADATA_RETRY = Duration.ofMillis(100);
 
-  /** The latest snapshot per build, and how many unreadable records were skipped. */
-  record Restored(Map<String, BuildSnapshot> snapshots, int skipped) {}
+  /**
+   * The latest snapshot per build, how many unreadable records were skipped, and where reading
+   * stopped (so a follower can go on from there; its size is the topic's partition count).
+   */
+  record Restored(
+      Map<String, BuildSnapshot> snapshots, int skipped, Map<TopicPartition, Long> endOffsets) {}
 
   /**
    * The latest record of every tenant, and where reading stopped, so a consumer can follow the
@@ -51,36 +55,52 @@ final class BuildsTopicReader {
       String topic,
       String clientId,
       Duration timeout) {
+    return readPartitions(bootstrapServers, clientSettings, topic, null, clientId, timeout);
+  }
+
+  /**
+   * Like {@link #readAll} but only the given partitions of the topic (null for all): what a
+   * coordinator that was just assigned these partitions owns.
+   */
+  static Restored readPartitions(
+      String bootstrapServers,
+      KafkaClientSettings clientSettings,
+      String topic,
+      java.util.Set<Integer> only,
+      String clientId,
+      Duration timeout) {
     Map<String, BuildSnapshot> latest = new HashMap<>();
     int[] skipped = {0};
-    read(
-        bootstrapServers,
-        clientSettings,
-        topic,
-        clientId,
-        timeout,
-        record -> {
-          if (record.value() == null) {
-            if (record.key() != null) {
-              latest.remove(record.key()); // a tombstone: the build was deleted on purpose
-            }
-            return;
-          }
-          try {
-            BuildSnapshot snapshot =
-                EventCodec.decode(record.headers(), record.value()).body(BuildSnapshot.class);
-            latest.put(snapshot.buildId(), snapshot);
-          } catch (InvalidEventException | RuntimeException e) {
-            skipped[0]++;
-            LOG.warn(
-                "skipping unreadable snapshot {}-{}@{}: {}",
-                record.topic(),
-                record.partition(),
-                record.offset(),
-                e.getMessage());
-          }
-        });
-    return new Restored(latest, skipped[0]);
+    Map<TopicPartition, Long> end =
+        read(
+            bootstrapServers,
+            clientSettings,
+            topic,
+            only,
+            clientId,
+            timeout,
+            record -> {
+              if (record.value() == null) {
+                if (record.key() != null) {
+                  latest.remove(record.key()); // a tombstone: the build was deleted on purpose
+                }
+                return;
+              }
+              try {
+                BuildSnapshot snapshot =
+                    EventCodec.decode(record.headers(), record.value()).body(BuildSnapshot.class);
+                latest.put(snapshot.buildId(), snapshot);
+              } catch (InvalidEventException | RuntimeException e) {
+                skipped[0]++;
+                LOG.warn(
+                    "skipping unreadable snapshot {}-{}@{}: {}",
+                    record.topic(),
+                    record.partition(),
+                    record.offset(),
+                    e.getMessage());
+              }
+            });
+    return new Restored(latest, skipped[0], end);
   }
 
   /** Reads the compacted {@code kiln.tenants} topic: the latest record of every tenant. */
@@ -97,6 +117,7 @@ final class BuildsTopicReader {
             bootstrapServers,
             clientSettings,
             topic,
+            null,
             clientId,
             timeout,
             record -> {
@@ -138,6 +159,7 @@ final class BuildsTopicReader {
       String bootstrapServers,
       KafkaClientSettings clientSettings,
       String topic,
+      java.util.Set<Integer> only,
       String clientId,
       Duration timeout,
       Consumer<ConsumerRecord<String, byte[]>> apply) {
@@ -148,6 +170,9 @@ final class BuildsTopicReader {
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1000");
+    // Only what committed transactions wrote: a snapshot of an aborted transaction never happened.
+    // The end offsets are then the last stable offsets.
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     long deadline = System.nanoTime() + timeout.toNanos();
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
@@ -161,7 +186,13 @@ final class BuildsTopicReader {
                 + "; the coordinator creates it at start-up, so check that it may create topics");
       }
       List<TopicPartition> partitions =
-          infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+          infos.stream()
+              .filter(p -> only == null || only.contains(p.partition()))
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      if (partitions.isEmpty()) {
+        return Map.of();
+      }
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);

@@ -20,7 +20,9 @@ import java.util.Objects;
  * @param consumerGroup the Kafka consumer group for {@code kiln.push} and {@code kiln.results}
  * @param cacheServiceUrl the cache-service base URL (e.g. {@code http://127.0.0.1:8081}) whose
  *     action cache can make an INSTALL unnecessary; null to always install
- * @param instanceId names this coordinator in client ids, logs and dead-letter headers
+ * @param instanceId names this coordinator in client ids, logs and dead-letter headers, and makes
+ *     its transactional id ({@code <consumerGroup>-<instanceId>}): unique per running replica, the
+ *     same across restarts of one replica (a restart then fences the previous incarnation)
  * @param operatorTokenSha256 hex SHA-256 of the operator token ({@code KILN_OPERATOR_TOKEN}); null
  *     means no operator: only tenant tokens are accepted (the API is never open)
  * @param secretKey base64 of the 32-byte key that seals tenant secrets ({@code KILN_SECRET_KEY});

@@ -4,6 +4,7 @@ import dev.kiln.events.BuildFailed;
 import dev.kiln.events.BuildLogLine;
 import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.BuildTask;
+import dev.kiln.events.DeadLetters;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.ImageReady;
 import dev.kiln.events.InvalidEventException;
@@ -13,16 +14,14 @@ import dev.kiln.events.TaskHeartbeat;
 import dev.kiln.events.TaskResult;
 import dev.kiln.events.Tenant;
 import dev.kiln.events.Topics;
-import dev.kiln.messaging.DeadLetterRouter;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.KafkaTopicsAdmin;
-import dev.kiln.messaging.PartitionLanes;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
-import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,10 +30,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.RecordBatchTooLargeException;
-import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,10 +47,12 @@ import org.slf4j.LoggerFactory;
  * that was never acknowledged, then consume {@code kiln.push} and {@code kiln.results}. The HTTP
  * API listens from the start so health checks can tell "restoring" (503) from "down".
  *
- * <p>Per record: decode (malformed → {@code kiln.dlq}), decide with {@link BuildStateMachine},
- * write the new snapshot, then tasks and outcomes, each acknowledged before the next, and only then
- * commit the record's offset. A crash at any point therefore redelivers the record to a coordinator
- * that restored the latest snapshot, and the state machine drops what was already done.
+ * <p>Per record: decode (malformed → {@code kiln.dlq}), decide with {@link BuildStateMachine}, then
+ * write the new snapshot, tasks, outcomes, log lines and the record's consumed offset in one Kafka
+ * transaction ({@link TransactionalLoop}, on its own thread). A crash or failure before the commit
+ * aborts all of it: the record is read again by a coordinator that restored the last committed
+ * snapshot, so no outcome is published twice or lost. All state lives on this verticle's context;
+ * the loop's thread only does Kafka I/O and waits for the context's decisions.
  */
 public final class CoordinatorVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorVerticle.class);
@@ -59,7 +61,6 @@ public final class CoordinatorVerticle extends VerticleBase {
   public static final String EVENT_SOURCE = "/kiln/coordinator";
 
   private static final Duration RESTORE_TIMEOUT = Duration.ofMinutes(2);
-  private static final int PAUSE_PARTITION_AT = 100;
 
   /**
    * How often waiting builds are looked at even if nothing happened: a start that failed to reach
@@ -81,12 +82,20 @@ public final class CoordinatorVerticle extends VerticleBase {
   private volatile int actualHttpPort = -1;
 
   private EventPublisher publisher;
-  private DeadLetterRouter deadLetters;
+  private TransactionalLoop loop;
+  private Context context;
+  private volatile TransactionalLoop.BeforeCommit beforeCommit;
   private ActionCacheLookup actionCache;
-  private KafkaConsumer<String, byte[]> consumer;
   private KafkaConsumer<String, byte[]> tenantFollower;
+  private KafkaConsumer<String, byte[]> buildsFollower;
+  private Map<org.apache.kafka.common.TopicPartition, Long> buildsEnd = Map.of();
+  private int buildsPartitions = 1;
+
+  /** Partition numbers whose builds this coordinator owns (decides on); context only. */
+  private final Set<Integer> owned = new java.util.HashSet<>();
+
+  private volatile Set<Integer> ownedView = Set.of();
   private Map<org.apache.kafka.common.TopicPartition, Long> tenantsEnd = Map.of();
-  private PartitionLanes<String, byte[]> lanes;
   private HttpServer http;
   private long promoteTimer = -1;
   private long leaseTimer = -1;
@@ -138,6 +147,23 @@ public final class CoordinatorVerticle extends VerticleBase {
     return actualHttpPort;
   }
 
+  /**
+   * Test hook: runs in every transaction after its records were sent and before it commits; a throw
+   * aborts the transaction. Set it before deploying.
+   */
+  void beforeCommit(TransactionalLoop.BeforeCommit hook) {
+    this.beforeCommit = hook;
+  }
+
+  /**
+   * The transactional id of this coordinator's producer: stable per instance, so a restarted
+   * instance fences its previous incarnation. It starts with the consumer group (the prefix the
+   * coordinator's {@code TRANSACTIONAL_ID} ACL grants).
+   */
+  String transactionalId() {
+    return config.consumerGroup() + "-" + config.instanceId();
+  }
+
   /** True once the state has been restored from {@code kiln.builds} and records are consumed. */
   public boolean isRestored() {
     return restored;
@@ -145,10 +171,37 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    context = vertx.getOrCreateContext();
     publisher =
         new EventPublisher(vertx, config.bootstrapServers(), config.kafkaClient(), EVENT_SOURCE);
-    deadLetters =
-        new DeadLetterRouter(publisher, topics.deadLetters(), "coordinator/" + config.instanceId());
+    loop =
+        new TransactionalLoop(
+            config.bootstrapServers(),
+            config.kafkaClient(),
+            config.consumerGroup(),
+            config.instanceId(),
+            transactionalId(),
+            Set.of(topics.push(), topics.results()),
+            new TransactionalLoop.Handler() {
+              @Override
+              public CompletableFuture<TransactionalLoop.Effects> decide(
+                  ConsumerRecord<String, byte[]> record) {
+                return decideOnContext(record);
+              }
+
+              @Override
+              public void assigned(Set<Integer> partitions) {
+                adopt(partitions);
+              }
+
+              @Override
+              public void revoked(Set<Integer> partitions) {
+                onContext(() -> drop(partitions));
+              }
+            });
+    if (beforeCommit != null) {
+      loop.beforeCommit(beforeCommit);
+    }
     if (config.cacheServiceUrl() != null) {
       actionCache = new ActionCacheLookup(vertx, config.cacheServiceUrl(), config.farmToken());
     }
@@ -157,9 +210,11 @@ public final class CoordinatorVerticle extends VerticleBase {
             v ->
                 KafkaTopicsAdmin.ensureTopics(
                     vertx, config.bootstrapServers(), config.kafkaClient(), topics))
+        // Fences an older incarnation and aborts what it left open before kiln.builds is read.
+        .compose(v -> Future.fromCompletionStage(loop.start(), context))
         .compose(v -> restoreTenants())
         .compose(v -> restore())
-        .compose(v -> resumeAll())
+        .compose(v -> followBuilds())
         .compose(v -> followTenants())
         .compose(
             v -> {
@@ -169,7 +224,12 @@ public final class CoordinatorVerticle extends VerticleBase {
               retentionTimer =
                   vertx.setPeriodic(retentionCheckMillis(), id -> deleteExpiredBuilds());
               deleteExpiredBuilds();
-              return promoteAll().compose(ignored -> subscribe());
+              return promoteAll()
+                  .map(
+                      ignored -> {
+                        loop.consume();
+                        return null;
+                      });
             })
         .onSuccess(
             v ->
@@ -198,19 +258,22 @@ public final class CoordinatorVerticle extends VerticleBase {
     if (retentionTimer >= 0) {
       vertx.cancelTimer(retentionTimer);
     }
-    Future<Void> drained = lanes == null ? Future.succeededFuture() : lanes.drain();
-    return drained
-        .compose(v -> consumer == null ? Future.<Void>succeededFuture() : consumer.close())
-        .eventually(this::closeClients);
+    return closeClients();
   }
 
   private Future<Void> closeClients() {
     List<Future<?>> closing = new ArrayList<>();
+    if (loop != null) {
+      closing.add(Future.fromCompletionStage(loop.stop(), context));
+    }
     if (http != null) {
       closing.add(http.close());
     }
     if (tenantFollower != null) {
       closing.add(tenantFollower.close());
+    }
+    if (buildsFollower != null) {
+      closing.add(buildsFollower.close());
     }
     if (publisher != null) {
       closing.add(publisher.close());
@@ -375,6 +438,8 @@ public final class CoordinatorVerticle extends VerticleBase {
         .map(
             result -> {
               result.snapshots().values().forEach(builds::put);
+              buildsEnd = result.endOffsets();
+              buildsPartitions = Math.max(1, buildsEnd.size());
               LOG.info(
                   "restored {} builds from {} ({} unreadable records skipped)",
                   result.snapshots().size(),
@@ -384,95 +449,291 @@ public final class CoordinatorVerticle extends VerticleBase {
             });
   }
 
-  /** Re-sends what every restored build is waiting for; see {@link BuildStateMachine#resume}. */
-  private Future<Void> resumeAll() {
-    List<Future<Void>> resumed = new ArrayList<>();
-    for (BuildSnapshot snapshot : builds.all()) {
+  /** The partition numbers whose builds this coordinator owns now (for tests and logs). */
+  Set<Integer> ownedPartitions() {
+    return ownedView;
+  }
+
+  /** The partition of kiln.builds (and of kiln.push, kiln.results) holding a build's records. */
+  private int partitionOf(String buildId) {
+    return org.apache.kafka.common.utils.Utils.toPositive(
+            org.apache.kafka.common.utils.Utils.murmur2(
+                buildId.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        % buildsPartitions;
+  }
+
+  /** True for a build whose partition this coordinator owns: only the owner decides on it. */
+  private boolean mine(BuildSnapshot snapshot) {
+    return owned.contains(partitionOf(snapshot.buildId()));
+  }
+
+  /** Runs on the context and waits for it (from the loop's thread, never from the context). */
+  private void onContext(Runnable action) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    context.runOnContext(
+        v -> {
+          try {
+            action.run();
+            done.complete(null);
+          } catch (RuntimeException e) {
+            done.completeExceptionally(e);
+          }
+        });
+    done.join();
+  }
+
+  /**
+   * Takes over partitions (on the loop's thread, inside poll, before any of their records): reads
+   * their part of kiln.builds to its last stable offset, so this coordinator decides on what was
+   * committed last whoever committed it, replaces the read view's copy of those builds, and resumes
+   * each unfinished one.
+   */
+  private void adopt(Set<Integer> partitions) {
+    BuildsTopicReader.Restored restored =
+        BuildsTopicReader.readPartitions(
+            config.bootstrapServers(),
+            config.kafkaClient(),
+            topics.builds(),
+            partitions,
+            config.instanceId() + "-adopt",
+            RESTORE_TIMEOUT);
+    onContext(
+        () -> {
+          for (BuildSnapshot known : builds.all()) {
+            if (partitions.contains(partitionOf(known.buildId()))
+                && !restored.snapshots().containsKey(known.buildId())) {
+              builds.restore(known.buildId(), null); // deleted meanwhile
+            }
+          }
+          restored.snapshots().values().forEach(builds::put);
+          owned.addAll(partitions);
+          ownedView = Set.copyOf(owned);
+          LOG.info(
+              "coordinator {} owns partitions {} (of {}): {} builds restored",
+              config.instanceId(),
+              partitions,
+              buildsPartitions,
+              restored.snapshots().size());
+          resume(restored.snapshots().values());
+          restored.snapshots().values().stream()
+              .map(b -> b.push().tenant())
+              .distinct()
+              .forEach(this::promote);
+        });
+  }
+
+  /** Gives partitions up: their builds stay in the read view, followed from kiln.builds. */
+  private void drop(Set<Integer> partitions) {
+    owned.removeAll(partitions);
+    ownedView = Set.copyOf(owned);
+    LOG.info("coordinator {} no longer owns partitions {}", config.instanceId(), partitions);
+  }
+
+  /** Re-sends what restored builds are waiting for; see {@link BuildStateMachine#resume}. */
+  private void resume(java.util.Collection<BuildSnapshot> restoredBuilds) {
+    for (BuildSnapshot snapshot : restoredBuilds) {
       Decision decision =
           machine.resume(
               snapshot, builds.previousPython(snapshot.push().tenant(), snapshot.push().app()));
       if (decision.ignoredBecause().isEmpty()) {
         LOG.info("resuming build {} ({})", snapshot.buildId(), snapshot.state());
-        resumed.add(carryOut(decision));
+        carryOut(decision)
+            .onFailure(
+                e ->
+                    LOG.warn(
+                        "could not resume build {} ({}); its lease or the next owner will",
+                        snapshot.buildId(),
+                        e.toString()));
       }
     }
-    return Future.all(resumed).mapEmpty();
   }
 
-  private Future<Void> subscribe() {
+  /**
+   * The read view: follows all of kiln.builds ({@code read_committed}) from where the restore
+   * stopped, so builds owned by other coordinators are listed by the HTTP API and count for tenant
+   * quotas and the sticky Python version. Records of partitions this coordinator owns are skipped:
+   * for those its own state is newer.
+   */
+  private Future<Void> followBuilds() {
     Map<String, String> props = new HashMap<>();
     props.put("bootstrap.servers", config.bootstrapServers());
-    props.put("group.id", config.consumerGroup());
-    props.put("client.id", config.instanceId());
+    props.put("client.id", config.instanceId() + "-builds-follower");
     props.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
     props.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
-    // Offsets are committed per record, after its effects are acknowledged (at-least-once).
     props.put("enable.auto.commit", "false");
-    // A new group must see pushes sent before it first started, not only later ones.
     props.put("auto.offset.reset", "earliest");
-    props.put("max.poll.records", "100");
-    consumer = KafkaConsumer.create(vertx, config.kafkaClient().applyTo(props));
-    lanes = new PartitionLanes<>(vertx, consumer, this::process, PAUSE_PARTITION_AT);
-    consumer.partitionsAssignedHandler(
-        p -> LOG.info("coordinator {} now owns {} partitions", config.instanceId(), p.size()));
-    consumer.partitionsRevokedHandler(
-        p -> {
-          LOG.info("coordinator {} gives up {} partitions", config.instanceId(), p.size());
-          lanes.revoked(p);
+    props.put("isolation.level", "read_committed");
+    buildsFollower = KafkaConsumer.create(vertx, config.kafkaClient().applyTo(props));
+    buildsFollower.exceptionHandler(
+        e -> LOG.error("Kafka consumer error on {}: {}", topics.builds(), e.toString()));
+    buildsFollower.handler(
+        record -> {
+          if (owned.contains(record.partition()) || record.key() == null) {
+            return;
+          }
+          if (record.value() == null) {
+            builds.restore(record.key(), null);
+            return;
+          }
+          RecordHeaders headers = new RecordHeaders();
+          record.headers().forEach(h -> headers.add(h.key(), h.value().getBytes()));
+          try {
+            BuildSnapshot snapshot =
+                EventCodec.decode(headers, record.value()).body(BuildSnapshot.class);
+            builds.put(snapshot);
+            promote(snapshot.push().tenant()); // a slot may have freed elsewhere
+          } catch (InvalidEventException | RuntimeException e) {
+            LOG.warn(
+                "skipping unreadable snapshot {}-{}@{}: {}",
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                e.getMessage());
+          }
         });
-    consumer.exceptionHandler(e -> LOG.error("Kafka consumer error: {}", e.toString()));
-    consumer.handler(lanes::accept);
-    return consumer.subscribe(Set.of(topics.push(), topics.results()));
-  }
-
-  private Future<Void> process(KafkaConsumerRecord<String, byte[]> record) {
-    return deadLetters
-        .decode(record)
+    Set<io.vertx.kafka.client.common.TopicPartition> partitions = new java.util.HashSet<>();
+    buildsEnd
+        .keySet()
+        .forEach(
+            tp ->
+                partitions.add(
+                    new io.vertx.kafka.client.common.TopicPartition(tp.topic(), tp.partition())));
+    return buildsFollower
+        .assign(partitions)
         .compose(
-            decoded -> {
-              if (decoded.isEmpty()) {
-                return Future.succeededFuture();
-              }
-              Decision decision;
-              try {
-                decision = decide(record.topic(), decoded.get());
-              } catch (InvalidEventException e) {
-                return deadLetters.reject(record, e);
-              } catch (RuntimeException e) {
-                LOG.error(
-                    "could not apply {}-{}@{}",
-                    record.topic(),
-                    record.partition(),
-                    record.offset(),
-                    e);
-                return deadLetters.reject(
-                    record,
-                    new InvalidEventException(
-                        "record", "the coordinator could not apply it: " + e, e));
-              }
-              return carryOut(decision)
-                  .recover(
-                      e -> {
-                        if (!cannotEverBeWritten(e)) {
-                          return Future.failedFuture(e); // retried: the broker may come back
-                        }
-                        return deadLetters.reject(
-                            record,
-                            new InvalidEventException(
-                                "record",
-                                "its effects cannot be written to Kafka ("
-                                    + e.getMessage()
-                                    + "); nothing was"
-                                    + " changed. Send a smaller push (appSpec, buildEnv) or raise the topics'"
-                                    + " max.message.bytes",
-                                e));
-                      });
+            v -> {
+              List<Future<Void>> seeks = new ArrayList<>();
+              buildsEnd.forEach(
+                  (tp, offset) ->
+                      seeks.add(
+                          buildsFollower.seek(
+                              new io.vertx.kafka.client.common.TopicPartition(
+                                  tp.topic(), tp.partition()),
+                              offset)));
+              return Future.all(seeks).mapEmpty();
             });
   }
 
-  /** Failures a retry cannot cure; retrying them would block the partition forever. */
-  private static boolean cannotEverBeWritten(Throwable e) {
-    return e instanceof RecordTooLargeException || e instanceof RecordBatchTooLargeException;
+  /**
+   * What one consumed record causes, decided on this verticle's context (the loop's thread waits).
+   * The in-memory state moves at once and moves back if the transaction aborts.
+   */
+  private CompletableFuture<TransactionalLoop.Effects> decideOnContext(
+      ConsumerRecord<String, byte[]> record) {
+    CompletableFuture<TransactionalLoop.Effects> answer = new CompletableFuture<>();
+    context.runOnContext(
+        v -> {
+          Future<TransactionalLoop.Effects> decided;
+          try {
+            decided = effectsOf(record);
+          } catch (RuntimeException e) {
+            decided = Future.failedFuture(e);
+          }
+          decided.onComplete(
+              done -> {
+                if (done.succeeded()) {
+                  answer.complete(done.result());
+                } else {
+                  answer.completeExceptionally(done.cause());
+                }
+              });
+        });
+    return answer;
+  }
+
+  private Future<TransactionalLoop.Effects> effectsOf(ConsumerRecord<String, byte[]> record) {
+    EventCodec.Decoded decoded;
+    try {
+      decoded = EventCodec.decode(record.headers(), record.value());
+    } catch (InvalidEventException e) {
+      return Future.succeededFuture(deadLettered(record, e));
+    } catch (RuntimeException e) {
+      return Future.succeededFuture(
+          deadLettered(record, new InvalidEventException("record", "could not be read: " + e, e)));
+    }
+    Decision planned;
+    try {
+      planned = decide(record.topic(), decoded);
+    } catch (InvalidEventException e) {
+      return Future.succeededFuture(deadLettered(record, e));
+    } catch (RuntimeException e) {
+      LOG.error("could not apply {}-{}@{}", record.topic(), record.partition(), record.offset(), e);
+      return Future.succeededFuture(
+          deadLettered(
+              record,
+              new InvalidEventException("record", "the coordinator could not apply it: " + e, e)));
+    }
+    if (planned.ignoredBecause().isPresent()) {
+      logIgnored(planned.ignoredBecause().get());
+      return Future.succeededFuture(TransactionalLoop.Effects.none());
+    }
+    return withActionCache(planned)
+        .map(
+            decision -> {
+              BuildSnapshot next = decision.next();
+              String buildId = next.buildId();
+              BuildSnapshot previous = builds.get(buildId).orElse(null);
+              builds.put(next);
+              List<ProducerRecord<String, byte[]>> out = records(decision.actions());
+              return new TransactionalLoop.Effects(
+                  out,
+                  () -> context.runOnContext(ignored -> promote(next.push().tenant())),
+                  () -> context.runOnContext(ignored -> undo(buildId, next, previous)),
+                  e ->
+                      deadLettered(
+                          record,
+                          new InvalidEventException(
+                              "record",
+                              "its effects cannot be written to Kafka ("
+                                  + e.getMessage()
+                                  + "); nothing was changed. Send a smaller push (appSpec,"
+                                  + " buildEnv) or raise the topics' max.message.bytes",
+                              e)));
+            });
+  }
+
+  /** Moves a build back to what it was, unless something else changed it meanwhile. */
+  private void undo(String buildId, BuildSnapshot written, BuildSnapshot previous) {
+    if (builds.get(buildId).orElse(null) == written) {
+      builds.restore(buildId, previous);
+    }
+  }
+
+  /** The record goes to {@code kiln.dlq}, with why, in the transaction that consumes it. */
+  private TransactionalLoop.Effects deadLettered(
+      ConsumerRecord<String, byte[]> record, InvalidEventException why) {
+    LOG.warn(
+        "dead-lettering {}-{}@{}: {}",
+        record.topic(),
+        record.partition(),
+        record.offset(),
+        why.getMessage());
+    RecordHeaders headers = new RecordHeaders(record.headers().toArray());
+    headers.add(DeadLetters.REASON, utf8(why.getMessage()));
+    headers.add(DeadLetters.FIELD, utf8(why.field()));
+    headers.add(DeadLetters.SOURCE_TOPIC, utf8(record.topic()));
+    headers.add(DeadLetters.SOURCE_PARTITION, utf8(Integer.toString(record.partition())));
+    headers.add(DeadLetters.SOURCE_OFFSET, utf8(Long.toString(record.offset())));
+    headers.add(DeadLetters.CONSUMER, utf8("coordinator/" + config.instanceId()));
+    return new TransactionalLoop.Effects(
+        List.of(
+            new ProducerRecord<>(
+                topics.deadLetters(), null, record.key(), record.value(), headers)),
+        () -> {},
+        () -> {},
+        null);
+  }
+
+  private static byte[] utf8(String s) {
+    return (s == null ? "" : s).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static void logIgnored(String reason) {
+    if (reason.startsWith("heartbeat ")) {
+      LOG.debug("ignored: {}", reason); // a late heartbeat is routine
+    } else {
+      LOG.info("ignored: {}", reason);
+    }
   }
 
   private Decision decide(String topic, EventCodec.Decoded decoded) throws InvalidEventException {
@@ -532,7 +793,8 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   /** Starts a tenant's waiting builds, oldest first, while its quota has free slots. */
   private Future<Void> promote(String tenantName) {
-    List<BuildSnapshot> waiting = builds.queued(tenantName);
+    // Only builds this coordinator owns; the running count spans every owner (the read view).
+    List<BuildSnapshot> waiting = builds.queued(tenantName).stream().filter(this::mine).toList();
     if (waiting.isEmpty()) {
       return Future.succeededFuture();
     }
@@ -580,13 +842,16 @@ public final class CoordinatorVerticle extends VerticleBase {
    */
   private void deleteExpiredBuilds() {
     java.time.Instant cutoff = clock.instant().minus(config.buildRetention());
-    for (BuildSnapshot old : builds.finishedBefore(cutoff, DELETES_PER_LOOK)) {
+    for (BuildSnapshot old : builds.finishedBefore(cutoff, DELETES_PER_LOOK, this::mine)) {
       String buildId = old.buildId();
       if (!deleting.add(buildId)) {
         continue;
       }
-      publisher
-          .send(new ProducerRecord<>(topics.builds(), buildId, null))
+      Future.fromCompletionStage(
+              loop.transact(
+                  partitionOf(buildId),
+                  List.of(new ProducerRecord<>(topics.builds(), buildId, null))),
+              context)
           .onComplete(
               sent -> {
                 deleting.remove(buildId);
@@ -624,7 +889,7 @@ public final class CoordinatorVerticle extends VerticleBase {
    * must find the build as it was decided on.
    */
   private void retryLostTasks() {
-    for (BuildSnapshot lost : builds.leasesEndedBy(clock.instant(), LEASES_PER_LOOK)) {
+    for (BuildSnapshot lost : builds.leasesEndedBy(clock.instant(), LEASES_PER_LOOK, this::mine)) {
       String buildId = lost.buildId();
       if (!leaseRetries.add(buildId)) {
         continue;
@@ -661,20 +926,18 @@ public final class CoordinatorVerticle extends VerticleBase {
   private Future<Void> apply(Decision decision) {
     Optional<String> ignored = decision.ignoredBecause();
     if (ignored.isPresent()) {
-      if (ignored.get().startsWith("heartbeat ")) {
-        LOG.debug("ignored: {}", ignored.get()); // a late heartbeat is routine
-      } else {
-        LOG.info("ignored: {}", ignored.get());
-      }
+      logIgnored(ignored.get());
       return Future.succeededFuture();
     }
-    String buildId = decision.next().buildId();
+    BuildSnapshot next = decision.next();
+    String buildId = next.buildId();
     BuildSnapshot previous = builds.get(buildId).orElse(null);
-    builds.put(decision.next());
-    return perform(decision.actions())
+    builds.put(next);
+    return Future.fromCompletionStage(
+            loop.transact(partitionOf(buildId), records(decision.actions())), context)
         .recover(
             e -> {
-              builds.restore(buildId, previous);
+              undo(buildId, next, previous);
               return Future.failedFuture(e);
             })
         .compose(
@@ -696,47 +959,45 @@ public final class CoordinatorVerticle extends VerticleBase {
         .map(layer -> layer.map(l -> machine.reuseLayer(planned, l)).orElse(planned));
   }
 
-  private Future<Void> perform(List<Action> actions) {
-    Future<Void> chain = Future.succeededFuture();
+  /** The records that carry out these actions, in order, for one transaction. */
+  private List<ProducerRecord<String, byte[]>> records(List<Action> actions) {
+    List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
     for (Action action : actions) {
-      chain = chain.compose(v -> perform(action));
+      ProducerRecord<String, byte[]> record = record(action);
+      if (record != null) {
+        out.add(record);
+      }
     }
-    return chain;
+    return out;
   }
 
-  private Future<Void> perform(Action action) {
+  private ProducerRecord<String, byte[]> record(Action action) {
     EventCodec codec = publisher.codec();
     if (action instanceof Action.WriteSnapshot write) {
       BuildSnapshot s = write.snapshot();
-      return publisher.publish(topics.builds(), s.buildId(), s).mapEmpty();
+      return codec.toRecord(topics.builds(), s.buildId(), s);
     }
     if (action instanceof Action.PublishTask publish) {
       BuildTask task = publish.task();
       // The task id is the CloudEvent id: a re-sent task is recognisably the same task.
-      return publisher
-          .publish(
-              topics.tasks(),
-              task.partitionKey(),
-              codec.toCloudEvent(task, task.buildId(), task.taskId()))
-          .mapEmpty();
+      return codec.toRecord(
+          topics.tasks(),
+          task.partitionKey(),
+          codec.toCloudEvent(task, task.buildId(), task.taskId()));
     }
     if (action instanceof Action.PublishImageReady publish) {
       ImageReady event = publish.event();
-      return publisher
-          .publish(
-              topics.imageReady(),
-              event.tenant() + "/" + event.app(),
-              codec.toCloudEvent(event, event.buildId(), event.buildId() + ":image-ready"))
-          .mapEmpty();
+      return codec.toRecord(
+          topics.imageReady(),
+          event.tenant() + "/" + event.app(),
+          codec.toCloudEvent(event, event.buildId(), event.buildId() + ":image-ready"));
     }
     if (action instanceof Action.PublishBuildFailed publish) {
       BuildFailed event = publish.event();
-      return publisher
-          .publish(
-              topics.buildFailed(),
-              event.tenant() + "/" + event.app(),
-              codec.toCloudEvent(event, event.buildId(), event.buildId() + ":build-failed"))
-          .mapEmpty();
+      return codec.toRecord(
+          topics.buildFailed(),
+          event.tenant() + "/" + event.app(),
+          codec.toCloudEvent(event, event.buildId(), event.buildId() + ":build-failed"));
     }
     if (action instanceof Action.Log log) {
       BuildLogLine line =
@@ -748,8 +1009,8 @@ public final class CoordinatorVerticle extends VerticleBase {
               log.level(),
               log.text(),
               clock.instant());
-      return publisher.publish(topics.logs(), log.buildId(), line).mapEmpty();
+      return codec.toRecord(topics.logs(), log.buildId(), line);
     }
-    return Future.succeededFuture();
+    return null;
   }
 }

@@ -193,13 +193,21 @@ final class KnownBuilds {
    * most {@code limit}. Looks at those builds and one more, however many builds are known.
    */
   List<BuildSnapshot> leasesEndedBy(java.time.Instant now, int limit) {
+    return leasesEndedBy(now, limit, s -> true);
+  }
+
+  /** {@link #leasesEndedBy(java.time.Instant, int)} of the builds {@code mine} accepts only. */
+  List<BuildSnapshot> leasesEndedBy(
+      java.time.Instant now, int limit, java.util.function.Predicate<BuildSnapshot> mine) {
     List<BuildSnapshot> ended = new ArrayList<>();
     for (BuildSnapshot snapshot : byLeaseEnd) {
       visited++;
       if (snapshot.leaseExpiresAt().isAfter(now) || ended.size() >= limit) {
         break;
       }
-      ended.add(snapshot);
+      if (mine.test(snapshot)) {
+        ended.add(snapshot);
+      }
     }
     return List.copyOf(ended);
   }
@@ -211,6 +219,12 @@ final class KnownBuilds {
    * at most one kept build per app, never at every build.
    */
   List<BuildSnapshot> finishedBefore(java.time.Instant cutoff, int limit) {
+    return finishedBefore(cutoff, limit, s -> true);
+  }
+
+  /** {@link #finishedBefore(java.time.Instant, int)} of the builds {@code mine} accepts only. */
+  List<BuildSnapshot> finishedBefore(
+      java.time.Instant cutoff, int limit, java.util.function.Predicate<BuildSnapshot> mine) {
     List<BuildSnapshot> old = new ArrayList<>();
     for (BuildSnapshot snapshot : finishedOldestFirst) {
       if (old.size() >= limit) {
@@ -223,7 +237,7 @@ final class KnownBuilds {
         }
         continue; // no time at all: never deleted by age
       }
-      if (!holdsStickyPython(snapshot)) {
+      if (mine.test(snapshot) && !holdsStickyPython(snapshot)) {
         old.add(snapshot);
       }
     }

@@ -49,6 +49,7 @@ final class ScriptedWorkers {
     props.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
     props.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
     props.put("auto.offset.reset", "earliest");
+    props.put("isolation.level", "read_committed");
     KafkaConsumer<String, byte[]> consumer = KafkaConsumer.create(vertx, props);
     EventPublisher publisher = new EventPublisher(vertx, bootstrapServers, "/kiln/test-worker");
     ScriptedWorkers workers = new ScriptedWorkers(consumer, publisher, topics, script);

@@ -35,12 +35,23 @@ final class TopicRecorder {
   }
 
   static TopicRecorder start(Vertx vertx, String bootstrapServers, String topic) {
+    return start(vertx, bootstrapServers, topic, "read_committed");
+  }
+
+  /**
+   * A recorder reading with this isolation level; {@code read_uncommitted} also sees what aborted
+   * transactions wrote.
+   */
+  static TopicRecorder start(
+      Vertx vertx, String bootstrapServers, String topic, String isolationLevel) {
     Map<String, String> props = new HashMap<>();
     props.put("bootstrap.servers", bootstrapServers);
     props.put("key.deserializer", "org.apache.kafka.common.serialization.StringDeserializer");
     props.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
     props.put("enable.auto.commit", "false");
     props.put("auto.offset.reset", "earliest");
+    // Counts what consumers downstream see: records of aborted transactions never happened.
+    props.put("isolation.level", isolationLevel);
     KafkaConsumer<String, byte[]> consumer = KafkaConsumer.create(vertx, props);
     TopicRecorder recorder = new TopicRecorder(consumer);
     consumer.handler(

@@ -151,7 +151,10 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
                     "value.deserializer",
                         "org.apache.kafka.common.serialization.ByteArrayDeserializer",
                     "enable.auto.commit", "false",
-                    "auto.offset.reset", "earliest")));
+                    "auto.offset.reset", "earliest",
+                    // Outcomes are written in the coordinator's transactions: deploy only
+                    // committed ones (an aborted image-ready is published again, once).
+                    "isolation.level", "read_committed")));
     // Records are handled strictly one after another so commits never overtake a deploy.
     consumer.handler(record -> chain = chain.transform(ignored -> handle(record)));
     return consumer.subscribe(topics.imageReady());

@@ -18,8 +18,10 @@ import org.apache.kafka.common.resource.ResourceType;
  * consumer group and create topics. The one source of truth for the table in {@code
  * docs/operations.md}; the secure broker of the tests applies exactly these bindings.
  *
- * <p>Nothing here is transactional, so no principal needs a transactional id. Idempotent producers
- * need no cluster ACL (since Kafka 3.0, WRITE on a topic is enough).
+ * <p>Only the coordinator writes transactionally (snapshot, tasks, outcome and consumed offset in
+ * one transaction): its transactional ids start with its consumer group name ({@code
+ * <group>-<instance>}), so it gets WRITE and DESCRIBE on transactional ids with that prefix.
+ * Idempotent producers need no cluster ACL (since Kafka 3.0, WRITE on a topic is enough).
  */
 public final class KafkaAcls {
   /** The coordinator: consumes pushes and results, writes tasks, outcomes, logs, snapshots. */
@@ -91,6 +93,7 @@ public final class KafkaAcls {
         grants.topic(topics.logs(), AclOperation.WRITE);
         grants.topic(topics.deadLetters(), AclOperation.WRITE);
         grants.group(groups.coordinator());
+        grants.transactionalIds(groups.coordinator());
       }
       case WORKER -> {
         grants.topic(topics.tasks(), AclOperation.READ);
@@ -186,6 +189,14 @@ public final class KafkaAcls {
       allow(
           new ResourcePattern(ResourceType.GROUP, idPrefix, PatternType.PREFIXED),
           AclOperation.READ);
+    }
+
+    /** Using transactional ids that start with the prefix (a transactional producer). */
+    void transactionalIds(String idPrefix) {
+      ResourcePattern ids =
+          new ResourcePattern(ResourceType.TRANSACTIONAL_ID, idPrefix, PatternType.PREFIXED);
+      allow(ids, AclOperation.WRITE);
+      allow(ids, AclOperation.DESCRIBE);
     }
 
     private void allow(ResourcePattern resource, AclOperation operation) {

@@ -60,7 +60,8 @@ public final class KafkaClientSettings {
           Map.entry("isolation.level", "each reader chooses what it must see"),
           Map.entry("acks", "every send waits for all in-sync replicas"),
           Map.entry("enable.idempotence", "retried sends must never duplicate a record"),
-          Map.entry("transactional.id", "Kiln's producers are not transactional"));
+          Map.entry(
+              "transactional.id", "the coordinator names its own: <consumer group>-<instance id>"));
 
   /** Property names whose values are secrets, besides Kafka's own PASSWORD-typed settings. */
   private static final Pattern SECRET_NAME =

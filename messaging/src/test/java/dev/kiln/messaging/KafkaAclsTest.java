@@ -19,14 +19,17 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -174,6 +177,44 @@ class KafkaAclsTest {
     assertThat(readAllAs(KafkaAcls.COORDINATOR, TOPICS.builds()))
         .anyMatch(r -> key.equals(r.key()));
     assertThat(readAllAs(KafkaAcls.PUSHER, TOPICS.logs())).anyMatch(r -> key.equals(r.key()));
+  }
+
+  @Test
+  void theCoordinatorWritesTransactionallyUnderItsGroupPrefixAndNobodyElseMay() throws Exception {
+    String key = "txn-" + UUID.randomUUID();
+    try (KafkaProducer<String, byte[]> coordinator =
+        transactional(KafkaAcls.COORDINATOR, "kiln-coordinator-" + key)) {
+      coordinator.initTransactions();
+      coordinator.beginTransaction();
+      coordinator.send(
+          new ProducerRecord<>(TOPICS.tasks(), key, "task".getBytes(StandardCharsets.UTF_8)));
+      coordinator.sendOffsetsToTransaction(
+          Map.of(new TopicPartition(TOPICS.results(), 0), new OffsetAndMetadata(0)),
+          new ConsumerGroupMetadata("kiln-coordinator-" + key));
+      coordinator.commitTransaction();
+    }
+    assertThat(readAllAs(KafkaAcls.WORKER, TOPICS.tasks())).anyMatch(r -> key.equals(r.key()));
+
+    // A worker taking over the coordinator's transactional id, to forge tasks atomically.
+    try (KafkaProducer<String, byte[]> worker =
+        transactional(KafkaAcls.WORKER, "kiln-coordinator-" + key)) {
+      assertThatThrownBy(worker::initTransactions)
+          .isInstanceOf(TransactionalIdAuthorizationException.class);
+    }
+    // The coordinator itself only under its prefix.
+    try (KafkaProducer<String, byte[]> elsewhere =
+        transactional(KafkaAcls.COORDINATOR, "someone-else-" + key)) {
+      assertThatThrownBy(elsewhere::initTransactions)
+          .isInstanceOf(TransactionalIdAuthorizationException.class);
+    }
+  }
+
+  private static KafkaProducer<String, byte[]> transactional(String principal, String id) {
+    Map<String, Object> config = new LinkedHashMap<>(kafka.clientConfig(principal));
+    config.put("transactional.id", id);
+    config.put("max.block.ms", "10000");
+    config.put("request.timeout.ms", "5000");
+    return new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer());
   }
 
   @Test

@@ -208,6 +208,8 @@ public final class WorkerVerticle extends VerticleBase {
     // The offset of a task is committed by hand, only after its result is acknowledged.
     settings.put("enable.auto.commit", "false");
     settings.put("auto.offset.reset", "earliest");
+    // Tasks are written in the coordinator's transactions: a task of an aborted one never existed.
+    settings.put("isolation.level", "read_committed");
     // Small batches: each partition's records wait in its lane while a task runs; fetching many
     // ahead would only hold them back from other workers.
     settings.put("max.poll.records", Integer.toString(Math.max(2, config.concurrency())));
