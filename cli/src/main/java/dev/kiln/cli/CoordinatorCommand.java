@@ -50,6 +50,16 @@ public final class CoordinatorCommand implements Callable<Integer> {
   String cacheUrl;
 
   @Option(
+      names = "--instance-id",
+      paramLabel = "ID",
+      defaultValue = "${env:KILN_INSTANCE_ID}",
+      description =
+          "This coordinator's name in client ids and logs, and its Kafka transactional id"
+              + " (kiln-coordinator-ID): unique per replica and the same after a restart. Env:"
+              + " KILN_INSTANCE_ID. Default: the host name.")
+  String instanceId;
+
+  @Option(
       names = "--task-lease",
       paramLabel = "DURATION",
       defaultValue = "${env:KILN_TASK_LEASE:-PT60S}",
@@ -104,7 +114,11 @@ public final class CoordinatorCommand implements Callable<Integer> {
     CoordinatorConfig config =
         Farm.coordinatorConfig(
                 settings, settings.kafka(), cache, secrets, listen, settings.httpPort())
-            .withTaskLeases(taskLease, maxTaskAttempts);
+            .withTaskLeases(taskLease, maxTaskAttempts)
+            .withInstanceId(
+                instanceId == null || instanceId.isBlank()
+                    ? WorkerCommand.hostName()
+                    : instanceId.strip());
     Vertx vertx = Vertx.vertx();
     CoordinatorVerticle coordinator = new CoordinatorVerticle(config);
     try {

@@ -101,7 +101,7 @@ public final class WorkerCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static String hostName() {
+  static String hostName() {
     String env = System.getenv("HOSTNAME");
     if (env != null && !env.isBlank()) {
       return env;

@@ -27,7 +27,10 @@ final class TopicRecords {
             "value.deserializer",
             ByteArrayDeserializer.class.getName(),
             "enable.auto.commit",
-            "false");
+            "false",
+            // What a deployer sees: records of aborted coordinator transactions are not there.
+            "isolation.level",
+            "read_committed");
     List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config)) {
       List<TopicPartition> partitions =
