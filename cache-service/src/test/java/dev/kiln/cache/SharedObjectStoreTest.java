@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.events.Digest;
+import dev.kiln.testkit.S3TestServer;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpResponse;
@@ -22,12 +23,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Several cache-service replicas on one S3 bucket, against a real S3-API server (s3proxy, {@link
- * S3Server}): what one stores, the other serves; the local disk is only a bounded cache; limits and
- * verification leave nothing in the bucket; tenants stay apart across replicas; a failing store is
- * a 503, not a hang.
+ * S3TestServer}): what one stores, the other serves; the local disk is only a bounded cache; limits
+ * and verification leave nothing in the bucket; tenants stay apart across replicas; a failing store
+ * is a 503, not a hang.
  */
 class SharedObjectStoreTest {
-  private static S3Server server;
+  private static S3TestServer server;
 
   @TempDir Path temp;
   private final List<AutoCloseable> started = new ArrayList<>();
@@ -35,7 +36,7 @@ class SharedObjectStoreTest {
 
   @BeforeAll
   static void startS3() throws Exception {
-    server = new S3Server();
+    server = new S3TestServer();
   }
 
   @AfterAll
@@ -76,8 +77,8 @@ class SharedObjectStoreTest {
   @Test
   void aBlobPutThroughOneReplicaIsServedByTheOther() {
     String bucket = server.newBucket();
-    RunningCacheService a = replica(config("a", server.settings(bucket)));
-    RunningCacheService b = replica(config("b", server.settings(bucket)));
+    RunningCacheService a = replica(config("a", settings(server, bucket)));
+    RunningCacheService b = replica(config("b", settings(server, bucket)));
     byte[] layer = "a dependency layer".getBytes(StandardCharsets.UTF_8);
     Digest digest = Digest.compute(layer);
 
@@ -100,8 +101,8 @@ class SharedObjectStoreTest {
   @Test
   void anActionResultWrittenThroughOneReplicaIsServedByTheOther() {
     String bucket = server.newBucket();
-    RunningCacheService a = replica(config("a", server.settings(bucket)));
-    RunningCacheService b = replica(config("b", server.settings(bucket)));
+    RunningCacheService a = replica(config("a", settings(server, bucket)));
+    RunningCacheService b = replica(config("b", settings(server, bucket)));
     byte[] layer = "layer of a dependency set".getBytes(StandardCharsets.UTF_8);
     Digest digest = Digest.compute(layer);
     String key = Digest.compute("requirements.txt".getBytes(StandardCharsets.UTF_8)).hex();
@@ -128,10 +129,10 @@ class SharedObjectStoreTest {
   @Test
   void theLocalCacheEvictsTheLeastRecentlyUsedAndStillServesFromTheBucket() {
     String bucket = server.newBucket();
-    RunningCacheService writer = replica(config("writer", server.settings(bucket)));
+    RunningCacheService writer = replica(config("writer", settings(server, bucket)));
     // Room for two 100-byte blobs.
     RunningCacheService reader =
-        replica(config("reader", server.settings(bucket)).withMaxStoreBytes(250));
+        replica(config("reader", settings(server, bucket)).withMaxStoreBytes(250));
     Path cache = temp.resolve("reader");
     byte[] x = bytes("x", 100);
     byte[] y = bytes("y", 100);
@@ -164,7 +165,7 @@ class SharedObjectStoreTest {
   void anOversizedBlobIsRefusedWith413AndNothingReachesTheBucket() {
     String bucket = server.newBucket();
     RunningCacheService service =
-        replica(config("a", server.settings(bucket)).withMaxBlobBytes(64));
+        replica(config("a", settings(server, bucket)).withMaxBlobBytes(64));
     byte[] big = bytes("big", 100);
     Digest digest = Digest.compute(big);
 
@@ -180,7 +181,7 @@ class SharedObjectStoreTest {
   @Test
   void aHashMismatchUploadLeavesNothingInTheBucket() throws Exception {
     String bucket = server.newBucket();
-    RunningCacheService service = replica(config("a", server.settings(bucket)));
+    RunningCacheService service = replica(config("a", settings(server, bucket)));
     Digest named = Digest.compute("the real bytes".getBytes(StandardCharsets.UTF_8));
 
     HttpResponse<String> refused =
@@ -197,8 +198,8 @@ class SharedObjectStoreTest {
   @Test
   void attackATenantsPrivateBlobIsNotReadableForAnotherTenantThroughTheOtherReplica() {
     String bucket = server.newBucket();
-    RunningCacheService acmeOnA = replica(config("a", server.settings(bucket)));
-    RunningCacheService b = replica(config("b", server.settings(bucket)));
+    RunningCacheService acmeOnA = replica(config("a", settings(server, bucket)));
+    RunningCacheService b = replica(config("b", settings(server, bucket)));
     RunningCacheService bobOnB = b.forTenant("bob");
     byte[] privateLayer = "acme's private app layer".getBytes(StandardCharsets.UTF_8);
     Digest digest = Digest.compute(privateLayer);
@@ -231,8 +232,8 @@ class SharedObjectStoreTest {
   @Test
   void aScopeAddedThroughOneReplicaCountsAtOnceOnTheOther() {
     String bucket = server.newBucket();
-    RunningCacheService a = replica(config("a", server.settings(bucket)));
-    RunningCacheService b = replica(config("b", server.settings(bucket)));
+    RunningCacheService a = replica(config("a", settings(server, bucket)));
+    RunningCacheService b = replica(config("b", settings(server, bucket)));
     byte[] wheel =
         "a wheel acme built privately, later found public".getBytes(StandardCharsets.UTF_8);
     Digest digest = Digest.compute(wheel);
@@ -250,7 +251,7 @@ class SharedObjectStoreTest {
 
   @Test
   void anObjectStoreThatIsDownOrSilentIsA503NotAHang() throws Exception {
-    S3Server own = new S3Server();
+    S3TestServer own = new S3TestServer();
     String bucket = own.newBucket();
     int port = own.port();
     RunningCacheService service;
@@ -259,7 +260,7 @@ class SharedObjectStoreTest {
           replica(
               config(
                   "a",
-                  own.settings(bucket)
+                  settings(own, bucket)
                       .withTimeouts(Duration.ofSeconds(2), Duration.ofMillis(500))));
     } finally {
       own.close();
@@ -314,7 +315,7 @@ class SharedObjectStoreTest {
       assertThat(local.put("/cas/" + digest.hex(), layer).statusCode()).isEqualTo(201);
     }
     String bucket = server.newBucket();
-    RunningCacheService shared = replica(config("was-local", server.settings(bucket)));
+    RunningCacheService shared = replica(config("was-local", settings(server, bucket)));
     String key = Digest.compute("a lockfile".getBytes(StandardCharsets.UTF_8)).hex();
 
     // The bucket is the store: the old local file is neither served nor good enough for a result.
@@ -328,8 +329,15 @@ class SharedObjectStoreTest {
 
   @Test
   void aMissingBucketFailsTheStartSayingHowToCreateIt() {
-    assertThatThrownBy(() -> replica(config("a", server.settings("no-such-bucket"))))
+    assertThatThrownBy(() -> replica(config("a", settings(server, "no-such-bucket"))))
         .hasMessageContaining("bucket 'no-such-bucket' does not exist")
         .hasMessageContaining("s3 mb s3://no-such-bucket");
+  }
+
+  /** Settings for the cache-service: {@code server}, {@code bucket}, prefix {@code farm}. */
+  private static ObjectStoreSettings settings(S3TestServer server, String bucket) {
+    return ObjectStoreSettings.parse("s3://" + bucket + "/farm")
+        .withEndpoint(server.endpoint())
+        .withCredentials(S3TestServer.ACCESS_KEY, S3TestServer.SECRET_KEY);
   }
 }

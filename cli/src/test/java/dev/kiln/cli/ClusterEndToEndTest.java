@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.api.model.Volume;
 import dev.kiln.events.BuildFailed;
 import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.BuildState;
@@ -18,6 +20,7 @@ import dev.kiln.events.TaskKind;
 import dev.kiln.events.Topics;
 import dev.kiln.testkit.GitRepo;
 import dev.kiln.testkit.PythonBuildTools;
+import dev.kiln.testkit.S3TestServer;
 import dev.kiln.testkit.StaticIndexServer;
 import dev.kiln.testkit.WheelBuilder;
 import java.io.IOException;
@@ -86,7 +89,6 @@ class ClusterEndToEndTest {
   private final String run = UUID.randomUUID().toString().substring(0, 8);
   private final String image = "kiln:cluster-test-" + run;
   private final Map<String, GenericContainer<?>> containers = new LinkedHashMap<>();
-  private final Map<String, String> cliContainers = new LinkedHashMap<>();
 
   @Test
   void thirtyBuildsEndExactlyOnceThoughAWorkerACoordinatorAndTheBrokerGoDownMidRun()
@@ -122,7 +124,7 @@ class ClusterEndToEndTest {
     DockerClient docker = DockerClientFactory.instance().client();
 
     try (StaticIndexServer index = StaticIndexServer.start(wheels);
-        TestS3Server s3 = new TestS3Server()) {
+        S3TestServer s3 = new S3TestServer()) {
       String bucket = s3.newBucket();
       String kafka = "127.0.0.1:" + BrokerCommandTest.freePort();
 
@@ -176,8 +178,8 @@ class ClusterEndToEndTest {
             c ->
                 c.withEnv("KILN_FARM_TOKEN", secrets.farmToken())
                     .withEnv("KILN_SECRET_KEY", secrets.secretKey())
-                    .withEnv("AWS_ACCESS_KEY_ID", TestS3Server.ACCESS_KEY)
-                    .withEnv("AWS_SECRET_ACCESS_KEY", TestS3Server.SECRET_KEY),
+                    .withEnv("AWS_ACCESS_KEY_ID", S3TestServer.ACCESS_KEY)
+                    .withEnv("AWS_SECRET_ACCESS_KEY", S3TestServer.SECRET_KEY),
             "cache-service",
             "--kafka",
             kafka,
@@ -194,41 +196,40 @@ class ClusterEndToEndTest {
             "--s3-region",
             "us-east-1");
       }
-      // Workers are started with the docker command line: bubblewrap, the build sandbox, makes
-      // namespaces and mounts a fresh /proc, which Docker's masked /proc paths forbid ("Can't
-      // mount proc on /newroot/proc") even with CAP_SYS_ADMIN. `--security-opt
-      // systempaths=unconfined` lifts that, but it is a docker CLI option (empty MaskedPaths) that
-      // docker-java cannot send, and --privileged is refused by this machine's daemon.
-      Map<String, String> workers = new LinkedHashMap<>();
+      // Workers run tenants' build steps in bubblewrap, which makes namespaces and mounts: they get
+      // CAP_SYS_ADMIN and no seccomp/AppArmor filter, as in deploy/compose.yaml, and nothing more
+      // (not systempaths=unconfined: the sandbox copes with Docker's masked /proc).
       for (int i = 1; i <= 3; i++) {
         String id = "worker-" + i;
-        workers.put(
+        kiln(
             id,
-            dockerRun(
-                id,
-                "The worker " + id + " is up",
-                List.of(
-                    "--cap-add=SYS_ADMIN",
-                    "--security-opt=seccomp=unconfined",
-                    "--security-opt=apparmor=unconfined",
-                    "--security-opt=systempaths=unconfined",
-                    "--env=KILN_FARM_TOKEN=" + secrets.farmToken(),
-                    // Its own home at the coordinator's path (a volume of its own), so
-                    // <home>/repos, its source root, is the tenants' repositories.
-                    "--volume=" + home,
-                    "--volume=" + repos + ":" + repos + ":ro",
-                    "--volume=" + RUNTIMES + ":" + RUNTIMES + ":ro"),
-                "worker",
-                "--home",
-                home.toString(),
-                "--kafka",
-                kafka,
-                "--cache-url",
-                cacheUrls.get((i - 1) % 2),
-                "--worker-id",
-                id,
-                "--runtime-catalog",
-                "offline"));
+            "The worker " + id + " is up",
+            // Its own home at the coordinator's path (an anonymous volume), so <home>/repos, its
+            // source root, is the tenants' repositories.
+            List.of(
+                Bind.parse(repos + ":" + repos + ":ro"),
+                Bind.parse(RUNTIMES + ":" + RUNTIMES + ":ro")),
+            c ->
+                c.withEnv("KILN_FARM_TOKEN", secrets.farmToken())
+                    .withCreateContainerCmdModifier(
+                        cmd -> {
+                          cmd.withVolumes(new Volume(home.toString()));
+                          cmd.getHostConfig()
+                              .withCapAdd(Capability.SYS_ADMIN)
+                              .withSecurityOpts(
+                                  List.of("seccomp=unconfined", "apparmor=unconfined"));
+                        }),
+            "worker",
+            "--home",
+            home.toString(),
+            "--kafka",
+            kafka,
+            "--cache-url",
+            cacheUrls.get((i - 1) % 2),
+            "--worker-id",
+            id,
+            "--runtime-catalog",
+            "offline");
       }
       say(
           "cluster up: 1 broker, " + COORDINATORS + " coordinators, 2 cache-services, 3 workers",
@@ -295,7 +296,7 @@ class ClusterEndToEndTest {
                   Optional::isPresent)
               .orElseThrow();
       String victim = claim.worker();
-      docker.killContainerCmd(workers.get(victim)).exec();
+      docker.killContainerCmd(containers.get(victim).getContainerId()).exec();
       say("killed " + victim + " while it ran " + claim.taskId(), started);
 
       // 2. No sign of life for a lease: the coordinator issues the INSTALL again, attempt 2.
@@ -392,13 +393,6 @@ class ClusterEndToEndTest {
           System.out.println("could not remove " + container.getContainerName() + ": " + e);
         }
       }
-      for (String id : cliContainers.values()) {
-        try {
-          docker("rm", "--force", "--volumes", id);
-        } catch (IOException e) {
-          System.out.println("could not remove " + id + ": " + e);
-        }
-      }
       try {
         docker.removeVolumeCmd(brokerVolume).exec();
       } catch (RuntimeException e) {
@@ -439,53 +433,6 @@ class ClusterEndToEndTest {
     containers.put(name, container);
     container.start();
     return container;
-  }
-
-  /**
-   * {@code docker run -d} of {@code kiln args…} on the host network with {@code options}, waiting
-   * for {@code upLine} in its log; returns the container's id.
-   */
-  private String dockerRun(String name, String upLine, List<String> options, String... args)
-      throws Exception {
-    List<String> command = new ArrayList<>(List.of("docker", "run", "--detach", "--network=host"));
-    command.add("--name=kiln-cluster-" + run + "-" + name);
-    command.add("--env=JDK_JAVA_OPTIONS=" + JVM_OPTIONS);
-    command.addAll(options);
-    command.add(image);
-    command.addAll(List.of(args));
-    String id = docker(command.toArray(String[]::new)).strip();
-    cliContainers.put(name, id);
-    await()
-        .atMost(Duration.ofMinutes(4))
-        .pollInterval(Duration.ofSeconds(1))
-        .until(
-            () -> {
-              String log = docker("logs", id);
-              if (log.contains(upLine)) {
-                return true;
-              }
-              String state = docker("inspect", "--format={{.State.Running}}", id).strip();
-              if (!state.equals("true")) {
-                throw new AssertionError(name + " stopped:\n" + log);
-              }
-              return false;
-            });
-    return id;
-  }
-
-  /** Runs the docker command line and returns what it printed (stdout and stderr). */
-  private static String docker(String... command) throws IOException, InterruptedException {
-    List<String> full = new ArrayList<>(List.of(command));
-    if (!full.get(0).equals("docker")) {
-      full.add(0, "docker");
-    }
-    Process process = new ProcessBuilder(full).redirectErrorStream(true).start();
-    String out = new String(process.getInputStream().readAllBytes());
-    if (process.waitFor() != 0) {
-      throw new IOException(
-          String.join(" ", full.subList(0, Math.min(3, full.size()))) + ": " + out);
-    }
-    return out;
   }
 
   /** The heartbeats of {@code buildId}'s INSTALL attempt {@code attempt}, oldest first. */
@@ -569,15 +516,6 @@ class ClusterEndToEndTest {
   /** Every container's whole log under target/cluster-test-logs/, for after the run. */
   private void saveLogs() {
     Path dir = Path.of("target", "cluster-test-logs");
-    cliContainers.forEach(
-        (name, id) -> {
-          try {
-            Files.createDirectories(dir);
-            Files.writeString(dir.resolve(name + ".log"), docker("logs", id));
-          } catch (IOException | InterruptedException | RuntimeException e) {
-            System.out.println("no log of " + name + ": " + e);
-          }
-        });
     containers.forEach(
         (name, container) -> {
           try {

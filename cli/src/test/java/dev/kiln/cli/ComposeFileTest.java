@@ -5,6 +5,9 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.kiln.events.PushEvent;
+import dev.kiln.testkit.GitRepo;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -14,9 +17,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -57,6 +62,21 @@ class ComposeFileTest {
             "KILN_IMAGE", TAG,
             "KILN_ENV_FILE", env.toString(),
             "KILN_HTTP_PUBLISH", String.valueOf(BrokerCommandTest.freePort()));
+    // Tenants' repositories for the workers, at their default source root (<home>/repos): an
+    // operator with sources on a git server needs no such override.
+    Files.createDirectories(work.resolve("repos"));
+    Files.writeString(
+        work.resolve("repos.yaml"),
+        "services:\n"
+            + java.util.stream.IntStream.rangeClosed(1, 3)
+                .mapToObj(
+                    i ->
+                        "  worker-"
+                            + i
+                            + ":\n    volumes: ['"
+                            + work.resolve("repos")
+                            + ":/var/lib/kiln/repos:ro']\n")
+                .collect(java.util.stream.Collectors.joining()));
     Result up = compose("up", "-d");
     assertThat(up.exit).as(up.output + "\n" + compose("logs", "--no-color").output).isZero();
   }
@@ -117,6 +137,60 @@ class ComposeFileTest {
     assertThat(builds.body()).contains("\"builds\":[]");
   }
 
+  /**
+   * A build whose {@code bin/post_compile} runs in the sandbox: bubblewrap in a compose worker,
+   * under Docker's masked {@code /proc}, with no more than the file's CAP_SYS_ADMIN and unconfined
+   * seccomp/AppArmor. The step sees a {@code /proc} of its own, where it is process 1's child.
+   */
+  @Test
+  void aPushedAppWithABuildStepBuildsInTheSandboxOfAComposeWorker() throws Exception {
+    awaitUp("coordinator", "The coordinator is up");
+    GitRepo repo = GitRepo.init(work.resolve("repos/steps/hello"));
+    String commit =
+        repo.commit(
+            Map.of(
+                "app.py", "print('hello from compose')\n",
+                "requirements.txt", "",
+                ".python-version", "3.11\n",
+                "Procfile", "web: python app.py\n",
+                "bin/post_compile",
+                    "#!/bin/sh\nset -e\n"
+                        + "echo \"sandbox init: $(cat /proc/1/comm)\" > /app/proc.txt\n"
+                        + "test \"$(ls /proc | grep -c '^[0-9]')\" -lt 10\n"),
+            "an app with a build step");
+    CoordinatorClient coordinator =
+        new CoordinatorClient(
+            "http://127.0.0.1:" + environment.get("KILN_HTTP_PUBLISH"),
+            secret(
+                Files.readAllLines(Path.of(environment.get("KILN_ENV_FILE"))),
+                "KILN_OPERATOR_TOKEN"));
+
+    String buildId =
+        coordinator
+            .push(
+                new PushEvent(
+                    "steps",
+                    "hello",
+                    "file:///var/lib/kiln/repos/steps/hello",
+                    "main",
+                    commit,
+                    null,
+                    Map.of(),
+                    Instant.now()))
+            .buildId();
+
+    JsonNode build =
+        await()
+            .atMost(Duration.ofMinutes(5))
+            .pollInterval(Duration.ofSeconds(2))
+            .until(
+                () -> coordinator.get("/v1/builds/" + buildId),
+                b -> Set.of("SUCCEEDED", "FAILED").contains(b.path("state").asText()));
+    assertThat(build.path("state").asText())
+        .as(build + "\n" + compose("logs", "--no-color", "--tail", "60").output)
+        .isEqualTo("SUCCEEDED");
+  }
+
   @Test
   void attackFromABuildOnAWorkerFindsNeitherTheOperatorTokenNorTheSealingKeyInItsContainer()
       throws Exception {
@@ -171,7 +245,13 @@ class ComposeFileTest {
     List<String> command =
         new ArrayList<>(
             List.of(
-                "docker-compose", "-f", DEPLOY.resolve("compose.yaml").toString(), "-p", PROJECT));
+                "docker-compose",
+                "-f",
+                DEPLOY.resolve("compose.yaml").toString(),
+                "-f",
+                work.resolve("repos.yaml").toString(),
+                "-p",
+                PROJECT));
     command.addAll(List.of(arguments));
     return run(command, environment);
   }

@@ -61,6 +61,19 @@ public final class Sandbox {
   private static final Duration KILL_GRACE = Duration.ofSeconds(10);
 
   /**
+   * A fresh procfs over {@code /proc}, in the run's private mount namespace only. bubblewrap, in
+   * its own user namespace, may mount the sandbox's {@code /proc} only if a procfs with nothing
+   * mounted over its files is already visible (the kernel's mount_too_revealing rule), and it needs
+   * {@code /proc/sys} writable for {@code --disable-userns}. Inside a container Docker and
+   * Kubernetes mask {@code /proc} (files covered, {@code /proc/sys} read-only), so without this a
+   * containerised worker would need {@code systempaths=unconfined} or {@code procMount: Unmasked}.
+   * The mount never reaches the sandbox (bubblewrap pivots to its own root) or the worker (the
+   * namespace dies with the run); where it is refused, bubblewrap says why.
+   */
+  private static final String FRESH_PROC =
+      "mount -t proc -o nosuid,nodev,noexec proc /proc 2>/dev/null;";
+
+  /**
    * How this worker sandboxes.
    *
    * @param bubblewrap the {@code bwrap} binary
@@ -242,7 +255,8 @@ public final class Sandbox {
     command.add("/bin/sh");
     command.add("-c");
     command.add(
-        "status=$1; shift;"
+        (root ? FRESH_PROC : "")
+            + "status=$1; shift;"
             + " while [ \"$1\" != -- ]; do echo $$ > \"$1\" || exit 125; shift; done; shift;"
             + " while [ \"$1\" != -- ]; do mount --bind -- \"$1\" \"$2\" || exit 125; shift 2;"
             + " done; shift;"

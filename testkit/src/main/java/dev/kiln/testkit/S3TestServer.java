@@ -1,4 +1,4 @@
-package dev.kiln.cache;
+package dev.kiln.testkit;
 
 import java.net.URI;
 import java.time.Duration;
@@ -21,17 +21,20 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * A real S3-API server for tests: s3proxy, in this JVM, on 127.0.0.1 and a free port, over jclouds'
  * in-memory ("transient") blob store, with signature-v4 authentication on. {@link #s3()} is an SDK
  * client of its own, to create buckets and look at what the cache-service left in them.
+ *
+ * <p>s3proxy and the AWS SDK are optional dependencies of the testkit: a module whose tests use
+ * this declares {@code org.gaul:s3proxy} (test scope) and has the SDK already.
  */
-final class S3Server implements AutoCloseable {
-  static final String ACCESS_KEY = "kiln-test-access";
-  static final String SECRET_KEY = "kiln-test-secret-" + UUID.randomUUID();
+public final class S3TestServer implements AutoCloseable {
+  public static final String ACCESS_KEY = "kiln-test-access";
+  public static final String SECRET_KEY = "kiln-test-secret-" + UUID.randomUUID();
 
   private final S3Proxy proxy;
   private final BlobStoreContext context;
   private final URI endpoint;
   private final S3Client s3;
 
-  S3Server() throws Exception {
+  public S3TestServer() throws Exception {
     context =
         ContextBuilder.newBuilder("transient")
             .credentials("identity", "credential")
@@ -65,41 +68,34 @@ final class S3Server implements AutoCloseable {
             .build();
   }
 
-  URI endpoint() {
+  public URI endpoint() {
     return endpoint;
   }
 
-  int port() {
+  public int port() {
     return proxy.getPort();
   }
 
-  S3Client s3() {
+  public S3Client s3() {
     return s3;
   }
 
   /** A new, empty bucket with a random name. */
-  String newBucket() {
+  public String newBucket() {
     String bucket = "kiln-" + UUID.randomUUID().toString().substring(0, 8);
     s3.createBucket(b -> b.bucket(bucket));
     return bucket;
   }
 
-  /** Settings for the cache-service: this server, {@code bucket}, prefix {@code farm}. */
-  ObjectStoreSettings settings(String bucket) {
-    return ObjectStoreSettings.parse("s3://" + bucket + "/farm")
-        .withEndpoint(endpoint)
-        .withCredentials(ACCESS_KEY, SECRET_KEY);
-  }
-
   /** Every key in the bucket. */
-  List<String> keys(String bucket) {
+  public List<String> keys(String bucket) {
     return s3.listObjectsV2Paginator(b -> b.bucket(bucket)).contents().stream()
         .map(S3Object::key)
         .toList();
   }
 
   /** Stops serving (the port closes); the stored objects are gone with it. */
-  void stop() throws Exception {
+  public void stop() throws Exception {
     proxy.stop();
   }
 
