@@ -132,6 +132,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
         "-----> The coordinator is up on "
             + ServiceProcess.url(listen, coordinator.actualHttpPort()));
     out.flush();
+    ServiceProcess.exitWhenHalted(coordinator.halted(), "coordinator", spec.commandLine().getErr());
     ServiceProcess.runUntilStopped(
         () -> vertx.close().toCompletionStage().toCompletableFuture().join());
     return 0;

@@ -31,6 +31,12 @@ public final class Farm implements AutoCloseable {
   private final TenantsTopicDirectory tenantDirectory;
   private FarmEndpoints endpoints;
   private CoordinatorVerticle coordinator;
+
+  /** See {@link CoordinatorVerticle#halted()}. */
+  io.vertx.core.Future<String> coordinatorHalted() {
+    return coordinator.halted();
+  }
+
   private String coordinatorDeployment;
   private WorkerNode workers;
 

@@ -3,6 +3,7 @@ package dev.kiln.cli;
 import dev.kiln.events.security.SecretBox;
 import dev.kiln.events.security.Tokens;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -139,6 +140,29 @@ final class ServiceProcess {
                 },
                 "kiln-shutdown"));
     stopped.await();
+  }
+
+  /**
+   * Exits with status 1 once the coordinator stopped deciding on its own ({@link
+   * dev.kiln.coordinator.CoordinatorVerticle#halted()}): a process that answers HTTP but decides
+   * nothing would look alive to its supervisor forever, while exiting lets Docker, systemd or
+   * Kubernetes restart it, and its builds resume where they were. The shutdown hooks stop the rest.
+   */
+  static void exitWhenHalted(io.vertx.core.Future<String> halted, String command, PrintWriter err) {
+    halted.onSuccess(
+        reason -> {
+          err.println(
+              "kiln "
+                  + command
+                  + ": the coordinator stopped consuming ("
+                  + reason
+                  + "); exiting with status 1 so that it is restarted (its builds resume where they"
+                  + " were). If another process runs with the same --instance-id, give each its"
+                  + " own.");
+          err.flush();
+          // Not on the event loop: System.exit waits for the shutdown hooks, which close Vert.x.
+          new Thread(() -> System.exit(1), "kiln-exit").start();
+        });
   }
 
   /** {@code http://host:port}, with a host a client on this machine can use for 0.0.0.0. */

@@ -50,6 +50,7 @@ public final class UpCommand implements Callable<Integer> {
     }
     out.println("       Push an app: ./kiln push DIR   (Ctrl-C stops the farm)");
     out.flush();
+    ServiceProcess.exitWhenHalted(farm.coordinatorHalted(), "up", spec.commandLine().getErr());
     stopped.await();
     return 0;
   }

@@ -300,11 +300,27 @@ final class BuildStateMachine {
   }
 
   /**
-   * What a new coordinator does for a build it read back from {@code kiln.builds}: re-send the
-   * current task of an unfinished build that no worker has claimed yet (workers are idempotent and
-   * late results are ignored), issue again a claimed task whose lease ran out meanwhile, leave a
-   * claimed task with time left to its worker, or publish the outcome of a finished build if that
-   * never got acknowledged.
+   * A build this coordinator just took over (read back from {@code kiln.builds}), with its claimed
+   * task's lease running at least a whole lease from now. The heartbeats its worker sent while no
+   * coordinator owned the partition are still unread on {@code kiln.results}, behind the restore:
+   * judged by the old deadline, tasks whose workers are alive and working would be issued again. A
+   * worker that did die is found one lease later.
+   */
+  BuildSnapshot takenOver(BuildSnapshot snapshot) {
+    if (snapshot.state().isFinal() || snapshot.leaseExpiresAt() == null) {
+      return snapshot;
+    }
+    Instant fresh = clock.instant().plus(lease);
+    return snapshot.leaseExpiresAt().isBefore(fresh)
+        ? snapshot.toBuilder().leaseExpiresAt(fresh).build()
+        : snapshot;
+  }
+
+  /**
+   * What a new coordinator does for a build it took over ({@link #takenOver}): re-send the current
+   * task of an unfinished build that no worker has claimed yet (workers are idempotent and late
+   * results are ignored), leave a claimed task to its worker (its lease says for how long), or
+   * publish the outcome of a finished build if that never got acknowledged.
    */
   Decision resume(BuildSnapshot snapshot, String previousPython) {
     if (snapshot.state() == BuildState.QUEUED) {
@@ -312,10 +328,6 @@ final class BuildStateMachine {
           "build " + snapshot.buildId() + " waits for a slot of its tenant's quota");
     }
     if (!snapshot.state().isFinal()) {
-      if (leaseExpired(snapshot)) {
-        // The lease ran out while no coordinator watched it: as if it had run out under this one.
-        return onLeaseExpired(snapshot, previousPython);
-      }
       if (snapshot.leaseExpiresAt() != null) {
         // A worker claimed the task and renews it: it is running, re-sending it would only run
         // it twice. If that worker is gone, the lease runs out and the step is issued again.

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,6 +70,7 @@ final class CoordinatorApi {
   private final Vertx vertx;
   private final KnownBuilds builds;
   private final BooleanSupplier restored;
+  private final Supplier<String> haltedBecause;
   private final PushSink pushes;
   private final Security security;
 
@@ -76,11 +78,13 @@ final class CoordinatorApi {
       Vertx vertx,
       KnownBuilds builds,
       BooleanSupplier restored,
+      Supplier<String> haltedBecause,
       PushSink pushes,
       Security security) {
     this.vertx = vertx;
     this.builds = builds;
     this.restored = restored;
+    this.haltedBecause = haltedBecause;
     this.pushes = pushes;
     this.security = security;
   }
@@ -146,6 +150,17 @@ final class CoordinatorApi {
   }
 
   private void health(RoutingContext ctx) {
+    String halted = haltedBecause.get();
+    if (halted != null) {
+      json(
+          ctx,
+          503,
+          new JsonObject()
+              .put("status", "DOWN")
+              .put("reason", "stopped consuming (" + halted + "); restart the coordinator")
+              .toBuffer());
+      return;
+    }
     boolean up = restored.getAsBoolean();
     JsonObject body = new JsonObject().put("status", up ? "UP" : "RESTORING");
     if (up) {
@@ -155,6 +170,18 @@ final class CoordinatorApi {
   }
 
   private void requireRestored(RoutingContext ctx) {
+    String halted = haltedBecause.get();
+    if (halted != null) {
+      // Answering from a state nobody updates would show builds that moved on as stuck.
+      error(
+          ctx,
+          503,
+          "this coordinator stopped consuming ("
+              + halted
+              + ") and must be restarted; its builds resume where they were",
+          null);
+      return;
+    }
     if (restored.getAsBoolean()) {
       ctx.next();
       return;

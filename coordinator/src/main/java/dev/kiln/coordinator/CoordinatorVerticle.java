@@ -99,6 +99,8 @@ public final class CoordinatorVerticle extends VerticleBase {
   private HttpServer http;
   private long promoteTimer = -1;
   private long leaseTimer = -1;
+  private final io.vertx.core.Promise<String> halted = io.vertx.core.Promise.promise();
+  private volatile String haltedBecause;
   private long retentionTimer = -1;
 
   /** Builds whose tombstone is being written right now. */
@@ -169,6 +171,16 @@ public final class CoordinatorVerticle extends VerticleBase {
     return restored;
   }
 
+  /**
+   * Completes with the reason when this coordinator stopped deciding on its own (see {@link
+   * TransactionalLoop#halted()}): its health check answers 503 DOWN from then on, and a process
+   * running only the coordinator should exit so that it is restarted; builds resume where they
+   * were.
+   */
+  public Future<String> halted() {
+    return halted.future();
+  }
+
   @Override
   public Future<?> start() {
     context = vertx.getOrCreateContext();
@@ -202,6 +214,24 @@ public final class CoordinatorVerticle extends VerticleBase {
     if (beforeCommit != null) {
       loop.beforeCommit(beforeCommit);
     }
+    loop.halted()
+        .thenAccept(
+            cause ->
+                context.runOnContext(
+                    v -> {
+                      String reason =
+                          cause.getClass().getSimpleName()
+                              + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+                      haltedBecause = reason;
+                      LOG.error(
+                          "coordinator {} stopped consuming {} and {} ({}); it decides nothing"
+                              + " more: restart it, and its builds resume where they were",
+                          config.instanceId(),
+                          topics.push(),
+                          topics.results(),
+                          reason);
+                      halted.tryComplete(reason);
+                    }));
     if (config.cacheServiceUrl() != null) {
       actionCache = new ActionCacheLookup(vertx, config.cacheServiceUrl(), config.farmToken());
     }
@@ -292,6 +322,7 @@ public final class CoordinatorVerticle extends VerticleBase {
             vertx,
             builds,
             () -> restored,
+            () -> haltedBecause,
             this::submitPush,
             new CoordinatorApi.Security(
                 config.operatorTokenSha256(),
@@ -531,7 +562,11 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   /** Re-sends what restored builds are waiting for; see {@link BuildStateMachine#resume}. */
   private void resume(java.util.Collection<BuildSnapshot> restoredBuilds) {
-    for (BuildSnapshot snapshot : restoredBuilds) {
+    for (BuildSnapshot restored : restoredBuilds) {
+      BuildSnapshot snapshot = machine.takenOver(restored);
+      if (snapshot != restored) {
+        builds.put(snapshot); // in memory: the next heartbeat writes the lease it renews
+      }
       Decision decision =
           machine.resume(
               snapshot, builds.previousPython(snapshot.push().tenant(), snapshot.push().app()));

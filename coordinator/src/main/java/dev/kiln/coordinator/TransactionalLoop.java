@@ -122,6 +122,7 @@ final class TransactionalLoop {
   private final ConcurrentLinkedQueue<Queued> queue = new ConcurrentLinkedQueue<>();
   private final CompletableFuture<Void> ready = new CompletableFuture<>();
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+  private final CompletableFuture<Throwable> halted = new CompletableFuture<>();
   private final Thread thread;
 
   private volatile boolean consuming;
@@ -164,6 +165,15 @@ final class TransactionalLoop {
   /** Joins the consumer group and starts consuming (after the state was restored). */
   void consume() {
     consuming = true;
+  }
+
+  /**
+   * Completes with the cause when the loop stops on its own (fenced, a broker error it cannot
+   * recover from, a takeover it could not read), never after {@link #stop()}: from then on nothing
+   * is decided, so the process must say so and be restarted.
+   */
+  CompletableFuture<Throwable> halted() {
+    return halted;
   }
 
   void beforeCommit(BeforeCommit hook) {
@@ -228,6 +238,7 @@ final class TransactionalLoop {
       Thread.currentThread().interrupt();
     } catch (ProducerFencedException e) {
       ready.completeExceptionally(e);
+      halted.complete(e);
       LOG.error(
           "coordinator {} stops: another process started with the same transactional id {} and"
               + " fenced this one. If this is a restart, nothing is wrong; if two replicas run at"
@@ -236,6 +247,7 @@ final class TransactionalLoop {
           transactionalId);
     } catch (RuntimeException e) {
       ready.completeExceptionally(e);
+      halted.complete(e);
       LOG.error("the coordinator's transactional loop {} stopped", transactionalId, e);
     } finally {
       running = false;

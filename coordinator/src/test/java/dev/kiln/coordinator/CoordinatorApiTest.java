@@ -28,6 +28,8 @@ class CoordinatorApiTest {
   private final Vertx vertx = Vertx.vertx();
   private final KnownBuilds builds = new KnownBuilds();
   private final AtomicBoolean restored = new AtomicBoolean(true);
+  private final java.util.concurrent.atomic.AtomicReference<String> halted =
+      new java.util.concurrent.atomic.AtomicReference<>();
   private final AtomicBoolean kafkaDown = new AtomicBoolean(false);
   private final List<PushEvent> published = new CopyOnWriteArrayList<>();
   private final TenantRegistry tenants = new TenantRegistry();
@@ -56,6 +58,7 @@ class CoordinatorApiTest {
             vertx,
             builds,
             restored::get,
+            halted::get,
             push -> {
               if (kafkaDown.get()) {
                 return Future.failedFuture("broker 127.0.0.1:9 unreachable");
@@ -104,6 +107,24 @@ class CoordinatorApiTest {
     assertThat(up.status()).isEqualTo(200);
     assertThat(up.json().get("status").asText()).isEqualTo("UP");
     assertThat(up.json().get("builds").asInt()).isEqualTo(1);
+  }
+
+  @Test
+  void aCoordinatorWhoseLoopHaltedIsDownAndRefusesPushesInsteadOfAnsweringFromFrozenState() {
+    builds.put(snapshot(Fixtures.push(), BuildState.DETECTING, 1));
+    halted.set("KafkaException: could not read kiln.builds partitions [3]");
+
+    HttpJson.Response health = http.get("/health");
+    assertThat(health.status()).isEqualTo(503);
+    assertThat(health.json().get("status").asText()).isEqualTo("DOWN");
+    assertThat(health.json().get("reason").asText())
+        .contains("could not read kiln.builds")
+        .contains("restart");
+    HttpJson.Response push = http.postJson("/v1/pushes", pushJson());
+    assertThat(push.status()).isEqualTo(503);
+    assertThat(push.json().get("error").asText()).contains("must be restarted");
+    assertThat(http.get("/v1/builds?tenant=acme").status()).isEqualTo(503);
+    assertThat(published).isEmpty();
   }
 
   @Test

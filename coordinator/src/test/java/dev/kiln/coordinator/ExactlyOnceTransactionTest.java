@@ -97,4 +97,38 @@ class ExactlyOnceTransactionTest {
     awaitExactlyOne(farm.imageReady, ImageReady.class);
     assertThat(farm.tasksSeen(TaskKind.ASSEMBLE)).hasSize(1);
   }
+
+  @Test
+  void aCoordinatorFencedByAnotherProcessWithItsInstanceIdGoesDownInsteadOfServingFrozenState()
+      throws Exception {
+    CoordinatorVerticle first = new CoordinatorVerticle(farm.config());
+    farm.deploy(first);
+    // Another process started with the same instance id (a misconfigured replica, or this one's
+    // restart while it still runs): its initTransactions fences the first one's producer.
+    TransactionalLoop impostor =
+        new TransactionalLoop(
+            farm.config().bootstrapServers(),
+            farm.config().kafkaClient(),
+            farm.config().consumerGroup(),
+            "impostor",
+            first.transactionalId(),
+            java.util.Set.of(),
+            record ->
+                java.util.concurrent.CompletableFuture.completedFuture(
+                    TransactionalLoop.Effects.none()));
+    try {
+      impostor.start().get(60, java.util.concurrent.TimeUnit.SECONDS);
+
+      PushEvent push = Fixtures.push();
+      Awaits.await(farm.publisher.publish(farm.topics.push(), push.buildId(), push));
+
+      String reason = Awaits.await(first.halted());
+      assertThat(reason).contains("ProducerFenced");
+      HttpJson.Response health = new HttpJson(first.actualHttpPort()).get("/health");
+      assertThat(health.status()).isEqualTo(503);
+      assertThat(health.json().get("status").asText()).isEqualTo("DOWN");
+    } finally {
+      impostor.stop().get(60, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
 }

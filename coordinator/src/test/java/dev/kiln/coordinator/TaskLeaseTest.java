@@ -157,14 +157,35 @@ class TaskLeaseTest {
   }
 
   @Test
-  void aRestoredSnapshotWhoseLeaseRanOutWhileNoCoordinatorRanIsRetriedNotResent() {
+  void aTakenOverClaimWhoseLeaseRanOutWhileNoCoordinatorRanGetsAWholeLeaseFromTheTakeover() {
     BuildSnapshot detecting = claimed(machine.onPush(push, null, null).next());
     clock.advance(Duration.ofMinutes(5));
 
-    Decision resumed = machine.resume(detecting, null);
+    // Its worker's heartbeats since the last owner died wait unread behind the restore.
+    BuildSnapshot takenOver = machine.takenOver(detecting);
 
-    assertThat(resumed.next().attempt()).isEqualTo(2);
-    assertThat(resumed.tasks().get(0).taskId()).isNotEqualTo(detecting.currentTaskId());
+    assertThat(takenOver.leaseExpiresAt()).isEqualTo(clock.now.plus(machine.lease()));
+    assertThat(machine.leaseExpired(takenOver)).isFalse();
+    assertThat(machine.resume(takenOver, null).tasks()).isEmpty();
+    // No sign of life for a whole lease after the takeover: issued again as attempt 2.
+    clock.advance(machine.lease());
+    Decision retried = machine.onLeaseExpired(takenOver, null);
+    assertThat(retried.next().attempt()).isEqualTo(2);
+    assertThat(retried.tasks().get(0).taskId()).isNotEqualTo(detecting.currentTaskId());
+  }
+
+  @Test
+  void aTakenOverClaimWithMoreThanALeaseLeftKeepsItsDeadline() {
+    BuildSnapshot detecting = claimed(machine.onPush(push, null, null).next());
+    BuildSnapshot later =
+        detecting.toBuilder()
+            .leaseExpiresAt(clock.now.plus(machine.lease().multipliedBy(3)))
+            .build();
+
+    assertThat(machine.takenOver(later)).isSameAs(later);
+    assertThat(machine.takenOver(machine.onPush(push, null, null).next()).leaseExpiresAt())
+        .as("an unclaimed task has no lease to renew")
+        .isNull();
   }
 
   @Test
