@@ -122,29 +122,12 @@ public final class TenantsCommand implements Runnable {
     @Parameters(paramLabel = "NAME", description = "Tenant name (lowercase letters, digits, '-').")
     String name;
 
-    @Option(
-        names = "--source",
-        paramLabel = "PREFIX",
-        description =
-            "A repository URL prefix the tenant may build from, ending with '/' (repeatable), e.g. https://git.example.com/acme/. Default: file://<home>/repos/<name>/ only.")
-    List<String> sources = List.of();
-
-    @Option(
-        names = "--concurrent-builds",
-        paramLabel = "N",
-        description = "Builds running at once (default 4).")
-    Integer concurrentBuilds;
-
-    @Option(
-        names = "--queued-builds",
-        paramLabel = "N",
-        description = "Builds waiting at most (default 50).")
-    Integer queuedBuilds;
+    @Mixin Settings settings;
 
     @Override
     public Integer call() {
       ObjectNode body = EventCodec.mapper().createObjectNode().put("name", name);
-      putSettings(body, sources, concurrentBuilds, queuedBuilds);
+      settings.putInto(body);
       JsonNode created = connection.client().send("POST", "/v1/tenants", body.toString());
       PrintWriter out = spec.commandLine().getOut();
       printTenant(out, created);
@@ -156,20 +139,47 @@ public final class TenantsCommand implements Runnable {
     }
   }
 
-  /** The sources and quotas of a create or update body; what is not given is left out. */
-  private static void putSettings(
-      ObjectNode body, List<String> sources, Integer concurrentBuilds, Integer queuedBuilds) {
-    if (!sources.isEmpty()) {
-      ArrayNode list = body.putArray("sources");
-      sources.forEach(list::add);
+  /**
+   * A tenant's sources and quotas, as {@code create} and {@code update} take them; what is not
+   * given is left out of the request (create: the farm's defaults; update: unchanged).
+   */
+  public static final class Settings {
+    @Option(
+        names = "--source",
+        paramLabel = "PREFIX",
+        description =
+            "A repository URL prefix the tenant may build from, ending with '/' (repeatable; on update the new list replaces the old one), e.g. https://git.example.com/acme/. Default: file://<home>/repos/<name>/ only.")
+    List<String> sources = List.of();
+
+    @Option(
+        names = "--concurrent-builds",
+        paramLabel = "N",
+        description = "Builds running at once (a new tenant gets 4).")
+    Integer concurrentBuilds;
+
+    @Option(
+        names = "--queued-builds",
+        paramLabel = "N",
+        description = "Builds waiting at most (a new tenant gets 50).")
+    Integer queuedBuilds;
+
+    boolean isEmpty() {
+      return sources.isEmpty() && concurrentBuilds == null && queuedBuilds == null;
     }
-    if (concurrentBuilds != null || queuedBuilds != null) {
-      ObjectNode quotas = body.putObject("quotas");
-      if (concurrentBuilds != null) {
-        quotas.put("concurrentBuilds", concurrentBuilds);
+
+    void putInto(ObjectNode body) {
+      if (!sources.isEmpty()) {
+        ArrayNode list = body.putArray("sources");
+        sources.forEach(list::add);
       }
-      if (queuedBuilds != null) {
-        quotas.put("queuedBuilds", queuedBuilds);
+      if (concurrentBuilds != null || queuedBuilds != null) {
+        ObjectNode quotas = body.putObject("quotas");
+        if (concurrentBuilds != null) {
+          quotas.put("concurrentBuilds", concurrentBuilds);
+        }
+        if (queuedBuilds != null) {
+          quotas.put("queuedBuilds", queuedBuilds);
+        }
       }
     }
   }
@@ -188,32 +198,18 @@ public final class TenantsCommand implements Runnable {
     @Parameters(paramLabel = "NAME", description = "The tenant to change.")
     String name;
 
-    @Option(
-        names = "--source",
-        paramLabel = "PREFIX",
-        description =
-            "A repository URL prefix the tenant may build from, ending with '/' (repeatable; the new list replaces the old one).")
-    List<String> sources = List.of();
-
-    @Option(
-        names = "--concurrent-builds",
-        paramLabel = "N",
-        description = "Builds running at once.")
-    Integer concurrentBuilds;
-
-    @Option(names = "--queued-builds", paramLabel = "N", description = "Builds waiting at most.")
-    Integer queuedBuilds;
+    @Mixin Settings settings;
 
     @Override
     public Integer call() {
-      if (sources.isEmpty() && concurrentBuilds == null && queuedBuilds == null) {
+      if (settings.isEmpty()) {
         throw new UserError(
             "nothing to change: give --source PREFIX (repeatable), --concurrent-builds N or"
                 + " --queued-builds N",
             2);
       }
       ObjectNode body = EventCodec.mapper().createObjectNode();
-      putSettings(body, sources, concurrentBuilds, queuedBuilds);
+      settings.putInto(body);
       JsonNode updated = connection.client().send("PATCH", path(name), body.toString());
       PrintWriter out = spec.commandLine().getOut();
       printTenant(out, updated);

@@ -1,12 +1,18 @@
 package dev.kiln.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Test;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The usage errors of {@code kiln coordinator}, {@code worker} and {@code deployer}: each joins a
@@ -14,133 +20,120 @@ import org.junit.jupiter.api.io.TempDir;
  * missing, exits 2 and creates nothing (a secret made up here would match no other service's).
  */
 class ServiceCommandsTest {
+  private static final String KAFKA = "127.0.0.1:9";
+  private static final String CACHE = "http://127.0.0.1:9";
+
   @TempDir Path temp;
 
-  private record Run(int exit, String err) {}
+  static Stream<Arguments> usageErrors() {
+    return Stream.of(
+        // what, farm secrets in the home, the command line after the command's name, the message
+        arguments(
+            "coordinator without Kafka",
+            false,
+            List.of("coordinator"),
+            "kiln coordinator needs --kafka HOST:PORT"),
+        arguments(
+            "worker without Kafka",
+            false,
+            List.of("worker"),
+            "kiln worker needs --kafka HOST:PORT"),
+        arguments(
+            "deployer without Kafka",
+            false,
+            List.of("deployer"),
+            "kiln deployer needs --kafka HOST:PORT"),
+        arguments(
+            "coordinator without the cache-service",
+            false,
+            List.of("coordinator", "--kafka", KAFKA),
+            "kiln coordinator needs --cache-url URL"),
+        arguments(
+            "worker without the cache-service",
+            false,
+            List.of("worker", "--kafka", KAFKA),
+            "kiln worker needs --cache-url URL"),
+        arguments(
+            "worker with a cache URL that is no URL",
+            false,
+            List.of("worker", "--kafka", KAFKA, "--cache-url", "cache:8481", "--worker-id", "w"),
+            "--cache-url 'cache:8481' is not an http(s):// URL"),
+        arguments(
+            "coordinator with a lease too short to renew",
+            false,
+            List.of(
+                "coordinator", "--kafka", KAFKA, "--cache-url", CACHE, "--task-lease", "PT0.1S"),
+            "taskLease is 100 ms; use at least 500 ms"),
+        arguments(
+            "coordinator with a nonsense attempt count",
+            false,
+            List.of(
+                "coordinator", "--kafka", KAFKA, "--cache-url", CACHE, "--max-task-attempts", "-1"),
+            "maxTaskAttempts is -1; use 1 to"),
+        arguments(
+            "coordinator without the farm's secrets",
+            false,
+            List.of("coordinator", "--kafka", KAFKA, "--cache-url", CACHE),
+            "kiln coordinator needs the farm's KILN_OPERATOR_TOKEN"),
+        arguments(
+            "worker without the farm token",
+            false,
+            List.of("worker", "--kafka", KAFKA, "--cache-url", CACHE, "--worker-id", "w1"),
+            "kiln worker needs the farm's KILN_FARM_TOKEN"),
+        arguments(
+            "worker id that escapes its directory",
+            true,
+            List.of(
+                "worker",
+                "--kafka",
+                KAFKA,
+                "--cache-url",
+                CACHE,
+                "--worker-id",
+                "../escape",
+                "--runtime-catalog",
+                "offline"),
+            "worker id '../escape'"),
+        arguments(
+            "worker with no task slots",
+            true,
+            List.of(
+                "worker",
+                "--kafka",
+                KAFKA,
+                "--cache-url",
+                CACHE,
+                "--worker-id",
+                "w1",
+                "--tasks",
+                "0"),
+            "--tasks must be 1 or more"));
+  }
 
-  private Run kiln(String... args) {
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("usageErrors")
+  void aUsageErrorExitsTwoSaysWhatIsWrongAndCreatesNothing(
+      String what, boolean farmSecrets, List<String> arguments, String message) {
+    Path home = temp.resolve("home");
+    if (farmSecrets) {
+      FarmSecrets.loadOrCreate(home);
+    }
+    List<String> command = new ArrayList<>(arguments);
+    command.addAll(1, List.of("--home", home.toString()));
+
     StringWriter err = new StringWriter();
-    StringWriter out = new StringWriter();
     int exit =
         KilnCommand.commandLine()
-            .setOut(new PrintWriter(out, true))
+            .setOut(new PrintWriter(new StringWriter(), true))
             .setErr(new PrintWriter(err, true))
-            .execute(args);
-    return new Run(exit, err.toString());
-  }
+            .execute(command.toArray(String[]::new));
 
-  @Test
-  void everyServiceNeedsTheFarmsKafka() {
-    for (String command : new String[] {"coordinator", "worker", "deployer"}) {
-      Run run = kiln(command, "--home", temp.resolve(command).toString());
-
-      assertThat(run.exit()).as(command).isEqualTo(2);
-      assertThat(run.err()).contains("kiln " + command + " needs --kafka HOST:PORT");
-      assertThat(temp.resolve(command)).doesNotExist();
+    assertThat(exit).isEqualTo(2);
+    assertThat(err.toString()).contains(message);
+    if (farmSecrets) {
+      assertThat(home.resolve("workers")).doesNotExist();
+    } else {
+      assertThat(home).doesNotExist();
     }
-  }
-
-  @Test
-  void theCoordinatorAndTheWorkerNeedTheCacheServicesUrl() {
-    for (String command : new String[] {"coordinator", "worker"}) {
-      Run run = kiln(command, "--home", temp.resolve(command).toString(), "--kafka", "127.0.0.1:9");
-
-      assertThat(run.exit()).as(command).isEqualTo(2);
-      assertThat(run.err()).contains("kiln " + command + " needs --cache-url URL");
-    }
-    Run wrong =
-        kiln("worker", "--kafka", "127.0.0.1:9", "--cache-url", "cache:8481", "--worker-id", "w");
-    assertThat(wrong.exit()).isEqualTo(2);
-    assertThat(wrong.err()).contains("--cache-url 'cache:8481' is not an http(s):// URL");
-  }
-
-  @Test
-  void theCoordinatorRefusesATaskLeaseTooShortToRenewOrANonsenseAttemptCount() {
-    Run shortLease =
-        kiln(
-            "coordinator",
-            "--kafka",
-            "127.0.0.1:9",
-            "--cache-url",
-            "http://127.0.0.1:9",
-            "--task-lease",
-            "PT0.1S");
-    assertThat(shortLease.exit()).isEqualTo(2);
-    assertThat(shortLease.err())
-        .contains("--task-lease", "taskLease is 100 ms; use at least 500 ms");
-
-    Run noAttempts =
-        kiln(
-            "coordinator",
-            "--kafka",
-            "127.0.0.1:9",
-            "--cache-url",
-            "http://127.0.0.1:9",
-            "--max-task-attempts",
-            "-1");
-    assertThat(noAttempts.exit()).isEqualTo(2);
-    assertThat(noAttempts.err()).contains("maxTaskAttempts is -1; use 1 to");
-  }
-
-  @Test
-  void theCoordinatorWithoutTheFarmsSecretsRefusesToStartAndMakesNoneUp() {
-    Path home = temp.resolve("coordinator-home");
-    Run run =
-        kiln(
-            "coordinator",
-            "--home",
-            home.toString(),
-            "--kafka",
-            "127.0.0.1:9",
-            "--cache-url",
-            "http://127.0.0.1:9");
-
-    assertThat(run.exit()).isEqualTo(2);
-    assertThat(run.err()).contains("kiln coordinator needs the farm's KILN_OPERATOR_TOKEN");
-    assertThat(home).doesNotExist();
-  }
-
-  @Test
-  void aWorkerWithoutTheFarmTokenRefusesToStartAndMakesNoneUp() {
-    Path home = temp.resolve("worker-home");
-    Run run =
-        kiln(
-            "worker",
-            "--home",
-            home.toString(),
-            "--kafka",
-            "127.0.0.1:9",
-            "--cache-url",
-            "http://127.0.0.1:9",
-            "--worker-id",
-            "w1");
-
-    assertThat(run.exit()).isEqualTo(2);
-    assertThat(run.err()).contains("kiln worker needs the farm's KILN_FARM_TOKEN");
-    assertThat(home).doesNotExist();
-  }
-
-  @Test
-  void aWorkerNeedsAWorkerIdThatCanNameADirectoryAndAtLeastOneTask() {
-    Path home = temp.resolve("home");
-    FarmSecrets.loadOrCreate(home);
-    String[] base = {
-      "worker", "--home", home.toString(), "--kafka", "127.0.0.1:9", "--cache-url", "http://c:1"
-    };
-
-    Run badId = kiln(concat(base, "--worker-id", "../escape", "--runtime-catalog", "offline"));
-    assertThat(badId.exit()).isEqualTo(2);
-    assertThat(badId.err()).contains("worker id '../escape'").contains("--worker-id");
-    assertThat(home.resolve("workers")).doesNotExist();
-
-    Run noTasks = kiln(concat(base, "--worker-id", "w1", "--tasks", "0"));
-    assertThat(noTasks.exit()).isEqualTo(2);
-    assertThat(noTasks.err()).contains("--tasks must be 1 or more");
-  }
-
-  private static String[] concat(String[] base, String... more) {
-    String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
-    System.arraycopy(more, 0, all, base.length, more.length);
-    return all;
   }
 }
