@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * eviction: evicting locally loses nothing, and a blob read that misses the cache is downloaded,
  * verified and kept. Readers are then marker objects, one per scope ({@code
  * readers/v1/ab/<hex>/public}, {@code …/tenant/<name>}), so replicas adding scopes concurrently
- * never lose one another's; and tenants' store quotas are not enforced (the ledger knows only the
- * local cache).
+ * never lose one another's; and tenants' store quotas are checked against their bytes in the bucket
+ * ({@link SharedTenantUsage}), not against the local cache.
  *
  * <p>Blocking code: the HTTP layer calls it on worker threads. A blob becomes visible only after
  * its bytes were hashed, verified and fsynced, through one atomic link, so readers never see a
@@ -62,6 +62,11 @@ final class BlobStore {
   // Guards the ledger and every change to what is on disk (publish, add a reader, evict), so a
   // quota or the store bound is checked and consumed in one step. Reads of bytes take no lock.
   private final StoreLedger ledger = new StoreLedger();
+  // With a shared store: tenants' bytes there, for their quotas (the ledger knows only the cache).
+  private final SharedTenantUsage sharedUsage;
+
+  /** How long a replica trusts its sum of a tenant's bytes in the shared store. */
+  static final java.time.Duration SHARED_USAGE_REFRESH = java.time.Duration.ofSeconds(30);
 
   BlobStore(Path storeRoot) throws IOException {
     this(storeRoot, Long.MAX_VALUE, tenant -> Long.MAX_VALUE, "");
@@ -90,6 +95,10 @@ final class BlobStore {
       ObjectStore remote)
       throws IOException {
     this.remote = remote;
+    this.sharedUsage =
+        remote == null
+            ? null
+            : new SharedTenantUsage(remote, SHARED_USAGE_REFRESH, java.time.Clock.systemUTC());
     this.blobRoot = storeRoot.resolve("cas").resolve(LAYOUT_VERSION);
     // Same file system as the blobs, so the final link/rename is atomic.
     this.tempDir = blobRoot.resolve("tmp");
@@ -313,6 +322,14 @@ final class BlobStore {
    */
   private boolean commitShared(Path temp, Digest digest, long size, BlobScope scope)
       throws IOException {
+    if (!scope.isPublic() && !readableBy(digest, scope.tenant())) {
+      // New to this tenant (public blobs count for no tenant): charged before anything is written.
+      long quota = storeQuotaOf.applyAsLong(scope.tenant());
+      Optional<Long> refused = sharedUsage.charge(scope.tenant(), digest, size, quota);
+      if (refused.isPresent()) {
+        throw overQuota(scope.tenant(), refused.get(), size, digest, quota);
+      }
+    }
     boolean existed = remote.size(blobKey(digest)).isPresent();
     remote.write(readerKey(digest, scope), new byte[0]);
     if (!existed) {
@@ -449,22 +466,26 @@ final class BlobStore {
       long quota = storeQuotaOf.applyAsLong(tenant);
       long used = ledger.tenantBytes(tenant);
       if (used + size > quota) {
-        throw CacheError.insufficientStorage(
-            "tenant '"
-                + tenant
-                + "' is over its store quota: its own blobs take "
-                + used
-                + " bytes, and "
-                + digest
-                + " ("
-                + size
-                + " bytes) would take them past its quota of "
-                + quota
-                + " bytes (quotas.storeBytes); nothing was stored. Raise the quota with "
-                + quotaHint.replace("{tenant}", tenant)
-                + ", or let unused builds' layers age out");
+        throw overQuota(tenant, used, size, digest, quota);
       }
     }
+  }
+
+  private CacheError overQuota(String tenant, long used, long size, Digest digest, long quota) {
+    return CacheError.insufficientStorage(
+        "tenant '"
+            + tenant
+            + "' is over its store quota: its own blobs take "
+            + used
+            + " bytes, and "
+            + digest
+            + " ("
+            + size
+            + " bytes) would take them past its quota of "
+            + quota
+            + " bytes (quotas.storeBytes); nothing was stored. Raise the quota with "
+            + quotaHint.replace("{tenant}", tenant)
+            + ", or let unused builds' layers age out");
   }
 
   /** Called under the lock: evicts least recently used, unnamed blobs until {@code size} fits. */

@@ -328,6 +328,38 @@ class SharedObjectStoreTest {
   }
 
   @Test
+  void attackATenantSpreadingUploadsOverReplicasStillMeetsItsStoreQuota() throws Exception {
+    String bucket = server.newBucket();
+    InMemoryTenantDirectory tenants = new InMemoryTenantDirectory().setStoreQuota("acme", 1500);
+    RunningCacheService a =
+        replica(config("a", settings(server, bucket)).withTenantDirectory(tenants));
+    RunningCacheService b =
+        replica(config("b", settings(server, bucket)).withTenantDirectory(tenants));
+    byte[] first = bytes("acme's first layer", 1000);
+    byte[] second = bytes("acme's second layer", 1000);
+    Digest firstDigest = Digest.compute(first);
+    Digest secondDigest = Digest.compute(second);
+    assertThat(a.putForTenant("/cas/" + firstDigest.hex(), first).statusCode()).isEqualTo(201);
+    // The same blob again through the other replica is already acme's: not charged twice.
+    assertThat(b.putForTenant("/cas/" + firstDigest.hex(), first).statusCode()).isLessThan(300);
+
+    // Replica b, which stored nothing new for acme, knows what a charged: the bucket says.
+    HttpResponse<String> over = b.putForTenant("/cas/" + secondDigest.hex(), second);
+
+    assertThat(over.statusCode()).isEqualTo(507);
+    assertThat(over.body())
+        .contains("tenant 'acme' is over its store quota")
+        .contains("its own blobs take 1000 bytes")
+        .contains("1500 bytes");
+    assertThat(server.keys(bucket)).noneMatch(key -> key.contains(secondDigest.hex()));
+    assertThat(a.putForTenant("/cas/" + secondDigest.hex(), second).statusCode()).isEqualTo(507);
+    // Public blobs count for no tenant; other tenants have quotas of their own.
+    assertThat(b.forTenant("bob").putForTenant("/cas/" + secondDigest.hex(), second).statusCode())
+        .isEqualTo(201);
+    assertThat(a.put("/cas/" + secondDigest.hex(), second).statusCode()).isLessThan(300);
+  }
+
+  @Test
   void aMissingBucketFailsTheStartSayingHowToCreateIt() {
     assertThatThrownBy(() -> replica(config("a", settings(server, "no-such-bucket"))))
         .hasMessageContaining("bucket 'no-such-bucket' does not exist")
