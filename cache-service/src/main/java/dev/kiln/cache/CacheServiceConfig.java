@@ -36,8 +36,8 @@ import java.util.Objects;
  * @param objectStore the S3-compatible bucket holding blobs and action results, shared by every
  *     replica; null keeps them on local disk under {@code root}. With one, {@code root} holds only
  *     a local cache of blobs, which {@code maxStoreBytes} bounds (least recently used go first; the
- *     bucket keeps them), and tenants' store quotas count their bytes in the bucket
- *     ({@link SharedTenantUsage})
+ *     bucket keeps them), and tenants' store quotas count their bytes in the bucket ({@link
+ *     SharedTenantUsage})
  */
 public record CacheServiceConfig(
     Path root,
