@@ -1,5 +1,6 @@
 package dev.kiln.cli;
 
+import dev.kiln.events.BuildCancelled;
 import dev.kiln.events.BuildFailed;
 import dev.kiln.events.BuildLogLine;
 import dev.kiln.events.EventCodec;
@@ -29,8 +30,15 @@ import org.apache.kafka.common.utils.Utils;
  * disturbs the farm.
  */
 final class BuildFollower {
-  /** The build's outcome: exactly one of imageReady / buildFailed, with its CloudEvent. */
-  record Outcome(CloudEvent event, ImageReady imageReady, BuildFailed buildFailed) {
+  /**
+   * The build's outcome: exactly one of imageReady / buildFailed / buildCancelled, with its
+   * CloudEvent.
+   */
+  record Outcome(
+      CloudEvent event,
+      ImageReady imageReady,
+      BuildFailed buildFailed,
+      BuildCancelled buildCancelled) {
     boolean succeeded() {
       return imageReady != null;
     }
@@ -79,6 +87,7 @@ final class BuildFollower {
       partitions.add(partitionFor(consumer, topics.logs(), buildId));
       partitions.add(partitionFor(consumer, topics.imageReady(), outcomeKey));
       partitions.add(partitionFor(consumer, topics.buildFailed(), outcomeKey));
+      partitions.add(partitionFor(consumer, topics.buildCancelled(), outcomeKey));
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       Instant deadline = Instant.now().plus(timeout);
@@ -121,9 +130,12 @@ final class BuildFollower {
     if (decoded.body() instanceof BuildLogLine line && buildId.equals(line.buildId())) {
       onLog.accept(line);
     } else if (decoded.body() instanceof ImageReady ready && buildId.equals(ready.buildId())) {
-      return Optional.of(new Outcome(decoded.cloudEvent(), ready, null));
+      return Optional.of(new Outcome(decoded.cloudEvent(), ready, null, null));
     } else if (decoded.body() instanceof BuildFailed failed && buildId.equals(failed.buildId())) {
-      return Optional.of(new Outcome(decoded.cloudEvent(), null, failed));
+      return Optional.of(new Outcome(decoded.cloudEvent(), null, failed, null));
+    } else if (decoded.body() instanceof BuildCancelled cancelled
+        && buildId.equals(cancelled.buildId())) {
+      return Optional.of(new Outcome(decoded.cloudEvent(), null, null, cancelled));
     }
     return Optional.empty();
   }

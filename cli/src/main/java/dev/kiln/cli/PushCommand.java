@@ -296,6 +296,13 @@ public final class PushCommand implements Callable<Integer> {
       out.flush();
       return new Result(0, outcome.get());
     }
+    var cancelled = outcome.get().buildCancelled();
+    if (cancelled != null) {
+      out.println("-----> Build cancelled: build " + cancelled.supersededBy() + " supersedes it");
+      out.println("       " + cancelled.message());
+      out.flush();
+      return new Result(1, outcome.get());
+    }
     var failed = outcome.get().buildFailed();
     out.println(
         "-----> Build failed at "

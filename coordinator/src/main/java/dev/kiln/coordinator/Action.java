@@ -1,5 +1,6 @@
 package dev.kiln.coordinator;
 
+import dev.kiln.events.BuildCancelled;
 import dev.kiln.events.BuildFailed;
 import dev.kiln.events.BuildLogLine;
 import dev.kiln.events.BuildSnapshot;
@@ -24,6 +25,11 @@ sealed interface Action {
 
   /** Tell deployers and the pusher the build failed ({@code kiln.build-failed}). */
   record PublishBuildFailed(BuildFailed event) implements Action {}
+
+  /**
+   * Tell deployers and the pusher a later push superseded the build ({@code kiln.build-cancelled}).
+   */
+  record PublishBuildCancelled(BuildCancelled event) implements Action {}
 
   /** Add a line to the build's log ({@code kiln.logs}). */
   record Log(String buildId, String taskId, TaskKind stage, BuildLogLine.Level level, String text)

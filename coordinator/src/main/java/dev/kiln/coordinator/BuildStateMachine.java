@@ -1,5 +1,6 @@
 package dev.kiln.coordinator;
 
+import dev.kiln.events.BuildCancelled;
 import dev.kiln.events.BuildFailed;
 import dev.kiln.events.BuildLogLine.Level;
 import dev.kiln.events.BuildPlanSummary;
@@ -212,6 +213,77 @@ final class BuildStateMachine {
   }
 
   /**
+   * A later push to the same tenant, app and branch was admitted as build {@code newer}: a waiting
+   * build is cancelled now; a running one is marked and stops at its next step boundary (its
+   * current task's result, or its lease running out), so no image of an older commit reaches
+   * deployers once a newer push arrived. A build already marked is pointed at the newest.
+   */
+  Decision supersede(BuildSnapshot older, String newer) {
+    if (older.state().isFinal()) {
+      return Decision.ignore(
+          "build " + older.buildId() + " is already " + older.state() + "; nothing to supersede");
+    }
+    BuildSnapshot marked =
+        older.toBuilder().supersededBy(newer).queuedReason(null).updatedAt(clock.instant()).build();
+    if (older.state() == BuildState.QUEUED) {
+      return cancel(marked);
+    }
+    return new Decision(
+        marked,
+        List.of(
+            new Action.WriteSnapshot(marked),
+            log(
+                marked,
+                Level.INFO,
+                "-----> Build "
+                    + marked.buildId()
+                    + " is superseded by build "
+                    + newer
+                    + ", a later push to "
+                    + branch(marked)
+                    + ": it stops after its current step")));
+  }
+
+  /** A superseded build ends: CANCELLED, naming the build that superseded it. */
+  private Decision cancel(BuildSnapshot superseded) {
+    BuildSnapshot cancelled =
+        superseded.toBuilder()
+            .state(BuildState.CANCELLED)
+            .currentTaskId(null)
+            .image(null)
+            .imageDigest(null)
+            .failedStage(null)
+            .failure(null)
+            .outcomePublished(false)
+            .leaseExpiresAt(null)
+            .updatedAt(clock.instant())
+            .build();
+    return finish(cancelled, log(cancelled, Level.INFO, "-----> " + cancelledMessage(cancelled)));
+  }
+
+  private static String cancelledMessage(BuildSnapshot cancelled) {
+    TaskKind stage = lastStage(cancelled);
+    return "Build "
+        + cancelled.buildId()
+        + " cancelled: build "
+        + cancelled.supersededBy()
+        + " of a later push to "
+        + branch(cancelled)
+        + " supersedes it"
+        + (stage == null ? " (it had not started)" : " (stopped after " + stage + ")");
+  }
+
+  private static TaskKind lastStage(BuildSnapshot snapshot) {
+    List<StepTiming> steps = snapshot.steps();
+    return steps.isEmpty() ? null : steps.get(steps.size() - 1).kind();
+  }
+
+  private static String branch(BuildSnapshot snapshot) {
+    PushEvent push = snapshot.push();
+    return push.tenant() + "/" + push.app() + (push.ref() == null ? "" : " " + push.ref());
+  }
+
+  /**
    * A worker's result. Only the result of the build's current task moves the build on; anything
    * else is a redelivery or a leftover and is ignored.
    *
@@ -253,6 +325,9 @@ final class BuildStateMachine {
     // Timed before deciding, so that every way the result ends the step (including a failure the
     // coordinator itself finds in it) shows in the report.
     BuildSnapshot timed = withStep(current, StepTiming.ran(result));
+    if (current.supersededBy() != null) {
+      return cancel(timed); // a step boundary: whatever the step did, a newer push builds now
+    }
     if (!result.succeeded()) {
       return fail(timed, result.kind(), result.failure());
     }
@@ -416,6 +491,9 @@ final class BuildStateMachine {
               + current.state()
               + ")");
     }
+    if (current.supersededBy() != null) {
+      return cancel(current); // no need to run again what a newer push replaces
+    }
     TaskKind kind = currentKind(current);
     String lost = current.currentTaskId();
     if (current.attempt() >= maxAttempts) {
@@ -515,7 +593,7 @@ final class BuildStateMachine {
       case DETECTING -> TaskKind.DETECT;
       case INSTALLING -> TaskKind.INSTALL;
       case ASSEMBLING -> TaskKind.ASSEMBLE;
-      case SUCCEEDED, FAILED -> null;
+      case SUCCEEDED, FAILED, CANCELLED -> null;
     };
   }
 
@@ -689,6 +767,19 @@ final class BuildStateMachine {
               plan == null ? null : plan.pythonVersion(),
               plan == null ? null : plan.runCommand(),
               plan == null ? List.of() : plan.warnings(),
+              at));
+    }
+    if (finished.state() == BuildState.CANCELLED) {
+      return new Action.PublishBuildCancelled(
+          new BuildCancelled(
+              finished.buildId(),
+              push.tenant(),
+              push.app(),
+              push.commit(),
+              push.ref(),
+              finished.supersededBy(),
+              lastStage(finished),
+              cancelledMessage(finished),
               at));
     }
     CodedMessage failure = finished.failure();

@@ -1,5 +1,6 @@
 package dev.kiln.coordinator;
 
+import dev.kiln.events.BuildCancelled;
 import dev.kiln.events.BuildFailed;
 import dev.kiln.events.BuildLogLine;
 import dev.kiln.events.BuildSnapshot;
@@ -702,18 +703,30 @@ public final class CoordinatorVerticle extends VerticleBase {
       logIgnored(planned.ignoredBecause().get());
       return Future.succeededFuture(TransactionalLoop.Effects.none());
     }
+    boolean push = record.topic().equals(topics.push());
     return withActionCache(planned)
         .map(
-            decision -> {
-              BuildSnapshot next = decision.next();
-              String buildId = next.buildId();
-              BuildSnapshot previous = builds.get(buildId).orElse(null);
-              builds.put(next);
-              List<ProducerRecord<String, byte[]>> out = records(decision.actions());
+            planned2 -> {
+              // A new build of a push supersedes the app's older builds of the same branch, in
+              // the same transaction: the push is consumed with all it caused, or none of it.
+              List<Decision> decisions = new ArrayList<>(List.of(planned2));
+              if (push && !planned2.next().state().isFinal()) {
+                decisions.addAll(supersededBy(planned2.next()));
+              }
+              List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
+              List<Runnable> undos = new ArrayList<>();
+              for (Decision decision : decisions) {
+                BuildSnapshot next = decision.next();
+                BuildSnapshot previous = builds.get(next.buildId()).orElse(null);
+                builds.put(next);
+                out.addAll(records(decision.actions()));
+                undos.add(0, () -> undo(next.buildId(), next, previous));
+              }
+              String tenant = planned2.next().push().tenant();
               return new TransactionalLoop.Effects(
                   out,
-                  () -> context.runOnContext(ignored -> promote(next.push().tenant())),
-                  () -> context.runOnContext(ignored -> undo(buildId, next, previous)),
+                  () -> context.runOnContext(ignored -> promote(tenant)),
+                  () -> context.runOnContext(ignored -> undos.forEach(Runnable::run)),
                   e ->
                       deadLettered(
                           record,
@@ -725,6 +738,23 @@ public final class CoordinatorVerticle extends VerticleBase {
                                   + " buildEnv) or raise the topics' max.message.bytes",
                               e)));
             });
+  }
+
+  /** What admitting {@code newer} does to the app's older, unfinished builds of its branch. */
+  private List<Decision> supersededBy(BuildSnapshot newer) {
+    PushEvent push = newer.push();
+    List<Decision> decisions = new ArrayList<>();
+    for (BuildSnapshot older : builds.unfinished(push.tenant(), push.app(), push.ref())) {
+      if (!older.buildId().equals(newer.buildId())
+          && !newer.buildId().equals(older.supersededBy())
+          && mine(older)) {
+        Decision decision = machine.supersede(older, newer.buildId());
+        if (decision.ignoredBecause().isEmpty()) {
+          decisions.add(decision);
+        }
+      }
+    }
+    return decisions;
   }
 
   /** Moves a build back to what it was, unless something else changed it meanwhile. */
@@ -1033,6 +1063,13 @@ public final class CoordinatorVerticle extends VerticleBase {
           topics.buildFailed(),
           event.tenant() + "/" + event.app(),
           codec.toCloudEvent(event, event.buildId(), event.buildId() + ":build-failed"));
+    }
+    if (action instanceof Action.PublishBuildCancelled publish) {
+      BuildCancelled event = publish.event();
+      return codec.toRecord(
+          topics.buildCancelled(),
+          event.tenant() + "/" + event.app(),
+          codec.toCloudEvent(event, event.buildId(), event.buildId() + ":build-cancelled"));
     }
     if (action instanceof Action.Log log) {
       BuildLogLine line =

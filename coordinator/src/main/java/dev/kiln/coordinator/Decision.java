@@ -1,5 +1,6 @@
 package dev.kiln.coordinator;
 
+import dev.kiln.events.BuildCancelled;
 import dev.kiln.events.BuildFailed;
 import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.BuildTask;
@@ -63,6 +64,13 @@ record Decision(BuildSnapshot next, List<Action> actions) {
     return actions.stream()
         .filter(Action.PublishBuildFailed.class::isInstance)
         .map(a -> ((Action.PublishBuildFailed) a).event())
+        .findFirst();
+  }
+
+  Optional<BuildCancelled> buildCancelled() {
+    return actions.stream()
+        .filter(Action.PublishBuildCancelled.class::isInstance)
+        .map(a -> ((Action.PublishBuildCancelled) a).event())
         .findFirst();
   }
 

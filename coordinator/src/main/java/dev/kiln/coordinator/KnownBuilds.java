@@ -171,6 +171,17 @@ final class KnownBuilds {
             .count();
   }
 
+  /**
+   * The app's unfinished builds of pushes to {@code ref}, oldest first: what a newer push to that
+   * branch supersedes. Looks at the tenant's unfinished builds only (bounded by its quotas).
+   */
+  List<BuildSnapshot> unfinished(String tenant, String app, String ref) {
+    return unfinishedByTenant.getOrDefault(tenant, Map.of()).values().stream()
+        .filter(s -> s.push().app().equals(app) && java.util.Objects.equals(s.push().ref(), ref))
+        .sorted(OLDEST_FIRST)
+        .toList();
+  }
+
   /** The tenant's waiting builds, oldest first. */
   List<BuildSnapshot> queued(String tenant) {
     return unfinishedByTenant.getOrDefault(tenant, Map.of()).values().stream()

@@ -11,13 +11,17 @@ import java.util.List;
  * version and package manager, the layer whether the dependency cache was reused, {@code failure}
  * the failure code and {@code steps} how long each step took.
  *
- * @param outcomePublished true once image-ready / build-failed was acknowledged by Kafka
+ * @param outcomePublished true once image-ready / build-failed / build-cancelled was acknowledged
+ *     by Kafka
  * @param steps one entry per step the build went through, in order; snapshots written before steps
  *     were recorded read as an empty list
  * @param queuedReason while QUEUED: which quota it waits for; null otherwise
  * @param leaseExpiresAt while a task is out: when its lease ends unless the worker renews it (then
  *     the task is issued again with the next attempt, or the build fails {@code worker::lost});
  *     null when no task is out, and in snapshots written before leases existed
+ * @param supersededBy the newest build of a later push to the same tenant, app and branch, once
+ *     there is one while this build runs: it stops at its next step boundary, CANCELLED; null
+ *     otherwise
  */
 public record BuildSnapshot(
     String buildId,
@@ -37,7 +41,8 @@ public record BuildSnapshot(
     Instant updatedAt,
     List<StepTiming> steps,
     String queuedReason,
-    Instant leaseExpiresAt)
+    Instant leaseExpiresAt,
+    String supersededBy)
     implements EventBody {
 
   public BuildSnapshot {
@@ -88,6 +93,7 @@ public record BuildSnapshot(
     private List<StepTiming> steps;
     private String queuedReason;
     private Instant leaseExpiresAt;
+    private String supersededBy;
 
     private Builder() {
       steps = List.of();
@@ -112,6 +118,7 @@ public record BuildSnapshot(
       steps = s.steps;
       queuedReason = s.queuedReason;
       leaseExpiresAt = s.leaseExpiresAt;
+      supersededBy = s.supersededBy;
     }
 
     public Builder buildId(String value) {
@@ -204,6 +211,11 @@ public record BuildSnapshot(
       return this;
     }
 
+    public Builder supersededBy(String value) {
+      supersededBy = value;
+      return this;
+    }
+
     public BuildSnapshot build() {
       return new BuildSnapshot(
           buildId,
@@ -223,7 +235,8 @@ public record BuildSnapshot(
           updatedAt,
           steps,
           queuedReason,
-          leaseExpiresAt);
+          leaseExpiresAt,
+          supersededBy);
     }
   }
 }

@@ -1,8 +1,9 @@
 package dev.kiln.events;
 
 /**
- * Where a build is. SUCCEEDED and FAILED are final; QUEUED waits for a free slot of its tenant's
- * concurrent-builds quota.
+ * Where a build is. SUCCEEDED, FAILED and CANCELLED are final; QUEUED waits for a free slot of its
+ * tenant's concurrent-builds quota; CANCELLED means a later push to the same app and branch
+ * superseded it.
  */
 public enum BuildState {
   QUEUED,
@@ -10,9 +11,10 @@ public enum BuildState {
   INSTALLING,
   ASSEMBLING,
   SUCCEEDED,
-  FAILED;
+  FAILED,
+  CANCELLED;
 
   public boolean isFinal() {
-    return this == SUCCEEDED || this == FAILED;
+    return this == SUCCEEDED || this == FAILED || this == CANCELLED;
   }
 }

@@ -60,6 +60,14 @@ public final class Topics {
     return prefix + "kiln.build-failed";
   }
 
+  /**
+   * One event per build a later push to the same app and branch superseded, naming the newer build;
+   * keyed by tenant/app.
+   */
+  public String buildCancelled() {
+    return prefix + "kiln.build-cancelled";
+  }
+
   /** Build log lines; keyed by build id so a build's lines stay in order. */
   public String logs() {
     return prefix + "kiln.logs";
@@ -88,6 +96,7 @@ public final class Topics {
         new Spec(results(), 6, false),
         new Spec(imageReady(), 3, false),
         new Spec(buildFailed(), 3, false),
+        new Spec(buildCancelled(), 3, false),
         new Spec(logs(), 6, false),
         new Spec(builds(), 6, true),
         new Spec(tenants(), 1, true),

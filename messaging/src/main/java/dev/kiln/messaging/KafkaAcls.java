@@ -90,6 +90,7 @@ public final class KafkaAcls {
         grants.topic(topics.tasks(), AclOperation.WRITE);
         grants.topic(topics.imageReady(), AclOperation.WRITE);
         grants.topic(topics.buildFailed(), AclOperation.WRITE);
+        grants.topic(topics.buildCancelled(), AclOperation.WRITE);
         grants.topic(topics.logs(), AclOperation.WRITE);
         grants.topic(topics.deadLetters(), AclOperation.WRITE);
         grants.group(groups.coordinator());
@@ -112,10 +113,12 @@ public final class KafkaAcls {
         grants.topic(topics.logs(), AclOperation.READ);
         grants.topic(topics.imageReady(), AclOperation.READ);
         grants.topic(topics.buildFailed(), AclOperation.READ);
+        grants.topic(topics.buildCancelled(), AclOperation.READ);
       }
       case DEPLOYER -> {
         grants.topic(topics.imageReady(), AclOperation.READ);
         grants.topic(topics.buildFailed(), AclOperation.READ);
+        grants.topic(topics.buildCancelled(), AclOperation.READ);
         grants.topic(topics.deadLetters(), AclOperation.WRITE);
         grants.group(groups.deployer());
       }
