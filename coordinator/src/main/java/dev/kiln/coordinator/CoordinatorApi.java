@@ -354,7 +354,15 @@ final class CoordinatorApi {
           "id");
       return;
     }
-    json(ctx, 200, Buffer.buffer(EventCodec.toJson(BuildView.masked(snapshot.get()))));
+    com.fasterxml.jackson.databind.node.ObjectNode body =
+        EventCodec.mapper().valueToTree(BuildView.masked(snapshot.get()));
+    if (snapshot.get().state() == dev.kiln.events.BuildState.QUEUED) {
+      // Where it waits among its own tenant's waiting builds: only they can start before it.
+      List<BuildSnapshot> waiting = builds.queued(snapshot.get().push().tenant());
+      body.put("queuePosition", waiting.indexOf(snapshot.get()) + 1);
+      body.put("queueLength", waiting.size());
+    }
+    json(ctx, 200, Buffer.buffer(body.toString()));
   }
 
   private void listBuilds(RoutingContext ctx) {
