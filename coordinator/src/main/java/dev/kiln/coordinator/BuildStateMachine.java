@@ -166,6 +166,25 @@ final class BuildStateMachine {
     return fail(refused, TaskKind.DETECT, why);
   }
 
+  /** An unfinished build that will never go on (see {@link #repartitioned}). */
+  Decision abandon(BuildSnapshot current, CodedMessage why) {
+    TaskKind stage = currentKind(current);
+    return fail(
+        current.toBuilder().queuedReason(null).build(),
+        stage == null ? TaskKind.DETECT : stage,
+        why);
+  }
+
+  /** Why a build written before per-app partitioning, owned by another coordinator, failed. */
+  static CodedMessage repartitioned(BuildSnapshot build) {
+    return new CodedMessage(
+        "coordinator::repartitioned",
+        "Build "
+            + build.buildId()
+            + " was in flight while the farm moved to partitioning builds by app, and another"
+            + " coordinator owns its app now; push the commit again to build it.");
+  }
+
   /** A waiting build that may no longer start (its tenant was deleted or its source refused). */
   Decision failQueued(BuildSnapshot queued, CodedMessage why) {
     return fail(queued.toBuilder().queuedReason(null).build(), TaskKind.DETECT, why);

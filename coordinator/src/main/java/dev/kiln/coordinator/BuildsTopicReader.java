@@ -34,11 +34,14 @@ final class BuildsTopicReader {
   private static final Duration METADATA_RETRY = Duration.ofMillis(100);
 
   /**
-   * The latest snapshot per build, how many unreadable records were skipped, and where reading
-   * stopped (so a follower can go on from there; its size is the topic's partition count).
+   * The latest snapshot per build, the partition it was read from, how many unreadable records were
+   * skipped, and where reading stopped (so a follower can go on from there).
    */
   record Restored(
-      Map<String, BuildSnapshot> snapshots, int skipped, Map<TopicPartition, Long> endOffsets) {}
+      Map<String, BuildSnapshot> snapshots,
+      Map<String, Integer> partitions,
+      int skipped,
+      Map<TopicPartition, Long> endOffsets) {}
 
   /**
    * The latest record of every tenant, and where reading stopped, so a consumer can follow the
@@ -69,7 +72,10 @@ final class BuildsTopicReader {
       java.util.Set<Integer> only,
       String clientId,
       Duration timeout) {
-    Map<String, BuildSnapshot> latest = new HashMap<>();
+    // Per partition first (a tombstone deletes what its own partition holds), then the newest
+    // snapshot of a build across partitions: a build can have records in two partitions when an
+    // earlier version wrote it to its build id's partition and this one to its app's.
+    Map<Integer, Map<String, BuildSnapshot>> byPartition = new HashMap<>();
     int[] skipped = {0};
     Map<TopicPartition, Long> end =
         read(
@@ -80,6 +86,8 @@ final class BuildsTopicReader {
             clientId,
             timeout,
             record -> {
+              Map<String, BuildSnapshot> latest =
+                  byPartition.computeIfAbsent(record.partition(), p -> new HashMap<>());
               if (record.value() == null) {
                 if (record.key() != null) {
                   latest.remove(record.key()); // a tombstone: the build was deleted on purpose
@@ -100,7 +108,26 @@ final class BuildsTopicReader {
                     e.getMessage());
               }
             });
-    return new Restored(latest, skipped[0], end);
+    Map<String, BuildSnapshot> newest = new HashMap<>();
+    Map<String, Integer> partitions = new HashMap<>();
+    byPartition.forEach(
+        (partition, latest) ->
+            latest.forEach(
+                (buildId, snapshot) -> {
+                  BuildSnapshot other = newest.get(buildId);
+                  if (other == null || isNewer(snapshot, other)) {
+                    newest.put(buildId, snapshot);
+                    partitions.put(buildId, partition);
+                  }
+                }));
+    return new Restored(newest, partitions, skipped[0], end);
+  }
+
+  private static boolean isNewer(BuildSnapshot a, BuildSnapshot b) {
+    if (a.updatedAt() == null || b.updatedAt() == null) {
+      return b.updatedAt() == null && a.updatedAt() != null;
+    }
+    return a.updatedAt().isAfter(b.updatedAt());
   }
 
   /** Reads the compacted {@code kiln.tenants} topic: the latest record of every tenant. */

@@ -30,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -453,7 +454,9 @@ public final class CoordinatorVerticle extends VerticleBase {
   }
 
   private Future<Void> submitPush(PushEvent push) {
-    return publisher.publish(topics.push(), push.buildId(), push).mapEmpty();
+    return publisher
+        .publish(topics.push(), Topics.appKey(push.tenant(), push.app()), push)
+        .mapEmpty();
   }
 
   private Future<Void> restore() {
@@ -486,8 +489,19 @@ public final class CoordinatorVerticle extends VerticleBase {
     return ownedView;
   }
 
-  /** The partition of kiln.builds (and of kiln.push, kiln.results) holding a build's records. */
-  private int partitionOf(String buildId) {
+  /**
+   * The partition of kiln.builds (and of kiln.push, kiln.results) holding a build's records: its
+   * app's, so one coordinator owns all of an app's builds.
+   */
+  private int partitionOf(BuildSnapshot snapshot) {
+    return Topics.appPartition(snapshot.push().tenant(), snapshot.push().app(), buildsPartitions);
+  }
+
+  /**
+   * Where versions before per-app partitioning wrote a build's snapshots (the build id's
+   * partition): such records are moved (unfinished builds) or also tombstoned there (retention).
+   */
+  private int legacyPartitionOf(String buildId) {
     return org.apache.kafka.common.utils.Utils.toPositive(
             org.apache.kafka.common.utils.Utils.murmur2(
                 buildId.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
@@ -496,7 +510,7 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   /** True for a build whose partition this coordinator owns: only the owner decides on it. */
   private boolean mine(BuildSnapshot snapshot) {
-    return owned.contains(partitionOf(snapshot.buildId()));
+    return owned.contains(partitionOf(snapshot));
   }
 
   /** Runs on the context and waits for it (from the loop's thread, never from the context). */
@@ -532,7 +546,7 @@ public final class CoordinatorVerticle extends VerticleBase {
     onContext(
         () -> {
           for (BuildSnapshot known : builds.all()) {
-            if (partitions.contains(partitionOf(known.buildId()))
+            if (partitions.contains(partitionOf(known))
                 && !restored.snapshots().containsKey(known.buildId())) {
               builds.restore(known.buildId(), null); // deleted meanwhile
             }
@@ -546,7 +560,7 @@ public final class CoordinatorVerticle extends VerticleBase {
               partitions,
               buildsPartitions,
               restored.snapshots().size());
-          resume(restored.snapshots().values());
+          resume(restored);
           restored.snapshots().values().stream()
               .map(b -> b.push().tenant())
               .distinct()
@@ -559,6 +573,29 @@ public final class CoordinatorVerticle extends VerticleBase {
     owned.removeAll(partitions);
     ownedView = Set.copyOf(owned);
     LOG.info("coordinator {} no longer owns partitions {}", config.instanceId(), partitions);
+  }
+
+  /**
+   * Re-sends what the builds of newly owned partitions are waiting for (see {@link
+   * BuildStateMachine#resume}); an unfinished build read from another partition than its app's was
+   * written by an earlier version and moves first ({@link #moveLegacy}).
+   */
+  private void resume(BuildsTopicReader.Restored restored) {
+    List<BuildSnapshot> inPlace = new ArrayList<>();
+    restored
+        .snapshots()
+        .forEach(
+            (buildId, snapshot) -> {
+              Integer foundIn = restored.partitions().get(buildId);
+              if (foundIn != null && foundIn != partitionOf(snapshot)) {
+                if (!snapshot.state().isFinal()) {
+                  moveLegacy(snapshot, foundIn);
+                }
+              } else if (mine(snapshot)) {
+                inPlace.add(snapshot);
+              }
+            });
+    resume(inPlace);
   }
 
   /** Re-sends what restored builds are waiting for; see {@link BuildStateMachine#resume}. */
@@ -585,6 +622,44 @@ public final class CoordinatorVerticle extends VerticleBase {
   }
 
   /**
+   * An unfinished build found where versions before per-app partitioning wrote it (partition {@code
+   * from}, its build id's, which this coordinator owns): its snapshot moves to its app's partition,
+   * and a tombstone clears the old place, in one transaction. If this coordinator owns the app's
+   * partition too (always, with one coordinator) it resumes the build there; otherwise the build
+   * fails {@code coordinator::repartitioned}, saying to push again, since the app's owner has
+   * already restored its partitions and would never look for it.
+   */
+  private void moveLegacy(BuildSnapshot legacy, int from) {
+    boolean resumeHere = owned.contains(partitionOf(legacy));
+    Decision decision =
+        resumeHere
+            ? new Decision(legacy, List.of(new Action.WriteSnapshot(legacy)))
+            : machine.abandon(legacy, BuildStateMachine.repartitioned(legacy));
+    List<ProducerRecord<String, byte[]>> out = new ArrayList<>(records(decision.actions()));
+    out.add(new ProducerRecord<>(topics.builds(), from, legacy.buildId(), null));
+    builds.put(decision.next());
+    Future.fromCompletionStage(loop.transact(from, out), context)
+        .onSuccess(
+            moved -> {
+              LOG.info(
+                  "moved build {} of {}/{} to its app's partition {} ({})",
+                  legacy.buildId(),
+                  legacy.push().tenant(),
+                  legacy.push().app(),
+                  partitionOf(legacy),
+                  resumeHere ? "resuming it" : "another coordinator owns it: failed, push again");
+              if (resumeHere) {
+                resume(List.of(decision.next()));
+              }
+            })
+        .onFailure(
+            e -> {
+              undo(legacy.buildId(), decision.next(), legacy);
+              LOG.warn("could not move build {}: {}", legacy.buildId(), e.toString());
+            });
+  }
+
+  /**
    * The read view: follows all of kiln.builds ({@code read_committed}) from where the restore
    * stopped, so builds owned by other coordinators are listed by the HTTP API and count for tenant
    * quotas and the sticky Python version. Records of partitions this coordinator owns are skipped:
@@ -608,7 +683,14 @@ public final class CoordinatorVerticle extends VerticleBase {
             return;
           }
           if (record.value() == null) {
-            builds.restore(record.key(), null);
+            // A tombstone deletes the build where it lives: one clearing the place an earlier
+            // version wrote it to (after a move to its app's partition) leaves it known.
+            if (builds
+                .get(record.key())
+                .map(known -> partitionOf(known) == record.partition())
+                .orElse(false)) {
+              builds.restore(record.key(), null);
+            }
             return;
           }
           RecordHeaders headers = new RecordHeaders();
@@ -687,6 +769,10 @@ public final class CoordinatorVerticle extends VerticleBase {
       return Future.succeededFuture(
           deadLettered(record, new InvalidEventException("record", "could not be read: " + e, e)));
     }
+    OptionalInt home = homePartition(record.topic(), decoded);
+    if (home.isPresent() && home.getAsInt() != record.partition()) {
+      return Future.succeededFuture(forwarded(record, home.getAsInt()));
+    }
     Decision planned;
     try {
       planned = decide(record.topic(), decoded);
@@ -755,6 +841,49 @@ public final class CoordinatorVerticle extends VerticleBase {
       }
     }
     return decisions;
+  }
+
+  /**
+   * The partition a push or result belongs on: its app's. Empty when that cannot be known (a result
+   * of a build nobody knows), or for anything else.
+   */
+  private OptionalInt homePartition(String topic, EventCodec.Decoded decoded) {
+    Object body = decoded.body();
+    if (topic.equals(topics.push()) && body instanceof PushEvent push) {
+      return OptionalInt.of(Topics.appPartition(push.tenant(), push.app(), buildsPartitions));
+    }
+    String buildId =
+        body instanceof TaskResult result
+            ? result.buildId()
+            : body instanceof TaskHeartbeat heartbeat ? heartbeat.buildId() : null;
+    if (topic.equals(topics.results()) && buildId != null) {
+      return builds
+          .get(buildId)
+          .map(s -> OptionalInt.of(partitionOf(s)))
+          .orElse(OptionalInt.empty());
+    }
+    return OptionalInt.empty();
+  }
+
+  /**
+   * A push or result that arrived on another partition than its app's (a producer that keyed it by
+   * build id, or a worker of an earlier version) goes to its app's partition, in the transaction
+   * that consumes it: there the app's owner decides on it, in order with the rest.
+   */
+  private TransactionalLoop.Effects forwarded(ConsumerRecord<String, byte[]> record, int home) {
+    LOG.debug(
+        "forwarding {}-{}@{} to partition {}, its app's",
+        record.topic(),
+        record.partition(),
+        record.offset(),
+        home);
+    return new TransactionalLoop.Effects(
+        List.of(
+            new ProducerRecord<>(
+                record.topic(), home, record.key(), record.value(), record.headers())),
+        () -> {},
+        () -> {},
+        null);
   }
 
   /** Moves a build back to what it was, unless something else changed it meanwhile. */
@@ -912,11 +1041,13 @@ public final class CoordinatorVerticle extends VerticleBase {
       if (!deleting.add(buildId)) {
         continue;
       }
-      Future.fromCompletionStage(
-              loop.transact(
-                  partitionOf(buildId),
-                  List.of(new ProducerRecord<>(topics.builds(), buildId, null))),
-              context)
+      List<ProducerRecord<String, byte[]>> tombstones = new ArrayList<>();
+      tombstones.add(new ProducerRecord<>(topics.builds(), partitionOf(old), buildId, null));
+      if (legacyPartitionOf(buildId) != partitionOf(old)) {
+        tombstones.add(
+            new ProducerRecord<>(topics.builds(), legacyPartitionOf(buildId), buildId, null));
+      }
+      Future.fromCompletionStage(loop.transact(partitionOf(old), tombstones), context)
           .onComplete(
               sent -> {
                 deleting.remove(buildId);
@@ -999,7 +1130,7 @@ public final class CoordinatorVerticle extends VerticleBase {
     BuildSnapshot previous = builds.get(buildId).orElse(null);
     builds.put(next);
     return Future.fromCompletionStage(
-            loop.transact(partitionOf(buildId), records(decision.actions())), context)
+            loop.transact(partitionOf(next), records(decision.actions())), context)
         .recover(
             e -> {
               undo(buildId, next, previous);
@@ -1040,7 +1171,9 @@ public final class CoordinatorVerticle extends VerticleBase {
     EventCodec codec = publisher.codec();
     if (action instanceof Action.WriteSnapshot write) {
       BuildSnapshot s = write.snapshot();
-      return codec.toRecord(topics.builds(), s.buildId(), s);
+      ProducerRecord<String, byte[]> keyed = codec.toRecord(topics.builds(), s.buildId(), s);
+      return new ProducerRecord<>(
+          keyed.topic(), partitionOf(s), keyed.key(), keyed.value(), keyed.headers());
     }
     if (action instanceof Action.PublishTask publish) {
       BuildTask task = publish.task();

@@ -10,6 +10,7 @@ import dev.kiln.events.BuildSnapshot;
 import dev.kiln.events.BuildState;
 import dev.kiln.events.ImageReady;
 import dev.kiln.events.PushEvent;
+import dev.kiln.events.Topics;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,7 +46,10 @@ class SupersededPushesKafkaTest {
     for (int i = 1; i <= 5; i++) {
       PushEvent push = Fixtures.push("acme", "web", String.valueOf(i).repeat(40));
       pushes.add(push);
-      Awaits.await(farm.publisher.publish(farm.topics.push(), push.buildId(), push));
+      // Keyed as POST /v1/pushes keys them: one app's pushes stay in order on one partition.
+      Awaits.await(
+          farm.publisher.publish(
+              farm.topics.push(), Topics.appKey(push.tenant(), push.app()), push));
     }
     String newest = pushes.get(4).buildId();
     // The fifth waits for a slot (acme may run 4): every older build is marked superseded by it.

@@ -35,7 +35,28 @@ public final class Topics {
     return prefix;
   }
 
-  /** Push events from webhooks and {@code kiln push}; keyed by build id. */
+  /**
+   * The key of an app's records on {@code kiln.push} and {@code kiln.results}: all of one app's
+   * pushes, results and snapshots share a partition number, so one coordinator owns every build of
+   * the app (which push supersedes which, the sticky Python version).
+   */
+  public static String appKey(String tenant, String app) {
+    return tenant + "/" + app;
+  }
+
+  /**
+   * The partition of an app's records among {@code partitions}: the one Kafka's default partitioner
+   * picks for {@link #appKey}, and the one the coordinator writes the app's snapshots to on {@code
+   * kiln.builds} (whose key is the build id, for compaction).
+   */
+  public static int appPartition(String tenant, String app, int partitions) {
+    byte[] key = appKey(tenant, app).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return org.apache.kafka.common.utils.Utils.toPositive(
+            org.apache.kafka.common.utils.Utils.murmur2(key))
+        % partitions;
+  }
+
+  /** Push events from webhooks and {@code kiln push}; keyed by {@link #appKey tenant/app}. */
   public String push() {
     return prefix + "kiln.push";
   }
@@ -45,7 +66,7 @@ public final class Topics {
     return prefix + "kiln.tasks";
   }
 
-  /** Task results from workers; keyed by build id. */
+  /** Task results and lease heartbeats from workers; keyed by {@link #appKey tenant/app}. */
   public String results() {
     return prefix + "kiln.results";
   }

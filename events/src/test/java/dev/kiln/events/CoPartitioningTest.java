@@ -9,9 +9,11 @@ import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
 import org.junit.jupiter.api.Test;
 
 /**
- * One build's records share a partition number in kiln.push, kiln.results and kiln.builds: the
- * three are keyed by build id and have the same partition count, so the owner of partition p of the
- * inputs owns exactly the snapshots in partition p of kiln.builds.
+ * One app's records share a partition number in kiln.push, kiln.results and kiln.builds: pushes and
+ * results are keyed {@code tenant/app}, snapshots (keyed by build id, for compaction) are written
+ * to {@link Topics#appPartition}, and the three have the same partition count, so the owner of
+ * partition p of the inputs owns exactly the snapshots in partition p of kiln.builds: every build
+ * of the apps that hash to p.
  */
 class CoPartitioningTest {
   private static final Topics TOPICS = Topics.withPrefix("x.");
@@ -26,17 +28,16 @@ class CoPartitioningTest {
   }
 
   @Test
-  void aBuildIdLandsOnTheSamePartitionOfEachOfTheThreeTopics() {
+  void anAppsKeyLandsOnItsAppPartitionOfEachOfTheThreeTopics() {
     Map<String, Integer> counts =
         TOPICS.all().stream().collect(Collectors.toMap(Topics.Spec::name, Topics.Spec::partitions));
     for (int i = 0; i < 200; i++) {
-      String buildId = BuildIds.of("acme", "app-" + i, String.format("%040x", i));
-      byte[] key = buildId.getBytes(StandardCharsets.UTF_8); // the StringSerializer's bytes
+      String app = "app-" + i;
+      byte[] key = Topics.appKey("acme", app).getBytes(StandardCharsets.UTF_8);
       int push = BuiltInPartitioner.partitionForKey(key, counts.get(TOPICS.push()));
       assertThat(BuiltInPartitioner.partitionForKey(key, counts.get(TOPICS.results())))
           .isEqualTo(push);
-      assertThat(BuiltInPartitioner.partitionForKey(key, counts.get(TOPICS.builds())))
-          .isEqualTo(push);
+      assertThat(Topics.appPartition("acme", app, counts.get(TOPICS.builds()))).isEqualTo(push);
     }
   }
 }

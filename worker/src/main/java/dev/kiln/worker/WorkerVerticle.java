@@ -6,6 +6,7 @@ import dev.kiln.events.CodedMessage;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.TaskHeartbeat;
 import dev.kiln.events.TaskResult;
+import dev.kiln.events.Topics;
 import dev.kiln.messaging.DeadLetterRouter;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.PartitionLanes;
@@ -297,7 +298,10 @@ public final class WorkerVerticle extends VerticleBase {
                 retrying(
                     () ->
                         publisher
-                            .publish(config.topics().results(), task.buildId(), result)
+                            .publish(
+                                config.topics().results(),
+                                Topics.appKey(task.tenant(), task.app()),
+                                result)
                             .mapEmpty(),
                     lane))
         .onSuccess(published -> LOG.info("worker {} reported {}", config.workerId(), task.taskId()))
@@ -323,7 +327,7 @@ public final class WorkerVerticle extends VerticleBase {
             publisher
                 .publish(
                     config.topics().results(),
-                    task.buildId(),
+                    Topics.appKey(task.tenant(), task.app()),
                     TaskHeartbeat.of(task, config.workerId(), java.time.Instant.now()))
                 .onFailure(
                     e ->
