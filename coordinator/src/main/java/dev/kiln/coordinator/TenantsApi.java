@@ -71,6 +71,19 @@ final class TenantsApi {
     this.clock = clock;
   }
 
+  /** The farm's secret box, or null when the coordinator has no secret key. */
+  SecretBox secrets() {
+    return secrets;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  SourcePolicy sources() {
+    return sources;
+  }
+
   void routes(Router router) {
     BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
     router.post("/v1/tenants").handler(body).handler(operatorOnly(this::create));
@@ -82,6 +95,7 @@ final class TenantsApi {
     router.delete("/v1/tenants/:name/tokens/:id").handler(operatorOnly(this::revokeToken));
     router.put("/v1/tenants/:name/indexes/:index").handler(body).handler(this::putIndex);
     router.delete("/v1/tenants/:name/indexes/:index").handler(this::deleteIndex);
+    new AppLinksApi(this, tenants).routes(router, body);
   }
 
   private static io.vertx.core.Handler<RoutingContext> operatorOnly(
@@ -220,7 +234,8 @@ final class TenantsApi {
                   t.indexes(),
                   quotas(body, t.quotas()),
                   t.createdAt(),
-                  clock.instant());
+                  clock.instant(),
+                  t.apps());
             },
             t -> view(t).toBuffer()));
   }
@@ -350,7 +365,7 @@ final class TenantsApi {
    * The tenant named in the path, when the caller may see it: the operator sees every tenant, a
    * tenant only itself (403 otherwise); null once an error is answered.
    */
-  private Tenant ownTenant(RoutingContext ctx) {
+  Tenant ownTenant(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     Caller caller = CoordinatorApi.caller(ctx);
     if (!caller.mayActFor(name)) {
@@ -395,6 +410,7 @@ final class TenantsApi {
                 .put("queuedBuilds", t.quotas().queuedBuilds())
                 .put("storeBytes", t.quotas().storeBytes()))
         .put("indexes", indexList)
+        .put("apps", AppLinksApi.linkList(t))
         .put("tokens", tokenList)
         .put("createdAt", t.createdAt() == null ? null : t.createdAt().toString())
         .put("updatedAt", t.updatedAt() == null ? null : t.updatedAt().toString());
@@ -411,7 +427,8 @@ final class TenantsApi {
     return index;
   }
 
-  private Future<Buffer> modify(
+  /** A change of one existing tenant, run after every change before it. */
+  Future<Buffer> modify(
       String name, Function<Tenant, Tenant> edit, Function<Tenant, Buffer> answer) {
     return change(
         () -> {
@@ -450,7 +467,7 @@ final class TenantsApi {
     return done.future();
   }
 
-  private static void answer(RoutingContext ctx, int status, Future<Buffer> result) {
+  static void answer(RoutingContext ctx, int status, Future<Buffer> result) {
     result
         .onSuccess(body -> json(ctx, status, body))
         .onFailure(
@@ -480,19 +497,33 @@ final class TenantsApi {
 
   private Tenant withTokens(Tenant t, List<Tenant.TokenHash> tokens) {
     return new Tenant(
-        t.name(), tokens, t.sources(), t.indexes(), t.quotas(), t.createdAt(), clock.instant());
+        t.name(),
+        tokens,
+        t.sources(),
+        t.indexes(),
+        t.quotas(),
+        t.createdAt(),
+        clock.instant(),
+        t.apps());
   }
 
   private Tenant withIndexes(Tenant t, List<Tenant.TenantIndex> indexes) {
     return new Tenant(
-        t.name(), t.tokens(), t.sources(), indexes, t.quotas(), t.createdAt(), clock.instant());
+        t.name(),
+        t.tokens(),
+        t.sources(),
+        indexes,
+        t.quotas(),
+        t.createdAt(),
+        clock.instant(),
+        t.apps());
   }
 
   private static String tokenId() {
     return "tok-" + Tokens.randomHex(4);
   }
 
-  private static JsonObject jsonBody(RoutingContext ctx) {
+  static JsonObject jsonBody(RoutingContext ctx) {
     Buffer raw = ctx.body().buffer();
     if (raw == null || raw.length() == 0) {
       error(ctx, 400, "the request needs a JSON object body", "body");
@@ -523,7 +554,7 @@ final class TenantsApi {
     return Optional.of(values);
   }
 
-  private static String text(JsonObject body, String field, boolean required) {
+  static String text(JsonObject body, String field, boolean required) {
     Object value = body.getValue(field);
     if (value == null) {
       if (required) {
