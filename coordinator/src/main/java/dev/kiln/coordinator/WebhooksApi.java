@@ -57,11 +57,10 @@ final class WebhooksApi {
   }
 
   void routes(Router router, Handler<RoutingContext> requireRestored) {
-    router
-        .post(PATH_PREFIX + ":forge/:tenant/:app")
-        .handler(requireRestored)
-        .handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES))
-        .handler(this::receive);
+    String path = PATH_PREFIX + ":forge/:tenant/:app";
+    // Vert.x wants the body handler on a route of its own, ahead of the others.
+    router.post(path).handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
+    router.post(path).handler(requireRestored).handler(this::receive);
   }
 
   /** The URL path a forge posts an app's webhooks to. */
