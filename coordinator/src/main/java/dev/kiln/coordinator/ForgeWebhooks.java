@@ -249,9 +249,16 @@ final class ForgeWebhooks {
     return event == null ? null : event.strip();
   }
 
-  /** The forge's id of this delivery, which it sends again on a redelivery. */
+  /**
+   * The forge's id of this delivery, which it sends again on a redelivery. GitLab 17.4+ sends
+   * {@code Idempotency-Key}, the same on every retry of one event; older GitLabs only {@code
+   * X-Gitlab-Event-UUID}.
+   */
   static String deliveryId(Forge forge, Function<String, String> header) {
-    String id = header.apply(deliveryHeader(forge));
+    String id =
+        forge == Forge.GITLAB && header.apply("Idempotency-Key") != null
+            ? header.apply("Idempotency-Key")
+            : header.apply(deliveryHeader(forge));
     if (id == null && forge == Forge.GITEA) {
       id = header.apply("X-Forgejo-Delivery");
     }

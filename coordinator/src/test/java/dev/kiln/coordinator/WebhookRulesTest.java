@@ -268,6 +268,18 @@ class WebhookRulesTest {
   }
 
   @Test
+  void gitlabsIdempotencyKeyIsTheDeliveryIdWhenItIsSent() {
+    byte[] body = fixture("gitlab-push.json");
+    Map<String, String> headers = pushHeaders(Forge.GITLAB, body, SECRET, "event-uuid");
+    AppLink link = link(Forge.GITLAB, GITLAB_REPO, "master");
+    assertThat(((ForgeWebhooks.Push) judge(Forge.GITLAB, headers, body, link)).deliveryId())
+        .isEqualTo("event-uuid");
+    headers.put("Idempotency-Key", "retry-stable");
+    assertThat(((ForgeWebhooks.Push) judge(Forge.GITLAB, headers, body, link)).deliveryId())
+        .isEqualTo("retry-stable");
+  }
+
+  @Test
   void githubSignaturesAreCaseInsensitiveHex() {
     byte[] body = fixture("github-push.json");
     Map<String, String> headers = pushHeaders(Forge.GITHUB, body, SECRET, "d");
