@@ -40,6 +40,7 @@ class WebhookKafkaTest {
 
   private Harness farm;
   private CoordinatorVerticle coordinator;
+  private String deployment;
   private HttpJson operator;
   private HttpJson acme;
   private HttpJson globex;
@@ -78,7 +79,11 @@ class WebhookKafkaTest {
     farm = new Harness(List.of(acmeTenant, globexTenant));
     farm.workers(ScriptedWorkers::succeedEverything);
     coordinator = new CoordinatorVerticle(farm.config());
-    farm.deploy(coordinator);
+    deployment = farm.deploy(coordinator);
+    connect();
+  }
+
+  private void connect() {
     operator = new HttpJson(coordinator.actualHttpPort());
     acme = operator.as(TestSecurity.ACME_TOKEN);
     globex = operator.as(TestSecurity.GLOBEX_TOKEN);
@@ -182,6 +187,36 @@ class WebhookKafkaTest {
                 assertThat(detectTasksOf(buildId)).isEqualTo(1);
                 assertThat(imagesOf(buildId)).isEqualTo(1);
               }
+            });
+  }
+
+  @Test
+  void aRedeliveryToANewCoordinatorAfterARestartBuildsNothingAndTheLinkSurvives() throws Exception {
+    start();
+    String secret = link(acme, "acme", "hello", Forge.GITHUB, GITHUB_REPO, "master");
+    byte[] body = fixture("github-push.json");
+    Map<String, String> headers = pushHeaders(Forge.GITHUB, body, secret, "before-restart");
+    HttpJson.Response first = deliver(Forge.GITHUB, "acme", "hello", body, headers);
+    assertThat(first.status()).isEqualTo(202);
+    String buildId = first.json().get("buildId").asText();
+    await().atMost(BUILD_TIMEOUT).untilAsserted(() -> assertThat(imagesOf(buildId)).isEqualTo(1));
+
+    // The forge's delivery memory is gone with the old coordinator; the link and the build are not.
+    farm.undeploy(deployment);
+    coordinator = new CoordinatorVerticle(farm.config().withInstanceId("coordinator-b"));
+    deployment = farm.deploy(coordinator);
+    connect();
+    HttpJson.Response redelivered = deliver(Forge.GITHUB, "acme", "hello", body, headers);
+    assertThat(redelivered.status()).as(redelivered.json().toString()).isEqualTo(200);
+    assertThat(redelivered.json().get("status").asText()).isEqualTo("duplicate");
+    assertThat(redelivered.json().get("buildId").asText()).isEqualTo(buildId);
+    await()
+        .during(QUIET)
+        .atMost(QUIET.plusSeconds(5))
+        .untilAsserted(
+            () -> {
+              assertThat(farm.pushes.records()).hasSize(1);
+              assertThat(imagesOf(buildId)).isEqualTo(1);
             });
   }
 
