@@ -103,7 +103,11 @@ final class ForgeWebhooks {
     try {
       payload = EventCodec.mapper().readTree(body);
     } catch (java.io.IOException | RuntimeException e) {
-      return new Refused(400, MALFORMED, "the body is not JSON", "body");
+      return new Refused(
+          400,
+          MALFORMED,
+          "the body is not JSON; set the webhook's content type to application/json",
+          "body");
     }
     if (payload == null || !payload.isObject()) {
       return new Refused(400, MALFORMED, "the body is not a JSON object", "body");

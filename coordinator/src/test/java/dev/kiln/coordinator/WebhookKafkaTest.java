@@ -488,10 +488,9 @@ class WebhookKafkaTest {
   }
 
   @Test
-  void aDeliveryIdReusedForAnotherCommitIsStillADuplicateButTheCommitIsNotLost() throws Exception {
-    // Documents the fast path's key: forge, tenant, app and delivery id. A forge never reuses an
-    // id for another push; a replayer with a captured body cannot change the body without the
-    // secret, so the id alone decides nothing about what is built.
+  void aReplayedDeliveryIsADuplicateAndPushesNothingNew() throws Exception {
+    // A replayer with a captured delivery cannot change the body without the secret, so a replay
+    // is at most the same commit again: the same delivery id is answered from memory.
     start();
     String secret = link(acme, "acme", "hello", Forge.GITHUB, GITHUB_REPO, "master");
     byte[] body = fixture("github-push.json");
