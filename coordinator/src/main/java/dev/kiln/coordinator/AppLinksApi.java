@@ -119,7 +119,8 @@ final class AppLinksApi {
               }
               var refusal = tenantsApi.sources().refusal(t, repoUrl);
               if (refusal.isPresent()) {
-                throw new TenantsApi.Refused(403, refusal.get().message(), "repoUrl");
+                throw new TenantsApi.Refused(
+                    403, refusal.get().message(), "repoUrl", refusal.get().code());
               }
               if (body.containsKey("rotateSecret")
                   && !(body.getValue("rotateSecret") instanceof Boolean)) {

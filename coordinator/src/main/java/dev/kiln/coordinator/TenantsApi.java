@@ -43,11 +43,20 @@ final class TenantsApi {
   static final class Refused extends RuntimeException {
     final int status;
     final String field;
+    final String code;
 
     Refused(int status, String message, String field) {
+      this(status, message, field, null);
+    }
+
+    /**
+     * @param code the failure code the answer carries, e.g. {@code source::not-allowed}; or null
+     */
+    Refused(int status, String message, String field, String code) {
       super(message, null, false, false);
       this.status = status;
       this.field = field;
+      this.code = code;
     }
   }
 
@@ -473,7 +482,7 @@ final class TenantsApi {
         .onFailure(
             e -> {
               if (e instanceof Refused r) {
-                error(ctx, r.status, r.getMessage(), r.field);
+                error(ctx, r.status, r.getMessage(), r.field, r.code);
               } else {
                 LOG.warn("tenant change failed: {}", e.toString());
                 error(

@@ -409,6 +409,7 @@ class WebhookKafkaTest {
                 + "\"branch\":\"main\"}");
     assertThat(foreign.status()).isEqualTo(403);
     assertThat(foreign.json().get("error").asText()).contains("is not allowed");
+    assertThat(foreign.json().get("code").asText()).isEqualTo("source::not-allowed");
     HttpJson.Response sneaky =
         acme.put(
             path,
