@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       DemoCommand.class,
       StatusCommand.class,
       TenantsCommand.class,
+      AppsCommand.class,
       ImageCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -70,8 +70,14 @@ public final class TenantsCommand implements Runnable {
 
     CoordinatorClient client() {
       Path abs = home.toAbsolutePath().normalize();
-      String url = coordinator != null ? coordinator : FarmEndpoints.read(abs).coordinatorUrl();
-      return new CoordinatorClient(url, FarmSecrets.clientToken(token, abs));
+      return new CoordinatorClient(coordinatorUrl(), FarmSecrets.clientToken(token, abs));
+    }
+
+    /** The coordinator's base URL, as given or as the running farm recorded it. */
+    String coordinatorUrl() {
+      return coordinator != null
+          ? coordinator
+          : FarmEndpoints.read(home.toAbsolutePath().normalize()).coordinatorUrl();
     }
   }
 
@@ -98,6 +104,14 @@ public final class TenantsCommand implements Runnable {
           i.path("url").asText(),
           i.hasNonNull("username") ? " user " + i.path("username").asText() : "",
           i.hasNonNull("password") ? " password " + i.path("password").asText() : "");
+    }
+    for (JsonNode a : t.path("apps")) {
+      out.printf(
+          "  App:      %s linked to %s %s branch %s%n",
+          a.path("app").asText(),
+          a.path("forge").asText(),
+          a.path("repoUrl").asText(),
+          a.path("branch").asText());
     }
     for (JsonNode tok : t.path("tokens")) {
       out.printf(

@@ -194,4 +194,69 @@ class TenantsCommandTest {
     assertThat(unknown.status()).isEqualTo(2);
     assertThat(unknown.err()).contains("nobody").contains("does not exist");
   }
+
+  @Test
+  void anAppLinkedWithTheCliPrintsItsWebhookUrlAndItsSecretOnlyOnce() {
+    assertThat(
+            kiln("tenants", "create", "umbrella", "--source", "https://github.com/umbrella/")
+                .status())
+        .isZero();
+    Run linked =
+        kiln(
+            "apps",
+            "link",
+            "umbrella",
+            "web",
+            "--forge",
+            "github",
+            "--repo",
+            "https://github.com/umbrella/web.git",
+            "--branch",
+            "main",
+            "--public-url",
+            "https://kiln.example.com/");
+    assertThat(linked.status()).as(linked.err()).isZero();
+    assertThat(linked.out())
+        .contains(
+            "Webhook URL:  https://kiln.example.com/v1/webhooks/github/umbrella/web",
+            "Branch:       main",
+            "shown only now");
+    String secret =
+        linked.out().lines().filter(l -> l.startsWith("kiln_wh_")).findFirst().orElseThrow();
+
+    Run shown = kiln("apps", "show", "umbrella", "web");
+    assertThat(shown.status()).as(shown.err()).isZero();
+    assertThat(shown.out())
+        .contains(coordinatorUrl + "/v1/webhooks/github/umbrella/web", "Secret:       ****")
+        .doesNotContain(secret);
+    assertThat(kiln("tenants", "show", "umbrella").out())
+        .contains("App:      web linked to github https://github.com/umbrella/web.git branch main");
+
+    Run moved = kiln("apps", "link", "umbrella", "web", "--branch", "release");
+    assertThat(moved.out())
+        .contains("Branch:       release", "unchanged")
+        .doesNotContain("kiln_wh_");
+    Run rotated = kiln("apps", "link", "umbrella", "web", "--rotate-secret");
+    assertThat(rotated.out()).contains("kiln_wh_").doesNotContain(secret);
+
+    Run foreign =
+        kiln(
+            "apps",
+            "link",
+            "umbrella",
+            "api",
+            "--forge",
+            "gitlab",
+            "--repo",
+            "https://gitlab.com/other/api.git",
+            "--branch",
+            "main");
+    assertThat(foreign.status()).isEqualTo(2);
+    assertThat(foreign.err()).contains("403", "is not allowed");
+
+    assertThat(kiln("apps", "unlink", "umbrella", "web").status()).isZero();
+    Run gone = kiln("apps", "show", "umbrella", "web");
+    assertThat(gone.status()).isEqualTo(2);
+    assertThat(gone.err()).contains("404", "not linked");
+  }
 }

@@ -97,6 +97,9 @@ final class CoordinatorApi {
   Router router() {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
+    // Before the bearer-token check: a forge authenticates with the link's secret instead.
+    new WebhooksApi(this, security.tenants(), security.tenantsApi())
+        .routes(router, this::requireRestored);
     // Restored first: tenant tokens can only be checked once kiln.tenants has been read.
     router.route("/v1/*").handler(this::requireRestored).handler(this::authenticate);
     router.post("/v1/pushes").handler(BodyHandler.create(false).setBodyLimit(MAX_PUSH_BYTES));
@@ -116,7 +119,7 @@ final class CoordinatorApi {
                     + " "
                     + Quote.safe(ctx.request().path(), 200)
                     + "; the API has POST /v1/pushes, GET /v1/builds/{id}, GET /v1/builds?tenant=…,"
-                    + " /v1/tenants… and GET /health",
+                    + " /v1/tenants…, POST /v1/webhooks/{forge}/{tenant}/{app} and GET /health",
                 null));
     router.errorHandler(
         405,
@@ -130,15 +133,20 @@ final class CoordinatorApi {
                 null));
     router.errorHandler(
         413,
-        ctx ->
-            error(
-                ctx,
-                413,
-                "the request body is larger than "
-                    + MAX_PUSH_BYTES
-                    + " bytes; a push event is a small JSON"
-                    + " object",
-                "body"));
+        ctx -> {
+          if (ctx.request().path().startsWith(WebhooksApi.PATH_PREFIX)) {
+            WebhooksApi.tooLarge(ctx);
+            return;
+          }
+          error(
+              ctx,
+              413,
+              "the request body is larger than "
+                  + MAX_PUSH_BYTES
+                  + " bytes; a push event is a small JSON"
+                  + " object",
+              "body");
+        });
     router.errorHandler(
         500,
         ctx -> {
@@ -274,57 +282,86 @@ final class CoordinatorApi {
     admit(ctx, push, tenant.get());
   }
 
-  /** The checks a push of a known tenant must pass, then Kafka. */
-  private void admit(RoutingContext ctx, PushEvent push, Tenant tenant) {
+  /**
+   * What {@link #admitPush} answers: a status, a JSON body and headers ({@code Location}, {@code
+   * Retry-After}).
+   */
+  record PushAnswer(int status, JsonObject body, Map<String, String> headers) {
+    static PushAnswer error(int status, String message, String field, String code) {
+      JsonObject body = new JsonObject().put("error", message);
+      if (field != null) {
+        body.put("field", field);
+      }
+      if (code != null) {
+        body.put("code", code);
+      }
+      return new PushAnswer(status, body, Map.of());
+    }
+
+    boolean accepted() {
+      return status / 100 == 2;
+    }
+
+    void send(RoutingContext ctx) {
+      headers.forEach((name, value) -> ctx.response().putHeader(name, value));
+      json(ctx, status, body.toBuffer());
+    }
+  }
+
+  /**
+   * The checks a push of a known tenant must pass, then Kafka: the one way into {@code kiln.push}
+   * for {@code POST /v1/pushes} and forge webhooks alike, so sources and quotas hold for both.
+   */
+  Future<PushAnswer> admitPush(PushEvent push, Tenant tenant) {
     var refusal = security.sources().refusal(tenant, push.repoUrl());
     if (refusal.isPresent()) {
-      error(ctx, 403, refusal.get().message(), "repoUrl", refusal.get().code());
-      return;
+      return Future.succeededFuture(
+          PushAnswer.error(403, refusal.get().message(), "repoUrl", refusal.get().code()));
     }
     String buildId = push.buildId();
     Optional<BuildSnapshot> known = builds.get(buildId);
-    if (known.isEmpty()
-        && Admission.admit(
-                tenant.quotas(), builds.running(tenant.name()), builds.queued(tenant.name()).size())
-            == Admission.Verdict.REFUSE) {
-      var full = Admission.queueFull(tenant.name(), tenant.quotas());
-      ctx.response().putHeader("Retry-After", "30");
-      error(ctx, 429, full.message(), null, full.code());
-      return;
-    }
     if (known.isPresent()) {
-      json(
-          ctx,
-          200,
-          new JsonObject()
-              .put("buildId", buildId)
-              .put("status", "duplicate")
-              .put("state", known.get().state().name())
-              .toBuffer());
-      return;
+      return Future.succeededFuture(
+          new PushAnswer(
+              200,
+              new JsonObject()
+                  .put("buildId", buildId)
+                  .put("status", "duplicate")
+                  .put("state", known.get().state().name()),
+              Map.of()));
     }
-    pushes
+    if (Admission.admit(
+            tenant.quotas(), builds.running(tenant.name()), builds.queued(tenant.name()).size())
+        == Admission.Verdict.REFUSE) {
+      var full = Admission.queueFull(tenant.name(), tenant.quotas());
+      PushAnswer answer = PushAnswer.error(429, full.message(), null, full.code());
+      return Future.succeededFuture(
+          new PushAnswer(answer.status(), answer.body(), Map.of("Retry-After", "30")));
+    }
+    return pushes
         .submit(push)
-        .onSuccess(
-            ignored -> {
-              ctx.response().putHeader("Location", "/v1/builds/" + buildId);
-              json(
-                  ctx,
-                  202,
-                  new JsonObject().put("buildId", buildId).put("status", "accepted").toBuffer());
-            })
-        .onFailure(
+        .map(
+            ignored ->
+                new PushAnswer(
+                    202,
+                    new JsonObject().put("buildId", buildId).put("status", "accepted"),
+                    Map.of("Location", "/v1/builds/" + buildId)))
+        .recover(
             e -> {
               LOG.warn("could not publish push for {}: {}", buildId, e.toString());
-              error(
-                  ctx,
-                  503,
-                  "the push could not be written to Kafka ("
-                      + e.getMessage()
-                      + "); nothing was"
-                      + " accepted, send it again",
-                  null);
+              return Future.succeededFuture(
+                  PushAnswer.error(
+                      503,
+                      "the push could not be written to Kafka ("
+                          + e.getMessage()
+                          + "); nothing was accepted, send it again",
+                      null,
+                      null));
             });
+  }
+
+  private void admit(RoutingContext ctx, PushEvent push, Tenant tenant) {
+    admitPush(push, tenant).onSuccess(answer -> answer.send(ctx));
   }
 
   private void getBuild(RoutingContext ctx) {

@@ -43,11 +43,20 @@ final class TenantsApi {
   static final class Refused extends RuntimeException {
     final int status;
     final String field;
+    final String code;
 
     Refused(int status, String message, String field) {
+      this(status, message, field, null);
+    }
+
+    /**
+     * @param code the failure code the answer carries, e.g. {@code source::not-allowed}; or null
+     */
+    Refused(int status, String message, String field, String code) {
       super(message, null, false, false);
       this.status = status;
       this.field = field;
+      this.code = code;
     }
   }
 
@@ -71,6 +80,19 @@ final class TenantsApi {
     this.clock = clock;
   }
 
+  /** The farm's secret box, or null when the coordinator has no secret key. */
+  SecretBox secrets() {
+    return secrets;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  SourcePolicy sources() {
+    return sources;
+  }
+
   void routes(Router router) {
     BodyHandler body = BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES);
     router.post("/v1/tenants").handler(body).handler(operatorOnly(this::create));
@@ -82,6 +104,7 @@ final class TenantsApi {
     router.delete("/v1/tenants/:name/tokens/:id").handler(operatorOnly(this::revokeToken));
     router.put("/v1/tenants/:name/indexes/:index").handler(body).handler(this::putIndex);
     router.delete("/v1/tenants/:name/indexes/:index").handler(this::deleteIndex);
+    new AppLinksApi(this, tenants).routes(router, body);
   }
 
   private static io.vertx.core.Handler<RoutingContext> operatorOnly(
@@ -220,7 +243,8 @@ final class TenantsApi {
                   t.indexes(),
                   quotas(body, t.quotas()),
                   t.createdAt(),
-                  clock.instant());
+                  clock.instant(),
+                  t.apps());
             },
             t -> view(t).toBuffer()));
   }
@@ -350,7 +374,7 @@ final class TenantsApi {
    * The tenant named in the path, when the caller may see it: the operator sees every tenant, a
    * tenant only itself (403 otherwise); null once an error is answered.
    */
-  private Tenant ownTenant(RoutingContext ctx) {
+  Tenant ownTenant(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     Caller caller = CoordinatorApi.caller(ctx);
     if (!caller.mayActFor(name)) {
@@ -395,6 +419,7 @@ final class TenantsApi {
                 .put("queuedBuilds", t.quotas().queuedBuilds())
                 .put("storeBytes", t.quotas().storeBytes()))
         .put("indexes", indexList)
+        .put("apps", AppLinksApi.linkList(t))
         .put("tokens", tokenList)
         .put("createdAt", t.createdAt() == null ? null : t.createdAt().toString())
         .put("updatedAt", t.updatedAt() == null ? null : t.updatedAt().toString());
@@ -411,7 +436,8 @@ final class TenantsApi {
     return index;
   }
 
-  private Future<Buffer> modify(
+  /** A change of one existing tenant, run after every change before it. */
+  Future<Buffer> modify(
       String name, Function<Tenant, Tenant> edit, Function<Tenant, Buffer> answer) {
     return change(
         () -> {
@@ -450,13 +476,13 @@ final class TenantsApi {
     return done.future();
   }
 
-  private static void answer(RoutingContext ctx, int status, Future<Buffer> result) {
+  static void answer(RoutingContext ctx, int status, Future<Buffer> result) {
     result
         .onSuccess(body -> json(ctx, status, body))
         .onFailure(
             e -> {
               if (e instanceof Refused r) {
-                error(ctx, r.status, r.getMessage(), r.field);
+                error(ctx, r.status, r.getMessage(), r.field, r.code);
               } else {
                 LOG.warn("tenant change failed: {}", e.toString());
                 error(
@@ -480,19 +506,33 @@ final class TenantsApi {
 
   private Tenant withTokens(Tenant t, List<Tenant.TokenHash> tokens) {
     return new Tenant(
-        t.name(), tokens, t.sources(), t.indexes(), t.quotas(), t.createdAt(), clock.instant());
+        t.name(),
+        tokens,
+        t.sources(),
+        t.indexes(),
+        t.quotas(),
+        t.createdAt(),
+        clock.instant(),
+        t.apps());
   }
 
   private Tenant withIndexes(Tenant t, List<Tenant.TenantIndex> indexes) {
     return new Tenant(
-        t.name(), t.tokens(), t.sources(), indexes, t.quotas(), t.createdAt(), clock.instant());
+        t.name(),
+        t.tokens(),
+        t.sources(),
+        indexes,
+        t.quotas(),
+        t.createdAt(),
+        clock.instant(),
+        t.apps());
   }
 
   private static String tokenId() {
     return "tok-" + Tokens.randomHex(4);
   }
 
-  private static JsonObject jsonBody(RoutingContext ctx) {
+  static JsonObject jsonBody(RoutingContext ctx) {
     Buffer raw = ctx.body().buffer();
     if (raw == null || raw.length() == 0) {
       error(ctx, 400, "the request needs a JSON object body", "body");
@@ -523,7 +563,7 @@ final class TenantsApi {
     return Optional.of(values);
   }
 
-  private static String text(JsonObject body, String field, boolean required) {
+  static String text(JsonObject body, String field, boolean required) {
     Object value = body.getValue(field);
     if (value == null) {
       if (required) {

@@ -64,6 +64,16 @@ final class HttpJson {
     return send(request);
   }
 
+  /** A POST with these headers as well (a forge's webhook delivery). */
+  Response post(String path, java.util.Map<String, String> headers, byte[] body) {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(base + path))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    headers.forEach(request::header);
+    return send(request);
+  }
+
   Response postJson(String path, String json) {
     return post(path, "application/json", json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }

@@ -23,18 +23,43 @@ public record Tenant(
     List<TenantIndex> indexes,
     Quotas quotas,
     Instant createdAt,
-    Instant updatedAt)
+    Instant updatedAt,
+    List<AppLink> apps)
     implements EventBody {
 
   public static final int MAX_TOKENS = 10;
   public static final int MAX_SOURCES = 100;
   public static final int MAX_INDEXES = 20;
 
+  /**
+   * Links live in the tenant's record, so the whole record must stay far below Kafka's 1 MB: a link
+   * is about 300 bytes.
+   */
+  public static final int MAX_APP_LINKS = 500;
+
   public Tenant {
     tokens = tokens == null ? List.of() : List.copyOf(tokens);
     sources = sources == null ? List.of() : List.copyOf(sources);
     indexes = indexes == null ? List.of() : List.copyOf(indexes);
     quotas = quotas == null ? Quotas.DEFAULTS : quotas;
+    apps = apps == null ? List.of() : List.copyOf(apps);
+  }
+
+  /** A tenant without app links (records written before links existed read back like this). */
+  public Tenant(
+      String name,
+      List<TokenHash> tokens,
+      List<String> sources,
+      List<TenantIndex> indexes,
+      Quotas quotas,
+      Instant createdAt,
+      Instant updatedAt) {
+    this(name, tokens, sources, indexes, quotas, createdAt, updatedAt, List.of());
+  }
+
+  /** The app's link to a forge repository and branch, if it has one. */
+  public java.util.Optional<AppLink> appLink(String app) {
+    return apps.stream().filter(a -> a.app().equals(app)).findFirst();
   }
 
   /** A token's hash, with an id to name it when it is revoked. */
@@ -149,6 +174,20 @@ public record Tenant(
       }
     }
     quotas.validate();
+    if (apps.size() > MAX_APP_LINKS) {
+      throw new InvalidEventException(
+          "apps", "has " + apps.size() + " linked apps; at most " + MAX_APP_LINKS);
+    }
+    Set<String> appNames = new HashSet<>();
+    for (int i = 0; i < apps.size(); i++) {
+      String field = "apps[" + i + "]";
+      AppLink link = apps.get(i);
+      Check.present(field, link);
+      link.validate(field);
+      if (!appNames.add(link.app())) {
+        throw new InvalidEventException(field + ".app", "'" + link.app() + "' is linked twice");
+      }
+    }
   }
 
   /**

@@ -116,4 +116,12 @@ public final class SecretBox {
   public static String tenantSecretAad(String tenant, String indexName) {
     return "kiln-tenant-secret/" + tenant + "/" + indexName;
   }
+
+  /**
+   * The additional data an app's webhook secret is sealed with: another app's (or tenant's) sealed
+   * secret does not open here.
+   */
+  public static String webhookSecretAad(String tenant, String app) {
+    return "kiln-webhook-secret/" + tenant + "/" + app;
+  }
 }

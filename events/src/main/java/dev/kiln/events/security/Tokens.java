@@ -20,7 +20,9 @@ public final class Tokens {
   public enum Kind {
     OPERATOR("op"),
     TENANT("t"),
-    FARM("farm");
+    FARM("farm"),
+    /** A webhook secret Kiln generates for one app link, shared with the forge. */
+    WEBHOOK("wh");
 
     private final String tag;
 
