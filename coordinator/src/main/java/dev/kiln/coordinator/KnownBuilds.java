@@ -177,9 +177,20 @@ final class KnownBuilds {
    */
   List<BuildSnapshot> unfinished(String tenant, String app, String ref) {
     return unfinishedByTenant.getOrDefault(tenant, Map.of()).values().stream()
-        .filter(s -> s.push().app().equals(app) && java.util.Objects.equals(s.push().ref(), ref))
+        .filter(s -> s.push().app().equals(app) && sameBranch(s.push().ref(), ref))
         .sorted(OLDEST_FIRST)
         .toList();
+  }
+
+  /** {@code main} and {@code refs/heads/main} name one branch (the API takes either). */
+  static boolean sameBranch(String a, String b) {
+    return java.util.Objects.equals(branchName(a), branchName(b));
+  }
+
+  private static String branchName(String ref) {
+    return ref != null && ref.startsWith("refs/heads/")
+        ? ref.substring("refs/heads/".length())
+        : ref;
   }
 
   /** The tenant's waiting builds, oldest first. */

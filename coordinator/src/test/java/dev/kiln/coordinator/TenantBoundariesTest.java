@@ -423,7 +423,8 @@ class TenantBoundariesTest {
     HttpJson burst = operator.as(burstToken);
     List<PushEvent> burstPushes = new ArrayList<>();
     for (int i = 1; i <= 6; i++) {
-      PushEvent p = Fixtures.push("burst", "web", commit(i));
+      // Six apps: pushes to one app's branch would supersede each other (a test of its own).
+      PushEvent p = Fixtures.push("burst", "web-" + i, commit(i));
       burstPushes.add(p);
       assertThat(burst.postJson("/v1/pushes", json(p)).status()).isEqualTo(202);
       // One after another, so "oldest first" has a defined meaning.
