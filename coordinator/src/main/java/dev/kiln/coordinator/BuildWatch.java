@@ -97,18 +97,21 @@ final class BuildWatch implements AutoCloseable {
     Instant deadline = start.plus(timeout);
     Instant lastSign = start;
     while (Instant.now().isBefore(deadline)) {
+      Optional<Outcome> outcome = Optional.empty();
+      // The whole batch: the outcome's own log lines may come after it in the same poll.
       for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(250))) {
         lastSign = Instant.now();
-        Optional<Outcome> outcome = handle(record, onLog);
-        if (outcome.isPresent()) {
-          // The outcome's log lines were committed with it; take those still unread.
-          for (ConsumerRecord<String, byte[]> late : consumer.poll(Duration.ofMillis(300))) {
-            if (late.topic().equals(topics.logs())) {
-              handle(late, onLog);
-            }
+        Optional<Outcome> found = handle(record, onLog);
+        outcome = found.isPresent() ? found : outcome;
+      }
+      if (outcome.isPresent()) {
+        // The outcome's log lines were committed with it; take those still unread.
+        for (ConsumerRecord<String, byte[]> late : consumer.poll(Duration.ofMillis(300))) {
+          if (late.topic().equals(topics.logs())) {
+            handle(late, onLog);
           }
-          return outcome;
         }
+        return outcome;
       }
       if (Duration.between(lastSign, Instant.now()).compareTo(quietEvery) >= 0) {
         lastSign = Instant.now();

@@ -432,11 +432,13 @@ final class GitRemote {
       return Optional.empty();
     }
     if (outcome.buildFailed() != null) {
+      // The build's own log already said why, in full; this line says what it means for the push.
       say.line(
-          " !     Build failed ("
+          " !     Push rejected: build "
+              + outcome.buildFailed().buildId()
+              + " failed ("
               + outcome.buildFailed().code()
-              + "): "
-              + outcome.buildFailed().message());
+              + "); fix the app and push a new commit");
       return Optional.of("build failed");
     }
     say.line(

@@ -1,7 +1,9 @@
 package dev.kiln.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import dev.kiln.events.BuildIds;
 import dev.kiln.events.BuildTask;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
@@ -20,8 +22,10 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,12 +46,14 @@ class GitRemoteKafkaTest {
   private static int port;
   private static final List<String> fetched = new CopyOnWriteArrayList<>();
   private static final long MAX_PUSH_BYTES = 1024 * 1024;
+  private static final AtomicReference<BuildTask> heldDetect = new AtomicReference<>();
+  private static ScriptedWorkers workers;
 
   @BeforeAll
   static void startFarm() throws Exception {
     harness = new Harness();
     sourceRoot = tmp.resolve("repos");
-    harness.workers(GitRemoteKafkaTest::work);
+    workers = harness.workers(GitRemoteKafkaTest::work);
     CoordinatorVerticle coordinator =
         new CoordinatorVerticle(harness.config().withSourceRoot(sourceRoot))
             .withGitRemote(new GitRemoteConfig(MAX_PUSH_BYTES, Duration.ofSeconds(60), 4));
@@ -73,6 +79,12 @@ class GitRemoteKafkaTest {
         fetched.add(task.commit());
       } catch (IOException | InterruptedException e) {
         return Fixtures.failed(task, "fetch::failed", e.getMessage());
+      }
+      if (task.app().equals("slow") && heldDetect.compareAndSet(null, task)) {
+        return null; // the first build of "slow" waits in DETECT until a later push arrives
+      }
+      if (task.app().equals("slow")) {
+        workers.publish(ScriptedWorkers.succeedEverything(heldDetect.get()));
       }
       if (task.app().equals("broken")) {
         return Fixtures.failed(
@@ -128,7 +140,7 @@ class GitRemoteKafkaTest {
     assertThat(push.exit()).as(push.output()).isZero();
     assertThat(push.output())
         .contains("remote: -----> Building acme/web main@" + commit.substring(0, 12))
-        .contains("remote: -----> Build b-")
+        .contains("remote: -----> Build " + BuildIds.of("acme", "web", commit) + " succeeded")
         .contains("remote: -----> Image: registry.test/acme/web:" + commit.substring(0, 12))
         .contains("remote: -----> Digest: sha256:" + "e".repeat(64))
         .contains("* [new branch]      main -> main");
@@ -154,10 +166,44 @@ class GitRemoteKafkaTest {
     assertThat(push.exit()).as(push.output()).isNotZero();
     assertThat(push.output())
         .contains("remote: -----> Building acme/broken main@")
-        .contains("remote:  !     Build failed (requirements::unparsable)")
+        .contains("failed at DETECT [requirements::unparsable]: requirements.txt line 1")
+        .contains("remote:  !     Push rejected: build b-")
         .contains("[remote rejected] main -> main (build failed)");
     Path bare = sourceRoot.resolve("acme").resolve("broken.git");
     assertThat(git(bare, "rev-parse", "--verify", "--quiet", "refs/heads/main").exit()).isNotZero();
+  }
+
+  @Test
+  void aPushSupersededByALaterPushEndsNonZeroNamingTheNewerBuild() throws Exception {
+    GitRepo repo = app("slow");
+    String first = repo.git("rev-parse", "HEAD").strip();
+    Path older = Files.createTempDirectory(tmp, "slow-older-");
+    GitRepo.run(older, "clone", "--quiet", repo.dir().toString(), ".");
+
+    CompletableFuture<GitResult> firstPush =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return git(older, "push", remote(TestSecurity.ACME_TOKEN, "acme", "slow"), "main");
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    await().atMost(Duration.ofSeconds(60)).until(() -> heldDetect.get() != null);
+    String second = repo.commit(Map.of("app.py", "print('newer')\n"), "newer");
+
+    GitResult secondPush =
+        git(repo.dir(), "push", remote(TestSecurity.ACME_TOKEN, "acme", "slow"), "main");
+    GitResult firstResult = firstPush.get(120, TimeUnit.SECONDS);
+
+    assertThat(secondPush.exit()).as(secondPush.output()).isZero();
+    assertThat(firstResult.exit()).as(firstResult.output()).isNotZero();
+    assertThat(firstResult.output())
+        .contains("superseded by build " + BuildIds.of("acme", "slow", second))
+        .contains("(build superseded by a later push)");
+    assertThat(heldDetect.get().commit()).isEqualTo(first);
+    Path bare = sourceRoot.resolve("acme").resolve("slow.git");
+    assertThat(GitRepo.run(bare, "rev-parse", "refs/heads/main").strip()).isEqualTo(second);
   }
 
   @Test
