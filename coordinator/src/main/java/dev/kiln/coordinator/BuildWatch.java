@@ -86,17 +86,19 @@ final class BuildWatch implements AutoCloseable {
   /**
    * Hands every log line of the build to {@code onLog} until its outcome arrives or {@code timeout}
    * passes; after {@code quietEvery} without a line, {@code onQuiet} hears how long the build has
-   * been followed (to keep the pushing terminal informed and its connection busy).
+   * been followed (to keep the pushing terminal informed and its connection busy). Stops early,
+   * empty, once {@code stillWanted} says nobody waits any more (the pushing client went away).
    */
   Optional<Outcome> follow(
       Duration timeout,
       Duration quietEvery,
       Consumer<BuildLogLine> onLog,
-      Consumer<Duration> onQuiet) {
+      Consumer<Duration> onQuiet,
+      java.util.function.BooleanSupplier stillWanted) {
     Instant start = Instant.now();
     Instant deadline = start.plus(timeout);
     Instant lastSign = start;
-    while (Instant.now().isBefore(deadline)) {
+    while (Instant.now().isBefore(deadline) && stillWanted.getAsBoolean()) {
       Optional<Outcome> outcome = Optional.empty();
       // The whole batch: the outcome's own log lines may come after it in the same poll.
       for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(250))) {

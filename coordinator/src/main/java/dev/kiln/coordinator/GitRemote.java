@@ -270,6 +270,10 @@ final class GitRemote {
     response.setStatusCode(200).putHeader("Content-Type", RESULT).setChunked(true);
     Context requestContext = vertx.getOrCreateContext();
     OutputStream out = new ResponseStream(requestContext, response);
+    // A terminal that gives up (Ctrl-C) frees its thread instead of holding it for the build.
+    java.util.concurrent.atomic.AtomicBoolean clientGone =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    response.closeHandler(v -> clientGone.set(true));
     executor
         .executeBlocking(
             () -> {
@@ -277,7 +281,7 @@ final class GitRemote {
                   InputStream raw = new BufferedInputStream(Files.newInputStream(body));
                   InputStream in = gzip ? new GZIPInputStream(raw) : raw) {
                 ReceivePack pack = receivePack(repo);
-                pack.setPreReceiveHook(new BuildOnPush(path));
+                pack.setPreReceiveHook(new BuildOnPush(path, clientGone));
                 pack.receive(in, out, null);
               }
               return null;
@@ -327,9 +331,11 @@ final class GitRemote {
    */
   private final class BuildOnPush implements PreReceiveHook {
     private final GitRemotePath path;
+    private final java.util.concurrent.atomic.AtomicBoolean clientGone;
 
-    BuildOnPush(GitRemotePath path) {
+    BuildOnPush(GitRemotePath path, java.util.concurrent.atomic.AtomicBoolean clientGone) {
       this.path = path;
+      this.clientGone = clientGone;
     }
 
     @Override
@@ -410,7 +416,16 @@ final class GitRemote {
                             + push.buildId()
                             + " ("
                             + waited.toSeconds()
-                            + " s)"));
+                            + " s)"),
+                () -> !clientGone.get());
+        if (outcome.isEmpty() && clientGone.get()) {
+          LOG.info(
+              "git remote {}/{}: the client went away; build {} carries on unwatched",
+              path.tenant(),
+              path.app(),
+              push.buildId());
+          return Optional.of("client went away");
+        }
         if (outcome.isEmpty()) {
           say.line(
               " !     No result after "
@@ -637,14 +652,20 @@ final class GitRemote {
   }
 
   private void tooLarge(RoutingContext ctx) {
-    text(
-        ctx,
-        413,
-        "the push is larger than "
-            + settings.maxPushBytes()
-            + " bytes, this farm's limit; keep large files out of the app's repository");
-    // Whatever else the client sends is not read.
-    ctx.request().connection().close();
+    HttpServerResponse response = ctx.response();
+    if (response.ended()) {
+      return;
+    }
+    // Whatever else the client sends is not read: the connection closes once the answer is out.
+    response
+        .setStatusCode(413)
+        .putHeader("Content-Type", "text/plain; charset=utf-8")
+        .putHeader("Connection", "close")
+        .end(
+            "the push is larger than "
+                + settings.maxPushBytes()
+                + " bytes, this farm's limit; keep large files out of the app's repository\n")
+        .onComplete(sent -> ctx.request().connection().close());
   }
 
   private static long parseLong(String s) {
