@@ -487,11 +487,14 @@ final class GitRemote {
 
   /** A log line as the terminal shows it (after git's "remote: "). */
   static String render(BuildLogLine line) {
-    String text = line.text();
-    if (line.level() == BuildLogLine.Level.ERROR && !text.startsWith(" !")) {
-      return " !     " + text;
+    if (line.level() != BuildLogLine.Level.ERROR) {
+      return line.text();
     }
-    return text;
+    // Every line of an error is marked, as Heroku does, also the lines of a multi-line message.
+    return line.text()
+        .lines()
+        .map(text -> text.startsWith(" !") ? text : " !     " + text)
+        .collect(java.util.stream.Collectors.joining("\n"));
   }
 
   /** What the admission of a push said. */
