@@ -113,6 +113,22 @@ class GitRemoteKafkaTest {
     return new GitResult(process.exitValue(), output);
   }
 
+  private static GitResult gitWithInput(Path dir, String input, String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of("git"));
+    command.addAll(List.of(args));
+    ProcessBuilder builder =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+    builder.environment().put("GIT_TERMINAL_PROMPT", "0");
+    builder.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+    builder.environment().put("GIT_CONFIG_GLOBAL", "/dev/null");
+    Process process = builder.start();
+    process.getOutputStream().write(input.getBytes(StandardCharsets.UTF_8));
+    process.getOutputStream().close();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return new GitResult(process.exitValue(), output);
+  }
+
   private static String remote(String token, String tenant, String app) {
     String credentials = token == null ? "" : "git:" + token + "@";
     return "http://" + credentials + "127.0.0.1:" + port + "/git/" + tenant + "/" + app + ".git";
@@ -153,6 +169,48 @@ class GitRemoteKafkaTest {
         git(repo.dir(), "push", remote(TestSecurity.ACME_TOKEN, "acme", "web"), "main");
     assertThat(again.exit()).isZero();
     assertThat(again.output()).contains("Everything up-to-date");
+  }
+
+  @Test
+  void theTokenCanComeFromGitsCredentialStoreOrAnExtraHeader() throws Exception {
+    GitRepo repo = app("stored");
+    Path home = Files.createTempDirectory(tmp, "home-");
+    String url = "http://127.0.0.1:" + port + "/git/acme/stored.git";
+    // As docs/ingest.md says: a remote without the token, the token in git's credential store.
+    git(repo.dir(), "remote", "add", "kiln", url);
+    git(repo.dir(), "config", "credential.helper", "store --file=" + home.resolve("credentials"));
+    GitResult approve =
+        gitWithInput(
+            repo.dir(),
+            "protocol=http\nhost=127.0.0.1:"
+                + port
+                + "\nusername=kiln\npassword="
+                + TestSecurity.ACME_TOKEN
+                + "\n\n",
+            "credential",
+            "approve");
+    assertThat(approve.exit()).as(approve.output()).isZero();
+
+    GitResult stored = git(repo.dir(), "push", "kiln", "main");
+    assertThat(stored.exit()).as(stored.output()).isZero();
+    assertThat(stored.output()).contains("remote: -----> Image: registry.test/acme/stored:");
+
+    GitRepo other = app("header");
+    String header =
+        "Authorization: Basic "
+            + Base64.getEncoder()
+                .encodeToString(
+                    ("kiln:" + TestSecurity.ACME_TOKEN).getBytes(StandardCharsets.UTF_8));
+    GitResult withHeader =
+        git(
+            other.dir(),
+            "-c",
+            "http.extraHeader=" + header,
+            "push",
+            "http://127.0.0.1:" + port + "/git/acme/header.git",
+            "main");
+    assertThat(withHeader.exit()).as(withHeader.output()).isZero();
+    assertThat(withHeader.output()).contains("remote: -----> Image: registry.test/acme/header:");
   }
 
   @Test
