@@ -78,7 +78,7 @@ final class BuildWatch implements AutoCloseable {
       partitions.forEach(p -> consumer.position(p, Duration.ofSeconds(30)));
       return new BuildWatch(consumer, topics, buildId);
     } catch (RuntimeException e) {
-      consumer.close(Duration.ZERO);
+      consumer.close(); // group-less: nothing to leave or commit
       throw e;
     }
   }
@@ -158,6 +158,6 @@ final class BuildWatch implements AutoCloseable {
 
   @Override
   public void close() {
-    consumer.close(Duration.ofSeconds(5));
+    consumer.close();
   }
 }

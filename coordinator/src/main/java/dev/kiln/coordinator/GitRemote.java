@@ -214,7 +214,7 @@ final class GitRemote {
         .executeBlocking(
             () -> {
               ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-              try (Repository repo = openOrCreate(repositoryDir(path))) {
+              try (Repository repo = openForAdvertisement(repositoryDir(path))) {
                 PacketLineOut out = new PacketLineOut(bytes);
                 out.writeString("# service=" + GitRemotePath.RECEIVE_PACK_SERVICE + "\n");
                 out.end();
@@ -311,6 +311,19 @@ final class GitRemote {
     pack.setAllowDeletes(true);
     pack.setCheckReceivedObjects(true);
     return pack;
+  }
+
+  /**
+   * The app's repository to advertise; an app never pushed to advertises as an empty repository
+   * without one being created, so asking (or probing) leaves nothing on disk: only a push does.
+   */
+  private static Repository openForAdvertisement(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return new org.eclipse.jgit.internal.storage.dfs.InMemoryRepository(
+          new org.eclipse.jgit.internal.storage.dfs.DfsRepositoryDescription(
+              dir.getFileName().toString()));
+    }
+    return openOrCreate(dir);
   }
 
   /** Opens the app's bare repository, creating it on its first push. */

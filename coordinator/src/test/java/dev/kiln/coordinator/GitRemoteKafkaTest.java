@@ -281,6 +281,19 @@ class GitRemoteKafkaTest {
   }
 
   @Test
+  void askingForANewAppsRefsCreatesNothing() throws Exception {
+    HttpResponse<String> answer =
+        get("/git/acme/probe.git/info/refs?service=git-receive-pack", TestSecurity.ACME_TOKEN);
+
+    assertThat(answer.statusCode()).isEqualTo(200);
+    assertThat(answer.headers().firstValue("Content-Type"))
+        .contains("application/x-git-receive-pack-advertisement");
+    assertThat(answer.body()).startsWith("001f# service=git-receive-pack\n0000");
+    assertThat(answer.body()).contains("report-status").contains("side-band-64k");
+    assertThat(Files.exists(sourceRoot.resolve("acme").resolve("probe.git"))).isFalse();
+  }
+
+  @Test
   void anotherTenantsTokenFindsNoRemote() throws Exception {
     HttpResponse<String> answer =
         get("/git/acme/web.git/info/refs?service=git-receive-pack", TestSecurity.GLOBEX_TOKEN);
