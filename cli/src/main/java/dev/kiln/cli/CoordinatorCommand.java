@@ -2,6 +2,7 @@ package dev.kiln.cli;
 
 import dev.kiln.coordinator.CoordinatorConfig;
 import dev.kiln.coordinator.CoordinatorVerticle;
+import dev.kiln.coordinator.GitRemoteConfig;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.KafkaTopicsAdmin;
 import io.vertx.core.Vertx;
@@ -78,6 +79,25 @@ public final class CoordinatorCommand implements Callable<Integer> {
               + " KILN_MAX_TASK_ATTEMPTS. Default: ${DEFAULT-VALUE}")
   int maxTaskAttempts;
 
+  @Option(
+      names = "--git-push-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KILN_GIT_PUSH_TIMEOUT:-PT30M}",
+      description =
+          "How long a git push to the farm's git remote waits for its build, ISO-8601; the build"
+              + " carries on after it, the push is rejected. Env: KILN_GIT_PUSH_TIMEOUT. Default:"
+              + " ${DEFAULT-VALUE}")
+  Duration gitPushTimeout;
+
+  @Option(
+      names = "--git-max-push-size",
+      paramLabel = "SIZE",
+      defaultValue = "${env:KILN_GIT_MAX_PUSH_SIZE:-512MiB}",
+      description =
+          "The largest push the git remote takes (bigger ones are refused with 413). Env:"
+              + " KILN_GIT_MAX_PUSH_SIZE. Default: ${DEFAULT-VALUE}")
+  String gitMaxPushSize;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -90,6 +110,20 @@ public final class CoordinatorCommand implements Callable<Integer> {
           "--task-lease / --max-task-attempts (KILN_TASK_LEASE / KILN_MAX_TASK_ATTEMPTS): "
               + e.getMessage()
               + "; e.g. --task-lease PT30S --max-task-attempts 3",
+          2);
+    }
+    GitRemoteConfig gitRemote;
+    try {
+      gitRemote =
+          new GitRemoteConfig(
+              CacheServiceCommand.bytes("--git-max-push-size", gitMaxPushSize),
+              gitPushTimeout,
+              GitRemoteConfig.DEFAULT.concurrentPushes());
+    } catch (IllegalArgumentException e) {
+      throw new UserError(
+          "--git-push-timeout / --git-max-push-size: "
+              + e.getMessage()
+              + "; e.g. --git-push-timeout PT30M --git-max-push-size 512MiB",
           2);
     }
     FarmSettings settings = options.toSettings();
@@ -120,7 +154,7 @@ public final class CoordinatorCommand implements Callable<Integer> {
                     ? WorkerCommand.hostName()
                     : instanceId.strip());
     Vertx vertx = Vertx.vertx();
-    CoordinatorVerticle coordinator = new CoordinatorVerticle(config);
+    CoordinatorVerticle coordinator = new CoordinatorVerticle(config).withGitRemote(gitRemote);
     try {
       Farm.deployListening(
           vertx, coordinator, "coordinator", settings.httpPort(), "--http-port / KILN_HTTP_PORT");

@@ -71,6 +71,30 @@ class ServiceCommandsTest {
                 "coordinator", "--kafka", KAFKA, "--cache-url", CACHE, "--max-task-attempts", "-1"),
             "maxTaskAttempts is -1; use 1 to"),
         arguments(
+            "coordinator whose git pushes could never wait for a build",
+            false,
+            List.of(
+                "coordinator",
+                "--kafka",
+                KAFKA,
+                "--cache-url",
+                CACHE,
+                "--git-push-timeout",
+                "PT0S"),
+            "buildTimeout PT0S must be positive"),
+        arguments(
+            "coordinator with a push size that is no size",
+            false,
+            List.of(
+                "coordinator",
+                "--kafka",
+                KAFKA,
+                "--cache-url",
+                CACHE,
+                "--git-max-push-size",
+                "lots"),
+            "--git-max-push-size 'lots' is not a size"),
+        arguments(
             "coordinator without the farm's secrets",
             false,
             List.of("coordinator", "--kafka", KAFKA, "--cache-url", CACHE),

@@ -313,28 +313,24 @@ final class CoordinatorApi {
    * for {@code POST /v1/pushes} and forge webhooks alike, so sources and quotas hold for both.
    */
   Future<PushAnswer> admitPush(PushEvent push, Tenant tenant) {
-    var refusal = security.sources().refusal(tenant, push.repoUrl());
-    if (refusal.isPresent()) {
-      return Future.succeededFuture(
-          PushAnswer.error(403, refusal.get().message(), "repoUrl", refusal.get().code()));
-    }
     String buildId = push.buildId();
-    Optional<BuildSnapshot> known = builds.get(buildId);
-    if (known.isPresent()) {
+    PushChecks.Verdict verdict = PushChecks.check(push, tenant, security.sources(), builds);
+    if (verdict instanceof PushChecks.Verdict.Refused refused && !refused.queueFull()) {
+      return Future.succeededFuture(
+          PushAnswer.error(403, refused.why().message(), "repoUrl", refused.why().code()));
+    }
+    if (verdict instanceof PushChecks.Verdict.Known known) {
       return Future.succeededFuture(
           new PushAnswer(
               200,
               new JsonObject()
                   .put("buildId", buildId)
                   .put("status", "duplicate")
-                  .put("state", known.get().state().name()),
+                  .put("state", known.build().state().name()),
               Map.of()));
     }
-    if (Admission.admit(
-            tenant.quotas(), builds.running(tenant.name()), builds.queued(tenant.name()).size())
-        == Admission.Verdict.REFUSE) {
-      var full = Admission.queueFull(tenant.name(), tenant.quotas());
-      PushAnswer answer = PushAnswer.error(429, full.message(), null, full.code());
+    if (verdict instanceof PushChecks.Verdict.Refused full) {
+      PushAnswer answer = PushAnswer.error(429, full.why().message(), null, full.why().code());
       return Future.succeededFuture(
           new PushAnswer(answer.status(), answer.body(), Map.of("Retry-After", "30")));
     }

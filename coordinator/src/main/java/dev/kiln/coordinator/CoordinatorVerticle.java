@@ -99,6 +99,8 @@ public final class CoordinatorVerticle extends VerticleBase {
   private volatile Set<Integer> ownedView = Set.of();
   private Map<org.apache.kafka.common.TopicPartition, Long> tenantsEnd = Map.of();
   private HttpServer http;
+  private GitRemoteConfig gitRemoteConfig = GitRemoteConfig.DEFAULT;
+  private GitRemote gitRemote;
   private long promoteTimer = -1;
   private long leaseTimer = -1;
   private final io.vertx.core.Promise<String> halted = io.vertx.core.Promise.promise();
@@ -157,6 +159,12 @@ public final class CoordinatorVerticle extends VerticleBase {
    */
   void beforeCommit(TransactionalLoop.BeforeCommit hook) {
     this.beforeCommit = hook;
+  }
+
+  /** The git remote's limits ({@link GitRemoteConfig#DEFAULT} unless set); set before deploying. */
+  public CoordinatorVerticle withGitRemote(GitRemoteConfig settings) {
+    this.gitRemoteConfig = java.util.Objects.requireNonNull(settings, "settings");
+    return this;
   }
 
   /**
@@ -301,6 +309,9 @@ public final class CoordinatorVerticle extends VerticleBase {
     if (http != null) {
       closing.add(http.close());
     }
+    if (gitRemote != null) {
+      closing.add(gitRemote.close());
+    }
     if (tenantFollower != null) {
       closing.add(tenantFollower.close());
     }
@@ -340,9 +351,28 @@ public final class CoordinatorVerticle extends VerticleBase {
     if (config.autoCreateTenants()) {
       LOG.info("auto-create is on: an operator's push for an unknown tenant creates the tenant");
     }
+    io.vertx.ext.web.Router router = api.router();
+    gitRemote =
+        new GitRemote(
+            vertx,
+            builds,
+            () -> restored && haltedBecause == null,
+            this::submitPush,
+            new CoordinatorApi.Security(
+                config.operatorTokenSha256(),
+                tenants,
+                tenantsApi,
+                sources,
+                config.autoCreateTenants()),
+            config.sourceRoot(),
+            gitRemoteConfig,
+            (buildId, tenant, app) ->
+                BuildWatch.open(
+                    config.bootstrapServers(), config.kafkaClient(), topics, buildId, tenant, app));
+    gitRemote.routes(router);
     return vertx
         .createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort()))
-        .requestHandler(api.router())
+        .requestHandler(router)
         .listen()
         .map(
             server -> {
