@@ -4,6 +4,7 @@ import dev.kiln.events.BuildLogLine;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.Topics;
+import dev.kiln.messaging.BuildWatch;
 import dev.kiln.messaging.KafkaClientSettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -145,7 +146,7 @@ public final class PushCommand implements Callable<Integer> {
   }
 
   /** What a push ended with; shared with {@code kiln demo}. */
-  record Result(int exitCode, BuildFollower.Outcome outcome) {}
+  record Result(int exitCode, BuildWatch.Outcome outcome) {}
 
   static Result push(
       FarmEndpoints farm,
@@ -329,7 +330,7 @@ public final class PushCommand implements Callable<Integer> {
     return name.isEmpty() ? "app" : name.length() > 63 ? name.substring(0, 63) : name;
   }
 
-  static String structuredJson(BuildFollower.Outcome outcome) {
+  static String structuredJson(BuildWatch.Outcome outcome) {
     return EventCodec.toStructuredJson(outcome.event());
   }
 }

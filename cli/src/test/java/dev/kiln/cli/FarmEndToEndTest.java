@@ -285,7 +285,7 @@ class FarmEndToEndTest {
             push.app(),
             BUILD_TIMEOUT,
             line -> {})
-        .map(BuildFollower.Outcome::imageReady)
+        .map(dev.kiln.messaging.BuildWatch.Outcome::imageReady)
         .orElseThrow(
             () ->
                 new AssertionError("no image-ready for " + push.buildId() + "; farm:\n" + farmLog));

@@ -15,6 +15,7 @@ import dev.kiln.events.TaskHeartbeat;
 import dev.kiln.events.TaskResult;
 import dev.kiln.events.Tenant;
 import dev.kiln.events.Topics;
+import dev.kiln.messaging.BuildWatch;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.KafkaTopicsAdmin;
 import io.vertx.core.Context;
@@ -368,7 +369,13 @@ public final class CoordinatorVerticle extends VerticleBase {
             gitRemoteConfig,
             (buildId, tenant, app) ->
                 BuildWatch.open(
-                    config.bootstrapServers(), config.kafkaClient(), topics, buildId, tenant, app));
+                    config.bootstrapServers(),
+                    config.kafkaClient(),
+                    topics,
+                    buildId,
+                    tenant,
+                    app,
+                    BuildWatch.From.END));
     gitRemote.routes(router);
     return vertx
         .createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort()))

@@ -7,6 +7,7 @@ import dev.kiln.events.CodedMessage;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.PushEvent;
 import dev.kiln.events.Tenant;
+import dev.kiln.messaging.BuildWatch;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

@@ -1,4 +1,4 @@
-package dev.kiln.coordinator;
+package dev.kiln.messaging;
 
 import dev.kiln.events.BuildCancelled;
 import dev.kiln.events.BuildFailed;
@@ -7,7 +7,7 @@ import dev.kiln.events.EventCodec;
 import dev.kiln.events.ImageReady;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.Topics;
-import dev.kiln.messaging.KafkaClientSettings;
+import io.cloudevents.CloudEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,18 +25,34 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.utils.Utils;
 
 /**
- * Follows one build on Kafka for a git push: its log lines on {@code kiln.logs} and its outcome on
- * {@code kiln.image-ready}, {@code kiln.build-failed} or {@code kiln.build-cancelled}. Blocking:
- * runs on the git remote's worker threads, never on an event loop.
+ * Follows one build on Kafka: its log lines on {@code kiln.logs} and its outcome on {@code
+ * kiln.image-ready}, {@code kiln.build-failed} or {@code kiln.build-cancelled}, for whoever pushed
+ * it ({@code kiln push}, the coordinator's git remote). Blocking: never on an event loop.
  *
- * <p>It reads only the partitions the build's keys hash to, group-less and {@code read_committed},
- * starting where they end when the watch is opened — before the push is submitted, so nothing of
- * the build is missed and no history is read. Like {@code kiln push}'s follower, but bounded to the
- * records written after the push.
+ * <p>It reads only the partitions the build's keys hash to, group-less (so following never disturbs
+ * the farm) and {@code read_committed}: from their beginning, for a build that may have started
+ * already, or from where they end when the watch is opened — before the push is sent — so nothing
+ * of the build is missed and no history is read.
  */
-final class BuildWatch implements AutoCloseable {
-  /** The build's end: exactly one of the three is set. */
-  record Outcome(ImageReady imageReady, BuildFailed buildFailed, BuildCancelled buildCancelled) {}
+public final class BuildWatch implements AutoCloseable {
+  /** Where reading starts. */
+  public enum From {
+    /** Everything the partitions still hold: the build may have started before the watch. */
+    BEGINNING,
+    /** What is written after {@link #open}: open it before sending the push. */
+    END
+  }
+
+  /** The build's end, with its CloudEvent: exactly one of the three bodies is set. */
+  public record Outcome(
+      CloudEvent event,
+      ImageReady imageReady,
+      BuildFailed buildFailed,
+      BuildCancelled buildCancelled) {
+    public boolean succeeded() {
+      return imageReady != null;
+    }
+  }
 
   private final KafkaConsumer<String, byte[]> consumer;
   private final Topics topics;
@@ -48,21 +64,26 @@ final class BuildWatch implements AutoCloseable {
     this.buildId = buildId;
   }
 
-  /** Opens a watch positioned at the current end of the build's partitions. */
-  static BuildWatch open(
+  /**
+   * Opens a watch on the build's partitions, positioned at {@code from}.
+   *
+   * @throws IllegalStateException when a topic does not exist (not a farm's Kafka)
+   */
+  public static BuildWatch open(
       String bootstrapServers,
       KafkaClientSettings clientSettings,
       Topics topics,
       String buildId,
       String tenant,
-      String app) {
+      String app,
+      From from) {
     Map<String, String> props = new HashMap<>();
     props.put("bootstrap.servers", bootstrapServers);
     props.put("key.deserializer", StringDeserializer.class.getName());
     props.put("value.deserializer", ByteArrayDeserializer.class.getName());
     props.put("enable.auto.commit", "false");
     props.put("isolation.level", "read_committed");
-    props.put("client.id", "kiln-git-remote-" + buildId);
+    props.put("client.id", "kiln-build-watch-" + buildId);
     Map<String, Object> config = new HashMap<>(clientSettings.applyTo(props));
     KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config);
     try {
@@ -73,9 +94,13 @@ final class BuildWatch implements AutoCloseable {
       partitions.add(partitionFor(consumer, topics.buildFailed(), appKey));
       partitions.add(partitionFor(consumer, topics.buildCancelled(), appKey));
       consumer.assign(partitions);
-      consumer.seekToEnd(partitions);
-      // seekToEnd is lazy: take the positions now, before the push that starts the build is sent.
-      partitions.forEach(p -> consumer.position(p, Duration.ofSeconds(30)));
+      if (from == From.END) {
+        consumer.seekToEnd(partitions);
+        // seekToEnd is lazy: take the positions now, before the push that starts the build is sent.
+        partitions.forEach(p -> consumer.position(p, Duration.ofSeconds(30)));
+      } else {
+        consumer.seekToBeginning(partitions);
+      }
       return new BuildWatch(consumer, topics, buildId);
     } catch (RuntimeException e) {
       consumer.close(); // group-less: nothing to leave or commit
@@ -89,7 +114,7 @@ final class BuildWatch implements AutoCloseable {
    * been followed (to keep the pushing terminal informed and its connection busy). Stops early,
    * empty, once {@code stillWanted} says nobody waits any more (the pushing client went away).
    */
-  Optional<Outcome> follow(
+  public Optional<Outcome> follow(
       Duration timeout,
       Duration quietEvery,
       Consumer<BuildLogLine> onLog,
@@ -135,11 +160,11 @@ final class BuildWatch implements AutoCloseable {
     if (body instanceof BuildLogLine line && buildId.equals(line.buildId())) {
       onLog.accept(line);
     } else if (body instanceof ImageReady ready && buildId.equals(ready.buildId())) {
-      return Optional.of(new Outcome(ready, null, null));
+      return Optional.of(new Outcome(decoded.cloudEvent(), ready, null, null));
     } else if (body instanceof BuildFailed failed && buildId.equals(failed.buildId())) {
-      return Optional.of(new Outcome(null, failed, null));
+      return Optional.of(new Outcome(decoded.cloudEvent(), null, failed, null));
     } else if (body instanceof BuildCancelled cancelled && buildId.equals(cancelled.buildId())) {
-      return Optional.of(new Outcome(null, null, cancelled));
+      return Optional.of(new Outcome(decoded.cloudEvent(), null, null, cancelled));
     }
     return Optional.empty();
   }
@@ -148,7 +173,8 @@ final class BuildWatch implements AutoCloseable {
       KafkaConsumer<String, byte[]> consumer, String topic, String key) {
     var infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
     if (infos == null || infos.isEmpty()) {
-      throw new IllegalStateException("topic " + topic + " does not exist");
+      throw new IllegalStateException(
+          "topic " + topic + " does not exist; is the farm running against this Kafka?");
     }
     // Kafka's default partitioner: where the coordinator's and workers' keyed records go.
     int partition =
