@@ -339,9 +339,9 @@ final class GitRemote {
   }
 
   /**
-   * The pre-receive hook: every pushed branch is built, and a branch whose build does not end with
-   * an image is rejected (its ref stays where it was; git push exits 1). Deletions and tags are
-   * stored without a build.
+   * The pre-receive hook: every pushed branch is built (only the linked one, for an app linked to a
+   * forge branch), and a branch whose build does not end with an image is rejected (its ref stays
+   * where it was; git push exits 1). Deletions, tags and other branches are stored without a build.
    */
   private final class BuildOnPush implements PreReceiveHook {
     private final GitRemotePath path;
@@ -364,6 +364,20 @@ final class GitRemote {
           say.line("-----> " + command.getRefName() + " is stored; only branches are built");
           continue;
         }
+        Optional<String> linkedBranch = linkedBranch();
+        String branch = command.getRefName().substring("refs/heads/".length());
+        if (linkedBranch.isPresent() && !linkedBranch.get().equals(branch)) {
+          // The app deploys one branch (its link, as App Platform's deploy_on_push).
+          say.line(
+              "-----> "
+                  + branch
+                  + " is stored but not built: "
+                  + path.app()
+                  + " builds pushes to "
+                  + linkedBranch.get()
+                  + ", its linked branch");
+          continue;
+        }
         Optional<String> rejected;
         try {
           rejected = build(command, say);
@@ -375,6 +389,20 @@ final class GitRemote {
         rejected.ifPresent(
             why -> command.setResult(ReceiveCommand.Result.REJECTED_OTHER_REASON, why));
       }
+    }
+
+    /** The branch the app is linked to (`kiln apps link`), if it is linked. */
+    private Optional<String> linkedBranch() {
+      // The registry lives on the verticle's context; this hook runs on a git thread.
+      return await(
+          onContext(
+              () ->
+                  Future.succeededFuture(
+                      security
+                          .tenants()
+                          .get(path.tenant())
+                          .flatMap(tenant -> tenant.appLink(path.app()))
+                          .map(dev.kiln.events.AppLink::branch))));
     }
 
     /** Builds one pushed branch; the reason to reject its update, or empty when it built. */

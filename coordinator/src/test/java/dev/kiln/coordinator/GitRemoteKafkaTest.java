@@ -172,6 +172,40 @@ class GitRemoteKafkaTest {
   }
 
   @Test
+  void anAppLinkedToABranchBuildsOnlyThatBranchAndStoresTheOthers() throws Exception {
+    HttpJson acme = new HttpJson(port, TestSecurity.ACME_TOKEN);
+    String bare = sourceRoot.resolve("acme").resolve("linked.git").toUri().toString();
+    HttpJson.Response linked =
+        acme.put(
+            "/v1/tenants/acme/apps/linked/link",
+            "{\"forge\":\"github\",\"repoUrl\":\"" + bare + "\",\"branch\":\"main\"}");
+    assertThat(linked.status()).as(linked.json().toString()).isEqualTo(201);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> acme.get("/v1/tenants/acme").json().toString().contains("linked"));
+    GitRepo repo = app("linked");
+    String commit = repo.git("rev-parse", "HEAD").strip();
+
+    GitResult feature =
+        git(
+            repo.dir(),
+            "push",
+            remote(TestSecurity.ACME_TOKEN, "acme", "linked"),
+            "main:refs/heads/feature");
+
+    assertThat(feature.exit()).as(feature.output()).isZero();
+    assertThat(feature.output())
+        .contains("remote: -----> feature is stored but not built")
+        .contains("builds pushes to main, its linked branch");
+    assertThat(fetched).doesNotContain(commit);
+
+    GitResult main =
+        git(repo.dir(), "push", remote(TestSecurity.ACME_TOKEN, "acme", "linked"), "main");
+    assertThat(main.exit()).as(main.output()).isZero();
+    assertThat(main.output()).contains("remote: -----> Digest: sha256:");
+  }
+
+  @Test
   void theTokenCanComeFromGitsCredentialStoreOrAnExtraHeader() throws Exception {
     GitRepo repo = app("stored");
     Path home = Files.createTempDirectory(tmp, "home-");
