@@ -62,19 +62,23 @@ class ComposeFileTest {
             "KILN_IMAGE", TAG,
             "KILN_ENV_FILE", env.toString(),
             "KILN_HTTP_PUBLISH", String.valueOf(BrokerCommandTest.freePort()));
-    // Tenants' repositories for the workers, at their default source root (<home>/repos): an
-    // operator with sources on a git server needs no such override.
+    // The repos volume (the git remote's pushes, read by the workers) is a host directory here, so
+    // the test can also put repositories there for POST /v1/pushes: the same path in every
+    // container, written by the coordinator, read-only for the workers, as the named volume is.
     Files.createDirectories(work.resolve("repos"));
+    String repos = work.resolve("repos").toString();
     Files.writeString(
         work.resolve("repos.yaml"),
-        "services:\n"
+        "services:\n  coordinator:\n    volumes: ['"
+            + repos
+            + ":/var/lib/kiln/repos']\n"
             + java.util.stream.IntStream.rangeClosed(1, 3)
                 .mapToObj(
                     i ->
                         "  worker-"
                             + i
                             + ":\n    volumes: ['"
-                            + work.resolve("repos")
+                            + repos
                             + ":/var/lib/kiln/repos:ro']\n")
                 .collect(java.util.stream.Collectors.joining()));
     Result up = compose("up", "-d");
@@ -189,6 +193,44 @@ class ComposeFileTest {
     assertThat(build.path("state").asText())
         .as(build + "\n" + compose("logs", "--no-color", "--tail", "60").output)
         .isEqualTo("SUCCEEDED");
+  }
+
+  /**
+   * {@code git push} to the coordinator's git remote: the coordinator stores the push in the shared
+   * repos volume, a worker in another container builds it from there, and git shows the build log
+   * and the digest.
+   */
+  @Test
+  void aGitPushToTheCoordinatorBuildsOnAWorkerInAnotherContainer() throws Exception {
+    awaitUp("coordinator", "The coordinator is up");
+    awaitUp("worker-1", "The worker worker-1 is up");
+    GitRepo repo = GitRepo.init(work.resolve("pushed"));
+    repo.commit(
+        Map.of(
+            "app.py", "print('pushed with git')\n",
+            "requirements.txt", "",
+            ".python-version", "3.11\n",
+            "Procfile", "web: python app.py\n"),
+        "an app pushed with git");
+    String token =
+        secret(
+            Files.readAllLines(Path.of(environment.get("KILN_ENV_FILE"))), "KILN_OPERATOR_TOKEN");
+    String remote =
+        "http://git:"
+            + token
+            + "@127.0.0.1:"
+            + environment.get("KILN_HTTP_PUBLISH")
+            + "/git/pushers/hello.git";
+
+    Result push =
+        run(
+            List.of("git", "-C", repo.dir().toString(), "push", remote, "main"),
+            Map.of("GIT_TERMINAL_PROMPT", "0"));
+
+    assertThat(push.exit)
+        .as(push.output + "\n" + compose("logs", "--no-color", "--tail", "60").output)
+        .isZero();
+    assertThat(push.output).contains("remote: -----> ").contains("remote: -----> Digest: sha256:");
   }
 
   @Test
