@@ -4,9 +4,9 @@ import dev.kiln.events.Digest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Tenants' bytes in a shared object store, for their store quotas. Every blob charged to a tenant
@@ -28,7 +28,10 @@ final class SharedTenantUsage {
   private final ObjectStore store;
   private final Duration refreshAfter;
   private final Clock clock;
-  private final Map<String, Known> known = new HashMap<>();
+  private final Map<String, Known> known = new ConcurrentHashMap<>();
+  // One lock per tenant: a check and its charge are one step for that tenant, while other
+  // tenants' uploads (and their store requests) go on in parallel.
+  private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
   SharedTenantUsage(ObjectStore store, Duration refreshAfter, Clock clock) {
     this.store = store;
@@ -47,25 +50,33 @@ final class SharedTenantUsage {
    * @return the tenant's bytes before this blob when it does not fit (nothing is written), or empty
    *     when it was charged
    */
-  synchronized Optional<Long> charge(String tenant, Digest digest, long size, long quota) {
-    long used = bytesOf(tenant);
-    if (used + size > quota) {
-      return Optional.of(used);
+  Optional<Long> charge(String tenant, Digest digest, long size, long quota) {
+    synchronized (lockOf(tenant)) {
+      long used = bytesOf(tenant);
+      if (used + size > quota) {
+        return Optional.of(used);
+      }
+      store.write(markerKey(tenant, digest, size), new byte[0]);
+      known.put(tenant, new Known(used + size, known.get(tenant).listedAt()));
+      return Optional.empty();
     }
-    store.write(markerKey(tenant, digest, size), new byte[0]);
-    known.put(tenant, new Known(used + size, known.get(tenant).listedAt()));
-    return Optional.empty();
   }
 
   /** The tenant's bytes: listed from the store when not known or older than the refresh. */
-  synchronized long bytesOf(String tenant) {
-    Known current = known.get(tenant);
-    Instant now = clock.instant();
-    if (current == null || !now.isBefore(current.listedAt().plus(refreshAfter))) {
-      current = new Known(listedBytes(tenant), now);
-      known.put(tenant, current);
+  long bytesOf(String tenant) {
+    synchronized (lockOf(tenant)) {
+      Known current = known.get(tenant);
+      Instant now = clock.instant();
+      if (current == null || !now.isBefore(current.listedAt().plus(refreshAfter))) {
+        current = new Known(listedBytes(tenant), now);
+        known.put(tenant, current);
+      }
+      return current.bytes();
     }
-    return current.bytes();
+  }
+
+  private Object lockOf(String tenant) {
+    return locks.computeIfAbsent(tenant, t -> new Object());
   }
 
   private long listedBytes(String tenant) {

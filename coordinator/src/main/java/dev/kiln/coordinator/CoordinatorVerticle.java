@@ -467,27 +467,7 @@ public final class CoordinatorVerticle extends VerticleBase {
             promote(tenant.name()); // a raised quota may let waiting builds start
           }
         });
-    Set<io.vertx.kafka.client.common.TopicPartition> partitions = new java.util.HashSet<>();
-    tenantsEnd
-        .keySet()
-        .forEach(
-            tp ->
-                partitions.add(
-                    new io.vertx.kafka.client.common.TopicPartition(tp.topic(), tp.partition())));
-    return tenantFollower
-        .assign(partitions)
-        .compose(
-            v -> {
-              List<Future<Void>> seeks = new ArrayList<>();
-              tenantsEnd.forEach(
-                  (tp, offset) ->
-                      seeks.add(
-                          tenantFollower.seek(
-                              new io.vertx.kafka.client.common.TopicPartition(
-                                  tp.topic(), tp.partition()),
-                              offset)));
-              return Future.all(seeks).mapEmpty();
-            });
+    return followFrom(tenantFollower, tenantsEnd);
   }
 
   private Future<Void> submitPush(PushEvent push) {
@@ -746,27 +726,7 @@ public final class CoordinatorVerticle extends VerticleBase {
                 e.getMessage());
           }
         });
-    Set<io.vertx.kafka.client.common.TopicPartition> partitions = new java.util.HashSet<>();
-    buildsEnd
-        .keySet()
-        .forEach(
-            tp ->
-                partitions.add(
-                    new io.vertx.kafka.client.common.TopicPartition(tp.topic(), tp.partition())));
-    return buildsFollower
-        .assign(partitions)
-        .compose(
-            v -> {
-              List<Future<Void>> seeks = new ArrayList<>();
-              buildsEnd.forEach(
-                  (tp, offset) ->
-                      seeks.add(
-                          buildsFollower.seek(
-                              new io.vertx.kafka.client.common.TopicPartition(
-                                  tp.topic(), tp.partition()),
-                              offset)));
-              return Future.all(seeks).mapEmpty();
-            });
+    return followFrom(buildsFollower, buildsEnd);
   }
 
   /**
@@ -921,6 +881,35 @@ public final class CoordinatorVerticle extends VerticleBase {
         () -> {},
         () -> {},
         null);
+  }
+
+  /**
+   * Points a group-less follower at {@code from}: the offsets where a start-up read stopped, so it
+   * goes on from there without reading again what was restored.
+   */
+  private static Future<Void> followFrom(
+      io.vertx.kafka.client.consumer.KafkaConsumer<String, byte[]> follower,
+      Map<org.apache.kafka.common.TopicPartition, Long> from) {
+    Set<io.vertx.kafka.client.common.TopicPartition> partitions = new java.util.HashSet<>();
+    from.keySet()
+        .forEach(
+            tp ->
+                partitions.add(
+                    new io.vertx.kafka.client.common.TopicPartition(tp.topic(), tp.partition())));
+    return follower
+        .assign(partitions)
+        .compose(
+            v -> {
+              List<Future<Void>> seeks = new ArrayList<>();
+              from.forEach(
+                  (tp, offset) ->
+                      seeks.add(
+                          follower.seek(
+                              new io.vertx.kafka.client.common.TopicPartition(
+                                  tp.topic(), tp.partition()),
+                              offset)));
+              return Future.all(seeks).mapEmpty();
+            });
   }
 
   /** Moves a build back to what it was, unless something else changed it meanwhile. */
