@@ -343,7 +343,7 @@ final class BuildStateMachine {
     }
     // Timed before deciding, so that every way the result ends the step (including a failure the
     // coordinator itself finds in it) shows in the report.
-    BuildSnapshot timed = withStep(current, StepTiming.ran(result));
+    BuildSnapshot timed = withStep(current, StepTiming.ran(result, clock.instant()));
     if (current.supersededBy() != null) {
       return cancel(timed); // a step boundary: whatever the step did, a newer push builds now
     }

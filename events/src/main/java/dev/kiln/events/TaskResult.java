@@ -1,6 +1,15 @@
 package dev.kiln.events;
 
-/** What a worker reports for one task. Exactly one of the success fields or failure is set. */
+import com.fasterxml.jackson.annotation.JsonCreator;
+import java.time.Instant;
+
+/**
+ * What a worker reports for one task. Exactly one of the success fields or failure is set.
+ *
+ * @param startedAt when the worker started the task (its clock); null from earlier workers
+ * @param waitedMillis from the task's record timestamp (the coordinator wrote it) to the worker
+ *     starting it: the hop from coordinator to worker, poll and queue included; null when unknown
+ */
 public record TaskResult(
     String buildId,
     String taskId,
@@ -14,8 +23,66 @@ public record TaskResult(
     String image,
     Digest imageDigest,
     String worker,
-    long durationMillis)
+    long durationMillis,
+    Instant startedAt,
+    Long waitedMillis)
     implements EventBody {
+
+  @JsonCreator
+  public TaskResult {}
+
+  /** A result without hop timing (the worker adds it with {@link #timed}). */
+  public TaskResult(
+      String buildId,
+      String taskId,
+      TaskKind kind,
+      int attempt,
+      Outcome outcome,
+      CodedMessage failure,
+      BuildPlanSummary plan,
+      String dependencyKey,
+      DependencyLayer layer,
+      String image,
+      Digest imageDigest,
+      String worker,
+      long durationMillis) {
+    this(
+        buildId,
+        taskId,
+        kind,
+        attempt,
+        outcome,
+        failure,
+        plan,
+        dependencyKey,
+        layer,
+        image,
+        imageDigest,
+        worker,
+        durationMillis,
+        null,
+        null);
+  }
+
+  /** This result, stamped with when its task started and how long it waited to start. */
+  public TaskResult timed(Instant started, long waited) {
+    return new TaskResult(
+        buildId,
+        taskId,
+        kind,
+        attempt,
+        outcome,
+        failure,
+        plan,
+        dependencyKey,
+        layer,
+        image,
+        imageDigest,
+        worker,
+        durationMillis,
+        started,
+        Math.max(0, waited));
+  }
 
   public enum Outcome {
     SUCCEEDED,

@@ -22,6 +22,8 @@ import io.vertx.kafka.client.common.TopicPartition;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
 import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -49,6 +51,7 @@ public final class WorkerVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerVerticle.class);
   private static final long FIRST_RETRY_MILLIS = 500;
   private static final long MAX_RETRY_MILLIS = 30_000;
+  private static final Duration TASK_POLL_TIMEOUT = Duration.ofMillis(20);
 
   /** Makes the task steps once the worker's shared resources exist. */
   @FunctionalInterface
@@ -136,6 +139,10 @@ public final class WorkerVerticle extends VerticleBase {
                   vertx.createSharedWorkerExecutor(
                       "kiln-worker-" + config.workerId(), config.concurrency(), 24, TimeUnit.HOURS);
               consumer = KafkaConsumer.create(vertx, consumerSettings());
+              // Pausing and resuming a partition waits for the consumer's poll in progress, so a
+              // lane that finishes a task would otherwise sit up to the default 1 s before the
+              // build's next task (same partition) is fetched.
+              consumer.pollTimeout(TASK_POLL_TIMEOUT);
               // One record in flight per partition, paused while it runs (pause at 1), committed
               // with this worker's id after its result is acknowledged, never after a revoke.
               lanes =
@@ -211,6 +218,10 @@ public final class WorkerVerticle extends VerticleBase {
     settings.put("auto.offset.reset", "earliest");
     // Tasks are written in the coordinator's transactions: a task of an aborted one never existed.
     settings.put("isolation.level", "read_committed");
+    // A consumer has one fetch in flight per broker, and a partition resumed while one is parked
+    // at the broker (waiting for data on the others) joins only the next fetch: with the default
+    // 500 ms wait, a build's next task would sit up to that long after the lane reopens.
+    settings.put("fetch.max.wait.ms", "20");
     // Small batches: each partition's records wait in its lane while a task runs; fetching many
     // ahead would only hold them back from other workers.
     settings.put("max.poll.records", Integer.toString(Math.max(2, config.concurrency())));
@@ -264,16 +275,21 @@ public final class WorkerVerticle extends VerticleBase {
               } catch (InvalidEventException wrongType) {
                 return retrying(() -> deadLetters.reject(record, wrongType), lane);
               }
-              return runTask(task, lane);
+              return runTask(task, lane, record.timestamp());
             });
   }
 
-  private Future<Void> runTask(BuildTask task, TopicPartition lane) {
+  private Future<Void> runTask(BuildTask task, TopicPartition lane, long writtenAtMillis) {
     LOG.info("worker {} runs {} (attempt {})", config.workerId(), task.taskId(), task.attempt());
     KafkaLogSink log = new KafkaLogSink(context, publisher, config.topics().logs(), task);
     long renewing = renewLease(task);
     return executor
-        .<TaskResult>executeBlocking(() -> runner.run(task, log), false)
+        .<TaskResult>executeBlocking(
+            () -> {
+              Instant started = Instant.now();
+              return runner.run(task, log).timed(started, started.toEpochMilli() - writtenAtMillis);
+            },
+            false)
         .onComplete(done -> vertx.cancelTimer(renewing))
         .recover(
             unexpected -> {
@@ -328,7 +344,7 @@ public final class WorkerVerticle extends VerticleBase {
                 .publish(
                     config.topics().results(),
                     Topics.appKey(task.tenant(), task.app()),
-                    TaskHeartbeat.of(task, config.workerId(), java.time.Instant.now()))
+                    TaskHeartbeat.of(task, config.workerId(), Instant.now()))
                 .onFailure(
                     e ->
                         LOG.warn(
