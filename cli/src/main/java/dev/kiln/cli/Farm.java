@@ -114,7 +114,7 @@ public final class Farm implements AutoCloseable {
                   cacheUrl,
                   secrets.farmToken(),
                   WorkerNode.Settings.numberedIds(settings.workers()),
-                  1),
+                  defaultTasksPerWorker(settings.workers())),
               say);
       farm.endpoints =
           new FarmEndpoints(
@@ -217,6 +217,16 @@ public final class Farm implements AutoCloseable {
   public void close() {
     FarmEndpoints.remove(settings.home());
     stopQuietly(this, vertx, tenantDirectory, embeddedKafka);
+  }
+
+  /**
+   * How many tasks each of {@code workersOnThisMachine} workers runs at once by default: two per
+   * core between them (a DETECT mostly waits on git, an ASSEMBLE partly on the disk), at least two
+   * each, so a worker's INSTALL never holds up the app-only builds behind it.
+   */
+  static int defaultTasksPerWorker(int workersOnThisMachine) {
+    int cores = Runtime.getRuntime().availableProcessors();
+    return Math.max(2, 2 * cores / Math.max(1, workersOnThisMachine));
   }
 
   /**

@@ -52,10 +52,11 @@ public final class WorkerCommand implements Callable<Integer> {
   @Option(
       names = "--tasks",
       paramLabel = "N",
-      defaultValue = "${env:KILN_WORKER_TASKS:-1}",
+      defaultValue = "${env:KILN_WORKER_TASKS}",
       description =
-          "How many tasks this worker runs at once. Env: KILN_WORKER_TASKS. Default: ${DEFAULT-VALUE}")
-  int tasks;
+          "How many tasks this worker runs at once; at most half of them INSTALLs and half"
+              + " ASSEMBLEs. Env: KILN_WORKER_TASKS. Default: two per core of the machine")
+  Integer tasks;
 
   @Override
   public Integer call() throws Exception {
@@ -63,9 +64,10 @@ public final class WorkerCommand implements Callable<Integer> {
     FarmSettings settings = options.toSettings();
     ServiceProcess.requireKafka(settings, "worker");
     String cache = ServiceProcess.requireUrl(cacheUrl, "worker", "--cache-url", "KILN_CACHE_URL");
-    if (tasks < 1) {
+    if (tasks != null && tasks < 1) {
       throw new UserError("--tasks must be 1 or more (got " + tasks + ")", 2);
     }
+    int concurrency = tasks == null ? Farm.defaultTasksPerWorker(1) : tasks;
     String id = workerId == null || workerId.isBlank() ? hostName() : workerId;
     String farmToken =
         ServiceProcess.farmSecrets(settings, "worker", false, true, false).farmToken();
@@ -79,7 +81,7 @@ public final class WorkerCommand implements Callable<Integer> {
               cache,
               farmToken,
               List.of(id),
-              tasks);
+              concurrency);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage() + "; pass --worker-id", 2);
     }

@@ -5,6 +5,7 @@ import dev.kiln.events.BuildTask;
 import dev.kiln.events.CodedMessage;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.TaskHeartbeat;
+import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.DeadLetterRouter;
@@ -70,6 +71,7 @@ public final class WorkerVerticle extends VerticleBase {
   private EventPublisher publisher;
   private DeadLetterRouter deadLetters;
   private WorkerExecutor executor;
+  private TaskSlots slots;
   private KafkaConsumer<String, byte[]> consumer;
   private PartitionLanes<String, byte[]> lanes;
   private boolean stopping;
@@ -135,6 +137,7 @@ public final class WorkerVerticle extends VerticleBase {
               deadLetters =
                   new DeadLetterRouter(
                       publisher, config.topics().deadLetters(), "worker/" + config.workerId());
+              slots = TaskSlots.forConcurrency(config.concurrency());
               executor =
                   vertx.createSharedWorkerExecutor(
                       "kiln-worker-" + config.workerId(), config.concurrency(), 24, TimeUnit.HOURS);
@@ -283,13 +286,17 @@ public final class WorkerVerticle extends VerticleBase {
     LOG.info("worker {} runs {} (attempt {})", config.workerId(), task.taskId(), task.attempt());
     KafkaLogSink log = new KafkaLogSink(context, publisher, config.topics().logs(), task);
     long renewing = renewLease(task);
-    return executor
-        .<TaskResult>executeBlocking(
-            () -> {
-              Instant started = Instant.now();
-              return runner.run(task, log).timed(started, started.toEpochMilli() - writtenAtMillis);
-            },
-            false)
+    return inSlot(
+            task.kind(),
+            () ->
+                executor.<TaskResult>executeBlocking(
+                    () -> {
+                      Instant started = Instant.now();
+                      return runner
+                          .run(task, log)
+                          .timed(started, started.toEpochMilli() - writtenAtMillis);
+                    },
+                    false))
         .onComplete(done -> vertx.cancelTimer(renewing))
         .recover(
             unexpected -> {
@@ -322,6 +329,17 @@ public final class WorkerVerticle extends VerticleBase {
                     lane))
         .onSuccess(published -> LOG.info("worker {} reported {}", config.workerId(), task.taskId()))
         .mapEmpty();
+  }
+
+  /**
+   * Runs {@code work} once a slot of {@code kind} is free (see {@link TaskSlots}) and frees it when
+   * the work ends, however it ends. The task is claimed before it waits, so its lease is renewed
+   * while it queues here.
+   */
+  private <T> Future<T> inSlot(TaskKind kind, Supplier<Future<T>> work) {
+    Promise<Void> granted = Promise.promise();
+    slots.acquire(kind, () -> context.runOnContext(go -> granted.complete()));
+    return granted.future().compose(go -> work.get()).onComplete(done -> slots.release(kind));
   }
 
   /**
