@@ -251,6 +251,7 @@ public final class Farm implements AutoCloseable {
         settings.home().resolve("repos"),
         catalog,
         settings.registry(),
+        settings.ociLayouts(),
         settings.debianMirror(),
         settings.buildStepTimeout(),
         settings.buildStepMemoryMiB(),

@@ -52,6 +52,15 @@ public final class FarmOptions {
   String registry;
 
   @Option(
+      names = "--image-layouts",
+      defaultValue = "${env:KILN_IMAGE_LAYOUTS:-false}",
+      description =
+          "Without --registry: write each app's images into one OCI image layout"
+              + " (<home>/images/<tenant>/<app>/, blobs shared between its images) instead of a"
+              + " docker-load tarball per build. Env: KILN_IMAGE_LAYOUTS.")
+  boolean ociLayouts;
+
+  @Option(
       names = "--http-port",
       defaultValue = "${env:KILN_HTTP_PORT:-8480}",
       description =
@@ -194,7 +203,8 @@ public final class FarmOptions {
         blankToNull(nltkDataUrl),
         indexPageTtl,
         autoCreateTenants,
-        kafkaClient);
+        kafkaClient,
+        ociLayouts);
   }
 
   /**

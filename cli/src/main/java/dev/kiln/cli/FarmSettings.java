@@ -20,6 +20,8 @@ import java.time.Duration;
  *     setup for the single-machine farm; turn it off where tenants are managed
  * @param kafkaClient the operator's Kafka client settings (SASL, TLS, …) for every Kafka client of
  *     the farm; only with an external cluster ({@code kafka}); null for none
+ * @param ociLayouts without a registry, images go to one OCI image layout per app under {@code
+ *     <home>/images/} (blobs shared between its images) instead of a tarball per build
  */
 public record FarmSettings(
     Path home,
@@ -37,7 +39,8 @@ public record FarmSettings(
     String nltkDataUrl,
     Duration indexPageTtl,
     boolean autoCreateTenants,
-    KafkaClientSettings kafkaClient) {
+    KafkaClientSettings kafkaClient,
+    boolean ociLayouts) {
 
   public static final String DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian";
   public static final Duration DEFAULT_BUILD_STEP_TIMEOUT = Duration.ofMinutes(15);
@@ -66,7 +69,8 @@ public record FarmSettings(
         null,
         null,
         true,
-        KafkaClientSettings.none());
+        KafkaClientSettings.none(),
+        false);
   }
 
   public FarmSettings withRuntimeCatalog(String catalog) {
@@ -86,7 +90,8 @@ public record FarmSettings(
         nltkDataUrl,
         indexPageTtl,
         autoCreateTenants,
-        kafkaClient);
+        kafkaClient,
+        ociLayouts);
   }
 
   public FarmSettings withAutoCreateTenants(boolean on) {
@@ -106,7 +111,8 @@ public record FarmSettings(
         nltkDataUrl,
         indexPageTtl,
         on,
-        kafkaClient);
+        kafkaClient,
+        ociLayouts);
   }
 
   public FarmSettings withNltkDataUrl(String url) {
@@ -126,7 +132,8 @@ public record FarmSettings(
         url,
         indexPageTtl,
         autoCreateTenants,
-        kafkaClient);
+        kafkaClient,
+        ociLayouts);
   }
 
   public FarmSettings withIndexPageTtl(Duration ttl) {
@@ -146,7 +153,8 @@ public record FarmSettings(
         nltkDataUrl,
         ttl,
         autoCreateTenants,
-        kafkaClient);
+        kafkaClient,
+        ociLayouts);
   }
 
   /** The same farm with the operator's Kafka client settings (for an external cluster). */
@@ -167,6 +175,7 @@ public record FarmSettings(
         nltkDataUrl,
         indexPageTtl,
         autoCreateTenants,
-        settings);
+        settings,
+        ociLayouts);
   }
 }

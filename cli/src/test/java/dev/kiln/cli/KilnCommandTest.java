@@ -182,7 +182,8 @@ class KilnCommandTest {
               null,
               null,
               true,
-              null);
+              null,
+              false);
 
       assertThatThrownBy(() -> Farm.start(settings, line -> {}))
           .isInstanceOf(UserError.class)

@@ -187,7 +187,8 @@ class SecuredKafkaEndToEndTest {
                   null,
                   null,
                   true,
-                  null)
+                  null,
+                  false)
               .withKafkaClient(settings(kafka, "farm"));
       List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
       try (Farm farm = Farm.start(settings, said::add)) {

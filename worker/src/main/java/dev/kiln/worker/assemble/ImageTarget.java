@@ -26,6 +26,9 @@ import java.util.regex.Pattern;
  *   <li>{@link #tarballs(Path) tarballs DIR} — written to {@code DIR/t/a/c.tar}, loadable with
  *       {@code docker load} (image {@code t/a:<c, 12 chars>}); the file appears complete or not at
  *       all;
+ *   <li>{@link #ociLayouts(Path) oci-layouts DIR} — added to the OCI image layout {@code DIR/t/a/}
+ *       under the tag {@code <c, 12 chars>} ({@code oci:DIR/t/a:<tag>}), sharing blobs between the
+ *       app's images;
  *   <li>{@link #dockerDaemon() docker} — loaded into the local Docker daemon as {@code t/a:<c, 12
  *       chars>}.
  * </ul>
@@ -45,6 +48,14 @@ public abstract sealed class ImageTarget {
   /** Write {@code docker load}-able tarballs under {@code directory}. */
   public static ImageTarget tarballs(Path directory) {
     return new Tarballs(directory);
+  }
+
+  /**
+   * Write each app's images into one OCI image layout, {@code DIR/<tenant>/<app>/}: blobs the
+   * layout holds already (the base's layers, an unchanged dependency layer) are kept once.
+   */
+  public static ImageTarget ociLayouts(Path directory) {
+    return new OciLayouts(directory);
   }
 
   /** Load into the local Docker daemon (the {@code docker} command on the PATH). */
@@ -68,6 +79,19 @@ public abstract sealed class ImageTarget {
     if (trimmed.startsWith("registry:")) {
       return registry(trimmed.substring("registry:".length()));
     }
+    if (trimmed.startsWith("oci-layouts:")) {
+      String directory = trimmed.substring("oci-layouts:".length());
+      if (directory.isEmpty()) {
+        throw new IllegalArgumentException(
+            "image target '" + trimmed + "' names no directory; " + FORMS);
+      }
+      try {
+        return ociLayouts(Path.of(directory));
+      } catch (InvalidPathException e) {
+        throw new IllegalArgumentException(
+            "image target '" + trimmed + "' has an invalid directory: " + e.getMessage(), e);
+      }
+    }
     if (trimmed.startsWith("tarballs:")) {
       String directory = trimmed.substring("tarballs:".length());
       if (directory.isEmpty()) {
@@ -86,8 +110,9 @@ public abstract sealed class ImageTarget {
   }
 
   private static final String FORMS =
-      "use registry:HOST[:PORT] (push to a registry), tarballs:DIR (write docker-load tarballs) or "
-          + "docker (load into the local Docker daemon)";
+      "use registry:HOST[:PORT] (push to a registry), tarballs:DIR (write docker-load tarballs),"
+          + " oci-layouts:DIR (one OCI image layout per app) or docker (load into the local Docker"
+          + " daemon)";
 
   /** The name a build's image gets at this target. */
   public abstract String referenceFor(String tenant, String app, String commit);
@@ -282,6 +307,93 @@ public abstract sealed class ImageTarget {
     @Override
     public String toString() {
       return "tarballs:" + directory;
+    }
+  }
+
+  static final class OciLayouts extends ImageTarget {
+    /** How an image in a layout is named: {@code oci:<layout directory>:<tag>}, as skopeo does. */
+    static final String PREFIX = "oci:";
+
+    private final Path directory;
+
+    OciLayouts(Path directory) {
+      this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
+    }
+
+    /** {@code DIR/<tenant>/<app>} */
+    Path layoutFor(String tenant, String app, String commit) {
+      imageName(null, tenant, app, commit);
+      return directory.resolve(tenant).resolve(app);
+    }
+
+    @Override
+    public String referenceFor(String tenant, String app, String commit) {
+      return PREFIX + layoutFor(tenant, app, commit) + ":" + commit.substring(0, TAG_LENGTH);
+    }
+
+    @Override
+    Delivery open(String tenant, String app, String commit) {
+      ImageReference name = imageName(null, tenant, app, commit);
+      OciLayout layout = new OciLayout(layoutFor(tenant, app, commit));
+      String tag = commit.substring(0, TAG_LENGTH);
+      Path temporary;
+      try {
+        Files.createDirectories(layout.directory());
+        temporary = Files.createTempFile(layout.directory(), "." + tag + ".", ".oci.tmp");
+      } catch (IOException e) {
+        throw new UncheckedIOException(
+            "cannot write image layouts under "
+                + layout.directory()
+                + ": "
+                + e.getMessage()
+                + "; check that the directory is writable by the worker",
+            e);
+      }
+      return new Delivery() {
+        @Override
+        public Containerizer containerizer() {
+          return Containerizer.to(TarImage.at(temporary).named(name));
+        }
+
+        @Override
+        public ImageFormat format() {
+          return ImageFormat.OCI;
+        }
+
+        @Override
+        public boolean plainHttp() {
+          return false;
+        }
+
+        @Override
+        public String describe() {
+          return "OCI image layout " + layout.directory() + " as " + tag;
+        }
+
+        @Override
+        public String complete() throws IOException {
+          try {
+            layout.add(temporary, tag);
+          } finally {
+            Files.deleteIfExists(temporary);
+          }
+          return referenceFor(tenant, app, commit);
+        }
+
+        @Override
+        public void abandon() {
+          try {
+            Files.deleteIfExists(temporary);
+          } catch (IOException e) {
+            // Only a hidden .tmp file stays behind; the build's own error is what matters.
+          }
+        }
+      };
+    }
+
+    @Override
+    public String toString() {
+      return "oci-layouts:" + directory;
     }
   }
 

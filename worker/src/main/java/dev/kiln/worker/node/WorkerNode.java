@@ -46,8 +46,10 @@ public final class WorkerNode implements AutoCloseable {
    * @param sourceRoot the farm's local repositories ({@code file://} sources under {@code
    *     <sourceRoot>/<tenant>/}); null: none
    * @param catalog the Python runtimes builds run on
-   * @param registry the registry images are pushed to ({@code host[:port]}); null: image tarballs
-   *     under {@code <home>/images/}
+   * @param registry the registry images are pushed to ({@code host[:port]}); null: images under
+   *     {@code <home>/images/}
+   * @param ociLayouts without a registry: one OCI image layout per app, sharing blobs between its
+   *     images, instead of one tarball per build
    * @param debianMirror where the offline runtimes' Debian packages come from
    * @param buildStepTimeout the longest one build step may run
    * @param buildStepMemoryMiB the memory one build step may use
@@ -64,6 +66,7 @@ public final class WorkerNode implements AutoCloseable {
       Path sourceRoot,
       RuntimeCatalog catalog,
       String registry,
+      boolean ociLayouts,
       String debianMirror,
       Duration buildStepTimeout,
       long buildStepMemoryMiB,
@@ -107,10 +110,16 @@ public final class WorkerNode implements AutoCloseable {
       return ids;
     }
 
-    /** The image target: the registry, or tarballs under {@code <home>/images/}. */
+    /**
+     * The image target: the registry, or under {@code <home>/images/} one OCI image layout per app
+     * ({@code ociLayouts}) or one tarball per build.
+     */
     public ImageTarget imageTarget() {
-      return registry != null
-          ? ImageTarget.registry(registry)
+      if (registry != null) {
+        return ImageTarget.registry(registry);
+      }
+      return ociLayouts
+          ? ImageTarget.ociLayouts(home.resolve("images"))
           : ImageTarget.tarballs(home.resolve("images"));
     }
 

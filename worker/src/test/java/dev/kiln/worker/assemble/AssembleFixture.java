@@ -146,7 +146,12 @@ final class AssembleFixture {
   }
 
   static BuildTask task(BuildPlanSummary plan, Digest layerBlob, String tenant, String app) {
-    String buildId = BuildIds.of(tenant, app, COMMIT);
+    return task(plan, layerBlob, tenant, app, COMMIT);
+  }
+
+  static BuildTask task(
+      BuildPlanSummary plan, Digest layerBlob, String tenant, String app, String commit) {
+    String buildId = BuildIds.of(tenant, app, commit);
     DependencyLayer layer =
         layerBlob == null
             ? null
@@ -159,7 +164,7 @@ final class AssembleFixture {
         tenant,
         app,
         "file:///srv/git/shop",
-        COMMIT,
+        commit,
         null,
         Map.of(),
         null,

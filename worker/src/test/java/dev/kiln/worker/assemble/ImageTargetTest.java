@@ -48,6 +48,23 @@ class ImageTargetTest {
   }
 
   @Test
+  void ociLayoutTargetNamesOneLayoutPerAppAndTheImageByItsShortCommit() throws Exception {
+    ImageTarget target = ImageTarget.parse("oci-layouts:" + dir);
+
+    assertThat(target.referenceFor("acme", "shop", COMMIT))
+        .isEqualTo("oci:" + dir.resolve("acme/shop") + ":0123456789ab");
+    ImageTarget.Delivery delivery = target.open("acme", "shop", COMMIT);
+    assertThat(delivery.format()).isEqualTo(ImageFormat.OCI);
+    delivery.abandon();
+    try (var left = java.nio.file.Files.list(dir.resolve("acme/shop"))) {
+      assertThat(left).isEmpty();
+    }
+    assertThatThrownBy(() -> ImageTarget.parse("oci-layouts:"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("names no directory");
+  }
+
+  @Test
   void tarballAppearsOnlyWhenCompleteAndAbandonLeavesNothing() throws Exception {
     ImageTarget target = ImageTarget.tarballs(dir);
     Path appDir = dir.resolve("acme/shop");

@@ -23,6 +23,7 @@ class WorkerNodeSettingsTest {
         null,
         RuntimeCatalog.loadOffline(),
         registry,
+        false,
         "http://deb.debian.org/debian",
         Duration.ofMinutes(15),
         2048,
