@@ -22,7 +22,9 @@ import java.util.regex.Pattern;
 
 /**
  * FETCH: puts exactly one commit of a repository on local disk with the git command line, shallow
- * (one commit, no history), at {@code <workDir>/sources/<tenant>/<repository key>/<commit>}.
+ * (one commit, no history), at {@code <workDir>/sources/<tenant>/<repository key>/<commit>}; a
+ * repository on this machine is read in-process instead ({@link LocalCheckout}), with the same
+ * limits.
  *
  * <p>The tree is checked out into a temporary directory and renamed into place only when complete,
  * so an existing directory is always a finished checkout and is reused as is. Trees are kept per
@@ -38,8 +40,8 @@ import java.util.regex.Pattern;
  * the largest file ({@value #FILE_TOO_LARGE}); the commit's tree is measured before anything is
  * checked out, and a failed fetch leaves nothing behind.
  *
- * <p>The tree keeps its {@code .git} directory (one commit's worth); whatever packages the source
- * into an image must leave it out.
+ * <p>A tree the command line checked out keeps its {@code .git} directory (one commit's worth);
+ * whatever packages the source into an image must leave it out.
  */
 public final class SourceFetcher {
   public static final String FAILED = "fetch::failed";
@@ -74,6 +76,7 @@ public final class SourceFetcher {
   private final SourcePolicy policy;
   private final FetchLimits limits;
   private final Map<String, String> gitConfig;
+  private boolean localInProcess = true;
 
   /**
    * A fetcher that fetches no local repositories and has the default limits.
@@ -107,6 +110,15 @@ public final class SourceFetcher {
     this.policy = new SourcePolicy(sourceRoot);
     this.limits = Objects.requireNonNull(limits, "limits");
     this.gitConfig = new LinkedHashMap<>(gitConfig);
+  }
+
+  /**
+   * This fetcher, taking local repositories through the git command line too, as it takes remote
+   * ones (tests of the command-line path use local repositories as their server).
+   */
+  SourceFetcher commandLineOnly() {
+    localInProcess = false;
+    return this;
   }
 
   /**
@@ -220,6 +232,16 @@ public final class SourceFetcher {
       LogSink log,
       long deadline)
       throws StepFailure {
+    if (localInProcess
+        && allowed.protocol().equals("file")
+        && LocalCheckout.checkOut(
+            Path.of(allowed.gitUrl()),
+            commit,
+            work,
+            size -> enforceLimits(size, repoUrl),
+            redact(repoUrl))) {
+      return;
+    }
     String gitUrl = allowed.gitUrl();
     List<String> init = new ArrayList<>(List.of("init", "--quiet", "--template="));
     if (commit.length() == 64) {
@@ -367,6 +389,16 @@ public final class SourceFetcher {
       }
       throw new StepFailure(FAILED, "git could not list the commit's files: " + describe(listing));
     }
+    enforceLimits(
+        new LocalCheckout.TreeSize(files[0], bytes[0], largest[0], largestSize[0]), repoUrl);
+  }
+
+  /** Refuses a commit whose tree is beyond the limits, naming the limit and what to do. */
+  private void enforceLimits(LocalCheckout.TreeSize size, String repoUrl) throws StepFailure {
+    long[] files = {size.files()};
+    long[] bytes = {size.bytes()};
+    String[] largest = {size.largest()};
+    long[] largestSize = {size.largestBytes()};
     if (files[0] > limits.maxFiles()) {
       throw new StepFailure(
           TOO_MANY_FILES,

@@ -193,6 +193,80 @@ class SourceAttackTest {
   }
 
   @Test
+  void attackATreeWithAGitDirectoryCannotPlantGitConfigurationInTheCheckout() throws Exception {
+    Path content = tmp.resolve("content");
+    Files.writeString(content, "[core]\n\tfsmonitor = touch /tmp/kiln-pwned\n");
+    String blob = acme.git("hash-object", "-w", content.toString()).strip();
+    String config = hashLiterally(acme, "tree", entry("100644", "config", blob));
+    String tree =
+        hashLiterally(
+            acme, "tree", entry("40000", ".GIT", config), entry("100644", "app.py", blob));
+    String commit = commitTree(acme, tree);
+
+    assertFailsWith(
+        () -> fetcher().fetch("acme", acme.url(), commit, new RecordingLog()),
+        SourceFetcher.FAILED,
+        "refuses to check out",
+        "'.GIT'");
+    assertThat(checkouts()).isEmpty();
+  }
+
+  @Test
+  void attackALinkAndADirectoryOfOneNameCannotWriteThroughTheLink() throws Exception {
+    Path outside = Files.createDirectories(tmp.resolve("outside"));
+    Path linkTarget = tmp.resolve("link-target");
+    Files.writeString(linkTarget, outside.toString());
+    String target = acme.git("hash-object", "-w", linkTarget.toString()).strip();
+    Path payload = tmp.resolve("payload");
+    Files.writeString(payload, "pwned\n");
+    String pwned = acme.git("hash-object", "-w", payload.toString()).strip();
+    String inner = hashLiterally(acme, "tree", entry("100644", "pwned.txt", pwned));
+    String tree =
+        hashLiterally(acme, "tree", entry("120000", "evil", target), entry("40000", "evil", inner));
+    String commit = commitTree(acme, tree);
+
+    assertFailsWith(
+        () -> fetcher().fetch("acme", acme.url(), commit, new RecordingLog()),
+        SourceFetcher.FAILED,
+        "'evil' appears twice");
+    assertThat(outside.resolve("pwned.txt")).doesNotExist();
+    assertThat(checkouts()).isEmpty();
+  }
+
+  /** One raw tree entry: {@code <mode> <name>\0<20-byte id>}. */
+  private static byte[] entry(String mode, String name, String hexId) {
+    byte[] head = (mode + " " + name + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] id = java.util.HexFormat.of().parseHex(hexId);
+    byte[] all = java.util.Arrays.copyOf(head, head.length + id.length);
+    System.arraycopy(id, 0, all, head.length, id.length);
+    return all;
+  }
+
+  /** Writes an object git's own checks would refuse, as a hostile repository can hold one. */
+  private String hashLiterally(GitRepo repo, String type, byte[]... entries) throws Exception {
+    java.io.ByteArrayOutputStream raw = new java.io.ByteArrayOutputStream();
+    for (byte[] entry : entries) {
+      raw.write(entry);
+    }
+    Path file = Files.createTempFile(tmp, "object", ".raw");
+    Files.write(file, raw.toByteArray());
+    return repo.git("hash-object", "-w", "--literally", "-t", type, file.toString()).strip();
+  }
+
+  private static String commitTree(GitRepo repo, String tree) throws Exception {
+    return repo.git(
+            "-c",
+            "user.name=Mallory",
+            "-c",
+            "user.email=m@example.com",
+            "commit-tree",
+            tree,
+            "-m",
+            "hostile tree")
+        .strip();
+  }
+
+  @Test
   void aRepositoryWithAHugeFileIsRefused() throws Exception {
     String commit = acme.commit(Map.of("data/huge.bin", "x".repeat(3 << 20)), "a huge file");
     FetchLimits limits = FetchLimits.DEFAULT.withSizes(500L << 20, 20_000, 1L << 20);

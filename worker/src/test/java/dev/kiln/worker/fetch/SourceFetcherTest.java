@@ -57,8 +57,32 @@ class SourceFetcherTest {
   }
 
   @Test
+  void checksALocalCommitOutInProcessWithGitsModesAndLinksAndNoGitDirectory() throws Exception {
+    Files.createDirectories(repo.dir().resolve("bin"));
+    Files.writeString(repo.dir().resolve("bin/post_compile"), "#!/bin/sh\necho hi\n");
+    repo.dir().resolve("bin/post_compile").toFile().setExecutable(true);
+    Files.createSymbolicLink(repo.dir().resolve("link.py"), Path.of("app.py"));
+    String third = repo.commit(Map.of(), "modes and a link");
+
+    Path checkout = fetcher(Map.of()).fetch("acme", repo.url(), third, new RecordingLog());
+
+    assertThat(Files.readString(checkout.resolve("app.py"))).isEqualTo("v2\n");
+    assertThat(
+            java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(checkout.resolve("bin/post_compile"))))
+        .isEqualTo("rwxr-xr-x");
+    assertThat(
+            java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(checkout.resolve("app.py"))))
+        .isEqualTo("rw-r--r--");
+    assertThat(Files.readSymbolicLink(checkout.resolve("link.py"))).isEqualTo(Path.of("app.py"));
+    assertThat(checkout.resolve(".git")).doesNotExist();
+  }
+
+  @Test
   void fetchesAnOlderCommitBySha_shallowly() throws Exception {
-    Path checkout = fetcher(Map.of()).fetch("acme", repo.url(), first, new RecordingLog());
+    Path checkout =
+        fetcher(Map.of()).commandLineOnly().fetch("acme", repo.url(), first, new RecordingLog());
 
     assertThat(checkout).isEqualTo(fetcher(Map.of()).checkoutDir("acme", repo.url(), first));
     assertThat(checkout).startsWith(tmp.resolve("work/sources/acme"));
@@ -121,7 +145,7 @@ class SourceFetcherTest {
   @Test
   void fallsBackToACloneWhenTheServerRefusesCommitsById() throws Exception {
     // Protocol v0 upload-pack refuses "want <sha>" for unadvertised commits, like older servers.
-    SourceFetcher fetcher = fetcher(Map.of("protocol.version", "0"));
+    SourceFetcher fetcher = fetcher(Map.of("protocol.version", "0")).commandLineOnly();
     RecordingLog log = new RecordingLog();
 
     Path checkout = fetcher.fetch("acme", repo.url(), first, log);
