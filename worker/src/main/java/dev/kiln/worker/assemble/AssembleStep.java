@@ -355,7 +355,8 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     boolean delivered = false;
     try {
       JibContainerBuilder image =
-          base.jibBase()
+          delivery
+              .base(base)
               .setFileEntriesLayers(layers)
               .setEntrypoint(List.of(ImageLayers.LAUNCHER.toString()))
               .setProgramArguments(List.of(plan.runCommand()))

@@ -3,6 +3,10 @@ package dev.kiln.worker.assemble;
 import com.google.cloud.tools.jib.api.Containerizer;
 import com.google.cloud.tools.jib.api.DockerDaemonImage;
 import com.google.cloud.tools.jib.api.ImageReference;
+import com.google.cloud.tools.jib.api.InvalidImageReferenceException;
+import com.google.cloud.tools.jib.api.Jib;
+import com.google.cloud.tools.jib.api.JibContainerBuilder;
+import com.google.cloud.tools.jib.api.RegistryImage;
 import com.google.cloud.tools.jib.api.TarImage;
 import com.google.cloud.tools.jib.api.buildplan.ImageFormat;
 import dev.kiln.worker.runtime.Registries;
@@ -125,6 +129,11 @@ public abstract sealed class ImageTarget {
   /** One image on its way to the target. */
   interface Delivery {
     Containerizer containerizer();
+
+    /** What jib builds on: the base itself, unless the target keeps a faster copy of it. */
+    default JibContainerBuilder base(RuntimeImageReference base) throws IOException {
+      return base.jibBase();
+    }
 
     ImageFormat format();
 
@@ -315,6 +324,7 @@ public abstract sealed class ImageTarget {
     static final String PREFIX = "oci:";
 
     private final Path directory;
+    private LayoutRegistry registry;
 
     OciLayouts(Path directory) {
       this.directory = Objects.requireNonNull(directory, "directory").toAbsolutePath().normalize();
@@ -331,28 +341,46 @@ public abstract sealed class ImageTarget {
       return PREFIX + layoutFor(tenant, app, commit) + ":" + commit.substring(0, TAG_LENGTH);
     }
 
+    /** jib writes into the layouts by pushing to them, started with the first image. */
+    private synchronized LayoutRegistry registry() {
+      if (registry == null) {
+        try {
+          registry = LayoutRegistry.start(directory);
+        } catch (IOException e) {
+          throw new UncheckedIOException(
+              "cannot serve the image layouts under "
+                  + directory
+                  + " to jib: "
+                  + e.getMessage()
+                  + "; check that the directory is writable by the worker",
+              e);
+        }
+      }
+      return registry;
+    }
+
     @Override
     Delivery open(String tenant, String app, String commit) {
-      ImageReference name = imageName(null, tenant, app, commit);
-      OciLayout layout = new OciLayout(layoutFor(tenant, app, commit));
-      String tag = commit.substring(0, TAG_LENGTH);
-      Path temporary;
-      try {
-        Files.createDirectories(layout.directory());
-        temporary = Files.createTempFile(layout.directory(), "." + tag + ".", ".oci.tmp");
-      } catch (IOException e) {
-        throw new UncheckedIOException(
-            "cannot write image layouts under "
-                + layout.directory()
-                + ": "
-                + e.getMessage()
-                + "; check that the directory is writable by the worker",
-            e);
-      }
+      String reference = referenceFor(tenant, app, commit);
+      ImageReference name = imageName(registry().hostAndPort(), tenant, app, commit);
       return new Delivery() {
         @Override
         public Containerizer containerizer() {
-          return Containerizer.to(TarImage.at(temporary).named(name));
+          return Containerizer.to(RegistryImage.named(name));
+        }
+
+        @Override
+        public JibContainerBuilder base(RuntimeImageReference base) throws IOException {
+          if (base instanceof RuntimeImageReference.Tarball tarball) {
+            // From the registry, jib reads only the base's manifest and config: no extracting,
+            // hashing or compressing 40 MB of tarball on every build.
+            try {
+              return Jib.from(RegistryImage.named(registry().base(tarball.path())));
+            } catch (InvalidImageReferenceException e) {
+              throw new IOException("the imported base has no valid name: " + e.getMessage(), e);
+            }
+          }
+          return base.jibBase();
         }
 
         @Override
@@ -362,31 +390,25 @@ public abstract sealed class ImageTarget {
 
         @Override
         public boolean plainHttp() {
-          return false;
+          return true; // the layout registry listens on loopback only
         }
 
         @Override
         public String describe() {
-          return "OCI image layout " + layout.directory() + " as " + tag;
+          return "OCI image layout "
+              + layoutFor(tenant, app, commit)
+              + " as "
+              + name.getTag().orElseThrow();
         }
 
         @Override
-        public String complete() throws IOException {
-          try {
-            layout.add(temporary, tag);
-          } finally {
-            Files.deleteIfExists(temporary);
-          }
-          return referenceFor(tenant, app, commit);
+        public String complete() {
+          return reference;
         }
 
         @Override
         public void abandon() {
-          try {
-            Files.deleteIfExists(temporary);
-          } catch (IOException e) {
-            // Only a hidden .tmp file stays behind; the build's own error is what matters.
-          }
+          // Blobs a failed push left are content-addressed and named by no tag: nothing to undo.
         }
       };
     }

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
@@ -14,15 +12,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Pattern;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * One app's images as an OCI image layout directory ({@code oci-layout}, {@code index.json}, {@code
@@ -31,15 +25,14 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * on disk, however many images reference it. Each build adds only what is new: usually the app
  * layer, its config and its manifest.
  *
- * <p>Images arrive as the OCI layout tarball jib writes; {@link #add} takes its blobs (each checked
- * against its digest, written next to its final name and renamed, so a reader never sees half a
- * blob) and then names the manifest in {@code index.json}, replaced atomically under a lock that
+ * <p>Images arrive through {@link LayoutRegistry}, as jib pushes them: blobs (each checked against
+ * its digest before it is renamed into place, so a reader never sees half a blob), then the
+ * manifest, named by its tag in {@code index.json}, which is replaced atomically under a lock that
  * holds between threads and processes. Tools that read OCI layouts take it as it is ({@code skopeo
  * copy oci:DIR:TAG …}, {@code crane}, containerd's importer after a {@code tar}).
  */
 final class OciLayout {
   static final String REF_NAME = "org.opencontainers.image.ref.name";
-  private static final Pattern BLOB = Pattern.compile("blobs/sha256/([0-9a-f]{64})");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Map<Path, Object> IN_PROCESS = new ConcurrentHashMap<>();
 
@@ -51,63 +44,6 @@ final class OciLayout {
 
   Path directory() {
     return directory;
-  }
-
-  /** What one {@link #add} wrote and what it found already there. */
-  record Added(String manifestDigest, int blobsWritten, int blobsShared, long bytesWritten) {}
-
-  /**
-   * Adds the image in {@code ociTarball} (an OCI image layout in a tar, as jib writes it) under
-   * {@code tag}, replacing an earlier image of that tag.
-   *
-   * @throws IOException when the tarball is not a one-image OCI layout, a blob does not match its
-   *     digest, or the layout cannot be written
-   */
-  Added add(Path ociTarball, String tag) throws IOException {
-    Files.createDirectories(blobs());
-    int written = 0;
-    int shared = 0;
-    long bytes = 0;
-    JsonNode manifest = null;
-    try (InputStream file = Files.newInputStream(ociTarball);
-        TarArchiveInputStream tar = new TarArchiveInputStream(file)) {
-      for (TarArchiveEntry entry; (entry = tar.getNextEntry()) != null; ) {
-        String name =
-            entry.getName().startsWith("./") ? entry.getName().substring(2) : entry.getName();
-        var blob = BLOB.matcher(name);
-        if (blob.matches() && entry.isFile()) {
-          Path target = blobs().resolve(blob.group(1));
-          if (Files.isRegularFile(target) && Files.size(target) == entry.getSize()) {
-            shared++;
-            continue; // content-addressed: same name, same bytes
-          }
-          bytes += writeBlob(tar, blob.group(1), target);
-          written++;
-        } else if (name.equals("index.json")) {
-          JsonNode index = JSON.readTree(tar.readAllBytes());
-          JsonNode manifests = index.path("manifests");
-          if (!manifests.isArray() || manifests.size() != 1) {
-            throw new IOException(
-                ociTarball
-                    + " is not a one-image OCI layout: its index.json names "
-                    + manifests.size()
-                    + " manifests");
-          }
-          manifest = manifests.get(0);
-        }
-      }
-    }
-    if (manifest == null || !manifest.path("digest").asText().startsWith("sha256:")) {
-      throw new IOException(ociTarball + " has no index.json naming its manifest");
-    }
-    String digest = manifest.get("digest").asText();
-    if (!Files.isRegularFile(blobs().resolve(digest.substring("sha256:".length())))) {
-      throw new IOException(ociTarball + " names manifest " + digest + " but does not hold it");
-    }
-    ObjectNode named = ((ObjectNode) manifest.deepCopy());
-    named.putObject("annotations").put(REF_NAME, tag);
-    name(named, tag);
-    return new Added(digest, written, shared, bytes);
   }
 
   /** The manifest digest the index names {@code tag} by, or null. */
@@ -128,24 +64,102 @@ final class OciLayout {
     return directory.resolve("blobs").resolve("sha256");
   }
 
-  private static long writeBlob(InputStream in, String hex, Path target) throws IOException {
-    Path temporary = Files.createTempFile(target.getParent(), "." + hex.substring(0, 12), ".tmp");
+  /** Where the blob of digest {@code sha256:<hex>} is (or would be) kept. */
+  Path blob(String hex) {
+    return blobs().resolve(hex);
+  }
+
+  /** Keeps {@code verified} (its digest already checked) as blob {@code hex}; moves it. */
+  void keep(Path verified, String hex) throws IOException {
+    Files.createDirectories(blobs());
+    Path target = blob(hex);
+    if (Files.isRegularFile(target)) {
+      return; // content-addressed: the same bytes are there
+    }
+    Files.move(
+        verified, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /**
+   * Keeps blob {@code hex} of another layout here too, as a hard link (a copy where links do not
+   * work): the base image's layers are stored once on disk however many apps build on it.
+   */
+  void link(Path source, String hex) throws IOException {
+    Files.createDirectories(blobs());
+    Path target = blob(hex);
+    if (Files.isRegularFile(target)) {
+      return;
+    }
+    Path temporary =
+        blobs().resolve("." + hex.substring(0, 12) + "-" + java.util.UUID.randomUUID() + ".tmp");
     try {
-      MessageDigest sha256 = sha256();
-      long size;
-      try (OutputStream out = new DigestOutputStream(Files.newOutputStream(temporary), sha256)) {
-        size = in.transferTo(out);
+      try {
+        Files.createLink(temporary, source);
+      } catch (IOException | UnsupportedOperationException e) {
+        Files.copy(source, temporary);
       }
-      String actual = HexFormat.of().formatHex(sha256.digest());
-      if (!actual.equals(hex)) {
-        throw new IOException("blob " + hex + " in the image tarball has digest " + actual);
-      }
-      Files.move(
-          temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      return size;
+      keep(temporary, hex);
     } finally {
       Files.deleteIfExists(temporary);
     }
+  }
+
+  /** A manifest as a registry serves it. */
+  record Manifest(String digest, String mediaType, byte[] bytes) {}
+
+  /**
+   * Stores a manifest and, when {@code reference} is a tag, names it by that tag in the index.
+   *
+   * @return its digest, {@code sha256:<hex>}
+   */
+  String putManifest(byte[] manifest, String mediaType, String reference) throws IOException {
+    String hex = HexFormat.of().formatHex(sha256().digest(manifest));
+    Files.createDirectories(blobs());
+    if (!Files.isRegularFile(blob(hex))) {
+      Path temporary = Files.createTempFile(blobs(), ".manifest-", ".tmp");
+      try {
+        Files.write(temporary, manifest);
+        keep(temporary, hex);
+      } finally {
+        Files.deleteIfExists(temporary);
+      }
+    }
+    String digest = "sha256:" + hex;
+    if (!reference.startsWith("sha256:")) {
+      ObjectNode descriptor = JSON.createObjectNode();
+      String type = mediaType;
+      if (type == null || type.isBlank()) {
+        type =
+            JSON.readTree(manifest)
+                .path("mediaType")
+                .asText("application/vnd.oci.image.manifest.v1+json");
+      }
+      descriptor.put("mediaType", type);
+      descriptor.put("digest", digest);
+      descriptor.put("size", manifest.length);
+      descriptor.putObject("annotations").put(REF_NAME, reference);
+      name(descriptor, reference);
+    }
+    return digest;
+  }
+
+  /** The manifest a tag or digest names, or null. */
+  Manifest manifest(String reference) throws IOException {
+    String digest = reference.startsWith("sha256:") ? reference : manifestOf(reference);
+    if (digest == null || !Files.isRegularFile(blob(digest.substring("sha256:".length())))) {
+      return null;
+    }
+    byte[] bytes = Files.readAllBytes(blob(digest.substring("sha256:".length())));
+    String type;
+    try {
+      type =
+          JSON.readTree(bytes)
+              .path("mediaType")
+              .asText("application/vnd.oci.image.manifest.v1+json");
+    } catch (IOException e) {
+      return null; // a layer, not a manifest
+    }
+    return new Manifest(digest, type, bytes);
   }
 
   private void name(ObjectNode manifest, String tag) throws IOException {

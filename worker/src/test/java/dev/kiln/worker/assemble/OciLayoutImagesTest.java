@@ -4,7 +4,6 @@ import static dev.kiln.worker.assemble.AssembleFixture.APP;
 import static dev.kiln.worker.assemble.AssembleFixture.PYTHON;
 import static dev.kiln.worker.assemble.AssembleFixture.TENANT;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,19 +13,18 @@ import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.testsupport.CacheServiceFixture;
 import dev.kiln.worker.testsupport.RecordingLog;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.stream.Stream;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,6 +35,7 @@ class OciLayoutImagesTest {
   private static final String FIRST = "1111111111111111111111111111111111111111";
   private static final String SECOND = "2222222222222222222222222222222222222222";
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   @TempDir static Path shared;
   private static ExecutorService jibExecutor;
@@ -103,6 +102,16 @@ class OciLayoutImagesTest {
     assertThat(sharedLayers).hasSize(3);
     assertThat(blobsAfterSecond).hasSize(blobsAfterFirst.size() + 3).containsAll(blobsAfterFirst);
 
+    // The base came from the tarball once (into images/.bases/) and its layer is the same file
+    // (a hard link) in the app's layout: stored once on disk for every app built on it.
+    String baseLayer = firstLayers.get(0).substring("sha256:".length());
+    Path imported;
+    try (Stream<Path> bases = Files.list(images.resolve(".bases"))) {
+      imported = bases.findFirst().orElseThrow().resolve("blobs/sha256").resolve(baseLayer);
+    }
+    assertThat(Files.getAttribute(layout.resolve("blobs/sha256").resolve(baseLayer), "unix:ino"))
+        .isEqualTo(Files.getAttribute(imported, "unix:ino"));
+
     JsonNode index = JSON.readTree(layout.resolve("index.json").toFile());
     assertThat(index.get("manifests")).hasSize(2);
     assertThat(new OciLayout(layout).manifestOf("111111111111"))
@@ -118,34 +127,60 @@ class OciLayoutImagesTest {
 
   @Test
   void aRebuildOfTheSameCommitReplacesItsTagInsteadOfAddingOne() throws Exception {
-    Path layout = dir.resolve("layout");
-    byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
-    Path first = ociTarball(dir.resolve("a.tar"), config, "one");
-    Path second = ociTarball(dir.resolve("b.tar"), config, "two");
+    OciLayout layout = new OciLayout(dir.resolve("layout"));
 
-    new OciLayout(layout).add(first, "111111111111");
-    OciLayout.Added again = new OciLayout(layout).add(second, "111111111111");
+    layout.putManifest(manifest("one"), null, "111111111111");
+    String again = layout.putManifest(manifest("two"), null, "111111111111");
 
-    assertThat(JSON.readTree(layout.resolve("index.json").toFile()).get("manifests")).hasSize(1);
-    assertThat(again.blobsShared()).isEqualTo(1); // the config
-    assertThat(new OciLayout(layout).manifestOf("111111111111")).isEqualTo(again.manifestDigest());
+    assertThat(JSON.readTree(dir.resolve("layout/index.json").toFile()).get("manifests"))
+        .hasSize(1);
+    assertThat(layout.manifestOf("111111111111")).isEqualTo(again);
+    assertThat(layout.manifest("111111111111").mediaType())
+        .isEqualTo("application/vnd.oci.image.manifest.v1+json");
   }
 
   @Test
-  void attackABlobWhoseBytesDoNotMatchItsNameIsRefusedAndNotKept() throws Exception {
-    Path layout = dir.resolve("layout");
-    Path forged = dir.resolve("forged.tar");
-    try (OutputStream file = Files.newOutputStream(forged);
-        TarArchiveOutputStream tar = new TarArchiveOutputStream(file)) {
-      entry(tar, "blobs/sha256/" + "0".repeat(64), "not what the name says");
-      entry(tar, "index.json", "{\"manifests\":[{\"digest\":\"sha256:" + "0".repeat(64) + "\"}]}");
-    }
+  void attackABlobWhoseBytesDoNotMatchItsDigestIsRefusedAndNotKept() throws Exception {
+    try (LayoutRegistry registry = LayoutRegistry.start(dir.resolve("layouts"))) {
+      String forged = "0".repeat(64);
+      HttpResponse<String> upload =
+          HTTP.send(
+              HttpRequest.newBuilder(
+                      URI.create(
+                          "http://"
+                              + registry.hostAndPort()
+                              + "/v2/acme/shop/blobs/uploads/?digest=sha256:"
+                              + forged))
+                  .POST(HttpRequest.BodyPublishers.ofString("not what the digest says"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
 
-    assertThatThrownBy(() -> new OciLayout(layout).add(forged, "111111111111"))
-        .isInstanceOf(IOException.class)
-        .hasMessageContaining("has digest");
-    assertThat(blobs(layout)).isEmpty();
-    assertThat(layout.resolve("index.json")).doesNotExist();
+      assertThat(upload.statusCode()).isEqualTo(400);
+      assertThat(upload.body()).contains("DIGEST_INVALID");
+      assertThat(registry.layout("acme/shop").blob(forged)).doesNotExist();
+      assertThat(blobs(dir.resolve("layouts/acme/shop"))).isEmpty();
+    }
+  }
+
+  @Test
+  void attackARepositoryNameLeadingOutOfTheLayoutsIsNotServed() throws Exception {
+    try (LayoutRegistry registry = LayoutRegistry.start(dir.resolve("layouts"))) {
+      Files.writeString(dir.resolve("secret"), "not for jib");
+      HttpResponse<String> escape =
+          HTTP.send(
+              HttpRequest.newBuilder(
+                      URI.create(
+                          "http://" + registry.hostAndPort() + "/v2/../..%2F/blobs/uploads/"))
+                  .POST(HttpRequest.BodyPublishers.noBody())
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+
+      assertThat(escape.statusCode()).isEqualTo(404);
+      try (Stream<Path> created = Files.list(dir)) {
+        assertThat(created.map(p -> p.getFileName().toString()))
+            .containsExactlyInAnyOrder("layouts", "secret");
+      }
+    }
   }
 
   private AssembledImage assemble(AssembleStep step, Path checkout, String commit)
@@ -182,39 +217,11 @@ class OciLayoutImagesTest {
     return digests;
   }
 
-  /** A one-image OCI layout tarball holding {@code config} and a manifest naming it. */
-  private static Path ociTarball(Path file, byte[] config, String variant) throws Exception {
-    String configDigest = sha256(config);
-    byte[] manifest =
-        ("{\"schemaVersion\":2,\"annotations\":{\"v\":\""
-                + variant
-                + "\"},\"config\":{\"digest\":\"sha256:"
-                + configDigest
-                + "\",\"size\":"
-                + config.length
-                + "},\"layers\":[]}")
-            .getBytes(StandardCharsets.UTF_8);
-    String manifestDigest = sha256(manifest);
-    try (OutputStream out = Files.newOutputStream(file);
-        TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
-      entry(tar, "blobs/sha256/" + configDigest, new String(config, StandardCharsets.UTF_8));
-      entry(tar, "blobs/sha256/" + manifestDigest, new String(manifest, StandardCharsets.UTF_8));
-      entry(tar, "index.json", "{\"manifests\":[{\"digest\":\"sha256:" + manifestDigest + "\"}]}");
-    }
-    return file;
-  }
-
-  private static void entry(TarArchiveOutputStream tar, String name, String content)
-      throws IOException {
-    byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
-    TarArchiveEntry entry = new TarArchiveEntry(name);
-    entry.setSize(bytes.length);
-    tar.putArchiveEntry(entry);
-    tar.write(bytes);
-    tar.closeArchiveEntry();
-  }
-
-  private static String sha256(byte[] bytes) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+  private static byte[] manifest(String variant) {
+    return ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+            + "\"annotations\":{\"v\":\""
+            + variant
+            + "\"},\"layers\":[]}")
+        .getBytes(StandardCharsets.UTF_8);
   }
 }
