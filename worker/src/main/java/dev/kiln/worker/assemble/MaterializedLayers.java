@@ -102,6 +102,14 @@ public final class MaterializedLayers {
         staging = null;
       } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
         // Another build unpacked the same blob meanwhile; its copy is as good as ours.
+      } catch (AtomicMoveNotSupportedException e) {
+        throw e;
+      } catch (IOException e) {
+        // rename(2) onto a non-empty directory fails with ENOTEMPTY, which Java reports as a
+        // plain FileSystemException: the same race as above, seen under a burst of builds.
+        if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+          throw e;
+        }
       }
       log.info("       Unpacked the dependency layer " + shortName(blob));
       return target;

@@ -76,6 +76,32 @@ class MaterializedLayersTest {
   }
 
   @Test
+  void concurrentBuildsUnpackingOneLayerAllSucceedWithOneDirectory() throws Exception {
+    TestTars.Layer layer = new TestTars.Layer();
+    for (int i = 0; i < 200; i++) {
+      layer.file("pkg/module" + i + ".py", "x = " + i + "\n", 0644);
+    }
+    Digest blob = store(layer);
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(8);
+    try {
+      java.util.List<java.util.concurrent.Future<Path>> builds = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        builds.add(pool.submit(() -> layers.materialize(blob, new RecordingLog())));
+      }
+      for (var build : builds) {
+        assertThat(build.get(60, java.util.concurrent.TimeUnit.SECONDS))
+            .isEqualTo(dir.resolve("layers").resolve(blob.hex()));
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(
+            Files.readString(dir.resolve("layers").resolve(blob.hex()).resolve("pkg/module7.py")))
+        .isEqualTo("x = 7\n");
+  }
+
+  @Test
   void symlinksInsideTheLayerBecomeCopiesAndOthersAreLeftOutWithAWarning() throws Exception {
     Digest blob =
         store(
