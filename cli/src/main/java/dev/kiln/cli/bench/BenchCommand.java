@@ -512,7 +512,12 @@ public final class BenchCommand implements Callable<Integer> {
             "An app in another tenant pushes the same locked requirements as phase 2: its INSTALL"
                 + " should be answered by the action cache. Baseline: phase 2's build of the set,"
                 + " which installed it.",
-            List.of("set", "build", "INSTALL skipped?", "phase-2 build (installed)", "ratio"),
+            List.of(
+                "set",
+                "build",
+                "INSTALL skipped?",
+                "phase-2 build (installed)",
+                "build ÷ phase-2 build"),
             rows));
 
     for (String id : sets) {
