@@ -139,6 +139,9 @@ public final class BenchCommand implements Callable<Integer> {
   private final Map<String, BuildRecord> lockedBuilds = new LinkedHashMap<>();
   private final List<Report.Target> targets = new ArrayList<>();
 
+  /** Builds that failed in the concurrent phases (4, 5, 7), which go on without them. */
+  private final List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+
   @Override
   public Integer call() throws Exception {
     validate();
@@ -201,18 +204,24 @@ public final class BenchCommand implements Callable<Integer> {
       burst();
       reuseMix();
       workerHeap();
-    } catch (BenchFailure e) {
+    } catch (Exception e) {
       status = 1;
-      err.println("bench: stopped: " + e.getMessage());
+      String message = e instanceof BenchFailure ? e.getMessage() : e.toString();
+      err.println("bench: stopped: " + message);
       report.note(
           "The run stopped early: "
-              + e.getMessage().lines().findFirst().orElse("")
-              + " (see logs)");
+              + message.lines().findFirst().orElse("")
+              + " (the tables above hold what was measured until then)");
     } finally {
       if (trash != null) {
         deletes(trash);
       }
       farm.close();
+      synchronized (failures) {
+        for (String failure : failures) {
+          report.note("Failed: " + failure);
+        }
+      }
       for (Report.Target target : targets) {
         report.target(target);
       }
@@ -447,7 +456,8 @@ public final class BenchCommand implements Callable<Integer> {
             "2. New dependency set, every wheel already in the store",
             "A second app pushes the set *locked* (`name==version --hash=sha256:…` for every"
                 + " distribution the first build resolved), which Kiln installs without pip; the"
-                + " wheels are in the store from phase 1. **INSTALL** = that step's"
+                + " wheels are in the store from phase 1 (and Kiln keeps each wheel unpacked once, as a"
+                + " shared fragment, so this INSTALL assembles fragments). **INSTALL** = that step's"
                 + " `durationMillis`, **build** = the whole build (server side). Baselines (median"
                 + " of 3 after a warm-up run): `pip install --target DIR -r locked.txt`, and the"
                 + " floor: unzip each wheel of the set into one directory, `tar cf` it.",
@@ -553,14 +563,19 @@ public final class BenchCommand implements Callable<Integer> {
       targetsOfPush.add(new String[] {tenant, app});
     }
     long start = System.nanoTime();
-    List<GitApps.Push> pushes = parallel(burst, targetsOfPush, t -> apps.push(t[0], t[1]));
+    List<GitApps.Push> pushes = parallel(burst, targetsOfPush, t -> apps.push(t[0], t[1], true));
     long wall = (System.nanoTime() - start) / 1_000_000;
     int installs = 0;
+    int failed = 0;
     List<Long> totals = new ArrayList<>();
     for (GitApps.Push push : pushes) {
-      BuildRecord build = pushed(push);
+      BuildRecord build = finished("4. burst", push);
       installs += build.installRan() ? 1 : 0;
-      totals.add(build.totalMillis());
+      if (build.succeeded()) {
+        totals.add(build.totalMillis());
+      } else {
+        failed++;
+      }
     }
     Stats.Summary s = Stats.summarize(totals);
     report.section(
@@ -573,9 +588,11 @@ public final class BenchCommand implements Callable<Integer> {
                 + " apps over "
                 + tenants
                 + " tenants (`git push` in parallel). Counts the builds whose INSTALL step ran"
-                + " (not answered by the action cache). Baseline: the expected count, 1.",
+                + " (not answered by the action cache), failed builds included; build times are"
+                + " of the builds that succeeded. Baseline: the expected count, 1.",
             List.of(
                 "pushes",
+                "failed builds",
                 "INSTALL ran in",
                 "vs expected (1)",
                 "wall time, first push → last image",
@@ -584,6 +601,7 @@ public final class BenchCommand implements Callable<Integer> {
             List.of(
                 List.of(
                     String.valueOf(burst),
+                    String.valueOf(failed),
                     installs + " builds",
                     Stats.times(installs),
                     Stats.millis(wall),
@@ -644,10 +662,10 @@ public final class BenchCommand implements Callable<Integer> {
                       variantApp,
                       set.files(base + variantLines(variantExtras, k + 1), "variant " + k),
                       "variant");
-                  done.add(pushed(apps.push(tenant, variantApp)));
+                  done.add(finished("5. reuse mix", apps.push(tenant, variantApp, true)));
                 } else {
                   apps.commit(tenant, app, Map.of("app.py", set.appPy("mix " + job)), "mix");
-                  done.add(pushed(apps.push(tenant, app)));
+                  done.add(finished("5. reuse mix", apps.push(tenant, app, true)));
                 }
               }
               return done;
@@ -655,7 +673,9 @@ public final class BenchCommand implements Callable<Integer> {
     double minutes = (System.nanoTime() - start) / 60e9;
     double coordinatorCpu = ProcessStats.cpuMillis(farm.coordinatorPid()) - coordinatorBefore;
     double workerCpu = ProcessStats.cpuMillis(farm.workerPid()) - workerBefore;
-    int builds = perThread.stream().mapToInt(List::size).sum();
+    int all = perThread.stream().mapToInt(List::size).sum();
+    int builds =
+        (int) perThread.stream().flatMap(List::stream).filter(BuildRecord::succeeded).count();
     long installs =
         perThread.stream().flatMap(List::stream).filter(BuildRecord::installRan).count();
     double perMinute = builds / minutes;
@@ -671,10 +691,17 @@ public final class BenchCommand implements Callable<Integer> {
                 + " push → last image. Baseline: Heroku-style warm rebuilds per minute, one after"
                 + " another (60 s ÷ the mean round of phase 1's flask set).",
             List.of(
-                "builds", "INSTALL ran", "wall time", "builds/min", "Heroku-style/min", "ratio"),
+                "builds",
+                "failed",
+                "INSTALL ran",
+                "wall time",
+                "builds/min",
+                "Heroku-style/min",
+                "ratio"),
             List.of(
                 List.of(
                     String.valueOf(builds),
+                    String.valueOf(all - builds),
                     String.valueOf(installs),
                     Stats.millis(minutes * 60_000),
                     Stats.number(perMinute),
@@ -690,8 +717,9 @@ public final class BenchCommand implements Callable<Integer> {
         new Report.Section(
             "6. Coordinator CPU per build",
             "CPU time (utime + stime from /proc/<pid>/stat, clock ticks → ms) the coordinator and"
-                + " the worker process used over phase 5, divided by its builds. Baseline: the"
-                + " worker's CPU per build.",
+                + " the worker process used over phase 5, divided by its builds (the coordinator"
+                + " also serves the git remote, so its figure includes receiving the pushes)."
+                + " Baseline: the worker's CPU per build.",
             List.of("coordinator CPU/build", "worker CPU/build", "coordinator ÷ worker"),
             List.of(
                 List.of(
@@ -748,7 +776,7 @@ public final class BenchCommand implements Callable<Integer> {
     long busy;
     long samples;
     try (ProcessStats.HeapSampler sampler = new ProcessStats.HeapSampler(farm.workerPid(), 200)) {
-      parallel(n, heapApps, t -> pushed(apps.push(t[0], t[1])));
+      parallel(n, heapApps, t -> finished("7. heap", apps.push(t[0], t[1], true)));
       busy = sampler.peakKib();
       samples = sampler.samples();
     }
@@ -851,6 +879,30 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   // ---- helpers ---------------------------------------------------------------------------
+
+  /** The push's build record, also when the build failed (noted for the report). */
+  private BuildRecord finished(String phase, GitApps.Push push) {
+    BuildRecord build = farm.build(push.buildId());
+    if (!build.succeeded()) {
+      farm.checkAlive();
+      failures.add(
+          phase
+              + ": build "
+              + build.buildId()
+              + " of "
+              + push.tenant()
+              + "/"
+              + push.app()
+              + " "
+              + build.state()
+              + (build.failureCode() == null ? "" : " [" + build.failureCode() + "]")
+              + (build.failureMessage() == null ? "" : ": " + build.failureMessage()));
+      progress(
+          "%s: build %s of %s/%s %s",
+          phase, build.buildId(), push.tenant(), push.app(), build.state());
+    }
+    return build;
+  }
 
   private BuildRecord pushed(GitApps.Push push) {
     BuildRecord build = farm.build(push.buildId());

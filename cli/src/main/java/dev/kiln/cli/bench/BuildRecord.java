@@ -13,6 +13,7 @@ import java.util.Optional;
  * resolved dependency set.
  *
  * @param totalMillis {@code updatedAt - createdAt}; -1 when either is missing
+ * @param failureCode the failure's code ({@code assemble::failed}, …); null unless it failed
  */
 public record BuildRecord(
     String buildId,
@@ -20,7 +21,9 @@ public record BuildRecord(
     long totalMillis,
     List<Step> steps,
     boolean layerReused,
-    List<Resolved> resolved) {
+    List<Resolved> resolved,
+    String failureCode,
+    String failureMessage) {
 
   /**
    * One step of the build.
@@ -68,7 +71,13 @@ public record BuildRecord(
         total,
         List.copyOf(steps),
         build.path("layer").path("reused").asBoolean(false),
-        List.copyOf(resolved));
+        List.copyOf(resolved),
+        build.path("failure").hasNonNull("code")
+            ? build.path("failure").path("code").asText()
+            : null,
+        build.path("failure").hasNonNull("message")
+            ? build.path("failure").path("message").asText()
+            : null);
   }
 
   private static Long optionalLong(JsonNode node, String field) {

@@ -33,6 +33,7 @@ class BuildRecordTest {
     assertThat(build.step("ASSEMBLE").orElseThrow().waitedMillis()).isNull();
     assertThat(build.step("ASSEMBLE").orElseThrow().durationMillis()).isEqualTo(200);
     assertThat(build.installRan()).isFalse();
+    assertThat(build.failureCode()).isNull();
   }
 
   @Test
@@ -49,11 +50,12 @@ class BuildRecordTest {
         BuildRecord.parse(
             EventCodec.mapper()
                 .readTree(
-                    "{\"buildId\":\"b-1\",\"state\":\"FAILED\",\"steps\":[{\"kind\":\"INSTALL\","
+                    "{\"buildId\":\"b-1\",\"state\":\"FAILED\",\"failure\":{\"code\":\"install::failed\"},\"steps\":[{\"kind\":\"INSTALL\","
                         + "\"durationMillis\":900,\"skipped\":false}]}"));
 
     assertThat(build.installRan()).isTrue();
     assertThat(build.succeeded()).isFalse();
+    assertThat(build.failureCode()).isEqualTo("install::failed");
     assertThat(build.totalMillis()).isEqualTo(-1);
     assertThatThrownBy(build::lockedRequirements).isInstanceOf(IllegalStateException.class);
   }
