@@ -127,6 +127,10 @@ public final class BenchCommand implements Callable<Integer> {
   boolean keep;
 
   private final PrintStream err = System.err;
+
+  /** Set by the shutdown hook (Ctrl-C, SIGTERM): the run was cut short, no report is written. */
+  private volatile boolean stopping;
+
   private Report report;
   private BenchFarm farm;
   private GitApps apps;
@@ -157,6 +161,7 @@ public final class BenchCommand implements Callable<Integer> {
     Thread hook =
         new Thread(
             () -> {
+              stopping = true;
               farm.close();
               cleanUp(work);
             },
@@ -226,7 +231,9 @@ public final class BenchCommand implements Callable<Integer> {
         report.target(target);
       }
       report.run("load average at end", Machine.loadAverage());
-      writeReport();
+      if (!stopping) {
+        writeReport();
+      }
       if (keep || status != 0) {
         err.println("bench: apps, logs and baselines kept in " + work);
       }
@@ -962,8 +969,15 @@ public final class BenchCommand implements Callable<Integer> {
       if (file.getParent() != null) {
         Files.createDirectories(file.getParent());
       }
+      // Written next to the file and renamed over it: the file is never left half-written.
+      Path partial = file.resolveSibling("." + file.getFileName() + ".kiln-bench.tmp");
       Files.writeString(
-          file, Report.mergeInto(existing, report.markdown(), TITLE), StandardCharsets.UTF_8);
+          partial, Report.mergeInto(existing, report.markdown(), TITLE), StandardCharsets.UTF_8);
+      Files.move(
+          partial,
+          file,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       err.println("bench: report written to " + file);
     } catch (IOException e) {
       err.println("bench: cannot write " + out + ": " + e.getMessage());
