@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       TenantsCommand.class,
       AppsCommand.class,
       ImageCommand.class,
+      dev.kiln.cli.bench.BenchCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class KilnCommand implements Runnable {
