@@ -224,7 +224,7 @@ public final class Farm implements AutoCloseable {
    * core between them (a DETECT mostly waits on git, an ASSEMBLE partly on the disk), at least two
    * each, so a worker's INSTALL never holds up the app-only builds behind it.
    */
-  static int defaultTasksPerWorker(int workersOnThisMachine) {
+  public static int defaultTasksPerWorker(int workersOnThisMachine) {
     int cores = Runtime.getRuntime().availableProcessors();
     return Math.max(2, 2 * cores / Math.max(1, workersOnThisMachine));
   }

@@ -49,7 +49,7 @@ final class BenchFarm implements AutoCloseable {
     this.progress = progress;
   }
 
-  void start(String indexUrl, int workerTasks) throws IOException {
+  void start(String indexUrl, Integer workerTasks, boolean imageLayouts) throws IOException {
     Files.createDirectories(logs);
     operatorToken = FarmSecrets.loadOrCreate(home).operatorToken();
     String kafka = "127.0.0.1:" + freePort();
@@ -85,18 +85,28 @@ final class BenchFarm implements AutoCloseable {
         start(
             "worker",
             "The worker \\S+ is up",
-            with(
-                common,
-                "worker",
+            with(common, "worker", workerArguments(cacheUrl, workerTasks, imageLayouts)));
+    progress.println("bench: the farm is up; coordinator " + coordinatorUrl);
+  }
+
+  private static String[] workerArguments(
+      String cacheUrl, Integer workerTasks, boolean imageLayouts) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
                 "--cache-url",
                 cacheUrl,
                 "--worker-id",
                 "bench-worker",
-                "--tasks",
-                String.valueOf(workerTasks),
                 "--runtime-catalog",
                 "offline"));
-    progress.println("bench: the farm is up; coordinator " + coordinatorUrl);
+    if (imageLayouts) {
+      args.add("--image-layouts");
+    }
+    if (workerTasks != null) {
+      args.addAll(List.of("--tasks", String.valueOf(workerTasks)));
+    }
+    return args.toArray(String[]::new);
   }
 
   private Started start(String name, String upPattern, String... args) throws IOException {

@@ -19,7 +19,9 @@ class BenchCommandTest {
     "--mix-builds, 5, --mix-builds must be at least 10",
     "--sets, 'flask,rails', unknown set 'rails'",
     "--sets, django, --sets must include flask",
-    "--index, not-a-url, is not an http(s):// or file:// URL"
+    "--index, not-a-url, is not an http(s):// or file:// URL",
+    "--images, zip, --images must be oci-layouts or tarballs",
+    "--worker-tasks, 0, --worker-tasks must be at least 1"
   })
   void badOptionsAreUsageErrorsBeforeAnythingStarts(String option, String value, String message) {
     StringWriter err = new StringWriter();
