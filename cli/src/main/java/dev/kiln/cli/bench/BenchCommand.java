@@ -62,7 +62,7 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--concurrent",
       paramLabel = "N",
       defaultValue = "8",
-      description = "Concurrent pushes in the 90%-reuse throughput phase. Default: 8")
+      description = "Concurrent pushes in the 90%%-reuse throughput phase. Default: 8")
   int concurrent;
 
   @Option(
@@ -70,7 +70,7 @@ public final class BenchCommand implements Callable<Integer> {
       paramLabel = "N",
       defaultValue = "60",
       description =
-          "Builds in the 90%-reuse phase (9 in 10 change app code, 1 in 10 a new locked set)."
+          "Builds in the 90%%-reuse phase (9 in 10 change app code, 1 in 10 a new locked set)."
               + " Default: 60")
   int mixBuilds;
 
