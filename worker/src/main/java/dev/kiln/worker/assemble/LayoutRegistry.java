@@ -202,6 +202,10 @@ final class LayoutRegistry implements AutoCloseable {
             "{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":\"not served here\"}]}");
       }
     } catch (IOException | RuntimeException e) {
+      if (exchange.sent()) {
+        // The answer is under way: a second one would corrupt the connection, so close it.
+        throw e instanceof IOException io ? io : new IOException(e);
+      }
       respond(
           exchange,
           500,
@@ -454,6 +458,11 @@ final class LayoutRegistry implements AutoCloseable {
 
     InputStream body() {
       return body;
+    }
+
+    /** Whether the status line and headers are out already. */
+    boolean sent() {
+      return sent;
     }
 
     boolean keepAlive() {
