@@ -86,6 +86,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
 
   private final RuntimeStore runtimes;
   private final ImageTarget target;
+  private final LayerBlobSource layerBlobs;
   private final MaterializedLayers dependencyLayers;
   private final BuildStepRunner buildSteps;
   private final ScratchSlots appBuilds;
@@ -97,10 +98,8 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     this.runtimes = Objects.requireNonNull(builder.runtimes, "runtimes");
     this.target = Objects.requireNonNull(builder.target, "target");
     this.workDir = Objects.requireNonNull(builder.workDir, "workDir").toAbsolutePath().normalize();
-    this.dependencyLayers =
-        new MaterializedLayers(
-            this.workDir.resolve("layers"),
-            Objects.requireNonNull(builder.layerBlobs, "layerBlobs"));
+    this.layerBlobs = Objects.requireNonNull(builder.layerBlobs, "layerBlobs");
+    this.dependencyLayers = new MaterializedLayers(this.workDir.resolve("layers"), layerBlobs);
     this.buildSteps = Objects.requireNonNull(builder.buildSteps, "buildSteps");
     this.appBuilds =
         new ScratchSlots(
@@ -237,7 +236,6 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     Path dependencies = null;
     if (plan.packageManager() != null) {
       dependencies = materializedDependencies(task, log);
-      layers.add(dependencyLayer(dependencies));
     }
     Path appRoot = appRoot(ctx.sourceDir(), plan.sourceDir());
     List<DependencyLayer.LocalProject> projects =
@@ -272,7 +270,13 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
         layers.add(InstallReport.layer(workDir.resolve("install-reports"), task.layer()));
       }
       return containerize(
-          task, plan, runtime, layers, environment(runtimeEnv, !projects.isEmpty()), log);
+          task,
+          plan,
+          runtime,
+          layers,
+          dependencies,
+          environment(runtimeEnv, !projects.isEmpty()),
+          log);
     } catch (IOException e) {
       throw new StepFailure(
           FAILED,
@@ -345,6 +349,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
       BuildPlanSummary plan,
       RuntimeStore.VerifiedRuntime runtime,
       List<FileEntriesLayer> layers,
+      Path dependencies,
       RuntimeEnvironment env,
       LogSink log)
       throws StepFailure {
@@ -354,10 +359,17 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     BuildExecutor executor = new BuildExecutor(jibExecutor);
     boolean delivered = false;
     try {
+      JibContainerBuilder start = null;
+      List<FileEntriesLayer> own = new ArrayList<>(layers);
+      if (dependencies != null) {
+        start = baseWithDependencies(delivery, base, task.layer().blob(), log);
+        if (start == null) {
+          own.add(1, dependencyLayer(dependencies));
+        }
+      }
       JibContainerBuilder image =
-          delivery
-              .base(base)
-              .setFileEntriesLayers(layers)
+          (start != null ? start : delivery.base(base))
+              .setFileEntriesLayers(own)
               .setEntrypoint(List.of(ImageLayers.LAUNCHER.toString()))
               .setProgramArguments(List.of(plan.runCommand()))
               .setWorkingDirectory(ImageLayers.APP_DIR)
@@ -370,7 +382,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
       JibContainer container = image.containerize(containerizer(delivery, base, executor, log));
       String reference = delivery.complete();
       delivered = true;
-      Digest digest = Digest.of(container.getDigest().toString());
+      Digest digest = delivery.digest(Digest.of(container.getDigest().toString()));
       log.info("       Image " + reference + " " + digest);
       return new AssembledImage(reference, digest);
     } catch (InterruptedException e) {
@@ -395,6 +407,30 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
       if (!delivered) {
         delivery.abandon();
       }
+    }
+  }
+
+  /**
+   * The base with the stored dependency layer on top, when the target takes it as it is; null when
+   * jib builds the layer from the unpacked tree (other targets, or the stored layer is unusable).
+   */
+  private JibContainerBuilder baseWithDependencies(
+      ImageTarget.Delivery delivery, RuntimeImageReference base, Digest blob, LogSink log) {
+    try {
+      JibContainerBuilder start =
+          delivery
+              .baseWithDependencies(base, blob, layerBlobs, note -> log.warn("       " + note))
+              .orElse(null);
+      if (start != null) {
+        log.info("       Dependency layer " + blob.toString().substring(0, 19) + " as stored");
+      }
+      return start;
+    } catch (IOException | RuntimeException e) {
+      log.warn(
+          "       Could not use the stored dependency layer as it is ("
+              + e.getMessage()
+              + "); building it from the unpacked tree instead");
+      return null;
     }
   }
 

@@ -28,6 +28,8 @@ import org.apache.commons.compress.archivers.tar.TarFile;
 final class BaseImport {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long MAX_JSON_BYTES = 16 << 20;
+  static final String UNCOMPRESSED_LAYER = "application/vnd.oci.image.layer.v1.tar";
+  static final String GZIP_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip";
 
   private BaseImport() {}
 
@@ -69,6 +71,50 @@ final class BaseImport {
     }
   }
 
+  /**
+   * Adds to {@code layout} the image {@code baseTag} names with one more layer on top, the
+   * uncompressed {@code layerHex} (already kept in the layout), and names it {@code tag}. The
+   * config gains the layer's diff id (the same digest, as it is not compressed) and a history
+   * entry.
+   *
+   * @return the new manifest's digest, {@code sha256:<hex>}
+   */
+  static String withLayer(
+      OciLayout layout,
+      String baseTag,
+      String layerHex,
+      long layerSize,
+      String createdBy,
+      String tag)
+      throws IOException {
+    OciLayout.Manifest base = layout.manifest(baseTag);
+    if (base == null) {
+      throw new IOException("the layout " + layout.directory() + " has no image " + baseTag);
+    }
+    ObjectNode manifest = (ObjectNode) JSON.readTree(base.bytes());
+    String configDigest = manifest.path("config").path("digest").asText("");
+    if (!configDigest.startsWith("sha256:")) {
+      throw new IOException("the image " + baseTag + " names no config");
+    }
+    Path configBlob = layout.blob(configDigest.substring("sha256:".length()));
+    if (Files.size(configBlob) > MAX_JSON_BYTES) {
+      throw new IOException("the config of " + baseTag + " is larger than a configuration can be");
+    }
+    ObjectNode config = (ObjectNode) JSON.readTree(Files.readAllBytes(configBlob));
+    ObjectNode rootfs = config.withObjectProperty("rootfs");
+    rootfs.put("type", "layers");
+    rootfs.withArrayProperty("diff_ids").add("sha256:" + layerHex);
+    ObjectNode history = config.withArrayProperty("history").addObject();
+    history.put("created", "1970-01-01T00:00:00Z");
+    history.put("created_by", createdBy);
+    manifest.set(
+        "config",
+        store(layout, JSON.writeValueAsBytes(config), "application/vnd.oci.image.config.v1+json"));
+    manifest.withArrayProperty("layers").add(descriptor(UNCOMPRESSED_LAYER, layerHex, layerSize));
+    return layout.putManifest(
+        JSON.writeValueAsBytes(manifest), "application/vnd.oci.image.manifest.v1+json", tag);
+  }
+
   private static ObjectNode store(OciLayout layout, byte[] content, String mediaType)
       throws IOException {
     String hex = HexFormat.of().formatHex(sha256().digest(content));
@@ -106,7 +152,7 @@ final class BaseImport {
       String hex = HexFormat.of().formatHex(digest.digest());
       long size = Files.size(temporary);
       layout.keep(temporary, hex);
-      return descriptor("application/vnd.oci.image.layer.v1.tar+gzip", hex, size);
+      return descriptor(GZIP_LAYER, hex, size);
     } finally {
       Files.deleteIfExists(temporary);
     }

@@ -9,6 +9,7 @@ import com.google.cloud.tools.jib.api.JibContainerBuilder;
 import com.google.cloud.tools.jib.api.RegistryImage;
 import com.google.cloud.tools.jib.api.TarImage;
 import com.google.cloud.tools.jib.api.buildplan.ImageFormat;
+import dev.kiln.events.Digest;
 import dev.kiln.worker.runtime.Registries;
 import dev.kiln.worker.runtime.RuntimeImageReference;
 import java.io.IOException;
@@ -18,6 +19,8 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -133,6 +136,24 @@ public abstract sealed class ImageTarget {
     /** What jib builds on: the base itself, unless the target keeps a faster copy of it. */
     default JibContainerBuilder base(RuntimeImageReference base) throws IOException {
       return base.jibBase();
+    }
+
+    /**
+     * What jib builds on when the image has a dependency layer: the base with that layer already on
+     * top, when the target can take the stored layer as it is; empty when jib must build the layer
+     * from the unpacked tree.
+     *
+     * @param notes receives a line for each entry left out of the layer
+     */
+    default Optional<JibContainerBuilder> baseWithDependencies(
+        RuntimeImageReference base, Digest blob, LayerBlobSource blobs, Consumer<String> notes)
+        throws IOException {
+      return Optional.empty();
+    }
+
+    /** The digest the target holds the image under, given the one jib computed. */
+    default Digest digest(Digest computedByJib) throws IOException {
+      return computedByJib;
     }
 
     ImageFormat format();
@@ -381,6 +402,33 @@ public abstract sealed class ImageTarget {
             }
           }
           return base.jibBase();
+        }
+
+        @Override
+        public Optional<JibContainerBuilder> baseWithDependencies(
+            RuntimeImageReference base, Digest blob, LayerBlobSource blobs, Consumer<String> notes)
+            throws IOException {
+          if (!(base instanceof RuntimeImageReference.Tarball tarball)) {
+            return Optional.empty();
+          }
+          try {
+            return Optional.of(
+                Jib.from(
+                    RegistryImage.named(
+                        registry()
+                            .baseWithDependencies(
+                                tarball.path(), blob, blobs, tenant + "/" + app, notes))));
+          } catch (InvalidImageReferenceException e) {
+            throw new IOException("the imported base has no valid name: " + e.getMessage(), e);
+          }
+        }
+
+        @Override
+        public Digest digest(Digest computedByJib) throws IOException {
+          // The layout may hold a corrected manifest (see LayoutRegistry#uncompressedLayersNamed).
+          String stored =
+              registry().layout(tenant + "/" + app).manifestOf(commit.substring(0, TAG_LENGTH));
+          return stored == null ? computedByJib : Digest.of(stored);
         }
 
         @Override

@@ -1,5 +1,9 @@
 package dev.kiln.worker.assemble;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kiln.events.Digest;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -22,6 +26,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -58,6 +63,8 @@ final class LayoutRegistry implements AutoCloseable {
       Pattern.compile("(?:^|&)from=(kiln(?:/|%2F)bases(?:/|%2F)[a-z0-9]+)");
   private static final long MAX_MANIFEST_BYTES = 4 << 20;
   private static final String BASES = "kiln/bases/";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Map<String, Object> DERIVING = new ConcurrentHashMap<>();
 
   private final Path root;
   private final ServerSocket server;
@@ -122,6 +129,85 @@ final class LayoutRegistry implements AutoCloseable {
       manifest = BaseImport.importInto(dockerArchive, layout, "runtime");
     }
     return hostAndPort() + "/" + BASES + key + "@" + manifest;
+  }
+
+  /**
+   * The base image of {@code dockerArchive} with the dependency layer {@code blob} on top, as an
+   * image of this registry: made once per base and dependency set, then only named. The stored
+   * layer tar is fetched once and rewritten into the image layer ({@link DependencyImageLayer}, no
+   * compression), so jib never walks, hashes or compresses the dependency tree: it builds only the
+   * launcher, app and report layers, and pushing mounts the dependency layer into the app's layout
+   * like the base's own layers.
+   *
+   * @param notes receives a line for each entry left out of the layer
+   * @return {@code 127.0.0.1:<port>/kiln/bases/<key>@sha256:<manifest>}
+   * @throws IOException when the layer cannot be had or is not a usable layer tar
+   */
+  String baseWithDependencies(
+      Path dockerArchive,
+      Digest blob,
+      LayerBlobSource blobs,
+      String repository,
+      Consumer<String> notes)
+      throws IOException {
+    base(dockerArchive);
+    String key = BaseImport.key(dockerArchive);
+    OciLayout layout = layout(BASES + key);
+    String tag = "deps-" + blob.hex();
+    String manifest = layout.manifestOf(tag);
+    if (manifest == null) {
+      synchronized (DERIVING.computeIfAbsent(layout.directory() + "\n" + tag, k -> new Object())) {
+        manifest = layout.manifestOf(tag);
+        if (manifest == null) {
+          manifest = addDependencies(layout, blob, blobs, tag, notes);
+        }
+      }
+    }
+    // jib pulls a base layer the target lacks into its cache, decompressing it, which an
+    // uncompressed layer cannot go through; a layer the target holds already it only names.
+    OciLayout target = layout(repository);
+    OciLayout.Manifest image = layout.manifest(manifest);
+    if (image == null) {
+      throw new IOException("the image " + manifest + " went missing from " + layout.directory());
+    }
+    for (JsonNode layer : JSON.readTree(image.bytes()).path("layers")) {
+      String hex = layer.path("digest").asText("").replaceFirst("^sha256:", "");
+      if (hex.matches("[0-9a-f]{64}")) {
+        target.link(layout.blob(hex), hex);
+      }
+    }
+    return hostAndPort() + "/" + BASES + key + "@" + manifest;
+  }
+
+  private static String addDependencies(
+      OciLayout layout, Digest blob, LayerBlobSource blobs, String tag, Consumer<String> notes)
+      throws IOException {
+    Path directory = Files.createDirectories(layout.blob("x").getParent());
+    Path stored = Files.createTempFile(directory, ".stored-", ".tmp");
+    Path derived = Files.createTempFile(directory, ".deps-layer-", ".tmp");
+    try {
+      if (!blobs.download(blob, stored)) {
+        throw new IOException(
+            "the dependency layer "
+                + blob
+                + " is not in "
+                + blobs
+                + "; push again to reinstall the dependencies");
+      }
+      DependencyImageLayer.Written layer = DependencyImageLayer.write(stored, derived);
+      layer.skipped().forEach(notes);
+      layout.keep(derived, layer.hex());
+      return BaseImport.withLayer(
+          layout,
+          "runtime",
+          layer.hex(),
+          layer.size(),
+          "kiln: dependency layer " + blob + " at " + ImageLayers.DEPENDENCIES_DIR,
+          tag);
+    } finally {
+      Files.deleteIfExists(stored);
+      Files.deleteIfExists(derived);
+    }
   }
 
   @Override
@@ -322,7 +408,8 @@ final class LayoutRegistry implements AutoCloseable {
         return;
       }
       String mediaType = exchange.requestHeader("content-type");
-      String digest = layout.putManifest(body, mediaType, reference);
+      String digest =
+          layout.putManifest(uncompressedLayersNamed(layout, body), mediaType, reference);
       exchange.header("Docker-Content-Digest", digest);
       exchange.header("Location", exchange.uri().getPath());
       exchange.send(201, 0);
@@ -345,6 +432,42 @@ final class LayoutRegistry implements AutoCloseable {
     }
     exchange.send(200, manifest.bytes().length);
     exchange.responseBody().write(manifest.bytes());
+  }
+
+  /**
+   * jib names every layer of the manifests it pushes gzip-compressed, as every layer it makes is; a
+   * base layer it did not make (the dependency layer, stored uncompressed) keeps jib's label unless
+   * corrected here, against the blob itself. The corrected manifest has another digest, which the
+   * response gives and {@link ImageTarget} reports instead of jib's.
+   */
+  static byte[] uncompressedLayersNamed(OciLayout layout, byte[] manifest) throws IOException {
+    JsonNode tree;
+    try {
+      tree = JSON.readTree(manifest);
+    } catch (IOException e) {
+      return manifest; // stored as sent; nothing reads it as an image
+    }
+    boolean changed = false;
+    for (JsonNode layer : tree.path("layers")) {
+      String digest = layer.path("digest").asText("");
+      if (!(layer instanceof ObjectNode descriptor)
+          || !BaseImport.GZIP_LAYER.equals(layer.path("mediaType").asText())
+          || !digest.matches("sha256:[0-9a-f]{64}")) {
+        continue;
+      }
+      Path blob = layout.blob(digest.substring("sha256:".length()));
+      if (Files.isRegularFile(blob) && !isGzip(blob)) {
+        descriptor.put("mediaType", BaseImport.UNCOMPRESSED_LAYER);
+        changed = true;
+      }
+    }
+    return changed ? JSON.writeValueAsBytes(tree) : manifest;
+  }
+
+  private static boolean isGzip(Path blob) throws IOException {
+    try (InputStream in = Files.newInputStream(blob)) {
+      return in.read() == 0x1f && in.read() == 0x8b;
+    }
   }
 
   private static void append(Exchange exchange, Path upload) throws IOException {

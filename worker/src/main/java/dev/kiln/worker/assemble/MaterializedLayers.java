@@ -284,7 +284,7 @@ public final class MaterializedLayers {
   }
 
   /** Normalises a tar entry name; rejects names that would land outside the destination. */
-  private static String relativeName(String entryName) throws LayerFormatException {
+  static String relativeName(String entryName) throws LayerFormatException {
     String name = entryName;
     while (name.startsWith("./") || name.startsWith("/")) {
       name = name.startsWith("./") ? name.substring(2) : name.substring(1);

@@ -12,7 +12,7 @@ import java.util.Arrays;
  * exactly the entry kinds an image layer needs and nothing is taken from the environment (no clock,
  * no user names), so the same calls always give the same bytes.
  */
-final class TarWriter {
+public final class TarWriter {
 
   static final int BLOCK = 512;
   private static final long MAX_USTAR_SIZE = 077777777777L;
@@ -20,23 +20,24 @@ final class TarWriter {
   private final OutputStream out;
   private boolean finished;
 
-  TarWriter(OutputStream out) {
+  public TarWriter(OutputStream out) {
     this.out = out;
   }
 
-  void directory(String name, int mode, long mtimeSeconds, Owner owner) throws IOException {
+  public void directory(String name, int mode, long mtimeSeconds, Owner owner) throws IOException {
     String directoryName = name.endsWith("/") ? name : name + "/";
     header(directoryName, '5', mode, mtimeSeconds, owner, 0, "");
   }
 
-  void file(String name, int mode, long mtimeSeconds, Owner owner, byte[] content)
+  public void file(String name, int mode, long mtimeSeconds, Owner owner, byte[] content)
       throws IOException {
     header(name, '0', mode, mtimeSeconds, owner, content.length, "");
     out.write(content);
     pad(content.length);
   }
 
-  void file(String name, int mode, long mtimeSeconds, Owner owner, long size, InputStream content)
+  public void file(
+      String name, int mode, long mtimeSeconds, Owner owner, long size, InputStream content)
       throws IOException {
     header(name, '0', mode, mtimeSeconds, owner, size, "");
     long copied = copyExactly(content, size);
@@ -53,17 +54,18 @@ final class TarWriter {
     pad(size);
   }
 
-  void symlink(String name, String target, long mtimeSeconds, Owner owner) throws IOException {
+  public void symlink(String name, String target, long mtimeSeconds, Owner owner)
+      throws IOException {
     header(name, '2', 0777, mtimeSeconds, owner, 0, target);
   }
 
-  void hardlink(String name, String existingEntry, int mode, long mtimeSeconds, Owner owner)
+  public void hardlink(String name, String existingEntry, int mode, long mtimeSeconds, Owner owner)
       throws IOException {
     header(name, '1', mode, mtimeSeconds, owner, 0, existingEntry);
   }
 
   /** Writes the two zero blocks that end an archive; the underlying stream stays open. */
-  void finish() throws IOException {
+  public void finish() throws IOException {
     if (!finished) {
       out.write(new byte[2 * BLOCK]);
       finished = true;
@@ -202,7 +204,7 @@ final class TarWriter {
   }
 
   /** Numeric owner of a tar entry; names are left empty so only numbers decide who owns what. */
-  record Owner(int uid, int gid) {
-    static final Owner ROOT = new Owner(0, 0);
+  public record Owner(int uid, int gid) {
+    public static final Owner ROOT = new Owner(0, 0);
   }
 }

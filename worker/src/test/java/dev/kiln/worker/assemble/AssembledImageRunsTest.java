@@ -29,6 +29,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.wait.strategy.Wait;
@@ -74,8 +76,15 @@ class AssembledImageRunsTest {
     }
   }
 
-  @Test
-  void imageServesHttpOnPortAsNonRootWithDependenciesAndMemoryBasedConcurrency() throws Exception {
+  /**
+   * Also into an OCI image layout, whose dependency layer is the stored tar under opt/kiln/deps/,
+   * uncompressed: the layout's image, handed to Docker as it stands (config and layer blobs as they
+   * are), runs the same.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"tarballs", "oci-layouts"})
+  void imageServesHttpOnPortAsNonRootWithDependenciesAndMemoryBasedConcurrency(String target)
+      throws Exception {
     RuntimeImage runtime =
         LocalRuntimeImage.forSuite("bookworm", Path.of("target", "kiln-runtimes"))
             .ensureAvailable();
@@ -123,7 +132,7 @@ class AssembledImageRunsTest {
                     dir,
                     Map.of(runtime.pythonVersion(), "tar:" + runtime.tarball().toAbsolutePath()),
                     jibExecutor),
-                ImageTarget.tarballs(dir.resolve("images")),
+                ImageTarget.parse(target + ":" + dir.resolve("images")),
                 LayerBlobSource.cacheService(cache.baseUrl()),
                 cache.baseUrl(),
                 deleter,
@@ -139,10 +148,18 @@ class AssembledImageRunsTest {
                 AssembleFixture.task(plan, layer, "kiln-test", app), source, new RecordingLog()));
 
     var docker = DockerClientFactory.instance().client();
-    try (InputStream tarball = Files.newInputStream(Path.of(image.reference().substring(4)))) {
+    String name = "kiln-test/" + app + ":" + AssembleFixture.COMMIT.substring(0, 12);
+    Path loadable =
+        target.equals("tarballs")
+            ? Path.of(image.reference().substring(4))
+            : dockerArchiveOf(
+                dir.resolve("images/kiln-test").resolve(app),
+                image.digest(),
+                name,
+                dir.resolve("from-layout.tar"));
+    try (InputStream tarball = Files.newInputStream(loadable)) {
       docker.loadImageCmd(tarball).exec();
     }
-    String name = "kiln-test/" + app + ":" + AssembleFixture.COMMIT.substring(0, 12);
     try (GenericContainer<?> container =
         new GenericContainer<>(DockerImageName.parse(name))
             .withImagePullPolicy(imageName -> false)
@@ -178,6 +195,50 @@ class AssembledImageRunsTest {
     } finally {
       docker.removeImageCmd(name).withForce(true).exec();
     }
+  }
+
+  /**
+   * Docker 20.10 does not load OCI layouts: the layout image {@code digest} as a {@code docker
+   * save} archive, every blob copied byte for byte (Docker detects each layer's compression).
+   */
+  private static Path dockerArchiveOf(Path layout, Digest digest, String name, Path archive)
+      throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    Path blobs = layout.resolve("blobs/sha256");
+    JsonNode manifest = json.readTree(blobs.resolve(digest.hex()).toFile());
+    try (var out =
+        new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+            Files.newOutputStream(archive))) {
+      String config = manifest.get("config").get("digest").asText().substring(7);
+      var layers = json.createArrayNode();
+      put(out, config + ".json", blobs.resolve(config));
+      for (JsonNode layer : manifest.get("layers")) {
+        String hex = layer.get("digest").asText().substring(7);
+        put(out, hex + ".tar", blobs.resolve(hex));
+        layers.add(hex + ".tar");
+      }
+      var entry = json.createObjectNode();
+      entry.put("Config", config + ".json");
+      entry.putArray("RepoTags").add(name);
+      entry.set("Layers", layers);
+      byte[] index = json.writeValueAsBytes(json.createArrayNode().add(entry));
+      var header = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("manifest.json");
+      header.setSize(index.length);
+      out.putArchiveEntry(header);
+      out.write(index);
+      out.closeArchiveEntry();
+    }
+    return archive;
+  }
+
+  private static void put(
+      org.apache.commons.compress.archivers.tar.TarArchiveOutputStream out, String name, Path file)
+      throws Exception {
+    var header = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name);
+    header.setSize(Files.size(file));
+    out.putArchiveEntry(header);
+    Files.copy(file, out);
+    out.closeArchiveEntry();
   }
 
   @Test

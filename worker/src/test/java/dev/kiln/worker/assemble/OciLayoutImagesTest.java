@@ -94,7 +94,7 @@ class OciLayoutImagesTest {
     JsonNode secondManifest = manifest(layout, second.digest());
     List<String> firstLayers = layerDigests(firstManifest);
     List<String> secondLayers = layerDigests(secondManifest);
-    assertThat(firstLayers).hasSize(4); // base, launcher, dependencies, app
+    assertThat(firstLayers).hasSize(4); // base, dependencies, launcher, app
     // Everything but the app layer is the same blob, kept once: the second build added only its
     // app layer, config and manifest.
     List<String> sharedLayers = new ArrayList<>(firstLayers);
@@ -111,6 +111,53 @@ class OciLayoutImagesTest {
     }
     assertThat(Files.getAttribute(layout.resolve("blobs/sha256").resolve(baseLayer), "unix:ino"))
         .isEqualTo(Files.getAttribute(imported, "unix:ino"));
+
+    // The dependency layer is the stored tar under /opt/kiln/deps, uncompressed and named so,
+    // taken from the imported base (a hard link as well), not built by jib from the unpacked tree.
+    JsonNode dependencyLayer = firstManifest.get("layers").get(1);
+    assertThat(dependencyLayer.get("mediaType").asText())
+        .isEqualTo("application/vnd.oci.image.layer.v1.tar");
+    Path dependencyBlob =
+        layout.resolve("blobs/sha256").resolve(dependencyLayer.get("digest").asText().substring(7));
+    assertThat(tarNames(dependencyBlob))
+        .containsExactly(
+            "opt/",
+            "opt/kiln/",
+            "opt/kiln/deps/",
+            "opt/kiln/deps/gunicorn/",
+            "opt/kiln/deps/gunicorn/__init__.py",
+            "opt/kiln/deps/gunicorn-23.0.0.dist-info/",
+            "opt/kiln/deps/gunicorn-23.0.0.dist-info/METADATA",
+            "opt/kiln/deps/bin/",
+            "opt/kiln/deps/bin/gunicorn");
+    assertThat(firstManifest.get("layers").get(0).get("mediaType").asText()).endsWith("+gzip");
+    assertThat(firstManifest.get("layers").get(2).get("mediaType").asText()).endsWith("+gzip");
+    Path importedDependencies;
+    try (Stream<Path> bases = Files.list(images.resolve(".bases"))) {
+      importedDependencies =
+          bases
+              .findFirst()
+              .orElseThrow()
+              .resolve("blobs/sha256")
+              .resolve(dependencyBlob.getFileName());
+    }
+    assertThat(Files.getAttribute(dependencyBlob, "unix:ino"))
+        .isEqualTo(Files.getAttribute(importedDependencies, "unix:ino"));
+    // The config names one diff id per layer, the dependency layer's being its own digest.
+    JsonNode config =
+        JSON.readTree(
+            layout
+                .resolve("blobs/sha256")
+                .resolve(firstManifest.get("config").get("digest").asText().substring(7))
+                .toFile());
+    assertThat(config.get("rootfs").get("diff_ids")).hasSize(4);
+    assertThat(config.get("rootfs").get("diff_ids").get(1).asText())
+        .isEqualTo(dependencyLayer.get("digest").asText());
+    // The digest reported is the one the stored manifest has.
+    assertThat(first.digest().hex())
+        .isEqualTo(
+            TestTars.sha256(
+                Files.readAllBytes(layout.resolve("blobs/sha256").resolve(first.digest().hex()))));
 
     JsonNode index = JSON.readTree(layout.resolve("index.json").toFile());
     assertThat(index.get("manifests")).hasSize(2);
@@ -205,6 +252,18 @@ class OciLayoutImagesTest {
     try (Stream<Path> files = Files.list(blobs)) {
       return files.map(p -> p.getFileName().toString()).sorted().toList();
     }
+  }
+
+  private static List<String> tarNames(Path tar) throws IOException {
+    List<String> names = new ArrayList<>();
+    try (org.apache.commons.compress.archivers.tar.TarArchiveInputStream in =
+        new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+            Files.newInputStream(tar))) {
+      for (var entry = in.getNextEntry(); entry != null; entry = in.getNextEntry()) {
+        names.add(entry.getName());
+      }
+    }
+    return names;
   }
 
   private static JsonNode manifest(Path layout, Digest digest) throws IOException {
