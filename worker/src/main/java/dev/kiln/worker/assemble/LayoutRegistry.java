@@ -63,6 +63,7 @@ final class LayoutRegistry implements AutoCloseable {
       Pattern.compile("(?:^|&)from=(kiln(?:/|%2F)bases(?:/|%2F)[a-z0-9]+)");
   private static final long MAX_MANIFEST_BYTES = 4 << 20;
   private static final String BASES = "kiln/bases/";
+  static final java.time.Duration ABANDONED_AFTER = java.time.Duration.ofHours(1);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Map<String, Object> DERIVING = new ConcurrentHashMap<>();
 
@@ -90,6 +91,7 @@ final class LayoutRegistry implements AutoCloseable {
               thread.setDaemon(true);
               return thread;
             });
+    dropLeftoverUploads(absolute);
     LayoutRegistry registry = new LayoutRegistry(absolute, server, threads);
     threads.execute(registry::accept);
     return registry;
@@ -210,9 +212,60 @@ final class LayoutRegistry implements AutoCloseable {
     }
   }
 
+  /**
+   * An upload jib started and never finished (its build failed or the worker stopped) is a hidden
+   * file no image names: removed once nothing has written to it for {@link #ABANDONED_AFTER}.
+   */
+  private void dropAbandonedUploads() {
+    long cutoff = System.currentTimeMillis() - ABANDONED_AFTER.toMillis();
+    uploads
+        .entrySet()
+        .removeIf(
+            upload -> {
+              try {
+                if (Files.getLastModifiedTime(upload.getValue()).toMillis() < cutoff) {
+                  Files.deleteIfExists(upload.getValue());
+                  return true;
+                }
+                return false;
+              } catch (IOException e) {
+                return !Files.exists(upload.getValue());
+              }
+            });
+  }
+
+  /** Leftovers of a worker that stopped mid-upload: {@code <root>/<t>/<a>/blobs/sha256/.*.tmp}. */
+  private static void dropLeftoverUploads(Path root) {
+    long cutoff = System.currentTimeMillis() - ABANDONED_AFTER.toMillis();
+    try (var found =
+        Files.find(
+            root,
+            5,
+            (path, attributes) ->
+                attributes.isRegularFile()
+                    && path.getFileName().toString().startsWith(".")
+                    && path.getFileName().toString().endsWith(".tmp")
+                    && path.getParent().getFileName().toString().equals("sha256")
+                    && attributes.lastModifiedTime().toMillis() < cutoff)) {
+      for (Path leftover : (Iterable<Path>) found::iterator) {
+        Files.deleteIfExists(leftover);
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      // Hidden leftovers only take space; serving images does not depend on removing them.
+    }
+  }
+
   @Override
   public void close() {
     closed = true;
+    for (Path upload : uploads.values()) {
+      try {
+        Files.deleteIfExists(upload);
+      } catch (IOException e) {
+        // a hidden file no image names
+      }
+    }
+    uploads.clear();
     try {
       server.close();
     } catch (IOException e) {
@@ -339,6 +392,7 @@ final class LayoutRegistry implements AutoCloseable {
       return;
     }
     Path directory = Files.createDirectories(layout(repository).blob("x").getParent());
+    dropAbandonedUploads();
     String id = UUID.randomUUID().toString();
     uploads.put(id, Files.createTempFile(directory, ".upload-", ".tmp"));
     Matcher digest = DIGEST_PARAMETER.matcher(query);

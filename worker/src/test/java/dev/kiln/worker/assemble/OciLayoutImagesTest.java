@@ -187,6 +187,22 @@ class OciLayoutImagesTest {
   }
 
   @Test
+  void uploadsAStoppedWorkerLeftBehindAreRemovedWhenTheyAreOld() throws Exception {
+    Path blobs = Files.createDirectories(dir.resolve("layouts/acme/shop/blobs/sha256"));
+    Path old = Files.writeString(blobs.resolve(".upload-1.tmp"), "half a layer");
+    Files.setLastModifiedTime(
+        old,
+        java.nio.file.attribute.FileTime.from(
+            java.time.Instant.now().minus(LayoutRegistry.ABANDONED_AFTER).minusSeconds(60)));
+    Path recent = Files.writeString(blobs.resolve(".upload-2.tmp"), "another worker's upload");
+
+    try (LayoutRegistry registry = LayoutRegistry.start(dir.resolve("layouts"))) {
+      assertThat(old).doesNotExist();
+      assertThat(recent).exists();
+    }
+  }
+
+  @Test
   void attackABlobWhoseBytesDoNotMatchItsDigestIsRefusedAndNotKept() throws Exception {
     try (LayoutRegistry registry = LayoutRegistry.start(dir.resolve("layouts"))) {
       String forged = "0".repeat(64);
