@@ -129,8 +129,33 @@ final class LayoutRegistry implements AutoCloseable {
     String manifest = layout.manifestOf("runtime");
     if (manifest == null) {
       manifest = BaseImport.importInto(dockerArchive, layout, "runtime");
+      String source = dockerArchive.toRealPath().toString();
+      Files.writeString(layout.directory().resolve("source"), source);
+      dropEarlierImports(source, layout.directory());
     }
     return hostAndPort() + "/" + BASES + key + "@" + manifest;
+  }
+
+  /**
+   * A rebuilt runtime tarball is imported under a new key; the imports of its earlier versions (the
+   * base and its dependency variants) are no longer named by any build. Apps' images keep their own
+   * hard links to those blobs, so removing the import frees only what nothing else holds.
+   */
+  private void dropEarlierImports(String source, Path current) {
+    try (var imports = Files.list(root.resolve(".bases"))) {
+      for (Path earlier : (Iterable<Path>) imports::iterator) {
+        Path recorded = earlier.resolve("source");
+        if (!earlier.equals(current)
+            && Files.isRegularFile(recorded)
+            && Files.readString(recorded).equals(source)) {
+          Path doomed = earlier.resolveSibling("." + earlier.getFileName() + ".old");
+          Files.move(earlier, doomed, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+          dev.kiln.worker.fs.BackgroundDeleter.deleteTree(doomed);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // Only disk space is at stake; the new import is complete either way.
+    }
   }
 
   /**

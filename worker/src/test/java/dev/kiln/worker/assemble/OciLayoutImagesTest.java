@@ -187,6 +187,25 @@ class OciLayoutImagesTest {
   }
 
   @Test
+  void aRebuiltRuntimeTarballReplacesItsEarlierImport() throws Exception {
+    Path baseImage = AssembleFixture.writeBaseImage(dir.resolve("base"));
+    try (LayoutRegistry registry = LayoutRegistry.start(dir.resolve("layouts"))) {
+      String first = registry.base(baseImage);
+      Files.setLastModifiedTime(
+          baseImage,
+          java.nio.file.attribute.FileTime.from(
+              Files.getLastModifiedTime(baseImage).toInstant().plusSeconds(60)));
+      String second = registry.base(baseImage);
+
+      assertThat(second).isNotEqualTo(first);
+      try (Stream<Path> imports = Files.list(dir.resolve("layouts/.bases"))) {
+        assertThat(imports.map(p -> p.getFileName().toString()))
+            .containsExactly(second.replaceFirst(".*/kiln/bases/", "").replaceFirst("@.*", ""));
+      }
+    }
+  }
+
+  @Test
   void uploadsAStoppedWorkerLeftBehindAreRemovedWhenTheyAreOld() throws Exception {
     Path blobs = Files.createDirectories(dir.resolve("layouts/acme/shop/blobs/sha256"));
     Path old = Files.writeString(blobs.resolve(".upload-1.tmp"), "half a layer");
