@@ -57,11 +57,17 @@ public final class BuildWatch implements AutoCloseable {
   private final KafkaConsumer<String, byte[]> consumer;
   private final Topics topics;
   private final String buildId;
+  private final TopicPartition logs;
 
-  private BuildWatch(KafkaConsumer<String, byte[]> consumer, Topics topics, String buildId) {
+  /** How long the build's last log lines may take to arrive after its outcome. */
+  private static final Duration LATE_LINES = Duration.ofMillis(300);
+
+  private BuildWatch(
+      KafkaConsumer<String, byte[]> consumer, Topics topics, String buildId, TopicPartition logs) {
     this.consumer = consumer;
     this.topics = topics;
     this.buildId = buildId;
+    this.logs = logs;
   }
 
   /**
@@ -101,7 +107,7 @@ public final class BuildWatch implements AutoCloseable {
       } else {
         consumer.seekToBeginning(partitions);
       }
-      return new BuildWatch(consumer, topics, buildId);
+      return new BuildWatch(consumer, topics, buildId, partitions.get(0));
     } catch (RuntimeException e) {
       consumer.close(); // group-less: nothing to leave or commit
       throw e;
@@ -132,12 +138,7 @@ public final class BuildWatch implements AutoCloseable {
         outcome = found.isPresent() ? found : outcome;
       }
       if (outcome.isPresent()) {
-        // The outcome's log lines were committed with it; take those still unread.
-        for (ConsumerRecord<String, byte[]> late : consumer.poll(Duration.ofMillis(300))) {
-          if (late.topic().equals(topics.logs())) {
-            handle(late, onLog);
-          }
-        }
+        readLateLines(onLog);
         return outcome;
       }
       if (Duration.between(lastSign, Instant.now()).compareTo(quietEvery) >= 0) {
@@ -146,6 +147,28 @@ public final class BuildWatch implements AutoCloseable {
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * The outcome's log lines were committed with it: reads the log partition up to its end as it
+   * stands now, and no further, so a watch whose lines all came in one batch returns at once
+   * instead of waiting out a poll that nothing more will answer.
+   */
+  private void readLateLines(Consumer<BuildLogLine> onLog) {
+    Instant deadline = Instant.now().plus(LATE_LINES);
+    long end;
+    try {
+      end = consumer.endOffsets(List.of(logs), LATE_LINES).getOrDefault(logs, 0L);
+    } catch (RuntimeException e) {
+      return; // the lines are in the build's log; the outcome is what the caller waits for
+    }
+    while (consumer.position(logs, LATE_LINES) < end && Instant.now().isBefore(deadline)) {
+      for (ConsumerRecord<String, byte[]> late : consumer.poll(Duration.ofMillis(50))) {
+        if (late.topic().equals(topics.logs())) {
+          handle(late, onLog);
+        }
+      }
+    }
   }
 
   private Optional<Outcome> handle(
