@@ -43,14 +43,20 @@ public final class LocalRegistry implements AutoCloseable {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
   private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
   private static final int TAIL_LINES = 20;
+  private static final Pattern REQUEST =
+      Pattern.compile(
+          "http\\.request\\.method=(\\S+) .*http\\.request\\.uri=(?:\"([^\"]*)\"|(\\S+))");
 
   private final Process process;
   private final Path workDirectory;
   private final Path storageDirectory;
   private final int port;
+  private final List<String> requests;
   private boolean closed;
 
-  private LocalRegistry(Process process, Path workDirectory, Path storageDirectory, int port) {
+  private LocalRegistry(
+      Process process, Path workDirectory, Path storageDirectory, int port, List<String> requests) {
+    this.requests = requests;
     this.process = process;
     this.workDirectory = workDirectory;
     this.storageDirectory = storageDirectory;
@@ -87,12 +93,14 @@ public final class LocalRegistry implements AutoCloseable {
     }
     Deque<String> tail = new ArrayDeque<>();
     CompletableFuture<Integer> listening = new CompletableFuture<>();
-    Thread logReader = new Thread(() -> drainLog(process, tail, listening), "docker-registry log");
+    List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    Thread logReader =
+        new Thread(() -> drainLog(process, tail, requests, listening), "docker-registry log");
     logReader.setDaemon(true);
     logReader.start();
     try {
       int port = listening.get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      LocalRegistry registry = new LocalRegistry(process, work, storage, port);
+      LocalRegistry registry = new LocalRegistry(process, work, storage, port, requests);
       registry.awaitApi(tail);
       return registry;
     } catch (InterruptedException e) {
@@ -193,8 +201,23 @@ public final class LocalRegistry implements AutoCloseable {
     return "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
   }
 
+  /**
+   * Every request the registry has answered so far, as {@code METHOD URI} (e.g. {@code PUT
+   * /v2/t/a/blobs/uploads/<id>?digest=sha256:…}), in order: what a client really sent, for tests
+   * that count uploads. The registry logs a request once it has answered it, so read this after the
+   * client is done.
+   */
+  public List<String> requests() {
+    synchronized (requests) {
+      return List.copyOf(requests);
+    }
+  }
+
   private static void drainLog(
-      Process process, Deque<String> tail, CompletableFuture<Integer> listening) {
+      Process process,
+      Deque<String> tail,
+      List<String> requests,
+      CompletableFuture<Integer> listening) {
     try (BufferedReader log =
         new BufferedReader(
             new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
@@ -204,6 +227,14 @@ public final class LocalRegistry implements AutoCloseable {
           if (tail.size() > TAIL_LINES) {
             tail.removeFirst();
           }
+        }
+        Matcher request = REQUEST.matcher(line);
+        if (line.contains("msg=\"response completed") && request.find()) {
+          // logrus quotes a value only when it needs quoting
+          requests.add(
+              request.group(1)
+                  + " "
+                  + (request.group(2) != null ? request.group(2) : request.group(3)));
         }
         Matcher address = LISTENING.matcher(line);
         if (address.find()) {

@@ -20,7 +20,9 @@ import dev.kiln.worker.steps.StepContext;
 import dev.kiln.worker.steps.StepFailure;
 import dev.kiln.worker.testsupport.CacheServiceFixture;
 import dev.kiln.worker.testsupport.RecordingLog;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import org.junit.jupiter.api.AfterAll;
@@ -127,6 +129,75 @@ class AssembleToRegistryTest {
     AssembledImage second = assemble(step, new RecordingLog());
 
     assertThat(second).isEqualTo(first);
+  }
+
+  @Test
+  void anAppOnlyRebuildUploadsOnlyItsAppLayerAndConfig() throws Exception {
+    AssembleStep step = step(baseReference, ImageTarget.registry(registry.address()));
+    Path source = AssembleFixture.writeSource(dir.resolve("checkout"));
+    AssembledImage first =
+        step.run(
+            new StepContext(
+                AssembleFixture.task(AssembleFixture.plan("pip", Map.of()), layerBlob),
+                source,
+                new RecordingLog()));
+    awaitManifestPut(0);
+    int before = registry.requests().size();
+    Files.writeString(
+        source.resolve("app.py"), "# changed\n", java.nio.file.StandardOpenOption.APPEND);
+
+    AssembledImage second =
+        step.run(
+            new StepContext(
+                AssembleFixture.task(AssembleFixture.plan("pip", Map.of()), layerBlob),
+                source,
+                new RecordingLog()));
+    awaitManifestPut(before);
+
+    String repository = TENANT + "/" + APP;
+    String tag = AssembleFixture.COMMIT.substring(0, 12);
+    var manifest =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(ImageContents.manifestResponse(registry.address(), repository, tag).body());
+    java.util.Set<String> layers = new java.util.HashSet<>();
+    manifest.get("layers").forEach(layer -> layers.add(layer.get("digest").asText()));
+    java.util.Set<String> firstLayers = new java.util.HashSet<>();
+    new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(
+            ImageContents.manifestResponse(
+                    registry.address(), repository, first.digest().toString())
+                .body())
+        .get("layers")
+        .forEach(layer -> firstLayers.add(layer.get("digest").asText()));
+    java.util.Set<String> newLayers = new java.util.HashSet<>(layers);
+    newLayers.removeAll(firstLayers);
+    java.util.Set<String> expected = new java.util.HashSet<>(newLayers);
+    expected.add(manifest.get("config").get("digest").asText());
+
+    assertThat(second.digest()).isNotEqualTo(first.digest());
+    assertThat(newLayers).as("only the app layer differs").hasSize(1);
+    List<String> during = registry.requests().subList(before, registry.requests().size());
+    java.util.Set<String> uploaded = new java.util.HashSet<>();
+    for (String request : during) {
+      var digest =
+          java.util.regex.Pattern.compile("digest=(sha256(?::|%3A)[0-9a-f]{64})").matcher(request);
+      if (request.contains("/blobs/uploads/") && digest.find()) {
+        uploaded.add(digest.group(1).replace("%3A", ":"));
+      }
+    }
+    assertThat(uploaded).isEqualTo(expected);
+  }
+
+  /** The registry logs a request after answering it: waits for the manifest's PUT. */
+  private static void awaitManifestPut(int from) {
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(
+            () -> {
+              List<String> requests = registry.requests();
+              return requests.subList(Math.min(from, requests.size()), requests.size()).stream()
+                  .anyMatch(r -> r.startsWith("PUT ") && r.contains("/manifests/"));
+            });
   }
 
   @Test
