@@ -3,6 +3,10 @@ package dev.kiln.cli.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.kiln.events.Digest;
+import dev.kiln.installer.TargetEnvironment;
+import dev.kiln.installer.wheel.WheelFragment;
+import dev.kiln.installer.wheel.WheelFragments;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -118,6 +122,22 @@ class GeneratedWheelsTest {
     }
     assertThat(Files.readString(flaskIndex.resolve("index.html")))
         .contains("<a href=\"flask/\">flask</a>", "<a href=\"markupsafe/\">markupsafe</a>");
+  }
+
+  @Test
+  void kilnsOwnUnpackerTakesEveryWheelWithoutWarnings() throws Exception {
+    WheelFragments fragments = new WheelFragments(TargetEnvironment.linuxX86_64("3.11.2", "2.36"));
+    for (GeneratedIndex.Dist d : flaskClosure()) {
+      Path wheel = flaskIndex.resolveSibling("files").resolve(d.filename());
+
+      WheelFragment fragment =
+          fragments.unpack(wheel, Digest.compute(wheel), temp.resolve("fragments"));
+
+      assertThat(fragment.warnings()).as(d.name()).isEmpty();
+      assertThat(IndexPage.normalize(fragment.distribution())).isEqualTo(d.normalized());
+      assertThat(fragment.version()).isEqualTo(d.version());
+      assertThat(fragment.scripts()).containsExactlyElementsOf(d.scripts().keySet());
+    }
   }
 
   @Test
