@@ -48,7 +48,7 @@ public final class BenchCommand implements Callable<Integer> {
   private static final String OTHER_TENANT = "bench-other";
 
   /** Dependency-free pure-Python distributions that make new locked set variants. */
-  private static final List<String> EXTRAS =
+  static final List<String> EXTRAS =
       List.of("six", "toml", "decorator", "appdirs", "pytz", "sniffio", "pyparsing", "idna");
 
   @Option(
@@ -108,11 +108,14 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(
       names = "--index",
-      paramLabel = "URL",
+      paramLabel = "URL|generated",
       description =
-          "The PEP 503 index for Kiln and the baselines. Default: file://"
+          "The PEP 503 index for Kiln and the baselines: an http(s):// or file:// URL, or"
+              + " 'generated' for an index of synthetic stand-in wheels (the real names, versions"
+              + " and dependencies, contents of about the real size) the bench writes into its"
+              + " temporary directory. Default: the machine's wheel mirror file://"
               + LocalIndex.MIRROR
-              + " when that directory exists")
+              + " when that directory exists, else generated")
   String index;
 
   @Option(
@@ -158,10 +161,21 @@ public final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     validate();
-    String indexUrl = indexUrl();
+    IndexChoice choice = indexChoice();
     String missing = Baselines.missingTools();
     if (!missing.isEmpty()) {
       throw new UserError("kiln bench needs " + missing + " on this machine", 2);
+    }
+    List<Path> toolWheels = List.of();
+    if (choice.generated()) {
+      toolWheels = GeneratedIndex.toolWheels();
+      if (toolWheels.isEmpty()) {
+        throw new UserError(
+            "a generated index needs a real pip wheel (Kiln's build sandbox runs pip from the"
+                + " index), and python3's ensurepip carries none here; install python3-venv or"
+                + " pass --index URL",
+            2);
+      }
     }
     Path work = Files.createTempDirectory("kiln-bench-");
     Path farmHome = home != null ? home.toAbsolutePath() : work.resolve("home");
@@ -176,6 +190,23 @@ public final class BenchCommand implements Callable<Integer> {
             },
             "kiln-bench-stop");
     Runtime.getRuntime().addShutdownHook(hook);
+    String indexUrl = choice.url();
+    if (choice.generated()) {
+      progress("generating the wheel index (%s)", String.join(", ", sets));
+      long start = System.nanoTime();
+      try {
+        indexUrl =
+            GeneratedIndex.write(work.resolve("generated-index"), sets, toolWheels)
+                .toUri()
+                .toString();
+      } catch (IOException e) {
+        throw new UserError(
+            "cannot generate the wheel index in " + work + ": " + e.getMessage(), 1);
+      }
+      progress(
+          "generated the wheel index in %d ms: %s",
+          (System.nanoTime() - start) / 1_000_000, indexUrl);
+    }
 
     String started =
         DateTimeFormatter.ISO_INSTANT.format(
@@ -186,7 +217,7 @@ public final class BenchCommand implements Callable<Integer> {
             .run("machine", Machine.describe())
             .run("load average at start", Machine.loadAverage())
             .run("JDK", Machine.jdk())
-            .run("index", indexUrl)
+            .run("index", choice.describe(indexUrl))
             .run(
                 "run",
                 String.format(
@@ -202,10 +233,17 @@ public final class BenchCommand implements Callable<Integer> {
                     tasks(),
                     workerTasks == null ? "the worker's default" : "--worker-tasks",
                     images));
-    report.note(
-        "Generated wheels are not implemented: without the wheel mirror "
-            + LocalIndex.MIRROR
-            + " the bench needs --index URL (any PEP 503 index with cp311 or pure wheels).");
+    if (choice.generated()) {
+      report.note(
+          "The index was generated: every wheel is a synthetic py3-none-any stand-in with the real"
+              + " distribution's name, version and dependencies (so pip and Kiln resolve the same"
+              + " sets as from the mirror) and about the real wheel's number and size of .py and"
+              + " data files, but not its code (pip, which Kiln's build sandbox runs from the"
+              + " index, is the real wheel python3's ensurepip carries). Kiln and the baselines"
+              + " install the same files, so"
+              + " the ratios compare like with like; absolute times are not those of the real"
+              + " wheels (e.g. no compiled extensions, other bytecode to compile).");
+    }
     int status = 0;
     TrashWatch trash = null;
     try {
@@ -295,23 +333,52 @@ public final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private String indexUrl() {
+  /**
+   * Where the wheels come from: {@code url} for the mirror and {@code --index URL}, null for a
+   * generated index (written once the temporary directory exists).
+   */
+  record IndexChoice(String source, String url) {
+    boolean generated() {
+      return url == null;
+    }
+
+    /** The report's line: the URL and what it is. */
+    String describe(String indexUrl) {
+      return switch (source) {
+        case "mirror" -> indexUrl + " (the machine's wheel mirror)";
+        case "generated" ->
+            indexUrl
+                + " (generated: synthetic stand-in wheels with the real names, versions and"
+                + " dependency graph; see the notes)";
+        default -> indexUrl + " (--index)";
+      };
+    }
+  }
+
+  IndexChoice indexChoice() {
+    return indexChoice(index, Files.isDirectory(Path.of(LocalIndex.MIRROR)));
+  }
+
+  static IndexChoice indexChoice(String index, boolean mirrorPresent) {
     if (index != null && !index.isBlank()) {
-      if (!index.matches("(?i)(https?|file)://\\S+")) {
-        throw new UserError("--index '" + index + "' is not an http(s):// or file:// URL", 2);
+      if (index.equals(GeneratedIndex.OPTION)) {
+        return new IndexChoice("generated", null);
       }
-      return index.endsWith("/") ? index : index + "/";
+      if (!index.matches("(?i)(https?|file)://\\S+")) {
+        throw new UserError(
+            "--index '"
+                + index
+                + "' is not an http(s):// or file:// URL (or '"
+                + GeneratedIndex.OPTION
+                + "')",
+            2);
+      }
+      return new IndexChoice("option", index.endsWith("/") ? index : index + "/");
     }
-    if (Files.isDirectory(Path.of(LocalIndex.MIRROR))) {
-      return "file://" + LocalIndex.MIRROR;
+    if (mirrorPresent) {
+      return new IndexChoice("mirror", "file://" + LocalIndex.MIRROR);
     }
-    throw new UserError(
-        "no local index: "
-            + LocalIndex.MIRROR
-            + " does not exist here, and kiln bench does not generate wheels; pass --index URL (a"
-            + " PEP 503 index with cp311 or pure-Python wheels of flask, gunicorn, django,"
-            + " psycopg2-binary, fastapi, uvicorn, numpy and requests)",
-        2);
+    return new IndexChoice("generated", null);
   }
 
   // ---- 1. app-only rebuilds --------------------------------------------------------------

@@ -41,6 +41,22 @@ class BenchCommandTest {
     cli.setOut(new PrintWriter(out));
 
     assertThat(cli.execute("bench", "--help")).isZero();
-    assertThat(out.toString()).contains("--rounds", "--concurrent", "--out", "--index", "--home");
+    assertThat(out.toString())
+        .contains("--rounds", "--concurrent", "--out", "--index", "--home", "generated");
+  }
+
+  @Test
+  void theIndexIsTheMirrorWhenPresentElseGeneratedUnlessGiven() {
+    assertThat(BenchCommand.indexChoice(null, true))
+        .isEqualTo(new BenchCommand.IndexChoice("mirror", "file:///opt/pypi/simple/"));
+    assertThat(BenchCommand.indexChoice(null, false).generated()).isTrue();
+    assertThat(BenchCommand.indexChoice("generated", true).generated()).isTrue();
+    BenchCommand.IndexChoice given = BenchCommand.indexChoice("http://localhost:3141/simple", true);
+    assertThat(given.url()).isEqualTo("http://localhost:3141/simple/");
+    assertThat(given.describe(given.url())).isEqualTo("http://localhost:3141/simple/ (--index)");
+    assertThat(BenchCommand.indexChoice(null, true).describe("file:///opt/pypi/simple/"))
+        .contains("wheel mirror");
+    assertThat(BenchCommand.indexChoice("generated", true).describe("file:///tmp/x/simple/"))
+        .contains("generated", "synthetic stand-in wheels with the real names");
   }
 }
