@@ -635,7 +635,7 @@ public final class CoordinatorVerticle extends VerticleBase {
       if (restored.state() == dev.kiln.events.BuildState.INSTALLING
           && restored.leaseExpiresAt() != null
           && restored.dependencyKey() != null) {
-        installs.claim(machine.taskFor(restored, null), clock.instant(), this::installing);
+        installs.adopt(machine.taskFor(restored, null), clock.instant(), this::installing);
       }
     }
     for (BuildSnapshot restored : restoredBuilds) {

@@ -92,6 +92,18 @@ final class InstallCoalescer {
     return Optional.empty();
   }
 
+  /**
+   * Registers an INSTALL that is already out and claimed by a worker (found at a restart or a
+   * takeover) as its key's install in flight, unless another live one is: the builds resumed after
+   * it wait for it.
+   */
+  void adopt(BuildTask install, Instant now, LiveInstall live) {
+    InFlight current = inFlight.get(Key.of(install));
+    if (current == null || !live.installing(current.buildId(), current.taskId())) {
+      claim(install, now, live);
+    }
+  }
+
   /** Whether a build's snapshot still waits for the INSTALL task {@code taskId}. */
   @FunctionalInterface
   interface LiveInstall {

@@ -87,7 +87,7 @@ class CoalescedInstallsKafkaTest {
 
   @Test
   void manySimultaneousBuildsOfOneNewSetInstallItOnce() {
-    int n = 12;
+    int n = 50;
     farm.deploy(new CoordinatorVerticle(farm.config().withCacheServiceUrl(cacheUrl)));
     List<PushEvent> pushes = pushes("acme", n);
 

@@ -142,6 +142,19 @@ class CoalescedInstallsTest {
   }
 
   @Test
+  void aClaimedInstallFoundAtResumeIsWaitedForButASecondOneIsNotParked() {
+    Decision a = toInstall("acme", "a");
+    Decision b = toInstall("acme", "b");
+    Decision c = toInstall("acme", "c");
+
+    installs.adopt(a.installTask().orElseThrow(), T0, this::live);
+    installs.adopt(b.installTask().orElseThrow(), T0, this::live);
+
+    assertThat(installs.isParked(b.next().buildId())).isFalse();
+    assertThat(claim(c)).contains(a.next().buildId());
+  }
+
+  @Test
   void buildsOfPartitionsGivenUpAreForgottenAndTheirWaitersGoOn() {
     Decision a = toInstall("acme", "a");
     Decision b = toInstall("acme", "b");
