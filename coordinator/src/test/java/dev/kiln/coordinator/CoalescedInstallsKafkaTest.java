@@ -134,6 +134,28 @@ class CoalescedInstallsKafkaTest {
   }
 
   @Test
+  void aWaitingBuildInstallsItselfOnceItWaitedLongerThanTheBound() {
+    // The bound is maxTaskAttempts leases: 2 x 1 s here. The first INSTALL is never claimed.
+    farm.deploy(
+        new CoordinatorVerticle(
+            farm.config()
+                .withCacheServiceUrl(cacheUrl)
+                .withTaskLeases(java.time.Duration.ofSeconds(1), 2)));
+    pushes("acme", 2).forEach(this::publish);
+    eventually(() -> waiting().size() == 1);
+
+    eventually(() -> farm.tasksSeen(TaskKind.INSTALL).size() == 2);
+    List<BuildTask> installs = farm.tasksSeen(TaskKind.INSTALL);
+    assertThat(installs.get(1).buildId()).isEqualTo(waiting().get(0));
+    assertThat(farm.logs.bodies(BuildLogLine.class))
+        .extracting(BuildLogLine::text)
+        .anyMatch(t -> t.startsWith("-----> Waited 2 s for another build's install"));
+    installs.forEach(this::answer);
+
+    eventually(() -> farm.imageReady.bodies(ImageReady.class).size() == 2);
+  }
+
+  @Test
   void anotherTenantsInstallOfTheSameSetIsNotWaitedFor() {
     farm.deploy(new CoordinatorVerticle(farm.config().withCacheServiceUrl(cacheUrl)));
     publish(Fixtures.push("acme", "web", Fixtures.COMMIT));
