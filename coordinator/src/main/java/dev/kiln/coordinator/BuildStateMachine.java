@@ -394,6 +394,87 @@ final class BuildStateMachine {
   }
 
   /**
+   * Replaces a planned INSTALL with waiting for the same dependency set's install that another
+   * build of the tenant has in flight: the snapshot is written (INSTALLING, no lease) but no task
+   * is sent. The coordinator keeps the build parked in memory and carries it on with {@link
+   * #unpark} when that install is over; a coordinator that restarts re-sends its INSTALL at {@link
+   * #resume}.
+   *
+   * @param planned a decision whose snapshot is INSTALLING (see {@link Decision#installTask()})
+   * @param installing the build whose INSTALL of the same set is in flight
+   */
+  Decision park(Decision planned, String installing) {
+    BuildSnapshot waiting = planned.next();
+    if (waiting == null
+        || waiting.state() != BuildState.INSTALLING
+        || planned.installTask().isEmpty()) {
+      throw new IllegalArgumentException("only a decision that starts an INSTALL can wait for one");
+    }
+    List<Action> actions = new ArrayList<>();
+    for (Action action : planned.actions()) {
+      if (action instanceof Action.WriteSnapshot || action instanceof Action.Log) {
+        actions.add(action);
+      }
+    }
+    if (actions.stream().noneMatch(Action.WriteSnapshot.class::isInstance)) {
+      actions.add(0, new Action.WriteSnapshot(waiting));
+    }
+    actions.add(
+        log(
+            waiting,
+            Level.INFO,
+            "-----> Waiting for build "
+                + installing
+                + ", which installs the same dependency set "
+                + shortKey(waiting.dependencyKey())
+                + " right now; its layer is reused once it is installed"));
+    return new Decision(waiting, actions);
+  }
+
+  /**
+   * A parked build's turn (see {@link #park}): the INSTALL it waited with is planned again, for the
+   * coordinator to look the layer up first ({@link #reuseLayer} on a hit). A parked build that a
+   * newer push superseded ends CANCELLED instead: it has no task whose result would end it.
+   *
+   * @param why the log line saying why it goes on
+   */
+  Decision unpark(BuildSnapshot waiting, String why) {
+    if (waiting.state() != BuildState.INSTALLING || waiting.leaseExpiresAt() != null) {
+      return Decision.ignore(
+          "build "
+              + waiting.buildId()
+              + " no longer waits for an install ("
+              + waiting.state()
+              + (waiting.leaseExpiresAt() != null ? ", its INSTALL is claimed" : "")
+              + ")");
+    }
+    if (waiting.supersededBy() != null) {
+      return cancel(waiting);
+    }
+    return new Decision(
+        waiting,
+        List.of(
+            log(waiting, Level.INFO, "-----> " + why),
+            new Action.PublishTask(taskFor(waiting, null))));
+  }
+
+  /**
+   * {@link #supersede} of a parked build (see {@link #park}): it ends CANCELLED at once, since no
+   * task of it is out whose result would be its step boundary.
+   */
+  Decision supersedeWaiting(BuildSnapshot waiting, String newer) {
+    if (waiting.state() != BuildState.INSTALLING) {
+      return supersede(waiting, newer);
+    }
+    return cancel(
+        waiting.toBuilder()
+            .supersededBy(newer)
+            .queuedReason(null)
+            .updatedAt(clock.instant())
+            .build());
+  }
+
+  /**
    * A build this coordinator just took over (read back from {@code kiln.builds}), with its claimed
    * task's lease running at least a whole lease from now. The heartbeats its worker sent while no
    * coordinator owned the partition are still unread on {@code kiln.results}, behind the restore:

@@ -120,6 +120,9 @@ public final class CoordinatorVerticle extends VerticleBase {
   /** At most this many lost tasks are handled per look, so a mass loss does not stall the loop. */
   private static final int LEASES_PER_LOOK = 100;
 
+  /** The INSTALLs this coordinator has out and the builds parked behind them; context only. */
+  private final InstallCoalescer installs = new InstallCoalescer();
+
   public CoordinatorVerticle(CoordinatorConfig config) {
     this(config, Clock.systemUTC());
   }
@@ -589,6 +592,16 @@ public final class CoordinatorVerticle extends VerticleBase {
   private void drop(Set<Integer> partitions) {
     owned.removeAll(partitions);
     ownedView = Set.copyOf(owned);
+    // Their new owner resumes them; builds here that waited for one of their installs go on.
+    List<String> released =
+        installs.releaseIf(id -> builds.get(id).map(b -> !mine(b)).orElse(true));
+    released.forEach(
+        w ->
+            replan(
+                w,
+                true,
+                "The install this build waited for moved to another coordinator; looking the"
+                    + " layer up again"));
     LOG.info("coordinator {} no longer owns partitions {}", config.instanceId(), partitions);
   }
 
@@ -617,6 +630,14 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   /** Re-sends what restored builds are waiting for; see {@link BuildStateMachine#resume}. */
   private void resume(java.util.Collection<BuildSnapshot> restoredBuilds) {
+    for (BuildSnapshot restored : restoredBuilds) {
+      // An INSTALL a worker claimed runs on: builds of the same set resumed below wait for it.
+      if (restored.state() == dev.kiln.events.BuildState.INSTALLING
+          && restored.leaseExpiresAt() != null
+          && restored.dependencyKey() != null) {
+        installs.adopt(machine.taskFor(restored, null), clock.instant(), this::installing);
+      }
+    }
     for (BuildSnapshot restored : restoredBuilds) {
       BuildSnapshot snapshot = machine.takenOver(restored);
       if (snapshot != restored) {
@@ -802,6 +823,7 @@ public final class CoordinatorVerticle extends VerticleBase {
                 BuildSnapshot next = decision.next();
                 BuildSnapshot previous = builds.get(next.buildId()).orElse(null);
                 builds.put(next);
+                reconcile(next.buildId());
                 out.addAll(records(decision.actions()));
                 undos.add(0, () -> undo(next.buildId(), next, previous));
               }
@@ -831,7 +853,10 @@ public final class CoordinatorVerticle extends VerticleBase {
       if (!older.buildId().equals(newer.buildId())
           && !newer.buildId().equals(older.supersededBy())
           && mine(older)) {
-        Decision decision = machine.supersede(older, newer.buildId());
+        Decision decision =
+            installs.isParked(older.buildId())
+                ? machine.supersedeWaiting(older, newer.buildId())
+                : machine.supersede(older, newer.buildId());
         if (decision.ignoredBecause().isEmpty()) {
           decisions.add(decision);
         }
@@ -916,6 +941,7 @@ public final class CoordinatorVerticle extends VerticleBase {
   private void undo(String buildId, BuildSnapshot written, BuildSnapshot previous) {
     if (builds.get(buildId).orElse(null) == written) {
       builds.restore(buildId, previous);
+      reconcile(buildId);
     }
   }
 
@@ -1111,6 +1137,16 @@ public final class CoordinatorVerticle extends VerticleBase {
    * must find the build as it was decided on.
    */
   private void retryLostTasks() {
+    Duration maxWait = config.taskLease().multipliedBy(config.maxTaskAttempts());
+    for (String waiter : installs.overdue(clock.instant(), maxWait)) {
+      replan(
+          waiter,
+          false,
+          "Waited "
+              + maxWait.toSeconds()
+              + " s for another build's install of the same dependency set; installing it for"
+              + " this build");
+    }
     for (BuildSnapshot lost : builds.leasesEndedBy(clock.instant(), LEASES_PER_LOOK, this::mine)) {
       String buildId = lost.buildId();
       if (!leaseRetries.add(buildId)) {
@@ -1155,11 +1191,16 @@ public final class CoordinatorVerticle extends VerticleBase {
     String buildId = next.buildId();
     BuildSnapshot previous = builds.get(buildId).orElse(null);
     builds.put(next);
+    reconcile(buildId);
     return Future.fromCompletionStage(
             loop.transact(partitionOf(next), records(decision.actions())), context)
         .recover(
             e -> {
               undo(buildId, next, previous);
+              if (decision.installTask().isPresent()) {
+                // The INSTALL was not sent: builds waiting for it must not wait for nothing.
+                releaseWaiters(buildId, installs.forget(buildId));
+              }
               return Future.failedFuture(e);
             })
         .compose(
@@ -1172,13 +1213,133 @@ public final class CoordinatorVerticle extends VerticleBase {
 
   /** Skips INSTALL when the cache-service already has the dependency layer. */
   private Future<Decision> withActionCache(Decision planned) {
+    return withActionCache(planned, true, null);
+  }
+
+  /**
+   * Skips INSTALL when the cache-service already has the dependency layer; on a miss, when {@code
+   * mayWait}, parks the build behind the tenant's install of the same set that is in flight (see
+   * {@link InstallCoalescer}) instead of sending a second one.
+   *
+   * @param basedOn when not null, the snapshot {@code planned} was decided on: if the build changed
+   *     while the cache was asked, the answer is an ignore (and nothing was claimed)
+   */
+  private Future<Decision> withActionCache(
+      Decision planned, boolean mayWait, BuildSnapshot basedOn) {
     Optional<BuildTask> install = planned.installTask();
     if (actionCache == null || install.isEmpty()) {
       return Future.succeededFuture(planned);
     }
     return actionCache
         .find(install.get().tenant(), install.get().dependencyKey())
-        .map(layer -> layer.map(l -> machine.reuseLayer(planned, l)).orElse(planned));
+        .map(
+            layer -> {
+              if (basedOn != null && builds.get(basedOn.buildId()).orElse(null) != basedOn) {
+                return Decision.ignore(
+                    "build " + basedOn.buildId() + " changed while the action cache was asked");
+              }
+              if (layer.isPresent()) {
+                return machine.reuseLayer(planned, layer.get());
+              }
+              if (!mayWait || !mine(planned.next())) {
+                return planned;
+              }
+              return installs
+                  .claim(install.get(), clock.instant(), this::installing)
+                  .map(installing -> machine.park(planned, installing))
+                  .orElse(planned);
+            });
+  }
+
+  /** Whether a build of this coordinator still waits for its INSTALL task {@code taskId}. */
+  private boolean installing(String buildId, String taskId) {
+    return builds
+        .get(buildId)
+        .filter(
+            b ->
+                b.state() == dev.kiln.events.BuildState.INSTALLING
+                    && taskId.equals(b.currentTaskId())
+                    && mine(b))
+        .isPresent();
+  }
+
+  /**
+   * A build's snapshot changed in memory: if it was an install in flight and no longer waits for it
+   * (result, failure, cancel, lease re-issue, undo), the builds parked behind it go on.
+   */
+  private void reconcile(String buildId) {
+    BuildSnapshot now = builds.get(buildId).orElse(null);
+    List<String> waiters = installs.changed(buildId, now);
+    // After an install that worked, a miss means the action cache does not help (down, or the
+    // layer not filed): waiting for one another would only make the installs one after another.
+    boolean installed = now != null && now.layer() != null && !now.state().isFinal();
+    releaseWaiters(buildId, waiters, !installed);
+  }
+
+  private void releaseWaiters(String installer, List<String> waiters) {
+    releaseWaiters(installer, waiters, true);
+  }
+
+  private void releaseWaiters(String installer, List<String> waiters, boolean mayWait) {
+    if (waiters.isEmpty()) {
+      return;
+    }
+    LOG.info(
+        "the install of build {} is over; {} builds waiting for it look the layer up again",
+        installer,
+        waiters.size());
+    // Later on the context: the caller is in the middle of carrying out a decision.
+    context.runOnContext(
+        v ->
+            waiters.forEach(
+                w ->
+                    replan(
+                        w,
+                        mayWait,
+                        "The install this build waited for (build "
+                            + installer
+                            + ") is over; looking the layer up again")));
+  }
+
+  /**
+   * Carries a parked build on: the action cache is asked again (a hit reuses the layer the install
+   * it waited for filed), and on a miss it installs, or waits again if another build of the same
+   * set has just sent its INSTALL ({@code mayWait}). A failure is tried again shortly, so that the
+   * build, which has no task out, is not left waiting for nothing.
+   */
+  private void replan(String buildId, boolean mayWait, String why) {
+    BuildSnapshot waiting = builds.get(buildId).orElse(null);
+    if (waiting == null || !mine(waiting)) {
+      return; // gone, or its new owner resumes it
+    }
+    Decision decision = machine.unpark(waiting, why);
+    if (decision.ignoredBecause().isPresent()) {
+      logIgnored(decision.ignoredBecause().get());
+      return;
+    }
+    withActionCache(decision, mayWait, waiting)
+        .compose(
+            decided -> {
+              if (decided.ignoredBecause().isPresent()) {
+                // Changed while the action cache was asked (a push superseded it, say): decide
+                // again on what it is now.
+                context.runOnContext(v -> replan(buildId, mayWait, why));
+                return Future.succeededFuture();
+              }
+              return apply(decided);
+            })
+        .onFailure(
+            e -> {
+              if (e instanceof TransactionalLoop.NotOwnedException) {
+                return;
+              }
+              LOG.warn(
+                  "could not carry on build {} after its wait for an install ({}); trying again"
+                      + " shortly",
+                  buildId,
+                  e.toString());
+              vertx.setTimer(PROMOTE_EVERY_MS, id -> replan(buildId, mayWait, why));
+            });
   }
 
   /** The records that carry out these actions, in order, for one transaction. */
