@@ -21,7 +21,8 @@ class BenchCommandTest {
     "--sets, django, --sets must include flask",
     "--index, not-a-url, is not an http(s):// or file:// URL",
     "--images, zip, --images must be oci-layouts or tarballs",
-    "--worker-tasks, 0, --worker-tasks must be at least 1"
+    "--worker-tasks, 0, --worker-tasks must be at least 1",
+    "--warmup, -1, --warmup must be 0 or more"
   })
   void badOptionsAreUsageErrorsBeforeAnythingStarts(String option, String value, String message) {
     StringWriter err = new StringWriter();
