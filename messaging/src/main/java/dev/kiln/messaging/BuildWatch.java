@@ -59,6 +59,9 @@ public final class BuildWatch implements AutoCloseable {
   private final String buildId;
   private final TopicPartition logs;
 
+  /** How long a fetch may wait at the broker for records: the most an outcome is heard late. */
+  static final Duration FETCH_MAX_WAIT = Duration.ofMillis(50);
+
   /** How long the build's last log lines may take to arrive after its outcome. */
   private static final Duration LATE_LINES = Duration.ofMillis(300);
 
@@ -90,6 +93,10 @@ public final class BuildWatch implements AutoCloseable {
     props.put("enable.auto.commit", "false");
     props.put("isolation.level", "read_committed");
     props.put("client.id", "kiln-build-watch-" + buildId);
+    // A read_committed fetch parked at the broker is not woken when a transaction's commit makes
+    // the outcome readable: it returns when fetch.max.wait.ms runs out, which at Kafka's default
+    // put up to half a second between the image being ready and the push hearing of it.
+    props.put("fetch.max.wait.ms", Long.toString(FETCH_MAX_WAIT.toMillis()));
     Map<String, Object> config = new HashMap<>(clientSettings.applyTo(props));
     KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config);
     try {
