@@ -403,7 +403,8 @@ public final class BenchCommand implements Callable<Integer> {
         new Report.Section(
             "1. App-only rebuild",
             "Each round changes app.py, commits and `git push`es to the farm's git remote (the"
-                + " push waits for the build). **Server** = the build record's `updatedAt −"
+                + " push waits for the build); the rounds take the sets in turn, after untimed"
+                + " warm-up pushes of every set. **Server** = the build record's `updatedAt −"
                 + " createdAt` (push accepted → outcome published); **git push** = the client's"
                 + " wall time. Baseline: a Heroku-style warm rebuild (a venv already holding the"
                 + " set; `pip install -r requirements.txt`, all already satisfied; copy the app;"
@@ -446,25 +447,33 @@ public final class BenchCommand implements Callable<Integer> {
       BuildRecord first = pushed(apps.push(MAIN_TENANT, app));
       locked.put(id, first.lockedRequirements());
       // The farm's JVMs are fresh: untimed app-only pushes let the JIT compile the build path
-      // before the timed rounds, so the first set measured is not also the one that warms up.
+      // before any round is timed.
       for (int i = 1; i <= warmup; i++) {
         apps.commit(MAIN_TENANT, app, Map.of("app.py", set.appPy("warm-up " + i)), "warm-up " + i);
         pushed(apps.push(MAIN_TENANT, app));
       }
-      List<BuildRecord> builds = new ArrayList<>();
-      List<Long> client = new ArrayList<>();
-      for (int i = 1; i <= rounds; i++) {
-        apps.commit(MAIN_TENANT, app, Map.of("app.py", set.appPy("round " + i)), "round " + i);
-        GitApps.Push push = apps.push(MAIN_TENANT, app);
+      rebuilds.put(id, new ArrayList<>());
+      rebuildClient.put(id, new ArrayList<>());
+    }
+    // Rounds interleave the sets, so whatever the farm still warms up, or the machine does
+    // meanwhile, falls on every set alike instead of on the one measured first.
+    for (int i = 1; i <= rounds; i++) {
+      for (String id : sets) {
+        DependencySet set = DependencySet.byId(id);
+        apps.commit(MAIN_TENANT, id, Map.of("app.py", set.appPy("round " + i)), "round " + i);
+        GitApps.Push push = apps.push(MAIN_TENANT, id);
         BuildRecord build = pushed(push);
-        builds.add(build);
-        client.add(push.clientMillis());
+        rebuilds.get(id).add(build);
+        rebuildClient.get(id).add(push.clientMillis());
         progress(
             "1. %s round %d/%d: server %d ms, git push %d ms",
             id, i, rounds, build.totalMillis(), push.clientMillis());
       }
-      rebuilds.put(id, builds);
-      rebuildClient.put(id, client);
+    }
+    for (String id : sets) {
+      DependencySet set = DependencySet.byId(id);
+      List<BuildRecord> builds = rebuilds.get(id);
+      List<Long> client = rebuildClient.get(id);
       progress("1. %s: Heroku-style warm rebuilds (%d rounds)", id, rounds);
       heroku.put(id, baselines.herokuRebuilds(set, rounds));
 
