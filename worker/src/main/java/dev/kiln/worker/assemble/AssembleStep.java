@@ -99,7 +99,8 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     this.target = Objects.requireNonNull(builder.target, "target");
     this.workDir = Objects.requireNonNull(builder.workDir, "workDir").toAbsolutePath().normalize();
     this.layerBlobs = Objects.requireNonNull(builder.layerBlobs, "layerBlobs");
-    this.dependencyLayers = new MaterializedLayers(this.workDir.resolve("layers"), layerBlobs);
+    this.dependencyLayers =
+        MaterializedLayers.ofDependencyLayers(this.workDir.resolve("layers"), layerBlobs);
     this.buildSteps = Objects.requireNonNull(builder.buildSteps, "buildSteps");
     this.appBuilds =
         new ScratchSlots(

@@ -19,11 +19,12 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
- * Turns a stored dependency-layer tar (names relative to the dependency root, as INSTALL writes it)
- * into the image layer that puts those files at {@link ImageLayers#DEPENDENCIES_DIR}: the same
- * entries in the same order under {@code opt/kiln/deps/}, with the three parent directories first.
- * A single streamed pass with no compression, so a worker that meets a dependency set for the first
- * time spends a read and a write of the tar on it, not a walk, hash and gzip of thousands of files.
+ * The dependency layer as images hold it: the entries of the layer tar INSTALL joins from its
+ * fragments (names relative to the dependency root), in the same order, under {@code
+ * opt/kiln/deps/} ({@link ImageLayers#DEPENDENCIES_DIR}), with the three parent directories first;
+ * uncompressed, so its digest is also its diff id. INSTALL stores the layer in this form, once in
+ * the farm, and an image references that stored blob as it is. A layer stored before this form
+ * (relative names) is rewritten by each worker that needs it: one streamed pass, no compression.
  *
  * <p>What the image gets matches what {@link MaterializedLayers} unpacks: regular files (0755 if
  * executable, else 0644), directories (0755), hard links to earlier files; everything owned by root
@@ -31,16 +32,44 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * tree has to copy their targets; a layer need not) and are left out otherwise; devices, fifos and
  * sockets are left out. A name that leaves the layer, or a hard link to no earlier file, fails.
  */
-final class DependencyImageLayer {
+public final class DependencyImageLayer {
   private static final long MTIME_SECONDS = MaterializedLayers.FIXED_MTIME.getEpochSecond();
   private static final String ROOT = relativeRoot();
 
   private DependencyImageLayer() {}
 
   /** What was written: the layer's sha256 (hex; uncompressed, so also its diff id) and size. */
-  record Written(String hex, long size, List<String> skipped) {}
+  public record Written(String hex, long size, List<String> skipped) {}
 
-  static Written write(Path storedTar, Path imageLayer) throws IOException {
+  /** What every name of an image-form layer starts with, below its three parent directories. */
+  public static final String PREFIX = ROOT + "/";
+
+  /**
+   * Whether {@code tar} is already in this form: its first entries are the directories {@code
+   * opt/}, {@code opt/kiln/} and {@code opt/kiln/deps/}.
+   */
+  public static boolean isImageForm(Path tar) throws IOException {
+    try (InputStream in = new BufferedInputStream(Files.newInputStream(tar));
+        TarArchiveInputStream entries = new TarArchiveInputStream(in)) {
+      String parent = "";
+      for (String part : ROOT.split("/")) {
+        parent = parent + part + "/";
+        TarArchiveEntry entry = entries.getNextEntry();
+        if (entry == null || !entry.isDirectory() || !entry.getName().equals(parent)) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  /**
+   * Writes {@code storedTar} (relative names) to {@code imageLayer} in image form.
+   *
+   * @throws MaterializedLayers.LayerFormatException when a name leaves the layer or a hard link
+   *     names no earlier file
+   */
+  public static Written write(Path storedTar, Path imageLayer) throws IOException {
     MessageDigest sha256 = sha256();
     List<String> skipped = new ArrayList<>();
     try (InputStream in = new BufferedInputStream(Files.newInputStream(storedTar), 1 << 16);

@@ -221,14 +221,25 @@ final class LayoutRegistry implements AutoCloseable {
                 + blobs
                 + "; push again to reinstall the dependencies");
       }
-      DependencyImageLayer.Written layer = DependencyImageLayer.write(stored, derived);
-      layer.skipped().forEach(notes);
-      layout.keep(derived, layer.hex());
+      String hex;
+      long size;
+      if (DependencyImageLayer.isImageForm(stored)) {
+        // The stored blob is the image's layer: kept as downloaded (its digest checked).
+        hex = blob.hex();
+        size = Files.size(stored);
+        layout.keep(stored, hex);
+      } else {
+        DependencyImageLayer.Written layer = DependencyImageLayer.write(stored, derived);
+        layer.skipped().forEach(notes);
+        hex = layer.hex();
+        size = layer.size();
+        layout.keep(derived, hex);
+      }
       return BaseImport.withLayer(
           layout,
           "runtime",
-          layer.hex(),
-          layer.size(),
+          hex,
+          size,
           "kiln: dependency layer " + blob + " at " + ImageLayers.DEPENDENCIES_DIR,
           tag);
     } finally {

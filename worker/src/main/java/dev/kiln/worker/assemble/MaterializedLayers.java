@@ -57,10 +57,25 @@ public final class MaterializedLayers {
 
   private final Path root;
   private final LayerBlobSource blobs;
+  private final boolean dependencyLayers;
 
+  /** Unpacks tars whose names are relative to the directory they unpack to. */
   public MaterializedLayers(Path root, LayerBlobSource blobs) {
+    this(root, blobs, false);
+  }
+
+  private MaterializedLayers(Path root, LayerBlobSource blobs, boolean dependencyLayers) {
     this.root = root.toAbsolutePath().normalize();
     this.blobs = blobs;
+    this.dependencyLayers = dependencyLayers;
+  }
+
+  /**
+   * Unpacks dependency layers: stored in image form ({@link DependencyImageLayer}), their {@code
+   * opt/kiln/deps/} is the directory unpacked to; stored before that form, as they are.
+   */
+  public static MaterializedLayers ofDependencyLayers(Path root, LayerBlobSource blobs) {
+    return new MaterializedLayers(root, blobs, true);
   }
 
   /** The directory the blob is (or would be) unpacked to. */
@@ -92,7 +107,7 @@ public final class MaterializedLayers {
                 + "to reinstall the dependencies.");
       }
       staging = Files.createTempDirectory(root, "." + blob.hex() + ".unpack-");
-      List<String> skipped = unpack(tarball, staging);
+      List<String> skipped = unpack(tarball, staging, dependencyLayers);
       for (String note : skipped) {
         log.warn("       " + note);
       }
@@ -182,6 +197,15 @@ public final class MaterializedLayers {
    * @return a note for each entry that was left out, and why
    */
   static List<String> unpack(Path tarball, Path destination) throws IOException {
+    return unpack(tarball, destination, false);
+  }
+
+  /**
+   * As {@link #unpack(Path, Path)}; with {@code dependencyLayer}, names under {@code
+   * opt/kiln/deps/} lose that prefix and its three directories are not unpacked.
+   */
+  static List<String> unpack(Path tarball, Path destination, boolean dependencyLayer)
+      throws IOException {
     long tarBytes = Files.size(tarball);
     Budget budget = new Budget(tarBytes, 2 * tarBytes + EXTRA_BYTES);
     List<String> skipped = new ArrayList<>();
@@ -191,6 +215,9 @@ public final class MaterializedLayers {
       TarArchiveEntry entry;
       while ((entry = tar.getNextEntry()) != null) {
         String name = relativeName(entry.getName());
+        if (dependencyLayer) {
+          name = withinDependencies(name);
+        }
         if (name.isEmpty()) {
           continue;
         }
@@ -200,7 +227,9 @@ public final class MaterializedLayers {
         } else if (entry.isSymbolicLink()) {
           symlinks.put(name, entry.getLinkName());
         } else if (entry.isLink()) {
-          Path existing = destination.resolve(relativeName(entry.getLinkName()));
+          String linked = relativeName(entry.getLinkName());
+          Path existing =
+              destination.resolve(dependencyLayer ? withinDependencies(linked) : linked);
           if (!Files.isRegularFile(existing, LinkOption.NOFOLLOW_LINKS)) {
             throw new LayerFormatException(
                 "hard link "
@@ -281,6 +310,15 @@ public final class MaterializedLayers {
       budget.spend(Files.size(source), name);
       Files.copy(source, copy, StandardCopyOption.REPLACE_EXISTING);
     }
+  }
+
+  /** A dependency layer's entry name below {@code opt/kiln/deps/}; empty for its parents. */
+  private static String withinDependencies(String name) {
+    String prefix = DependencyImageLayer.PREFIX;
+    if (name.startsWith(prefix)) {
+      return name.substring(prefix.length());
+    }
+    return prefix.startsWith(name + "/") ? "" : name;
   }
 
   /** Normalises a tar entry name; rejects names that would land outside the destination. */

@@ -16,6 +16,7 @@ import dev.kiln.installer.wheel.FragmentBytecode;
 import dev.kiln.installer.wheel.LayerConcatenation;
 import dev.kiln.installer.wheel.WheelFragment;
 import dev.kiln.installer.wheel.WheelFragments;
+import dev.kiln.worker.assemble.DependencyImageLayer;
 import dev.kiln.worker.steps.LogSink;
 import dev.kiln.worker.steps.StepFailure;
 import java.io.IOException;
@@ -200,13 +201,21 @@ final class LayerBuilder {
                 + set.distributions().get(overlap.earlierFragment()).name()
                 + " (pip would do the same: the later one wins)");
       }
-      putBlob(layer.tar(), layer.sha256(), scopeOf(set));
+      // Stored as images hold it, so the stored blob is the layer an image references.
+      Path imageTar = scratch.resolve("image-layer.tar");
+      DependencyImageLayer.Written image = DependencyImageLayer.write(layer.tar(), imageTar);
       Files.deleteIfExists(layer.tar());
+      for (String note : image.skipped()) {
+        log.warn(" !     " + note);
+      }
+      Digest stored = Digest.ofHex(image.hex());
+      putBlob(imageTar, stored, scopeOf(set));
+      Files.deleteIfExists(imageTar);
       DependencyLayer result =
           new DependencyLayer(
               key,
-              layer.sha256(),
-              layer.size(),
+              stored,
+              image.size(),
               installed.stream().sorted().toList(),
               false,
               set.digest(target.pythonMinor(), layoutVersion(compiled)),

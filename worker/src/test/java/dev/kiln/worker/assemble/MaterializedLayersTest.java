@@ -47,6 +47,55 @@ class MaterializedLayersTest {
   }
 
   @Test
+  void aDependencyLayerStoredInImageFormUnpacksToTheSameTreeAsOneStoredBefore() throws Exception {
+    TestTars.Layer relative =
+        new TestTars.Layer()
+            .directory("pkg")
+            .file("pkg/__init__.py", "x = 1\n", 0644)
+            .file("bin/tool", "#!/bin/sh\n", 0755)
+            .hardlink("bin/tool-again", "bin/tool")
+            .symlink("pkg/alias.py", "__init__.py");
+    Path relativeTar = Files.write(dir.resolve("relative.tar"), relative.bytes());
+    DependencyImageLayer.write(relativeTar, dir.resolve("image.tar"));
+    assertThat(DependencyImageLayer.isImageForm(dir.resolve("image.tar"))).isTrue();
+    assertThat(DependencyImageLayer.isImageForm(relativeTar)).isFalse();
+    MaterializedLayers dependencies =
+        MaterializedLayers.ofDependencyLayers(
+            dir.resolve("deps"), LayerBlobSource.cacheService(cache.baseUrl()));
+
+    Path fromImageForm =
+        dependencies.materialize(
+            CacheBlobs.put(
+                cache, Files.readAllBytes(dir.resolve("image.tar")), dir.resolve("scratch")),
+            new RecordingLog());
+    Path fromRelative =
+        dependencies.materialize(
+            CacheBlobs.put(cache, Files.readAllBytes(relativeTar), dir.resolve("scratch")),
+            new RecordingLog());
+
+    assertThat(tree(fromImageForm)).isEqualTo(tree(fromRelative));
+    assertThat(tree(fromImageForm))
+        .containsOnlyKeys(
+            "pkg", "pkg/__init__.py", "pkg/alias.py", "bin", "bin/tool", "bin/tool-again")
+        .containsEntry("pkg/alias.py", "x = 1\n")
+        .containsEntry("bin/tool-again", "#!/bin/sh\n");
+  }
+
+  private static java.util.Map<String, String> tree(Path root) throws Exception {
+    java.util.Map<String, String> files = new java.util.TreeMap<>();
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path path : (Iterable<Path>) walk::iterator) {
+        if (!path.equals(root)) {
+          files.put(
+              root.relativize(path).toString(),
+              Files.isRegularFile(path) ? Files.readString(path) : "");
+        }
+      }
+    }
+    return files;
+  }
+
+  @Test
   void unpacksWithNormalisedModesAndFixedTimes() throws Exception {
     Digest blob =
         store(

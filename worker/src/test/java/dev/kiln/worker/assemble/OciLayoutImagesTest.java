@@ -173,6 +173,45 @@ class OciLayoutImagesTest {
   }
 
   @Test
+  void aDependencyLayerStoredInImageFormIsTheImagesLayerAsStored() throws Exception {
+    Path relative = Files.write(dir.resolve("relative.tar"), AssembleFixture.dependencyLayerTar());
+    DependencyImageLayer.write(relative, dir.resolve("image.tar"));
+    Digest stored =
+        CacheBlobs.put(cache, Files.readAllBytes(dir.resolve("image.tar")), dir.resolve("s"));
+    Path images = dir.resolve("images");
+    AssembleStep step =
+        AssembleFixture.step(
+                dir.resolve("work"),
+                AssembleFixture.runtimes(
+                    dir,
+                    Map.of(PYTHON, "tar:" + AssembleFixture.writeBaseImage(dir.resolve("base"))),
+                    jibExecutor),
+                ImageTarget.ociLayouts(images),
+                LayerBlobSource.cacheService(cache.baseUrl()),
+                cache.baseUrl(),
+                deleter,
+                jibExecutor)
+            .build();
+
+    AssembledImage image =
+        step.run(
+            new StepContext(
+                AssembleFixture.task(
+                    AssembleFixture.plan("pip", Map.of()), stored, TENANT, APP, FIRST),
+                AssembleFixture.writeSource(dir.resolve("checkout")),
+                new RecordingLog()));
+
+    Path layout = images.resolve(TENANT).resolve(APP);
+    JsonNode layer = manifest(layout, image.digest()).get("layers").get(1);
+    assertThat(layer.get("digest").asText()).isEqualTo(stored.toString());
+    assertThat(layer.get("mediaType").asText()).isEqualTo("application/vnd.oci.image.layer.v1.tar");
+    assertThat(Files.readAllBytes(layout.resolve("blobs/sha256").resolve(stored.hex())))
+        .isEqualTo(Files.readAllBytes(dir.resolve("image.tar")));
+    // The unpacked tree the build steps see is the same as from a layer stored before.
+    assertThat(step.dependencyLayerDirectory(stored).resolve("bin/gunicorn")).isRegularFile();
+  }
+
+  @Test
   void aRebuildOfTheSameCommitReplacesItsTagInsteadOfAddingOne() throws Exception {
     OciLayout layout = new OciLayout(dir.resolve("layout"));
 

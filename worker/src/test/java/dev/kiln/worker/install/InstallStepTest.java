@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -486,14 +487,23 @@ class InstallStepTest {
       try (java.io.InputStream in = Files.newInputStream(tar);
           org.apache.commons.compress.archivers.tar.TarArchiveInputStream archive =
               new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(in)) {
+        // Stored in image form: every name under opt/kiln/deps/, those three directories first;
+        // the tests name entries relative to the dependency root.
+        List<String> parents = new ArrayList<>();
         for (TarArchiveEntry entry; (entry = archive.getNextEntry()) != null; ) {
-          entries.put(entry.getName(), entry);
+          if (parents.size() < 3) {
+            parents.add(entry.getName());
+            continue;
+          }
+          assertThat(entry.getName()).startsWith("opt/kiln/deps/");
+          String name = entry.getName().substring("opt/kiln/deps/".length());
+          entries.put(name, entry);
           if (entry.isFile()) {
             contents.put(
-                entry.getName(),
-                new String(archive.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                name, new String(archive.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
           }
         }
+        assertThat(parents).containsExactly("opt/", "opt/kiln/", "opt/kiln/deps/");
       }
     } finally {
       Files.deleteIfExists(tar);
