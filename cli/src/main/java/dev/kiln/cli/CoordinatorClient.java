@@ -57,6 +57,50 @@ final class CoordinatorClient {
     return send(request(path).GET().build());
   }
 
+  /**
+   * {@code GET path} with {@code accept}, handing each line of the answer to {@code onLine} as it
+   * arrives (a log as text, or Server-Sent Events), with no overall timeout.
+   */
+  void streamLines(String path, String accept, java.util.function.Consumer<String> onLine) {
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(baseUrl + path))
+            .header("Authorization", "Bearer " + token)
+            .header("Accept", accept)
+            .GET()
+            .build();
+    try {
+      HttpResponse<java.util.stream.Stream<String>> response =
+          http.send(request, HttpResponse.BodyHandlers.ofLines());
+      if (response.statusCode() >= 400) {
+        String body = String.join("\n", response.body().toList());
+        JsonNode error;
+        try {
+          error = EventCodec.mapper().readTree(body);
+        } catch (IOException e) {
+          error = EventCodec.mapper().createObjectNode();
+        }
+        throw new UserError(
+            "the coordinator refused the request (HTTP "
+                + response.statusCode()
+                + "): "
+                + error.path("error").asText(body),
+            response.statusCode() >= 500 ? 1 : 2);
+      }
+      try (java.util.stream.Stream<String> lines = response.body()) {
+        lines.forEach(onLine);
+      }
+    } catch (ConnectException e) {
+      throw new UserError(
+          "cannot reach the coordinator at " + baseUrl + "; is `./kiln up` running?", 1);
+    } catch (IOException | java.io.UncheckedIOException e) {
+      throw new UserError(
+          "talking to the coordinator at " + baseUrl + " failed: " + e.getMessage(), 1);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UserError("interrupted", 1);
+    }
+  }
+
   private JsonNode send(HttpRequest request) {
     try {
       HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       PlanCommand.class,
       DemoCommand.class,
       StatusCommand.class,
+      LogsCommand.class,
       TenantsCommand.class,
       AppsCommand.class,
       ImageCommand.class,

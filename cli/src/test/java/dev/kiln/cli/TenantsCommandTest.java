@@ -157,6 +157,20 @@ class TenantsCommandTest {
   }
 
   @Test
+  void logsOfABuildTheFarmDoesNotKnowSayWhyInsteadOfPrintingNothing() {
+    Run unknown = kiln("logs", "b-00000000000000000000");
+    Run followed = kiln("logs", "-f", "b-00000000000000000000");
+    Run malformed = kiln("logs", "not-a-build");
+
+    assertThat(unknown.status()).isEqualTo(2);
+    assertThat(unknown.err()).contains("404").contains("is unknown");
+    assertThat(followed.status()).isEqualTo(2);
+    assertThat(followed.err()).contains("404").contains("is unknown");
+    assertThat(malformed.status()).isEqualTo(2);
+    assertThat(malformed.err()).contains("400").contains("is not a build id");
+  }
+
+  @Test
   void aDuplicateTenantOrABadSourceIsRefusedWithTheReason() {
     assertThat(kiln("tenants", "create", "globex").status()).isZero();
     Run again = kiln("tenants", "create", "globex");

@@ -118,7 +118,8 @@ final class CoordinatorApi {
                     + ctx.request().method()
                     + " "
                     + Quote.safe(ctx.request().path(), 200)
-                    + "; the API has POST /v1/pushes, GET /v1/builds/{id}, GET /v1/builds?tenant=…,"
+                    + "; the API has POST /v1/pushes, GET /v1/builds/{id}, GET /v1/builds/{id}/log,"
+                    + " GET /v1/builds?tenant=…,"
                     + " /v1/tenants…, POST /v1/webhooks/{forge}/{tenant}/{app} and GET /health",
                 null));
     router.errorHandler(

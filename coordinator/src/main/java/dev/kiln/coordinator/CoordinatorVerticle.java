@@ -102,6 +102,7 @@ public final class CoordinatorVerticle extends VerticleBase {
   private HttpServer http;
   private GitRemoteConfig gitRemoteConfig = GitRemoteConfig.DEFAULT;
   private GitRemote gitRemote;
+  private BuildLogApi buildLog;
   private long promoteTimer = -1;
   private long leaseTimer = -1;
   private final io.vertx.core.Promise<String> halted = io.vertx.core.Promise.promise();
@@ -316,6 +317,9 @@ public final class CoordinatorVerticle extends VerticleBase {
     if (gitRemote != null) {
       closing.add(gitRemote.close());
     }
+    if (buildLog != null) {
+      buildLog.close();
+    }
     if (tenantFollower != null) {
       closing.add(tenantFollower.close());
     }
@@ -370,16 +374,14 @@ public final class CoordinatorVerticle extends VerticleBase {
                 config.autoCreateTenants()),
             config.sourceRoot(),
             gitRemoteConfig,
-            (buildId, tenant, app) ->
-                BuildWatch.open(
-                    config.bootstrapServers(),
-                    config.kafkaClient(),
-                    topics,
-                    buildId,
-                    tenant,
-                    app,
-                    BuildWatch.From.END));
+            (buildId, tenant, app) -> watch(buildId, tenant, app, BuildWatch.From.END));
     gitRemote.routes(router);
+    buildLog =
+        new BuildLogApi(
+            vertx,
+            builds,
+            (buildId, tenant, app) -> watch(buildId, tenant, app, BuildWatch.From.BEGINNING));
+    buildLog.routes(router);
     return vertx
         .createHttpServer(new HttpServerOptions().setHost(config.host()).setPort(config.httpPort()))
         .requestHandler(router)
@@ -390,6 +392,12 @@ public final class CoordinatorVerticle extends VerticleBase {
               actualHttpPort = server.actualPort();
               return null;
             });
+  }
+
+  /** A watch on one build's log and outcome partitions (blocking: call it off the event loop). */
+  private BuildWatch watch(String buildId, String tenant, String app, BuildWatch.From from) {
+    return BuildWatch.open(
+        config.bootstrapServers(), config.kafkaClient(), topics, buildId, tenant, app, from);
   }
 
   /** Tenant records go to kiln.tenants; the registry changes once Kafka acknowledges them. */

@@ -157,6 +157,39 @@ public final class BuildWatch implements AutoCloseable {
   }
 
   /**
+   * Hands every line of the build's log written so far to {@code onLog}, in order, from where the
+   * watch stands (opened {@link From#BEGINNING}: the start of what the partition holds) to the
+   * partition's end as it is now; reads nothing else. Records of other builds that share the
+   * partition are skipped by their key before they are decoded.
+   *
+   * @throws IllegalStateException when Kafka does not answer within {@code 30 s}
+   */
+  public void readLogSoFar(Consumer<BuildLogLine> onLog) {
+    Duration limit = Duration.ofSeconds(30);
+    Instant deadline = Instant.now().plus(limit);
+    long end = consumer.endOffsets(List.of(logs), limit).getOrDefault(logs, 0L);
+    List<TopicPartition> others = new ArrayList<>(consumer.assignment());
+    others.remove(logs);
+    consumer.pause(others);
+    try {
+      while (consumer.position(logs, limit) < end) {
+        if (Instant.now().isAfter(deadline)) {
+          throw new IllegalStateException(
+              "the log of build " + buildId + " could not be read to its end within " + limit);
+        }
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+          if (record.topic().equals(topics.logs())
+              && (record.key() == null || record.key().equals(buildId))) {
+            handle(record, onLog);
+          }
+        }
+      }
+    } finally {
+      consumer.resume(others);
+    }
+  }
+
+  /**
    * The outcome's log lines were committed with it: reads the log partition up to its end as it
    * stands now, and no further, so a watch whose lines all came in one batch returns at once
    * instead of waiting out a poll that nothing more will answer.
