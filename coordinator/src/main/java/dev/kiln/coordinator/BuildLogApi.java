@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -32,6 +33,8 @@ final class BuildLogApi {
   static final int READERS = 16;
   static final Duration FOLLOW_LIMIT = Duration.ofHours(2);
   private static final Duration QUIET_EVERY = Duration.ofSeconds(15);
+  static final Duration UNKNOWN_WAIT = Duration.ofSeconds(3);
+  private static final Duration UNKNOWN_RETRY = Duration.ofMillis(50);
 
   /** Opens a watch on a build's partitions, from the start of what they hold. */
   interface Watches {
@@ -73,9 +76,26 @@ final class BuildLogApi {
           "id");
       return;
     }
-    // Another tenant's build answers exactly like one that does not exist.
+    whenKnown(ctx, id, Instant.now().plus(UNKNOWN_WAIT));
+  }
+
+  /**
+   * A follower may ask right after {@code POST /v1/pushes} answered, while the push still waits in
+   * {@code kiln.push}: an unknown id is looked up again for up to {@link #UNKNOWN_WAIT} before it
+   * is refused, so such a follower still gets the build from its first line. Every unknown or
+   * foreign id waits alike, so the wait tells nothing about other tenants' builds.
+   */
+  private void whenKnown(RoutingContext ctx, String id, Instant deadline) {
+    if (ctx.response().closed()) {
+      return;
+    }
+    // Another tenant's build answers exactly like one that does not exist, after the same wait.
     Optional<BuildSnapshot> snapshot =
         builds.get(id).filter(s -> CoordinatorApi.caller(ctx).mayActFor(s.push().tenant()));
+    if (snapshot.isEmpty() && Instant.now().isBefore(deadline)) {
+      vertx.setTimer(UNKNOWN_RETRY.toMillis(), t -> whenKnown(ctx, id, deadline));
+      return;
+    }
     if (snapshot.isEmpty()) {
       HttpAnswers.error(
           ctx,

@@ -71,6 +71,35 @@ class BuildLogApiKafkaTest {
   }
 
   @Test
+  void aFollowerThatAsksRightAfterThePushGetsEveryLineOfABuildThatFailsAtOnce() throws Exception {
+    start(true);
+    PushEvent push = Fixtures.push();
+    HttpJson http = new HttpJson(coordinator.actualHttpPort());
+
+    assertThat(http.postJson("/v1/pushes", json(push)).status()).isEqualTo(202);
+    HttpResponse<String> events =
+        get(push.buildId(), "text/event-stream", TestSecurity.OPERATOR_TOKEN);
+
+    assertThat(events.statusCode()).isEqualTo(200);
+    List<String> logs = new ArrayList<>();
+    String end = null;
+    String event = null;
+    for (String line : events.body().lines().toList()) {
+      if (line.startsWith("event: ")) {
+        event = line.substring(7);
+      } else if (line.startsWith("data: ") && "log".equals(event)) {
+        logs.add(lineText(line.substring(6)));
+      } else if (line.startsWith("data: ") && "end".equals(event)) {
+        end = line.substring(6);
+      }
+    }
+    assertThat(end).isEqualTo("{\"outcome\":\"failed\"}");
+    await().atMost(BUILD_TIMEOUT).until(() -> written(push.buildId()).equals(logs));
+    assertThat(logs).isNotEmpty();
+    assertThat(String.join("\n", logs).split("No Python app was found.", -1)).hasSize(2);
+  }
+
+  @Test
   void aFollowerThatAttachesAfterTheBuildEndedStillGetsEveryLineAndTheOutcome() throws Exception {
     start(false);
     PushEvent push = Fixtures.push();
