@@ -62,6 +62,11 @@ final class BlobStore {
   // Guards the ledger and every change to what is on disk (publish, add a reader, evict), so a
   // quota or the store bound is checked and consumed in one step. Reads of bytes take no lock.
   private final StoreLedger ledger = new StoreLedger();
+  // Counted for /metrics: an operator watches evictions to size the store.
+  private final java.util.concurrent.atomic.LongAdder evictedBlobs =
+      new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder evictedBytes =
+      new java.util.concurrent.atomic.LongAdder();
   // With a shared store: tenants' bytes there, for their quotas (the ledger knows only the cache).
   private final SharedTenantUsage sharedUsage;
 
@@ -420,6 +425,7 @@ final class BlobStore {
       long victimSize = ledger.size(victim).orElse(0L);
       Files.deleteIfExists(pathOf(victim));
       ledger.remove(victim);
+      countEviction(victimSize);
       LOG.debug(
           "dropped {} ({} bytes, least recently used) from the local cache for {}; it stays in {}",
           victim,
@@ -516,6 +522,7 @@ final class BlobStore {
       Files.deleteIfExists(pathOf(victim));
       Files.deleteIfExists(readersPathOf(victim));
       ledger.remove(victim);
+      countEviction(victimSize);
       LOG.info(
           "evicted {} ({} bytes, least recently used, named by no action result) to make room for"
               + " {} ({} bytes); the store now holds {} of {} bytes",
@@ -696,6 +703,28 @@ final class BlobStore {
       channel.force(true);
     } catch (IOException e) {
       // Some file systems refuse to open directories; the blob itself is already durable.
+    }
+  }
+
+  private void countEviction(long size) {
+    evictedBlobs.increment();
+    evictedBytes.add(size);
+  }
+
+  /** Blobs evicted since this store opened (from the local cache, with a shared store). */
+  long evictedBlobs() {
+    return evictedBlobs.sum();
+  }
+
+  /** Bytes evicted since this store opened. */
+  long evictedBytes() {
+    return evictedBytes.sum();
+  }
+
+  /** Bytes the blobs on this store's disk take now (the local cache, with a shared store). */
+  long storedBytes() {
+    synchronized (ledger) {
+      return ledger.totalBytes();
     }
   }
 }

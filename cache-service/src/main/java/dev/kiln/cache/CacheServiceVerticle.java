@@ -44,7 +44,8 @@ public final class CacheServiceVerticle extends VerticleBase {
           + " GET /simple/, GET /simple/{project}/, GET /files/{sha256}/{filename},"
           + " GET /tenants/{tenant}/indexes/{index}/simple/{project}/,"
           + " GET /tenants/{tenant}/files/{sha256}/{filename},"
-          + " GET|HEAD /nltk/index.xml, GET|HEAD /nltk/packages/{subdir}/{id}.zip, GET /health";
+          + " GET|HEAD /nltk/index.xml, GET|HEAD /nltk/packages/{subdir}/{id}.zip, GET /metrics,"
+          + " GET /health";
 
   /** How an operator raises a tenant's store quota; {tenant} is replaced. */
   static final String QUOTA_HINT =
@@ -65,6 +66,10 @@ public final class CacheServiceVerticle extends VerticleBase {
   private NltkData nltk;
   private HttpServer server;
   private FarmCredential farm;
+  private final dev.kiln.observability.ServiceMetrics metrics =
+      dev.kiln.observability.ServiceMetrics.forService("cache-service");
+  private final io.micrometer.core.instrument.Counter actionHits = actionLookups("hit");
+  private final io.micrometer.core.instrument.Counter actionMisses = actionLookups("miss");
 
   public CacheServiceVerticle(CacheServiceConfig config) {
     this.config = config;
@@ -206,6 +211,7 @@ public final class CacheServiceVerticle extends VerticleBase {
               QUOTA_HINT,
               objectStore);
       actions = new ActionCache(config.root(), store);
+      registerStoreMeters(store);
       removed =
           store.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE)
               + actions.removeTempFilesOlderThan(STALE_TEMP_FILE_AGE);
@@ -258,6 +264,42 @@ public final class CacheServiceVerticle extends VerticleBase {
         false);
   }
 
+  private io.micrometer.core.instrument.Counter actionLookups(String result) {
+    return io.micrometer.core.instrument.Counter.builder("kiln.action.cache.requests")
+        .description("GET /ac/{key}: hit found a usable action result, miss did not")
+        .tag("result", result)
+        .register(metrics.registry());
+  }
+
+  private void registerStoreMeters(BlobStore blobs) {
+    io.micrometer.core.instrument.MeterRegistry registry = metrics.registry();
+    io.micrometer.core.instrument.Gauge.builder("kiln.store.size", blobs, BlobStore::storedBytes)
+        .description("Bytes the blobs on this cache-service's disk take")
+        .baseUnit("bytes")
+        .register(registry);
+    if (config.maxStoreBytes() != Long.MAX_VALUE) {
+      io.micrometer.core.instrument.Gauge.builder(
+              "kiln.store.limit", config, c -> (double) c.maxStoreBytes())
+          .description("The most bytes the store on disk may take before it evicts")
+          .baseUnit("bytes")
+          .register(registry);
+    }
+    io.micrometer.core.instrument.FunctionCounter.builder(
+            "kiln.store.evictions", blobs, BlobStore::evictedBlobs)
+        .description("Blobs evicted (least recently used) to make room")
+        .register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder(
+            "kiln.store.evicted", blobs, BlobStore::evictedBytes)
+        .description("Bytes evicted to make room")
+        .baseUnit("bytes")
+        .register(registry);
+  }
+
+  /** This cache-service's meters, served at {@code GET /metrics} (farm token). */
+  public dev.kiln.observability.ServiceMetrics metrics() {
+    return metrics;
+  }
+
   private Router router() {
     Router router = Router.router(vertx);
     // Routes match the normalized path, in which "/nltk/packages/../../x" is already "/x"; refuse
@@ -272,6 +314,9 @@ public final class CacheServiceVerticle extends VerticleBase {
     router.putWithRegex("/cas/(?<digest>[^/]*)").handler(this::putBlob);
 
     router.getWithRegex("/ac/(?<key>[^/]*)").handler(this::getAction);
+    router
+        .get(dev.kiln.observability.MetricsEndpoint.PATH)
+        .handler(dev.kiln.observability.MetricsEndpoint.handler(metrics));
     router
         .putWithRegex("/ac/(?<key>[^/]*)")
         .handler(BodyHandler.create(false).setBodyLimit(MAX_ACTION_RESULT_BYTES))
@@ -620,9 +665,17 @@ public final class CacheServiceVerticle extends VerticleBase {
     vertx
         .executeBlocking(() -> actions.get(key, tenant), false)
         .onSuccess(
-            json ->
-                send(ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json"), json))
-        .onFailure(ctx::fail);
+            json -> {
+              actionHits.increment();
+              send(ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json"), json);
+            })
+        .onFailure(
+            e -> {
+              if (e instanceof CacheError error && error.httpStatus() == 404) {
+                actionMisses.increment();
+              }
+              ctx.fail(e);
+            });
   }
 
   private void putAction(RoutingContext ctx) {

@@ -116,12 +116,21 @@ public final class Farm implements AutoCloseable {
                   WorkerNode.Settings.numberedIds(settings.workers()),
                   defaultTasksPerWorker(settings.workers())),
               say);
+      // Each service answers /metrics for its own work: the coordinator and the cache-service on
+      // their ports, the workers (no HTTP API of their own) on a free one, written to farm.json.
+      int workerMetricsPort = farm.workers.serveMetrics("127.0.0.1", 0);
+      say.accept(
+          "       Metrics: GET /metrics on the coordinator, the cache-service and"
+              + " http://127.0.0.1:"
+              + workerMetricsPort
+              + "/metrics (workers), with the farm token");
       farm.endpoints =
           new FarmEndpoints(
               bootstrap,
               "http://127.0.0.1:" + farm.coordinator.actualHttpPort(),
               cacheUrl,
-              settings.topicPrefix());
+              settings.topicPrefix(),
+              "http://127.0.0.1:" + workerMetricsPort + "/metrics");
       farm.endpoints.write(settings.home());
       return farm;
     } catch (UserError e) {

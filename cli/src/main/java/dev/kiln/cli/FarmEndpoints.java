@@ -10,10 +10,22 @@ import java.nio.file.StandardCopyOption;
 /**
  * Where a running farm listens, written to {@code <home>/farm.json} by {@code kiln up} so that
  * {@code kiln push} and {@code kiln status} in another terminal can find it.
+ *
+ * @param workerMetricsUrl the worker node's {@code /metrics} ({@code kiln up} picks a free port);
+ *     null when the workers run elsewhere
  */
 public record FarmEndpoints(
-    String kafka, String coordinatorUrl, String cacheUrl, String topicPrefix) {
+    String kafka,
+    String coordinatorUrl,
+    String cacheUrl,
+    String topicPrefix,
+    String workerMetricsUrl) {
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** A farm whose workers' metrics are not known here (they run elsewhere). */
+  public FarmEndpoints(String kafka, String coordinatorUrl, String cacheUrl, String topicPrefix) {
+    this(kafka, coordinatorUrl, cacheUrl, topicPrefix, null);
+  }
 
   public Topics topics() {
     return Topics.withPrefix(topicPrefix == null ? "" : topicPrefix);

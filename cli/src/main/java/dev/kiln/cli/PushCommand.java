@@ -309,8 +309,8 @@ public final class PushCommand implements Callable<Integer> {
         "-----> Build failed at "
             + (failed.stage() == null ? "?" : failed.stage().name().toLowerCase(Locale.ROOT))
             + ": "
-            + failed.code());
-    out.println("       " + failed.message().replace("\n", "\n       "));
+            + failed.code()
+            + " (why is above)");
     out.flush();
     return new Result(1, outcome.get());
   }

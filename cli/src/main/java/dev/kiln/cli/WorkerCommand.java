@@ -58,6 +58,23 @@ public final class WorkerCommand implements Callable<Integer> {
               + " ASSEMBLEs. Env: KILN_WORKER_TASKS. Default: two per core of the machine")
   Integer tasks;
 
+  @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      defaultValue = "${env:KILN_METRICS_PORT:-8482}",
+      description =
+          "Port of this worker's GET /metrics (Prometheus, farm token) and GET /health; 0 = any"
+              + " free port. Env: KILN_METRICS_PORT. Default: ${DEFAULT-VALUE}")
+  int metricsPort;
+
+  @Option(
+      names = "--metrics-host",
+      paramLabel = "HOST",
+      defaultValue = "${env:KILN_METRICS_HOST:-0.0.0.0}",
+      description =
+          "Address the metrics port listens on. Env: KILN_METRICS_HOST. Default: ${DEFAULT-VALUE}")
+  String metricsHost;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -93,7 +110,21 @@ public final class WorkerCommand implements Callable<Integer> {
       vertx.close();
       throw new UserError("the worker did not start: " + e.getMessage(), 1);
     }
-    out.println("-----> The worker " + id + " is up");
+    int metricsAt;
+    try {
+      metricsAt = worker.serveMetrics(metricsHost, metricsPort);
+    } catch (RuntimeException e) {
+      worker.close();
+      vertx.close();
+      throw new UserError(
+          "the worker's metrics port "
+              + metricsPort
+              + " could not be opened ("
+              + e.getMessage()
+              + "); pick another with --metrics-port (0 = any free port)",
+          1);
+    }
+    out.println("-----> The worker " + id + " is up; metrics on port " + metricsAt);
     out.flush();
     ServiceProcess.runUntilStopped(
         () -> {

@@ -229,7 +229,9 @@ class ClusterEndToEndTest {
             "--worker-id",
             id,
             "--runtime-catalog",
-            "offline");
+            "offline",
+            "--metrics-port",
+            "0");
       }
       say(
           "cluster up: 1 broker, " + COORDINATORS + " coordinators, 2 cache-services, 3 workers",

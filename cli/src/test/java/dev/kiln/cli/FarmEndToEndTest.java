@@ -207,6 +207,184 @@ class FarmEndToEndTest {
   }
 
   @Test
+  void everyServiceCountsTheBuildsOnItsMetricsAndEachFailureIsShownOnce() throws Exception {
+    FarmSecrets secrets = FarmSecrets.loadOrCreate(temp.resolve("home"));
+    String coordinatorMetrics = farm.endpoints().coordinatorUrl() + "/metrics";
+    String cacheMetrics = farm.endpoints().cacheUrl() + "/metrics";
+    String workerMetrics = farm.endpoints().workerMetricsUrl();
+    PrometheusScrape coordinatorBefore =
+        PrometheusScrape.of(coordinatorMetrics, secrets.operatorToken());
+    PrometheusScrape cacheBefore = PrometheusScrape.of(cacheMetrics, secrets.farmToken());
+    PrometheusScrape workerBefore = PrometheusScrape.of(workerMetrics, secrets.farmToken());
+
+    GitRepo repo = GitRepo.init(temp.resolve("repos/observed"));
+    repo.commit(pythonApp("helper-lib==0.5\n", "3.11\n"), "first");
+    pushes.succeeds("observed", "web", repo);
+    repo.commit(Map.of("app.py", "print('hello again')\n"), "app code only");
+    pushes.succeeds("observed", "web", repo);
+    GitRepo broken = GitRepo.init(temp.resolve("repos/observed-broken"));
+    broken.commit(pythonApp("no-such-package==1.0\n", "3.11\n"), "a missing package");
+    StringWriter pushOutput = new StringWriter();
+    BuildFailed failed = pushes.fails("observed", "broken", broken, pushOutput);
+
+    // Each failure is shown once: in `kiln push`'s output and in the build's log over HTTP.
+    String firstLine = failed.message().lines().findFirst().orElseThrow();
+    assertThat(occurrences(pushOutput.toString(), firstLine))
+        .as(pushOutput.toString())
+        .isEqualTo(1);
+    StringBuilder logText = new StringBuilder();
+    new CoordinatorClient(farm.endpoints().coordinatorUrl(), secrets.operatorToken())
+        .streamLines(
+            "/v1/builds/" + failed.buildId() + "/log",
+            "text/plain",
+            line -> logText.append(line).append('\n'));
+    assertThat(occurrences(logText.toString(), firstLine)).as(logText.toString()).isEqualTo(1);
+    assertThat(logText.toString()).contains(failed.code());
+
+    PrometheusScrape coordinator = PrometheusScrape.of(coordinatorMetrics, secrets.operatorToken());
+    PrometheusScrape cache = PrometheusScrape.of(cacheMetrics, secrets.farmToken());
+    PrometheusScrape worker = PrometheusScrape.of(workerMetrics, secrets.farmToken());
+    assertThat(List.of(coordinator.status(), cache.status(), worker.status())).containsOnly(200);
+
+    // Coordinator: outcomes by failure code and per tenant, step histograms, the action cache.
+    assertThat(
+            delta(
+                coordinatorBefore,
+                coordinator,
+                "kiln_tenant_builds_total",
+                Map.of("tenant", "observed", "outcome", "succeeded")))
+        .isEqualTo(2);
+    assertThat(
+            delta(
+                coordinatorBefore,
+                coordinator,
+                "kiln_tenant_builds_total",
+                Map.of("tenant", "observed", "outcome", "failed")))
+        .isEqualTo(1);
+    assertThat(
+            delta(
+                coordinatorBefore,
+                coordinator,
+                "kiln_builds_total",
+                Map.of("outcome", "succeeded", "code", "none")))
+        .isEqualTo(2);
+    assertThat(
+            delta(
+                coordinatorBefore,
+                coordinator,
+                "kiln_builds_total",
+                Map.of("outcome", "failed", "code", "install::package-not-found")))
+        .isEqualTo(1);
+    assertThat(
+            delta(
+                coordinatorBefore,
+                coordinator,
+                "kiln_build_step_duration_seconds_count",
+                Map.of("step", "ASSEMBLE", "outcome", "succeeded")))
+        .isEqualTo(2);
+    assertThat(
+            delta(
+                coordinatorBefore,
+                coordinator,
+                "kiln_build_step_duration_seconds_bucket",
+                Map.of("step", "ASSEMBLE", "outcome", "succeeded", "le", "+Inf")))
+        .isEqualTo(2);
+    assertThat(
+            delta(
+                coordinatorBefore,
+                coordinator,
+                "kiln_build_duration_seconds_count",
+                Map.of("outcome", "failed")))
+        .isEqualTo(1);
+    double lookups =
+        delta(coordinatorBefore, coordinator, "kiln_action_cache_lookups_total", Map.of());
+    double hits =
+        delta(
+            coordinatorBefore,
+            coordinator,
+            "kiln_action_cache_lookups_total",
+            Map.of("result", "hit"));
+    assertThat(lookups).as("one lookup per build that installs").isEqualTo(3);
+    assertThat(hits)
+        .as("the app-only push reuses the first push's layer")
+        .isGreaterThanOrEqualTo(1);
+    assertThat(coordinator.sum("kiln_action_cache_hit_ratio")).isBetween(0.0, 1.0);
+    assertThat(coordinator.has("kiln_builds_current", Map.of("state", "queued"))).isTrue();
+    assertThat(
+            coordinator.has(
+                "kiln_consumer_lag_records",
+                Map.of("topic", farm.endpoints().topics().push(), "group", "kiln-coordinator")))
+        .as(coordinator.body())
+        .isTrue();
+
+    // Workers: each task's duration by step and outcome, the consumer lag on kiln.tasks.
+    assertThat(
+            delta(
+                workerBefore,
+                worker,
+                "kiln_task_duration_seconds_count",
+                Map.of("step", "ASSEMBLE", "outcome", "succeeded")))
+        .isEqualTo(2);
+    assertThat(
+            delta(
+                workerBefore,
+                worker,
+                "kiln_task_duration_seconds_count",
+                Map.of("step", "INSTALL", "outcome", "failed")))
+        .isEqualTo(1);
+    assertThat(
+            worker.has(
+                "kiln_consumer_lag_records", Map.of("topic", farm.endpoints().topics().tasks())))
+        .isTrue();
+    assertThat(worker.sum("kiln_tasks_running")).isGreaterThanOrEqualTo(0);
+
+    // Cache-service: the store's size and evictions, the action cache's answers.
+    assertThat(cache.sum("kiln_store_size_bytes")).isPositive();
+    assertThat(cache.has("kiln_store_evictions_total", Map.of())).isTrue();
+    assertThat(delta(cacheBefore, cache, "kiln_action_cache_requests_total", Map.of()))
+        .isGreaterThanOrEqualTo(3);
+    assertThat(cache.sum("kiln_action_cache_requests_total", Map.of("result", "hit")))
+        .isGreaterThanOrEqualTo(1);
+  }
+
+  @Test
+  void aTenantTokenCannotReadTheFarmsMetricsWhichNameEveryTenant() throws Exception {
+    FarmSecrets secrets = FarmSecrets.loadOrCreate(temp.resolve("home"));
+    CoordinatorClient operator =
+        new CoordinatorClient(farm.endpoints().coordinatorUrl(), secrets.operatorToken());
+    operator.send("POST", "/v1/tenants", "{\"name\":\"nosy\"}");
+    String tenantToken =
+        operator.send("POST", "/v1/tenants/nosy/tokens", "{}").path("token").asText();
+    assertThat(tenantToken).startsWith("kiln_");
+
+    assertThat(
+            PrometheusScrape.of(farm.endpoints().coordinatorUrl() + "/metrics", tenantToken)
+                .status())
+        .isEqualTo(403);
+    assertThat(PrometheusScrape.of(farm.endpoints().coordinatorUrl() + "/metrics", null).status())
+        .isEqualTo(401);
+    assertThat(PrometheusScrape.of(farm.endpoints().cacheUrl() + "/metrics", tenantToken).status())
+        .isEqualTo(403);
+    assertThat(PrometheusScrape.of(farm.endpoints().workerMetricsUrl(), tenantToken).status())
+        .isEqualTo(403);
+    assertThat(PrometheusScrape.of(farm.endpoints().workerMetricsUrl(), null).status())
+        .isEqualTo(401);
+  }
+
+  private static double delta(
+      PrometheusScrape before, PrometheusScrape after, String name, Map<String, String> labels) {
+    return after.sum(name, labels) - before.sum(name, labels);
+  }
+
+  private static int occurrences(String text, String part) {
+    int count = 0;
+    for (int at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + part.length())) {
+      count++;
+    }
+    return count;
+  }
+
+  @Test
   void coordinatorStoppedMidBuildIsReplacedAndTheBuildCompletesExactlyOnce() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("home/repos/e2e/restart"));
     String commit = repo.commit(pythonApp("slow-download==1.0\n", "3.11.2\n"), "test commit");

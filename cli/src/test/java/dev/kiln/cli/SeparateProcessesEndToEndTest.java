@@ -83,7 +83,9 @@ class SeparateProcessesEndToEndTest {
                 "--worker-id",
                 id,
                 "--runtime-catalog",
-                "offline"));
+                "offline",
+                "--metrics-port",
+                "0"));
       }
       Path deployments = temp.resolve("deployments.jsonl");
       farm.start(

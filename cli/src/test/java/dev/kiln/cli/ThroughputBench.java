@@ -115,7 +115,9 @@ public final class ThroughputBench {
                 "--worker-id",
                 "worker-" + i,
                 "--runtime-catalog",
-                "offline"));
+                "offline",
+                "--metrics-port",
+                "0"));
       }
       CoordinatorClient client =
           new CoordinatorClient(coordinatorUrl, FarmSecrets.clientToken(null, home));

@@ -348,7 +348,7 @@ final class BuildStateMachine {
       return cancel(timed); // a step boundary: whatever the step did, a newer push builds now
     }
     if (!result.succeeded()) {
-      return fail(timed, result.kind(), result.failure());
+      return fail(timed, result.kind(), result.failure(), true);
     }
     return switch (result.kind()) {
       case DETECT -> afterDetect(timed, result);
@@ -808,6 +808,15 @@ final class BuildStateMachine {
   }
 
   private Decision fail(BuildSnapshot current, TaskKind stage, CodedMessage failure) {
+    return fail(current, stage, failure, false);
+  }
+
+  /**
+   * @param shownByWorker the worker already wrote the failure's framed block (code and message) to
+   *     the build's log: it is shown once, so the last line only names the stage and code
+   */
+  private Decision fail(
+      BuildSnapshot current, TaskKind stage, CodedMessage failure, boolean shownByWorker) {
     BuildSnapshot failed =
         current.toBuilder()
             .state(BuildState.FAILED)
@@ -824,14 +833,23 @@ final class BuildStateMachine {
         log(
             failed,
             Level.ERROR,
-            " !     Build "
+            (shownByWorker ? "" : framed(failure))
+                + " !     Build "
                 + failed.buildId()
                 + " failed at "
                 + stage
                 + " ["
                 + failure.code()
-                + "]: "
-                + failure.message()));
+                + "]"));
+  }
+
+  /** A failure as the build log frames it (the worker's own failures look the same). */
+  private static String framed(CodedMessage failure) {
+    StringBuilder block = new StringBuilder(" !     Error: ").append(failure.code()).append('\n');
+    for (String line : failure.message().split("\n")) {
+      block.append(" !     ").append(line).append('\n');
+    }
+    return block.toString();
   }
 
   /**

@@ -71,6 +71,9 @@ public final class CoordinatorVerticle extends VerticleBase {
    */
   private static final long PROMOTE_EVERY_MS = 5_000;
 
+  /** How often {@code kiln_builds_current} is recounted (a scrape reads the last count). */
+  private static final long STATE_COUNT_EVERY_MS = 1_000;
+
   private final CoordinatorConfig config;
   private final Topics topics;
   private final Clock clock;
@@ -124,6 +127,12 @@ public final class CoordinatorVerticle extends VerticleBase {
   /** The INSTALLs this coordinator has out and the builds parked behind them; context only. */
   private final InstallCoalescer installs = new InstallCoalescer();
 
+  private final dev.kiln.observability.ServiceMetrics metrics =
+      dev.kiln.observability.ServiceMetrics.forService("coordinator");
+  private final CoordinatorMetrics counts = new CoordinatorMetrics(metrics.registry());
+  private dev.kiln.observability.ConsumerLagMeter lag;
+  private long stateCountTimer = -1;
+
   public CoordinatorVerticle(CoordinatorConfig config) {
     this(config, Clock.systemUTC());
   }
@@ -147,6 +156,11 @@ public final class CoordinatorVerticle extends VerticleBase {
    */
   public long ignoredResults() {
     return ignoredResults.get();
+  }
+
+  /** This coordinator's meters, served at {@code GET /metrics}. */
+  public dev.kiln.observability.ServiceMetrics metrics() {
+    return metrics;
   }
 
   /** The HTTP API's port (the one picked when {@code httpPort} was 0), once it listens. */
@@ -247,6 +261,14 @@ public final class CoordinatorVerticle extends VerticleBase {
                           reason);
                       halted.tryComplete(reason);
                     }));
+    lag =
+        new dev.kiln.observability.ConsumerLagMeter(
+            config
+                .kafkaClient()
+                .applyToObjects(java.util.Map.of("bootstrap.servers", config.bootstrapServers())),
+            config.consumerGroup(),
+            List.of(topics.push(), topics.results()),
+            metrics.registry());
     if (config.cacheServiceUrl() != null) {
       actionCache = new ActionCacheLookup(vertx, config.cacheServiceUrl(), config.farmToken());
     }
@@ -264,6 +286,10 @@ public final class CoordinatorVerticle extends VerticleBase {
         .compose(
             v -> {
               restored = true;
+              stateCountTimer =
+                  vertx.setPeriodic(
+                      STATE_COUNT_EVERY_MS,
+                      id -> counts.countStates(builds.all().stream().filter(this::mine).toList()));
               promoteTimer = vertx.setPeriodic(PROMOTE_EVERY_MS, id -> promoteAll());
               leaseTimer = vertx.setPeriodic(leaseCheckMillis(), id -> retryLostTasks());
               retentionTimer =
@@ -303,6 +329,9 @@ public final class CoordinatorVerticle extends VerticleBase {
     if (retentionTimer >= 0) {
       vertx.cancelTimer(retentionTimer);
     }
+    if (stateCountTimer >= 0) {
+      vertx.cancelTimer(stateCountTimer);
+    }
     return closeClients();
   }
 
@@ -332,6 +361,16 @@ public final class CoordinatorVerticle extends VerticleBase {
     if (actionCache != null) {
       closing.add(actionCache.close());
     }
+    if (lag != null) {
+      dev.kiln.observability.ConsumerLagMeter meter = lag;
+      closing.add(
+          vertx.executeBlocking(
+              () -> {
+                meter.close();
+                return null;
+              },
+              false));
+    }
     return Future.join(closing).mapEmpty();
   }
 
@@ -360,6 +399,11 @@ public final class CoordinatorVerticle extends VerticleBase {
       LOG.info("auto-create is on: an operator's push for an unknown tenant creates the tenant");
     }
     io.vertx.ext.web.Router router = api.router();
+    router
+        .get(dev.kiln.observability.MetricsEndpoint.PATH)
+        .handler(
+            new MetricsAccess(config.operatorTokenSha256(), config.farmToken())::requireScraper)
+        .handler(dev.kiln.observability.MetricsEndpoint.handler(metrics));
     gitRemote =
         new GitRemote(
             vertx,
@@ -838,7 +882,12 @@ public final class CoordinatorVerticle extends VerticleBase {
               String tenant = planned2.next().push().tenant();
               return new TransactionalLoop.Effects(
                   out,
-                  () -> context.runOnContext(ignored -> promote(tenant)),
+                  () ->
+                      context.runOnContext(
+                          ignored -> {
+                            decisions.forEach(this::countOutcome);
+                            promote(tenant);
+                          }),
                   () -> context.runOnContext(ignored -> undos.forEach(Runnable::run)),
                   e ->
                       deadLettered(
@@ -1213,10 +1262,24 @@ public final class CoordinatorVerticle extends VerticleBase {
             })
         .compose(
             done -> {
+              countOutcome(decision);
               // A slot may have freed, or a build may wait behind a free slot.
               promote(decision.next().push().tenant());
               return Future.succeededFuture();
             });
+  }
+
+  /** Counts a build's outcome once the transaction publishing it has committed. */
+  private void countOutcome(Decision decision) {
+    for (Action action : decision.actions()) {
+      if (action instanceof Action.PublishImageReady) {
+        counts.finished(decision.next(), "succeeded", "none");
+      } else if (action instanceof Action.PublishBuildFailed failed) {
+        counts.finished(decision.next(), "failed", failed.event().code());
+      } else if (action instanceof Action.PublishBuildCancelled) {
+        counts.finished(decision.next(), "cancelled", "none");
+      }
+    }
   }
 
   /** Skips INSTALL when the cache-service already has the dependency layer. */
@@ -1242,6 +1305,7 @@ public final class CoordinatorVerticle extends VerticleBase {
         .find(install.get().tenant(), install.get().dependencyKey())
         .map(
             layer -> {
+              counts.actionCacheLookup(layer.isPresent());
               if (basedOn != null && builds.get(basedOn.buildId()).orElse(null) != basedOn) {
                 return Decision.ignore(
                     "build " + basedOn.buildId() + " changed while the action cache was asked");

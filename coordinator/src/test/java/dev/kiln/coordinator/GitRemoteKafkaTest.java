@@ -258,7 +258,7 @@ class GitRemoteKafkaTest {
     assertThat(push.exit()).as(push.output()).isNotZero();
     assertThat(push.output())
         .contains("remote: -----> Building acme/broken main@")
-        .contains("failed at DETECT [requirements::unparsable]: requirements.txt line 1")
+        .contains("failed at DETECT [requirements::unparsable]")
         .contains("remote:  !     Push rejected: build b-")
         .contains("[remote rejected] main -> main (build failed)");
     Path bare = sourceRoot.resolve("acme").resolve("broken.git");

@@ -76,9 +76,33 @@ final class ScriptedWorkers {
     return workers;
   }
 
-  /** A result sent by hand, e.g. while no coordinator is running. */
+  /**
+   * A result sent by hand, e.g. while no coordinator is running. A failure is first framed in the
+   * build's log, as a real worker's TaskRunner does: the log shows each failure once, and that
+   * block is where.
+   */
   Future<Void> publish(TaskResult result) {
-    return publisher.publish(topics.results(), result.buildId(), result).mapEmpty();
+    Future<?> framed = Future.succeededFuture();
+    if (!result.succeeded() && result.failure() != null) {
+      StringBuilder block = new StringBuilder(" !     Error: " + result.failure().code());
+      for (String line : result.failure().message().split("\n")) {
+        block.append("\n !     ").append(line);
+      }
+      framed =
+          publisher.publish(
+              topics.logs(),
+              result.buildId(),
+              new dev.kiln.events.BuildLogLine(
+                  result.buildId(),
+                  result.taskId(),
+                  result.kind(),
+                  System.nanoTime(),
+                  dev.kiln.events.BuildLogLine.Level.ERROR,
+                  block.toString(),
+                  java.time.Instant.now()));
+    }
+    return framed.compose(
+        sent -> publisher.publish(topics.results(), result.buildId(), result).mapEmpty());
   }
 
   /** A lease renewal for {@code task}, as a worker still running it sends. */

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -21,6 +22,27 @@ import java.util.Objects;
 public final class ServiceMetrics {
   /** The Prometheus text format's content type, version 0.0.4 (what every scraper reads). */
   public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+  /**
+   * Histogram bucket bounds of every duration Kiln measures: from an app-only ASSEMBLE (tens of
+   * milliseconds) to a long INSTALL or build step (half an hour).
+   */
+  public static final Duration[] DURATION_BUCKETS = {
+    Duration.ofMillis(50),
+    Duration.ofMillis(100),
+    Duration.ofMillis(250),
+    Duration.ofMillis(500),
+    Duration.ofSeconds(1),
+    Duration.ofMillis(2500),
+    Duration.ofSeconds(5),
+    Duration.ofSeconds(10),
+    Duration.ofSeconds(30),
+    Duration.ofSeconds(60),
+    Duration.ofSeconds(120),
+    Duration.ofSeconds(300),
+    Duration.ofSeconds(600),
+    Duration.ofSeconds(1800)
+  };
 
   private final String service;
   private final PrometheusMeterRegistry registry;

@@ -75,10 +75,37 @@ public final class WorkerVerticle extends VerticleBase {
   private KafkaConsumer<String, byte[]> consumer;
   private PartitionLanes<String, byte[]> lanes;
   private boolean stopping;
+  private io.micrometer.core.instrument.MeterRegistry meters =
+      new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+  private final AtomicInteger runningTasks = new AtomicInteger();
 
   public WorkerVerticle(WorkerConfig config, StepsFactory stepsFactory) {
     this.config = config;
     this.stepsFactory = stepsFactory;
+  }
+
+  /**
+   * Where this worker counts its tasks ({@code kiln_task_duration_seconds}, {@code
+   * kiln_tasks_running}); its node serves them at {@code /metrics}. Set before deploying.
+   */
+  public WorkerVerticle withMeters(io.micrometer.core.instrument.MeterRegistry registry) {
+    this.meters = java.util.Objects.requireNonNull(registry, "registry");
+    return this;
+  }
+
+  private void countTask(TaskResult result) {
+    io.micrometer.core.instrument.Timer.builder("kiln.task.duration")
+        .description("How long a task's step ran on this worker, by step and outcome")
+        .tags(
+            "step",
+            result.kind().name(),
+            "outcome",
+            result.outcome().name().toLowerCase(java.util.Locale.ROOT),
+            "worker",
+            config.workerId())
+        .serviceLevelObjectives(dev.kiln.observability.ServiceMetrics.DURATION_BUCKETS)
+        .register(meters)
+        .record(result.durationMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private TaskSteps stepsFor(CacheServiceClient cache, String tenant) {
@@ -93,6 +120,11 @@ public final class WorkerVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     context = vertx.getOrCreateContext();
+    io.micrometer.core.instrument.Gauge.builder(
+            "kiln.tasks.running", runningTasks, AtomicInteger::get)
+        .description("Tasks this worker is running now")
+        .tag("worker", config.workerId())
+        .register(meters);
     return vertx
         .executeBlocking(
             () -> {
@@ -292,9 +324,14 @@ public final class WorkerVerticle extends VerticleBase {
                 executor.<TaskResult>executeBlocking(
                     () -> {
                       Instant started = Instant.now();
-                      return runner
-                          .run(task, log)
-                          .timed(started, started.toEpochMilli() - writtenAtMillis);
+                      runningTasks.incrementAndGet();
+                      try {
+                        return runner
+                            .run(task, log)
+                            .timed(started, started.toEpochMilli() - writtenAtMillis);
+                      } finally {
+                        runningTasks.decrementAndGet();
+                      }
                     },
                     false))
         .onComplete(done -> vertx.cancelTimer(renewing))
@@ -316,6 +353,7 @@ public final class WorkerVerticle extends VerticleBase {
                       0));
             })
         .compose(result -> afterLogLines(log).map(result))
+        .onSuccess(this::countTask)
         .compose(
             result ->
                 retrying(

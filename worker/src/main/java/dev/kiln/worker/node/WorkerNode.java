@@ -3,6 +3,9 @@ package dev.kiln.worker.node;
 import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.KafkaClientSettings;
+import dev.kiln.observability.ConsumerLagMeter;
+import dev.kiln.observability.MetricsServer;
+import dev.kiln.observability.ServiceMetrics;
 import dev.kiln.worker.TaskSteps;
 import dev.kiln.worker.WorkerConfig;
 import dev.kiln.worker.WorkerVerticle;
@@ -15,6 +18,7 @@ import dev.kiln.worker.sandbox.IndexAccess;
 import dev.kiln.worker.sandbox.Sandbox;
 import dev.kiln.worker.sandbox.SandboxException;
 import dev.kiln.worker.sandbox.SandboxLimits;
+import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Vertx;
 import java.net.URI;
 import java.nio.file.Path;
@@ -133,13 +137,26 @@ public final class WorkerNode implements AutoCloseable {
   private final ExecutorService jib;
   private final List<String> deployments;
   private final List<String> workerIds;
+  private final ServiceMetrics metrics;
+  private final ConsumerLagMeter lag;
+  private final String farmToken;
+  private MetricsServer metricsServer;
 
   private WorkerNode(
-      Vertx vertx, ExecutorService jib, List<String> deployments, List<String> workerIds) {
+      Vertx vertx,
+      ExecutorService jib,
+      List<String> deployments,
+      List<String> workerIds,
+      ServiceMetrics metrics,
+      ConsumerLagMeter lag,
+      String farmToken) {
     this.vertx = vertx;
     this.jib = jib;
     this.deployments = deployments;
     this.workerIds = workerIds;
+    this.metrics = metrics;
+    this.lag = lag;
+    this.farmToken = farmToken;
   }
 
   /**
@@ -151,11 +168,28 @@ public final class WorkerNode implements AutoCloseable {
   public static WorkerNode start(Vertx vertx, Settings settings, Consumer<String> say) {
     ExecutorService jib = AssembleStep.newJibExecutor();
     List<String> deployments = new ArrayList<>();
+    ServiceMetrics metrics = ServiceMetrics.forService("worker");
+    ConsumerLagMeter lag =
+        new ConsumerLagMeter(
+            settings
+                .kafkaClient()
+                .applyToObjects(java.util.Map.of("bootstrap.servers", settings.bootstrapServers())),
+            WorkerConfig.DEFAULT_CONSUMER_GROUP,
+            List.of(settings.topics().tasks()),
+            metrics.registry());
     try {
       ImageTarget target = settings.imageTarget();
       say.accept(
           "-----> Starting " + settings.workerIds().size() + " worker(s); images go to " + target);
       Sandbox sandbox = new Sandbox(Sandbox.Settings.defaults());
+      sandbox.observeRuns(
+          outcome ->
+              Timer.builder("kiln.sandbox.duration")
+                  .description("Time build steps and resolutions spent in the sandbox, by ending")
+                  .tag("ending", outcome.ending().name().toLowerCase(java.util.Locale.ROOT))
+                  .serviceLevelObjectives(ServiceMetrics.DURATION_BUCKETS)
+                  .register(metrics.registry())
+                  .record(outcome.elapsed()));
       try {
         sandbox.check();
         say.accept(
@@ -201,17 +235,38 @@ public final class WorkerNode implements AutoCloseable {
             vertx
                 .deployVerticle(
                     new WorkerVerticle(
-                        config,
-                        resources ->
-                            TaskSteps.complete(resources, runtimes, buildSteps, target, jib)))
+                            config,
+                            resources ->
+                                TaskSteps.complete(resources, runtimes, buildSteps, target, jib))
+                        .withMeters(metrics.registry()))
                 .await());
       }
-      return new WorkerNode(vertx, jib, deployments, settings.workerIds());
+      return new WorkerNode(
+          vertx, jib, deployments, settings.workerIds(), metrics, lag, settings.farmToken());
     } catch (RuntimeException e) {
       undeployQuietly(vertx, deployments);
       jib.shutdownNow();
+      lag.close();
       throw e;
     }
+  }
+
+  /** This node's meters: every worker's tasks, the sandbox's time, the lag on kiln.tasks. */
+  public ServiceMetrics metrics() {
+    return metrics;
+  }
+
+  /**
+   * Serves {@code GET /metrics} (farm token) on {@code host:port} (0: a free port) until the node
+   * closes; blocks until it listens.
+   *
+   * @return the port it listens on
+   */
+  public int serveMetrics(String host, int port) {
+    MetricsServer server = new MetricsServer(metrics, host, port, farmToken);
+    deployments.add(vertx.deployVerticle(server).await());
+    metricsServer = server;
+    return server.actualPort();
   }
 
   /** The ids of this node's workers. */
@@ -224,6 +279,7 @@ public final class WorkerNode implements AutoCloseable {
   public void close() {
     undeployQuietly(vertx, deployments);
     jib.shutdownNow();
+    lag.close();
   }
 
   private static void undeployQuietly(Vertx vertx, List<String> deployments) {

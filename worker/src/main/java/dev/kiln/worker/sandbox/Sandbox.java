@@ -135,6 +135,13 @@ public final class Sandbox {
   private final Optional<Cgroups> cgroups;
   private final boolean root;
 
+  private volatile Consumer<SandboxOutcome> observer = outcome -> {};
+
+  /** Called with every run's outcome (its time, how it ended): the worker node counts them. */
+  public void observeRuns(Consumer<SandboxOutcome> observer) {
+    this.observer = java.util.Objects.requireNonNull(observer, "observer");
+  }
+
   public Sandbox(Settings settings) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.root = runningAsRoot();
@@ -399,7 +406,10 @@ public final class Sandbox {
       ending = SandboxOutcome.Ending.EXITED;
     }
     int exitCode = finished ? process.exitValue() : -1;
-    return new SandboxOutcome(exitCode, ending, elapsed, pump.tail(), pump.hidden());
+    SandboxOutcome outcome =
+        new SandboxOutcome(exitCode, ending, elapsed, pump.tail(), pump.hidden());
+    observer.accept(outcome);
+    return outcome;
   }
 
   private static void kill(Process process, Cgroups.Group group) {
