@@ -38,7 +38,8 @@ public final class ConsumerLagMeter implements AutoCloseable {
   private final Clock clock;
   private Admin admin;
   private Map<String, Long> lagByTopic = Map.of();
-  private long refreshedAtMillis = Long.MIN_VALUE;
+  private long refreshedAtMillis; // 0: never, so the first read asks the broker
+  private boolean warned;
 
   /**
    * @param adminConfig the Kafka admin client's settings (bootstrap servers, security)
@@ -73,7 +74,14 @@ public final class ConsumerLagMeter implements AutoCloseable {
         if (e instanceof InterruptedException) {
           Thread.currentThread().interrupt();
         }
-        LOG.debug("consumer lag of {} unknown: {}", group, e.toString());
+        // Said once at WARN (an operator sees why the gauge is NaN), then only at DEBUG.
+        if (!warned) {
+          warned = true;
+          LOG.warn(
+              "consumer lag of group {} unknown (the gauge reads NaN): {}", group, e.toString());
+        } else {
+          LOG.debug("consumer lag of group {} unknown: {}", group, e.toString());
+        }
         lagByTopic = Map.of();
       }
     }
