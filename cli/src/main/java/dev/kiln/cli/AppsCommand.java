@@ -63,7 +63,7 @@ public final class AppsCommand implements Runnable {
                 + " the webhook URL printed. Env: KILN_PUBLIC_URL. Default: the coordinator URL.")
     String publicUrl;
 
-    String base(TenantsCommand.Connection connection) {
+    String base(CoordinatorConnection connection) {
       String base =
           publicUrl != null && !publicUrl.isBlank() ? publicUrl : connection.coordinatorUrl();
       return base.replaceAll("/+$", "");
@@ -91,7 +91,7 @@ public final class AppsCommand implements Runnable {
       })
   public static final class Link implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Mixin TenantsCommand.Connection connection;
+    @Mixin CoordinatorConnection connection;
     @Mixin Target target;
     @Mixin PublicUrl publicUrl;
 
@@ -156,7 +156,7 @@ public final class AppsCommand implements Runnable {
   @Command(name = "show", mixinStandardHelpOptions = true, description = "Show an app's link.")
   public static final class Show implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Mixin TenantsCommand.Connection connection;
+    @Mixin CoordinatorConnection connection;
     @Mixin Target target;
     @Mixin PublicUrl publicUrl;
 
@@ -177,7 +177,7 @@ public final class AppsCommand implements Runnable {
       description = "Unlink an app: its webhook answers 404 from now on and builds nothing.")
   public static final class Unlink implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Mixin TenantsCommand.Connection connection;
+    @Mixin CoordinatorConnection connection;
     @Mixin Target target;
 
     @Override

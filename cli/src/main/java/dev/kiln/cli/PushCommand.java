@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -47,18 +48,7 @@ public final class PushCommand implements Callable<Integer> {
   @Option(names = "--ref", description = "Branch, tag or commit to build. Default: HEAD.")
   String ref;
 
-  @Option(
-      names = "--home",
-      defaultValue = "${env:KILN_HOME:-.kiln}",
-      description = "The farm's state directory. Env: KILN_HOME. Default: ${DEFAULT-VALUE}")
-  Path home;
-
-  @Option(
-      names = "--coordinator",
-      paramLabel = "URL",
-      defaultValue = "${env:KILN_COORDINATOR}",
-      description = "Coordinator URL. Env: KILN_COORDINATOR. Default: from <home>/farm.json.")
-  String coordinator;
+  @Mixin CoordinatorConnection connection;
 
   @Option(
       names = "--kafka",
@@ -77,14 +67,6 @@ public final class PushCommand implements Callable<Integer> {
               + " KILN_KAFKA_<NAME> variables override single settings. See docs/operations.md."
               + " Env: KILN_KAFKA_PROPERTIES.")
   Path kafkaProperties;
-
-  @Option(
-      names = "--token",
-      paramLabel = "TOKEN",
-      defaultValue = "${env:KILN_TOKEN}",
-      description =
-          "Bearer token for the coordinator (a tenant's kiln_t_… token). Env: KILN_TOKEN. Default: the operator token in <home>/secrets/operator-token.")
-  String token;
 
   @Option(
       names = "--timeout",
@@ -116,10 +98,13 @@ public final class PushCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     FarmEndpoints farm =
-        coordinator != null && kafka != null
+        connection.coordinator != null && kafka != null
             ? new FarmEndpoints(
-                kafka, coordinator, null, System.getenv().getOrDefault("KILN_TOPIC_PREFIX", ""))
-            : FarmEndpoints.read(home.toAbsolutePath().normalize());
+                kafka,
+                connection.coordinator,
+                null,
+                System.getenv().getOrDefault("KILN_TOPIC_PREFIX", ""))
+            : FarmEndpoints.read(connection.home());
     dev.kiln.events.AppSpec appSpec;
     try {
       appSpec = AppSpecFiles.toEvent(AppSpecFiles.read(appSpecFile, component));
@@ -132,7 +117,7 @@ public final class PushCommand implements Callable<Integer> {
         push(
             farm,
             kafkaClient,
-            home.toAbsolutePath().normalize(),
+            connection.home(),
             source,
             tenant,
             app,
@@ -141,7 +126,7 @@ public final class PushCommand implements Callable<Integer> {
             buildEnv,
             timeout,
             out,
-            FarmSecrets.clientToken(token, home));
+            FarmSecrets.clientToken(connection.token, connection.home()));
     return result.exitCode();
   }
 

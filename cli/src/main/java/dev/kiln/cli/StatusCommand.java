@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -31,35 +31,12 @@ public final class StatusCommand implements Callable<Integer> {
       description = "Tenant. Env: KILN_TENANT. Default: ${DEFAULT-VALUE}")
   String tenant;
 
-  @Option(
-      names = "--home",
-      defaultValue = "${env:KILN_HOME:-.kiln}",
-      description = "The farm's state directory. Env: KILN_HOME.")
-  Path home;
-
-  @Option(
-      names = "--coordinator",
-      paramLabel = "URL",
-      defaultValue = "${env:KILN_COORDINATOR}",
-      description = "Coordinator URL. Env: KILN_COORDINATOR. Default: from <home>/farm.json.")
-  String coordinator;
-
-  @Option(
-      names = "--token",
-      paramLabel = "TOKEN",
-      defaultValue = "${env:KILN_TOKEN}",
-      description =
-          "Bearer token (a tenant's kiln_t_… token sees only its own builds). Env: KILN_TOKEN. Default: <home>/secrets/operator-token.")
-  String token;
+  @Mixin CoordinatorConnection connection;
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    String url =
-        coordinator != null
-            ? coordinator
-            : FarmEndpoints.read(home.toAbsolutePath()).coordinatorUrl();
-    CoordinatorClient client = new CoordinatorClient(url, FarmSecrets.clientToken(token, home));
+    CoordinatorClient client = connection.client();
     if (buildId != null) {
       out.println(
           client

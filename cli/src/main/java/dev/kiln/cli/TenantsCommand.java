@@ -45,42 +45,6 @@ public final class TenantsCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  /** Where the coordinator is and which token to send; shared by every subcommand. */
-  public static final class Connection {
-    @Option(
-        names = "--home",
-        defaultValue = "${env:KILN_HOME:-.kiln}",
-        description = "The farm's state directory. Env: KILN_HOME. Default: ${DEFAULT-VALUE}")
-    Path home;
-
-    @Option(
-        names = "--coordinator",
-        paramLabel = "URL",
-        defaultValue = "${env:KILN_COORDINATOR}",
-        description = "Coordinator URL. Env: KILN_COORDINATOR. Default: from <home>/farm.json.")
-    String coordinator;
-
-    @Option(
-        names = "--token",
-        paramLabel = "TOKEN",
-        defaultValue = "${env:KILN_TOKEN}",
-        description =
-            "Bearer token. Env: KILN_TOKEN. Default: the operator token in <home>/secrets/operator-token.")
-    String token;
-
-    CoordinatorClient client() {
-      Path abs = home.toAbsolutePath().normalize();
-      return new CoordinatorClient(coordinatorUrl(), FarmSecrets.clientToken(token, abs));
-    }
-
-    /** The coordinator's base URL, as given or as the running farm recorded it. */
-    String coordinatorUrl() {
-      return coordinator != null
-          ? coordinator
-          : FarmEndpoints.read(home.toAbsolutePath().normalize()).coordinatorUrl();
-    }
-  }
-
   static String path(String name) {
     return "/v1/tenants/" + URLEncoder.encode(name, StandardCharsets.UTF_8);
   }
@@ -131,7 +95,7 @@ public final class TenantsCommand implements Runnable {
       description = "Create a tenant and print its first token (shown only once).")
   public static final class Create implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Mixin Connection connection;
+    @Mixin CoordinatorConnection connection;
 
     @Parameters(paramLabel = "NAME", description = "Tenant name (lowercase letters, digits, '-').")
     String name;
@@ -207,7 +171,7 @@ public final class TenantsCommand implements Runnable {
       })
   public static final class Update implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Mixin Connection connection;
+    @Mixin CoordinatorConnection connection;
 
     @Parameters(paramLabel = "NAME", description = "The tenant to change.")
     String name;
@@ -235,7 +199,7 @@ public final class TenantsCommand implements Runnable {
   @Command(name = "list", mixinStandardHelpOptions = true, description = "List the tenants.")
   public static final class ListTenants implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Mixin Connection connection;
+    @Mixin CoordinatorConnection connection;
 
     @Override
     public Integer call() {
@@ -263,7 +227,7 @@ public final class TenantsCommand implements Runnable {
   @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one tenant.")
   public static final class Show implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Mixin Connection connection;
+    @Mixin CoordinatorConnection connection;
 
     @Parameters(paramLabel = "NAME")
     String name;
@@ -284,7 +248,7 @@ public final class TenantsCommand implements Runnable {
           "Issue a new token for a tenant (for rotation; old tokens stay valid until revoked).")
   public static final class Token implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Mixin Connection connection;
+    @Mixin CoordinatorConnection connection;
 
     @Parameters(paramLabel = "NAME")
     String name;
@@ -308,7 +272,7 @@ public final class TenantsCommand implements Runnable {
           "Set a tenant's private package index; the password is stored sealed and never shown.")
   public static final class Index implements Callable<Integer> {
     @Spec CommandSpec spec;
-    @Mixin Connection connection;
+    @Mixin CoordinatorConnection connection;
 
     @Parameters(index = "0", paramLabel = "TENANT")
     String tenant;
