@@ -97,6 +97,8 @@ final class CoordinatorApi {
   Router router() {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
+    // The page and its script hold no data: served to anyone, it asks for a token itself.
+    DashboardPage.load().routes(router);
     // Before the bearer-token check: a forge authenticates with the link's secret instead.
     new WebhooksApi(this, security.tenants(), security.tenantsApi())
         .routes(router, this::requireRestored);
@@ -106,6 +108,7 @@ final class CoordinatorApi {
     router.post("/v1/pushes").handler(this::postPush);
     router.get("/v1/builds/:id").handler(this::getBuild);
     router.get("/v1/builds").handler(this::listBuilds);
+    new FarmApi(builds, java.time.Clock.systemUTC()).routes(router);
     security.tenantsApi().routes(router);
 
     router.errorHandler(
@@ -120,7 +123,9 @@ final class CoordinatorApi {
                     + Quote.safe(ctx.request().path(), 200)
                     + "; the API has POST /v1/pushes, GET /v1/builds/{id}, GET /v1/builds/{id}/log,"
                     + " GET /v1/builds?tenant=…,"
-                    + " /v1/tenants…, POST /v1/webhooks/{forge}/{tenant}/{app} and GET /health",
+                    + " GET /v1/farm/builds, GET /v1/farm/summary, /v1/tenants…,"
+                    + " POST /v1/webhooks/{forge}/{tenant}/{app}, GET /health and the dashboard"
+                    + " at GET /dashboard",
                 null));
     router.errorHandler(
         405,
