@@ -47,7 +47,10 @@ final class DashboardPage {
             PATH + "/dashboard.js",
             read("dashboard.js", "text/javascript; charset=utf-8"),
             PATH + "/dashboard.css",
-            read("dashboard.css", "text/css; charset=utf-8")));
+            read("dashboard.css", "text/css; charset=utf-8"),
+            // Browsers ask for an icon anyway; one of our own saves a 404 on every load.
+            PATH + "/favicon.svg",
+            read("favicon.svg", "image/svg+xml")));
   }
 
   private static Asset read(String name, String contentType) {
