@@ -33,8 +33,21 @@ final class DashboardPage {
     this.assets = assets;
   }
 
-  /** Reads the page's files from the classpath (blocking, once). */
+  /**
+   * The page's files, read from the classpath once per JVM (a restarted coordinator reuses them).
+   */
   static DashboardPage load() {
+    return Loaded.PAGE;
+  }
+
+  /**
+   * Holder idiom: the jar is read when the first coordinator makes its routes, then never again.
+   */
+  private static final class Loaded {
+    static final DashboardPage PAGE = read();
+  }
+
+  private static DashboardPage read() {
     Asset index = read("index.html", "text/html; charset=utf-8");
     return new DashboardPage(
         Map.of(
