@@ -30,10 +30,10 @@ import org.slf4j.LoggerFactory;
  * The coordinator's HTTP API: accept pushes (webhooks, {@code kiln push}), report builds and manage
  * tenants. Every answer is JSON; every error names what was wrong and how to fix it.
  *
- * <p>Every endpoint but {@code GET /health} needs {@code Authorization: Bearer <token>}: the
- * operator's token acts on everything, a tenant's token on that tenant only. A build of another
- * tenant answers 404 as if it did not exist; listing or pushing for another tenant answers 403.
- * Secret-looking variables of a push are masked in every answer.
+ * <p>Every endpoint but {@code GET /health} and the dashboard's static files needs {@code
+ * Authorization: Bearer <token>}: the operator's token acts on everything, a tenant's token on that
+ * tenant only. A build of another tenant answers 404 as if it did not exist; listing or pushing for
+ * another tenant answers 403. Secret-looking variables of a push are masked in every answer.
  */
 final class CoordinatorApi {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorApi.class);
