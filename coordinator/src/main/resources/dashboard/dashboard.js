@@ -12,6 +12,7 @@
   let selectedBuild = null;
   let logFollow = null; // AbortController of the log being followed
   let pollTimer = null;
+  let generation = 0; // bumped when the token changes: an older poll loop stops
 
   const $ = (id) => document.getElementById(id);
 
@@ -132,6 +133,16 @@
 
   // --- one build: steps and live log ---
 
+  // A skipped step was answered by the action cache, except an INSTALL of a plan that names no
+  // package manager: nothing needed installing.
+  function cacheStatus(build, step) {
+    if (!step.skipped) {
+      return "ran";
+    }
+    const nothingToInstall = step.kind === "INSTALL" && build.plan && !build.plan.packageManager;
+    return nothingToInstall ? "not needed" : "cached";
+  }
+
   function renderDetail(build) {
     $("detail-id").textContent = build.buildId;
     const parts = [build.push.tenant + " / " + build.push.app, build.state.toLowerCase()];
@@ -149,7 +160,7 @@
       cell(row, step.worker || "–", "worker");
       cell(row, step.skipped ? "–" : duration(step.durationMillis), "step-duration");
       cell(row, duration(step.waitedMillis), "waited");
-      cell(row, step.skipped ? "cached" : "ran", "cache");
+      cell(row, cacheStatus(build, step), "cache");
       return row;
     });
     $("detail-steps").tBodies[0].replaceChildren(...rows);
@@ -239,7 +250,7 @@
         $("log-state").textContent = "(" + e.message + ")";
       }
     });
-    refreshDetail();
+    refreshDetail().catch((e) => setStatus(e.message));
   }
 
   async function refreshDetail() {
@@ -250,12 +261,18 @@
 
   // --- polling ---
 
-  async function poll() {
+  async function poll(mine) {
+    if (mine !== generation) {
+      return;
+    }
     try {
       const [builds, summary] = await Promise.all([
         apiJson("/v1/farm/builds?limit=" + RECENT_LIMIT),
         apiJson("/v1/farm/summary"),
       ]);
+      if (mine !== generation) {
+        return; // asked with a token that has since been replaced
+      }
       renderBuilds($("running-builds").tBodies[0], builds.running, builds.now, "nothing running");
       renderBuilds($("recent-builds").tBodies[0], builds.recent, builds.now, "no builds yet");
       renderSummary(summary);
@@ -265,16 +282,32 @@
     } catch (e) {
       setStatus(e.message);
     }
-    pollTimer = setTimeout(poll, POLL_MILLIS);
+    if (mine === generation) {
+      pollTimer = setTimeout(() => poll(mine), POLL_MILLIS);
+    }
   }
 
+  /** (Re)starts with the current token: nothing another token showed stays on the page. */
   function start() {
     clearTimeout(pollTimer);
+    generation++;
+    if (logFollow) {
+      logFollow.abort();
+      logFollow = null;
+    }
+    selectedBuild = null;
+    $("build-detail").hidden = true;
+    $("running-builds").tBodies[0].replaceChildren();
+    $("recent-builds").tBodies[0].replaceChildren();
+    $("scope").textContent = "";
+    document.querySelectorAll("#summary dd").forEach((dd) => {
+      dd.textContent = "–";
+    });
     if (!token) {
       setStatus("enter a token to see builds");
       return;
     }
-    poll();
+    poll(generation);
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -298,5 +331,5 @@
   });
 
   // For the browser test and the console: the same rendering the page uses.
-  window.kilnDashboard = { appendLogLine, renderBuilds, handleEvent };
+  window.kilnDashboard = { appendLogLine, renderBuilds, handleEvent, cacheStatus };
 })();

@@ -151,9 +151,9 @@ class DashboardBrowserTest {
                 .asText())
         .isEqualTo("detect:ran install:ran assemble:ran");
     browser.waitUntil(
-        "document.getElementById('summary-finished').textContent === '1'",
-        Duration.ofSeconds(10),
-        "document.getElementById('summary').innerText");
+        "document.getElementById('summary-finished').textContent === '1'"
+            + " && document.getElementById('summary-hit-ratio').textContent === '0 % (0 of 1)'",
+        Duration.ofSeconds(10), "document.getElementById('summary').innerText");
     browser.screenshot(SCREENSHOT);
     assertThat(Files.size(SCREENSHOT)).isPositive();
 
@@ -175,8 +175,38 @@ class DashboardBrowserTest {
         .isTrue();
     Thread.sleep(200); // an onerror handler, had an <img> been made, would have run by now
     assertThat(browser.evaluate("window.kilnPwned === undefined").asBoolean()).isTrue();
+    // A skipped INSTALL is "cached" only when there was something to install.
+    assertThat(
+            browser
+                .evaluate(
+                    "['pip', null].map(pm => window.kilnDashboard.cacheStatus("
+                        + "{plan: {packageManager: pm}}, {kind: 'INSTALL', skipped: true}))"
+                        + ".join(',')")
+                .asText())
+        .isEqualTo("cached,not needed");
+
+    // Another tenant's token, typed into the page: that tenant's (empty) view, nothing of demo's.
+    String otherToken =
+        new CoordinatorClient(farm.endpoints().coordinatorUrl(), operatorToken)
+            .send("POST", "/v1/tenants", "{\"name\":\"other\"}")
+            .path("token")
+            .asText();
+    browser.evaluate(
+        "document.getElementById('token').value = "
+            + quoted(otherToken)
+            + "; document.querySelector('#token-form button[type=submit]').click()");
+    browser.waitUntil(
+        "document.getElementById('scope').textContent === 'tenant other'"
+            + " && document.querySelector('#recent-builds tr.empty') !== null",
+        Duration.ofSeconds(10),
+        tables);
+    assertThat(browser.evaluate("document.querySelectorAll('tr[data-build-id]').length").asInt())
+        .isZero();
+    assertThat(browser.evaluate("document.getElementById('summary-finished').textContent").asText())
+        .isEqualTo("0");
+
     // The page works under its own Content-Security-Policy: nothing was refused.
-    assertThat(browser.pageProblems()).noneMatch(p -> p.contains("Content Security Policy"));
+    assertThat(browser.pageProblems()).isEmpty();
   }
 
   /** A JavaScript string literal. */
