@@ -109,16 +109,22 @@ public final class HeadlessChromium implements AutoCloseable {
     Thread reader = new Thread(() -> readStderr(process, stderrTail, devtools), "chromium-stderr");
     reader.setDaemon(true); // keeps draining stderr so the browser never blocks on a full pipe
     reader.start();
+    boolean started = false;
     try {
       String hostPort = devtools.get(START_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-      return new HeadlessChromium(process, profile, stderrTail, hostPort);
+      HeadlessChromium browser = new HeadlessChromium(process, profile, stderrTail, hostPort);
+      started = true;
+      return browser;
     } catch (ExecutionException | TimeoutException | IOException | RuntimeException e) {
-      kill(process);
-      deleteRecursively(profile);
       throw new IOException(
           "chromium did not start its DevTools endpoint; its stderr ended with:\n"
               + tail(stderrTail),
           e);
+    } finally {
+      if (!started) { // also when interrupted: no browser outlives a failed start
+        kill(process);
+        deleteRecursively(profile);
+      }
     }
   }
 
