@@ -37,6 +37,7 @@ public final class UpCommand implements Callable<Integer> {
     FarmEndpoints endpoints = farm.endpoints();
     out.println("-----> Kiln is up");
     out.println("       Coordinator: " + endpoints.coordinatorUrl());
+    out.println("       Dashboard:   " + endpoints.coordinatorUrl() + "/dashboard");
     out.println("       Cache:       " + endpoints.cacheUrl());
     out.println("       Kafka:       " + endpoints.kafka());
     out.println(

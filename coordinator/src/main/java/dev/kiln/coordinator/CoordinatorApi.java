@@ -30,10 +30,10 @@ import org.slf4j.LoggerFactory;
  * The coordinator's HTTP API: accept pushes (webhooks, {@code kiln push}), report builds and manage
  * tenants. Every answer is JSON; every error names what was wrong and how to fix it.
  *
- * <p>Every endpoint but {@code GET /health} needs {@code Authorization: Bearer <token>}: the
- * operator's token acts on everything, a tenant's token on that tenant only. A build of another
- * tenant answers 404 as if it did not exist; listing or pushing for another tenant answers 403.
- * Secret-looking variables of a push are masked in every answer.
+ * <p>Every endpoint but {@code GET /health} and the dashboard's static files needs {@code
+ * Authorization: Bearer <token>}: the operator's token acts on everything, a tenant's token on that
+ * tenant only. A build of another tenant answers 404 as if it did not exist; listing or pushing for
+ * another tenant answers 403. Secret-looking variables of a push are masked in every answer.
  */
 final class CoordinatorApi {
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorApi.class);
@@ -97,6 +97,8 @@ final class CoordinatorApi {
   Router router() {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
+    // The page and its script hold no data: served to anyone, it asks for a token itself.
+    DashboardPage.load().routes(router);
     // Before the bearer-token check: a forge authenticates with the link's secret instead.
     new WebhooksApi(this, security.tenants(), security.tenantsApi())
         .routes(router, this::requireRestored);
@@ -106,6 +108,7 @@ final class CoordinatorApi {
     router.post("/v1/pushes").handler(this::postPush);
     router.get("/v1/builds/:id").handler(this::getBuild);
     router.get("/v1/builds").handler(this::listBuilds);
+    new FarmApi(builds, java.time.Clock.systemUTC()).routes(router);
     security.tenantsApi().routes(router);
 
     router.errorHandler(
@@ -120,7 +123,9 @@ final class CoordinatorApi {
                     + Quote.safe(ctx.request().path(), 200)
                     + "; the API has POST /v1/pushes, GET /v1/builds/{id}, GET /v1/builds/{id}/log,"
                     + " GET /v1/builds?tenant=…,"
-                    + " /v1/tenants…, POST /v1/webhooks/{forge}/{tenant}/{app} and GET /health",
+                    + " GET /v1/farm/builds, GET /v1/farm/summary, /v1/tenants…,"
+                    + " POST /v1/webhooks/{forge}/{tenant}/{app}, GET /health and the dashboard"
+                    + " at GET /dashboard",
                 null));
     router.errorHandler(
         405,

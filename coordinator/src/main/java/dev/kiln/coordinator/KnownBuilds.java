@@ -313,6 +313,57 @@ final class KnownBuilds {
   }
 
   /**
+   * Unfinished builds (of one tenant, or of every tenant when {@code tenant} is null), newest
+   * first.
+   */
+  List<BuildSnapshot> unfinished(String tenant) {
+    Collection<Map<String, BuildSnapshot>> tenants =
+        tenant == null
+            ? unfinishedByTenant.values()
+            : List.of(unfinishedByTenant.getOrDefault(tenant, Map.of()));
+    return tenants.stream()
+        .flatMap(builds -> builds.values().stream())
+        .sorted(NEWEST_FIRST)
+        .toList();
+  }
+
+  /**
+   * The newest builds of one tenant, or of the whole farm when {@code tenant} is null, at most
+   * {@code limit}. The farm's list merges each tenant's newest {@code limit}: it never sorts every
+   * build this coordinator knows.
+   */
+  List<BuildSnapshot> newest(String tenant, int limit) {
+    if (tenant != null) {
+      return list(tenant, null, limit);
+    }
+    List<BuildSnapshot> merged = new ArrayList<>();
+    for (String each : byTenant.keySet()) {
+      merged.addAll(list(each, null, limit));
+    }
+    merged.sort(NEWEST_FIRST);
+    return List.copyOf(merged.subList(0, Math.min(limit, merged.size())));
+  }
+
+  /**
+   * Finished builds (outcome published) of one tenant, or of all when {@code tenant} is null, last
+   * updated at or after {@code since}, newest first: what the dashboard's farm summary counts.
+   * Walks back from the newest finish and stops at the first older one.
+   */
+  List<BuildSnapshot> finishedSince(java.time.Instant since, String tenant) {
+    List<BuildSnapshot> recent = new ArrayList<>();
+    for (BuildSnapshot snapshot : finishedOldestFirst.descendingSet()) {
+      if (snapshot.updatedAt() == null || snapshot.updatedAt().isBefore(since)) {
+        break;
+      }
+      visited++;
+      if (tenant == null || tenant.equals(snapshot.push().tenant())) {
+        recent.add(snapshot);
+      }
+    }
+    return List.copyOf(recent);
+  }
+
+  /**
    * The resolved Python version of the app's most recent successful build, for the "sticky" version
    * rule: an app that pinned nothing keeps the minor version it was last built with.
    */

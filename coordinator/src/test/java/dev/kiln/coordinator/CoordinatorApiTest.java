@@ -296,6 +296,93 @@ class CoordinatorApiTest {
     return new String(EventCodec.toJson(Fixtures.push()), StandardCharsets.UTF_8);
   }
 
+  @Test
+  void dashboardPageIsServedWithoutATokenUnderAStrictContentSecurityPolicy() throws Exception {
+    java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + http.port();
+    for (String[] asset :
+        new String[][] {
+          {"/dashboard", "text/html"},
+          {"/dashboard/dashboard.js", "text/javascript"},
+          {"/dashboard/dashboard.css", "text/css"}
+        }) {
+      java.net.http.HttpResponse<String> page =
+          client.send(
+              java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + asset[0])).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(page.statusCode()).as(asset[0]).isEqualTo(200);
+      assertThat(page.headers().firstValue("Content-Type").orElseThrow()).startsWith(asset[1]);
+      assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow())
+          .contains("script-src 'self'", "default-src 'none'")
+          .doesNotContain("unsafe-inline", "unsafe-eval");
+      assertThat(page.headers().firstValue("Cache-Control")).contains("no-cache");
+      assertThat(page.headers().firstValue("X-Content-Type-Options")).contains("nosniff");
+    }
+    String html =
+        client
+            .send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/dashboard"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString())
+            .body();
+    // No inline script: the policy would block it anyway, and the page must work under it.
+    assertThat(html).contains("<script src=\"/dashboard/dashboard.js\"").doesNotContain("<script>");
+
+    java.net.http.HttpResponse<Void> root =
+        client.send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/")).build(),
+            java.net.http.HttpResponse.BodyHandlers.discarding());
+    assertThat(root.statusCode()).isEqualTo(302);
+    assertThat(root.headers().firstValue("Location")).contains("/dashboard");
+    assertThat(http.get("/dashboard/nothing-here.js").status()).isEqualTo(404);
+  }
+
+  @Test
+  void farmBuildsAndSummaryShowTheWholeFarmToTheOperatorAndItsOwnBuildsToATenant() {
+    Instant now = Instant.now();
+    BuildSnapshot acmeDone =
+        snapshot(Fixtures.push("acme", "web", Fixtures.COMMIT), BuildState.SUCCEEDED, 1).toBuilder()
+            .outcomePublished(true)
+            .plan(Fixtures.plan("pip"))
+            .steps(
+                List.of(dev.kiln.events.StepTiming.skipped(dev.kiln.events.TaskKind.INSTALL, "t")))
+            .createdAt(now.minusSeconds(30))
+            .updatedAt(now.minusSeconds(10))
+            .build();
+    BuildSnapshot globexRunning =
+        snapshot(Fixtures.push("globex", "api", Fixtures.OTHER_COMMIT), BuildState.INSTALLING, 2)
+            .toBuilder()
+            .createdAt(now.minusSeconds(5))
+            .build();
+    builds.put(acmeDone);
+    builds.put(globexRunning);
+
+    HttpJson.Response all = http.get("/v1/farm/builds");
+    assertThat(all.status()).isEqualTo(200);
+    assertThat(all.json().get("scope").asText()).isEqualTo("farm");
+    assertThat(all.json().get("running").findValuesAsText("buildId"))
+        .containsExactly(globexRunning.buildId());
+    assertThat(all.json().get("recent").findValuesAsText("buildId"))
+        .containsExactly(globexRunning.buildId(), acmeDone.buildId());
+    HttpJson.Response farm = http.get("/v1/farm/summary");
+    assertThat(farm.json().get("finished").asInt()).isEqualTo(1);
+    assertThat(farm.json().get("running").asInt()).isEqualTo(1);
+    assertThat(farm.json().get("cacheHitRatio").asDouble()).isEqualTo(1.0);
+
+    HttpJson acme = http.as(TestSecurity.ACME_TOKEN);
+    HttpJson.Response own = acme.get("/v1/farm/builds");
+    assertThat(own.json().get("scope").asText()).isEqualTo("acme");
+    assertThat(own.json().get("running")).isEmpty();
+    assertThat(own.json().get("recent").findValuesAsText("buildId"))
+        .containsExactly(acmeDone.buildId());
+    HttpJson.Response globexSummary = http.as(TestSecurity.GLOBEX_TOKEN).get("/v1/farm/summary");
+    assertThat(globexSummary.json().get("finished").asInt()).isZero();
+    assertThat(globexSummary.json().get("running").asInt()).isEqualTo(1);
+
+    assertThat(http.as(null).get("/v1/farm/summary").status()).isEqualTo(401);
+    assertThat(http.get("/v1/farm/builds?limit=0").status()).isEqualTo(400);
+  }
+
   private static BuildSnapshot snapshot(PushEvent push, BuildState state, long second) {
     Instant at = Instant.ofEpochSecond(1_700_000_000L + second);
     return BuildSnapshot.builder()

@@ -31,6 +31,10 @@ final class HttpJson {
     this.token = token;
   }
 
+  int port() {
+    return Integer.parseInt(base.replaceAll(".*:", ""));
+  }
+
   /** The same server, another caller. */
   HttpJson as(String otherToken) {
     return new HttpJson(Integer.parseInt(base.replaceAll(".*:", "")), otherToken);

@@ -118,6 +118,49 @@ class KnownBuildsTest {
     assertThat(builds.size()).isZero();
   }
 
+  @Test
+  void theDashboardsListsSpanTenantsForTheOperatorAndOneTenantOtherwise() {
+    BuildSnapshot acmeOld = snapshot("acme", "web", '1', BuildState.SUCCEEDED, null, 10);
+    BuildSnapshot otherRunning = snapshot("other", "api", '2', BuildState.INSTALLING, null, 20);
+    BuildSnapshot acmeQueued = snapshot("acme", "web", '3', BuildState.QUEUED, null, 30);
+    builds.put(acmeOld);
+    builds.put(otherRunning);
+    builds.put(acmeQueued);
+
+    assertThat(builds.newest(null, 10)).containsExactly(acmeQueued, otherRunning, acmeOld);
+    assertThat(builds.newest(null, 2)).containsExactly(acmeQueued, otherRunning);
+    assertThat(builds.newest("acme", 10)).containsExactly(acmeQueued, acmeOld);
+    assertThat(builds.unfinished(null)).containsExactly(acmeQueued, otherRunning);
+    assertThat(builds.unfinished("other")).containsExactly(otherRunning);
+    assertThat(builds.unfinished("nobody")).isEmpty();
+  }
+
+  @Test
+  void finishedSinceWalksBackFromTheNewestFinishAndStopsAtTheFirstOlderOne() {
+    for (int i = 0; i < 1_000; i++) {
+      builds.put(published(snapshot("acme", "web", commit(i), BuildState.SUCCEEDED, null, i)));
+    }
+    BuildSnapshot recentFailure =
+        published(snapshot("other", "api", commit(5_000), BuildState.FAILED, null, 5_000));
+    BuildSnapshot recentSuccess =
+        published(snapshot("acme", "web", commit(5_001), BuildState.SUCCEEDED, null, 5_001));
+    builds.put(recentFailure);
+    builds.put(recentSuccess);
+    // Finished but its outcome not yet published: not done, not counted.
+    builds.put(snapshot("acme", "web", commit(5_002), BuildState.SUCCEEDED, null, 5_002));
+
+    long before = builds.visited();
+    assertThat(builds.finishedSince(Instant.ofEpochSecond(4_000), null))
+        .containsExactly(recentSuccess, recentFailure);
+    assertThat(builds.finishedSince(Instant.ofEpochSecond(4_000), "other"))
+        .containsExactly(recentFailure);
+    assertThat(builds.visited() - before).isEqualTo(4);
+  }
+
+  private static BuildSnapshot published(BuildSnapshot snapshot) {
+    return snapshot.toBuilder().outcomePublished(true).build();
+  }
+
   private static String commit(int i) {
     return String.format("%040x", i);
   }
