@@ -146,11 +146,20 @@ final class LayoutRegistry implements AutoCloseable {
       for (Path earlier : (Iterable<Path>) imports::iterator) {
         Path recorded = earlier.resolve("source");
         if (!earlier.equals(current)
+            && !earlier.getFileName().toString().startsWith(".") // one being deleted already
             && Files.isRegularFile(recorded)
             && Files.readString(recorded).equals(source)) {
           Path doomed = earlier.resolveSibling("." + earlier.getFileName() + ".old");
           Files.move(earlier, doomed, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-          dev.kiln.worker.fs.BackgroundDeleter.deleteTree(doomed);
+          // Out of the build's way: the rename took it from view, the delete may take seconds.
+          threads.execute(
+              () -> {
+                try {
+                  dev.kiln.worker.fs.BackgroundDeleter.deleteTree(doomed);
+                } catch (IOException | RuntimeException e) {
+                  // Only disk space is at stake; a later import's cleanup finds it again.
+                }
+              });
         }
       }
     } catch (IOException | RuntimeException e) {
@@ -270,21 +279,31 @@ final class LayoutRegistry implements AutoCloseable {
             });
   }
 
-  /** Leftovers of a worker that stopped mid-upload: {@code <root>/<t>/<a>/blobs/sha256/.*.tmp}. */
+  /**
+   * Leftovers of a worker that stopped mid-upload: {@code <root>/<t>/<a>/blobs/sha256/.*.tmp} and
+   * {@code <root>/.bases/<key>/blobs/sha256/.*.tmp}. Only directory names are read on the way down
+   * and only hidden {@code .tmp} names are looked at, never every blob: a worker with thousands of
+   * images starts as fast as one with none.
+   */
   private static void dropLeftoverUploads(Path root) {
     long cutoff = System.currentTimeMillis() - ABANDONED_AFTER.toMillis();
-    try (var found =
-        Files.find(
-            root,
-            5,
-            (path, attributes) ->
-                attributes.isRegularFile()
-                    && path.getFileName().toString().startsWith(".")
-                    && path.getFileName().toString().endsWith(".tmp")
-                    && path.getParent().getFileName().toString().equals("sha256")
-                    && attributes.lastModifiedTime().toMillis() < cutoff)) {
-      for (Path leftover : (Iterable<Path>) found::iterator) {
-        Files.deleteIfExists(leftover);
+    try (var owners = Files.newDirectoryStream(root, Files::isDirectory)) {
+      for (Path owner : owners) {
+        try (var layouts = Files.newDirectoryStream(owner, Files::isDirectory)) {
+          for (Path layout : layouts) {
+            Path blobs = layout.resolve("blobs").resolve("sha256");
+            if (!Files.isDirectory(blobs)) {
+              continue;
+            }
+            try (var leftovers = Files.newDirectoryStream(blobs, ".*.tmp")) {
+              for (Path leftover : leftovers) {
+                if (Files.getLastModifiedTime(leftover).toMillis() < cutoff) {
+                  Files.deleteIfExists(leftover);
+                }
+              }
+            }
+          }
+        }
       }
     } catch (IOException | java.io.UncheckedIOException e) {
       // Hidden leftovers only take space; serving images does not depend on removing them.
