@@ -83,7 +83,8 @@ class BuildTraceKafkaTest {
                         r -> assertThat(traceOf(r.headers()).getTraceId()).isEqualTo(traceId)));
   }
 
-  private static SpanContext traceOf(Map<String, String> headers) {
+  /** The trace context a recorded record's {@code traceparent} header names (invalid if none). */
+  static SpanContext traceOf(Map<String, String> headers) {
     return Span.fromContext(Tracing.fromTraceparent(headers.get(Tracing.TRACEPARENT)))
         .getSpanContext();
   }
