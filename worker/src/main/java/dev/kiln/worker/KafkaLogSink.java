@@ -32,10 +32,6 @@ final class KafkaLogSink implements LogSink {
   private final AtomicLong sequence = new AtomicLong();
   private final List<Future<?>> sends = new ArrayList<>(); // touched on the context only
 
-  KafkaLogSink(Context context, EventPublisher publisher, String topic, BuildTask task) {
-    this(context, publisher, topic, task, Span.getInvalid());
-  }
-
   /** A log whose lines carry the trace context of the task's {@code span} in their headers. */
   KafkaLogSink(Context context, EventPublisher publisher, String topic, BuildTask task, Span span) {
     this.context = context;
