@@ -68,6 +68,10 @@ public final class Tracing implements AutoCloseable {
   private final Optional<String> exportedTo;
 
   private Tracing(String service, Optional<String> tracesUrl) {
+    this(service, tracesUrl, Map.of());
+  }
+
+  private Tracing(String service, Optional<String> tracesUrl, Map<String, String> exportHeaders) {
     this.service = Objects.requireNonNull(service, "service");
     this.exportedTo = tracesUrl;
     SdkTracerProviderBuilder builder =
@@ -81,21 +85,22 @@ public final class Tracing implements AutoCloseable {
     builder.addSpanProcessor(
         tracesUrl
             .<SpanProcessor>map(
-                url ->
-                    BatchSpanProcessor.builder(
-                            OtlpHttpSpanExporter.builder()
-                                .setEndpoint(url)
-                                .setTimeout(EXPORT_TIMEOUT)
-                                .build())
-                        .build())
+                url -> BatchSpanProcessor.builder(exporter(url, exportHeaders)).build())
             .orElseGet(KeepNothing::new));
     this.provider = builder.build();
     this.tracer = provider.get(INSTRUMENTATION);
   }
 
+  private static OtlpHttpSpanExporter exporter(String url, Map<String, String> headers) {
+    var exporter = OtlpHttpSpanExporter.builder().setEndpoint(url).setTimeout(EXPORT_TIMEOUT);
+    headers.forEach(exporter::addHeader);
+    return exporter.build();
+  }
+
   /** A service's tracing, exporting where the OTEL_EXPORTER_OTLP_* environment variables say. */
   public static Tracing forService(String service) {
-    Tracing tracing = new Tracing(service, OtlpEndpoint.tracesUrl(System.getenv()));
+    Map<String, String> env = System.getenv();
+    Tracing tracing = new Tracing(service, OtlpEndpoint.tracesUrl(env), OtlpEndpoint.headers(env));
     tracing.exportedTo.ifPresent(
         url -> LOG.info("{} exports its traces over OTLP to {}", service, url));
     return tracing;

@@ -149,6 +149,21 @@ class TracingTest {
         .isEmpty();
   }
 
+  @Test
+  void exportHeadersComeFromTheStandardVariablesWithUrlEncodedValues() {
+    assertThat(OtlpEndpoint.headers(Map.of())).isEmpty();
+    assertThat(
+            OtlpEndpoint.headers(
+                Map.of("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cr%3Dt, x-team = kiln ,broken,=x")))
+        .containsExactly(Map.entry("api-key", "s3cr=t"), Map.entry("x-team", "kiln"));
+    assertThat(
+            OtlpEndpoint.headers(
+                Map.of(
+                    "OTEL_EXPORTER_OTLP_HEADERS", "a=1",
+                    "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "b=2")))
+        .containsExactly(Map.entry("b", "2"));
+  }
+
   private static ConsumerRecord<String, byte[]> recordWith(Headers headers) {
     return new ConsumerRecord<>(
         "kiln.tasks",
