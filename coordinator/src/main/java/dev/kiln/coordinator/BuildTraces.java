@@ -53,18 +53,22 @@ final class BuildTraces {
    */
   Span pushAccepted(PushEvent push, Headers headers) {
     try {
-      Span span =
-          tracing.start(
-              "push " + push.tenant() + "/" + push.app(), Context.root(), SpanKind.PRODUCER);
-      span.setAttribute("kiln.build.id", push.buildId());
-      span.setAttribute("kiln.tenant", push.tenant());
-      span.setAttribute("kiln.app", push.app());
+      Span span = pushSpan(push, SpanKind.PRODUCER);
       Tracing.inject(span, headers);
       return span;
     } catch (RuntimeException e) {
       LOG.warn("no trace for push {}: {}", push.buildId(), e.toString());
       return Span.getInvalid();
     }
+  }
+
+  /** A build's root span: a new trace named after the app pushed. */
+  private Span pushSpan(PushEvent push, SpanKind kind) {
+    Span span = tracing.start("push " + push.tenant() + "/" + push.app(), Context.root(), kind);
+    span.setAttribute("kiln.build.id", push.buildId());
+    span.setAttribute("kiln.tenant", push.tenant());
+    span.setAttribute("kiln.app", push.app());
+    return span;
   }
 
   /** Ends a span, marking it failed when {@code failure} is not null. */
@@ -86,13 +90,9 @@ final class BuildTraces {
       }
       Context parent = Tracing.extract(headers);
       if (!Span.fromContext(parent).getSpanContext().isValid()) {
-        parent =
-            Context.root()
-                .with(
-                    tracing.mark(
-                        "push " + push.tenant() + "/" + push.app(),
-                        Context.root(),
-                        SpanKind.CONSUMER));
+        Span root = pushSpan(push, SpanKind.CONSUMER);
+        root.end();
+        parent = Context.root().with(root);
       }
       Tracing.traceparent(parent).ifPresent(tp -> traceparents.put(push.buildId(), tp));
     } catch (RuntimeException e) {
