@@ -5,6 +5,7 @@ import dev.kiln.events.EventCodec;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.Tenant;
 import dev.kiln.messaging.KafkaClientSettings;
+import dev.kiln.observability.Tracing;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -35,13 +36,15 @@ final class BuildsTopicReader {
 
   /**
    * The latest snapshot per build, the partition it was read from, how many unreadable records were
-   * skipped, and where reading stopped (so a follower can go on from there).
+   * skipped, where reading stopped (so a follower can go on from there), and each build's trace
+   * context as its snapshots carry it (so a restarted coordinator goes on with the same trace).
    */
   record Restored(
       Map<String, BuildSnapshot> snapshots,
       Map<String, Integer> partitions,
       int skipped,
-      Map<TopicPartition, Long> endOffsets) {}
+      Map<TopicPartition, Long> endOffsets,
+      Map<String, String> traceparents) {}
 
   /**
    * The latest record of every tenant, and where reading stopped, so a consumer can follow the
@@ -77,6 +80,7 @@ final class BuildsTopicReader {
     // earlier version wrote it to its build id's partition and this one to its app's.
     Map<Integer, Map<String, BuildSnapshot>> byPartition = new HashMap<>();
     int[] skipped = {0};
+    Map<String, String> traceparents = new HashMap<>();
     Map<TopicPartition, Long> end =
         read(
             bootstrapServers,
@@ -98,6 +102,8 @@ final class BuildsTopicReader {
                 BuildSnapshot snapshot =
                     EventCodec.decode(record.headers(), record.value()).body(BuildSnapshot.class);
                 latest.put(snapshot.buildId(), snapshot);
+                Tracing.traceparent(Tracing.extract(record.headers()))
+                    .ifPresent(tp -> traceparents.put(snapshot.buildId(), tp));
               } catch (InvalidEventException | RuntimeException e) {
                 skipped[0]++;
                 LOG.warn(
@@ -120,7 +126,7 @@ final class BuildsTopicReader {
                     partitions.put(buildId, partition);
                   }
                 }));
-    return new Restored(newest, partitions, skipped[0], end);
+    return new Restored(newest, partitions, skipped[0], end, traceparents);
   }
 
   private static boolean isNewer(BuildSnapshot a, BuildSnapshot b) {

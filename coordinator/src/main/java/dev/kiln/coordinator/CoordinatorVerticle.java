@@ -18,6 +18,8 @@ import dev.kiln.events.Topics;
 import dev.kiln.messaging.BuildWatch;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.KafkaTopicsAdmin;
+import dev.kiln.observability.Tracing;
+import io.opentelemetry.api.trace.Span;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -88,6 +90,8 @@ public final class CoordinatorVerticle extends VerticleBase {
   private volatile int actualHttpPort = -1;
 
   private EventPublisher publisher;
+  private Tracing tracing;
+  private BuildTraces traces;
   private TransactionalLoop loop;
   private Context context;
   private volatile TransactionalLoop.BeforeCommit beforeCommit;
@@ -213,6 +217,8 @@ public final class CoordinatorVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     context = vertx.getOrCreateContext();
+    tracing = Tracing.forService("kiln-coordinator");
+    traces = new BuildTraces(tracing);
     publisher =
         new EventPublisher(vertx, config.bootstrapServers(), config.kafkaClient(), EVENT_SOURCE);
     loop =
@@ -371,6 +377,11 @@ public final class CoordinatorVerticle extends VerticleBase {
               },
               false));
     }
+    if (tracing != null) {
+      // Exports the spans still queued; a collector that cannot be reached must not stop the
+      // stop (the exporter gives up after its timeout).
+      closing.add(Future.fromCompletionStage(tracing.shutdown(), context).otherwiseEmpty());
+    }
     return Future.join(closing).mapEmpty();
   }
 
@@ -525,9 +536,14 @@ public final class CoordinatorVerticle extends VerticleBase {
     return followFrom(tenantFollower, tenantsEnd);
   }
 
+  /** Publishes an accepted push (HTTP, git, webhook), starting the build's trace. */
   private Future<Void> submitPush(PushEvent push) {
+    ProducerRecord<String, byte[]> record =
+        publisher.codec().toRecord(topics.push(), Topics.appKey(push.tenant(), push.app()), push);
+    Span span = traces.pushAccepted(push, record.headers());
     return publisher
-        .publish(topics.push(), Topics.appKey(push.tenant(), push.app()), push)
+        .send(record)
+        .onComplete(sent -> BuildTraces.end(span, sent.cause()))
         .mapEmpty();
   }
 
@@ -545,6 +561,7 @@ public final class CoordinatorVerticle extends VerticleBase {
         .map(
             result -> {
               result.snapshots().values().forEach(builds::put);
+              result.traceparents().forEach(traces::restored);
               buildsEnd = result.endOffsets();
               buildsPartitions = Math.max(1, buildsEnd.size());
               LOG.info(
@@ -615,6 +632,7 @@ public final class CoordinatorVerticle extends VerticleBase {
             partitions,
             config.instanceId() + "-adopt",
             RESTORE_TIMEOUT);
+    restored.traceparents().forEach(traces::restored);
     onContext(
         () -> {
           for (BuildSnapshot known : builds.all()) {
@@ -842,6 +860,9 @@ public final class CoordinatorVerticle extends VerticleBase {
     OptionalInt home = homePartition(record.topic(), decoded);
     if (home.isPresent() && home.getAsInt() != record.partition()) {
       return Future.succeededFuture(forwarded(record, home.getAsInt()));
+    }
+    if (record.topic().equals(topics.push()) && decoded.body() instanceof PushEvent pushed) {
+      traces.pushConsumed(pushed, record.headers());
     }
     Decision planned;
     try {
@@ -1171,6 +1192,7 @@ public final class CoordinatorVerticle extends VerticleBase {
                 // Only if nothing changed it meanwhile (a finished build does not change).
                 if (builds.get(buildId).orElse(null) == old) {
                   builds.restore(buildId, null);
+                  traces.forget(buildId);
                   LOG.info(
                       "deleted build {} of {}/{}: finished {} ago, longer than the retention of {}",
                       buildId,
@@ -1426,7 +1448,29 @@ public final class CoordinatorVerticle extends VerticleBase {
     return out;
   }
 
+  /** The record that carries out an action, with the build's trace context in its headers. */
   private ProducerRecord<String, byte[]> record(Action action) {
+    ProducerRecord<String, byte[]> record = untraced(action);
+    if (record == null) {
+      return null;
+    }
+    if (action instanceof Action.PublishTask publish) {
+      traces.taskDispatched(publish.task(), record.headers());
+    } else if (action instanceof Action.PublishImageReady publish) {
+      traces.outcome(publish.event().buildId(), "image-ready", record.headers());
+    } else if (action instanceof Action.PublishBuildFailed publish) {
+      traces.outcome(publish.event().buildId(), "build-failed", record.headers());
+    } else if (action instanceof Action.PublishBuildCancelled publish) {
+      traces.outcome(publish.event().buildId(), "build-cancelled", record.headers());
+    } else if (action instanceof Action.WriteSnapshot write) {
+      traces.carry(write.snapshot().buildId(), record.headers());
+    } else if (action instanceof Action.Log log) {
+      traces.carry(log.buildId(), record.headers());
+    }
+    return record;
+  }
+
+  private ProducerRecord<String, byte[]> untraced(Action action) {
     EventCodec codec = publisher.codec();
     if (action instanceof Action.WriteSnapshot write) {
       BuildSnapshot s = write.snapshot();

@@ -1,6 +1,7 @@
 package dev.kiln.coordinator;
 
 import static dev.kiln.coordinator.Awaits.await;
+import static dev.kiln.coordinator.BuildTraceKafkaTest.traceOf;
 import static dev.kiln.coordinator.CoordinatorKafkaTest.BUILD_TIMEOUT;
 import static dev.kiln.coordinator.CoordinatorKafkaTest.awaitExactlyOne;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -67,6 +68,12 @@ class CoordinatorRestartTest {
         .extracting(BuildLogLine::text)
         .anyMatch(t -> t.startsWith("-----> Resuming build " + push.buildId()));
     assertThat(workers.invalidTasks()).isEmpty();
+    // The build's trace survives the restart: coordinator-b read it back from the snapshots.
+    String traceId = traceOf(farm.builds.records().get(0).headers()).getTraceId();
+    assertThat(traceOf(farm.imageReady.records().get(0).headers()).getTraceId()).isEqualTo(traceId);
+    assertThat(workers.taskTraces().values())
+        .hasSize(3)
+        .allSatisfy(carried -> assertThat(carried.getTraceId()).isEqualTo(traceId));
   }
 
   @Test

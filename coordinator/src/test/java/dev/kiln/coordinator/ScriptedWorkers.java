@@ -6,6 +6,10 @@ import dev.kiln.events.TaskHeartbeat;
 import dev.kiln.events.TaskResult;
 import dev.kiln.events.Topics;
 import dev.kiln.messaging.EventPublisher;
+import dev.kiln.observability.Tracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanKind;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
@@ -16,6 +20,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
@@ -24,6 +29,9 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  */
 final class ScriptedWorkers {
   private final List<BuildTask> seen = new CopyOnWriteArrayList<>();
+  private final Map<String, SpanContext> taskTraces =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final Tracing tracing = Tracing.unexported("kiln-test-worker");
   private final List<String> invalid = new CopyOnWriteArrayList<>();
   private final KafkaConsumer<String, byte[]> consumer;
   private final EventPublisher publisher;
@@ -66,11 +74,18 @@ final class ScriptedWorkers {
             workers.invalid.add(e.getMessage());
             return;
           }
+          // As the real worker does: the task's span is a child of the context its record
+          // carries, and the result carries the task's span on.
+          workers.taskTraces.put(task.taskId(), Tracing.spanContextOf(headers));
+          Span span =
+              workers.tracing.start(
+                  "task " + task.kind(), Tracing.extract(headers), SpanKind.CONSUMER);
           workers.seen.add(task);
           TaskResult result = workers.script.apply(task);
           if (result != null) {
-            workers.publish(result);
+            workers.publish(result, span);
           }
+          span.end();
         });
     Awaits.await(consumer.subscribe(topics.tasks()));
     return workers;
@@ -82,6 +97,15 @@ final class ScriptedWorkers {
    * block is where.
    */
   Future<Void> publish(TaskResult result) {
+    return publish(result, Span.getInvalid());
+  }
+
+  private Future<Void> publish(TaskResult result, Span span) {
+    ProducerRecord<String, byte[]> record =
+        publisher.codec().toRecord(topics.results(), result.buildId(), result);
+    if (span.getSpanContext().isValid()) {
+      Tracing.inject(span, record.headers());
+    }
     Future<?> framed = Future.succeededFuture();
     if (!result.succeeded() && result.failure() != null) {
       StringBuilder block = new StringBuilder(" !     Error: " + result.failure().code());
@@ -101,8 +125,12 @@ final class ScriptedWorkers {
                   block.toString(),
                   java.time.Instant.now()));
     }
-    return framed.compose(
-        sent -> publisher.publish(topics.results(), result.buildId(), result).mapEmpty());
+    return framed.compose(sent -> publisher.send(record).mapEmpty());
+  }
+
+  /** The trace context each task's record carried (invalid when it carried none), by task id. */
+  Map<String, SpanContext> taskTraces() {
+    return Map.copyOf(taskTraces);
   }
 
   /** A lease renewal for {@code task}, as a worker still running it sends. */
@@ -129,6 +157,7 @@ final class ScriptedWorkers {
   }
 
   Future<Void> close() {
+    tracing.shutdown();
     return Future.join(consumer.close(), publisher.close()).mapEmpty();
   }
 

@@ -3,7 +3,9 @@ package dev.kiln.worker;
 import dev.kiln.events.BuildLogLine;
 import dev.kiln.events.BuildTask;
 import dev.kiln.messaging.EventPublisher;
+import dev.kiln.observability.Tracing;
 import dev.kiln.worker.steps.LogSink;
+import io.opentelemetry.api.trace.Span;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import java.time.Instant;
@@ -26,14 +28,17 @@ final class KafkaLogSink implements LogSink {
   private final EventPublisher publisher;
   private final String topic;
   private final BuildTask task;
+  private final Span span;
   private final AtomicLong sequence = new AtomicLong();
   private final List<Future<?>> sends = new ArrayList<>(); // touched on the context only
 
-  KafkaLogSink(Context context, EventPublisher publisher, String topic, BuildTask task) {
+  /** A log whose lines carry the trace context of the task's {@code span} in their headers. */
+  KafkaLogSink(Context context, EventPublisher publisher, String topic, BuildTask task, Span span) {
     this.context = context;
     this.publisher = publisher;
     this.topic = topic;
     this.task = task;
+    this.span = span;
   }
 
   @Override
@@ -61,7 +66,14 @@ final class KafkaLogSink implements LogSink {
             level,
             text == null ? "" : text,
             Instant.now());
-    context.runOnContext(ignored -> sends.add(publisher.publish(topic, task.buildId(), line)));
+    context.runOnContext(
+        ignored -> {
+          var record = publisher.codec().toRecord(topic, task.buildId(), line);
+          if (span.getSpanContext().isValid()) {
+            Tracing.inject(span, record.headers());
+          }
+          sends.add(publisher.send(record));
+        });
   }
 
   /**

@@ -11,9 +11,13 @@ import dev.kiln.events.Topics;
 import dev.kiln.messaging.DeadLetterRouter;
 import dev.kiln.messaging.EventPublisher;
 import dev.kiln.messaging.PartitionLanes;
+import dev.kiln.observability.Tracing;
 import dev.kiln.worker.fetch.SourceFetcher;
 import dev.kiln.worker.fetch.SourceSnapshots;
 import dev.kiln.worker.fs.BackgroundDeleter;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -66,6 +70,7 @@ public final class WorkerVerticle extends VerticleBase {
   private final AtomicInteger revocations = new AtomicInteger();
 
   private Context context;
+  private Tracing tracing;
   private BackgroundDeleter deleter;
   private TaskRunner runner;
   private EventPublisher publisher;
@@ -125,6 +130,7 @@ public final class WorkerVerticle extends VerticleBase {
         .description("Tasks this worker is running now")
         .tag("worker", config.workerId())
         .register(meters);
+    tracing = Tracing.forService("kiln-worker");
     return vertx
         .executeBlocking(
             () -> {
@@ -219,7 +225,10 @@ public final class WorkerVerticle extends VerticleBase {
               if (deleter != null) {
                 deleter.close();
               }
-              return Future.succeededFuture();
+              // Exports the spans still queued; an unreachable collector must not hold the stop.
+              return tracing == null
+                  ? Future.succeededFuture()
+                  : Future.fromCompletionStage(tracing.shutdown(), context).otherwiseEmpty();
             });
   }
 
@@ -310,13 +319,23 @@ public final class WorkerVerticle extends VerticleBase {
               } catch (InvalidEventException wrongType) {
                 return retrying(() -> deadLetters.reject(record, wrongType), lane);
               }
-              return runTask(task, lane, record.timestamp());
+              return runTask(
+                  task, lane, record.timestamp(), Tracing.extract(record.record().headers()));
             });
   }
 
-  private Future<Void> runTask(BuildTask task, TopicPartition lane, long writtenAtMillis) {
+  /**
+   * Runs a task in a span "task KIND", a child of the trace context its record carried (the
+   * coordinator's dispatch), and reports its result with that span's context in the headers.
+   */
+  private Future<Void> runTask(
+      BuildTask task,
+      TopicPartition lane,
+      long writtenAtMillis,
+      io.opentelemetry.context.Context parent) {
     LOG.info("worker {} runs {} (attempt {})", config.workerId(), task.taskId(), task.attempt());
-    KafkaLogSink log = new KafkaLogSink(context, publisher, config.topics().logs(), task);
+    Span span = taskSpan(task, parent);
+    KafkaLogSink log = new KafkaLogSink(context, publisher, config.topics().logs(), task, span);
     long renewing = renewLease(task);
     return inSlot(
             task.kind(),
@@ -356,17 +375,45 @@ public final class WorkerVerticle extends VerticleBase {
         .onSuccess(this::countTask)
         .compose(
             result ->
-                retrying(
-                    () ->
-                        publisher
-                            .publish(
-                                config.topics().results(),
-                                Topics.appKey(task.tenant(), task.app()),
-                                result)
-                            .mapEmpty(),
-                    lane))
+                retrying(() -> publisher.send(resultRecord(task, result, span)).mapEmpty(), lane)
+                    .onComplete(
+                        published -> {
+                          if (published.failed()) {
+                            span.setStatus(StatusCode.ERROR, published.cause().toString());
+                          } else if (!result.succeeded()) {
+                            span.setStatus(StatusCode.ERROR, "the task failed");
+                          }
+                        }))
+        .onComplete(done -> span.end())
         .onSuccess(published -> LOG.info("worker {} reported {}", config.workerId(), task.taskId()))
         .mapEmpty();
+  }
+
+  private Span taskSpan(BuildTask task, io.opentelemetry.context.Context parent) {
+    try {
+      Span span = tracing.start("task " + task.kind(), parent, SpanKind.CONSUMER);
+      span.setAttribute("kiln.build.id", task.buildId());
+      span.setAttribute("kiln.task.id", task.taskId());
+      span.setAttribute("kiln.task.attempt", task.attempt());
+      span.setAttribute("kiln.worker.id", config.workerId());
+      return span;
+    } catch (RuntimeException e) {
+      LOG.warn("no trace for task {}: {}", task.taskId(), e.toString());
+      return Span.getInvalid();
+    }
+  }
+
+  /** The result's record, carrying the task span's trace context on to the coordinator. */
+  private org.apache.kafka.clients.producer.ProducerRecord<String, byte[]> resultRecord(
+      BuildTask task, TaskResult result, Span span) {
+    var record =
+        publisher
+            .codec()
+            .toRecord(config.topics().results(), Topics.appKey(task.tenant(), task.app()), result);
+    if (span.getSpanContext().isValid()) {
+      Tracing.inject(span, record.headers());
+    }
+    return record;
   }
 
   /**

@@ -14,9 +14,14 @@ import dev.kiln.events.EventType;
 import dev.kiln.events.TaskHeartbeat;
 import dev.kiln.events.TaskKind;
 import dev.kiln.events.TaskResult;
+import dev.kiln.observability.Tracing;
 import dev.kiln.testkit.GitRepo;
 import dev.kiln.worker.testsupport.KafkaTopicsFixture;
 import dev.kiln.worker.testsupport.Tasks;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.context.Context;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -153,11 +158,26 @@ class WorkerVerticleTest {
         deploy(
             config("w1"), resources -> TaskSteps.standard(resources, RuntimeCatalog.loadDefault()));
     BuildTask task = detectTaskForASampleApp();
+    // The task's record carries the coordinator's dispatch span, as the coordinator writes it.
+    Span dispatch;
+    try (Tracing coordinator = Tracing.unexported("kiln-coordinator")) {
+      dispatch = coordinator.mark("dispatch DETECT", Context.root(), SpanKind.PRODUCER);
+    }
 
-    topics.publish(topics.topics().tasks(), task.partitionKey(), task);
+    topics.publish(
+        topics.topics().tasks(),
+        task.partitionKey(),
+        task,
+        headers -> Tracing.inject(dispatch, headers));
 
     await().atMost(Duration.ofSeconds(60)).until(() -> !results().isEmpty());
     TaskResult result = results().get(0);
+    // The result goes on in the same trace, from the worker's own span of the task.
+    SpanContext reported =
+        Tracing.spanContextOf(
+            ofType(topics.topics().results(), EventType.TASK_RESULT).get(0).headers());
+    assertThat(reported.getTraceId()).isEqualTo(dispatch.getSpanContext().getTraceId());
+    assertThat(reported.getSpanId()).isNotEqualTo(dispatch.getSpanContext().getSpanId());
     assertThat(result.succeeded()).as("result %s", result).isTrue();
     assertThat(result.taskId()).isEqualTo(task.taskId());
     assertThat(result.worker()).isEqualTo("w1");
@@ -175,6 +195,11 @@ class WorkerVerticleTest {
         .isNotEmpty()
         .allSatisfy(line -> assertThat(line.buildId()).isEqualTo(task.buildId()));
     assertThat(logs).extracting(BuildLogLine::seq).isSorted();
+    assertThat(topics.readAll(topics.topics().logs()))
+        .allSatisfy(
+            line ->
+                assertThat(Tracing.spanContextOf(line.headers()).getTraceId())
+                    .isEqualTo(dispatch.getSpanContext().getTraceId()));
     assertThat(logs).extracting(BuildLogLine::text).anyMatch(text -> text.contains("Fetching"));
     assertThat(results()).hasSize(1);
     assertThat(worker.committedTasks()).isEqualTo(1);

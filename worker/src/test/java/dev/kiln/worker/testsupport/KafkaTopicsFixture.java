@@ -63,6 +63,18 @@ public final class KafkaTopicsFixture implements AutoCloseable {
     producer.send(codec.toRecord(topic, key, body)).get(30, TimeUnit.SECONDS);
   }
 
+  /** Publishes an event with headers of the test's own added (a trace context, say). */
+  public void publish(
+      String topic,
+      String key,
+      EventBody body,
+      java.util.function.Consumer<org.apache.kafka.common.header.Headers> headers)
+      throws Exception {
+    ProducerRecord<String, byte[]> record = codec.toRecord(topic, key, body);
+    headers.accept(record.headers());
+    producer.send(record).get(30, TimeUnit.SECONDS);
+  }
+
   /** Publishes an event to one chosen partition. */
   public void publishTo(String topic, int partition, String key, EventBody body) throws Exception {
     ProducerRecord<String, byte[]> record = codec.toRecord(topic, key, body);
