@@ -219,13 +219,25 @@ class FarmEndToEndTest {
 
     GitRepo repo = GitRepo.init(temp.resolve("repos/observed"));
     repo.commit(pythonApp("helper-lib==0.5\n", "3.11\n"), "first");
-    pushes.succeeds("observed", "web", repo);
+    ImageReady traced = pushes.succeeds("observed", "web", repo);
     repo.commit(Map.of("app.py", "print('hello again')\n"), "app code only");
     pushes.succeeds("observed", "web", repo);
     GitRepo broken = GitRepo.init(temp.resolve("repos/observed-broken"));
     broken.commit(pythonApp("no-such-package==1.0\n", "3.11\n"), "a missing package");
     StringWriter pushOutput = new StringWriter();
     BuildFailed failed = pushes.fails("observed", "broken", broken, pushOutput);
+
+    // One trace from the push through every task (real workers) to the image-ready event.
+    String pushTrace =
+        // A push names its commit, not the build id (which is derived from it).
+        traceIdOn(farm.endpoints().topics().push(), traced.commit()).stream()
+            .findFirst()
+            .orElseThrow();
+    assertThat(traceIdOn(farm.endpoints().topics().tasks(), traced.buildId()))
+        .hasSizeGreaterThanOrEqualTo(2)
+        .containsOnly(pushTrace);
+    assertThat(traceIdOn(farm.endpoints().topics().imageReady(), traced.buildId()))
+        .containsExactly(pushTrace);
 
     // Each failure is shown once: in `kiln push`'s output and in the build's log over HTTP.
     String firstLine = failed.message().lines().findFirst().orElseThrow();
@@ -371,6 +383,20 @@ class FarmEndToEndTest {
         .isEqualTo(403);
     assertThat(PrometheusScrape.of(farm.endpoints().workerMetricsUrl(), null).status())
         .isEqualTo(401);
+  }
+
+  /** The trace id in the traceparent header of each record on a topic that names {@code id}. */
+  private List<String> traceIdOn(String topic, String id) {
+    List<String> traces = new java.util.ArrayList<>();
+    for (var record : TopicRecords.readAll(farm.endpoints().kafka(), topic)) {
+      if (!new String(record.value(), StandardCharsets.UTF_8).contains(id)) {
+        continue;
+      }
+      var header = record.headers().lastHeader("traceparent");
+      assertThat(header).as("a traceparent on %s", topic).isNotNull();
+      traces.add(dev.kiln.observability.Tracing.spanContextOf(record.headers()).getTraceId());
+    }
+    return traces;
   }
 
   private static double delta(
