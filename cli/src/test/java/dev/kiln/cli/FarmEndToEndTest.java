@@ -359,6 +359,19 @@ class FarmEndToEndTest {
         .isGreaterThanOrEqualTo(3);
     assertThat(cache.sum("kiln_action_cache_requests_total", Map.of("result", "hit")))
         .isGreaterThanOrEqualTo(1);
+
+    // A failure the buildpack rules frame themselves (DETECT) is not framed a second time.
+    GitRepo noRunCommand = GitRepo.init(temp.resolve("repos/observed-norun"));
+    noRunCommand.commit(
+        Map.of("app.py", "print('hi')\n", "requirements.txt", "", ".python-version", "3.11\n"),
+        "no Procfile, no web server");
+    StringWriter detectOutput = new StringWriter();
+    BuildFailed detectFailed = pushes.fails("observed", "norun", noRunCommand, detectOutput);
+    assertThat(detectFailed.stage()).isEqualTo(TaskKind.DETECT);
+    String detectLine = detectFailed.message().lines().findFirst().orElseThrow();
+    assertThat(occurrences(detectOutput.toString(), detectLine))
+        .as(detectOutput.toString())
+        .isEqualTo(1);
   }
 
   @Test

@@ -106,8 +106,11 @@ public final class TaskRunner {
       result.validate();
       return result;
     } catch (StepFailure failure) {
-      return failed(
-          task, new CodedMessage(failure.code(), fit(failure.getMessage())), log, started);
+      CodedMessage coded = new CodedMessage(failure.code(), fit(failure.getMessage()));
+      if (failure.shownInLog()) {
+        return TaskResult.failed(task, coded, workerId, millisSince(started));
+      }
+      return failed(task, coded, log, started);
     } catch (InvalidEventException e) {
       LOG.error("{} step of {} produced an invalid result", task.kind(), task.taskId(), e);
       return failed(

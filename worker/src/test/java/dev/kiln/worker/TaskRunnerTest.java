@@ -83,6 +83,25 @@ class TaskRunnerTest {
   }
 
   @Test
+  void aFailureTheStepAlreadyFramedInTheLogIsNotFramedAgain() {
+    RecordingLog log = new RecordingLog();
+    TaskResult result =
+        runner(
+                TaskSteps.none()
+                    .with(
+                        TaskKind.DETECT,
+                        ctx -> {
+                          ctx.log().error(" !     Error: No run command.");
+                          throw StepFailure.alreadyShown(
+                              "run-command::not-found", "No run command.");
+                        }))
+            .run(task, log);
+
+    assertThat(result.failure().code()).isEqualTo("run-command::not-found");
+    assertThat(String.join("\n", log.lines()).split("No run command", -1)).hasSize(2);
+  }
+
+  @Test
   void aStepThatReturnsAnIncompleteResultIsAnInternalError() {
     TaskResult result =
         runner(

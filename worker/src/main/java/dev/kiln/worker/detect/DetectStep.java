@@ -119,7 +119,8 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
     result.logLines().forEach(log::info);
     if (!result.succeeded()) {
       Diagnostic error = result.error().orElseThrow();
-      throw new StepFailure(error.code(), error.message());
+      // The plan's log lines above already frame the error with its code.
+      throw StepFailure.alreadyShown(error.code(), error.message());
     }
     BuildPlanSummary summary =
         summarise(result)

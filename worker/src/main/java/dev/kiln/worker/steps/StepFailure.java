@@ -10,10 +10,27 @@ import java.util.Objects;
  */
 public class StepFailure extends Exception {
   private final String code;
+  private boolean shownInLog;
 
   public StepFailure(String code, String message) {
     super(message);
     this.code = requireCode(code);
+  }
+
+  /**
+   * A failure the step has already written to the build log in its framed block (the buildpack
+   * rules render their own): the task runner does not frame it a second time, so the log shows each
+   * failure once.
+   */
+  public static StepFailure alreadyShown(String code, String message) {
+    StepFailure failure = new StepFailure(code, message);
+    failure.shownInLog = true;
+    return failure;
+  }
+
+  /** Whether the build log already holds this failure's framed block. */
+  public boolean shownInLog() {
+    return shownInLog;
   }
 
   public StepFailure(String code, String message, Throwable cause) {
