@@ -16,6 +16,7 @@ public final class BuildInputs {
   private final String previousPythonVersion;
   private final boolean strict;
   private final boolean dockerfileBuilderAvailable;
+  private final BuildpackLevel level;
 
   private BuildInputs(Builder builder) {
     this.appSpec = builder.appSpec;
@@ -23,6 +24,7 @@ public final class BuildInputs {
     this.previousPythonVersion = builder.previousPythonVersion;
     this.strict = builder.strict;
     this.dockerfileBuilderAvailable = builder.dockerfileBuilderAvailable;
+    this.level = builder.level;
   }
 
   public static Builder builder() {
@@ -58,13 +60,23 @@ public final class BuildInputs {
     return dockerfileBuilderAvailable;
   }
 
+  /**
+   * The behaviour level chosen for this build, or null: the farm's own rules (those of the oldest
+   * level for the source checks, and Kiln's historical package-manager warnings) with the farm's
+   * runtime catalog.
+   */
+  public BuildpackLevel level() {
+    return level;
+  }
+
   public Builder toBuilder() {
     return new Builder()
         .appSpec(appSpec)
         .buildEnv(buildEnv)
         .previousPythonVersion(previousPythonVersion)
         .strict(strict)
-        .dockerfileBuilderAvailable(dockerfileBuilderAvailable);
+        .dockerfileBuilderAvailable(dockerfileBuilderAvailable)
+        .level(level);
   }
 
   public static final class Builder {
@@ -73,8 +85,15 @@ public final class BuildInputs {
     private String previousPythonVersion;
     private boolean strict;
     private boolean dockerfileBuilderAvailable = true;
+    private BuildpackLevel level;
 
     private Builder() {}
+
+    /** The behaviour level to reproduce; null: the farm's own rules (see {@link #level()}). */
+    public Builder level(BuildpackLevel level) {
+      this.level = level;
+      return this;
+    }
 
     public Builder appSpec(AppSpec appSpec) {
       this.appSpec = appSpec == null ? AppSpec.empty() : appSpec;

@@ -50,7 +50,9 @@ public final class BuildPlanner {
       return;
     }
     Detection.apply(context);
+    SourceChecks.herokuPythonDir(context);
     PackageManagerChoice choice = PackageManagerRules.apply(context);
+    SourceChecks.virtualEnvironment(context);
     PythonVersionRules.apply(context, choice);
     RunCommandRules.apply(context, choice);
     Map<String, String> userRunTime = context.inputs.appSpec().runTimeEnv();

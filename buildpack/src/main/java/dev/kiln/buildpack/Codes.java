@@ -14,6 +14,9 @@ public final class Codes {
   public static final String SOURCE_SYMLINK_OUTSIDE = "source::symlink-outside-repository";
   public static final String SOURCE_BROKEN_SYMLINK = "source::broken-symlink";
   public static final String SOURCE_FILE_TOO_LARGE = "source::file-too-large";
+  public static final String SOURCE_HEROKU_PYTHON_DIR = "source::heroku-python-dir";
+  public static final String SOURCE_VENV_DIR = "source::venv-dir";
+  public static final String BUILDPACK_UNKNOWN_LEVEL = "buildpack::unknown-level";
 
   // §1 source directory
   public static final String SOURCE_DIR_OUTSIDE = "source-dir::outside-repository";
@@ -50,6 +53,7 @@ public final class Codes {
       "python-version-file::multiple-versions";
   public static final String PYTHON_VERSION_FILE_INVALID = "python-version-file::invalid-version";
   public static final String PYTHON_VERSION_FILE_NOT_FOUND = "python-version-file::not-found";
+  public static final String PYTHON_VERSION_FILE_MISSPELLED = "python-version-file::misspelled";
   public static final String PIPFILE_LOCK_INVALID_JSON = "pipfile-lock::invalid-json";
   public static final String PIPFILE_LOCK_INVALID_VERSION = "pipfile-lock::invalid-version";
   public static final String PYTHON_VERSION_EOL = "python-version::eol";
@@ -82,6 +86,8 @@ public final class Codes {
           SOURCE_SYMLINK_OUTSIDE,
           SOURCE_BROKEN_SYMLINK,
           SOURCE_FILE_TOO_LARGE,
+          SOURCE_HEROKU_PYTHON_DIR,
+          SOURCE_VENV_DIR,
           SOURCE_DIR_OUTSIDE,
           SOURCE_DIR_NOT_FOUND,
           DOCKERFILE_OUTSIDE,
@@ -103,6 +109,7 @@ public final class Codes {
           PYTHON_VERSION_FILE_MULTIPLE,
           PYTHON_VERSION_FILE_INVALID,
           PYTHON_VERSION_FILE_NOT_FOUND,
+          PYTHON_VERSION_FILE_MISSPELLED,
           PIPFILE_LOCK_INVALID_JSON,
           PIPFILE_LOCK_INVALID_VERSION,
           PYTHON_VERSION_EOL,
@@ -113,6 +120,8 @@ public final class Codes {
   /** Codes a plan can carry as a warning. */
   public static final List<String> PLAN_WARNINGS =
       List.of(
+          SOURCE_HEROKU_PYTHON_DIR,
+          SOURCE_VENV_DIR,
           RUNTIME_TXT_DEPRECATED,
           PM_MULTIPLE_FOUND,
           PM_PIPENV_MISSING_LOCKFILE,

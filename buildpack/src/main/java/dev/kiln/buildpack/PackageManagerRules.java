@@ -83,14 +83,15 @@ final class PackageManagerRules {
     plan.packageManagerFiles.addAll(files);
     plan.step("Using " + chosen.manager() + " (found " + chosen.file() + ")");
 
+    BuildpackLevel level = context.inputs.level();
     if (found.size() > 1) {
-      context.warnOrFailWhenStrict(multipleFound(found));
+      judge(context, level == null ? null : level.multiplePackageManagers(), multipleFound(found));
     }
     if (chosen.variant() == PackageManagerChoice.Variant.PIPENV_UNLOCKED) {
-      context.warnOrFailWhenStrict(pipenvWithoutLock());
+      judge(context, level == null ? null : level.pipfileWithoutLock(), pipenvWithoutLock());
     }
     if (chosen.variant() == PackageManagerChoice.Variant.PIP_SETUP_PY) {
-      context.warnOrFailWhenStrict(setupPyOnly());
+      judge(context, level == null ? null : level.setupPyOnly(), setupPyOnly());
     }
 
     PackageManagerChoice choice = installInputs(context, chosen, files);
@@ -207,6 +208,17 @@ final class PackageManagerRules {
             + " (run '"
             + lockCommand
             + "' afterwards if they disagree).");
+  }
+
+  /** As the chosen level says; without one, Kiln's own rule: a warning, an error when strict. */
+  private static void judge(
+      PlanContext context, BuildpackLevel.Severity severity, Diagnostic finding)
+      throws BuildpackException {
+    if (severity == null) {
+      context.warnOrFailWhenStrict(finding);
+    } else {
+      context.apply(severity, finding);
+    }
   }
 
   private static Diagnostic multipleFound(List<Found> found) {

@@ -46,4 +46,27 @@ final class PlanContext {
     }
     plan.warn(diagnostic);
   }
+
+  /**
+   * A finding treated as the behaviour level says: not at all, a warning (an error under the strict
+   * policy), or an error.
+   */
+  void apply(BuildpackLevel.Severity severity, Diagnostic finding) throws BuildpackException {
+    switch (severity) {
+      case ALLOWED -> {}
+      case WARNING -> warnOrFailWhenStrict(finding);
+      case ERROR ->
+          throw new BuildpackException(
+              finding.code(),
+              finding.message()
+                  + "\n\nThis is an error at buildpack level "
+                  + inputs.level()
+                  + " (the level this app builds with).");
+    }
+  }
+
+  /** The level whose rules apply: the chosen one, else the oldest (the farm's default). */
+  BuildpackLevel levelOrDefault() {
+    return inputs.level() == null ? BuildpackLevel.oldest() : inputs.level();
+  }
 }

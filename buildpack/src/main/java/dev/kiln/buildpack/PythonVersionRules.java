@@ -30,6 +30,7 @@ final class PythonVersionRules {
               + " a file named .python-version, for example\n  3.13\n"
               + "('uv python pin 3.13' writes it for you).");
     }
+    refuseMisspelledVersionFile(context);
     SourceTree.Entry file = context.inspectSafely(".python-version");
     if (!file.isFile()) {
       throw new BuildpackException(
@@ -51,10 +52,13 @@ final class PythonVersionRules {
     SourceTree.Entry runtimeTxt = context.inspectSafely("runtime.txt");
     if (runtimeTxt.isFile()) {
       RequestedVersion version =
-          RuntimeTxtParser.parse(context.tree.read(runtimeTxt, SourceTree.VERSION_FILE_LIMIT))
+          RuntimeTxtParser.parse(
+                  context.tree.read(runtimeTxt, SourceTree.VERSION_FILE_LIMIT),
+                  context.inputs.level() != null && context.inputs.level().runtimeTxtComments())
               .orThrow();
       return new Request(version, PythonSelection.ORIGIN_RUNTIME_TXT);
     }
+    refuseMisspelledVersionFile(context);
     SourceTree.Entry versionFile = context.inspectSafely(".python-version");
     if (versionFile.isFile()) {
       RequestedVersion version =
@@ -83,6 +87,34 @@ final class PythonVersionRules {
     }
     return new Request(
         RequestedVersion.of(context.catalog.defaultMinor()), PythonSelection.ORIGIN_DEFAULT);
+  }
+
+  /**
+   * A file whose name is a known misspelling of {@code .python-version} would be silently ignored,
+   * and the app built with another Python than the one its author wrote down; at the levels that
+   * check it, that is an error naming the file.
+   */
+  private static void refuseMisspelledVersionFile(PlanContext context) throws BuildpackException {
+    BuildpackLevel level = context.inputs.level();
+    if (level == null) {
+      return;
+    }
+    for (String name : level.misspelledPythonVersionFiles()) {
+      if (context.inspect(name).exists()) {
+        throw new BuildpackException(
+            Codes.PYTHON_VERSION_FILE_MISSPELLED,
+            "The file '"
+                + name
+                + "' looks like a misspelled .python-version, so Kiln would not read it.\n\n"
+                + "The Python version file must be named exactly .python-version (a dot first, a"
+                + " hyphen, no extension, no spaces). Rename it, for example\n"
+                + "  git mv '"
+                + name
+                + "' .python-version\n"
+                + "(or delete it if a correct .python-version exists too), then commit and push"
+                + " again.");
+      }
+    }
   }
 
   private static void resolve(PlanContext context, Request request) throws BuildpackException {

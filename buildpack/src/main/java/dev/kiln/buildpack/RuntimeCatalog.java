@@ -96,7 +96,7 @@ public final class RuntimeCatalog {
     return builtIn(OFFLINE_RESOURCE, "the built-in offline runtime catalog");
   }
 
-  private static RuntimeCatalog builtIn(String resource, String source) {
+  static RuntimeCatalog builtIn(String resource, String source) {
     try (InputStream in = RuntimeCatalog.class.getResourceAsStream(resource)) {
       if (in == null) {
         throw new IllegalStateException(source + " (" + resource + ") is missing from the jar");

@@ -13,7 +13,25 @@ final class RuntimeTxtParser {
   private RuntimeTxtParser() {}
 
   static Outcome<RequestedVersion> parse(byte[] content) {
-    String found = Text.stripAsciiWhitespace(Text.decode(content));
+    return parse(content, false);
+  }
+
+  /**
+   * @param commentsAllowed the levels that allow it (from buildpack v318 on) drop blank lines and
+   *     lines starting with {@code #} first; the one line left must then be the version
+   */
+  static Outcome<RequestedVersion> parse(byte[] content, boolean commentsAllowed) {
+    String text = Text.decode(content);
+    if (commentsAllowed) {
+      text =
+          String.join(
+              "\n",
+              text.lines()
+                  .map(Text::stripAsciiWhitespace)
+                  .filter(line -> !line.isEmpty() && !line.startsWith("#"))
+                  .toList());
+    }
+    String found = Text.stripAsciiWhitespace(text);
     Matcher matcher = VALID.matcher(found);
     if (matcher.matches()) {
       return Outcome.ok(RequestedVersion.of(matcher.group(1)));

@@ -3,6 +3,7 @@ package dev.kiln.cli;
 import dev.kiln.buildpack.AppSpec;
 import dev.kiln.buildpack.BuildInputs;
 import dev.kiln.buildpack.BuildPlanner;
+import dev.kiln.buildpack.BuildpackLevel;
 import dev.kiln.buildpack.PlanResult;
 import dev.kiln.buildpack.RuntimeCatalog;
 import java.io.PrintWriter;
@@ -85,6 +86,15 @@ public final class PlanCommand implements Callable<Integer> {
   boolean strict;
 
   @Option(
+      names = "--buildpack-version",
+      paramLabel = "N",
+      description =
+          "Reproduce the classic Python buildpack at version N (289, 322 or 351): its Python versions"
+              + " and default, and which findings are warnings or errors. Without it: the farm's own"
+              + " rules (those of 289) with the runtime catalog. See docs/buildpack.md.")
+  Integer buildpackVersion;
+
+  @Option(
       names = "--runtime-catalog",
       paramLabel = "default|offline|FILE",
       defaultValue = "${env:KILN_RUNTIME_CATALOG}",
@@ -101,7 +111,8 @@ public final class PlanCommand implements Callable<Integer> {
     try {
       checkDirectory();
       inputs = inputs();
-      catalog = catalog();
+      catalog =
+          inputs.level() != null && runtimeCatalog == null ? inputs.level().catalog() : catalog();
     } catch (UsageProblem problem) {
       err.println("kiln plan: " + problem.getMessage());
       err.flush();
@@ -130,6 +141,13 @@ public final class PlanCommand implements Callable<Integer> {
   private BuildInputs inputs() throws UsageProblem {
     BuildInputs.Builder builder =
         BuildInputs.builder().buildEnv(buildEnv).strict(strict).appSpec(appSpec());
+    if (buildpackVersion != null) {
+      try {
+        builder.level(BuildpackLevel.of(buildpackVersion));
+      } catch (dev.kiln.buildpack.BuildpackException e) {
+        throw new UsageProblem("--buildpack-version: " + e.getMessage().replace("\n\n", " "));
+      }
+    }
     try {
       builder.previousPythonVersion(previousPython);
     } catch (IllegalArgumentException e) {

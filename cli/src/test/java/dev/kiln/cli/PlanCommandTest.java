@@ -52,6 +52,15 @@ class PlanCommandTest {
   }
 
   @Test
+  void aBuildpackVersionChoosesThatLevelsDefaultPythonAndAnUnknownOneIsAUsageError() {
+    assertThat(plan("--buildpack-version", "351", app.toString())).isZero();
+    assertThat(out.toString()).contains("Using the default: Python 3.14\n");
+
+    assertThat(plan("--buildpack-version", "300", app.toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("v289, v322, v351");
+  }
+
+  @Test
   void jsonIsExactlyOneObjectWithTheDocumentedShape() throws Exception {
     Files.writeString(app.resolve(".python-version"), "3.12\n");
     assertThat(plan("--json", app.toString())).isZero();
