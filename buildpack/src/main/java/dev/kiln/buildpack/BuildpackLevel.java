@@ -44,6 +44,7 @@ public final class BuildpackLevel {
   private final Severity pipfileWithoutLock;
   private final Severity setupPyOnly;
   private final boolean runtimeTxtComments;
+  private final boolean versionLinesValidatedFirst;
   private final List<String> misspelledPythonVersionFiles;
   private volatile RuntimeCatalog catalog;
 
@@ -57,6 +58,7 @@ public final class BuildpackLevel {
     this.pipfileWithoutLock = severity(node, "pipfileWithoutLock");
     this.setupPyOnly = severity(node, "setupPyOnly");
     this.runtimeTxtComments = node.path("runtimeTxtComments").asBoolean();
+    this.versionLinesValidatedFirst = node.path("versionLinesValidatedFirst").asBoolean();
     List<String> names = new ArrayList<>();
     node.path("misspelledPythonVersionFiles").forEach(name -> names.add(name.asText()));
     this.misspelledPythonVersionFiles = List.copyOf(names);
@@ -175,6 +177,15 @@ public final class BuildpackLevel {
   /** Whether {@code runtime.txt} may hold blank and {@code #} comment lines around the version. */
   public boolean runtimeTxtComments() {
     return runtimeTxtComments;
+  }
+
+  /**
+   * Whether every {@code .python-version} line is validated before the lines are counted, with an
+   * encoding error for a file that is not plain UTF-8 (buildpack v318 and later); otherwise lines
+   * are counted first.
+   */
+  public boolean versionLinesValidatedFirst() {
+    return versionLinesValidatedFirst;
   }
 
   /** File names taken for a misspelled {@code .python-version}: each one fails the build. */

@@ -54,6 +54,8 @@ public final class Codes {
   public static final String PYTHON_VERSION_FILE_INVALID = "python-version-file::invalid-version";
   public static final String PYTHON_VERSION_FILE_NOT_FOUND = "python-version-file::not-found";
   public static final String PYTHON_VERSION_FILE_MISSPELLED = "python-version-file::misspelled";
+  public static final String PYTHON_VERSION_FILE_ENCODING =
+      "python-version-file::unsupported-encoding";
   public static final String PIPFILE_LOCK_INVALID_JSON = "pipfile-lock::invalid-json";
   public static final String PIPFILE_LOCK_INVALID_VERSION = "pipfile-lock::invalid-version";
   public static final String PYTHON_VERSION_EOL = "python-version::eol";
@@ -110,6 +112,7 @@ public final class Codes {
           PYTHON_VERSION_FILE_INVALID,
           PYTHON_VERSION_FILE_NOT_FOUND,
           PYTHON_VERSION_FILE_MISSPELLED,
+          PYTHON_VERSION_FILE_ENCODING,
           PIPFILE_LOCK_INVALID_JSON,
           PIPFILE_LOCK_INVALID_VERSION,
           PYTHON_VERSION_EOL,

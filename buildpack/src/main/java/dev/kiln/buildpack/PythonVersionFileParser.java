@@ -17,11 +17,35 @@ final class PythonVersionFileParser {
   private PythonVersionFileParser() {}
 
   static Outcome<RequestedVersion> parse(byte[] content) {
+    return parse(content, false);
+  }
+
+  /**
+   * @param validateFirst the order of buildpack v318 and later: every line is checked before they
+   *     are counted (so a stray invalid line is named as such, not as a second version), and a file
+   *     that is not plain UTF-8 (a byte-order mark, UTF-16) is an encoding error
+   */
+  static Outcome<RequestedVersion> parse(byte[] content, boolean validateFirst) {
     List<String> versions = new ArrayList<>();
     for (String line : Text.lines(Text.decode(content))) {
       String trimmed = Text.stripAsciiWhitespace(line);
       if (!trimmed.isEmpty() && !trimmed.startsWith("#")) {
         versions.add(trimmed);
+      }
+    }
+    if (validateFirst) {
+      for (String version : versions) {
+        if (!VALID.matcher(version).matches()) {
+          return unsupportedEncoding(content)
+              ? Outcome.fail(
+                  Codes.PYTHON_VERSION_FILE_ENCODING,
+                  ".python-version is not saved as plain UTF-8 text (it starts with a byte-order"
+                      + " mark, or is UTF-16), so its version cannot be read.\n\n"
+                      + "Save it as UTF-8 without a byte-order mark (most editors offer this in"
+                      + " 'Save with encoding'), or write it again from a terminal:\n"
+                      + "  echo 3.13 > .python-version")
+              : Outcome.fail(Codes.PYTHON_VERSION_FILE_INVALID, invalidMessage(version));
+        }
       }
     }
     if (versions.isEmpty()) {
@@ -83,5 +107,18 @@ final class PythonVersionFileParser {
       return "Name the minor version too (3.13, not 3).";
     }
     return null;
+  }
+
+  private static boolean unsupportedEncoding(byte[] content) {
+    boolean utf8Bom =
+        content.length >= 3
+            && (content[0] & 0xFF) == 0xEF
+            && (content[1] & 0xFF) == 0xBB
+            && (content[2] & 0xFF) == 0xBF;
+    boolean utf16Bom =
+        content.length >= 2
+            && (((content[0] & 0xFF) == 0xFE && (content[1] & 0xFF) == 0xFF)
+                || ((content[0] & 0xFF) == 0xFF && (content[1] & 0xFF) == 0xFE));
+    return utf8Bom || utf16Bom;
   }
 }

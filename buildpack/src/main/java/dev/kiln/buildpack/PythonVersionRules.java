@@ -42,7 +42,8 @@ final class PythonVersionRules {
               + "('uv python pin 3.13' writes it for you), then commit it.");
     }
     RequestedVersion version =
-        PythonVersionFileParser.parse(context.tree.read(file, SourceTree.VERSION_FILE_LIMIT))
+        PythonVersionFileParser.parse(
+                context.tree.read(file, SourceTree.VERSION_FILE_LIMIT), validatesFirst(context))
             .orThrow();
     return new Request(version, PythonSelection.ORIGIN_PYTHON_VERSION_FILE);
   }
@@ -63,7 +64,8 @@ final class PythonVersionRules {
     if (versionFile.isFile()) {
       RequestedVersion version =
           PythonVersionFileParser.parse(
-                  context.tree.read(versionFile, SourceTree.VERSION_FILE_LIMIT))
+                  context.tree.read(versionFile, SourceTree.VERSION_FILE_LIMIT),
+                  validatesFirst(context))
               .orThrow();
       return new Request(version, PythonSelection.ORIGIN_PYTHON_VERSION_FILE);
     }
@@ -94,6 +96,10 @@ final class PythonVersionRules {
    * and the app built with another Python than the one its author wrote down; at the levels that
    * check it, that is an error naming the file.
    */
+  private static boolean validatesFirst(PlanContext context) {
+    return context.inputs.level() != null && context.inputs.level().versionLinesValidatedFirst();
+  }
+
   private static void refuseMisspelledVersionFile(PlanContext context) throws BuildpackException {
     BuildpackLevel level = context.inputs.level();
     if (level == null) {

@@ -136,6 +136,23 @@ class ClassicBuildpackFixturesTest {
             Expect.fails(EOL),
             Expect.ok("3.9.23", "pip")),
         fixture(
+            "python_version_file_unsupported_encoding",
+            "python_version_spec.rb: when .python-version is saved using an unsupported file encoding"
+                + " (v289 reads the byte-order-marked comment as a second version)",
+            files(".python-version", "\uFEFF# A comment\r\n3.12\r\n", "requirements.txt", ""),
+            Expect.fails(Codes.PYTHON_VERSION_FILE_ENCODING),
+            Expect.fails(Codes.PYTHON_VERSION_FILE_MULTIPLE)),
+        fixture(
+            "python_version_file_invalid_version",
+            "python_version_spec.rb: when .python-version contains an invalid Python version string",
+            files(
+                ".python-version",
+                "# Comment\r\n\t# Indented comment\r\n# 2.7.18\r\n\u200Bpython -\t\u00A0 3.12.0\u001B[0m\r\n",
+                "requirements.txt",
+                ""),
+            Expect.fails(Codes.PYTHON_VERSION_FILE_INVALID),
+            Expect.fails(Codes.PYTHON_VERSION_FILE_INVALID)),
+        fixture(
             "python_version_non_existent_major",
             "python_version_spec.rb: when .python-version contains a non-existent Python major version",
             files(".python-version", "3.999\n", "requirements.txt", ""),
