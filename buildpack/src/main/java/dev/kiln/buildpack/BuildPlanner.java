@@ -13,9 +13,23 @@ import java.util.Objects;
  */
 public final class BuildPlanner {
   private final RuntimeCatalog catalog;
+  private final PythonRequirements requirements;
 
   public BuildPlanner(RuntimeCatalog catalog) {
+    this(catalog, PythonRequirements.NONE);
+  }
+
+  private BuildPlanner(RuntimeCatalog catalog, PythonRequirements requirements) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
+    this.requirements = Objects.requireNonNull(requirements, "requirements");
+  }
+
+  /**
+   * A planner that also fails a plan whose Python version the app's own files rule out ({@code
+   * python-version::requires-python-conflict}), instead of leaving it to fail at install.
+   */
+  public BuildPlanner withPythonRequirements(PythonRequirements requirements) {
+    return new BuildPlanner(catalog, requirements);
   }
 
   /** The runtimes this planner resolves versions against. */
@@ -30,7 +44,7 @@ public final class BuildPlanner {
         buildCommand == null || buildCommand.isBlank() ? null : buildCommand.strip();
     try {
       PlanContext context = new PlanContext(SourceTree.open(repositoryRoot), inputs, catalog, plan);
-      run(context);
+      run(context, requirements);
     } catch (BuildpackException e) {
       plan.fail(e.toDiagnostic());
     } catch (UncheckedIOException | SecurityException e) {
@@ -44,7 +58,8 @@ public final class BuildPlanner {
     return plan.toResult();
   }
 
-  private static void run(PlanContext context) throws BuildpackException {
+  private static void run(PlanContext context, PythonRequirements requirements)
+      throws BuildpackException {
     SourceDirRules.resolve(context);
     if (DockerfileRules.apply(context)) {
       return;
@@ -54,6 +69,12 @@ public final class BuildPlanner {
     PackageManagerChoice choice = PackageManagerRules.apply(context);
     SourceChecks.virtualEnvironment(context);
     PythonVersionRules.apply(context, choice);
+    java.util.Optional<Diagnostic> conflict =
+        requirements.conflict(
+            context.plan.sourceRoot, choice.name(), context.plan.python.version());
+    if (conflict.isPresent()) {
+      throw new BuildpackException(conflict.get().code(), conflict.get().message());
+    }
     RunCommandRules.apply(context, choice);
     Map<String, String> userRunTime = context.inputs.appSpec().runTimeEnv();
     context.plan.runtimeEnvironment.putAll(RuntimeEnvironment.defaults(userRunTime.keySet()));

@@ -64,6 +64,8 @@ public final class Codes {
   public static final String PYTHON_VERSION_UNSPECIFIED = "python-version::unspecified";
   public static final String PYTHON_VERSION_DEPRECATED = "python-version::deprecated";
   public static final String PYTHON_VERSION_OUTDATED = "python-version::outdated";
+  public static final String PYTHON_VERSION_REQUIRES_PYTHON_CONFLICT =
+      "python-version::requires-python-conflict";
 
   // §6 run command
   public static final String RUN_COMMAND_NOT_FOUND = "run-command::not-found";
@@ -118,6 +120,7 @@ public final class Codes {
           PYTHON_VERSION_EOL,
           PYTHON_VERSION_UNKNOWN_MAJOR,
           PYTHON_VERSION_NOT_AVAILABLE,
+          PYTHON_VERSION_REQUIRES_PYTHON_CONFLICT,
           RUN_COMMAND_NOT_FOUND);
 
   /** Codes a plan can carry as a warning. */

@@ -118,7 +118,10 @@ public final class PlanCommand implements Callable<Integer> {
       err.flush();
       return USAGE;
     }
-    PlanResult plan = new BuildPlanner(catalog).plan(directory, inputs);
+    PlanResult plan =
+        new BuildPlanner(catalog)
+            .withPythonRequirements(new dev.kiln.worker.detect.RequiresPythonCheck())
+            .plan(directory, inputs);
     if (json) {
       out.println(plan.toJson());
     } else {

@@ -51,7 +51,10 @@ public final class TaskSteps {
    */
   public static TaskSteps standard(WorkerResources resources, RuntimeCatalog catalog) {
     return none()
-        .withDetect(new DetectStep(new BuildPlanner(catalog)))
+        .withDetect(
+            new DetectStep(
+                new BuildPlanner(catalog)
+                    .withPythonRequirements(new dev.kiln.worker.detect.RequiresPythonCheck())))
         .withInstall(install(resources));
   }
 
@@ -79,7 +82,11 @@ public final class TaskSteps {
     SandboxPip pip = new SandboxPip(buildSteps.sandbox(), buildSteps.index(), buildSteps.limits());
     PipTool pipTool = new PipTool(resources.cache(), workDir.resolve("tools"));
     return none()
-        .withDetect(new DetectStep(new BuildPlanner(runtimes.catalog()), preCompile))
+        .withDetect(
+            new DetectStep(
+                new BuildPlanner(runtimes.catalog())
+                    .withPythonRequirements(new dev.kiln.worker.detect.RequiresPythonCheck()),
+                preCompile))
         .withInstall(
             new InstallStep(
                 resources.cache(),
