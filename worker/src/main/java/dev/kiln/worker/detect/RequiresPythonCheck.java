@@ -15,10 +15,11 @@ import java.util.Optional;
 /**
  * The Python requirements the app's files state, checked when the plan is made instead of when the
  * install fails on them: uv's {@code requires-python} ({@code pyproject.toml}, then {@code
- * uv.lock}) and Pipenv's {@code [requires]} in the {@code Pipfile}. Both tools refuse a mismatched
- * interpreter at install, so the plan fails the same build, earlier and with the fix. Poetry's own
- * check is not reliable upstream, so its apps are not judged here. Files that cannot be read or
- * hold no usable specifier are left to the install, which reports them.
+ * uv.lock}) and Pipenv's {@code [requires]} in the {@code Pipfile} of a locked app. Both tools
+ * refuse a mismatched interpreter at install ({@code uv sync --locked}, {@code pipenv install
+ * --deploy}), so the plan fails the same build, earlier and with the fix. Poetry's own check is not
+ * reliable upstream, so its apps are not judged here. Files that cannot be read or hold no usable
+ * specifier are left to the install, which reports them.
  */
 public final class RequiresPythonCheck implements PythonRequirements {
   private static final TomlMapper TOML = new TomlMapper();
@@ -51,6 +52,9 @@ public final class RequiresPythonCheck implements PythonRequirements {
   }
 
   private static Optional<Diagnostic> pipenv(Path root, String python) {
+    if (!Files.isRegularFile(root.resolve("Pipfile.lock"))) {
+      return Optional.empty(); // without its lock Pipenv only warns about another Python
+    }
     Optional<JsonNode> requires = read(root.resolve("Pipfile")).map(toml -> toml.path("requires"));
     if (requires.isEmpty()) {
       return Optional.empty();

@@ -100,9 +100,15 @@ class BuildpackFixtureSuiteTest {
     copyTree(fixtureFile.resolveSibling(name), repository);
     applySetup(fixture.path("setup"), repository, outside);
 
-    PlanResult plan = new BuildPlanner(CATALOG).plan(repository, inputs(fixture.path("inputs")));
+    BuildInputs inputs = inputs(fixture.path("inputs"));
+    // A fixture may name a behaviour level; it then plans with that level's runtime catalog.
+    RuntimeCatalog catalog = inputs.level() == null ? CATALOG : inputs.level().catalog();
+    PlanResult plan =
+        new BuildPlanner(catalog)
+            .withPythonRequirements(new RequiresPythonCheck())
+            .plan(repository, inputs);
 
-    assertPlan(fixture.path("expect"), plan, name);
+    assertPlan(fixture.path("expect"), plan, name, catalog);
     assertRenderingsAreSafe(plan);
   }
 
@@ -113,6 +119,9 @@ class BuildpackFixtureSuiteTest {
     }
     Map<String, String> env = new LinkedHashMap<>();
     inputs.path("buildEnv").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+    if (inputs.hasNonNull("buildpackVersion")) {
+      builder.level(dev.kiln.buildpack.BuildpackLevel.of(inputs.get("buildpackVersion").asInt()));
+    }
     return builder
         .buildEnv(env)
         .previousPythonVersion(text(inputs, "previousPython"))
@@ -121,7 +130,8 @@ class BuildpackFixtureSuiteTest {
         .build();
   }
 
-  private static void assertPlan(JsonNode expect, PlanResult plan, String name) {
+  private static void assertPlan(
+      JsonNode expect, PlanResult plan, String name, RuntimeCatalog catalog) {
     String context = name + ": " + plan.toJson();
     assertThat(plan.error().map(Diagnostic::code).orElse(null))
         .as(context)
@@ -141,7 +151,7 @@ class BuildpackFixtureSuiteTest {
       if (python.hasNonNull("version")) {
         assertThat(plan.runtimeImage())
             .as(context)
-            .isEqualTo(CATALOG.imageFor(python.get("version").asText()).orElseThrow());
+            .isEqualTo(catalog.imageFor(python.get("version").asText()).orElseThrow());
       }
     }
     assertThat(plan.packageManager()).as(context).isEqualTo(text(expect, "packageManager"));
