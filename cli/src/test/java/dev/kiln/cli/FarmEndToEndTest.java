@@ -351,6 +351,14 @@ class FarmEndToEndTest {
         .isNotNaN()
         .isGreaterThanOrEqualTo(0);
     assertThat(worker.sum("kiln_tasks_running")).isGreaterThanOrEqualTo(0);
+    // The failing INSTALL resolved its requirements with pip in the build sandbox.
+    assertThat(
+            delta(
+                workerBefore,
+                worker,
+                "kiln_sandbox_duration_seconds_count",
+                Map.of("ending", "exited")))
+        .isGreaterThanOrEqualTo(1);
 
     // Cache-service: the store's size and evictions, the action cache's answers.
     assertThat(cache.sum("kiln_store_size_bytes")).isPositive();
