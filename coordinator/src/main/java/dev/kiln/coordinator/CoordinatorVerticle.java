@@ -295,7 +295,11 @@ public final class CoordinatorVerticle extends VerticleBase {
               stateCountTimer =
                   vertx.setPeriodic(
                       STATE_COUNT_EVERY_MS,
-                      id -> counts.countStates(builds.all().stream().filter(this::mine).toList()));
+                      id ->
+                          counts.countStates(
+                              // Only unfinished builds are counted: the index, not every build
+                              // retained, is walked each second.
+                              builds.unfinished(null).stream().filter(this::mine).toList()));
               promoteTimer = vertx.setPeriodic(PROMOTE_EVERY_MS, id -> promoteAll());
               leaseTimer = vertx.setPeriodic(leaseCheckMillis(), id -> retryLostTasks());
               retentionTimer =
