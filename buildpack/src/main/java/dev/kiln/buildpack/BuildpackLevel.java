@@ -102,6 +102,11 @@ public final class BuildpackLevel {
     return KNOWN;
   }
 
+  /** The known levels for messages: {@code 289, 322, 351}. */
+  public static String knownList() {
+    return String.join(", ", KNOWN.stream().map(l -> String.valueOf(l.version)).toList());
+  }
+
   /** The oldest level: what App Platform's users build with today, and Kiln's default. */
   public static BuildpackLevel oldest() {
     return KNOWN.get(0);

@@ -249,6 +249,15 @@ final class AppLinksApi {
 
   private static Tenant withApps(Tenant t, List<AppLink> apps, Instant now) {
     return new Tenant(
-        t.name(), t.tokens(), t.sources(), t.indexes(), t.quotas(), t.createdAt(), now, apps);
+        t.name(),
+        t.tokens(),
+        t.sources(),
+        t.indexes(),
+        t.quotas(),
+        t.createdAt(),
+        now,
+        apps,
+        t.buildpackLevel(),
+        t.appBuildpackLevels());
   }
 }

@@ -3,6 +3,7 @@ package dev.kiln.coordinator;
 import static dev.kiln.coordinator.HttpAnswers.error;
 import static dev.kiln.coordinator.HttpAnswers.json;
 
+import dev.kiln.buildpack.BuildpackLevel;
 import dev.kiln.events.InvalidEventException;
 import dev.kiln.events.Quote;
 import dev.kiln.events.Tenant;
@@ -184,7 +185,10 @@ final class TenantsApi {
                       List.of(),
                       quotas(body, Tenant.Quotas.DEFAULTS),
                       now,
-                      now);
+                      now,
+                      List.of(),
+                      buildpackLevel(body, null),
+                      appBuildpackLevels(body, java.util.Map.of()));
               validate(tenant);
               return store
                   .save(tenant)
@@ -226,13 +230,14 @@ final class TenantsApi {
             name,
             t -> {
               for (String field : body.fieldNames()) {
-                if (!field.equals("sources") && !field.equals("quotas")) {
+                if (!PATCHABLE.contains(field)) {
                   throw new Refused(
                       400,
                       "'"
                           + Quote.safe(field, 40)
-                          + "' cannot be changed here; PATCH takes sources and quotas (tokens and"
-                          + " indexes have their own endpoints)",
+                          + "' cannot be changed here; PATCH takes "
+                          + String.join(", ", PATCHABLE)
+                          + " (tokens and indexes have their own endpoints)",
                       field);
                 }
               }
@@ -244,7 +249,9 @@ final class TenantsApi {
                   quotas(body, t.quotas()),
                   t.createdAt(),
                   clock.instant(),
-                  t.apps());
+                  t.apps(),
+                  buildpackLevel(body, t.buildpackLevel()),
+                  appBuildpackLevels(body, t.appBuildpackLevels()));
             },
             t -> view(t).toBuffer()));
   }
@@ -419,6 +426,10 @@ final class TenantsApi {
                 .put("queuedBuilds", t.quotas().queuedBuilds())
                 .put("storeBytes", t.quotas().storeBytes()))
         .put("indexes", indexList)
+        .put("buildpackLevel", t.buildpackLevel())
+        .put(
+            "appBuildpackLevels",
+            new JsonObject(new java.util.LinkedHashMap<>(t.appBuildpackLevels())))
         .put("apps", AppLinksApi.linkList(t))
         .put("tokens", tokenList)
         .put("createdAt", t.createdAt() == null ? null : t.createdAt().toString())
@@ -513,7 +524,9 @@ final class TenantsApi {
         t.quotas(),
         t.createdAt(),
         clock.instant(),
-        t.apps());
+        t.apps(),
+        t.buildpackLevel(),
+        t.appBuildpackLevels());
   }
 
   private Tenant withIndexes(Tenant t, List<Tenant.TenantIndex> indexes) {
@@ -525,7 +538,9 @@ final class TenantsApi {
         t.quotas(),
         t.createdAt(),
         clock.instant(),
-        t.apps());
+        t.apps(),
+        t.buildpackLevel(),
+        t.appBuildpackLevels());
   }
 
   private static String tokenId() {
@@ -575,6 +590,77 @@ final class TenantsApi {
       throw new Refused(400, field + " must be a non-empty string", field);
     }
     return s;
+  }
+
+  private static final List<String> PATCHABLE =
+      List.of("sources", "quotas", "buildpackLevel", "appBuildpackLevels");
+
+  /**
+   * {@code buildpackLevel}: a level Kiln knows, or null for the farm's own rules; absent keeps
+   * {@code base}.
+   */
+  private static Integer buildpackLevel(JsonObject body, Integer base) {
+    if (!body.containsKey("buildpackLevel")) {
+      return base;
+    }
+    return knownLevel(body.getValue("buildpackLevel"), "buildpackLevel");
+  }
+
+  /**
+   * {@code appBuildpackLevels}: {@code {"web": 351, "api": null}} sets web's level and gives api
+   * the tenant's again; apps not named keep theirs.
+   */
+  private static java.util.Map<String, Integer> appBuildpackLevels(
+      JsonObject body, java.util.Map<String, Integer> base) {
+    if (!body.containsKey("appBuildpackLevels")) {
+      return base;
+    }
+    if (!(body.getValue("appBuildpackLevels") instanceof JsonObject levels)) {
+      throw new Refused(
+          400,
+          "appBuildpackLevels must be an object of app names to levels, such as {\"web\": 351,"
+              + " \"api\": null} (null gives the app the tenant's level again)",
+          "appBuildpackLevels");
+    }
+    java.util.Map<String, Integer> merged = new java.util.TreeMap<>(base);
+    for (String app : levels.fieldNames()) {
+      String field = "appBuildpackLevels." + Quote.safe(app, 60);
+      Integer level = knownLevel(levels.getValue(app), field);
+      if (level == null) {
+        merged.remove(app);
+      } else {
+        merged.put(app, level);
+      }
+    }
+    return merged;
+  }
+
+  private static Integer knownLevel(Object value, String field) {
+    if (value == null) {
+      return null;
+    }
+    if (!(value instanceof Number number) || number.doubleValue() != number.intValue()) {
+      throw new Refused(
+          400,
+          field
+              + " must be a buildpack version number ("
+              + BuildpackLevel.knownList()
+              + ") or null for the farm's own rules",
+          field);
+    }
+    int level = number.intValue();
+    if (BuildpackLevel.known().stream().noneMatch(l -> l.version() == level)) {
+      throw new Refused(
+          400,
+          field
+              + " is "
+              + level
+              + ", a buildpack version Kiln does not reproduce; choose one of "
+              + BuildpackLevel.knownList()
+              + " (or null for the farm's own rules)",
+          field);
+    }
+    return level;
   }
 
   private static Tenant.Quotas quotas(JsonObject body, Tenant.Quotas base) {

@@ -19,6 +19,10 @@ import java.util.regex.Pattern;
  *     task before it issues the task again: the worker renews the lease ({@link TaskHeartbeat}) at
  *     least every third of it. 0 when not stated (tasks of earlier coordinators); the worker then
  *     renews every {@link #DEFAULT_RENEW_MILLIS} ms. Boxed so that tasks without it read (as 0)
+ * @param buildpackLevel DETECT only: the classic-buildpack version whose behaviour the tenant chose
+ *     for this app ({@code kiln tenants update --buildpack-version}); null for the farm's own rules
+ * @param ci a CI build: the test dependencies are installed too, into a layer and an image of their
+ *     own; null (tasks of earlier coordinators) reads as false
  */
 public record BuildTask(
     String buildId,
@@ -36,7 +40,9 @@ public record BuildTask(
     String dependencyKey,
     DependencyLayer layer,
     List<IndexRef> indexes,
-    Long leaseMillis)
+    Long leaseMillis,
+    Integer buildpackLevel,
+    Boolean ci)
     implements EventBody {
 
   /** How often a worker renews the lease of a task that does not state its lease. */
@@ -51,6 +57,51 @@ public record BuildTask(
     buildEnv = buildEnv == null ? Map.of() : Map.copyOf(buildEnv);
     indexes = indexes == null ? List.of() : List.copyOf(indexes);
     leaseMillis = leaseMillis == null ? 0L : Math.max(0L, leaseMillis);
+    ci = Boolean.TRUE.equals(ci);
+  }
+
+  /** A task without a buildpack level or CI flag. */
+  public BuildTask(
+      String buildId,
+      String taskId,
+      TaskKind kind,
+      int attempt,
+      String tenant,
+      String app,
+      String repoUrl,
+      String commit,
+      AppSpec appSpec,
+      Map<String, String> buildEnv,
+      String previousPython,
+      BuildPlanSummary plan,
+      String dependencyKey,
+      DependencyLayer layer,
+      List<IndexRef> indexes,
+      Long leaseMillis) {
+    this(
+        buildId,
+        taskId,
+        kind,
+        attempt,
+        tenant,
+        app,
+        repoUrl,
+        commit,
+        appSpec,
+        buildEnv,
+        previousPython,
+        plan,
+        dependencyKey,
+        layer,
+        indexes,
+        leaseMillis,
+        null,
+        false);
+  }
+
+  /** Whether this is a CI build, which installs the test dependencies too. */
+  public boolean isCi() {
+    return Boolean.TRUE.equals(ci);
   }
 
   /** A task without a stated lease. */
@@ -178,7 +229,55 @@ public record BuildTask(
         dependencyKey,
         layer,
         indexes,
-        millis);
+        millis,
+        buildpackLevel,
+        ci);
+  }
+
+  /** The same task for a build at this classic-buildpack level (null: the farm's own rules). */
+  public BuildTask withBuildpackLevel(Integer level) {
+    return new BuildTask(
+        buildId,
+        taskId,
+        kind,
+        attempt,
+        tenant,
+        app,
+        repoUrl,
+        commit,
+        appSpec,
+        buildEnv,
+        previousPython,
+        plan,
+        dependencyKey,
+        layer,
+        indexes,
+        leaseMillis,
+        level,
+        ci);
+  }
+
+  /** The same task for a CI build, or not. */
+  public BuildTask withCi(boolean ciBuild) {
+    return new BuildTask(
+        buildId,
+        taskId,
+        kind,
+        attempt,
+        tenant,
+        app,
+        repoUrl,
+        commit,
+        appSpec,
+        buildEnv,
+        previousPython,
+        plan,
+        dependencyKey,
+        layer,
+        indexes,
+        leaseMillis,
+        buildpackLevel,
+        ciBuild);
   }
 
   /** The Kafka key: INSTALL tasks of identical dependency sets share a partition. */
@@ -213,5 +312,6 @@ public record BuildTask(
       Check.present("indexes[" + i + "]", indexes.get(i));
       indexes.get(i).validate("indexes[" + i + "]");
     }
+    Tenant.checkBuildpackLevel("buildpackLevel", buildpackLevel);
   }
 }

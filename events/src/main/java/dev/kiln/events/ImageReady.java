@@ -3,7 +3,12 @@ package dev.kiln.events;
 import java.time.Instant;
 import java.util.List;
 
-/** A built image, ready for deployers. */
+/**
+ * A built image, ready for deployers.
+ *
+ * @param ci the image of a CI build: it holds the test dependencies too and is there to run the
+ *     app's tests, not to be deployed; deployers skip it. Null (earlier events) reads as false
+ */
 public record ImageReady(
     String buildId,
     String tenant,
@@ -15,11 +20,47 @@ public record ImageReady(
     String pythonVersion,
     String runCommand,
     List<CodedMessage> warnings,
-    Instant finishedAt)
+    Instant finishedAt,
+    Boolean ci)
     implements EventBody {
 
+  @com.fasterxml.jackson.annotation.JsonCreator
   public ImageReady {
     warnings = warnings == null ? List.of() : List.copyOf(warnings);
+    ci = Boolean.TRUE.equals(ci);
+  }
+
+  /** An image of a normal build. */
+  public ImageReady(
+      String buildId,
+      String tenant,
+      String app,
+      String commit,
+      String ref,
+      String image,
+      Digest digest,
+      String pythonVersion,
+      String runCommand,
+      List<CodedMessage> warnings,
+      Instant finishedAt) {
+    this(
+        buildId,
+        tenant,
+        app,
+        commit,
+        ref,
+        image,
+        digest,
+        pythonVersion,
+        runCommand,
+        warnings,
+        finishedAt,
+        false);
+  }
+
+  /** Whether this is a CI build's image, which deployers skip. */
+  public boolean isCi() {
+    return Boolean.TRUE.equals(ci);
   }
 
   @Override

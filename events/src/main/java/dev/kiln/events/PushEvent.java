@@ -3,7 +3,13 @@ package dev.kiln.events;
 import java.time.Instant;
 import java.util.Map;
 
-/** A git push of one app's commit: the input of every build. */
+/**
+ * A git push of one app's commit: the input of every build.
+ *
+ * @param ci a CI build ({@code kiln push --ci}, {@code git push -o ci}): the test dependencies are
+ *     installed too, and the image is a build of its own, which deployers do not deploy; null
+ *     (pushes of earlier versions) reads as false
+ */
 public record PushEvent(
     String tenant,
     String app,
@@ -12,12 +18,38 @@ public record PushEvent(
     String commit,
     AppSpec appSpec,
     Map<String, String> buildEnv,
-    Instant pushedAt)
+    Instant pushedAt,
+    Boolean ci)
     implements EventBody {
 
+  @com.fasterxml.jackson.annotation.JsonCreator
   public PushEvent {
     appSpec = appSpec == null ? AppSpec.empty() : appSpec;
     buildEnv = buildEnv == null ? Map.of() : Map.copyOf(buildEnv);
+    ci = Boolean.TRUE.equals(ci);
+  }
+
+  /** A push for a normal (not CI) build. */
+  public PushEvent(
+      String tenant,
+      String app,
+      String repoUrl,
+      String ref,
+      String commit,
+      AppSpec appSpec,
+      Map<String, String> buildEnv,
+      Instant pushedAt) {
+    this(tenant, app, repoUrl, ref, commit, appSpec, buildEnv, pushedAt, false);
+  }
+
+  /** Whether this push asks for a CI build. */
+  public boolean isCi() {
+    return Boolean.TRUE.equals(ci);
+  }
+
+  /** The same push as a CI build, or not. */
+  public PushEvent withCi(boolean ciBuild) {
+    return new PushEvent(tenant, app, repoUrl, ref, commit, appSpec, buildEnv, pushedAt, ciBuild);
   }
 
   /**
@@ -56,7 +88,7 @@ public record PushEvent(
             appSpec.buildCommand(),
             appSpec.runCommand(),
             envs);
-    return new PushEvent(tenant, app, repoUrl, ref, commit, spec, env, pushedAt);
+    return new PushEvent(tenant, app, repoUrl, ref, commit, spec, env, pushedAt, ci);
   }
 
   private static String stripIndexCredentials(String name, String value) {
@@ -70,9 +102,12 @@ public record PushEvent(
     return String.join(" ", urls);
   }
 
-  /** The same tenant, app and commit always map to the same build. */
+  /**
+   * The same tenant, app and commit always map to the same build; a CI build of the commit is
+   * another build.
+   */
   public String buildId() {
-    return BuildIds.of(tenant, app, commit);
+    return isCi() ? BuildIds.of(tenant, app, commit + "\0ci") : BuildIds.of(tenant, app, commit);
   }
 
   @Override

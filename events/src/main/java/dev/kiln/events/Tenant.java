@@ -6,6 +6,7 @@ import java.net.URI;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -15,6 +16,10 @@ import java.util.Set;
  *
  * @param sources repository URL prefixes builds may fetch from; empty means the farm default,
  *     {@code file://<sourceRoot>/<tenant>/}
+ * @param buildpackLevel the classic-buildpack version whose behaviour the tenant's builds get (see
+ *     {@code docs/buildpack.md#behaviour-levels}); null for the farm's own rules
+ * @param appBuildpackLevels a level for single apps, which wins over {@code buildpackLevel}: how an
+ *     operator moves a tenant one app at a time
  */
 public record Tenant(
     String name,
@@ -24,7 +29,9 @@ public record Tenant(
     Quotas quotas,
     Instant createdAt,
     Instant updatedAt,
-    List<AppLink> apps)
+    List<AppLink> apps,
+    Integer buildpackLevel,
+    Map<String, Integer> appBuildpackLevels)
     implements EventBody {
 
   public static final int MAX_TOKENS = 10;
@@ -37,12 +44,44 @@ public record Tenant(
    */
   public static final int MAX_APP_LINKS = 500;
 
+  /** Apps with a level of their own: a few bytes each, far below Kafka's record limit. */
+  public static final int MAX_APP_LEVELS = 1000;
+
+  @com.fasterxml.jackson.annotation.JsonCreator
   public Tenant {
     tokens = tokens == null ? List.of() : List.copyOf(tokens);
     sources = sources == null ? List.of() : List.copyOf(sources);
     indexes = indexes == null ? List.of() : List.copyOf(indexes);
     quotas = quotas == null ? Quotas.DEFAULTS : quotas;
     apps = apps == null ? List.of() : List.copyOf(apps);
+    appBuildpackLevels =
+        appBuildpackLevels == null
+            ? Map.of()
+            : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(appBuildpackLevels));
+  }
+
+  /** A tenant on the farm's own buildpack rules (records written before levels read like this). */
+  public Tenant(
+      String name,
+      List<TokenHash> tokens,
+      List<String> sources,
+      List<TenantIndex> indexes,
+      Quotas quotas,
+      Instant createdAt,
+      Instant updatedAt,
+      List<AppLink> apps) {
+    this(name, tokens, sources, indexes, quotas, createdAt, updatedAt, apps, null, Map.of());
+  }
+
+  /** The level an app's builds get: its own, else the tenant's; null for the farm's own rules. */
+  public Integer buildpackLevelFor(String app) {
+    Integer own = appBuildpackLevels.get(app);
+    return own != null ? own : buildpackLevel;
+  }
+
+  /** The same tenant with other buildpack levels. */
+  public Tenant withBuildpackLevels(Integer level, Map<String, Integer> perApp, Instant at) {
+    return new Tenant(name, tokens, sources, indexes, quotas, createdAt, at, apps, level, perApp);
   }
 
   /** A tenant without app links (records written before links existed read back like this). */
@@ -187,6 +226,33 @@ public record Tenant(
       if (!appNames.add(link.app())) {
         throw new InvalidEventException(field + ".app", "'" + link.app() + "' is linked twice");
       }
+    }
+    checkBuildpackLevel("buildpackLevel", buildpackLevel);
+    if (appBuildpackLevels.size() > MAX_APP_LEVELS) {
+      throw new InvalidEventException(
+          "appBuildpackLevels",
+          "has "
+              + appBuildpackLevels.size()
+              + " apps; at most "
+              + MAX_APP_LEVELS
+              + " (give the tenant a level instead)");
+    }
+    for (Map.Entry<String, Integer> e : appBuildpackLevels.entrySet()) {
+      Check.name("appBuildpackLevels key", e.getKey());
+      Check.present("appBuildpackLevels." + e.getKey(), e.getValue());
+      checkBuildpackLevel("appBuildpackLevels." + e.getKey(), e.getValue());
+    }
+  }
+
+  /**
+   * A level is a classic-buildpack version number. Which ones Kiln knows is the buildpack module's
+   * data ({@code BuildpackLevel.known()}), checked where a level is set; this only keeps the number
+   * sane.
+   */
+  public static void checkBuildpackLevel(String field, Integer level) throws InvalidEventException {
+    if (level != null && (level < 1 || level > 9999)) {
+      throw new InvalidEventException(
+          field, "is " + level + "; a buildpack level is a version number such as 289 or 351");
     }
   }
 
