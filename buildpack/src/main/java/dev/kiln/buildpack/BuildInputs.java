@@ -17,6 +17,7 @@ public final class BuildInputs {
   private final boolean strict;
   private final boolean dockerfileBuilderAvailable;
   private final BuildpackLevel level;
+  private final boolean ci;
 
   private BuildInputs(Builder builder) {
     this.appSpec = builder.appSpec;
@@ -25,6 +26,7 @@ public final class BuildInputs {
     this.strict = builder.strict;
     this.dockerfileBuilderAvailable = builder.dockerfileBuilderAvailable;
     this.level = builder.level;
+    this.ci = builder.ci;
   }
 
   public static Builder builder() {
@@ -69,6 +71,14 @@ public final class BuildInputs {
     return level;
   }
 
+  /**
+   * A CI build: the plan reads and names the test dependencies too ({@code requirements-test.txt},
+   * Pipenv's {@code develop}, Poetry's non-optional groups, uv's default groups).
+   */
+  public boolean ci() {
+    return ci;
+  }
+
   public Builder toBuilder() {
     return new Builder()
         .appSpec(appSpec)
@@ -76,7 +86,8 @@ public final class BuildInputs {
         .previousPythonVersion(previousPythonVersion)
         .strict(strict)
         .dockerfileBuilderAvailable(dockerfileBuilderAvailable)
-        .level(level);
+        .level(level)
+        .ci(ci);
   }
 
   public static final class Builder {
@@ -86,8 +97,15 @@ public final class BuildInputs {
     private boolean strict;
     private boolean dockerfileBuilderAvailable = true;
     private BuildpackLevel level;
+    private boolean ci;
 
     private Builder() {}
+
+    /** A CI build (see {@link BuildInputs#ci()}). */
+    public Builder ci(boolean ci) {
+      this.ci = ci;
+      return this;
+    }
 
     /** The behaviour level to reproduce; null: the farm's own rules (see {@link #level()}). */
     public Builder level(BuildpackLevel level) {

@@ -32,6 +32,15 @@ public final class BuildPlanner {
     return new BuildPlanner(catalog, requirements);
   }
 
+  /**
+   * This planner for builds at a behaviour level: the level's Python versions, default and
+   * deprecations, on this planner's runtimes ({@link RuntimeCatalog#atLevel}). Pass the level in
+   * the {@link BuildInputs} too; it decides the rest of the level's behaviour.
+   */
+  public BuildPlanner atLevel(BuildpackLevel level) {
+    return new BuildPlanner(catalog.atLevel(level.catalog()), requirements);
+  }
+
   /** The runtimes this planner resolves versions against. */
   public RuntimeCatalog catalog() {
     return catalog;
@@ -68,6 +77,7 @@ public final class BuildPlanner {
     SourceChecks.herokuPythonDir(context);
     PackageManagerChoice choice = PackageManagerRules.apply(context);
     SourceChecks.virtualEnvironment(context);
+    CiInstallRules.apply(context, choice);
     PythonVersionRules.apply(context, choice);
     java.util.Optional<Diagnostic> conflict =
         requirements.conflict(

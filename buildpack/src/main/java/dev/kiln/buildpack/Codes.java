@@ -61,6 +61,10 @@ public final class Codes {
   public static final String PYTHON_VERSION_EOL = "python-version::eol";
   public static final String PYTHON_VERSION_UNKNOWN_MAJOR = "python-version::unknown-major";
   public static final String PYTHON_VERSION_NOT_AVAILABLE = "python-version::not-available";
+
+  /** A version the chosen level knows, for which the farm has no runtime image. */
+  public static final String PYTHON_VERSION_NOT_ON_FARM = "python-version::not-on-farm";
+
   public static final String PYTHON_VERSION_UNSPECIFIED = "python-version::unspecified";
   public static final String PYTHON_VERSION_DEPRECATED = "python-version::deprecated";
   public static final String PYTHON_VERSION_OUTDATED = "python-version::outdated";
@@ -120,6 +124,7 @@ public final class Codes {
           PYTHON_VERSION_EOL,
           PYTHON_VERSION_UNKNOWN_MAJOR,
           PYTHON_VERSION_NOT_AVAILABLE,
+          PYTHON_VERSION_NOT_ON_FARM,
           PYTHON_VERSION_REQUIRES_PYTHON_CONFLICT,
           RUN_COMMAND_NOT_FOUND);
 

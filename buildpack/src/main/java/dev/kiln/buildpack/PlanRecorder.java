@@ -18,6 +18,7 @@ final class PlanRecorder {
   String packageManager;
   final List<String> packageManagerFiles = new ArrayList<>();
   final List<String> requirementFiles = new ArrayList<>();
+  final List<String> ciInstalls = new ArrayList<>();
   RunCommand run;
   String buildCommand;
   final Map<String, String> runtimeEnvironment = new LinkedHashMap<>();

@@ -25,6 +25,7 @@ public final class PlanResult {
   private final String packageManager;
   private final List<String> packageManagerFiles;
   private final List<String> requirementFiles;
+  private final List<String> ciInstalls;
   private final RunCommand run;
   private final String buildCommand;
   private final Map<String, String> runtimeEnvironment;
@@ -43,6 +44,7 @@ public final class PlanResult {
     this.packageManager = recorder.packageManager;
     this.packageManagerFiles = List.copyOf(recorder.packageManagerFiles);
     this.requirementFiles = List.copyOf(recorder.requirementFiles);
+    this.ciInstalls = List.copyOf(recorder.ciInstalls);
     this.run = recorder.run;
     this.buildCommand = recorder.buildCommand;
     this.runtimeEnvironment =
@@ -106,6 +108,14 @@ public final class PlanResult {
    */
   public List<String> requirementFiles() {
     return requirementFiles;
+  }
+
+  /**
+   * What a CI build installs on top of a normal one ({@code requirements-test.txt}, {@code Poetry
+   * group 'test'}, …), whether or not this plan is for one; empty when it adds nothing.
+   */
+  public List<String> ciInstalls() {
+    return ciInstalls;
   }
 
   /**

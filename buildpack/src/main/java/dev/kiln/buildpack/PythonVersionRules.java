@@ -1,5 +1,6 @@
 package dev.kiln.buildpack;
 
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -149,6 +150,10 @@ final class PythonVersionRules {
     VersionNumber resolved = asked.exact() ? asked : minor.withPatch(newestPatch);
     plan.python =
         new PythonSelection(resolved.toString(), request.version().text(), request.origin());
+    if (catalog.knownButNotOnFarm(resolved)) {
+      throw new BuildpackException(
+          Codes.PYTHON_VERSION_NOT_ON_FARM, notOnFarm(context, request, resolved));
+    }
     plan.runtime = catalog.runtimeFor(resolved.toString()).orElseThrow();
     plan.detail("Python " + resolved + " (runtime image " + plan.runtime.image() + ")");
 
@@ -248,6 +253,30 @@ final class PythonVersionRules {
         + "Name just the minor version ("
         + example
         + ") to always get its newest patch release.\n"
+        + howToChange(request, example);
+  }
+
+  private static String notOnFarm(PlanContext context, Request request, VersionNumber resolved) {
+    BuildpackLevel level = context.inputs.level();
+    String levelName = level == null ? "The farm's catalog" : "Buildpack level " + level.version();
+    List<String> onFarm = context.catalog.onFarm();
+    String example =
+        onFarm.isEmpty()
+            ? context.catalog.defaultMinor()
+            : VersionNumber.parse(onFarm.get(onFarm.size() - 1))
+                .map(v -> v.minorVersion().toString())
+                .orElse(context.catalog.defaultMinor());
+    return subject(request)
+        + ", which resolves to Python "
+        + resolved
+        + ": "
+        + levelName
+        + " knows that version, but this farm has no runtime image for it.\n\n"
+        + "Runtimes on this farm: "
+        + (onFarm.isEmpty() ? "none" : Text.commaList(onFarm))
+        + ". Use one of those, or ask the farm's operator to add a runtime for Python "
+        + resolved
+        + " to the runtime catalog (see \"Runtime catalog\" in docs/buildpack.md).\n"
         + howToChange(request, example);
   }
 

@@ -65,7 +65,15 @@ public final class RuntimeCatalog {
     }
   }
 
-  private record Entry(String image, String glibc) {}
+  /**
+   * A patch release and where it runs. {@code image} is null for a version a behaviour level knows
+   * but this farm has no runtime for ({@link #atLevel}): the planner names it, then fails.
+   */
+  private record Entry(String image, String glibc) {
+    boolean onFarm() {
+      return image != null;
+    }
+  }
 
   /** minor ({@code X.Y}) → patch → image and glibc. */
   private final NavigableMap<VersionNumber, NavigableMap<Integer, Entry>> versions;
@@ -465,12 +473,56 @@ public final class RuntimeCatalog {
     return defaultMinor.toString();
   }
 
-  /** The newest patch known for a minor ({@code 3.12} → {@code 3.12.7}). */
+  /**
+   * The newest patch known for a minor ({@code 3.12} → {@code 3.12.7}): the newest this farm has a
+   * runtime for, when it has one.
+   */
   public Optional<String> newestPatch(String minor) {
     return VersionNumber.parse(minor)
         .map(VersionNumber::minorVersion)
-        .map(versions::get)
-        .map(patches -> minor(minor) + "." + patches.lastKey());
+        .flatMap(this::newestPatchOf)
+        .map(patch -> minor(minor) + "." + patch);
+  }
+
+  /**
+   * This farm's runtimes as {@code level} sees them: the level decides which Python minors and
+   * patch releases exist, which minor is the default and which are deprecated (what that buildpack
+   * version's users got); this catalog decides where each runs. A patch the farm has but the level
+   * does not know is kept (farms move to new patches before buildpacks list them), so an unpinned
+   * minor gets the farm's newest. A version the level knows but the farm has no image for plans to
+   * {@code python-version::not-on-farm}; a minor the level does not know is, as for the level's
+   * users, unknown or end-of-life.
+   */
+  public RuntimeCatalog atLevel(RuntimeCatalog level) {
+    NavigableMap<VersionNumber, NavigableMap<Integer, Entry>> joined = new TreeMap<>();
+    level.versions.forEach(
+        (minor, patches) -> {
+          NavigableMap<Integer, Entry> entries = new TreeMap<>();
+          patches.keySet().forEach(patch -> entries.put(patch, new Entry(null, null)));
+          NavigableMap<Integer, Entry> onFarm = versions.get(minor);
+          if (onFarm != null) {
+            onFarm.forEach(
+                (patch, entry) -> {
+                  if (entry.onFarm()) {
+                    entries.put(patch, entry);
+                  }
+                });
+          }
+          joined.put(minor, entries);
+        });
+    return new RuntimeCatalog(joined, level.defaultMinor, level.deprecatedMinors);
+  }
+
+  /** Whether an exact version is one this catalog knows but has no runtime for. */
+  boolean knownButNotOnFarm(VersionNumber version) {
+    NavigableMap<Integer, Entry> patches = versions.get(version.minorVersion());
+    Entry entry = patches == null ? null : patches.get(version.patch());
+    return entry != null && !entry.onFarm();
+  }
+
+  /** The exact versions this farm has a runtime for, oldest first. */
+  List<String> onFarm() {
+    return runtimes().stream().map(Runtime::python).toList();
   }
 
   private static String minor(String text) {
@@ -516,19 +568,23 @@ public final class RuntimeCatalog {
             v ->
                 Optional.ofNullable(versions.get(v.minorVersion()))
                     .map(p -> p.get(v.patch()))
+                    .filter(Entry::onFarm)
                     .map(entry -> new Runtime(v.toString(), entry.image(), entry.glibc())));
   }
 
-  /** Every runtime, oldest version first. */
+  /** Every runtime this farm has, oldest version first. */
   public List<Runtime> runtimes() {
     List<Runtime> all = new ArrayList<>();
     versions.forEach(
         (minor, patches) ->
             patches.forEach(
-                (patch, entry) ->
+                (patch, entry) -> {
+                  if (entry.onFarm()) {
                     all.add(
                         new Runtime(
-                            minor.withPatch(patch).toString(), entry.image(), entry.glibc()))));
+                            minor.withPatch(patch).toString(), entry.image(), entry.glibc()));
+                  }
+                }));
     return all;
   }
 
@@ -561,9 +617,17 @@ public final class RuntimeCatalog {
     return versions.containsKey(minor.minorVersion());
   }
 
+  /** The newest patch of a minor this farm runs, else the newest the catalog knows. */
   Optional<Integer> newestPatchOf(VersionNumber minor) {
     NavigableMap<Integer, Entry> patches = versions.get(minor.minorVersion());
-    return patches == null ? Optional.empty() : Optional.of(patches.lastKey());
+    if (patches == null || patches.isEmpty()) {
+      return Optional.empty();
+    }
+    return patches.descendingMap().entrySet().stream()
+        .filter(e -> e.getValue().onFarm())
+        .map(Map.Entry::getKey)
+        .findFirst()
+        .or(() -> Optional.of(patches.lastKey()));
   }
 
   boolean hasExact(VersionNumber version) {

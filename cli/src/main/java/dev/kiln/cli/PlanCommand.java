@@ -111,8 +111,14 @@ public final class PlanCommand implements Callable<Integer> {
     try {
       checkDirectory();
       inputs = inputs();
+      // A level alone plans with that version's own list; with a catalog too, as a farm's
+      // workers do: the level's versions on the catalog's runtimes.
       catalog =
-          inputs.level() != null && runtimeCatalog == null ? inputs.level().catalog() : catalog();
+          inputs.level() == null
+              ? catalog()
+              : runtimeCatalog == null
+                  ? inputs.level().catalog()
+                  : catalog().atLevel(inputs.level().catalog());
     } catch (UsageProblem problem) {
       err.println("kiln plan: " + problem.getMessage());
       err.flush();

@@ -94,6 +94,14 @@ public final class PushCommand implements Callable<Integer> {
       description = "The app spec component to build. Default: the first service or worker.")
   String component;
 
+  @Option(
+      names = "--ci",
+      description =
+          "A CI build: install the test dependencies too (requirements-test.txt, Pipenv's"
+              + " develop, Poetry's non-optional groups, uv's default groups). The image is"
+              + " tagged ci-<commit> and deployers skip it. With git: git push -o ci.")
+  boolean ci;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -126,7 +134,8 @@ public final class PushCommand implements Callable<Integer> {
             buildEnv,
             timeout,
             out,
-            FarmSecrets.clientToken(connection.token, connection.home()));
+            FarmSecrets.clientToken(connection.token, connection.home()),
+            ci);
     return result.exitCode();
   }
 
@@ -229,6 +238,41 @@ public final class PushCommand implements Callable<Integer> {
       Duration timeout,
       PrintWriter out,
       String token) {
+    return push(
+        farm,
+        kafkaClient,
+        home,
+        source,
+        tenant,
+        app,
+        ref,
+        appSpec,
+        buildEnv,
+        timeout,
+        out,
+        token,
+        false);
+  }
+
+  /**
+   * A push sent with {@code token}, followed on Kafka with {@code kafkaClient}.
+   *
+   * @param ci a CI build (test dependencies included, an image tagged {@code ci-…})
+   */
+  static Result push(
+      FarmEndpoints farm,
+      KafkaClientSettings kafkaClient,
+      Path home,
+      String source,
+      String tenant,
+      String app,
+      String ref,
+      dev.kiln.events.AppSpec appSpec,
+      Map<String, String> buildEnv,
+      Duration timeout,
+      PrintWriter out,
+      String token,
+      boolean ci) {
     String appName = app != null ? app : defaultAppName(source);
     SourceRepository.Resolved resolved =
         SourceRepository.resolve(source, ref, home.resolve("repos"), tenant, appName, out::println);
@@ -241,7 +285,8 @@ public final class PushCommand implements Callable<Integer> {
             resolved.commit(),
             appSpec,
             buildEnv,
-            Instant.now());
+            Instant.now(),
+            ci);
     try {
       push.validate();
     } catch (dev.kiln.events.InvalidEventException e) {
@@ -251,8 +296,13 @@ public final class PushCommand implements Callable<Integer> {
     CoordinatorClient.Accepted accepted =
         new CoordinatorClient(farm.coordinatorUrl(), token).push(push);
     out.printf(
-        "-----> Pushed %s/%s@%s: build %s (%s)%n",
-        tenant, appName, resolved.commit().substring(0, 12), accepted.buildId(), accepted.status());
+        "-----> Pushed %s/%s@%s%s: build %s (%s)%n",
+        tenant,
+        appName,
+        resolved.commit().substring(0, 12),
+        ci ? " for a CI build" : "",
+        accepted.buildId(),
+        accepted.status());
     out.flush();
     Topics topics = farm.topics();
     var outcome =

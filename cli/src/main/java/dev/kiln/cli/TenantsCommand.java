@@ -61,6 +61,17 @@ public final class TenantsCommand implements Runnable {
         q.path("concurrentBuilds").asInt(),
         q.path("queuedBuilds").asInt(),
         q.path("storeBytes").asLong());
+    out.println(
+        "  Buildpack: "
+            + (t.hasNonNull("buildpackLevel")
+                ? "level " + t.path("buildpackLevel").asInt()
+                : "the farm's own rules"));
+    t.path("appBuildpackLevels")
+        .fields()
+        .forEachRemaining(
+            e ->
+                out.printf(
+                    "  App level: %s builds at level %d%n", e.getKey(), e.getValue().asInt()));
     for (JsonNode i : t.path("indexes")) {
       out.printf(
           "  Index:    %s %s%s%s%n",
@@ -141,11 +152,78 @@ public final class TenantsCommand implements Runnable {
         description = "Builds waiting at most (a new tenant gets 50).")
     Integer queuedBuilds;
 
+    @Option(
+        names = "--buildpack-version",
+        paramLabel = "N|farm",
+        description =
+            "The classic-buildpack version whose behaviour the tenant's builds get: one of "
+                + "289, 322, 351 (see docs/buildpack.md#behaviour-levels), or 'farm' for the"
+                + " farm's own rules (a new tenant's default).")
+    String buildpackVersion;
+
+    @Option(
+        names = "--app-buildpack-version",
+        paramLabel = "APP=N|tenant",
+        description =
+            "A level for one app, which wins over --buildpack-version (repeatable); APP=tenant"
+                + " gives the app the tenant's level again. Moves a tenant one app at a time.")
+    List<String> appBuildpackVersions = List.of();
+
     boolean isEmpty() {
-      return sources.isEmpty() && concurrentBuilds == null && queuedBuilds == null;
+      return sources.isEmpty()
+          && concurrentBuilds == null
+          && queuedBuilds == null
+          && buildpackVersion == null
+          && appBuildpackVersions.isEmpty();
+    }
+
+    /** {@code 351} → 351, {@code farm} (or {@code tenant} for an app) → null. */
+    private static Integer level(String option, String value, String reset) {
+      if (value.equals(reset)) {
+        return null;
+      }
+      try {
+        return Integer.valueOf(value);
+      } catch (NumberFormatException e) {
+        throw new UserError(
+            option
+                + " takes a buildpack version number such as 289 or 351, or '"
+                + reset
+                + "'; '"
+                + value
+                + "' is neither",
+            2);
+      }
     }
 
     void putInto(ObjectNode body) {
+      if (buildpackVersion != null) {
+        Integer level = level("--buildpack-version", buildpackVersion, "farm");
+        if (level == null) {
+          body.putNull("buildpackLevel");
+        } else {
+          body.put("buildpackLevel", level);
+        }
+      }
+      if (!appBuildpackVersions.isEmpty()) {
+        ObjectNode apps = body.putObject("appBuildpackLevels");
+        for (String pair : appBuildpackVersions) {
+          int eq = pair.indexOf('=');
+          if (eq < 1) {
+            throw new UserError(
+                "--app-buildpack-version takes APP=N or APP=tenant, e.g. web=351; got '"
+                    + pair
+                    + "'",
+                2);
+          }
+          Integer level = level("--app-buildpack-version", pair.substring(eq + 1), "tenant");
+          if (level == null) {
+            apps.putNull(pair.substring(0, eq));
+          } else {
+            apps.put(pair.substring(0, eq), level);
+          }
+        }
+      }
       if (!sources.isEmpty()) {
         ArrayNode list = body.putArray("sources");
         sources.forEach(list::add);
@@ -166,7 +244,8 @@ public final class TenantsCommand implements Runnable {
       name = "update",
       mixinStandardHelpOptions = true,
       description = {
-        "Change an existing tenant's sources or quotas (PATCH /v1/tenants/<name>).",
+        "Change an existing tenant's sources, quotas or buildpack level (PATCH"
+            + " /v1/tenants/<name>).",
         "--source replaces the whole list: give every prefix the tenant keeps."
       })
   public static final class Update implements Callable<Integer> {
@@ -182,8 +261,9 @@ public final class TenantsCommand implements Runnable {
     public Integer call() {
       if (settings.isEmpty()) {
         throw new UserError(
-            "nothing to change: give --source PREFIX (repeatable), --concurrent-builds N or"
-                + " --queued-builds N",
+            "nothing to change: give --source PREFIX (repeatable), --concurrent-builds N,"
+                + " --queued-builds N, --buildpack-version N|farm or --app-buildpack-version"
+                + " APP=N|tenant",
             2);
       }
       ObjectNode body = EventCodec.mapper().createObjectNode();

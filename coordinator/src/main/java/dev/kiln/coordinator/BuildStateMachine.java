@@ -49,6 +49,7 @@ final class BuildStateMachine {
 
   private final Clock clock;
   private final Function<String, List<IndexRef>> indexesOf;
+  private final java.util.function.BiFunction<String, String, Integer> buildpackLevelOf;
   private final Duration lease;
   private final int maxAttempts;
 
@@ -72,8 +73,23 @@ final class BuildStateMachine {
    */
   BuildStateMachine(
       Clock clock, Function<String, List<IndexRef>> indexesOf, Duration lease, int maxAttempts) {
+    this(clock, indexesOf, (tenant, app) -> null, lease, maxAttempts);
+  }
+
+  /**
+   * @param buildpackLevelOf the buildpack level a tenant chose for an app (null: the farm's own
+   *     rules), which its DETECT tasks carry; read when DETECT is issued, so a level changed while
+   *     a build waits applies to it
+   */
+  BuildStateMachine(
+      Clock clock,
+      Function<String, List<IndexRef>> indexesOf,
+      java.util.function.BiFunction<String, String, Integer> buildpackLevelOf,
+      Duration lease,
+      int maxAttempts) {
     this.clock = clock;
     this.indexesOf = indexesOf;
+    this.buildpackLevelOf = buildpackLevelOf;
     this.lease = lease;
     this.maxAttempts = maxAttempts;
   }
@@ -652,8 +668,13 @@ final class BuildStateMachine {
 
   /** The task a non-final snapshot waits for, with the tenant's indexes and the lease. */
   BuildTask taskFor(BuildSnapshot snapshot, String previousPython) {
-    return currentTask(snapshot, previousPython, indexesOf.apply(snapshot.push().tenant()))
-        .withLeaseMillis(lease.toMillis());
+    BuildTask task =
+        currentTask(snapshot, previousPython, indexesOf.apply(snapshot.push().tenant()))
+            .withLeaseMillis(lease.toMillis());
+    return task.kind() == TaskKind.DETECT
+        ? task.withBuildpackLevel(
+            buildpackLevelOf.apply(snapshot.push().tenant(), snapshot.push().app()))
+        : task;
   }
 
   /** The task a non-final snapshot is waiting for, rebuilt from the snapshot alone. */
@@ -670,21 +691,22 @@ final class BuildStateMachine {
           "build " + snapshot.buildId() + " is " + snapshot.state() + " and waits for no task");
     }
     return new BuildTask(
-        snapshot.buildId(),
-        snapshot.currentTaskId(),
-        kind,
-        snapshot.attempt(),
-        push.tenant(),
-        push.app(),
-        push.repoUrl(),
-        push.commit(),
-        push.appSpec(),
-        push.buildEnv(),
-        kind == TaskKind.DETECT ? previousPython : null,
-        kind == TaskKind.DETECT ? null : snapshot.plan(),
-        kind == TaskKind.DETECT ? null : snapshot.dependencyKey(),
-        kind == TaskKind.ASSEMBLE ? snapshot.layer() : null,
-        indexes);
+            snapshot.buildId(),
+            snapshot.currentTaskId(),
+            kind,
+            snapshot.attempt(),
+            push.tenant(),
+            push.app(),
+            push.repoUrl(),
+            push.commit(),
+            push.appSpec(),
+            push.buildEnv(),
+            kind == TaskKind.DETECT ? previousPython : null,
+            kind == TaskKind.DETECT ? null : snapshot.plan(),
+            kind == TaskKind.DETECT ? null : snapshot.dependencyKey(),
+            kind == TaskKind.ASSEMBLE ? snapshot.layer() : null,
+            indexes)
+        .withCi(push.isCi());
   }
 
   private static TaskKind currentKind(BuildSnapshot snapshot) {
@@ -885,7 +907,8 @@ final class BuildStateMachine {
               plan == null ? null : plan.pythonVersion(),
               plan == null ? null : plan.runCommand(),
               plan == null ? List.of() : plan.warnings(),
-              at));
+              at,
+              push.isCi()));
     }
     if (finished.state() == BuildState.CANCELLED) {
       return new Action.PublishBuildCancelled(

@@ -39,6 +39,7 @@ final class BuildView {
         push.commit(),
         maskedSpec,
         SecretValues.mask(push.buildEnv()),
-        push.pushedAt());
+        push.pushedAt(),
+        push.ci());
   }
 }

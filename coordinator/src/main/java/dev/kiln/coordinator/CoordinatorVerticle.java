@@ -150,6 +150,7 @@ public final class CoordinatorVerticle extends VerticleBase {
         new BuildStateMachine(
             clock,
             tenant -> tenants.get(tenant).map(Tenant::indexRefs).orElse(List.of()),
+            (tenant, app) -> tenants.get(tenant).map(t -> t.buildpackLevelFor(app)).orElse(null),
             config.taskLease(),
             config.maxTaskAttempts());
   }

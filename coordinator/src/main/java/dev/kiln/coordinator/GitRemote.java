@@ -31,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -311,6 +312,8 @@ final class GitRemote {
     pack.setAllowNonFastForwards(true);
     pack.setAllowDeletes(true);
     pack.setCheckReceivedObjects(true);
+    // `git push -o ci` asks for a CI build (the test dependencies installed too).
+    pack.setAllowPushOptions(true);
     return pack;
   }
 
@@ -343,6 +346,9 @@ final class GitRemote {
    * forge branch), and a branch whose build does not end with an image is rejected (its ref stays
    * where it was; git push exits 1). Deletions, tags and other branches are stored without a build.
    */
+  /** The push option of a CI build: {@code git push -o ci}. */
+  static final String CI_PUSH_OPTION = "ci";
+
   private final class BuildOnPush implements PreReceiveHook {
     private final GitRemotePath path;
     private final java.util.concurrent.atomic.AtomicBoolean clientGone;
@@ -355,6 +361,20 @@ final class GitRemote {
     @Override
     public void onPreReceive(ReceivePack pack, Collection<ReceiveCommand> commands) {
       Sideband say = new Sideband(pack);
+      boolean ci = false;
+      List<String> options = pack.getPushOptions() == null ? List.of() : pack.getPushOptions();
+      for (String option : options) {
+        if (option.equals(CI_PUSH_OPTION)) {
+          ci = true;
+        } else {
+          say.line(
+              "-----> Ignoring the push option '"
+                  + dev.kiln.events.Quote.safe(option, 60)
+                  + "'; Kiln knows only -o "
+                  + CI_PUSH_OPTION
+                  + " (a CI build)");
+        }
+      }
       for (ReceiveCommand command : commands) {
         if (command.getResult() != ReceiveCommand.Result.NOT_ATTEMPTED
             || command.getType() == ReceiveCommand.Type.DELETE) {
@@ -380,7 +400,7 @@ final class GitRemote {
         }
         Optional<String> rejected;
         try {
-          rejected = build(command, say);
+          rejected = build(command, say, ci);
         } catch (RuntimeException e) {
           LOG.error("git remote {}/{}: build of a push failed", path.tenant(), path.app(), e);
           say.line(" !     Kiln could not start the build: " + e.getMessage());
@@ -406,7 +426,7 @@ final class GitRemote {
     }
 
     /** Builds one pushed branch; the reason to reject its update, or empty when it built. */
-    private Optional<String> build(ReceiveCommand command, Sideband say) {
+    private Optional<String> build(ReceiveCommand command, Sideband say, boolean ci) {
       String branch = command.getRefName().substring("refs/heads/".length());
       String commit = command.getNewId().name();
       PushEvent push =
@@ -418,7 +438,8 @@ final class GitRemote {
               commit,
               null,
               null,
-              Instant.now());
+              Instant.now(),
+              ci);
       try {
         push.validate();
       } catch (InvalidEventException e) {
@@ -434,6 +455,7 @@ final class GitRemote {
               + branch
               + "@"
               + commit.substring(0, 12)
+              + (ci ? " (CI build: test dependencies included)" : "")
               + " on Kiln");
       try (BuildWatch watch = watches.open(push.buildId(), path.tenant(), path.app())) {
         Admitted admitted = await(onContext(() -> admit(push)));

@@ -178,6 +178,16 @@ public final class ReferenceDeployerVerticle extends VerticleBase {
               if (seen.contains(id)) {
                 return Future.<Void>succeededFuture();
               }
+              if (image.isCi()) {
+                // A CI build's image holds the test dependencies; it is there to run tests in,
+                // never to replace what the app serves.
+                LOG.info(
+                    "skipping {}/{}@{}: the image of a CI build is not deployed",
+                    image.tenant(),
+                    image.app(),
+                    image.commit());
+                return Future.<Void>succeededFuture();
+              }
               return deploy(record, id, image, 1);
             })
         .compose(ignored -> commit(record))

@@ -463,7 +463,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
 
   private ImageTarget.Delivery openDelivery(BuildTask task) throws StepFailure {
     try {
-      return target.open(task.tenant(), task.app(), task.commit());
+      return target.open(task.tenant(), task.app(), task.commit(), task.isCi());
     } catch (RuntimeException e) {
       throw new StepFailure(
           FAILED, "Cannot deliver the image to " + target + ": " + e.getMessage() + ".", e);

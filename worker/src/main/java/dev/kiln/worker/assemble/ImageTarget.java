@@ -122,12 +122,30 @@ public abstract sealed class ImageTarget {
           + " daemon)";
 
   /** The name a build's image gets at this target. */
-  public abstract String referenceFor(String tenant, String app, String commit);
+  public String referenceFor(String tenant, String app, String commit) {
+    return referenceFor(tenant, app, commit, false);
+  }
+
+  /**
+   * The name a build's image gets at this target; a CI build's image is tagged {@code ci-<commit>},
+   * so it never takes the place of the image deployers run.
+   */
+  public abstract String referenceFor(String tenant, String app, String commit, boolean ci);
 
   /**
    * Starts delivering one build's image; the caller must {@link Delivery#complete()} or abandon.
    */
-  abstract Delivery open(String tenant, String app, String commit);
+  abstract Delivery open(String tenant, String app, String commit, boolean ci);
+
+  /** Starts delivering a normal (not CI) build's image. */
+  Delivery open(String tenant, String app, String commit) {
+    return open(tenant, app, commit, false);
+  }
+
+  /** The tag of a build's image: the commit's first 12 characters, after {@code ci-} for CI. */
+  static String tag(String commit, boolean ci) {
+    return (ci ? "ci-" : "") + commit.substring(0, TAG_LENGTH);
+  }
 
   /** One image on its way to the target. */
   interface Delivery {
@@ -171,7 +189,8 @@ public abstract sealed class ImageTarget {
     void abandon();
   }
 
-  static ImageReference imageName(String registry, String tenant, String app, String commit) {
+  static ImageReference imageName(
+      String registry, String tenant, String app, String commit, boolean ci) {
     requireName("tenant", tenant);
     requireName("app", app);
     if (commit == null || !COMMIT.matcher(commit).matches()) {
@@ -180,7 +199,7 @@ public abstract sealed class ImageTarget {
               + commit
               + "' is not a full git commit id (40 or 64 lowercase hex characters)");
     }
-    return ImageReference.of(registry, tenant + "/" + app, commit.substring(0, TAG_LENGTH));
+    return ImageReference.of(registry, tenant + "/" + app, tag(commit, ci));
   }
 
   private static void requireName(String what, String value) {
@@ -212,13 +231,13 @@ public abstract sealed class ImageTarget {
     }
 
     @Override
-    public String referenceFor(String tenant, String app, String commit) {
-      return imageName(hostAndPort, tenant, app, commit).toString();
+    public String referenceFor(String tenant, String app, String commit, boolean ci) {
+      return imageName(hostAndPort, tenant, app, commit, ci).toString();
     }
 
     @Override
-    Delivery open(String tenant, String app, String commit) {
-      ImageReference name = imageName(hostAndPort, tenant, app, commit);
+    Delivery open(String tenant, String app, String commit, boolean ci) {
+      ImageReference name = imageName(hostAndPort, tenant, app, commit, ci);
       return new Delivery() {
         @Override
         public Containerizer containerizer() {
@@ -264,20 +283,20 @@ public abstract sealed class ImageTarget {
     }
 
     /** {@code DIR/<tenant>/<app>/<commit>.tar} */
-    Path tarballFor(String tenant, String app, String commit) {
-      imageName(null, tenant, app, commit);
-      return directory.resolve(tenant).resolve(app).resolve(commit + ".tar");
+    Path tarballFor(String tenant, String app, String commit, boolean ci) {
+      imageName(null, tenant, app, commit, ci);
+      return directory.resolve(tenant).resolve(app).resolve((ci ? "ci-" : "") + commit + ".tar");
     }
 
     @Override
-    public String referenceFor(String tenant, String app, String commit) {
-      return RuntimeImageReference.TAR_PREFIX + tarballFor(tenant, app, commit);
+    public String referenceFor(String tenant, String app, String commit, boolean ci) {
+      return RuntimeImageReference.TAR_PREFIX + tarballFor(tenant, app, commit, ci);
     }
 
     @Override
-    Delivery open(String tenant, String app, String commit) {
-      ImageReference name = imageName(null, tenant, app, commit);
-      Path destination = tarballFor(tenant, app, commit);
+    Delivery open(String tenant, String app, String commit, boolean ci) {
+      ImageReference name = imageName(null, tenant, app, commit, ci);
+      Path destination = tarballFor(tenant, app, commit, ci);
       Path temporary;
       try {
         Files.createDirectories(destination.getParent());
@@ -353,13 +372,13 @@ public abstract sealed class ImageTarget {
 
     /** {@code DIR/<tenant>/<app>} */
     Path layoutFor(String tenant, String app, String commit) {
-      imageName(null, tenant, app, commit);
+      imageName(null, tenant, app, commit, false);
       return directory.resolve(tenant).resolve(app);
     }
 
     @Override
-    public String referenceFor(String tenant, String app, String commit) {
-      return PREFIX + layoutFor(tenant, app, commit) + ":" + commit.substring(0, TAG_LENGTH);
+    public String referenceFor(String tenant, String app, String commit, boolean ci) {
+      return PREFIX + layoutFor(tenant, app, commit) + ":" + tag(commit, ci);
     }
 
     /** jib writes into the layouts by pushing to them, started with the first image. */
@@ -381,9 +400,9 @@ public abstract sealed class ImageTarget {
     }
 
     @Override
-    Delivery open(String tenant, String app, String commit) {
-      String reference = referenceFor(tenant, app, commit);
-      ImageReference name = imageName(registry().hostAndPort(), tenant, app, commit);
+    Delivery open(String tenant, String app, String commit, boolean ci) {
+      String reference = referenceFor(tenant, app, commit, ci);
+      ImageReference name = imageName(registry().hostAndPort(), tenant, app, commit, ci);
       return new Delivery() {
         @Override
         public Containerizer containerizer() {
@@ -426,8 +445,7 @@ public abstract sealed class ImageTarget {
         @Override
         public Digest digest(Digest computedByJib) throws IOException {
           // The layout may hold a corrected manifest (see LayoutRegistry#uncompressedLayersNamed).
-          String stored =
-              registry().layout(tenant + "/" + app).manifestOf(commit.substring(0, TAG_LENGTH));
+          String stored = registry().layout(tenant + "/" + app).manifestOf(tag(commit, ci));
           return stored == null ? computedByJib : Digest.of(stored);
         }
 
@@ -469,13 +487,13 @@ public abstract sealed class ImageTarget {
 
   static final class DockerDaemon extends ImageTarget {
     @Override
-    public String referenceFor(String tenant, String app, String commit) {
-      return RuntimeImageReference.DOCKER_PREFIX + imageName(null, tenant, app, commit);
+    public String referenceFor(String tenant, String app, String commit, boolean ci) {
+      return RuntimeImageReference.DOCKER_PREFIX + imageName(null, tenant, app, commit, ci);
     }
 
     @Override
-    Delivery open(String tenant, String app, String commit) {
-      ImageReference name = imageName(null, tenant, app, commit);
+    Delivery open(String tenant, String app, String commit, boolean ci) {
+      ImageReference name = imageName(null, tenant, app, commit, ci);
       return new Delivery() {
         @Override
         public Containerizer containerizer() {

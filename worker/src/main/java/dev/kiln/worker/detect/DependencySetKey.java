@@ -69,6 +69,22 @@ public final class DependencySetKey {
       String extraIndexUrl,
       Map<String, byte[]> files,
       ResolvedFor resolvedFor) {
+    return compute(
+        pythonVersion, platform, packageManager, extraIndexUrl, files, resolvedFor, false);
+  }
+
+  /**
+   * @param ci a CI build's set, which holds the test dependencies too: never the same key as the
+   *     normal build's, even where the files are the same (Poetry, uv, Pipenv groups)
+   */
+  public static String compute(
+      String pythonVersion,
+      TargetPlatform platform,
+      String packageManager,
+      String extraIndexUrl,
+      Map<String, byte[]> files,
+      ResolvedFor resolvedFor,
+      boolean ci) {
     Objects.requireNonNull(pythonVersion, "pythonVersion");
     Objects.requireNonNull(platform, "platform");
     Objects.requireNonNull(packageManager, "packageManager");
@@ -84,6 +100,10 @@ public final class DependencySetKey {
         sha256,
         "resolved-for="
             + (resolvedFor == null ? "" : resolvedFor.tenant() + "/" + resolvedFor.app()));
+    if (ci) {
+      // Only CI sets carry the field, so the keys of every normal set stay what they were.
+      field(sha256, "install=ci");
+    }
     Map<String, byte[]> sorted = new TreeMap<>(files);
     field(sha256, "files=" + sorted.size());
     for (Map.Entry<String, byte[]> file : sorted.entrySet()) {

@@ -4,6 +4,7 @@ import dev.kiln.buildpack.BuildInputs;
 import dev.kiln.buildpack.BuildPlanner;
 import dev.kiln.buildpack.BuildStepRules;
 import dev.kiln.buildpack.BuildpackException;
+import dev.kiln.buildpack.BuildpackLevel;
 import dev.kiln.buildpack.Diagnostic;
 import dev.kiln.buildpack.PlanResult;
 import dev.kiln.events.AppSpec;
@@ -69,13 +70,22 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
                   + "': it is not a version number");
       previous = null;
     }
+    BuildpackLevel level = level(task);
+    // Strictness comes with the level (v351 makes the three package-manager findings errors);
+    // the farm's own rules keep them warnings.
     BuildInputs inputs =
         BuildInputs.builder()
             .appSpec(toBuildpack(task.appSpec()))
             .buildEnv(task.buildTimeEnv())
             .previousPythonVersion(previous)
             .strict(false)
+            .level(level)
+            .ci(task.isCi())
             .build();
+    BuildPlanner planner = level == null ? this.planner : this.planner.atLevel(level);
+    if (level != null) {
+      ctx.log().info("-----> Building with the behaviour of buildpack version " + level.version());
+    }
     PlanResult result = planner.plan(ctx.sourceDir(), inputs);
     Optional<BuildStepRules.Hook> hook =
         result.sourceRoot() == null || PlanResult.STRATEGY_DOCKERFILE.equals(result.strategy())
@@ -84,6 +94,34 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
     if (hook.isEmpty()) {
       return finish(result, task, ctx.log(), null);
     }
+    return afterPreCompile(ctx, task, planner, inputs, result, hook.get());
+  }
+
+  /** The task's buildpack level, or null for the farm's own rules. */
+  private static BuildpackLevel level(BuildTask task) throws StepFailure {
+    if (task.buildpackLevel() == null) {
+      return null;
+    }
+    try {
+      return BuildpackLevel.of(task.buildpackLevel());
+    } catch (BuildpackException e) {
+      throw new StepFailure(
+          e.code(),
+          e.getMessage()
+              + " The tenant's level was set by a coordinator that knows more levels than this"
+              + " worker: run the same Kiln version on every node.",
+          e);
+    }
+  }
+
+  private Detected afterPreCompile(
+      StepContext ctx,
+      BuildTask task,
+      BuildPlanner planner,
+      BuildInputs inputs,
+      PlanResult result,
+      BuildStepRules.Hook hook)
+      throws StepFailure {
     if (preCompile == null) {
       throw new StepFailure(
           BuildStepRunner.SANDBOX_UNAVAILABLE,
@@ -98,7 +136,7 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
             : planner.catalog().newestPatch(planner.catalog().defaultMinor()).orElseThrow();
     try (PreCompile.Run run =
         preCompile.run(
-            hook.get(),
+            hook,
             ctx.sourceDir(),
             result.sourceDir(),
             python,
@@ -134,6 +172,7 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
       String extraIndex = task.buildTimeEnv().get(PrivateIndex.EXTRA_INDEX_VARIABLE);
       boolean locked =
           InstallInputs.isLocked(result.packageManager(), files, InstallInputs.target(summary));
+      // TODO(ci): pass task.isCi() once InstallInputs.isLocked takes it.
       key =
           DependencySetKey.compute(
               summary.pythonVersion(),
@@ -141,7 +180,8 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
               result.packageManager(),
               extraIndex,
               files,
-              keyedFor(locked, extraIndex, task));
+              keyedFor(locked, extraIndex, task),
+              task.isCi());
     }
     return new Detected(summary, key);
   }

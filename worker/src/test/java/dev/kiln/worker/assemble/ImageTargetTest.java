@@ -16,6 +16,19 @@ class ImageTargetTest {
   @TempDir Path dir;
 
   @Test
+  void aCiBuildsImageHasATagOfItsOwnSoItNeverReplacesTheImageDeployersRun() {
+    ImageTarget registry = ImageTarget.registry("registry.example.com:5000");
+    assertThat(registry.referenceFor("acme", "shop", COMMIT, true))
+        .isEqualTo("registry.example.com:5000/acme/shop:ci-0123456789ab");
+    ImageTarget tarballs = ImageTarget.parse("tarballs:" + dir);
+    assertThat(tarballs.referenceFor("acme", "shop", COMMIT, true))
+        .isNotEqualTo(tarballs.referenceFor("acme", "shop", COMMIT))
+        .endsWith("ci-" + COMMIT + ".tar");
+    ImageTarget layouts = ImageTarget.parse("oci-layouts:" + dir);
+    assertThat(layouts.referenceFor("acme", "shop", COMMIT, true)).endsWith(":ci-0123456789ab");
+  }
+
+  @Test
   void registryTargetTagsTenantAppAndTheShortCommit() {
     ImageTarget target = ImageTarget.registry("registry.example.com:5000");
 
