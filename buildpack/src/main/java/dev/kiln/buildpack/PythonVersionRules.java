@@ -148,12 +148,12 @@ final class PythonVersionRules {
     }
     int newestPatch = catalog.newestPatchOf(minor).orElseThrow();
     VersionNumber resolved = asked.exact() ? asked : minor.withPatch(newestPatch);
-    plan.python =
-        new PythonSelection(resolved.toString(), request.version().text(), request.origin());
     if (catalog.knownButNotOnFarm(resolved)) {
       throw new BuildpackException(
           Codes.PYTHON_VERSION_NOT_ON_FARM, notOnFarm(context, request, resolved));
     }
+    plan.python =
+        new PythonSelection(resolved.toString(), request.version().text(), request.origin());
     plan.runtime = catalog.runtimeFor(resolved.toString()).orElseThrow();
     plan.detail("Python " + resolved + " (runtime image " + plan.runtime.image() + ")");
 

@@ -86,6 +86,14 @@ public final class PlanCommand implements Callable<Integer> {
   boolean strict;
 
   @Option(
+      names = "--ci",
+      description =
+          "Plan a CI build: the test dependencies are read too (requirements-test.txt, Pipenv's"
+              + " develop, Poetry's non-optional groups, uv's default groups). Every plan names"
+              + " what a CI build adds.")
+  boolean ci;
+
+  @Option(
       names = "--buildpack-version",
       paramLabel = "N",
       description =
@@ -149,7 +157,7 @@ public final class PlanCommand implements Callable<Integer> {
 
   private BuildInputs inputs() throws UsageProblem {
     BuildInputs.Builder builder =
-        BuildInputs.builder().buildEnv(buildEnv).strict(strict).appSpec(appSpec());
+        BuildInputs.builder().buildEnv(buildEnv).strict(strict).ci(ci).appSpec(appSpec());
     if (buildpackVersion != null) {
       try {
         builder.level(BuildpackLevel.of(buildpackVersion));

@@ -47,6 +47,7 @@ class GitRemoteKafkaTest {
   private static final List<String> fetched = new CopyOnWriteArrayList<>();
   private static final long MAX_PUSH_BYTES = 1024 * 1024;
   private static final AtomicReference<BuildTask> heldDetect = new AtomicReference<>();
+  private static final List<BuildTask> tasks = new CopyOnWriteArrayList<>();
   private static ScriptedWorkers workers;
 
   @BeforeAll
@@ -71,6 +72,7 @@ class GitRemoteKafkaTest {
    * commit that cannot be fetched fails it with fetch::failed.
    */
   private static TaskResult work(BuildTask task) {
+    tasks.add(task);
     if (task.kind() == TaskKind.DETECT) {
       try {
         Path checkout = Files.createTempDirectory(tmp, "checkout-");
@@ -169,6 +171,73 @@ class GitRemoteKafkaTest {
         git(repo.dir(), "push", remote(TestSecurity.ACME_TOKEN, "acme", "web"), "main");
     assertThat(again.exit()).isZero();
     assertThat(again.output()).contains("Everything up-to-date");
+  }
+
+  @Test
+  void aPushWithTheCiOptionIsACiBuildOfItsOwnAndDetectCarriesTheAppsBuildpackLevel()
+      throws Exception {
+    HttpJson operator = new HttpJson(port);
+    HttpJson.Response levels =
+        operator.patch(
+            "/v1/tenants/acme",
+            "{\"buildpackLevel\": 322, \"appBuildpackLevels\": {\"tests\": 351}}");
+    assertThat(levels.status()).as(levels.json().toString()).isEqualTo(200);
+    assertThat(levels.json().path("appBuildpackLevels").path("tests").asInt()).isEqualTo(351);
+    GitRepo repo = app("tests");
+    String commit = repo.git("rev-parse", "HEAD").strip();
+
+    GitResult push =
+        git(
+            repo.dir(),
+            "push",
+            "-o",
+            "ci",
+            "-o",
+            "nonsense",
+            remote(TestSecurity.ACME_TOKEN, "acme", "tests"),
+            "main");
+
+    assertThat(push.exit()).as(push.output()).isZero();
+    String ciBuild = BuildIds.of("acme", "tests", commit + "\0ci");
+    assertThat(push.output())
+        .contains("Ignoring the push option 'nonsense'")
+        .contains("(CI build: test dependencies included)")
+        .contains("remote: -----> Build " + ciBuild + " succeeded");
+    List<BuildTask> ciTasks = tasks.stream().filter(t -> t.buildId().equals(ciBuild)).toList();
+    assertThat(ciTasks).extracting(BuildTask::kind).contains(TaskKind.DETECT, TaskKind.ASSEMBLE);
+    assertThat(ciTasks).allMatch(BuildTask::isCi);
+    assertThat(ciTasks.stream().filter(t -> t.kind() == TaskKind.DETECT))
+        .allMatch(t -> Integer.valueOf(351).equals(t.buildpackLevel()));
+
+    // The app goes back to the tenant's level; a normal push of the same commit is another build.
+    operator.patch("/v1/tenants/acme", "{\"appBuildpackLevels\": {\"tests\": null}}");
+    repo.commit(Map.of("app.py", "print('again')\n"), "again");
+    String second = repo.git("rev-parse", "HEAD").strip();
+    assertThat(
+            git(repo.dir(), "push", remote(TestSecurity.ACME_TOKEN, "acme", "tests"), "main")
+                .exit())
+        .isZero();
+    BuildTask detect =
+        tasks.stream()
+            .filter(t -> t.buildId().equals(BuildIds.of("acme", "tests", second)))
+            .filter(t -> t.kind() == TaskKind.DETECT)
+            .findFirst()
+            .orElseThrow();
+    assertThat(detect.isCi()).isFalse();
+    assertThat(detect.buildpackLevel()).isEqualTo(322);
+
+    // A level Kiln does not reproduce is refused, and nothing changes.
+    HttpJson.Response unknown = operator.patch("/v1/tenants/acme", "{\"buildpackLevel\": 300}");
+    assertThat(unknown.status()).isEqualTo(400);
+    assertThat(unknown.json().toString()).contains("289, 322, 351");
+    // A tenant cannot choose its own level: moving tenants is the operator's decision.
+    assertThat(
+            operator
+                .as(TestSecurity.ACME_TOKEN)
+                .patch("/v1/tenants/acme", "{\"buildpackLevel\": 351}")
+                .status())
+        .isEqualTo(403);
+    operator.patch("/v1/tenants/acme", "{\"buildpackLevel\": null}");
   }
 
   @Test

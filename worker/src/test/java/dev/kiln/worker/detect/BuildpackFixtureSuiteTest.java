@@ -101,8 +101,18 @@ class BuildpackFixtureSuiteTest {
     applySetup(fixture.path("setup"), repository, outside);
 
     BuildInputs inputs = inputs(fixture.path("inputs"));
-    // A fixture may name a behaviour level; it then plans with that level's runtime catalog.
-    RuntimeCatalog catalog = inputs.level() == null ? CATALOG : inputs.level().catalog();
+    // A fixture may name a behaviour level; it then plans with that level's runtime catalog, or,
+    // with a farm catalog too, with the level's versions on the farm's runtimes (as DETECT does).
+    JsonNode farm = fixture.path("inputs").path("farmCatalog");
+    RuntimeCatalog catalog =
+        inputs.level() == null
+            ? CATALOG
+            : farm.isMissingNode()
+                ? inputs.level().catalog()
+                : (farm.asText().equals("offline")
+                        ? RuntimeCatalog.loadOffline()
+                        : RuntimeCatalog.loadDefault())
+                    .atLevel(inputs.level().catalog());
     PlanResult plan =
         new BuildPlanner(catalog)
             .withPythonRequirements(new RequiresPythonCheck())

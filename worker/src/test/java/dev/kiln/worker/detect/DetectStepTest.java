@@ -46,6 +46,12 @@ class DetectStepTest {
 
   private DetectStep.Detected run(Path dir, Map<String, String> buildEnv, RecordingLog log)
       throws StepFailure {
+    return run(dir, buildEnv, log, null, false);
+  }
+
+  private DetectStep.Detected run(
+      Path dir, Map<String, String> buildEnv, RecordingLog log, Integer level, boolean ci)
+      throws StepFailure {
     BuildTask detectTask = Tasks.detect("acme", "web", "file:///repo", COMMIT);
     BuildTask task =
         new BuildTask(
@@ -64,7 +70,63 @@ class DetectStepTest {
             null,
             null,
             List.of(new IndexRef("corp", "https://pkgs.acme.test/simple/")));
-    return detect.run(new StepContext(task, dir, log));
+    return detect.run(new StepContext(task.withBuildpackLevel(level).withCi(ci), dir, log));
+  }
+
+  @Test
+  void theTasksBuildpackLevelDecidesTheRulesAndTheDefaultPythonOnTheFarmsRuntimes()
+      throws Exception {
+    Map<String, String> files = new java.util.HashMap<>(flaskApp("gunicorn==22.0.0\n", "3.12"));
+    files.remove(".python-version");
+    Path dir = app("unpinned", files);
+    Files.createDirectories(dir.resolve(".heroku/python"));
+
+    RecordingLog farmRules = new RecordingLog();
+    DetectStep.Detected lenient = run(dir, Map.of(), farmRules, null, false);
+    assertThat(lenient.plan().pythonVersion()).isEqualTo("3.13.5");
+    assertThat(farmRules.text()).contains("source::heroku-python-dir");
+
+    RecordingLog at351 = new RecordingLog();
+    assertThatThrownBy(() -> run(dir, Map.of(), at351, 351, false))
+        .isInstanceOfSatisfying(
+            StepFailure.class, f -> assertThat(f.code()).isEqualTo("source::heroku-python-dir"));
+    assertThat(at351.text()).contains("behaviour of buildpack version 351");
+
+    Files.delete(dir.resolve(".heroku/python"));
+    // v351's default is 3.14; this farm's default catalog has no 3.14 runtime.
+    assertThatThrownBy(() -> run(dir, Map.of(), new RecordingLog(), 351, false))
+        .isInstanceOfSatisfying(
+            StepFailure.class, f -> assertThat(f.code()).isEqualTo("python-version::not-on-farm"));
+    assertThat(run(dir, Map.of(), new RecordingLog(), 322, false).plan().pythonVersion())
+        .isEqualTo("3.13.5");
+  }
+
+  @Test
+  void aForgedTaskWithALevelKilnDoesNotKnowFailsWithoutPlanning() throws Exception {
+    Path dir = app("a", flaskApp("gunicorn==22.0.0\n", "3.12"));
+    assertThatThrownBy(() -> run(dir, Map.of(), new RecordingLog(), 300, false))
+        .isInstanceOfSatisfying(
+            StepFailure.class, f -> assertThat(f.code()).isEqualTo("buildpack::unknown-level"));
+  }
+
+  @Test
+  void aCiBuildReadsTheTestRequirementsAndHasADependencyKeyOfItsOwn() throws Exception {
+    Map<String, String> files = new java.util.HashMap<>(flaskApp("gunicorn==22.0.0\n", "3.12"));
+    files.put("requirements-test.txt", "pytest==8.0.0\n");
+    Path dir = app("tested", files);
+
+    DetectStep.Detected normal = run(dir, Map.of(), new RecordingLog(), null, false);
+    DetectStep.Detected ci = run(dir, Map.of(), new RecordingLog(), null, true);
+
+    assertThat(normal.plan().requirementFiles()).containsExactly("requirements.txt");
+    assertThat(ci.plan().requirementFiles())
+        .containsExactly("requirements.txt", "requirements-test.txt");
+    assertThat(ci.dependencyKey()).isNotEqualTo(normal.dependencyKey());
+
+    // Where the files are the same (no requirements-test.txt), the CI set still has its own key.
+    Path plain = app("plain", flaskApp("gunicorn==22.0.0\n", "3.12"));
+    assertThat(run(plain, Map.of(), new RecordingLog(), null, true).dependencyKey())
+        .isNotEqualTo(run(plain, Map.of(), new RecordingLog(), null, false).dependencyKey());
   }
 
   @Test
