@@ -210,6 +210,39 @@ class TenantsCommandTest {
   }
 
   @Test
+  void anOperatorMovesATenantAndSingleAppsBetweenBuildpackLevels() {
+    Run created = kiln("tenants", "create", "vandelay", "--buildpack-version", "289");
+    assertThat(created.status()).as(created.err()).isZero();
+    assertThat(created.out()).contains("Buildpack: level 289");
+
+    Run oneApp = kiln("tenants", "update", "vandelay", "--app-buildpack-version", "tps=351");
+    assertThat(oneApp.status()).as(oneApp.err()).isZero();
+    assertThat(oneApp.out()).contains("Buildpack: level 289").contains("tps builds at level 351");
+
+    Run whole =
+        kiln(
+            "tenants",
+            "update",
+            "vandelay",
+            "--buildpack-version",
+            "351",
+            "--app-buildpack-version",
+            "tps=tenant");
+    assertThat(whole.out()).contains("Buildpack: level 351").doesNotContain("tps builds");
+
+    Run unknown = kiln("tenants", "update", "vandelay", "--buildpack-version", "300");
+    assertThat(unknown.status()).isNotZero();
+    assertThat(unknown.err()).contains("300").contains("289, 322, 351");
+    Run notANumber = kiln("tenants", "update", "vandelay", "--buildpack-version", "latest");
+    assertThat(notANumber.status()).isEqualTo(2);
+    assertThat(notANumber.err()).contains("'latest'").contains("farm");
+    assertThat(kiln("tenants", "show", "vandelay").out()).contains("Buildpack: level 351");
+
+    Run back = kiln("tenants", "update", "vandelay", "--buildpack-version", "farm");
+    assertThat(back.out()).contains("Buildpack: the farm's own rules");
+  }
+
+  @Test
   void anAppLinkedWithTheCliPrintsItsWebhookUrlAndItsSecretOnlyOnce() {
     assertThat(
             kiln("tenants", "create", "umbrella", "--source", "https://github.com/umbrella/")
