@@ -50,7 +50,7 @@ class ReferenceDeployerVerticleTest {
   }
 
   @Test
-  void deploysEachImageOnceAndDeadLettersGarbage(@TempDir Path dir) throws Exception {
+  void deploysEachImageOnceSkipsCiImagesAndDeadLettersGarbage(@TempDir Path dir) throws Exception {
     Topics topics = Topics.withPrefix("t" + UUID.randomUUID().toString().substring(0, 8) + ".");
     KafkaTopicsAdmin.ensureTopics(kafka.bootstrapServers(), topics);
     Vertx vertx = Vertx.vertx();
@@ -84,6 +84,29 @@ class ReferenceDeployerVerticleTest {
           .send(
               new org.apache.kafka.clients.producer.ProducerRecord<>(
                   topics.imageReady(), "acme/shop", "not an event".getBytes()))
+          .await();
+      // A CI build's image holds the test dependencies: it must never replace the app.
+      ImageReady ciImage =
+          new ImageReady(
+              "b-0123456789abcdef0125",
+              "acme",
+              "shop",
+              "b".repeat(40),
+              "HEAD",
+              "kiln/acme/shop:ci-bbbbbbbbbbbb",
+              Digest.of("e".repeat(64)),
+              "3.12.7",
+              "gunicorn app:app",
+              List.of(),
+              Instant.now(),
+              true);
+      publisher
+          .publish(
+              topics.imageReady(),
+              "acme/shop",
+              publisher
+                  .codec()
+                  .toCloudEvent(ciImage, "acme/shop", ciImage.buildId() + ":image-ready"))
           .await();
       ImageReady second =
           new ImageReady(
@@ -119,6 +142,7 @@ class ReferenceDeployerVerticleTest {
           .contains("kiln/acme/shop:aaaaaaaaaaaa")
           .contains(ready.buildId() + ":image-ready");
       assertThat(lines.get(1)).contains("kiln/acme/shop:bbbbbbbbbbbb");
+      assertThat(String.join("\n", lines)).doesNotContain("ci-bbbbbbbbbbbb");
     } finally {
       vertx.close().await();
     }
