@@ -193,6 +193,37 @@ class FarmEndToEndTest {
   }
 
   @Test
+  void theTenantsBuildpackLevelDecidesWhatItsBuildsAcceptAndAnAppCanBeMovedOnItsOwn()
+      throws Exception {
+    CoordinatorClient operator =
+        new CoordinatorClient(
+            farm.endpoints().coordinatorUrl(), FarmSecrets.clientToken(null, temp.resolve("home")));
+    operator.send("POST", "/v1/tenants", "{\"name\": \"levels\", \"buildpackLevel\": 351}");
+    Map<String, String> files = new java.util.HashMap<>(pythonApp("", "3.11\n"));
+    // A Heroku build's leftovers committed by mistake: an error since buildpack v291.
+    files.put(".heroku/python/bin/python", "#!/bin/sh\n");
+    GitRepo repo = GitRepo.init(temp.resolve("repos/leftovers"));
+    repo.commit(files, "with .heroku/python");
+    StringWriter log = new StringWriter();
+
+    BuildFailed failed = pushes.fails("levels", "leftovers", repo, log);
+
+    assertThat(failed.stage()).isEqualTo(TaskKind.DETECT);
+    assertThat(failed.code()).isEqualTo("source::heroku-python-dir");
+    assertThat(log.toString()).contains("behaviour of buildpack version 351");
+
+    // The operator keeps this one app at v289's rules, where the directory is only a warning.
+    operator.send("PATCH", "/v1/tenants/levels", "{\"appBuildpackLevels\": {\"leftovers\": 289}}");
+    repo.commit(Map.of("app.py", "print('again')\n"), "a new commit");
+    StringWriter again = new StringWriter();
+    ImageReady ready = pushes.succeeds("levels", "leftovers", repo, null, again);
+    assertThat(ready.pythonVersion()).isEqualTo("3.11.2");
+    assertThat(again.toString())
+        .contains("behaviour of buildpack version 289")
+        .contains("source::heroku-python-dir");
+  }
+
+  @Test
   void requirementMissingFromTheIndexFailsTheBuildWithACodeNamingThePackage() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/missing"));
     repo.commit(pythonApp("no-such-package==1.0\n", "3.11\n"), "test commit");
