@@ -213,52 +213,20 @@ public record BuildTask(
 
   /** The same task with its lease stated. */
   public BuildTask withLeaseMillis(long millis) {
-    return new BuildTask(
-        buildId,
-        taskId,
-        kind,
-        attempt,
-        tenant,
-        app,
-        repoUrl,
-        commit,
-        appSpec,
-        buildEnv,
-        previousPython,
-        plan,
-        dependencyKey,
-        layer,
-        indexes,
-        millis,
-        buildpackLevel,
-        ci);
+    return copy(millis, buildpackLevel, ci);
   }
 
   /** The same task for a build at this classic-buildpack level (null: the farm's own rules). */
   public BuildTask withBuildpackLevel(Integer level) {
-    return new BuildTask(
-        buildId,
-        taskId,
-        kind,
-        attempt,
-        tenant,
-        app,
-        repoUrl,
-        commit,
-        appSpec,
-        buildEnv,
-        previousPython,
-        plan,
-        dependencyKey,
-        layer,
-        indexes,
-        leaseMillis,
-        level,
-        ci);
+    return copy(leaseMillis, level, ci);
   }
 
   /** The same task for a CI build, or not. */
   public BuildTask withCi(boolean ciBuild) {
+    return copy(leaseMillis, buildpackLevel, ciBuild);
+  }
+
+  private BuildTask copy(Long lease, Integer level, Boolean ciBuild) {
     return new BuildTask(
         buildId,
         taskId,
@@ -275,8 +243,8 @@ public record BuildTask(
         dependencyKey,
         layer,
         indexes,
-        leaseMillis,
-        buildpackLevel,
+        lease,
+        level,
         ciBuild);
   }
 
