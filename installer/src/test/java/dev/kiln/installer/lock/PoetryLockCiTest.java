@@ -81,10 +81,10 @@ class PoetryLockCiTest {
         optional = false
         python-versions = "!=3.0.*,!=3.1.*,!=3.2.*,!=3.3.*,!=3.4.*,!=3.5.*,!=3.6.*,>=2.7"
         groups = ["main", "dev", "test"]
-        markers = {main = "platform_system == \\"Windows\\"", dev = "platform_system == \\"Windows\\"", test = "sys_platform == \\"win32\\""}
         files = [
             {file = "colorama-0.4.6-py2.py3-none-any.whl", hash = "sha256:%3$s"},
         ]
+        markers = {main = "platform_system == \\"Windows\\"", dev = "platform_system == \\"Windows\\"", test = "sys_platform == \\"win32\\""}
 
         [[package]]
         name = "flask"
