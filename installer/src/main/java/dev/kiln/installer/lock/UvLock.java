@@ -44,7 +44,9 @@ import java.util.Set;
  *       Dependency groups are followed only for a CI build: the root's {@code
  *       [package.dev-dependencies]} entries of the default groups ({@code [tool.uv] default-groups}
  *       of pyproject.toml, a list of names or {@code "all"}; {@code ["dev"]} when unset, which also
- *       holds the legacy {@code [tool.uv] dev-dependencies}), each edge with its marker and extras.
+ *       holds the legacy {@code [tool.uv] dev-dependencies}), each edge with its marker and extras;
+ *       a workspace root that is no project has its groups in {@code [manifest.dependency-groups]},
+ *       followed by name the same way.
  *   <li>A virtual project ({@code source = { virtual = "." }}) installs only its dependencies; a
  *       packaged one ({@code editable} or {@code directory}) is also a {@link LocalProject}, as is
  *       every workspace member or local directory reached.
@@ -176,7 +178,13 @@ public final class UvLock {
       }
     }
     Set<String> groups = defaultGroups ? defaultGroups(pyproject) : Set.of();
-    return walk(roots, groups, packages, markers);
+    // A workspace root that is no project keeps its own groups in [manifest.dependency-groups].
+    List<JsonNode> manifestGroups =
+        project != null && project.isObject()
+            ? List.of()
+            : groupEdges(
+                Documents.table(Documents.table(lock, "manifest"), "dependency-groups"), groups);
+    return walk(roots, groups, manifestGroups, packages, markers);
   }
 
   /**
@@ -214,8 +222,12 @@ public final class UvLock {
 
   /** The root's edges of the chosen groups ({@code null}: all) that uv recorded. */
   private static List<JsonNode> groupEdges(Package root, Set<String> groups) {
+    return groupEdges(Documents.table(root.node(), "dev-dependencies"), groups);
+  }
+
+  /** The edges of the chosen groups ({@code null}: all) of a table of group name → edges. */
+  private static List<JsonNode> groupEdges(JsonNode recorded, Set<String> groups) {
     List<JsonNode> edges = new ArrayList<>();
-    JsonNode recorded = Documents.table(root.node(), "dev-dependencies");
     for (var names = recorded.fieldNames(); names.hasNext(); ) {
       String group = names.next();
       if (groups == null || groups.contains(LockedDistribution.normalize(group))) {
@@ -278,6 +290,7 @@ public final class UvLock {
   private static LockedSet walk(
       List<Package> roots,
       Set<String> groups,
+      List<JsonNode> rootEdges,
       Map<String, List<Package>> packages,
       MarkerEvaluator markers)
       throws InstallerException {
@@ -287,6 +300,13 @@ public final class UvLock {
     for (Package root : roots) {
       activated.put(root, new LinkedHashSet<>());
       queue.add(root);
+    }
+    for (JsonNode edge : rootEdges) {
+      if (markers.applies(Documents.text(edge, "marker"), Set.of())) {
+        Package target = resolve(edge, "the workspace root", packages);
+        activated.computeIfAbsent(target, k -> new LinkedHashSet<>()).addAll(extras(edge));
+        queue.add(target);
+      }
     }
     while (!queue.isEmpty()) {
       Package pkg = queue.poll();
@@ -310,11 +330,11 @@ public final class UvLock {
         if (!markers.applies(Documents.text(edge, "marker"), Set.of())) {
           continue;
         }
-        Package target = resolve(edge, pkg, packages);
+        Package target = resolve(edge, "'" + pkg.name() + "'", packages);
         Set<String> extras = activated.computeIfAbsent(target, k -> new LinkedHashSet<>());
         boolean changed = !expanded.containsKey(target);
-        for (String extra : Documents.strings(edge, "extra")) {
-          changed |= extras.add(LockedDistribution.normalize(extra));
+        for (String extra : extras(edge)) {
+          changed |= extras.add(extra);
         }
         if (changed) {
           queue.add(target);
@@ -349,6 +369,15 @@ public final class UvLock {
     return new LockedSet(distributions, localProjects);
   }
 
+  /** The normalized extras an edge asks for: {@code extra} (edges), {@code extras} (manifest). */
+  private static Set<String> extras(JsonNode edge) {
+    Set<String> extras = new LinkedHashSet<>();
+    for (String field : List.of("extra", "extras")) {
+      Documents.strings(edge, field).forEach(e -> extras.add(LockedDistribution.normalize(e)));
+    }
+    return extras;
+  }
+
   private static List<JsonNode> optionalEdges(JsonNode optional, String extra) {
     var names = optional.fieldNames();
     while (names.hasNext()) {
@@ -360,11 +389,11 @@ public final class UvLock {
     return List.of();
   }
 
-  private static Package resolve(JsonNode edge, Package from, Map<String, List<Package>> packages)
+  private static Package resolve(JsonNode edge, String from, Map<String, List<Package>> packages)
       throws InstallerException {
     String name = Documents.text(edge, "name");
     if (name == null) {
-      throw invalid("a dependency of '" + from.name() + "' has no name");
+      throw invalid("a dependency of " + from + " has no name");
     }
     List<Package> candidates =
         new ArrayList<>(packages.getOrDefault(LockedDistribution.normalize(name), List.of()));
@@ -378,9 +407,8 @@ public final class UvLock {
     }
     if (candidates.size() != 1) {
       throw invalid(
-          "'"
-              + from.name()
-              + "' depends on '"
+          from
+              + " depends on '"
               + name
               + (version == null ? "" : " " + version)
               + "', which it lists "

@@ -167,6 +167,61 @@ class UvLockCiTest {
   }
 
   @Test
+  void aWorkspaceRootThatIsNoProjectAddsItsManifestGroupsForCi() throws Exception {
+    String pyproject =
+        """
+        [tool.uv.workspace]
+        members = ["packages/*"]
+
+        [dependency-groups]
+        dev = ["iniconfig>=2.0.0", "pywin32>=306 ; sys_platform == 'win32'"]
+        """;
+    String lock =
+        """
+        version = 1
+        revision = 3
+        requires-python = ">=3.12"
+
+        [manifest]
+        members = [
+            "lib",
+        ]
+
+        [manifest.dependency-groups]
+        dev = [
+            { name = "iniconfig", specifier = ">=2.0.0" },
+            { name = "pywin32", marker = "sys_platform == 'win32'", specifier = ">=306" },
+        ]
+
+        [[package]]
+        name = "iniconfig"
+        version = "2.1.0"
+        source = { registry = "https://pypi.org/simple" }
+        wheels = [
+            { url = "https://files.pythonhosted.org/packages/2c/e1/iniconfig-2.1.0-py3-none-any.whl", hash = "sha256:%1$s", size = 6050 },
+        ]
+
+        [[package]]
+        name = "lib"
+        version = "0.1.0"
+        source = { editable = "packages/lib" }
+
+        [[package]]
+        name = "pywin32"
+        version = "311"
+        source = { registry = "https://pypi.org/simple" }
+        """
+            .formatted("a".repeat(64));
+    var markers = FakeMarkers.linux("3.12.7");
+    var python = new FakePython("3.12.7");
+
+    assertThat(UvLock.read(utf8(lock), utf8(pyproject), markers, python, false).distributions())
+        .isEmpty();
+    assertThat(versions(UvLock.read(utf8(lock), utf8(pyproject), markers, python, true)).keySet())
+        .containsExactly("iniconfig");
+  }
+
+  @Test
   void aRealLockAddsExactlyTheDevGroupForCi() throws Exception {
     var markers = FakeMarkers.linux("3.12.7");
     var python = new FakePython("3.12.7");
