@@ -123,6 +123,33 @@ public final class HashedRequirements {
     return reader.result();
   }
 
+  /**
+   * Reads several requirements files into one set, as {@code pip install -r a -r b} reads them (a
+   * CI build's {@code requirements.txt} and {@code requirements-test.txt}): the same pin in two
+   * files is one distribution, two versions of one name fail with {@link
+   * Codes#REQUIREMENTS_CONFLICTING_PINS}.
+   *
+   * @param fileNames the files' paths relative to the app's source directory, in pip's order
+   * @param files the bytes of a file (named or included) by its path relative to the source
+   *     directory, or null when it does not exist
+   * @param markers decides markers for the target
+   */
+  public static Result read(
+      List<String> fileNames, Function<String, byte[]> files, MarkerEvaluator markers)
+      throws InstallerException {
+    Reader reader = new Reader(files, markers);
+    for (String fileName : fileNames) {
+      byte[] content = files.apply(fileName);
+      if (content == null) {
+        throw new InstallerException(
+            Codes.REQUIREMENTS_INCLUDE_NOT_FOUND,
+            fileName + " was named for the install but was not read. Commit it, then push again.");
+      }
+      reader.readFile(fileName, content, false);
+    }
+    return reader.result();
+  }
+
   private static final class Reader {
     private final Function<String, byte[]> includes;
     private final MarkerEvaluator markers;

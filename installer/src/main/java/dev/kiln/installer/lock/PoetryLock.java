@@ -23,7 +23,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads {@code poetry.lock} into what {@code poetry sync --only main} installs.
+ * Reads {@code poetry.lock} into what {@code poetry sync --only main} installs, or for a CI build
+ * what {@code poetry sync} installs: the main group and every dependency group not declared {@code
+ * optional = true} in {@code [tool.poetry.group.<name>]} ({@code [tool.poetry.group.<name>]}
+ * groups, PEP 735 {@code [dependency-groups]}, and the legacy {@code
+ * [tool.poetry.dev-dependencies]} as group {@code dev}).
  *
  * <p>Inputs: the app's {@code poetry.lock} and {@code pyproject.toml} (both at the root of the
  * app's source directory), a {@link MarkerEvaluator} and a {@link PythonRequirement} for the
@@ -39,13 +43,16 @@ import java.util.regex.Pattern;
  *       ({@link PoetryContentHash}; for locks written before Poetry 2.3 also the hash without
  *       dependency groups, as Poetry itself accepts), else {@link Codes#POETRY_LOCK_STALE}.
  *   <li>Lock 2.1 records each package's groups and markers: a package is installed when it is in
- *       the {@code main} group and its marker for {@code main} holds for the target (no extras).
+ *       one of the chosen groups (just {@code main} outside CI) and its marker for that group holds
+ *       for the target (no extras).
  *   <li>Older locks are walked from the main dependencies of pyproject.toml ({@code [project]
  *       dependencies}, else {@code [tool.poetry.dependencies]} without {@code python}, plus {@code
- *       [tool.poetry.group.main.dependencies]}) along {@code [package.dependencies]}, honouring
- *       each edge's {@code markers}, {@code python}, {@code platform}, {@code extras} and {@code
- *       optional} (an optional edge counts when an activated extra of its package, per {@code
- *       [package.extras]}, names it) and each package's {@code python-versions}.
+ *       [tool.poetry.group.main.dependencies]}; for a CI build also the chosen groups' {@code
+ *       [tool.poetry.group.<name>.dependencies]} and {@code [tool.poetry.dev-dependencies]}) along
+ *       {@code [package.dependencies]}, honouring each edge's {@code markers}, {@code python},
+ *       {@code platform}, {@code extras} and {@code optional} (an optional edge counts when an
+ *       activated extra of its package, per {@code [package.extras]}, names it) and each package's
+ *       {@code python-versions}.
  *   <li>The project itself becomes {@code LocalProject(".", false)} unless {@code package-mode =
  *       false}; {@code directory} packages become local projects; packages from git, a URL or a
  *       file fail with {@link Codes#POETRY_LOCK_UNSUPPORTED_SOURCE} for now.
@@ -57,6 +64,7 @@ public final class PoetryLock {
   private static final Pattern LEADING_NAME =
       Pattern.compile("\\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)");
   private static final String FIX_LOCK = "Run `poetry lock` and commit poetry.lock.";
+  private static final String MAIN = "main";
 
   private PoetryLock() {}
 
@@ -96,6 +104,22 @@ public final class PoetryLock {
    */
   public static LockedSet read(
       byte[] poetryLock, byte[] pyprojectToml, MarkerEvaluator markers, PythonRequirement python)
+      throws InstallerException {
+    return read(poetryLock, pyprojectToml, markers, python, false);
+  }
+
+  /**
+   * What {@code poetry sync} installs for the target with {@code nonOptionalGroups} (a CI build),
+   * else what {@code poetry sync --only main} installs.
+   *
+   * @param nonOptionalGroups also every dependency group not declared {@code optional = true}
+   */
+  public static LockedSet read(
+      byte[] poetryLock,
+      byte[] pyprojectToml,
+      MarkerEvaluator markers,
+      PythonRequirement python,
+      boolean nonOptionalGroups)
       throws InstallerException {
     JsonNode lock =
         Documents.toml(
@@ -145,10 +169,18 @@ public final class PoetryLock {
       packages.add(new Package(name, version, node));
     }
 
-    Set<Package> chosen =
-        lockVersion.equals("2.1")
-            ? fromGroups(packages, markers)
-            : walk(mainDependencies(project, toolPoetry), packages, markers, python);
+    Set<String> groups = new LinkedHashSet<>(List.of(MAIN));
+    if (nonOptionalGroups) {
+      groups.addAll(nonOptionalGroups(pyproject, toolPoetry));
+    }
+    Set<Package> chosen;
+    if (lockVersion.equals("2.1")) {
+      chosen = fromGroups(packages, markers, groups);
+    } else {
+      List<Edge> roots = mainDependencies(project, toolPoetry);
+      roots.addAll(groupDependencies(toolPoetry, groups));
+      chosen = walk(roots, packages, markers, python);
+    }
 
     List<LocalProject> localProjects = new ArrayList<>();
     if (!Boolean.FALSE.equals(packageMode(toolPoetry))
@@ -290,34 +322,80 @@ public final class PoetryLock {
     return patch == 0 && suffix.matches("(?i)[.-]?(a|b|c|rc|alpha|beta|pre|preview|dev).*");
   }
 
-  /** Lock 2.1: the packages of the main group whose main marker holds. */
-  private static Set<Package> fromGroups(List<Package> packages, MarkerEvaluator markers) {
+  /**
+   * The normalized names of the groups {@code poetry sync} installs besides main: every group of
+   * {@code [tool.poetry.group]} and {@code [dependency-groups]} not declared {@code optional =
+   * true}, and {@code dev} for {@code [tool.poetry.dev-dependencies]}.
+   */
+  private static Set<String> nonOptionalGroups(JsonNode pyproject, JsonNode toolPoetry) {
+    JsonNode declared = Documents.table(toolPoetry, "group");
+    Set<String> optional = new LinkedHashSet<>();
+    Set<String> groups = new LinkedHashSet<>();
+    for (var it = declared.fieldNames(); it.hasNext(); ) {
+      String group = it.next();
+      JsonNode flag = Documents.table(declared, group).get("optional");
+      (flag != null && flag.asBoolean() ? optional : groups)
+          .add(LockedDistribution.normalize(group));
+    }
+    for (var it = Documents.table(pyproject, "dependency-groups").fieldNames(); it.hasNext(); ) {
+      groups.add(LockedDistribution.normalize(it.next()));
+    }
+    if (toolPoetry.has("dev-dependencies")) {
+      groups.add("dev");
+    }
+    groups.removeAll(optional);
+    return groups;
+  }
+
+  /** Lock 2.1: the packages of the chosen groups whose marker for such a group holds. */
+  private static Set<Package> fromGroups(
+      List<Package> packages, MarkerEvaluator markers, Set<String> groups) {
     Set<Package> chosen = new LinkedHashSet<>();
     for (Package pkg : packages) {
-      boolean main = false;
-      for (String group : Documents.strings(pkg.node(), "groups")) {
-        main |= LockedDistribution.normalize(group).equals("main");
-      }
-      if (!main) {
-        continue;
-      }
       JsonNode recorded = pkg.node().get("markers");
-      String marker = null;
-      if (recorded != null && recorded.isTextual()) {
-        marker = recorded.asText();
-      } else if (recorded != null && recorded.isObject()) {
-        for (var it = recorded.fieldNames(); it.hasNext(); ) {
-          String group = it.next();
-          if (LockedDistribution.normalize(group).equals("main")) {
-            marker = recorded.get(group).asText();
+      for (String group : Documents.strings(pkg.node(), "groups")) {
+        if (!groups.contains(LockedDistribution.normalize(group))) {
+          continue;
+        }
+        String marker = null;
+        if (recorded != null && recorded.isTextual()) {
+          marker = recorded.asText(); // the same marker for every group
+        } else if (recorded != null && recorded.isObject()) {
+          for (var it = recorded.fieldNames(); it.hasNext(); ) {
+            String name = it.next();
+            if (LockedDistribution.normalize(name).equals(LockedDistribution.normalize(group))) {
+              marker = recorded.get(name).asText();
+            }
           }
         }
-      }
-      if (marker == null || marker.equals("*") || markers.applies(marker, Set.of())) {
-        chosen.add(pkg);
+        if (marker == null || marker.equals("*") || markers.applies(marker, Set.of())) {
+          chosen.add(pkg);
+          break;
+        }
       }
     }
     return chosen;
+  }
+
+  /**
+   * Locks before 2.1: the declared dependencies of the chosen groups other than main ({@code
+   * [tool.poetry.group.<name>.dependencies]}, {@code [tool.poetry.dev-dependencies]} as dev).
+   */
+  private static List<Edge> groupDependencies(JsonNode toolPoetry, Set<String> groups) {
+    List<Edge> edges = new ArrayList<>();
+    JsonNode declared = Documents.table(toolPoetry, "group");
+    for (var it = declared.fieldNames(); it.hasNext(); ) {
+      String group = it.next();
+      String normalized = LockedDistribution.normalize(group);
+      if (!normalized.equals(MAIN) && groups.contains(normalized)) {
+        addTableEdges(
+            Documents.table(Documents.table(declared, group), "dependencies"), edges, false);
+      }
+    }
+    if (groups.contains("dev")) {
+      addTableEdges(Documents.table(toolPoetry, "dev-dependencies"), edges, false);
+    }
+    return edges;
   }
 
   /** The main dependencies of pyproject.toml, as edges from the project. */

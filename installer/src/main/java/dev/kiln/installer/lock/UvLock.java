@@ -20,7 +20,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads {@code uv.lock} into what {@code uv sync --locked --no-default-groups} installs.
+ * Reads {@code uv.lock} into what {@code uv sync --locked --no-default-groups} installs, or for a
+ * CI build what {@code uv sync --locked} installs (the project's default dependency groups too).
  *
  * <p>Inputs: the app's {@code uv.lock} and {@code pyproject.toml} (both at the root of the app's
  * source directory), a {@link MarkerEvaluator} and a {@link PythonRequirement} for the target
@@ -39,8 +40,13 @@ import java.util.Set;
  *       markers when it locks; workspace members' own pyproject.toml files are not compared.
  *   <li>The install set starts at the project (or, in a workspace whose root has no {@code
  *       [project]}, at every member) and follows {@code dependencies} edges whose markers hold for
- *       the target, plus the {@code optional-dependencies} an edge's {@code extra} asks for; dev
- *       dependencies and dependency groups are never followed.
+ *       the target, plus the {@code optional-dependencies} an edge's {@code extra} asks for.
+ *       Dependency groups are followed only for a CI build: the root's {@code
+ *       [package.dev-dependencies]} entries of the default groups ({@code [tool.uv] default-groups}
+ *       of pyproject.toml, a list of names or {@code "all"}; {@code ["dev"]} when unset, which also
+ *       holds the legacy {@code [tool.uv] dev-dependencies}), each edge with its marker and extras;
+ *       a workspace root that is no project has its groups in {@code [manifest.dependency-groups]},
+ *       followed by name the same way.
  *   <li>A virtual project ({@code source = { virtual = "." }}) installs only its dependencies; a
  *       packaged one ({@code editable} or {@code directory}) is also a {@link LocalProject}, as is
  *       every workspace member or local directory reached.
@@ -95,6 +101,23 @@ public final class UvLock {
    */
   public static LockedSet read(
       byte[] uvLock, byte[] pyprojectToml, MarkerEvaluator markers, PythonRequirement python)
+      throws InstallerException {
+    return read(uvLock, pyprojectToml, markers, python, false);
+  }
+
+  /**
+   * What {@code uv sync --locked} installs for the target with {@code defaultGroups} (a CI build),
+   * else what {@code uv sync --locked --no-default-groups} installs.
+   *
+   * @param defaultGroups also the project's default dependency groups ({@code [tool.uv]
+   *     default-groups}, else {@code dev})
+   */
+  public static LockedSet read(
+      byte[] uvLock,
+      byte[] pyprojectToml,
+      MarkerEvaluator markers,
+      PythonRequirement python,
+      boolean defaultGroups)
       throws InstallerException {
     JsonNode lock =
         Documents.toml(
@@ -154,7 +177,64 @@ public final class UvLock {
                 + " `uv lock`.");
       }
     }
-    return walk(roots, packages, markers);
+    Set<String> groups = defaultGroups ? defaultGroups(pyproject) : Set.of();
+    // A workspace root that is no project keeps its own groups in [manifest.dependency-groups].
+    List<JsonNode> manifestGroups =
+        project != null && project.isObject()
+            ? List.of()
+            : groupEdges(
+                Documents.table(Documents.table(lock, "manifest"), "dependency-groups"), groups);
+    return walk(roots, groups, manifestGroups, packages, markers);
+  }
+
+  /**
+   * The normalized names of the default groups: {@code [tool.uv] default-groups}, else {@code dev};
+   * null for {@code "all"}.
+   */
+  private static Set<String> defaultGroups(JsonNode pyproject) throws InstallerException {
+    JsonNode declared =
+        Documents.table(Documents.table(pyproject, "tool"), "uv").get("default-groups");
+    if (declared == null) {
+      return Set.of("dev");
+    }
+    if (declared.isTextual() && declared.asText().equals("all")) {
+      return null;
+    }
+    if (declared.isArray()) {
+      Set<String> groups = new LinkedHashSet<>();
+      for (JsonNode group : declared) {
+        if (!group.isTextual()) {
+          break;
+        }
+        groups.add(LockedDistribution.normalize(group.asText()));
+      }
+      if (groups.size() == declared.size()) {
+        return groups;
+      }
+    }
+    throw new InstallerException(
+        Codes.UV_LOCK_INVALID,
+        "pyproject.toml has `default-groups = "
+            + Documents.shorten(declared.toString(), 80)
+            + "` in [tool.uv]; uv takes a list of group names or \"all\" there. Fix it, then run"
+            + " `uv lock`.");
+  }
+
+  /** The root's edges of the chosen groups ({@code null}: all) that uv recorded. */
+  private static List<JsonNode> groupEdges(Package root, Set<String> groups) {
+    return groupEdges(Documents.table(root.node(), "dev-dependencies"), groups);
+  }
+
+  /** The edges of the chosen groups ({@code null}: all) of a table of group name → edges. */
+  private static List<JsonNode> groupEdges(JsonNode recorded, Set<String> groups) {
+    List<JsonNode> edges = new ArrayList<>();
+    for (var names = recorded.fieldNames(); names.hasNext(); ) {
+      String group = names.next();
+      if (groups == null || groups.contains(LockedDistribution.normalize(group))) {
+        edges.addAll(Documents.array(recorded, group));
+      }
+    }
+    return edges;
   }
 
   private static void checkVersion(JsonNode lock) throws InstallerException {
@@ -208,7 +288,11 @@ public final class UvLock {
   }
 
   private static LockedSet walk(
-      List<Package> roots, Map<String, List<Package>> packages, MarkerEvaluator markers)
+      List<Package> roots,
+      Set<String> groups,
+      List<JsonNode> rootEdges,
+      Map<String, List<Package>> packages,
+      MarkerEvaluator markers)
       throws InstallerException {
     Map<Package, Set<String>> activated = new LinkedHashMap<>();
     Deque<Package> queue = new ArrayDeque<>();
@@ -216,6 +300,13 @@ public final class UvLock {
     for (Package root : roots) {
       activated.put(root, new LinkedHashSet<>());
       queue.add(root);
+    }
+    for (JsonNode edge : rootEdges) {
+      if (markers.applies(Documents.text(edge, "marker"), Set.of())) {
+        Package target = resolve(edge, "the workspace root", packages);
+        activated.computeIfAbsent(target, k -> new LinkedHashSet<>()).addAll(extras(edge));
+        queue.add(target);
+      }
     }
     while (!queue.isEmpty()) {
       Package pkg = queue.poll();
@@ -225,6 +316,9 @@ public final class UvLock {
         done = new LinkedHashSet<>();
         expanded.put(pkg, done);
         edges.addAll(Documents.array(pkg.node(), "dependencies"));
+        if (roots.contains(pkg)) {
+          edges.addAll(groupEdges(pkg, groups));
+        }
       }
       JsonNode optional = Documents.table(pkg.node(), "optional-dependencies");
       for (String extra : activated.get(pkg)) {
@@ -236,11 +330,11 @@ public final class UvLock {
         if (!markers.applies(Documents.text(edge, "marker"), Set.of())) {
           continue;
         }
-        Package target = resolve(edge, pkg, packages);
+        Package target = resolve(edge, "'" + pkg.name() + "'", packages);
         Set<String> extras = activated.computeIfAbsent(target, k -> new LinkedHashSet<>());
         boolean changed = !expanded.containsKey(target);
-        for (String extra : Documents.strings(edge, "extra")) {
-          changed |= extras.add(LockedDistribution.normalize(extra));
+        for (String extra : extras(edge)) {
+          changed |= extras.add(extra);
         }
         if (changed) {
           queue.add(target);
@@ -275,6 +369,15 @@ public final class UvLock {
     return new LockedSet(distributions, localProjects);
   }
 
+  /** The normalized extras an edge asks for: {@code extra} (edges), {@code extras} (manifest). */
+  private static Set<String> extras(JsonNode edge) {
+    Set<String> extras = new LinkedHashSet<>();
+    for (String field : List.of("extra", "extras")) {
+      Documents.strings(edge, field).forEach(e -> extras.add(LockedDistribution.normalize(e)));
+    }
+    return extras;
+  }
+
   private static List<JsonNode> optionalEdges(JsonNode optional, String extra) {
     var names = optional.fieldNames();
     while (names.hasNext()) {
@@ -286,11 +389,11 @@ public final class UvLock {
     return List.of();
   }
 
-  private static Package resolve(JsonNode edge, Package from, Map<String, List<Package>> packages)
+  private static Package resolve(JsonNode edge, String from, Map<String, List<Package>> packages)
       throws InstallerException {
     String name = Documents.text(edge, "name");
     if (name == null) {
-      throw invalid("a dependency of '" + from.name() + "' has no name");
+      throw invalid("a dependency of " + from + " has no name");
     }
     List<Package> candidates =
         new ArrayList<>(packages.getOrDefault(LockedDistribution.normalize(name), List.of()));
@@ -304,9 +407,8 @@ public final class UvLock {
     }
     if (candidates.size() != 1) {
       throw invalid(
-          "'"
-              + from.name()
-              + "' depends on '"
+          from
+              + " depends on '"
               + name
               + (version == null ? "" : " " + version)
               + "', which it lists "

@@ -34,6 +34,32 @@ class HashedRequirementsTest {
     return read(text, Map.of());
   }
 
+  @Test
+  void severalFilesReadAsOneSetAsPipReadsTwoRequirementOptions() throws Exception {
+    Map<String, byte[]> files =
+        Map.of(
+            "requirements.txt",
+            utf8("flask==3.1.1 --hash=sha256:" + A + "\n"),
+            "requirements-test.txt",
+            utf8("-r requirements.txt\npytest==8.4.1 --hash=sha256:" + B + "\n"));
+
+    Result result =
+        HashedRequirements.read(
+            List.of("requirements.txt", "requirements-test.txt"),
+            files::get,
+            FakeMarkers.linux("3.12.7"));
+
+    assertThat(result.isFullyHashed()).isTrue();
+    assertThat(versions(result.lockedSet())).containsOnlyKeys("flask", "pytest");
+    assertThatThrownBy(
+            () ->
+                HashedRequirements.read(
+                    List.of("requirements.txt", "requirements-test.txt"),
+                    Map.of("requirements.txt", files.get("requirements.txt"))::get,
+                    FakeMarkers.linux("3.12.7")))
+        .hasFieldOrPropertyWithValue("code", Codes.REQUIREMENTS_INCLUDE_NOT_FOUND);
+  }
+
   /** uv's test data (astral-sh/uv @ 26a9dd4b2125bc271b47855e1fa0c49af3365db5), see SOURCE.txt. */
   @Test
   void poetryExportStyleFileIsFullyHashed() throws Exception {

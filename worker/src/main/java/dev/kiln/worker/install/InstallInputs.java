@@ -39,8 +39,18 @@ public final class InstallInputs {
    */
   public static boolean isLocked(
       String packageManager, Map<String, byte[]> files, TargetEnvironment target) {
+    return isLocked(packageManager, files, target, false);
+  }
+
+  /**
+   * Whether the inputs pin every distribution a build installs; for a CI build ({@code ci}) the
+   * test dependencies count too, so a pip app whose {@code requirements-test.txt} is not hashed
+   * must be resolved. A stale or broken lock counts as locked: INSTALL reports it.
+   */
+  public static boolean isLocked(
+      String packageManager, Map<String, byte[]> files, TargetEnvironment target, boolean ci) {
     try {
-      return Locks.read(packageManager, files, target, false).isPresent();
+      return Locks.read(packageManager, files, target, ci).isPresent();
     } catch (InstallerException e) {
       return true;
     }

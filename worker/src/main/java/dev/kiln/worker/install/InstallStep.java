@@ -152,7 +152,8 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     TargetEnvironment target = InstallInputs.target(plan);
     Path sourceRoot = InstallInputs.sourceRoot(checkout, plan);
     String manager = plan.packageManager() == null ? "" : plan.packageManager();
-    Source source = Source.of(manager, files);
+    boolean ci = task.isCi();
+    Source source = Source.of(manager, files, ci);
     try (ScratchSlots.Slot slot = slots.acquire()) {
       Path scratch = slot.fresh("install");
       LockedSet locked =
@@ -164,6 +165,7 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
               target,
               sourceRoot,
               privateIndex.orElse(null),
+              ci,
               scratch,
               log);
       ResolvedSet set = fileChoice.choose(locked, target, source.shownAs(), source.fix());
@@ -253,7 +255,7 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
 
   /** Where the set comes from, as messages name it. */
   private record Source(String shownAs, String fix) {
-    static Source of(String manager, Map<String, byte[]> files) {
+    static Source of(String manager, Map<String, byte[]> files, boolean ci) {
       return switch (manager) {
         case Locks.UV -> new Source("uv.lock", "uv lock");
         case Locks.POETRY -> new Source("poetry.lock", "poetry lock");
@@ -268,10 +270,14 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
                     .findFirst()
                     .orElse("pylock.toml"),
                 null);
-        default ->
-            files.containsKey("requirements.txt")
-                ? new Source("requirements.txt", null)
-                : new Source("setup.py", null);
+        default -> {
+          String shownAs = files.containsKey("requirements.txt") ? "requirements.txt" : "setup.py";
+          yield new Source(
+              testRequirements(manager, files, ci)
+                  ? shownAs + " and " + Locks.REQUIREMENTS_TEST
+                  : shownAs,
+              null);
+        }
       };
     }
   }
@@ -284,6 +290,7 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
       TargetEnvironment target,
       Path sourceRoot,
       PrivateIndex privateIndex,
+      boolean ci,
       Path scratch,
       LogSink log)
       throws StepFailure {
@@ -291,7 +298,7 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     try {
       // With a private index pip resolves even a locked set: only it can say which of the names
       // the private index serves (pip still checks every hash the lock pins).
-      locked = privateIndex == null ? Locks.read(manager, files, target, false) : Optional.empty();
+      locked = privateIndex == null ? Locks.read(manager, files, target, ci) : Optional.empty();
     } catch (InstallerException e) {
       throw new StepFailure(e.code(), e.getMessage(), e);
     }
@@ -329,11 +336,21 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
         manager,
         sourceRoot,
         pipfile,
+        ci,
+        testRequirements(manager, files, ci),
         sandbox,
         privateIndex,
         scratch,
         target.pythonVersion(),
         log);
+  }
+
+  /**
+   * Whether a pip app's {@code requirements-test.txt} is installed: in a CI build, when the plan
+   * named it among the inputs (the classic buildpack's {@code bin/test-compile}).
+   */
+  private static boolean testRequirements(String manager, Map<String, byte[]> files, boolean ci) {
+    return ci && Locks.PIP.equals(manager) && files.containsKey(Locks.REQUIREMENTS_TEST);
   }
 
   private Resolution.Sandbox sandbox(TargetEnvironment target, LogSink log) throws StepFailure {

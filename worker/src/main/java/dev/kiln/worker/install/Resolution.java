@@ -12,6 +12,7 @@ import dev.kiln.installer.LocalProject;
 import dev.kiln.installer.LockedDistribution;
 import dev.kiln.installer.LockedSet;
 import dev.kiln.installer.build.BuildFailureHints;
+import dev.kiln.installer.lock.Locks;
 import dev.kiln.installer.resolve.PipReport;
 import dev.kiln.installer.resolve.PipfileRequirements;
 import dev.kiln.worker.buildsteps.BuildStepRunner;
@@ -104,12 +105,17 @@ final class Resolution {
    * @param manager the plan's package manager ({@code pip} or {@code pipenv})
    * @param sourceRoot the app's source directory (copied; pip may write into the copy)
    * @param pipfile the Pipfile's bytes for an unlocked Pipenv app, else null
+   * @param ci a CI build: a Pipfile's {@code [dev-packages]} are resolved too
+   * @param testRequirements {@code requirements-test.txt} is resolved too (a CI build of a pip app
+   *     that has one)
    */
   LockedSet resolve(
       String installKey,
       String manager,
       Path sourceRoot,
       byte[] pipfile,
+      boolean ci,
+      boolean testRequirements,
       Sandbox sandbox,
       PrivateIndex privateIndex,
       Path scratch,
@@ -124,19 +130,17 @@ final class Resolution {
       if (privateIndex != null) {
         args.addAll(List.of("--extra-index-url", privateIndex.sandboxUrl()));
       }
-      String shownAs;
       if (pipfile != null) {
-        List<String> lines = PipfileRequirements.lines(pipfile, false);
+        List<String> lines = PipfileRequirements.lines(pipfile, ci);
         Files.writeString(source.resolve(PIPFILE_REQUIREMENTS), String.join("\n", lines) + "\n");
-        args.addAll(List.of("-r", PIPFILE_REQUIREMENTS));
-        shownAs = "Pipfile";
-      } else if (Files.isRegularFile(source.resolve("requirements.txt"))) {
-        args.addAll(List.of("-r", "requirements.txt"));
-        shownAs = "requirements.txt";
-      } else {
-        args.addAll(List.of("-e", "."));
-        shownAs = "setup.py";
       }
+      Requested requested =
+          requested(
+              pipfile != null,
+              Files.isRegularFile(source.resolve("requirements.txt")),
+              testRequirements);
+      args.addAll(requested.args());
+      String shownAs = requested.shownAs();
       log.info(
           "-----> Resolving "
               + shownAs
@@ -185,6 +189,36 @@ final class Resolution {
       throw new StepFailure(
           InstallStep.FAILED, "the worker could not prepare the resolution: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * What pip is asked to resolve, as the classic buildpack asks: {@code -r requirements.txt} (with
+   * {@code -r requirements-test.txt} for a CI build, as its {@code bin/test-compile} does), the
+   * Pipfile's packages as requirement lines, or the project itself for a setup.py-only app.
+   *
+   * @param args pip's requirement arguments
+   * @param shownAs the inputs as messages name them
+   */
+  record Requested(List<String> args, String shownAs) {}
+
+  static Requested requested(boolean pipfile, boolean requirementsTxt, boolean testRequirements) {
+    List<String> args = new java.util.ArrayList<>();
+    String shownAs;
+    if (pipfile) {
+      args.addAll(List.of("-r", PIPFILE_REQUIREMENTS));
+      shownAs = "Pipfile";
+    } else if (requirementsTxt) {
+      args.addAll(List.of("-r", "requirements.txt"));
+      shownAs = "requirements.txt";
+    } else {
+      args.addAll(List.of("-e", "."));
+      shownAs = "setup.py";
+    }
+    if (testRequirements && !pipfile) {
+      args.addAll(List.of("-r", Locks.REQUIREMENTS_TEST));
+      shownAs += " and " + Locks.REQUIREMENTS_TEST;
+    }
+    return new Requested(List.copyOf(args), shownAs);
   }
 
   private void remember(String installKey, LockedSet set) throws StepFailure, IOException {

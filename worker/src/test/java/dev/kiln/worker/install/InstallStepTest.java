@@ -106,6 +106,24 @@ class InstallStepTest {
     return new StepContext(Tasks.install(plan, key, Map.of()), app, log);
   }
 
+  /**
+   * A CI build's context: the key is made other than a normal build's of the same files, as the
+   * planner's is (a CI build installs more from the same inputs).
+   */
+  private StepContext ciContext(
+      String manager, Map<String, String> files, List<String> packageManagerFiles, RecordingLog log)
+      throws Exception {
+    StepContext normal = context(manager, files, packageManagerFiles, log);
+    Map<String, byte[]> bytes = new LinkedHashMap<>();
+    files.forEach((name, text) -> bytes.put(name, text.getBytes(StandardCharsets.UTF_8)));
+    bytes.put("\0ci", new byte[0]);
+    String key =
+        DependencySetKey.compute(
+            "3.11.2", TargetPlatform.linuxX86_64("2.36"), manager, null, bytes);
+    return new StepContext(
+        Tasks.install(normal.task().plan(), key, Map.of()).withCi(true), normal.sourceDir(), log);
+  }
+
   private StepContext hashedRequirements(String requirements, RecordingLog log) throws Exception {
     return context(
         "pip", Map.of("requirements.txt", requirements), List.of("requirements.txt"), log);
@@ -367,6 +385,57 @@ class InstallStepTest {
 
     assertThat(layer.distributions()).containsExactly("demo-dep==1.2", "demo-lib==1.0");
     assertThat(layer.localProjects()).isEmpty();
+  }
+
+  @Test
+  @Order(Integer.MAX_VALUE) // after the tests that count first installs of these sets
+  void aCiBuildInstallsHashedTestRequirementsTooAndANormalBuildDoesNot() throws Exception {
+    Map<String, String> files =
+        Map.of(
+            "requirements.txt",
+            pinned("demo-lib", "1.0", libSha) + pinned("demo-dep", "1.2", depSha),
+            "requirements-test.txt",
+            "-r requirements.txt\n" + pinned("demo-extra", "3.0", extraSha));
+    RecordingLog ciLog = new RecordingLog();
+
+    DependencyLayer ci =
+        installStep().run(ciContext("pip", files, List.of("requirements.txt"), ciLog));
+    DependencyLayer normal =
+        installStep().run(context("pip", files, List.of("requirements.txt"), new RecordingLog()));
+
+    assertThat(ci.distributions())
+        .containsExactly("demo-dep==1.2", "demo-extra==3.0", "demo-lib==1.0");
+    assertThat(ciLog.text())
+        .contains(
+            "-----> Reading requirements.txt and requirements-test.txt for Python 3.11.2: 3"
+                + " distributions");
+    assertThat(normal.distributions()).containsExactly("demo-dep==1.2", "demo-lib==1.0");
+  }
+
+  @Test
+  @Order(Integer.MAX_VALUE) // after the tests that count first installs of these sets
+  void aCiBuildOfAUvLockInstallsTheDevGroup() throws Exception {
+    String pyproject =
+        "[project]\nname = \"web\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\n"
+            + "dependencies = [\"demo-lib\"]\n\n[dependency-groups]\ndev = [\"demo-extra\"]\n";
+
+    DependencyLayer layer =
+        installStep()
+            .run(
+                ciContext(
+                    "uv",
+                    Map.of(
+                        "pyproject.toml",
+                        pyproject,
+                        "uv.lock",
+                        uvLockWithDevGroup(),
+                        ".python-version",
+                        "3.11\n"),
+                    List.of("uv.lock"),
+                    new RecordingLog()));
+
+    assertThat(layer.distributions())
+        .containsExactly("demo-dep==1.2", "demo-extra==3.0", "demo-lib==1.0");
   }
 
   private static long fragmentCount() throws Exception {
