@@ -89,15 +89,25 @@ final class CiInstallRules {
     if (legacy != null && legacy.isObject() && !legacy.isEmpty()) {
       names.add("dev");
     }
-    JsonNode groups = poetry.get("group");
-    if (groups != null && groups.isObject()) {
-      for (Iterator<Map.Entry<String, JsonNode>> it = groups.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> group = it.next();
-        boolean optional = group.getValue().path("optional").asBoolean(false);
-        if (!group.getKey().equals("main") && !optional) {
-          names.add(group.getKey());
-        }
+    JsonNode groups = poetry.path("group");
+    for (Iterator<Map.Entry<String, JsonNode>> it = groups.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> group = it.next();
+      boolean optional = group.getValue().path("optional").asBoolean(false);
+      if (!group.getKey().equals("main") && !optional) {
+        names.add(group.getKey());
       }
+    }
+    // Poetry 2.2 reads PEP 735 groups too; [tool.poetry.group.NAME] may still mark one optional.
+    JsonNode declared = pyproject == null ? null : pyproject.get("dependency-groups");
+    if (declared != null && declared.isObject()) {
+      declared
+          .fieldNames()
+          .forEachRemaining(
+              name -> {
+                if (!groups.path(name).path("optional").asBoolean(false)) {
+                  names.add(name);
+                }
+              });
     }
     return names;
   }

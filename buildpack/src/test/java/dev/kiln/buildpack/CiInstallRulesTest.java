@@ -86,10 +86,13 @@ class CiInstallRulesTest {
 
         [tool.poetry.group.docs.dependencies]
         mkdocs = "^1.5"
+
+        [dependency-groups]
+        lint = ["ruff"]
         """);
     write("poetry.lock", "# lock\n");
     assertThat(plan(false).ciInstalls())
-        .containsExactly("Poetry group 'dev'", "Poetry group 'test'");
+        .containsExactly("Poetry group 'dev'", "Poetry group 'test'", "Poetry group 'lint'");
   }
 
   @Test

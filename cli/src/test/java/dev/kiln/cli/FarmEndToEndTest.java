@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.kiln.events.BuildFailed;
+import dev.kiln.events.BuildIds;
 import dev.kiln.events.DeadLetters;
 import dev.kiln.events.EventCodec;
 import dev.kiln.events.ImageReady;
@@ -221,6 +222,30 @@ class FarmEndToEndTest {
     assertThat(again.toString())
         .contains("behaviour of buildpack version 289")
         .contains("source::heroku-python-dir");
+  }
+
+  @Test
+  void aCiBuildInstallsTheTestRequirementsIntoAnImageTaggedForCiThatDeployersSkip()
+      throws Exception {
+    Map<String, String> files = new java.util.HashMap<>(pythonApp("greeting\n", "3.11\n"));
+    files.put("requirements-test.txt", "slow-download\n");
+    GitRepo repo = GitRepo.init(temp.resolve("repos/tested"));
+    String commit = repo.commit(files, "an app with test requirements");
+    StringWriter log = new StringWriter();
+
+    ImageReady ready = pushes.ciBuildSucceeds("e2e", "tested", repo, log);
+
+    assertThat(ready.isCi()).isTrue();
+    assertThat(ready.buildId()).isEqualTo(BuildIds.of("e2e", "tested", commit + "\0ci"));
+    String tag = ready.image().substring(ready.image().lastIndexOf(':') + 1);
+    assertThat(tag).isEqualTo("ci-" + commit.substring(0, 12));
+    assertThat(log.toString())
+        .contains("for a CI build")
+        .contains("CI build: also installing requirements-test.txt");
+    var image = ImageContents.fromRegistry(registry.address(), "e2e/tested", tag).files();
+    assertThat(image)
+        .containsKeys(
+            "opt/kiln/deps/greeting/__init__.py", "opt/kiln/deps/slow_download/__init__.py");
   }
 
   @Test

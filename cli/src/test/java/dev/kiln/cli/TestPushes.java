@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.kiln.events.AppSpec;
 import dev.kiln.events.BuildFailed;
 import dev.kiln.events.ImageReady;
+import dev.kiln.messaging.KafkaClientSettings;
 import dev.kiln.testkit.GitRepo;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -42,6 +43,27 @@ final class TestPushes {
 
   ImageReady succeeds(String tenant, String app, GitRepo repo, AppSpec spec, StringWriter log) {
     PushCommand.Result result = push(tenant, app, repo, spec, log);
+    assertThat(result.exitCode()).as(log + "\nfarm:\n" + farmLog).isZero();
+    return result.outcome().imageReady();
+  }
+
+  /** A CI build of the repository's HEAD ({@code kiln push --ci}), which must succeed. */
+  ImageReady ciBuildSucceeds(String tenant, String app, GitRepo repo, StringWriter log) {
+    PushCommand.Result result =
+        PushCommand.push(
+            farm.endpoints(),
+            KafkaClientSettings.none(),
+            settings.home(),
+            repo.dir().toString(),
+            tenant,
+            app,
+            null,
+            null,
+            Map.of(),
+            timeout,
+            new PrintWriter(log, true),
+            FarmSecrets.clientToken(null, settings.home()),
+            true);
     assertThat(result.exitCode()).as(log + "\nfarm:\n" + farmLog).isZero();
     return result.outcome().imageReady();
   }

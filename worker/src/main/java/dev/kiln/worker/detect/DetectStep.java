@@ -171,8 +171,8 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
       PrivateIndex.of(task, files);
       String extraIndex = task.buildTimeEnv().get(PrivateIndex.EXTRA_INDEX_VARIABLE);
       boolean locked =
-          InstallInputs.isLocked(result.packageManager(), files, InstallInputs.target(summary));
-      // TODO(ci): pass task.isCi() once InstallInputs.isLocked takes it.
+          InstallInputs.isLocked(
+              result.packageManager(), files, InstallInputs.target(summary), task.isCi());
       key =
           DependencySetKey.compute(
               summary.pythonVersion(),
