@@ -38,6 +38,44 @@ class TenantTest {
   }
 
   @Test
+  void buildpackLevelsRoundTripAndAnAppsOwnLevelWins() throws Exception {
+    Tenant t =
+        tenant(List.of(), List.of()).withBuildpackLevels(289, java.util.Map.of("web", 351), NOW);
+    t.validate();
+    Tenant back = EventCodec.fromJson(EventCodec.toJson(t), Tenant.class);
+    assertThat(back).isEqualTo(t);
+    assertThat(back.buildpackLevelFor("web")).isEqualTo(351);
+    assertThat(back.buildpackLevelFor("api")).isEqualTo(289);
+    // A record written before levels existed reads as the farm's own rules.
+    Tenant old = EventCodec.fromJson(EventCodec.toJson(tenant(List.of(), List.of())), Tenant.class);
+    assertThat(old.buildpackLevelFor("web")).isNull();
+  }
+
+  @Test
+  void aForgedTenantRecordWithAnAbsurdLevelOrTooManyAppLevelsIsRefused() {
+    assertThatThrownBy(
+            () ->
+                tenant(List.of(), List.of())
+                    .withBuildpackLevels(-1, java.util.Map.of(), NOW)
+                    .validate())
+        .isInstanceOf(InvalidEventException.class)
+        .hasMessageContaining("buildpackLevel");
+    java.util.Map<String, Integer> many = new java.util.HashMap<>();
+    for (int i = 0; i <= Tenant.MAX_APP_LEVELS; i++) {
+      many.put("app-" + i, 351);
+    }
+    assertThatThrownBy(
+            () -> tenant(List.of(), List.of()).withBuildpackLevels(null, many, NOW).validate())
+        .hasMessageContaining("at most " + Tenant.MAX_APP_LEVELS);
+    assertThatThrownBy(
+            () ->
+                tenant(List.of(), List.of())
+                    .withBuildpackLevels(null, java.util.Map.of("../other", 351), NOW)
+                    .validate())
+        .isInstanceOf(InvalidEventException.class);
+  }
+
+  @Test
   void aSourcePrefixMustEndWithASlash() {
     assertThatThrownBy(() -> tenant(List.of("https://git.example.com/acme"), List.of()).validate())
         .isInstanceOf(InvalidEventException.class)
