@@ -162,6 +162,12 @@ public final class Codes {
   /** pip's resolution report could not be read (a fault of the worker's pip, not of the app). */
   public static final String RESOLUTION_UNREADABLE = "install::resolution-unreadable";
 
+  /**
+   * A CI build that pip must resolve (the app uses a private index) needs test groups that are not
+   * PEP 735 {@code [dependency-groups]}, which is all pip can install.
+   */
+  public static final String CI_GROUPS_NOT_PEP735 = "install::ci-groups-not-pep735";
+
   /** An unlocked Pipfile is not valid TOML or names something that is not a package. */
   public static final String PIPFILE_INVALID = "pipfile::invalid";
 

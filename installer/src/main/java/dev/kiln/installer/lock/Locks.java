@@ -2,6 +2,7 @@ package dev.kiln.installer.lock;
 
 import dev.kiln.installer.Codes;
 import dev.kiln.installer.InstallerException;
+import dev.kiln.installer.LockedDistribution;
 import dev.kiln.installer.LockedSet;
 import dev.kiln.installer.TargetEnvironment;
 import dev.kiln.installer.pep.TargetMarkers;
@@ -91,6 +92,147 @@ public final class Locks {
               + ". Write the lock again with the package manager's current version.",
           e);
     }
+  }
+
+  /**
+   * The groups a CI build of a uv or Poetry app adds, by their names in {@code [dependency-groups]}
+   * (PEP 735), for a build that pip resolves instead of reading the lock (a private index): {@code
+   * pip install --group NAME} installs exactly those. Empty for other package managers.
+   *
+   * @throws InstallerException {@link Codes#CI_GROUPS_NOT_PEP735} when a group the CI build needs
+   *     is declared where pip cannot read it ({@code [tool.poetry.group.NAME]}, Poetry's or uv's
+   *     older {@code dev-dependencies})
+   */
+  public static java.util.List<String> ciDependencyGroups(String packageManager, byte[] pyproject)
+      throws InstallerException {
+    if (!UV.equals(packageManager) && !POETRY.equals(packageManager)) {
+      return java.util.List.of();
+    }
+    com.fasterxml.jackson.databind.JsonNode project =
+        Documents.toml(
+            pyproject == null ? new byte[0] : pyproject,
+            "pyproject.toml",
+            UV.equals(packageManager) ? Codes.UV_LOCK_INVALID : Codes.POETRY_LOCK_INVALID,
+            "Fix pyproject.toml.");
+    java.util.Map<String, String> pep735 = new java.util.LinkedHashMap<>();
+    Documents.table(project, "dependency-groups")
+        .fieldNames()
+        .forEachRemaining(name -> pep735.put(LockedDistribution.normalize(name), name));
+    java.util.Set<String> wanted =
+        UV.equals(packageManager)
+            ? UvLock.defaultGroupNames(project)
+            : PoetryLock.nonOptionalGroupNames(project);
+    java.util.List<String> groups = new java.util.ArrayList<>();
+    java.util.List<String> elsewhere = new java.util.ArrayList<>();
+    for (String group : wanted == null ? pep735.keySet() : wanted) {
+      if (pep735.containsKey(group)) {
+        groups.add(pep735.get(group));
+      } else if (POETRY.equals(packageManager) || hasLegacyUvDev(project, group)) {
+        elsewhere.add(group);
+      }
+    }
+    if (!elsewhere.isEmpty()) {
+      throw new InstallerException(
+          Codes.CI_GROUPS_NOT_PEP735,
+          "This CI build must resolve the app with pip, because it uses a private index"
+              + " (PIP_EXTRA_INDEX_URL), and pip installs only the dependency groups of"
+              + " [dependency-groups] in pyproject.toml (PEP 735). The test groups "
+              + String.join(", ", elsewhere)
+              + " are declared elsewhere ("
+              + (POETRY.equals(packageManager)
+                  ? "[tool.poetry.group.<name>] or [tool.poetry.dev-dependencies]"
+                  : "[tool.uv] dev-dependencies")
+              + "). Move them to [dependency-groups] (Poetry 2.2 and uv both read it), lock"
+              + " again, commit and push; or build without --ci.");
+    }
+    return groups;
+  }
+
+  /**
+   * The requirement lines of these {@code [dependency-groups]} (PEP 735), with {@code
+   * {include-group = "…"}} entries expanded, for a requirements file pip reads with {@code -r}:
+   * what {@code pip install --group} does, with any pip version.
+   *
+   * @throws InstallerException a group that is not a list, an entry that is neither a string nor an
+   *     include, an include of a group that does not exist or that includes itself
+   */
+  public static java.util.List<String> dependencyGroupLines(
+      byte[] pyproject, java.util.List<String> groups) throws InstallerException {
+    com.fasterxml.jackson.databind.JsonNode declared =
+        Documents.table(
+            Documents.toml(
+                pyproject == null ? new byte[0] : pyproject,
+                "pyproject.toml",
+                Codes.CI_GROUPS_NOT_PEP735,
+                "Fix pyproject.toml."),
+            "dependency-groups");
+    java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> byName =
+        new java.util.LinkedHashMap<>();
+    declared
+        .fields()
+        .forEachRemaining(e -> byName.put(LockedDistribution.normalize(e.getKey()), e.getValue()));
+    java.util.List<String> lines = new java.util.ArrayList<>();
+    for (String group : groups) {
+      addGroup(byName, LockedDistribution.normalize(group), new java.util.ArrayDeque<>(), lines);
+    }
+    return lines;
+  }
+
+  private static void addGroup(
+      java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> groups,
+      String name,
+      java.util.Deque<String> including,
+      java.util.List<String> lines)
+      throws InstallerException {
+    com.fasterxml.jackson.databind.JsonNode entries = groups.get(name);
+    if (entries == null || !entries.isArray()) {
+      throw new InstallerException(
+          Codes.CI_GROUPS_NOT_PEP735,
+          "pyproject.toml's [dependency-groups] has no list named '"
+              + Documents.shorten(name, 60)
+              + "'"
+              + (including.isEmpty() ? "" : " (included by '" + including.peek() + "')")
+              + ". Fix the group's name, lock again and push.");
+    }
+    if (including.contains(name)) {
+      throw new InstallerException(
+          Codes.CI_GROUPS_NOT_PEP735,
+          "pyproject.toml's dependency group '"
+              + name
+              + "' includes itself (through "
+              + String.join(" → ", including)
+              + "). Remove the cycle, lock again and push.");
+    }
+    including.push(name);
+    for (com.fasterxml.jackson.databind.JsonNode entry : entries) {
+      if (entry.isTextual()) {
+        if (!lines.contains(entry.asText())) {
+          lines.add(entry.asText());
+        }
+      } else if (entry.isObject() && entry.path("include-group").isTextual()) {
+        addGroup(
+            groups,
+            LockedDistribution.normalize(entry.get("include-group").asText()),
+            including,
+            lines);
+      } else {
+        throw new InstallerException(
+            Codes.CI_GROUPS_NOT_PEP735,
+            "pyproject.toml's dependency group '"
+                + name
+                + "' has the entry "
+                + Documents.shorten(entry.toString(), 80)
+                + "; a group lists requirement strings and {include-group = \"…\"} tables only.");
+      }
+    }
+    including.pop();
+  }
+
+  private static boolean hasLegacyUvDev(
+      com.fasterxml.jackson.databind.JsonNode project, String group) {
+    com.fasterxml.jackson.databind.JsonNode legacy =
+        Documents.table(Documents.table(project, "tool"), "uv").get("dev-dependencies");
+    return group.equals("dev") && legacy != null && legacy.isArray() && !legacy.isEmpty();
   }
 
   /**

@@ -327,6 +327,12 @@ public final class PoetryLock {
    * {@code [tool.poetry.group]} and {@code [dependency-groups]} not declared {@code optional =
    * true}, and {@code dev} for {@code [tool.poetry.dev-dependencies]}.
    */
+  /** {@link #nonOptionalGroups} for callers outside the reader (a CI build that pip resolves). */
+  static Set<String> nonOptionalGroupNames(JsonNode pyproject) {
+    return nonOptionalGroups(
+        pyproject, Documents.table(Documents.table(pyproject, "tool"), "poetry"));
+  }
+
   private static Set<String> nonOptionalGroups(JsonNode pyproject, JsonNode toolPoetry) {
     JsonNode declared = Documents.table(toolPoetry, "group");
     Set<String> optional = new LinkedHashSet<>();

@@ -187,6 +187,11 @@ public final class UvLock {
     return walk(roots, groups, manifestGroups, packages, markers);
   }
 
+  /** {@link #defaultGroups} for callers outside the reader (a CI build that pip resolves). */
+  static Set<String> defaultGroupNames(JsonNode pyproject) throws InstallerException {
+    return defaultGroups(pyproject);
+  }
+
   /**
    * The normalized names of the default groups: {@code [tool.uv] default-groups}, else {@code dev};
    * null for {@code "all"}.

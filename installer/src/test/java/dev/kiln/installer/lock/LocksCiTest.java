@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.kiln.events.Digest;
 import dev.kiln.installer.Codes;
+import dev.kiln.installer.InstallerException;
 import dev.kiln.installer.LockedSet;
 import dev.kiln.installer.TargetEnvironment;
 import java.util.LinkedHashMap;
@@ -152,5 +153,78 @@ class LocksCiTest {
         .doesNotContainKey("black");
     assertThat(versions(Locks.read(Locks.PIPENV, pipenv, python310, true).orElseThrow()))
         .containsKey("black");
+  }
+
+  @Test
+  void theGroupsPipMustResolveForACiBuildAreThePep735OnesAndOthersFailClearly() throws Exception {
+    byte[] uv =
+        utf8(
+            """
+            [project]
+            name = "web"
+            version = "1.0"
+
+            [dependency-groups]
+            Dev = ["pytest"]
+            lint = ["ruff"]
+            """);
+    assertThat(Locks.ciDependencyGroups(Locks.UV, uv)).containsExactly("Dev");
+    assertThat(Locks.ciDependencyGroups(Locks.PIP, uv)).isEmpty();
+
+    byte[] poetry =
+        utf8(
+            """
+            [tool.poetry]
+            name = "web"
+            version = "1.0"
+
+            [tool.poetry.group.docs]
+            optional = true
+
+            [tool.poetry.group.docs.dependencies]
+            mkdocs = "*"
+
+            [dependency-groups]
+            test = ["pytest"]
+            """);
+    assertThat(Locks.ciDependencyGroups(Locks.POETRY, poetry)).containsExactly("test");
+
+    byte[] poetryOwnTables =
+        utf8(
+            """
+            [tool.poetry]
+            name = "web"
+            version = "1.0"
+
+            [tool.poetry.group.test.dependencies]
+            pytest = "*"
+            """);
+    assertThatThrownBy(() -> Locks.ciDependencyGroups(Locks.POETRY, poetryOwnTables))
+        .isInstanceOfSatisfying(
+            InstallerException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(Codes.CI_GROUPS_NOT_PEP735);
+              assertThat(e.getMessage()).contains("test").contains("[dependency-groups]");
+            });
+  }
+
+  @Test
+  void groupLinesExpandIncludesOnceAndAHostileCycleFailsInsteadOfLooping() throws Exception {
+    byte[] pyproject =
+        utf8(
+            """
+            [dependency-groups]
+            dev = [{include-group = "test"}, "ruff", {include-group = "test"}]
+            test = ["pytest>=8", "coverage"]
+            loop-a = [{include-group = "loop-b"}]
+            loop-b = [{include-group = "loop-a"}]
+            """);
+    assertThat(Locks.dependencyGroupLines(pyproject, java.util.List.of("dev")))
+        .containsExactly("pytest>=8", "coverage", "ruff");
+    assertThatThrownBy(() -> Locks.dependencyGroupLines(pyproject, java.util.List.of("loop-a")))
+        .isInstanceOf(InstallerException.class)
+        .hasMessageContaining("includes itself");
+    assertThatThrownBy(() -> Locks.dependencyGroupLines(pyproject, java.util.List.of("nope")))
+        .hasMessageContaining("no list named 'nope'");
   }
 }

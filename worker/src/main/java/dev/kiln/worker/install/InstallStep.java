@@ -331,6 +331,12 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
     }
     Resolution.Sandbox sandbox = sandbox(target, log);
     byte[] pipfile = Locks.PIPENV.equals(manager) ? files.get("Pipfile") : null;
+    List<String> groups;
+    try {
+      groups = ci ? Locks.ciDependencyGroups(manager, files.get("pyproject.toml")) : List.of();
+    } catch (InstallerException e) {
+      throw new StepFailure(e.code(), e.getMessage(), e);
+    }
     return resolution.resolve(
         key,
         manager,
@@ -338,6 +344,7 @@ public final class InstallStep implements BuildStep<DependencyLayer> {
         pipfile,
         ci,
         testRequirements(manager, files, ci),
+        groups,
         sandbox,
         privateIndex,
         scratch,

@@ -42,6 +42,9 @@ final class Resolution {
   static final String RESOLUTION_KEY_VERSION = "kiln-resolution-v1";
   static final String PIPFILE_REQUIREMENTS = ".kiln-pipfile-requirements.txt";
 
+  /** A CI build's PEP 735 groups as requirement lines, for pip versions without --group. */
+  static final String GROUP_REQUIREMENTS = ".kiln-dependency-groups.txt";
+
   private static final int TAIL_SHOWN = 20;
 
   /** Where pip runs. */
@@ -108,6 +111,8 @@ final class Resolution {
    * @param ci a CI build: a Pipfile's {@code [dev-packages]} are resolved too
    * @param testRequirements {@code requirements-test.txt} is resolved too (a CI build of a pip app
    *     that has one)
+   * @param groups PEP 735 dependency groups resolved too ({@code --group}): a CI build of a uv or
+   *     Poetry app that pip resolves
    */
   LockedSet resolve(
       String installKey,
@@ -116,6 +121,7 @@ final class Resolution {
       byte[] pipfile,
       boolean ci,
       boolean testRequirements,
+      List<String> groups,
       Sandbox sandbox,
       PrivateIndex privateIndex,
       Path scratch,
@@ -134,11 +140,18 @@ final class Resolution {
         List<String> lines = PipfileRequirements.lines(pipfile, ci);
         Files.writeString(source.resolve(PIPFILE_REQUIREMENTS), String.join("\n", lines) + "\n");
       }
+      if (!groups.isEmpty()) {
+        List<String> lines =
+            Locks.dependencyGroupLines(
+                Files.readAllBytes(source.resolve("pyproject.toml")), groups);
+        Files.writeString(source.resolve(GROUP_REQUIREMENTS), String.join("\n", lines) + "\n");
+      }
       Requested requested =
           requested(
               pipfile != null,
               Files.isRegularFile(source.resolve("requirements.txt")),
-              testRequirements);
+              testRequirements,
+              groups);
       args.addAll(requested.args());
       String shownAs = requested.shownAs();
       log.info(
@@ -202,6 +215,11 @@ final class Resolution {
   record Requested(List<String> args, String shownAs) {}
 
   static Requested requested(boolean pipfile, boolean requirementsTxt, boolean testRequirements) {
+    return requested(pipfile, requirementsTxt, testRequirements, List.of());
+  }
+
+  static Requested requested(
+      boolean pipfile, boolean requirementsTxt, boolean testRequirements, List<String> groups) {
     List<String> args = new java.util.ArrayList<>();
     String shownAs;
     if (pipfile) {
@@ -217,6 +235,10 @@ final class Resolution {
     if (testRequirements && !pipfile) {
       args.addAll(List.of("-r", Locks.REQUIREMENTS_TEST));
       shownAs += " and " + Locks.REQUIREMENTS_TEST;
+    }
+    if (!groups.isEmpty()) {
+      args.addAll(List.of("-r", GROUP_REQUIREMENTS));
+      shownAs += " with the groups " + String.join(", ", groups);
     }
     return new Requested(List.copyOf(args), shownAs);
   }

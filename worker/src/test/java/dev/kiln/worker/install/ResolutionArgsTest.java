@@ -37,4 +37,13 @@ class ResolutionArgsTest {
     assertThat(requested.args()).containsExactly("-r", Resolution.PIPFILE_REQUIREMENTS);
     assertThat(requested.shownAs()).isEqualTo("Pipfile");
   }
+
+  @Test
+  void aCiBuildOfAUvOrPoetryAppThatPipResolvesAsksForTheGroups() {
+    Resolution.Requested requested =
+        Resolution.requested(false, false, false, java.util.List.of("dev", "lint"));
+
+    assertThat(requested.args()).containsExactly("-e", ".", "-r", Resolution.GROUP_REQUIREMENTS);
+    assertThat(requested.shownAs()).isEqualTo("setup.py with the groups dev, lint");
+  }
 }

@@ -94,6 +94,57 @@ class SandboxPipTest {
   }
 
   @Test
+  void aCiBuildThatPipResolvesInstallsThePep735GroupsWithTheirIncludes() throws Exception {
+    // A uv app with a private index is resolved by pip: its test groups come in as requirements.
+    Path source = Files.createDirectories(temp.resolve("uv-app"));
+    Files.writeString(
+        source.resolve("pyproject.toml"),
+        """
+        [project]
+        name = "web"
+        version = "1.0"
+        dependencies = []
+
+        [dependency-groups]
+        dev = [{include-group = "test"}]
+        test = ["greeting==1.0"]
+
+        [build-system]
+        requires = ["setuptools"]
+        build-backend = "setuptools.build_meta"
+        """);
+    Files.writeString(source.resolve("app.py"), "print('hi')\n");
+    Path out = Files.createDirectories(temp.resolve("out"));
+    List<String> output = new ArrayList<>();
+    List<String> groups =
+        dev.kiln.installer.lock.Locks.ciDependencyGroups(
+            "uv", Files.readAllBytes(source.resolve("pyproject.toml")));
+
+    assertThat(groups).containsExactly("dev");
+    Files.writeString(
+        source.resolve(Resolution.GROUP_REQUIREMENTS),
+        String.join(
+                "\n",
+                dev.kiln.installer.lock.Locks.dependencyGroupLines(
+                    Files.readAllBytes(source.resolve("pyproject.toml")), groups))
+            + "\n");
+
+    SandboxOutcome outcome =
+        sandboxPip()
+            .resolve(
+                new SandboxPip.Workspace(rootfs, pip, source, null, out),
+                Resolution.requested(false, false, false, groups).args(),
+                output::add);
+
+    assertThat(outcome.succeeded()).as(String.join("\n", output)).isTrue();
+    LockedSet set =
+        PipReport.read(Files.readAllBytes(out.resolve("report.json")), "/app", "pyproject.toml");
+    assertThat(set.distributions())
+        .extracting(d -> d.normalizedName() + "==" + d.version())
+        .containsExactly("greeting==1.0");
+  }
+
+  @Test
   void anSdistBuildsIntoAWheelWithTheBackendItDeclares() throws Exception {
     Path input = Files.createDirectories(temp.resolve("in"));
     Files.copy(
