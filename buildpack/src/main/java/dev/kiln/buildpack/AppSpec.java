@@ -20,7 +20,8 @@ public record AppSpec(
     String dockerfilePath,
     String buildCommand,
     String runCommand,
-    List<Env> envs) {
+    List<Env> envs,
+    Map<String, String> processes) {
 
   private static final List<String> COMPONENT_KINDS = List.of("services", "workers", "jobs");
   private static final int MAX_YAML_CHARS = 1024 * 1024;
@@ -51,6 +52,18 @@ public record AppSpec(
 
   public AppSpec {
     envs = envs == null ? List.of() : List.copyOf(envs);
+    processes =
+        processes == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(processes));
+  }
+
+  /** One component's fields, with no other processes. */
+  public AppSpec(
+      String sourceDir,
+      String dockerfilePath,
+      String buildCommand,
+      String runCommand,
+      List<Env> envs) {
+    this(sourceDir, dockerfilePath, buildCommand, runCommand, envs, Map.of());
   }
 
   public static AppSpec empty() {
@@ -100,6 +113,7 @@ public record AppSpec(
     }
     List<JsonNode> components = new ArrayList<>();
     List<String> names = new ArrayList<>();
+    List<String> kinds = new ArrayList<>();
     for (String kind : COMPONENT_KINDS) {
       JsonNode list = root.get(kind);
       if (list == null || list.isNull()) {
@@ -117,6 +131,7 @@ public record AppSpec(
                   + describe(component));
         }
         components.add(component);
+        kinds.add(kind);
         JsonNode name = component.get("name");
         names.add(name != null && name.isTextual() ? name.asText() : "");
       }
@@ -128,14 +143,69 @@ public record AppSpec(
       return fromComponent(root, "the top level", List.of());
     }
     List<Env> appEnvs = envs(root.get("envs"), "the app");
-    if (componentName == null) {
-      return fromComponent(components.get(0), componentLabel(names.get(0)), appEnvs);
-    }
-    int index = names.indexOf(componentName);
+    int index = componentName == null ? 0 : names.indexOf(componentName);
     if (index < 0) {
       throw componentNotFound(componentName, names);
     }
-    return fromComponent(components.get(index), componentLabel(componentName), appEnvs);
+    AppSpec chosen =
+        fromComponent(
+            components.get(index),
+            componentLabel(componentName == null ? names.get(0) : componentName),
+            appEnvs);
+    return chosen.dockerfilePath() != null
+        ? chosen
+        : chosen.withProcesses(sharedProcesses(components, kinds, names, index, chosen));
+  }
+
+  /**
+   * The workers and jobs that run from the same source as the chosen component (same {@code
+   * source_dir}, no Dockerfile), by name: one image serves them all, started with their own run
+   * commands.
+   */
+  private static Map<String, String> sharedProcesses(
+      List<JsonNode> components, List<String> kinds, List<String> names, int chosen, AppSpec spec)
+      throws BuildpackException {
+    Map<String, String> processes = new LinkedHashMap<>();
+    for (int i = 0; i < components.size(); i++) {
+      if (i == chosen || kinds.get(i).equals("services") || names.get(i).isEmpty()) {
+        continue;
+      }
+      String where = componentLabel(names.get(i));
+      JsonNode component = components.get(i);
+      String run = text(component, "run_command", where);
+      if (run == null
+          || run.isBlank()
+          || text(component, "dockerfile_path", where) != null
+          || !sameDirectory(text(component, "source_dir", where), spec.sourceDir())
+          || !names.get(i).matches("[A-Za-z0-9][A-Za-z0-9_-]{0,62}")) {
+        continue;
+      }
+      processes.putIfAbsent(names.get(i), run.strip());
+    }
+    return processes;
+  }
+
+  private static boolean sameDirectory(String a, String b) {
+    return normalizedDir(a).equals(normalizedDir(b));
+  }
+
+  private static String normalizedDir(String dir) {
+    if (dir == null) {
+      return "";
+    }
+    String d = dir.strip();
+    while (d.startsWith("/") || d.startsWith("./")) {
+      d = d.startsWith("/") ? d.substring(1) : d.substring(2);
+    }
+    while (d.endsWith("/")) {
+      d = d.substring(0, d.length() - 1);
+    }
+    return d.equals(".") ? "" : d;
+  }
+
+  /** The same spec with these other processes (by name, their run commands). */
+  public AppSpec withProcesses(Map<String, String> others) {
+    return new AppSpec(sourceDir, dockerfilePath, buildCommand, runCommand, envs, others);
   }
 
   private static String componentLabel(String name) {

@@ -86,6 +86,7 @@ public final class BuildPlanner {
       throw new BuildpackException(conflict.get().code(), conflict.get().message());
     }
     RunCommandRules.apply(context, choice);
+    RunCommandRules.processTypes(context);
     Map<String, String> userRunTime = context.inputs.appSpec().runTimeEnv();
     context.plan.runtimeEnvironment.putAll(RuntimeEnvironment.defaults(userRunTime.keySet()));
     context.plan.runtimeEnvironment.putAll(userRunTime);

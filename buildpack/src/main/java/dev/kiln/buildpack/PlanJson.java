@@ -36,6 +36,8 @@ final class PlanJson {
     plan.packageManagerFiles().forEach(files::add);
     ArrayNode requirementFiles = root.putArray("requirementFiles");
     plan.requirementFiles().forEach(requirementFiles::add);
+    var processes = root.putObject("processes");
+    plan.processes().forEach(processes::put);
     ArrayNode ciInstalls = root.putArray("ciInstalls");
     plan.ciInstalls().forEach(ciInstalls::add);
     if (plan.run() == null) {

@@ -19,6 +19,7 @@ final class PlanRecorder {
   final List<String> packageManagerFiles = new ArrayList<>();
   final List<String> requirementFiles = new ArrayList<>();
   final List<String> ciInstalls = new ArrayList<>();
+  final Map<String, String> processes = new LinkedHashMap<>();
   RunCommand run;
   String buildCommand;
   final Map<String, String> runtimeEnvironment = new LinkedHashMap<>();

@@ -26,6 +26,7 @@ public final class PlanResult {
   private final List<String> packageManagerFiles;
   private final List<String> requirementFiles;
   private final List<String> ciInstalls;
+  private final java.util.Map<String, String> processes;
   private final RunCommand run;
   private final String buildCommand;
   private final Map<String, String> runtimeEnvironment;
@@ -45,6 +46,8 @@ public final class PlanResult {
     this.packageManagerFiles = List.copyOf(recorder.packageManagerFiles);
     this.requirementFiles = List.copyOf(recorder.requirementFiles);
     this.ciInstalls = List.copyOf(recorder.ciInstalls);
+    this.processes =
+        java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(recorder.processes));
     this.run = recorder.run;
     this.buildCommand = recorder.buildCommand;
     this.runtimeEnvironment =
@@ -116,6 +119,14 @@ public final class PlanResult {
    */
   public List<String> ciInstalls() {
     return ciInstalls;
+  }
+
+  /**
+   * Every process type the image can run, name → command, {@code web} (the default command) first;
+   * empty when the plan has no run command.
+   */
+  public java.util.Map<String, String> processes() {
+    return processes;
   }
 
   /**

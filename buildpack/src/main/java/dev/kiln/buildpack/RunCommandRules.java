@@ -66,6 +66,31 @@ final class RunCommandRules {
         Codes.RUN_COMMAND_NOT_FOUND, notFound(context, packages, procfile.isFile()));
   }
 
+  /**
+   * Every process type the image can run: {@code web} (the run command just chosen, the image's
+   * default), then the Procfile's other types (the first line of each name), then the app spec's
+   * workers and jobs that share this source (a Procfile type of the same name wins).
+   */
+  static void processTypes(PlanContext context) throws BuildpackException {
+    PlanRecorder plan = context.plan;
+    if (plan.run != null) {
+      plan.processes.put("web", plan.run.command());
+    }
+    SourceTree.Entry procfile = context.inspectSafely("Procfile");
+    if (procfile.isFile()) {
+      for (String line : Text.lines(context.readText(procfile, SourceTree.VERSION_FILE_LIMIT))) {
+        Matcher m = PROCFILE_LINE.matcher(line);
+        if (m.matches() && !Text.stripAsciiWhitespace(m.group(2)).isEmpty()) {
+          plan.processes.putIfAbsent(m.group(1), Text.stripAsciiWhitespace(m.group(2)));
+        }
+      }
+    }
+    context.inputs.appSpec().processes().forEach(plan.processes::putIfAbsent);
+    if (plan.processes.size() > 1) {
+      plan.detail("Process types: " + String.join(", ", plan.processes.keySet()));
+    }
+  }
+
   /** The command of the first {@code web:} line. */
   static Optional<String> webProcess(String procfile) {
     for (String line : Text.lines(procfile)) {

@@ -64,6 +64,7 @@ final class AppSpecFiles {
                         env.key(),
                         env.value(),
                         dev.kiln.events.AppSpec.Scope.valueOf(env.scope().name())))
-            .toList());
+            .toList(),
+        spec.processes());
   }
 }

@@ -106,8 +106,8 @@ class FarmEndToEndTest {
                 "app.py", "from greeting import VERSION\n",
                 "requirements.txt", "greeting\n",
                 ".python-version", "3.11\n",
-                "Procfile", "web: greet --port $PORT\n"),
-            "the app with a console script");
+                "Procfile", "web: greet --port $PORT\nworker: greet --queue jobs\n"),
+            "the app with a console script and a worker process");
 
     ImageReady ready = buildSucceeds("e2e", "hello", repo, commit);
 
@@ -134,6 +134,14 @@ class FarmEndToEndTest {
     assertThat(image.containerConfig().get("WorkingDir").asText()).isEqualTo("/app");
     assertThat(image.containerConfig().get("User").asText()).isNotIn("", "root", "0", "0:0");
     assertThat(image.digest()).isEqualTo(ready.digest().toString());
+    // Every process type ships: web is the default command, the worker starts from its label.
+    assertThat(ready.processes())
+        .containsExactly(
+            Map.entry("web", "greet --port $PORT"), Map.entry("worker", "greet --queue jobs"));
+    assertThat(image.containerConfig().get("Labels").get("dev.kiln.process.worker").asText())
+        .isEqualTo("greet --queue jobs");
+    assertThat(image.containerConfig().get("Labels").get("dev.kiln.process.web").asText())
+        .isEqualTo("greet --port $PORT");
   }
 
   @Test

@@ -908,7 +908,8 @@ final class BuildStateMachine {
               plan == null ? null : plan.runCommand(),
               plan == null ? List.of() : plan.warnings(),
               at,
-              push.isCi()));
+              push.isCi(),
+              plan == null ? java.util.Map.of() : plan.processes()));
     }
     if (finished.state() == BuildState.CANCELLED) {
       return new Action.PublishBuildCancelled(

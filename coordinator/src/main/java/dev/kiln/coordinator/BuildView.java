@@ -20,11 +20,7 @@ final class BuildView {
   static PushEvent masked(PushEvent push) {
     AppSpec spec = push.appSpec();
     AppSpec maskedSpec =
-        new AppSpec(
-            spec.sourceDir(),
-            spec.dockerfilePath(),
-            spec.buildCommand(),
-            spec.runCommand(),
+        spec.withEnvs(
             spec.envs().stream()
                 .map(
                     e ->

@@ -16,13 +16,23 @@ import java.util.regex.Pattern;
  * The App Platform app-spec fields of one component that shape a build; all optional. {@code envs}
  * carry App Platform's {@code scope}: a variable reaches the build steps ({@code BUILD_TIME}), the
  * image ({@code RUN_TIME}) or both ({@code RUN_AND_BUILD_TIME}, the default).
+ *
+ * @param processes the run commands of the app spec's workers and jobs that run from this
+ *     component's source, by component name: the image records them next to the Procfile's process
+ *     types, so a deployer can start each from the one image
  */
 public record AppSpec(
     String sourceDir,
     String dockerfilePath,
     String buildCommand,
     String runCommand,
-    List<EnvVar> envs) {
+    List<EnvVar> envs,
+    Map<String, String> processes) {
+
+  /** At most this many extra processes; an app spec has far fewer components. */
+  public static final int MAX_PROCESSES = 50;
+
+  private static final Pattern PROCESS_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,62}");
 
   private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final int MAX_VALUE = 32 * 1024;
@@ -52,6 +62,23 @@ public record AppSpec(
 
   public AppSpec {
     envs = envs == null ? List.of() : List.copyOf(envs);
+    processes =
+        processes == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(processes));
+  }
+
+  /** One component's fields, without other processes. */
+  public AppSpec(
+      String sourceDir,
+      String dockerfilePath,
+      String buildCommand,
+      String runCommand,
+      List<EnvVar> envs) {
+    this(sourceDir, dockerfilePath, buildCommand, runCommand, envs, Map.of());
+  }
+
+  /** The same spec with other variables (credentials masked or taken out). */
+  public AppSpec withEnvs(List<EnvVar> newEnvs) {
+    return new AppSpec(sourceDir, dockerfilePath, buildCommand, runCommand, newEnvs, processes);
   }
 
   /**
@@ -64,7 +91,8 @@ public record AppSpec(
       @JsonProperty("dockerfilePath") String dockerfilePath,
       @JsonProperty("buildCommand") String buildCommand,
       @JsonProperty("runCommand") String runCommand,
-      @JsonProperty("envs") JsonNode envs) {
+      @JsonProperty("envs") JsonNode envs,
+      @JsonProperty("processes") Map<String, String> processes) {
     List<EnvVar> list = new ArrayList<>();
     if (envs != null && envs.isObject()) {
       envs.properties().forEach(e -> list.add(new EnvVar(e.getKey(), e.getValue().asText(), null)));
@@ -80,7 +108,7 @@ public record AppSpec(
     } else if (envs != null && !envs.isNull()) {
       throw new IllegalArgumentException("envs must be a list of {key, value, scope}");
     }
-    return new AppSpec(sourceDir, dockerfilePath, buildCommand, runCommand, list);
+    return new AppSpec(sourceDir, dockerfilePath, buildCommand, runCommand, list, processes);
   }
 
   private static Scope scope(String text) {
@@ -131,5 +159,20 @@ public record AppSpec(
       }
     }
     Objects.requireNonNull(envs);
+    if (processes.size() > MAX_PROCESSES) {
+      throw new InvalidEventException(
+          field + ".processes", "has " + processes.size() + "; at most " + MAX_PROCESSES);
+    }
+    for (Map.Entry<String, String> process : processes.entrySet()) {
+      String where = field + ".processes." + Quote.safe(process.getKey(), 60);
+      if (!PROCESS_NAME.matcher(process.getKey()).matches()) {
+        throw new InvalidEventException(
+            where, "is not a process name (letters, digits, '-' and '_', at most 63)");
+      }
+      Check.text(where, process.getValue());
+      if (process.getValue().length() > 4096) {
+        throw new InvalidEventException(where, "is longer than 4096 characters");
+      }
+    }
   }
 }

@@ -81,13 +81,7 @@ public record PushEvent(
                     new AppSpec.EnvVar(
                         e.key(), stripIndexCredentials(e.key(), e.value()), e.scope()))
             .toList();
-    AppSpec spec =
-        new AppSpec(
-            appSpec.sourceDir(),
-            appSpec.dockerfilePath(),
-            appSpec.buildCommand(),
-            appSpec.runCommand(),
-            envs);
+    AppSpec spec = appSpec.withEnvs(envs);
     return new PushEvent(tenant, app, repoUrl, ref, commit, spec, env, pushedAt, ci);
   }
 

@@ -84,6 +84,9 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
   static final String LABEL_RUNTIME = "dev.kiln.runtime";
   static final String LABEL_RESOLVED_SET = "dev.kiln.resolved-set";
 
+  /** {@code dev.kiln.process.<name>}: the command of each process type the image runs. */
+  static final String LABEL_PROCESS_PREFIX = "dev.kiln.process.";
+
   private final RuntimeStore runtimes;
   private final ImageTarget target;
   private final LayerBlobSource layerBlobs;
@@ -439,6 +442,9 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     Map<String, String> labels = new java.util.TreeMap<>();
     labels.put(LABEL_BUILD_ID, task.buildId());
     labels.put(LABEL_COMMIT, task.commit());
+    task.plan()
+        .processes()
+        .forEach((name, command) -> labels.put(LABEL_PROCESS_PREFIX + name, command));
     labels.put(LABEL_PYTHON_VERSION, runtime.python());
     labels.put(LABEL_RUNTIME, runtime.entry().image());
     if (task.layer() != null && task.layer().resolvedSet() != null) {

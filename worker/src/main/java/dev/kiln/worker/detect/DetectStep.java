@@ -163,7 +163,8 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
     BuildPlanSummary summary =
         summarise(result)
             .withSourceSnapshot(snapshot)
-            .withRequirementFiles(result.requirementFiles());
+            .withRequirementFiles(result.requirementFiles())
+            .withProcesses(result.processes());
     String key = null;
     if (result.packageManager() != null && summary.pythonVersion() != null) {
       Map<String, byte[]> files = readRequirementFiles(result);
@@ -230,7 +231,8 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
                         env.key(),
                         env.value(),
                         dev.kiln.buildpack.AppSpec.Scope.valueOf(env.scope().name())))
-            .toList());
+            .toList(),
+        spec.processes());
   }
 
   /**
