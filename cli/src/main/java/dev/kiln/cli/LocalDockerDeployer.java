@@ -99,6 +99,10 @@ final class LocalDockerDeployer implements AutoCloseable {
   @Override
   public void close() {
     deployer.close();
-    publisher.close();
+    try {
+      publisher.close();
+    } catch (RuntimeException e) {
+      // Vert.x is closed already, and with it the producer.
+    }
   }
 }
