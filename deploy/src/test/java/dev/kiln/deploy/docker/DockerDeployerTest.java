@@ -18,6 +18,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -34,6 +35,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Docker deployer against a real broker and the real Docker daemon: versions 1 and 2 of an app
@@ -47,6 +49,8 @@ class DockerDeployerTest {
   private static final String V1 = "kiln-test/deploy-v1:" + RUN;
   private static final String V2 = "kiln-test/deploy-v2:" + RUN;
   private static final String V3 = "kiln-test/deploy-v3:" + RUN;
+  private static final String SILENT = "kiln-test/deploy-silent:" + RUN;
+  @TempDir static Path temp;
 
   @BeforeAll
   static void setUp() throws Exception {
@@ -55,6 +59,7 @@ class DockerDeployerTest {
     // Slow to start, so the switch happens while version 1 keeps answering.
     TestApps.buildServer(V2, "v2", 1.5);
     TestApps.buildCrasher(V3, "v3 crashes at start");
+    TestApps.buildSilent(SILENT);
     kafka = EmbeddedKafka.start();
   }
 
@@ -63,7 +68,7 @@ class DockerDeployerTest {
     if (kafka != null) {
       kafka.close();
     }
-    TestApps.remove(V1, V2, V3);
+    TestApps.remove(V1, V2, V3, SILENT);
   }
 
   @Test
@@ -113,7 +118,10 @@ class DockerDeployerTest {
                       2, Duration.ofMillis(100), Duration.ofMillis(100))))
           .await();
       Instant t0 = Instant.parse("2026-12-01T00:00:00Z");
-      ImageReady v1 = image(app, "b-0123456789abcdef0301", '1', V1, t0);
+      // Version 1 comes as the tarball a worker writes without --registry.
+      Path tarball = temp.resolve("v1.tar");
+      assertThat(TestApps.docker("save", "-o", tarball.toString(), V1).exitCode()).isZero();
+      ImageReady v1 = image(app, "b-0123456789abcdef0301", '1', "tar:" + tarball, t0);
       ImageReady v2 = image(app, "b-0123456789abcdef0302", '2', V2, t0.plusSeconds(60));
       ImageReady v3 = image(app, "b-0123456789abcdef0303", '3', V3, t0.plusSeconds(120));
 
@@ -191,6 +199,35 @@ class DockerDeployerTest {
     assertThat(TestApps.containers("dev.kiln.app=" + key)).as("containers left").isEmpty();
   }
 
+  @Test
+  void aContainerThatNeverAnswersIsRemovedAndReportedUnhealthy() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    List<DeployFailed> failures = new CopyOnWriteArrayList<>();
+    DockerDeployer deployer =
+        new DockerDeployer(
+            vertx,
+            DockerDeployer.Settings.defaults()
+                .withHealth(Duration.ofSeconds(2), Duration.ofMillis(100)),
+            failures::add);
+    String app = "quiet" + RUN.replaceAll("[^a-z0-9]", "");
+    ImageReady silent =
+        image(app, "b-0123456789abcdef0401", '4', SILENT, Instant.parse("2026-12-01T00:00:00Z"));
+    try {
+      deployer.imageReady(silent.buildId() + ":image-ready", silent);
+      assertThat(failures).hasSize(1);
+      DeployFailed failure = failures.get(0);
+      assertThat(failure.code()).isEqualTo("deploy::unhealthy");
+      assertThat(failure.message()).contains("within 2 s").contains("is not served");
+      assertThat(failure.logTail()).contains("listening on nothing");
+      assertThat(failure.buildId()).isEqualTo(silent.buildId());
+      assertThat(deployer.url("acme", app)).isEmpty();
+      assertThat(TestApps.containers("dev.kiln.app=acme/" + app)).isEmpty();
+    } finally {
+      deployer.close();
+      vertx.close().await();
+    }
+  }
+
   private static ImageReady image(
       String app, String buildId, char c, String dockerImage, Instant finishedAt) {
     return new ImageReady(
@@ -199,7 +236,7 @@ class DockerDeployerTest {
         app,
         String.valueOf(c).repeat(40),
         "HEAD",
-        "docker:" + dockerImage,
+        dockerImage.startsWith("tar:") ? dockerImage : "docker:" + dockerImage,
         Digest.of(String.valueOf(c).repeat(64)),
         "3.11.2",
         "python3 server.py",

@@ -84,6 +84,14 @@ final class TestApps {
             + "')\"]");
   }
 
+  /** Builds {@code name} whose command prints a line and then sleeps without listening. */
+  static void buildSilent(String name) throws Exception {
+    build(
+        name,
+        "[\"python3\", \"-c\", \"import time\\nprint('listening on nothing', flush=True)\\n"
+            + "time.sleep(600)\"]");
+  }
+
   private static void build(String name, String cmdJson) throws Exception {
     String dockerfile = "FROM " + BASE + "\nCMD " + cmdJson + "\n";
     Result result = dockerWithInput(dockerfile, "build", "-q", "-t", name, "-");
