@@ -13,10 +13,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -130,7 +130,7 @@ public final class DockerDeployer implements ImageReadyListener, AutoCloseable {
   private final Clock clock;
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-  private final Map<String, Serving> serving = new HashMap<>();
+  private final Map<String, Serving> serving = new ConcurrentHashMap<>();
 
   public DockerDeployer(Vertx vertx, Settings settings, Observer observer) {
     this(vertx, settings, observer, Clock.systemUTC());
@@ -145,7 +145,7 @@ public final class DockerDeployer implements ImageReadyListener, AutoCloseable {
   }
 
   /** The stable URL of an app, when it is served. */
-  public synchronized java.util.Optional<URI> url(String tenant, String app) {
+  public java.util.Optional<URI> url(String tenant, String app) {
     Serving current = serving.get(tenant + "/" + app);
     return java.util.Optional.ofNullable(current).map(s -> url(s.proxy()));
   }
@@ -165,22 +165,43 @@ public final class DockerDeployer implements ImageReadyListener, AutoCloseable {
     String name = containerName(image);
     String reference = ensureImage(image.image());
     docker.run(SHORT, "rm", "-f", name); // a leftover of an earlier run of this deployer
-    docker.check(
-        DOCKER_TIMEOUT,
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--label",
-        "dev.kiln.app=" + key,
-        "--label",
-        "dev.kiln.build=" + image.buildId(),
-        "-e",
-        "PORT=" + CONTAINER_PORT,
-        "-p",
-        "127.0.0.1::" + CONTAINER_PORT,
-        reference);
-    Health health = awaitHealthy(name);
+    DockerCli.Result run =
+        docker.run(
+            DOCKER_TIMEOUT,
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            "dev.kiln.app=" + key,
+            "--label",
+            "dev.kiln.build=" + image.buildId(),
+            "-e",
+            "PORT=" + CONTAINER_PORT,
+            "-p",
+            "127.0.0.1::" + CONTAINER_PORT,
+            reference);
+    Health health;
+    if (run.ok()) {
+      health = awaitHealthy(name);
+    } else if (docker.run(SHORT, "inspect", name).ok()) {
+      // Created but not started (its command does not exist, ...): the image's fault, not the
+      // daemon's, so trying again would not help.
+      health =
+          new Health(
+              false,
+              -1,
+              "deploy::start-failed",
+              "could not be started: " + dockerError(run.output()));
+    } else {
+      throw new IOException(
+          "docker run of "
+              + reference
+              + " failed with status "
+              + run.exitCode()
+              + ": "
+              + run.output());
+    }
     if (!health.healthy()) {
       List<String> logTail = logTail(name);
       docker.run(SHORT, "rm", "-f", name);
@@ -348,6 +369,14 @@ public final class DockerDeployer implements ImageReadyListener, AutoCloseable {
     }
     List<String> lines = new ArrayList<>(Arrays.asList(logs.output().split("\\R")));
     return lines.subList(Math.max(0, lines.size() - LOG_TAIL), lines.size());
+  }
+
+  /** What docker said was wrong, without its usage hint. */
+  private static String dockerError(String output) {
+    return Arrays.stream(output.strip().split("\\R"))
+        .filter(line -> !line.isBlank() && !line.startsWith("Run 'docker "))
+        .reduce((a, b) -> a + " " + b)
+        .orElse(output);
   }
 
   static String containerName(ImageReady image) {

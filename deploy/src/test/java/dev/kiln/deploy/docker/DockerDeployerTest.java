@@ -50,6 +50,7 @@ class DockerDeployerTest {
   private static final String V2 = "kiln-test/deploy-v2:" + RUN;
   private static final String V3 = "kiln-test/deploy-v3:" + RUN;
   private static final String SILENT = "kiln-test/deploy-silent:" + RUN;
+  private static final String NO_COMMAND = "kiln-test/deploy-no-command:" + RUN;
   @TempDir static Path temp;
 
   @BeforeAll
@@ -60,6 +61,7 @@ class DockerDeployerTest {
     TestApps.buildServer(V2, "v2", 1.5);
     TestApps.buildCrasher(V3, "v3 crashes at start");
     TestApps.buildSilent(SILENT);
+    TestApps.build(NO_COMMAND, "[\"/no/such/launcher\"]");
     kafka = EmbeddedKafka.start();
   }
 
@@ -68,7 +70,7 @@ class DockerDeployerTest {
     if (kafka != null) {
       kafka.close();
     }
-    TestApps.remove(V1, V2, V3, SILENT);
+    TestApps.remove(V1, V2, V3, SILENT, NO_COMMAND);
   }
 
   @Test
@@ -200,7 +202,7 @@ class DockerDeployerTest {
   }
 
   @Test
-  void aContainerThatNeverAnswersIsRemovedAndReportedUnhealthy() throws Exception {
+  void containersThatNeverAnswerOrCannotStartAreRemovedAndReported() throws Exception {
     Vertx vertx = Vertx.vertx();
     List<DeployFailed> failures = new CopyOnWriteArrayList<>();
     DockerDeployer deployer =
@@ -221,6 +223,19 @@ class DockerDeployerTest {
       assertThat(failure.logTail()).contains("listening on nothing");
       assertThat(failure.buildId()).isEqualTo(silent.buildId());
       assertThat(deployer.url("acme", app)).isEmpty();
+      assertThat(TestApps.containers("dev.kiln.app=acme/" + app)).isEmpty();
+
+      ImageReady noCommand =
+          image(
+              app,
+              "b-0123456789abcdef0402",
+              '5',
+              NO_COMMAND,
+              Instant.parse("2026-12-01T00:01:00Z"));
+      deployer.imageReady(noCommand.buildId() + ":image-ready", noCommand);
+      assertThat(failures).hasSize(2);
+      assertThat(failures.get(1).code()).isEqualTo("deploy::start-failed");
+      assertThat(failures.get(1).message()).contains("/no/such/launcher");
       assertThat(TestApps.containers("dev.kiln.app=acme/" + app)).isEmpty();
     } finally {
       deployer.close();

@@ -92,7 +92,10 @@ final class TestApps {
             + "time.sleep(600)\"]");
   }
 
-  private static void build(String name, String cmdJson) throws Exception {
+  /**
+   * Builds {@code name} on the Python runtime with {@code cmdJson} (a JSON array) as its command.
+   */
+  static void build(String name, String cmdJson) throws Exception {
     String dockerfile = "FROM " + BASE + "\nCMD " + cmdJson + "\n";
     Result result = dockerWithInput(dockerfile, "build", "-q", "-t", name, "-");
     if (result.exitCode != 0) {
