@@ -243,6 +243,51 @@ class DockerDeployerTest {
     }
   }
 
+  /** A worker with --registry publishes a registry reference: the deployer pulls it. */
+  @Test
+  void pullsAnImageFromALoopbackRegistry() throws Exception {
+    try (dev.kiln.testkit.LocalRegistry registry = dev.kiln.testkit.LocalRegistry.start()) {
+      String reference = registry.address() + "/acme/pulled:" + RUN;
+      assertThat(TestApps.docker("tag", V1, reference).exitCode()).isZero();
+      TestApps.Result push = TestApps.docker("push", reference);
+      assertThat(push.exitCode()).as(push.output()).isZero();
+      TestApps.remove(reference); // only the registry has it now
+      assertThat(TestApps.docker("image", "inspect", reference).exitCode()).isNotZero();
+
+      Vertx vertx = Vertx.vertx();
+      DockerDeployer deployer =
+          new DockerDeployer(
+              vertx,
+              DockerDeployer.Settings.defaults()
+                  .withHealth(Duration.ofSeconds(30), Duration.ofMillis(100)),
+              failure -> {
+                throw new AssertionError("deploy failed: " + failure);
+              });
+      String app = "pulled" + RUN.replaceAll("[^a-z0-9]", "");
+      ImageReady pulled =
+          new ImageReady(
+              "b-0123456789abcdef0501",
+              "acme",
+              app,
+              "6".repeat(40),
+              "HEAD",
+              reference,
+              Digest.of("6".repeat(64)),
+              "3.11.2",
+              "python3 server.py",
+              List.of(),
+              Instant.parse("2026-12-01T00:00:00Z"));
+      try {
+        deployer.imageReady(pulled.buildId() + ":image-ready", pulled);
+        assertThat(get(deployer.url("acme", app).orElseThrow())).contains("v1");
+      } finally {
+        deployer.close();
+        vertx.close().await();
+        TestApps.remove(reference);
+      }
+    }
+  }
+
   private static ImageReady image(
       String app, String buildId, char c, String dockerImage, Instant finishedAt) {
     return new ImageReady(
