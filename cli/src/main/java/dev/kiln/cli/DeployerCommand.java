@@ -24,6 +24,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Run only the reference deployer: follows the farm's kiln.image-ready topic and appends one",
       "JSON line per image to --deployments (a failing deploy is retried, then dead-lettered).",
+      "With --docker it runs each app on the local Docker daemon instead, behind a stable port",
+      "on 127.0.0.1 that switches to a new version once it answers HTTP (docs/operations.md).",
       "Needs --kafka; no farm secrets. Stops on Ctrl-C."
     })
 public final class DeployerCommand implements Callable<Integer> {
@@ -43,11 +45,24 @@ public final class DeployerCommand implements Callable<Integer> {
               + " Default: <home>/deployments.jsonl")
   Path deployments;
 
+  @Option(
+      names = "--docker",
+      description =
+          "Run each app's image on the local Docker daemon (docker load / pull, docker run) and"
+              + " serve it on a stable port on 127.0.0.1; a version that does not come up is"
+              + " reported on kiln.deploy-failed and the previous one keeps serving.")
+  boolean docker;
+
+  @Mixin DockerDeployOptions dockerOptions;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     FarmSettings settings = options.toSettings();
     ServiceProcess.requireKafka(settings, "deployer");
+    if (docker) {
+      return runDocker(out, settings);
+    }
     Path file =
         (deployments != null ? deployments : settings.home().resolve("deployments.jsonl"))
             .toAbsolutePath()
@@ -71,6 +86,39 @@ public final class DeployerCommand implements Callable<Integer> {
     out.flush();
     ServiceProcess.runUntilStopped(
         () -> vertx.close().toCompletionStage().toCompletableFuture().join());
+    return 0;
+  }
+
+  private int runDocker(PrintWriter out, FarmSettings settings) throws InterruptedException {
+    var dockerSettings = dockerOptions.toSettings();
+    Vertx vertx = Vertx.vertx();
+    LocalDockerDeployer deployer;
+    try {
+      deployer =
+          LocalDockerDeployer.start(
+              vertx,
+              settings.kafka(),
+              settings.kafkaClient(),
+              Topics.withPrefix(settings.topicPrefix()),
+              dockerSettings,
+              line -> {
+                synchronized (out) {
+                  out.println(line);
+                  out.flush();
+                }
+              });
+    } catch (RuntimeException e) {
+      vertx.close();
+      throw e;
+    }
+    out.println(
+        "-----> The Docker deployer is up; each app is served on 127.0.0.1 once it answers HTTP");
+    out.flush();
+    ServiceProcess.runUntilStopped(
+        () -> {
+          vertx.close().toCompletionStage().toCompletableFuture().join();
+          deployer.close();
+        });
     return 0;
   }
 }

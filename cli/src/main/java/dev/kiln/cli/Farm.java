@@ -39,6 +39,7 @@ public final class Farm implements AutoCloseable {
 
   private String coordinatorDeployment;
   private WorkerNode workers;
+  private LocalDockerDeployer dockerDeployer;
 
   private Farm(
       FarmSettings settings,
@@ -214,6 +215,20 @@ public final class Farm implements AutoCloseable {
     startCoordinator(Integer.parseInt(endpoints.coordinatorUrl().replaceAll(".*:", "")));
   }
 
+  /**
+   * Starts the reference Docker deployer in this farm ({@code kiln up --deploy docker}): every app
+   * pushed is run on the local Docker daemon and {@code say} gets its stable URL once it answers.
+   */
+  public void startDockerDeployer(
+      dev.kiln.deploy.docker.DockerDeployer.Settings deploySettings, Consumer<String> say) {
+    if (dockerDeployer != null) {
+      throw new IllegalStateException("the Docker deployer already runs");
+    }
+    dockerDeployer =
+        LocalDockerDeployer.start(
+            vertx, bootstrap, settings.kafkaClient(), topics, deploySettings, say);
+  }
+
   public FarmEndpoints endpoints() {
     return endpoints;
   }
@@ -226,6 +241,9 @@ public final class Farm implements AutoCloseable {
   public void close() {
     FarmEndpoints.remove(settings.home());
     stopQuietly(this, vertx, tenantDirectory, embeddedKafka);
+    if (dockerDeployer != null) {
+      dockerDeployer.close(); // the apps' containers and stable ports
+    }
   }
 
   /**

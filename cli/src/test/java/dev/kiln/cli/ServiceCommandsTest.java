@@ -44,6 +44,21 @@ class ServiceCommandsTest {
             List.of("deployer"),
             "kiln deployer needs --kafka HOST:PORT"),
         arguments(
+            "Docker deployer with a port range that is no range",
+            false,
+            List.of("deployer", "--kafka", KAFKA, "--docker", "--deploy-port-range", "lots"),
+            "--deploy-port-range: 'lots' is not a port range; write FIRST-LAST"),
+        arguments(
+            "Docker deployer with a port range upside down",
+            false,
+            List.of("deployer", "--kafka", KAFKA, "--docker", "--deploy-port-range", "20099-20000"),
+            "the deploy port range 20099-20000 is not a range"),
+        arguments(
+            "farm with a deployer it does not have",
+            false,
+            List.of("up", "--deploy", "kubernetes"),
+            "--deploy must be none or docker, not 'kubernetes'"),
+        arguments(
             "coordinator without the cache-service",
             false,
             List.of("coordinator", "--kafka", KAFKA),

@@ -15,6 +15,7 @@ public enum EventType {
   IMAGE_READY("dev.kiln.image-ready.v1", ImageReady.class),
   BUILD_FAILED("dev.kiln.build-failed.v1", BuildFailed.class),
   BUILD_CANCELLED("dev.kiln.build-cancelled.v1", BuildCancelled.class),
+  DEPLOY_FAILED("dev.kiln.deploy-failed.v1", DeployFailed.class),
   BUILD_LOG("dev.kiln.build-log.v1", BuildLogLine.class),
   BUILD_SNAPSHOT("dev.kiln.build-snapshot.v1", BuildSnapshot.class),
   TENANT("dev.kiln.tenant.v1", Tenant.class);

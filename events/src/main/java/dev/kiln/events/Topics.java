@@ -89,6 +89,14 @@ public final class Topics {
     return prefix + "kiln.build-cancelled";
   }
 
+  /**
+   * One event per image a deployer could not bring up (the app kept its previous version); keyed by
+   * tenant/app.
+   */
+  public String deployFailed() {
+    return prefix + "kiln.deploy-failed";
+  }
+
   /** Build log lines; keyed by build id so a build's lines stay in order. */
   public String logs() {
     return prefix + "kiln.logs";
@@ -118,6 +126,7 @@ public final class Topics {
         new Spec(imageReady(), 3, false),
         new Spec(buildFailed(), 3, false),
         new Spec(buildCancelled(), 3, false),
+        new Spec(deployFailed(), 3, false),
         new Spec(logs(), 6, false),
         new Spec(builds(), 6, true),
         new Spec(tenants(), 1, true),

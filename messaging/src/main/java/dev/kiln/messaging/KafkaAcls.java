@@ -119,6 +119,7 @@ public final class KafkaAcls {
         grants.topic(topics.imageReady(), AclOperation.READ);
         grants.topic(topics.buildFailed(), AclOperation.READ);
         grants.topic(topics.buildCancelled(), AclOperation.READ);
+        grants.topic(topics.deployFailed(), AclOperation.WRITE);
         grants.topic(topics.deadLetters(), AclOperation.WRITE);
         grants.group(groups.deployer());
       }
