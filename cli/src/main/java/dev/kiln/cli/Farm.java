@@ -265,7 +265,8 @@ public final class Farm implements AutoCloseable {
         settings.buildStepTimeout(),
         settings.buildStepMemoryMiB(),
         workerIds,
-        tasksPerWorker);
+        tasksPerWorker,
+        settings.dockerfileBuilder());
   }
 
   private static void stopQuietly(
