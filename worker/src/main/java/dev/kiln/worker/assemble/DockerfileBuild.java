@@ -63,6 +63,8 @@ public final class DockerfileBuild implements BuildStep<AssembledImage> {
   static final String LOCAL_REPOSITORY = "kiln-dockerfile";
 
   private static final int TAIL_LINES = 26;
+  static final int MAX_LOG_LINES = 10_000;
+  static final int MAX_LINE_CHARS = 4_096;
   private static final Duration DOCKER_QUERY_TIMEOUT = Duration.ofMinutes(1);
   private static final Duration JIB_SETTLE_TIMEOUT = Duration.ofMinutes(2);
 
@@ -213,12 +215,7 @@ public final class DockerfileBuild implements BuildStep<AssembledImage> {
     try {
       outcome =
           new ExternalProcess(command, context, environment(), settings.timeout(), TAIL_LINES)
-              .run(
-                  line -> {
-                    if (!noise(line)) {
-                      log.info("       " + line);
-                    }
-                  });
+              .run(new BuilderLog(log));
     } catch (IOException e) {
       throw new StepFailure(
           NO_BUILDER,
@@ -583,6 +580,39 @@ public final class DockerfileBuild implements BuildStep<AssembledImage> {
     return outcome.tail().isEmpty()
         ? ""
         : "\n\nThe builder's last lines:\n" + indent(outcome.tail());
+  }
+
+  /**
+   * The builder's lines into the build log, at most {@value #MAX_LOG_LINES} of them and {@value
+   * #MAX_LINE_CHARS} characters each: a RUN step that prints without end cannot flood the log.
+   */
+  private static final class BuilderLog implements java.util.function.Consumer<String> {
+    private final LogSink log;
+    private int lines;
+
+    BuilderLog(LogSink log) {
+      this.log = log;
+    }
+
+    @Override
+    public void accept(String line) {
+      if (noise(line)) {
+        return;
+      }
+      lines++;
+      if (lines > MAX_LOG_LINES) {
+        if (lines == MAX_LOG_LINES + 1) {
+          log.warn(
+              "       (the builder printed more than "
+                  + MAX_LOG_LINES
+                  + " lines; the rest is left out of the log)");
+        }
+        return;
+      }
+      log.info(
+          "       "
+              + (line.length() > MAX_LINE_CHARS ? line.substring(0, MAX_LINE_CHARS) + "…" : line));
+    }
   }
 
   /** The classic builder's deprecation banner and blank lines, left out of log and messages. */

@@ -75,7 +75,7 @@ class DockerfileBuildTest {
   }
 
   @Test
-  void aDockerfileAppBuildsIntoAnImageThatAnswersHttp() throws Exception {
+  void aDockerfileAppBuildsIntoAnImageThatAnswersHttpTaggedForCi() throws Exception {
     Path checkout =
         source(
             "FROM "
@@ -103,9 +103,12 @@ class DockerfileBuildTest {
         build(ImageTarget.dockerDaemon())
             .run(
                 new StepContext(
-                    task(app, Map.of("GREETING", "hello from a build arg")), checkout, log));
+                    task(app, Map.of("GREETING", "hello from a build arg")).withCi(true),
+                    checkout,
+                    log));
 
-    String name = "kiln-test/" + app + ":" + COMMIT.substring(0, 12);
+    // A CI build's image is tagged ci-<commit>, as buildpack images are.
+    String name = "kiln-test/" + app + ":ci-" + COMMIT.substring(0, 12);
     var docker = DockerClientFactory.instance().client();
     try {
       assertThat(image.reference()).isEqualTo("docker:" + name);
