@@ -160,7 +160,8 @@ public final class FarmOptions {
       defaultValue = "${env:KILN_DOCKERFILE_BUILDER:-none}",
       description =
           "How workers build apps that have a Dockerfile: 'docker' builds them on the local Docker"
-              + " daemon (the docker command on the PATH; DOCKER_HOST is honoured), with no network"
+              + " daemon (the docker command on the PATH; DOCKER_HOST is honoured), with no network,"
+              + " --build-step-memory per RUN step"
               + " and no pulls (base images must be loaded in the daemon or come from --registry);"
               + " 'none' fails them with dockerfile::no-builder. Env: KILN_DOCKERFILE_BUILDER."
               + " Default: ${DEFAULT-VALUE}")
@@ -196,7 +197,8 @@ public final class FarmOptions {
           DockerfileBuild.Settings.defaults()
               .withAllowNetwork(dockerfileNetwork)
               .withTimeout(dockerfileTimeout)
-              .withPullRegistry(blankToNull(registry));
+              .withPullRegistry(blankToNull(registry))
+              .withMemoryBytes(buildStepMemoryMiB << 20);
       default ->
           throw new UserError(
               "--dockerfile-builder '"

@@ -68,6 +68,7 @@ class KilnCommandTest {
     assertThat(builder.allowNetwork()).isFalse();
     assertThat(builder.timeout()).isEqualTo(java.time.Duration.ofMinutes(5));
     assertThat(builder.pullRegistry()).isEqualTo("registry.internal:5000");
+    assertThat(builder.memoryBytes()).isEqualTo(2048L << 20);
   }
 
   @Test

@@ -79,13 +79,16 @@ public final class DockerfileBuild implements BuildStep<AssembledImage> {
    * @param pullRegistry base images whose reference starts with this registry ({@code host[:port]})
    *     may be pulled by the daemon; every other base must already be loaded in it. Null: none may
    *     be pulled
+   * @param memoryBytes the memory each RUN step's container may use ({@code --memory}, no swap); 0:
+   *     the daemon's default (no limit)
    */
   public record Settings(
       String docker,
       boolean allowNetwork,
       Duration timeout,
       long maxImageBytes,
-      String pullRegistry) {
+      String pullRegistry,
+      long memoryBytes) {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(15);
     public static final long DEFAULT_MAX_IMAGE_BYTES = 8L << 30;
 
@@ -98,27 +101,35 @@ public final class DockerfileBuild implements BuildStep<AssembledImage> {
       if (maxImageBytes <= 0) {
         throw new IllegalArgumentException("the largest Dockerfile image must be positive");
       }
+      if (memoryBytes != 0 && memoryBytes < (6L << 20)) {
+        throw new IllegalArgumentException(
+            "a Dockerfile build's memory limit is 0 (none) or at least 6 MiB (Docker's minimum)");
+      }
     }
 
-    /** {@code docker} from the PATH, no network, 15 minutes, 8 GiB, no pulls. */
+    /** {@code docker} from the PATH, no network, 15 minutes, 8 GiB, no pulls, no memory limit. */
     public static Settings defaults() {
-      return new Settings("docker", false, DEFAULT_TIMEOUT, DEFAULT_MAX_IMAGE_BYTES, null);
+      return new Settings("docker", false, DEFAULT_TIMEOUT, DEFAULT_MAX_IMAGE_BYTES, null, 0);
+    }
+
+    public Settings withMemoryBytes(long limit) {
+      return new Settings(docker, allowNetwork, timeout, maxImageBytes, pullRegistry, limit);
     }
 
     public Settings withAllowNetwork(boolean allow) {
-      return new Settings(docker, allow, timeout, maxImageBytes, pullRegistry);
+      return new Settings(docker, allow, timeout, maxImageBytes, pullRegistry, memoryBytes);
     }
 
     public Settings withTimeout(Duration limit) {
-      return new Settings(docker, allowNetwork, limit, maxImageBytes, pullRegistry);
+      return new Settings(docker, allowNetwork, limit, maxImageBytes, pullRegistry, memoryBytes);
     }
 
     public Settings withMaxImageBytes(long limit) {
-      return new Settings(docker, allowNetwork, timeout, limit, pullRegistry);
+      return new Settings(docker, allowNetwork, timeout, limit, pullRegistry, memoryBytes);
     }
 
     public Settings withPullRegistry(String registry) {
-      return new Settings(docker, allowNetwork, timeout, maxImageBytes, registry);
+      return new Settings(docker, allowNetwork, timeout, maxImageBytes, registry, memoryBytes);
     }
   }
 
@@ -198,6 +209,12 @@ public final class DockerfileBuild implements BuildStep<AssembledImage> {
     command.add("--force-rm");
     command.add("--network");
     command.add(settings.allowNetwork() ? "default" : "none");
+    if (settings.memoryBytes() > 0) {
+      command.add("--memory");
+      command.add(Long.toString(settings.memoryBytes()));
+      command.add("--memory-swap");
+      command.add(Long.toString(settings.memoryBytes()));
+    }
     command.add("--label");
     command.add(AssembleStep.LABEL_BUILD_ID + "=" + task.buildId());
     command.add("--label");

@@ -230,7 +230,10 @@ class DockerfileBuildTest {
 
   private DockerfileBuild build(ImageTarget target) {
     return new DockerfileBuild(
-        DockerfileBuild.Settings.defaults(), target, dir.resolve("work"), jib);
+        DockerfileBuild.Settings.defaults().withMemoryBytes(512L << 20),
+        target,
+        dir.resolve("work"),
+        jib);
   }
 
   private Path source(String dockerfile, String appPy) throws Exception {
