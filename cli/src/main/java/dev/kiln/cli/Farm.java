@@ -283,7 +283,8 @@ public final class Farm implements AutoCloseable {
         settings.buildStepTimeout(),
         settings.buildStepMemoryMiB(),
         workerIds,
-        tasksPerWorker);
+        tasksPerWorker,
+        settings.dockerfileBuilder());
   }
 
   private static void stopQuietly(

@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.messaging.KafkaClientSettings;
+import dev.kiln.worker.assemble.DockerfileBuild;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -153,6 +154,59 @@ public final class FarmOptions {
           "A push with the operator token for a tenant that does not exist creates it (default sources file://<home>/repos/<tenant>/ and quotas), so `kiln push` works without setup. Turn off (--no-auto-create-tenants) on a farm whose tenants are managed with `kiln tenants`. Env: KILN_AUTO_CREATE_TENANTS. Default: ${DEFAULT-VALUE}")
   boolean autoCreateTenants;
 
+  @Option(
+      names = "--dockerfile-builder",
+      paramLabel = "none|docker",
+      defaultValue = "${env:KILN_DOCKERFILE_BUILDER:-none}",
+      description =
+          "How workers build apps that have a Dockerfile: 'docker' builds them on the local Docker"
+              + " daemon (the docker command on the PATH; DOCKER_HOST is honoured), with no network,"
+              + " --build-step-memory per RUN step"
+              + " and no pulls (base images must be loaded in the daemon or come from --registry);"
+              + " 'none' fails them with dockerfile::no-builder. Env: KILN_DOCKERFILE_BUILDER."
+              + " Default: ${DEFAULT-VALUE}")
+  String dockerfileBuilder;
+
+  @Option(
+      names = "--dockerfile-network",
+      defaultValue = "${env:KILN_DOCKERFILE_NETWORK:-false}",
+      description =
+          "Let a Dockerfile's RUN steps use the network (docker build --network default)."
+              + " Env: KILN_DOCKERFILE_NETWORK. Default: no network (--network none).")
+  boolean dockerfileNetwork;
+
+  @Option(
+      names = "--dockerfile-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "${env:KILN_DOCKERFILE_TIMEOUT:-PT15M}",
+      description =
+          "The longest one Dockerfile build may run, ISO-8601; it is then stopped"
+              + " (dockerfile::timeout). Env: KILN_DOCKERFILE_TIMEOUT. Default: ${DEFAULT-VALUE}")
+  Duration dockerfileTimeout;
+
+  /** The Dockerfile builder the options ask for; null: none. */
+  DockerfileBuild.Settings dockerfileBuilderSettings() {
+    String builder = dockerfileBuilder == null ? "none" : dockerfileBuilder.strip();
+    if (dockerfileTimeout == null || dockerfileTimeout.isNegative() || dockerfileTimeout.isZero()) {
+      throw new UserError(
+          "--dockerfile-timeout must be a positive ISO-8601 duration such as PT15M");
+    }
+    return switch (builder) {
+      case "", "none" -> null;
+      case "docker" ->
+          DockerfileBuild.Settings.defaults()
+              .withAllowNetwork(dockerfileNetwork)
+              .withTimeout(dockerfileTimeout)
+              .withPullRegistry(blankToNull(registry))
+              .withMemoryBytes(buildStepMemoryMiB << 20);
+      default ->
+          throw new UserError(
+              "--dockerfile-builder '"
+                  + builder
+                  + "' is not understood; use 'docker' (the local Docker daemon) or 'none'");
+    };
+  }
+
   FarmSettings toSettings() {
     if (workers < 1) {
       throw new UserError("--workers must be 1 or more (got " + workers + ")");
@@ -204,7 +258,8 @@ public final class FarmOptions {
         indexPageTtl,
         autoCreateTenants,
         kafkaClient,
-        ociLayouts);
+        ociLayouts,
+        dockerfileBuilderSettings());
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.kiln.cli;
 
 import dev.kiln.messaging.KafkaClientSettings;
+import dev.kiln.worker.assemble.DockerfileBuild;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -22,6 +23,8 @@ import java.time.Duration;
  *     the farm; only with an external cluster ({@code kafka}); null for none
  * @param ociLayouts without a registry, images go to one OCI image layout per app under {@code
  *     <home>/images/} (blobs shared between its images) instead of a tarball per build
+ * @param dockerfileBuilder how the workers build Dockerfile apps with the local Docker daemon;
+ *     null: they have no Dockerfile builder and such apps fail with {@code dockerfile::no-builder}
  */
 public record FarmSettings(
     Path home,
@@ -40,7 +43,8 @@ public record FarmSettings(
     Duration indexPageTtl,
     boolean autoCreateTenants,
     KafkaClientSettings kafkaClient,
-    boolean ociLayouts) {
+    boolean ociLayouts,
+    DockerfileBuild.Settings dockerfileBuilder) {
 
   public static final String DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian";
   public static final Duration DEFAULT_BUILD_STEP_TIMEOUT = Duration.ofMinutes(15);
@@ -48,6 +52,69 @@ public record FarmSettings(
 
   public FarmSettings {
     kafkaClient = kafkaClient == null ? KafkaClientSettings.none() : kafkaClient;
+  }
+
+  /** A farm whose workers have no Dockerfile builder. */
+  public FarmSettings(
+      Path home,
+      String kafka,
+      String upstreamIndex,
+      String registry,
+      int httpPort,
+      int cachePort,
+      int workers,
+      String runtimeCatalog,
+      String topicPrefix,
+      String debianMirror,
+      Duration buildStepTimeout,
+      long buildStepMemoryMiB,
+      String nltkDataUrl,
+      Duration indexPageTtl,
+      boolean autoCreateTenants,
+      KafkaClientSettings kafkaClient,
+      boolean ociLayouts) {
+    this(
+        home,
+        kafka,
+        upstreamIndex,
+        registry,
+        httpPort,
+        cachePort,
+        workers,
+        runtimeCatalog,
+        topicPrefix,
+        debianMirror,
+        buildStepTimeout,
+        buildStepMemoryMiB,
+        nltkDataUrl,
+        indexPageTtl,
+        autoCreateTenants,
+        kafkaClient,
+        ociLayouts,
+        null);
+  }
+
+  /** The same farm whose workers build Dockerfile apps as {@code builder} says (null: none). */
+  public FarmSettings withDockerfileBuilder(DockerfileBuild.Settings builder) {
+    return new FarmSettings(
+        home,
+        kafka,
+        upstreamIndex,
+        registry,
+        httpPort,
+        cachePort,
+        workers,
+        runtimeCatalog,
+        topicPrefix,
+        debianMirror,
+        buildStepTimeout,
+        buildStepMemoryMiB,
+        nltkDataUrl,
+        indexPageTtl,
+        autoCreateTenants,
+        kafkaClient,
+        ociLayouts,
+        builder);
   }
 
   /** A farm in {@code home} with the defaults for everything a test or demo does not care about. */
@@ -70,7 +137,8 @@ public record FarmSettings(
         null,
         true,
         KafkaClientSettings.none(),
-        false);
+        false,
+        null);
   }
 
   public FarmSettings withRuntimeCatalog(String catalog) {
@@ -91,7 +159,8 @@ public record FarmSettings(
         indexPageTtl,
         autoCreateTenants,
         kafkaClient,
-        ociLayouts);
+        ociLayouts,
+        dockerfileBuilder);
   }
 
   public FarmSettings withAutoCreateTenants(boolean on) {
@@ -112,7 +181,8 @@ public record FarmSettings(
         indexPageTtl,
         on,
         kafkaClient,
-        ociLayouts);
+        ociLayouts,
+        dockerfileBuilder);
   }
 
   public FarmSettings withNltkDataUrl(String url) {
@@ -133,7 +203,8 @@ public record FarmSettings(
         indexPageTtl,
         autoCreateTenants,
         kafkaClient,
-        ociLayouts);
+        ociLayouts,
+        dockerfileBuilder);
   }
 
   public FarmSettings withIndexPageTtl(Duration ttl) {
@@ -154,7 +225,8 @@ public record FarmSettings(
         ttl,
         autoCreateTenants,
         kafkaClient,
-        ociLayouts);
+        ociLayouts,
+        dockerfileBuilder);
   }
 
   /** The same farm with the operator's Kafka client settings (for an external cluster). */
@@ -176,6 +248,7 @@ public record FarmSettings(
         indexPageTtl,
         autoCreateTenants,
         settings,
-        ociLayouts);
+        ociLayouts,
+        dockerfileBuilder);
   }
 }

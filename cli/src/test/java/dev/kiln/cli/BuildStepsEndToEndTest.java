@@ -11,6 +11,8 @@ import dev.kiln.testkit.ImageContents;
 import dev.kiln.testkit.NltkDataTree;
 import dev.kiln.testkit.PythonBuildTools;
 import dev.kiln.testkit.StaticIndexServer;
+import dev.kiln.worker.assemble.DockerfileBuild;
+import dev.kiln.worker.runtime.LocalRuntimeImage;
 import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -61,7 +63,8 @@ class BuildStepsEndToEndTest {
     nltkData.writeIndex();
     FarmSettings settings =
         FarmSettings.local(temp.resolve("home"), index.indexUrl(), null, 2, "offline")
-            .withNltkDataUrl(nltkData.indexUrl());
+            .withNltkDataUrl(nltkData.indexUrl())
+            .withDockerfileBuilder(DockerfileBuild.Settings.defaults());
     farm = Farm.start(settings, farmLog::append);
     pushes = new TestPushes(farm, settings, farmLog, BUILD_TIMEOUT);
   }
@@ -154,6 +157,55 @@ class BuildStepsEndToEndTest {
       assertThat(css.statusCode()).isEqualTo(200);
       assertThat(css.body()).contains("DJANGO Admin styles");
     }
+  }
+
+  @Test
+  void aDockerfileAppIsBuiltByTheDockerDaemonAndItsImageAnswersHttp() throws Exception {
+    // The base is the offline runtime, loaded into the daemon: nothing is pulled.
+    String base =
+        TestImages.load(
+            LocalRuntimeImage.forSuite(
+                    "bookworm", Path.of("target", "kiln-runtimes").toAbsolutePath())
+                .ensureAvailable()
+                .tarball()
+                .toString());
+    GitRepo repo = GitRepo.init(temp.resolve("repos/dockerfile"));
+    repo.commit(
+        Map.of(
+            "Dockerfile",
+            "FROM "
+                + base
+                + "\nARG GREETING\nCOPY app.py /srv/app.py\n"
+                + "RUN echo \"$GREETING\" > /tmp/greeting\nENV PORT=8080\n"
+                + "CMD [\"python3\", \"/srv/app.py\"]\n",
+            "app.py",
+            """
+            import http.server, os
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_GET(self):
+                    self.send_response(200)
+                    self.end_headers()
+                    self.wfile.write(open("/tmp/greeting", "rb").read())
+            http.server.HTTPServer(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()
+            """),
+        "an app built from its Dockerfile");
+    AppSpec spec =
+        new AppSpec(
+            null,
+            null,
+            null,
+            null,
+            List.of(new AppSpec.EnvVar("GREETING", "built by docker", AppSpec.Scope.BUILD_TIME)));
+
+    StringWriter log = new StringWriter();
+    ImageReady ready = pushes.succeeds("steps", "dockerfile", repo, spec, log);
+
+    assertThat(log.toString())
+        .contains("Dockerfile build; skipping the dependency install")
+        .contains("-----> Building the image from Dockerfile with Docker")
+        .contains("Successfully built");
+    String name = TestImages.load(ready.image());
+    assertThat(TestImages.serve(name, "/")).contains("built by docker");
   }
 
   @Test

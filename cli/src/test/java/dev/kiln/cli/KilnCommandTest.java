@@ -39,7 +39,36 @@ class KilnCommandTest {
             "KILN_DEBIAN_MIRROR",
             "KILN_BUILD_STEP_TIMEOUT",
             "KILN_BUILD_STEP_MEMORY",
-            "KILN_NLTK_DATA_URL");
+            "KILN_NLTK_DATA_URL",
+            "KILN_DOCKERFILE_BUILDER",
+            "KILN_DOCKERFILE_NETWORK",
+            "KILN_DOCKERFILE_TIMEOUT");
+  }
+
+  @Test
+  void aFarmHasNoDockerfileBuilderUnlessOneIsConfigured() {
+    UpCommand up = new UpCommand();
+    new CommandLine(up).parseArgs("--home", temp.toString());
+    assertThat(up.options.toSettings().dockerfileBuilder()).isNull();
+
+    WorkerCommand worker = new WorkerCommand();
+    new CommandLine(worker)
+        .parseArgs(
+            "--home",
+            temp.toString(),
+            "--registry",
+            "registry.internal:5000",
+            "--dockerfile-builder",
+            "docker",
+            "--dockerfile-timeout",
+            "PT5M");
+    var builder = worker.options.toSettings().dockerfileBuilder();
+
+    assertThat(builder.docker()).isEqualTo("docker");
+    assertThat(builder.allowNetwork()).isFalse();
+    assertThat(builder.timeout()).isEqualTo(java.time.Duration.ofMinutes(5));
+    assertThat(builder.pullRegistry()).isEqualTo("registry.internal:5000");
+    assertThat(builder.memoryBytes()).isEqualTo(2048L << 20);
   }
 
   @Test
@@ -146,6 +175,9 @@ class KilnCommandTest {
     assertThat(cli.execute("up", "--home", temp.toString(), "--build-step-memory", "1"))
         .isEqualTo(2);
     assertThat(err.toString()).contains("--build-step-memory must be at least 64");
+    assertThat(cli.execute("up", "--home", temp.toString(), "--dockerfile-builder", "kaniko"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("--dockerfile-builder 'kaniko' is not understood");
   }
 
   @Test

@@ -38,7 +38,6 @@ final class BuildStateMachine {
   /** The {@link BuildPlanSummary#strategy()} of an app that has a Dockerfile. */
   static final String DOCKERFILE_STRATEGY = "dockerfile";
 
-  static final String NO_DOCKERFILE_BUILDER = "dockerfile::no-builder";
   static final String MISSING_DEPENDENCY_KEY = "detect::missing-dependency-key";
   static final String MISSING_LAYER = "install::missing-layer";
 
@@ -721,12 +720,13 @@ final class BuildStateMachine {
 
   private Decision afterDetect(BuildSnapshot detecting, TaskResult result) {
     BuildPlanSummary plan = result.plan();
-    if (DOCKERFILE_STRATEGY.equals(
-        plan.strategy() == null ? null : plan.strategy().toLowerCase(Locale.ROOT))) {
-      return fail(detecting, TaskKind.DETECT, noDockerfileBuilder(detecting.push()));
-    }
+    boolean dockerfile =
+        DOCKERFILE_STRATEGY.equals(
+            plan.strategy() == null ? null : plan.strategy().toLowerCase(Locale.ROOT));
     Instant now = clock.instant();
-    if (plan.packageManager() == null) {
+    // A Dockerfile build installs nothing: the ASSEMBLE worker's Dockerfile builder does it all
+    // (a worker without one fails the ASSEMBLE with dockerfile::no-builder).
+    if (dockerfile || plan.packageManager() == null) {
       BuildSnapshot skippedInstall =
           withStep(
               detecting,
@@ -743,7 +743,10 @@ final class BuildStateMachine {
               log(
                   assembling,
                   Level.INFO,
-                  "-----> No package manager in the build plan; skipping the dependency install"),
+                  dockerfile
+                      ? "-----> Dockerfile build; skipping the dependency install"
+                      : "-----> No package manager in the build plan; skipping the dependency"
+                          + " install"),
               new Action.PublishTask(taskFor(assembling, null))));
     }
     String dependencyKey = result.dependencyKey();
@@ -972,20 +975,6 @@ final class BuildStateMachine {
         .leaseExpiresAt(null)
         .updatedAt(now)
         .build();
-  }
-
-  private static CodedMessage noDockerfileBuilder(PushEvent push) {
-    String dockerfile =
-        push.appSpec().dockerfilePath() != null ? push.appSpec().dockerfilePath() : "Dockerfile";
-    return new CodedMessage(
-        NO_DOCKERFILE_BUILDER,
-        "The app has a Dockerfile ("
-            + dockerfile
-            + "), which asks for a Dockerfile build, but this"
-            + " build farm has no Dockerfile builder configured. To build the app with the Python"
-            + " buildpack, remove the Dockerfile from the source directory (and drop dockerfile_path"
-            + " from the app spec); set dockerfile_path only on a farm where a Dockerfile builder is"
-            + " configured.");
   }
 
   private static Action.Log log(BuildSnapshot snapshot, Level level, String text) {

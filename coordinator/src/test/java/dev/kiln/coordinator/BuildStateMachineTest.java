@@ -119,23 +119,26 @@ class BuildStateMachineTest {
   }
 
   @Test
-  void aDockerfilePlanFailsBecauseNoDockerfileBuilderIsConfigured() {
+  void aDockerfilePlanSkipsInstallAndAssemblesWithoutALayer() {
     BuildSnapshot detecting = machine.onPush(push, null, null).next();
 
     Decision d =
         machine.onResult(
             Fixtures.detected(task(detecting), Fixtures.dockerfilePlan(), null), detecting);
 
-    assertThat(d.tasks()).isEmpty();
-    BuildFailed failed = d.buildFailed().orElseThrow();
-    assertThat(failed.code()).isEqualTo("dockerfile::no-builder");
-    assertThat(failed.stage()).isEqualTo(TaskKind.DETECT);
-    assertThat(failed.message())
-        .contains("no Dockerfile builder configured")
-        .contains("remove the Dockerfile")
-        .contains("dockerfile_path");
-    assertThat(d.next().state()).isEqualTo(BuildState.FAILED);
-    assertThat(d.next().failure().code()).isEqualTo("dockerfile::no-builder");
+    assertThat(d.buildFailed()).isEmpty();
+    assertThat(d.next().state()).isEqualTo(BuildState.ASSEMBLING);
+    BuildTask assemble = single(d.tasks());
+    assertThat(assemble.kind()).isEqualTo(TaskKind.ASSEMBLE);
+    assertThat(assemble.layer()).isNull();
+    assertThat(assemble.plan()).isEqualTo(Fixtures.dockerfilePlan());
+    assertThat(d.installTask()).isEmpty();
+    assertThat(d.next().steps())
+        .anyMatch(step -> step.kind() == TaskKind.INSTALL && step.skipped());
+    assertValid(assemble);
+    assertThat(d.logs())
+        .extracting(Action.Log::text)
+        .anyMatch(t -> t.contains("Dockerfile build; skipping the dependency install"));
   }
 
   @Test

@@ -5,6 +5,7 @@ import dev.kiln.buildpack.RuntimeCatalog;
 import dev.kiln.events.TaskKind;
 import dev.kiln.worker.assemble.AssembleStep;
 import dev.kiln.worker.assemble.AssembledImage;
+import dev.kiln.worker.assemble.DockerfileBuild;
 import dev.kiln.worker.assemble.ImageTarget;
 import dev.kiln.worker.assemble.LayerBlobSource;
 import dev.kiln.worker.buildsteps.BuildStepRunner;
@@ -72,6 +73,22 @@ public final class TaskSteps {
       BuildStepRunner buildSteps,
       ImageTarget target,
       ExecutorService jibExecutor) {
+    return complete(resources, runtimes, buildSteps, target, jibExecutor, null);
+  }
+
+  /**
+   * As {@link #complete(WorkerResources, RuntimeStore, BuildStepRunner, ImageTarget,
+   * ExecutorService)}, and Dockerfile apps are built with Docker as {@code dockerfileBuilder} says
+   * (null: this worker has no Dockerfile builder, and DETECT fails Dockerfile apps with {@value
+   * DockerfileBuild#NO_BUILDER}).
+   */
+  public static TaskSteps complete(
+      WorkerResources resources,
+      RuntimeStore runtimes,
+      BuildStepRunner buildSteps,
+      ImageTarget target,
+      ExecutorService jibExecutor,
+      DockerfileBuild.Settings dockerfileBuilder) {
     Path workDir = resources.config().workDir();
     PreCompile preCompile =
         new PreCompile(
@@ -84,9 +101,10 @@ public final class TaskSteps {
     return none()
         .withDetect(
             new DetectStep(
-                new BuildPlanner(runtimes.catalog())
-                    .withPythonRequirements(new dev.kiln.worker.detect.RequiresPythonCheck()),
-                preCompile))
+                    new BuildPlanner(runtimes.catalog())
+                        .withPythonRequirements(new dev.kiln.worker.detect.RequiresPythonCheck()),
+                    preCompile)
+                .withDockerfileBuilder(dockerfileBuilder != null))
         .withInstall(
             new InstallStep(
                 resources.cache(),
@@ -103,6 +121,10 @@ public final class TaskSteps {
                 .deleter(resources.deleter())
                 .workDir(workDir)
                 .jibExecutor(jibExecutor)
+                .dockerfileBuild(
+                    dockerfileBuilder == null
+                        ? null
+                        : new DockerfileBuild(dockerfileBuilder, target, workDir, jibExecutor))
                 .build());
   }
 

@@ -96,6 +96,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
   private final Path workDir;
   private final ExecutorService jibExecutor;
   private final LocalProjects localProjects;
+  private final DockerfileBuild dockerfileBuild;
 
   private AssembleStep(Builder builder) {
     this.runtimes = Objects.requireNonNull(builder.runtimes, "runtimes");
@@ -113,6 +114,7 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
         builder.sourceBuilds == null
             ? null
             : new LocalProjects(builder.sourceBuilds, builder.pipTool);
+    this.dockerfileBuild = builder.dockerfileBuild;
   }
 
   public static Builder builder() {
@@ -130,8 +132,18 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
     private ExecutorService jibExecutor;
     private SourceBuilds sourceBuilds;
     private PipTool pipTool;
+    private DockerfileBuild dockerfileBuild;
 
     private Builder() {}
+
+    /**
+     * Builds Dockerfile apps (optional: without it a Dockerfile plan fails with {@value
+     * DockerfileBuild#NO_BUILDER}).
+     */
+    public Builder dockerfileBuild(DockerfileBuild dockerfileBuild) {
+      this.dockerfileBuild = dockerfileBuild;
+      return this;
+    }
 
     /**
      * Builds the app's local projects in the sandbox, with pip from the index (optional: without it
@@ -223,6 +235,12 @@ public final class AssembleStep implements BuildStep<AssembledImage> {
               + " is not an ASSEMBLE task with a "
               + "build plan; the coordinator sent it to the wrong step. Rebuild, and report a bug if "
               + "it happens again.");
+    }
+    if (DockerfileBuild.isDockerfilePlan(plan)) {
+      if (dockerfileBuild == null) {
+        throw DockerfileBuild.noBuilder(task);
+      }
+      return dockerfileBuild.run(ctx);
     }
     if (plan.runCommand() == null || plan.runCommand().isBlank()) {
       throw new StepFailure(

@@ -44,6 +44,7 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
 
   private final BuildPlanner planner;
   private final PreCompile preCompile;
+  private final boolean dockerfileBuilder;
 
   /** DETECT without a build sandbox: an app with {@code bin/pre_compile} fails. */
   public DetectStep(BuildPlanner planner) {
@@ -54,8 +55,22 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
    * @param preCompile runs {@code bin/pre_compile} before the plan is made from what it left
    */
   public DetectStep(BuildPlanner planner, PreCompile preCompile) {
+    this(planner, preCompile, false);
+  }
+
+  private DetectStep(BuildPlanner planner, PreCompile preCompile, boolean dockerfileBuilder) {
     this.planner = Objects.requireNonNull(planner, "planner");
     this.preCompile = preCompile;
+    this.dockerfileBuilder = dockerfileBuilder;
+  }
+
+  /**
+   * This step on a worker that has (true) or has not (false, the default) a Dockerfile builder: a
+   * Dockerfile app on a worker without one fails here with the planner's {@code
+   * dockerfile::no-builder}.
+   */
+  public DetectStep withDockerfileBuilder(boolean available) {
+    return new DetectStep(planner, preCompile, available);
   }
 
   @Override
@@ -81,6 +96,7 @@ public final class DetectStep implements BuildStep<DetectStep.Detected> {
             .strict(false)
             .level(level)
             .ci(task.isCi())
+            .dockerfileBuilderAvailable(dockerfileBuilder)
             .build();
     BuildPlanner planner = level == null ? this.planner : this.planner.atLevel(level);
     if (level != null) {

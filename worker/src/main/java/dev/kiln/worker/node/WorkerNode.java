@@ -10,6 +10,7 @@ import dev.kiln.worker.TaskSteps;
 import dev.kiln.worker.WorkerConfig;
 import dev.kiln.worker.WorkerVerticle;
 import dev.kiln.worker.assemble.AssembleStep;
+import dev.kiln.worker.assemble.DockerfileBuild;
 import dev.kiln.worker.assemble.ImageTarget;
 import dev.kiln.worker.buildsteps.BuildStepRunner;
 import dev.kiln.worker.runtime.LocalRuntimeImage;
@@ -59,6 +60,8 @@ public final class WorkerNode implements AutoCloseable {
    * @param buildStepMemoryMiB the memory one build step may use
    * @param workerIds one worker per id, each with its own work directory and Kafka client ids
    * @param tasksPerWorker how many tasks each worker runs at once
+   * @param dockerfileBuilder how the workers build Dockerfile apps; null: they have no Dockerfile
+   *     builder
    */
   public record Settings(
       String bootstrapServers,
@@ -75,7 +78,44 @@ public final class WorkerNode implements AutoCloseable {
       Duration buildStepTimeout,
       long buildStepMemoryMiB,
       List<String> workerIds,
-      int tasksPerWorker) {
+      int tasksPerWorker,
+      DockerfileBuild.Settings dockerfileBuilder) {
+
+    /** A node whose workers have no Dockerfile builder. */
+    public Settings(
+        String bootstrapServers,
+        Topics topics,
+        KafkaClientSettings kafkaClient,
+        String cacheServiceUrl,
+        String farmToken,
+        Path home,
+        Path sourceRoot,
+        RuntimeCatalog catalog,
+        String registry,
+        boolean ociLayouts,
+        String debianMirror,
+        Duration buildStepTimeout,
+        long buildStepMemoryMiB,
+        List<String> workerIds,
+        int tasksPerWorker) {
+      this(
+          bootstrapServers,
+          topics,
+          kafkaClient,
+          cacheServiceUrl,
+          farmToken,
+          home,
+          sourceRoot,
+          catalog,
+          registry,
+          ociLayouts,
+          debianMirror,
+          buildStepTimeout,
+          buildStepMemoryMiB,
+          workerIds,
+          tasksPerWorker,
+          null);
+    }
 
     public Settings {
       Objects.requireNonNull(bootstrapServers, "bootstrapServers");
@@ -181,6 +221,16 @@ public final class WorkerNode implements AutoCloseable {
       ImageTarget target = settings.imageTarget();
       say.accept(
           "-----> Starting " + settings.workerIds().size() + " worker(s); images go to " + target);
+      DockerfileBuild.Settings dockerfile = settings.dockerfileBuilder();
+      say.accept(
+          dockerfile == null
+              ? "       No Dockerfile builder: apps with a Dockerfile fail with dockerfile::no-builder"
+              : "       Apps with a Dockerfile build on the Docker daemon ("
+                  + dockerfile.docker()
+                  + (dockerfile.allowNetwork() ? ", with network" : ", no network")
+                  + ", at most "
+                  + dockerfile.timeout().toMinutes()
+                  + " min)");
       Sandbox sandbox = new Sandbox(Sandbox.Settings.defaults());
       sandbox.observeRuns(
           outcome ->
@@ -237,7 +287,13 @@ public final class WorkerNode implements AutoCloseable {
                     new WorkerVerticle(
                             config,
                             resources ->
-                                TaskSteps.complete(resources, runtimes, buildSteps, target, jib))
+                                TaskSteps.complete(
+                                    resources,
+                                    runtimes,
+                                    buildSteps,
+                                    target,
+                                    jib,
+                                    settings.dockerfileBuilder()))
                         .withMeters(metrics.registry()))
                 .await());
       }

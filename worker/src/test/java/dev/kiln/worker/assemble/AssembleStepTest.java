@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.stream.Stream;
@@ -283,6 +284,39 @@ class AssembleStepTest {
         .containsKey("app/app.py")
         .doesNotContainKey("app/README.md")
         .doesNotContainKey("app/services");
+  }
+
+  @Test
+  void aDockerfilePlanOnAWorkerWithoutADockerfileBuilderFailsWithNoBuilder() throws Exception {
+    var plan =
+        new dev.kiln.events.BuildPlanSummary(
+            "dockerfile",
+            ".",
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            List.of(),
+            null,
+            null,
+            Map.of(),
+            List.of(),
+            null);
+    java.nio.file.Files.writeString(source.resolve("Dockerfile"), "FROM scratch\n");
+
+    assertThatThrownBy(
+            () ->
+                step(dir.resolve("work"))
+                    .run(
+                        new StepContext(
+                            AssembleFixture.task(plan, null), source, new RecordingLog())))
+        .isInstanceOf(StepFailure.class)
+        .hasMessageContaining("has no Dockerfile builder configured")
+        .extracting(failure -> ((StepFailure) failure).code())
+        .isEqualTo(DockerfileBuild.NO_BUILDER);
+    assertThat(images).doesNotExist();
   }
 
   @Test

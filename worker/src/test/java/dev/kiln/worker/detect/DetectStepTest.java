@@ -243,4 +243,28 @@ class DetectStepTest {
         .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("detect::no-python-files"))
         .hasMessageContaining("README.md");
   }
+
+  @Test
+  void aDockerfileAppFailsWithNoBuilderOnAWorkerWithoutOne() throws Exception {
+    Path app = app("docker", Map.of("Dockerfile", "FROM scratch\n", "app.py", "x = 1\n"));
+
+    assertThatThrownBy(() -> run(app, Map.of(), new RecordingLog()))
+        .isInstanceOf(StepFailure.class)
+        .satisfies(e -> assertThat(((StepFailure) e).code()).isEqualTo("dockerfile::no-builder"))
+        .hasMessageContaining("no Dockerfile builder configured");
+  }
+
+  @Test
+  void aDockerfileAppPlansADockerfileBuildOnAWorkerWithABuilder() throws Exception {
+    Path app = app("docker", Map.of("Dockerfile", "FROM scratch\n", "app.py", "x = 1\n"));
+    BuildTask detectTask = Tasks.detect("acme", "web", "file:///repo", COMMIT);
+
+    DetectStep.Detected detected =
+        detect
+            .withDockerfileBuilder(true)
+            .run(new StepContext(detectTask, app, new RecordingLog()));
+
+    assertThat(detected.plan().strategy()).isEqualTo("dockerfile");
+    assertThat(detected.dependencyKey()).isNull();
+  }
 }
