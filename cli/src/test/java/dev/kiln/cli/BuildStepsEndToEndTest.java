@@ -80,6 +80,139 @@ class BuildStepsEndToEndTest {
   }
 
   @Test
+  void pushesBecomeARunningAppOnAStablePortAndACrashingVersionNeverReplacesTheOneServing()
+      throws Exception {
+    List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
+    farm.startDockerDeployer(
+        dev.kiln.deploy.docker.DockerDeployer.Settings.defaults()
+            .withHealth(Duration.ofSeconds(30), Duration.ofMillis(100)),
+        said::add);
+    GitRepo repo = GitRepo.init(temp.resolve("repos/live"));
+    repo.commit(liveApp("print('serving')", "v1"), "v1");
+    pushes.succeeds("live", "site", repo);
+    URI url =
+        org.awaitility.Awaitility.await()
+            .atMost(Duration.ofMinutes(2))
+            .until(() -> stableUrl(said, "live/site"), java.util.Optional::isPresent)
+            .orElseThrow();
+    assertThat(body(url)).isEqualTo("v1");
+
+    // The second version takes over the same port; a client polling across the switch never fails.
+    java.util.concurrent.atomic.AtomicInteger failures =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean polling =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    Thread poller =
+        new Thread(
+            () -> {
+              while (polling.get()) {
+                try {
+                  body(url);
+                } catch (Exception e) {
+                  failures.incrementAndGet();
+                }
+                sleep(50);
+              }
+            });
+    poller.start();
+    repo.commit(liveApp("print('serving')", "v2"), "v2");
+    pushes.succeeds("live", "site", repo);
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofMinutes(2))
+        .until(() -> "v2".equals(bodyOrNull(url)));
+    polling.set(false);
+    poller.join();
+    assertThat(failures.get()).as("requests that failed across the switch").isZero();
+
+    // A third version that crashes at start is reported and never takes the port.
+    String crashing = repo.commit(liveApp("raise SystemExit('v3 cannot start')", "v3"), "v3");
+    pushes.succeeds("live", "site", repo);
+    dev.kiln.events.DeployFailed failed =
+        org.awaitility.Awaitility.await()
+            .atMost(Duration.ofMinutes(2))
+            .until(
+                () ->
+                    TopicRecords.bodies(
+                            farm.endpoints().kafka(),
+                            farm.endpoints().topics().deployFailed(),
+                            dev.kiln.events.DeployFailed.class)
+                        .stream()
+                        .filter(f -> f.commit().equals(crashing))
+                        .findFirst(),
+                java.util.Optional::isPresent)
+            .orElseThrow();
+    assertThat(failed.code()).startsWith("deploy::");
+    assertThat(String.join("\n", failed.logTail())).contains("v3 cannot start");
+    assertThat(body(url)).isEqualTo("v2");
+  }
+
+  /** A web app answering {@code version} on $PORT, after running {@code atStart}. */
+  private static Map<String, String> liveApp(String atStart, String version) {
+    return Map.of(
+        "requirements.txt",
+        "",
+        ".python-version",
+        "3.11\n",
+        "Procfile",
+        "web: python3 app.py\n",
+        "app.py",
+        atStart
+            + "\nimport http.server, os\n\n"
+            + "class Version(http.server.BaseHTTPRequestHandler):\n"
+            + "    def do_GET(self):\n"
+            + "        body = b'"
+            + version
+            + "'\n"
+            + "        self.send_response(200)\n"
+            + "        self.send_header('Content-Length', str(len(body)))\n"
+            + "        self.end_headers()\n"
+            + "        self.wfile.write(body)\n\n"
+            + "    def log_message(self, *args):\n"
+            + "        pass\n\n"
+            + "http.server.ThreadingHTTPServer(('0.0.0.0', int(os.environ['PORT'])), Version)"
+            + ".serve_forever()\n");
+  }
+
+  private static java.util.Optional<URI> stableUrl(List<String> said, String app) {
+    java.util.regex.Pattern line =
+        java.util.regex.Pattern.compile(
+            java.util.regex.Pattern.quote(app) + " → (http://127\\.0\\.0\\.1:\\d+)");
+    return said.stream()
+        .map(line::matcher)
+        .filter(java.util.regex.Matcher::find)
+        .map(m -> URI.create(m.group(1)))
+        .findFirst();
+  }
+
+  private static String body(URI url) throws Exception {
+    HttpResponse<String> response =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    if (response.statusCode() != 200) {
+      throw new IllegalStateException("HTTP " + response.statusCode());
+    }
+    return response.body();
+  }
+
+  private static String bodyOrNull(URI url) {
+    try {
+      return body(url);
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Test
   void aDjangoAppServesItsCollectedStaticFilesAndEveryBuildStepLeavesItsWork() throws Exception {
     GitRepo repo = GitRepo.init(temp.resolve("repos/shop"));
     Map<String, String> files = new LinkedHashMap<>(djangoProject());
