@@ -166,7 +166,8 @@ public final class Codes {
    * A CI build that pip must resolve (the app uses a private index) needs test groups that are not
    * PEP 735 {@code [dependency-groups]}, which is all pip can install.
    */
-  public static final String CI_GROUPS_NOT_PEP735 = "install::ci-groups-not-pep735";
+  public static final String CI_GROUPS_OUTSIDE_DEPENDENCY_GROUPS =
+      "install::ci-groups-outside-dependency-groups";
 
   /** An unlocked Pipfile is not valid TOML or names something that is not a package. */
   public static final String PIPFILE_INVALID = "pipfile::invalid";
@@ -213,5 +214,6 @@ public final class Codes {
           INVALID_FRAGMENT,
           UNSUPPORTED_REQUIREMENT,
           RESOLUTION_UNREADABLE,
+          CI_GROUPS_OUTSIDE_DEPENDENCY_GROUPS,
           PIPFILE_INVALID);
 }

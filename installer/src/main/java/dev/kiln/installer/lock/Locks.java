@@ -99,9 +99,9 @@ public final class Locks {
    * (PEP 735), for a build that pip resolves instead of reading the lock (a private index): {@code
    * pip install --group NAME} installs exactly those. Empty for other package managers.
    *
-   * @throws InstallerException {@link Codes#CI_GROUPS_NOT_PEP735} when a group the CI build needs
-   *     is declared where pip cannot read it ({@code [tool.poetry.group.NAME]}, Poetry's or uv's
-   *     older {@code dev-dependencies})
+   * @throws InstallerException {@link Codes#CI_GROUPS_OUTSIDE_DEPENDENCY_GROUPS} when a group the
+   *     CI build needs is declared where pip cannot read it ({@code [tool.poetry.group.NAME]},
+   *     Poetry's or uv's older {@code dev-dependencies})
    */
   public static java.util.List<String> ciDependencyGroups(String packageManager, byte[] pyproject)
       throws InstallerException {
@@ -133,7 +133,7 @@ public final class Locks {
     }
     if (!elsewhere.isEmpty()) {
       throw new InstallerException(
-          Codes.CI_GROUPS_NOT_PEP735,
+          Codes.CI_GROUPS_OUTSIDE_DEPENDENCY_GROUPS,
           "This CI build must resolve the app with pip, because it uses a private index"
               + " (PIP_EXTRA_INDEX_URL), and pip installs only the dependency groups of"
               + " [dependency-groups] in pyproject.toml (PEP 735). The test groups "
@@ -163,7 +163,7 @@ public final class Locks {
             Documents.toml(
                 pyproject == null ? new byte[0] : pyproject,
                 "pyproject.toml",
-                Codes.CI_GROUPS_NOT_PEP735,
+                Codes.CI_GROUPS_OUTSIDE_DEPENDENCY_GROUPS,
                 "Fix pyproject.toml."),
             "dependency-groups");
     java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> byName =
@@ -187,7 +187,7 @@ public final class Locks {
     com.fasterxml.jackson.databind.JsonNode entries = groups.get(name);
     if (entries == null || !entries.isArray()) {
       throw new InstallerException(
-          Codes.CI_GROUPS_NOT_PEP735,
+          Codes.CI_GROUPS_OUTSIDE_DEPENDENCY_GROUPS,
           "pyproject.toml's [dependency-groups] has no list named '"
               + Documents.shorten(name, 60)
               + "'"
@@ -196,7 +196,7 @@ public final class Locks {
     }
     if (including.contains(name)) {
       throw new InstallerException(
-          Codes.CI_GROUPS_NOT_PEP735,
+          Codes.CI_GROUPS_OUTSIDE_DEPENDENCY_GROUPS,
           "pyproject.toml's dependency group '"
               + name
               + "' includes itself (through "
@@ -217,7 +217,7 @@ public final class Locks {
             lines);
       } else {
         throw new InstallerException(
-            Codes.CI_GROUPS_NOT_PEP735,
+            Codes.CI_GROUPS_OUTSIDE_DEPENDENCY_GROUPS,
             "pyproject.toml's dependency group '"
                 + name
                 + "' has the entry "

@@ -203,7 +203,7 @@ class LocksCiTest {
         .isInstanceOfSatisfying(
             InstallerException.class,
             e -> {
-              assertThat(e.code()).isEqualTo(Codes.CI_GROUPS_NOT_PEP735);
+              assertThat(e.code()).isEqualTo(Codes.CI_GROUPS_OUTSIDE_DEPENDENCY_GROUPS);
               assertThat(e.getMessage()).contains("test").contains("[dependency-groups]");
             });
   }
